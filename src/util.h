@@ -1,0 +1,55 @@
+/* util.h - memory, strings, clocks and growable buffers shared by every module. */
+#ifndef TLSWATCH_UTIL_H
+#define TLSWATCH_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Allocation never fails for callers: out of memory ends the process here. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+void *xreallocarray(void *p, size_t nmemb, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Monotonic clock in milliseconds; for deadlines and schedules. */
+uint64_t mono_ms(void);
+/* Monotonic clock in microseconds; for measuring durations. */
+uint64_t mono_us(void);
+/* Wall clock in seconds since the epoch, with sub-second precision. */
+double wall_now(void);
+
+/* Parse a duration: a bare number of seconds ("90") or a sum of terms with
+ * units ms, s, m, h, d ("500ms", "90s", "5m", "1h30m"). Stores milliseconds.
+ * Returns 0, or -1 when the text is not a duration or not above zero. */
+int parse_duration_ms(const char *s, uint64_t *ms);
+
+/* 64-bit FNV-1a: stable across versions and machines (used for spreading). */
+uint64_t hash64(const void *data, size_t len);
+
+/* Lowercase hex of len bytes into out (2*len+1 bytes). */
+void hex_encode(const unsigned char *in, size_t len, char *out);
+
+/* A growable byte buffer, always NUL-terminated after the first append. */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+void buf_init(struct buf *b);
+void buf_free(struct buf *b);
+void buf_reserve(struct buf *b, size_t extra);
+void buf_append(struct buf *b, const void *p, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_putc(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* Hand the data to the caller (who frees it) and reset the buffer. */
+char *buf_steal(struct buf *b);
+
+#endif

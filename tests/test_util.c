@@ -1,0 +1,247 @@
+/* test_util.c - durations, hashing, buffers, the timer heap and the loop. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "heap.h"
+#include "loop.h"
+#include "util.h"
+
+static void
+test_duration(void **state)
+{
+	uint64_t ms = 0;
+
+	(void)state;
+	assert_int_equal(parse_duration_ms("90", &ms), 0);
+	assert_int_equal(ms, 90000);
+	assert_int_equal(parse_duration_ms("90s", &ms), 0);
+	assert_int_equal(ms, 90000);
+	assert_int_equal(parse_duration_ms("5m", &ms), 0);
+	assert_int_equal(ms, 300000);
+	assert_int_equal(parse_duration_ms("1h", &ms), 0);
+	assert_int_equal(ms, 3600000);
+	assert_int_equal(parse_duration_ms("1h30m", &ms), 0);
+	assert_int_equal(ms, 5400000);
+	assert_int_equal(parse_duration_ms("500ms", &ms), 0);
+	assert_int_equal(ms, 500);
+	assert_int_equal(parse_duration_ms("2d", &ms), 0);
+	assert_int_equal(ms, 172800000);
+	ms = 7;
+	assert_int_equal(parse_duration_ms("0", &ms), -1);
+	assert_int_equal(parse_duration_ms("0s", &ms), -1);
+	assert_int_equal(parse_duration_ms("", &ms), -1);
+	assert_int_equal(parse_duration_ms("-5", &ms), -1);
+	assert_int_equal(parse_duration_ms("5x", &ms), -1);
+	assert_int_equal(parse_duration_ms("m", &ms), -1);
+	assert_int_equal(parse_duration_ms("5 m", &ms), -1);
+	assert_int_equal(parse_duration_ms("1h5", &ms), -1);   /* a unit-less term only alone */
+	assert_int_equal(parse_duration_ms("99999999999999999999", &ms), -1);
+	assert_int_equal(ms, 7);    /* untouched on failure */
+}
+
+static void
+test_hash_and_hex(void **state)
+{
+	char hex[9];
+
+	(void)state;
+	/* FNV-1a reference values: the spread of first probes depends on them. */
+	assert_true(hash64("", 0) == 0xcbf29ce484222325ull);
+	assert_true(hash64("a", 1) == 0xaf63dc4c8601ec8cull);
+	assert_true(hash64("foobar", 6) == 0x85944171f73967e8ull);
+	hex_encode((const unsigned char *)"\x00\xab\x10\xff", 4, hex);
+	assert_string_equal(hex, "00ab10ff");
+}
+
+static void
+test_buf(void **state)
+{
+	struct buf b;
+	char *s;
+
+	(void)state;
+	buf_init(&b);
+	for (int i = 0; i < 1000; i++)
+		buf_printf(&b, "%d,", i);
+	assert_int_equal(b.len, strlen(b.data));
+	assert_memory_equal(b.data, "0,1,2,", 6);
+	assert_string_equal(b.data + b.len - 4, "999,");
+	buf_putc(&b, 'x');
+	buf_append(&b, "\0y", 2);
+	assert_int_equal(b.data[b.len - 2], '\0');
+	s = buf_steal(&b);
+	assert_null(b.data);
+	assert_int_equal(b.len, 0);
+	free(s);
+	s = xasprintf("%s-%03d", "a", 7);
+	assert_string_equal(s, "a-007");
+	free(s);
+	s = buf_steal(&b);     /* an empty buffer gives an empty string */
+	assert_string_equal(s, "");
+	free(s);
+}
+
+struct item {
+	struct heap_node node;
+	int id;
+};
+
+static void
+test_heap(void **state)
+{
+	enum { N = 2000 };
+	struct item *items = calloc(N, sizeof(*items));
+	struct heap h;
+	uint64_t last = 0;
+	size_t count = 0;
+
+	(void)state;
+	heap_init(&h);
+	srand(42);
+	for (int i = 0; i < N; i++) {
+		heap_node_init(&items[i].node);
+		items[i].id = i;
+		heap_set(&h, &items[i].node, (uint64_t)(rand() % 10000));
+	}
+	/* Move some, remove some: the order must still hold. */
+	for (int i = 0; i < N; i += 3)
+		heap_set(&h, &items[i].node, (uint64_t)(rand() % 10000));
+	for (int i = 1; i < N; i += 7)
+		heap_remove(&h, &items[i].node);
+	heap_remove(&h, &items[1].node);      /* twice: a no-op */
+	assert_false(heap_contains(&items[1].node));
+	for (struct heap_node *n; (n = heap_pop(&h)) != NULL; count++) {
+		assert_true(n->key >= last);
+		assert_false(heap_contains(n));
+		last = n->key;
+	}
+	assert_int_equal(count, N - (N + 5) / 7);
+	assert_null(heap_top(&h));
+	heap_fini(&h);
+	free(items);
+}
+
+static struct loop *test_loop;
+
+struct tagged {
+	struct loop_timer t;
+	int tag;
+};
+
+static int order[4];
+static int norder;
+
+static void
+tagged_cb(struct loop_timer *t)
+{
+	struct tagged *x = (struct tagged *)t;
+
+	order[norder++] = x->tag;
+	if (norder == 3)
+		loop_stop(test_loop);
+}
+
+static void
+test_loop_timers(void **state)
+{
+	struct tagged a = { .tag = 1 }, b = { .tag = 2 }, c = { .tag = 3 }, d = { .tag = 4 };
+	uint64_t start = mono_ms();
+
+	(void)state;
+	test_loop = loop_new();
+	assert_non_null(test_loop);
+	loop_timer_init(&a.t, tagged_cb);
+	loop_timer_init(&b.t, tagged_cb);
+	loop_timer_init(&c.t, tagged_cb);
+	loop_timer_init(&d.t, tagged_cb);
+	loop_timer_at(test_loop, &a.t, start + 60);
+	loop_timer_at(test_loop, &b.t, start + 20);
+	loop_timer_at(test_loop, &c.t, start + 40);
+	loop_timer_at(test_loop, &d.t, start + 30);
+	loop_timer_cancel(test_loop, &d.t);     /* a cancelled timer never fires */
+	assert_int_equal(loop_run(test_loop), 0);
+	assert_int_equal(norder, 3);
+	assert_int_equal(order[0], 2);
+	assert_int_equal(order[1], 3);
+	assert_int_equal(order[2], 1);
+	assert_true(mono_ms() - start >= 60);
+	loop_free(test_loop);
+}
+
+struct pipe_watch {
+	struct loop_watch w;
+	int reads;
+	struct loop_watch *victim;
+};
+
+static void
+pipe_cb(struct loop_watch *w, uint32_t events)
+{
+	struct pipe_watch *pw = (struct pipe_watch *)w;
+	char c;
+
+	assert_true(events & EPOLLIN);
+	assert_int_equal(read(w->fd, &c, 1), 1);
+	pw->reads++;
+	/* Deleting another watch whose event is already fetched this round
+	 * must keep it from being delivered. */
+	if (pw->victim) {
+		loop_watch_del(test_loop, pw->victim);
+		pw->victim = NULL;
+	}
+	loop_stop(test_loop);
+}
+
+static void
+test_loop_watch_del_in_round(void **state)
+{
+	int p1[2], p2[2];
+	struct pipe_watch a = { 0 }, b = { 0 };
+
+	(void)state;
+	test_loop = loop_new();
+	assert_int_equal(pipe(p1), 0);
+	assert_int_equal(pipe(p2), 0);
+	a.w.fd = p1[0];
+	a.w.cb = pipe_cb;
+	b.w.fd = p2[0];
+	b.w.cb = pipe_cb;
+	a.victim = &b.w;
+	b.victim = &a.w;
+	assert_int_equal(loop_watch_add(test_loop, &a.w, EPOLLIN), 0);
+	assert_int_equal(loop_watch_add(test_loop, &b.w, EPOLLIN), 0);
+	assert_int_equal(write(p1[1], "x", 1), 1);
+	assert_int_equal(write(p2[1], "y", 1), 1);
+	assert_int_equal(loop_run_once(test_loop, 1000), 0);
+	/* Exactly one of the two ran; it removed the other before delivery. */
+	assert_int_equal(a.reads + b.reads, 1);
+	loop_free(test_loop);
+	close(p1[0]);
+	close(p1[1]);
+	close(p2[0]);
+	close(p2[1]);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_hash_and_hex),
+		cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_heap),
+		cmocka_unit_test(test_loop_timers),
+		cmocka_unit_test(test_loop_watch_del_in_round),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
