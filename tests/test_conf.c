@@ -1,0 +1,822 @@
+/* test_conf.c - conf_load and conf_split_hostport against files written at test time. */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "conf.h"
+#include "util.h"
+
+/* The tests run inside a fresh temporary directory, so errors name the
+ * file as "t.conf", exactly as a user who ran from its directory sees it. */
+static char tmpdir[] = "/tmp/test_conf.XXXXXX";
+static char *oldcwd;
+static char *example_path;
+
+static void
+write_file(const char *name, const char *text)
+{
+	FILE *f = fopen(name, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+static struct conf *
+load(const char *text, char **errors)
+{
+	write_file("t.conf", text);
+	return conf_load("t.conf", errors);
+}
+
+static struct conf *
+load_ok(const char *text)
+{
+	char *errors = NULL;
+	struct conf *c = load(text, &errors);
+
+	if (c == NULL)
+		print_error("unexpected errors:\n%s\n", errors);
+	assert_non_null(c);
+	assert_null(errors);
+	return c;
+}
+
+static void
+expect_errors(const char *text, const char *expected)
+{
+	char *errors = NULL;
+	struct conf *c = load(text, &errors);
+
+	assert_null(c);
+	assert_non_null(errors);
+	assert_string_equal(errors, expected);
+	free(errors);
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int
+setup(void **state)
+{
+	char cwd[PATH_MAX];
+
+	(void)state;
+	if (getcwd(cwd, sizeof(cwd)) == NULL || mkdtemp(tmpdir) == NULL ||
+	    chdir(tmpdir) == -1)
+		return -1;
+	oldcwd = xstrdup(cwd);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	if (chdir(oldcwd) == -1)
+		return -1;
+	free(oldcwd);
+	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- conf_split_hostport ---------------------------------------------- */
+
+static void
+test_split_ok(void **state)
+{
+	static const struct {
+		const char *in, *host;
+		uint16_t port;
+	} cases[] = {
+		{ "[::1]:9793", "::1", 9793 },
+		{ "127.0.0.1:443", "127.0.0.1", 443 },
+		{ "pop.gmail.com:995", "pop.gmail.com", 995 },
+		{ "localhost:65535", "localhost", 65535 },
+		{ "[2001:db8::1]:1", "2001:db8::1", 1 },
+		{ "a_b.example.:8443", "a_b.example.", 8443 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *host = NULL;
+		uint16_t port = 0;
+		const char *msg = conf_split_hostport(cases[i].in, &host, &port);
+
+		if (msg != NULL)
+			print_error("%s: %s\n", cases[i].in, msg);
+		assert_null(msg);
+		assert_string_equal(host, cases[i].host);
+		assert_int_equal(port, cases[i].port);
+		free(host);
+	}
+}
+
+static void
+test_split_errors(void **state)
+{
+	static const struct {
+		const char *in, *msg;
+	} cases[] = {
+		{ "::1:443", "IPv6 address must be in brackets" },
+		{ "::1", "IPv6 address must be in brackets" },
+		{ "host:", "missing port" },
+		{ "host", "missing port" },
+		{ "[::1]", "missing port" },
+		{ "host:0", "bad port" },
+		{ "host:65536", "bad port" },
+		{ "host:99999999999999999999", "bad port" },
+		{ "host:-1", "bad port" },
+		{ "host:44x", "bad port" },
+		{ "host: 443", "bad port" },
+		{ ":443", "missing host" },
+		{ "[]:443", "missing host" },
+		{ "[::1", "unterminated bracket" },
+		{ "[::1]443", "expected \":\" after \"]\"" },
+		{ "[127.0.0.1]:443", "bracketed host must be an IPv6 address" },
+		{ "[example.com]:443", "bracketed host must be an IPv6 address" },
+		{ "https://example.com:443", "bad host name" },
+		{ "exa mple.com:443", "bad host name" },
+		{ "fe80::1%eth0:443", "bad host name" },
+		{ "a..b:443", "bad host name" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *host = (char *)"unchanged";
+		uint16_t port = 7;
+		const char *msg = conf_split_hostport(cases[i].in, &host, &port);
+
+		if (msg == NULL || strcmp(msg, cases[i].msg) != 0)
+			print_error("%s: got %s\n", cases[i].in, msg ? msg : "success");
+		assert_non_null(msg);
+		assert_string_equal(msg, cases[i].msg);
+		assert_null(host);
+		assert_int_equal(port, 7);
+	}
+}
+
+/* ---- whole files -------------------------------------------------------- */
+
+static void
+test_full_example(void **state)
+{
+	struct conf *c;
+	const struct conf_target *t;
+
+	(void)state;
+	write_file("ca.pem", "not checked here\n");
+	write_file("lab-ca.pem", "not checked here\n");
+	c = load_ok(
+	    "listen = ( \"127.0.0.1:9793\", \"[::1]:9793\" );\n"       /* 1 */
+	    "state_dir = \"/var/lib/tlswatch\";\n"
+	    "interval = 300;\n"
+	    "timeout = 10;\n"
+	    "concurrency = 64;\n"                                       /* 5 */
+	    "ca_file = \"ca.pem\";\n"
+	    "targets = (\n"
+	    "  { address = \"pop.gmail.com:995\"; },\n"
+	    "  { address = \"1.1.1.1:853\"; server_name = \"cloudflare-dns.com\"; },\n"
+	    "  { name = \"lab\"; address = \"127.0.0.1:8443\"; server_name = \"good.test\";\n" /* 10 */
+	    "    ca_file = \"lab-ca.pem\"; interval = 30; timeout = 5;\n"
+	    "    labels = { team = \"web\"; env = \"prod\"; }; },\n"
+	    "  { address = \"[2001:db8::1]:853\"; }\n"
+	    ");\n");
+
+	assert_string_equal(c->path, "t.conf");
+	assert_int_equal(c->nlisten, 2);
+	assert_string_equal(c->listen[0].address, "127.0.0.1:9793");
+	assert_string_equal(c->listen[0].host, "127.0.0.1");
+	assert_int_equal(c->listen[0].port, 9793);
+	assert_int_equal(c->listen[0].line, 1);
+	assert_string_equal(c->listen[1].address, "[::1]:9793");
+	assert_string_equal(c->listen[1].host, "::1");
+	assert_int_equal(c->listen[1].port, 9793);
+	assert_string_equal(c->state_dir, "/var/lib/tlswatch");
+	assert_int_equal(c->interval_ms, 300000);
+	assert_int_equal(c->timeout_ms, 10000);
+	assert_int_equal(c->concurrency, 64);
+	assert_string_equal(c->ca_file, "ca.pem");
+	assert_int_equal(c->ca_file_line, 6);
+	assert_int_equal(c->ntargets, 4);
+
+	t = &c->targets[0];
+	assert_string_equal(t->name, "pop.gmail.com:995");
+	assert_string_equal(t->address, "pop.gmail.com:995");
+	assert_string_equal(t->host, "pop.gmail.com");
+	assert_int_equal(t->port, 995);
+	assert_int_equal(t->host_is_ip, 0);
+	assert_string_equal(t->server_name, "pop.gmail.com");
+	assert_string_equal(t->ca_file, "ca.pem");
+	assert_int_equal(t->ca_file_line, 6);
+	assert_int_equal(t->interval_ms, 300000);
+	assert_int_equal(t->timeout_ms, 10000);
+	assert_int_equal(t->nlabels, 0);
+	assert_int_equal(t->line, 8);
+
+	t = &c->targets[1];
+	assert_string_equal(t->name, "1.1.1.1:853");
+	assert_string_equal(t->host, "1.1.1.1");
+	assert_int_equal(t->port, 853);
+	assert_int_equal(t->host_is_ip, 1);
+	assert_string_equal(t->server_name, "cloudflare-dns.com");
+	assert_string_equal(t->ca_file, "ca.pem");
+	assert_int_equal(t->line, 9);
+
+	t = &c->targets[2];
+	assert_string_equal(t->name, "lab");
+	assert_string_equal(t->address, "127.0.0.1:8443");
+	assert_string_equal(t->host, "127.0.0.1");
+	assert_int_equal(t->port, 8443);
+	assert_int_equal(t->host_is_ip, 1);
+	assert_string_equal(t->server_name, "good.test");
+	assert_string_equal(t->ca_file, "lab-ca.pem");
+	assert_int_equal(t->ca_file_line, 11);
+	assert_int_equal(t->interval_ms, 30000);
+	assert_int_equal(t->timeout_ms, 5000);
+	assert_int_equal(t->line, 10);
+	assert_int_equal(t->nlabels, 2);
+	assert_string_equal(t->labels[0].name, "env");
+	assert_string_equal(t->labels[0].value, "prod");
+	assert_string_equal(t->labels[1].name, "team");
+	assert_string_equal(t->labels[1].value, "web");
+
+	t = &c->targets[3];
+	assert_string_equal(t->name, "[2001:db8::1]:853");
+	assert_string_equal(t->host, "2001:db8::1");
+	assert_int_equal(t->host_is_ip, 1);
+	assert_null(t->server_name);
+	assert_int_equal(t->line, 13);
+
+	conf_free(c);
+}
+
+static void
+test_defaults(void **state)
+{
+	struct conf *c;
+
+	(void)state;
+	c = load_ok("targets = ();\n");
+	assert_int_equal(c->nlisten, 1);
+	assert_string_equal(c->listen[0].address, CONF_DEFAULT_LISTEN);
+	assert_string_equal(c->listen[0].host, "127.0.0.1");
+	assert_int_equal(c->listen[0].port, 9793);
+	assert_int_equal(c->listen[0].line, 0);
+	assert_string_equal(c->state_dir, CONF_DEFAULT_STATE_DIR);
+	assert_int_equal(c->interval_ms, CONF_DEFAULT_INTERVAL_MS);
+	assert_int_equal(c->timeout_ms, CONF_DEFAULT_TIMEOUT_MS);
+	assert_int_equal(c->concurrency, CONF_DEFAULT_CONCURRENCY);
+	assert_null(c->ca_file);
+	assert_int_equal(c->ca_file_line, 0);
+	assert_int_equal(c->ntargets, 0);
+	conf_free(c);
+
+	/* an empty array is libconfig's other spelling of an empty list */
+	c = load_ok("targets = [];\n");
+	assert_int_equal(c->ntargets, 0);
+	conf_free(c);
+
+	conf_free(NULL);
+}
+
+static void
+test_top_level_inherited(void **state)
+{
+	struct conf *c;
+	const struct conf_target *t;
+
+	(void)state;
+	write_file("ca.pem", "x\n");
+	c = load_ok(
+	    "targets = (\n"
+	    "  { address = \"a.example:443\"; },\n"
+	    "  { address = \"b.example:443\"; interval = \"1m\"; },\n"
+	    "  { address = \"c.example:443\"; timeout = \"2s\"; ca_file = \"ca.pem\"; }\n"
+	    ");\n"
+	    "interval = \"10m\";\n"
+	    "timeout = \"20s\";\n"
+	    "listen = \"[::]:9000\";\n"
+	    "state_dir = \"/srv/tlswatch\";\n"
+	    "concurrency = 100000;\n");
+	assert_int_equal(c->nlisten, 1);
+	assert_string_equal(c->listen[0].host, "::");
+	assert_int_equal(c->listen[0].port, 9000);
+	assert_int_equal(c->listen[0].line, 8);
+	assert_string_equal(c->state_dir, "/srv/tlswatch");
+	assert_int_equal(c->concurrency, CONF_MAX_CONCURRENCY);
+	assert_null(c->ca_file);
+
+	t = &c->targets[0];
+	assert_int_equal(t->interval_ms, 600000);
+	assert_int_equal(t->timeout_ms, 20000);
+	assert_null(t->ca_file);
+	assert_int_equal(t->ca_file_line, 0);
+	t = &c->targets[1];
+	assert_int_equal(t->interval_ms, 60000);
+	assert_int_equal(t->timeout_ms, 20000);
+	t = &c->targets[2];
+	assert_int_equal(t->interval_ms, 600000);
+	assert_int_equal(t->timeout_ms, 2000);
+	assert_string_equal(t->ca_file, "ca.pem");
+	assert_int_equal(t->ca_file_line, 4);
+	conf_free(c);
+}
+
+static void
+test_durations(void **state)
+{
+	static const struct {
+		const char *value;
+		uint64_t ms;
+		const char *err;
+	} cases[] = {
+		{ "90", 90000, NULL },
+		{ "\"90s\"", 90000, NULL },
+		{ "\"90\"", 90000, NULL },
+		{ "\"5m\"", 300000, NULL },
+		{ "\"1h\"", 3600000, NULL },
+		{ "\"1h30m\"", 5400000, NULL },
+		{ "\"500ms\"", 500, NULL },
+		{ "\"1d\"", 86400000, NULL },
+		{ "3600L", 3600000, NULL },
+		{ "0", 0, "t.conf:1: interval: must be above zero" },
+		{ "-5", 0, "t.conf:1: interval: must be above zero" },
+		{ "\"0s\"", 0, "t.conf:1: interval: must be above zero" },
+		{ "\"0h0m\"", 0, "t.conf:1: interval: must be above zero" },
+		{ "\"5x\"", 0, "t.conf:1: interval: bad duration \"5x\" "
+		    "(use e.g. 90, \"90s\", \"5m\", \"1h\")" },
+		{ "\"\"", 0, "t.conf:1: interval: bad duration \"\" "
+		    "(use e.g. 90, \"90s\", \"5m\", \"1h\")" },
+		{ "\"-5s\"", 0, "t.conf:1: interval: bad duration \"-5s\" "
+		    "(use e.g. 90, \"90s\", \"5m\", \"1h\")" },
+		{ "\"0x\"", 0, "t.conf:1: interval: bad duration \"0x\" "
+		    "(use e.g. 90, \"90s\", \"5m\", \"1h\")" },
+		{ "1.5", 0, "t.conf:1: interval: must be an integer or a duration string" },
+		{ "true", 0, "t.conf:1: interval: must be an integer or a duration string" },
+		{ "( 5 )", 0, "t.conf:1: interval: must be an integer or a duration string" },
+		{ "9223372036854775807L", 0, "t.conf:1: interval: too large" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		/* timeout 1ms: below every valid interval here */
+		char *text = xasprintf("interval = %s;\ntimeout = \"1ms\";\n"
+		    "targets = ();\n", cases[i].value);
+
+		if (cases[i].err == NULL) {
+			struct conf *c = load_ok(text);
+
+			assert_int_equal(c->interval_ms, cases[i].ms);
+			conf_free(c);
+		} else {
+			expect_errors(text, cases[i].err);
+		}
+		free(text);
+	}
+}
+
+/* One error per file: the message, setting path and line for each rule. */
+static void
+test_error_messages(void **state)
+{
+	static const struct {
+		const char *text, *err;
+	} cases[] = {
+		/* addresses */
+		{ "targets = (\n{ address = \"host\"; }\n);\n",
+		  "t.conf:2: targets.[0].address: missing port" },
+		{ "targets = (\n{ address = \"a:1\"; },\n\n{ address = \"host:0\"; }\n);\n",
+		  "t.conf:4: targets.[1].address: bad port" },
+		{ "targets = (\n{ address = \"host:65536\"; }\n);\n",
+		  "t.conf:2: targets.[0].address: bad port" },
+		{ "targets = (\n{ address = \":443\"; }\n);\n",
+		  "t.conf:2: targets.[0].address: missing host" },
+		{ "targets = (\n{ address = \"::1:443\"; }\n);\n",
+		  "t.conf:2: targets.[0].address: IPv6 address must be in brackets" },
+		{ "targets = (\n{ address = \"[::1:443\"; }\n);\n",
+		  "t.conf:2: targets.[0].address: unterminated bracket" },
+		{ "targets = (\n{ address = \"[127.0.0.1]:443\"; }\n);\n",
+		  "t.conf:2: targets.[0].address: bracketed host must be an IPv6 address" },
+		{ "targets = (\n{\n  name = \"x\";\n}\n);\n",
+		  "t.conf:2: targets.[0].address: missing required setting" },
+		{ "targets = (\n{ address = 443; }\n);\n",
+		  "t.conf:2: targets.[0].address: must be a string" },
+		/* names */
+		{ "targets = (\n{ address = \"a:1\";\n  name = \"\"; }\n);\n",
+		  "t.conf:3: targets.[0].name: must not be empty" },
+		{ "targets = (\n{ address = \"a:1\"; name = \"a\\tb\"; }\n);\n",
+		  "t.conf:2: targets.[0].name: must not contain control characters" },
+		{ "targets = (\n{ address = \"a:1\"; name = 5; }\n);\n",
+		  "t.conf:2: targets.[0].name: must be a string" },
+		/* server_name */
+		{ "targets = (\n{ address = \"a:1\"; server_name = \"a b\"; }\n);\n",
+		  "t.conf:2: targets.[0].server_name: bad server name \"a b\" "
+		  "(use a DNS name or an IP address)" },
+		/* durations and their relation */
+		{ "interval = \"5s\";\ntargets = ();\n",
+		  "t.conf:1: interval: timeout (10s) must be below interval (5s)" },
+		{ "interval = \"1m\";\ntimeout = 60;\ntargets = ();\n",
+		  "t.conf:2: timeout: timeout (1m) must be below interval (1m)" },
+		{ "targets = (\n{ address = \"a:1\";\n interval = 5; }\n);\n",
+		  "t.conf:3: targets.[0].interval: timeout (10s) must be below interval (5s)" },
+		{ "targets = (\n{ address = \"a:1\"; interval = \"1h30m\";\n timeout = \"2h\"; }\n);\n",
+		  "t.conf:3: targets.[0].timeout: timeout (2h) must be below interval (1h30m)" },
+		{ "timeout = \"1m30s500ms\";\ntargets = (\n{ address = \"a:1\";\n interval = 90; }\n);\n",
+		  "t.conf:4: targets.[0].interval: timeout (1m30s500ms) must be below interval (1m30s)" },
+		{ "targets = (\n{ address = \"a:1\"; timeout = \"soon\"; }\n);\n",
+		  "t.conf:2: targets.[0].timeout: bad duration \"soon\" "
+		  "(use e.g. 90, \"90s\", \"5m\", \"1h\")" },
+		/* concurrency and state_dir */
+		{ "concurrency = 0;\ntargets = ();\n",
+		  "t.conf:1: concurrency: must be between 1 and 100000" },
+		{ "\nconcurrency = 100001;\ntargets = ();\n",
+		  "t.conf:2: concurrency: must be between 1 and 100000" },
+		{ "concurrency = \"64\";\ntargets = ();\n",
+		  "t.conf:1: concurrency: must be an integer" },
+		{ "state_dir = \"\";\ntargets = ();\n",
+		  "t.conf:1: state_dir: must not be empty" },
+		{ "state_dir = 1;\ntargets = ();\n",
+		  "t.conf:1: state_dir: must be a string" },
+		/* listen */
+		{ "listen = \"localhost\";\ntargets = ();\n",
+		  "t.conf:1: listen: missing port" },
+		{ "listen = (\n\"127.0.0.1:1\",\n\"[::1]:2\",\n\"::1:3\" );\ntargets = ();\n",
+		  "t.conf:4: listen.[2]: IPv6 address must be in brackets" },
+		{ "listen = ( \"127.0.0.1:1\",\n\"127.0.0.1:1\" );\ntargets = ();\n",
+		  "t.conf:2: listen.[1]: duplicate address \"127.0.0.1:1\" (first at line 1)" },
+		{ "listen = [ \"LOCALHOST:1\", \"localhost:1\" ];\ntargets = ();\n",
+		  "t.conf:1: listen.[1]: duplicate address \"localhost:1\" (first at line 1)" },
+		{ "listen = ();\ntargets = ();\n",
+		  "t.conf:1: listen: must list at least one address" },
+		{ "listen = ( \"a:1\", 2 );\ntargets = ();\n",
+		  "t.conf:1: listen.[1]: must be a string" },
+		{ "listen = 9793;\ntargets = ();\n",
+		  "t.conf:1: listen: must be a string or a list of strings" },
+		/* targets */
+		{ "# nothing to watch\n", "t.conf:1: targets: missing required setting" },
+		{ "targets = 5;\n", "t.conf:1: targets: must be a list of groups" },
+		{ "targets = { a = 1; };\n", "t.conf:1: targets: must be a list of groups" },
+		{ "targets = [ \"a:1\" ];\n", "t.conf:1: targets: must be a list of groups" },
+		{ "targets = (\n\"a:1\" );\n", "t.conf:2: targets.[0]: must be a group" },
+		/* unknown settings */
+		{ "targets = ();\n\nlisten_address = \"a:1\";\n",
+		  "t.conf:3: listen_address: unknown setting" },
+		{ "targets = (\n{ address = \"a:1\";\n  adress = \"b:1\"; }\n);\n",
+		  "t.conf:3: targets.[0].adress: unknown setting" },
+		/* labels */
+		{ "targets = (\n{ address = \"a:1\";\n  labels = { my-team = \"x\"; }; }\n);\n",
+		  "t.conf:3: targets.[0].labels.my-team: bad label name" },
+		{ "targets = (\n{ address = \"a:1\"; labels = { job = \"x\"; }; }\n);\n",
+		  "t.conf:2: targets.[0].labels.job: label name \"job\" is reserved" },
+		{ "targets = (\n{ address = \"a:1\"; labels = { le = \"x\"; }; }\n);\n",
+		  "t.conf:2: targets.[0].labels.le: label name \"le\" is reserved" },
+		{ "targets = (\n{ address = \"a:1\"; labels = { team = 1; }; }\n);\n",
+		  "t.conf:2: targets.[0].labels.team: must be a string" },
+		{ "targets = (\n{ address = \"a:1\"; labels = ( \"team\" ); }\n);\n",
+		  "t.conf:2: targets.[0].labels: must be a group" },
+		/* ca_file */
+		{ "ca_file = \"missing.pem\";\ntargets = ();\n",
+		  "t.conf:1: ca_file: cannot read \"missing.pem\": No such file or directory" },
+		{ "targets = (\n{ address = \"a:1\"; ca_file = \".\"; }\n);\n",
+		  "t.conf:2: targets.[0].ca_file: cannot read \".\": Is a directory" },
+		/* values quoted in messages cannot split the line */
+		{ "interval = \"5\\nx\";\ntargets = ();\n",
+		  "t.conf:1: interval: bad duration \"5\\nx\" "
+		  "(use e.g. 90, \"90s\", \"5m\", \"1h\")" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		expect_errors(cases[i].text, cases[i].err);
+}
+
+static void
+test_multiple_errors(void **state)
+{
+	(void)state;
+	/* targets come first in the file but are checked after the top-level
+	 * settings: the report must still follow the file */
+	expect_errors(
+	    "targets = (\n"                                             /* 1 */
+	    "  { address = \"a.example\"; },\n"
+	    "  { address = \"b.example:443\"; bogus = 1; interval = 0; },\n"
+	    "  { name = \"\"; address = \"c.example:99999\"; }\n"
+	    ");\n"                                                      /* 5 */
+	    "concurrency = 0;\n"
+	    "listen = ( \"[::1\" );\n"
+	    "interval = \"often\";\n",
+	    "t.conf:2: targets.[0].address: missing port\n"
+	    "t.conf:3: targets.[1].bogus: unknown setting\n"
+	    "t.conf:3: targets.[1].interval: must be above zero\n"
+	    "t.conf:4: targets.[2].name: must not be empty\n"
+	    "t.conf:4: targets.[2].address: bad port\n"
+	    "t.conf:6: concurrency: must be between 1 and 100000\n"
+	    "t.conf:7: listen.[0]: unterminated bracket\n"
+	    "t.conf:8: interval: bad duration \"often\" "
+	    "(use e.g. 90, \"90s\", \"5m\", \"1h\")");
+
+	/* top-level conflict once, not once per target that inherits it */
+	expect_errors(
+	    "interval = 5;\n"
+	    "targets = (\n"
+	    "  { address = \"a.example:443\"; },\n"
+	    "  { address = \"b.example:443\"; },\n"
+	    "  { address = \"c.example:443\"; timeout = 6; }\n"
+	    ");\n",
+	    "t.conf:1: interval: timeout (10s) must be below interval (5s)\n"
+	    "t.conf:5: targets.[2].timeout: timeout (6s) must be below interval (5s)");
+}
+
+static void
+test_duplicate_names(void **state)
+{
+	(void)state;
+	expect_errors(
+	    "targets = (\n"
+	    "  { name = \"web\"; address = \"a.example:443\"; },\n"
+	    "  { address = \"b.example:443\"; },\n"
+	    "  { name = \"web\"; address = \"c.example:443\"; },\n"
+	    "  { name = \"b.example:443\"; address = \"d.example:443\"; },\n"
+	    "  { address = \"b.example:443\"; },\n"
+	    "  { name = \"web\";\n"
+	    "    address = \"e.example:443\"; }\n"
+	    ");\n",
+	    "t.conf:4: targets.[2].name: duplicate name \"web\" (first at line 2)\n"
+	    "t.conf:5: targets.[3].name: duplicate name \"b.example:443\" (first at line 3)\n"
+	    "t.conf:6: targets.[4].address: duplicate name \"b.example:443\" (first at line 3)\n"
+	    "t.conf:7: targets.[5].name: duplicate name \"web\" (first at line 2)");
+}
+
+static void
+test_names(void **state)
+{
+	struct conf *c;
+	char name[202];
+	char *text;
+
+	(void)state;
+	memset(name, 'n', 200);
+	name[200] = '\0';
+	text = xasprintf("targets = (\n{ address = \"a:1\"; name = \"%s\"; }\n);\n", name);
+	c = load_ok(text);
+	assert_int_equal(strlen(c->targets[0].name), 200);
+	conf_free(c);
+	free(text);
+
+	strcat(name, "n");
+	text = xasprintf("targets = (\n{ address = \"a:1\"; name = \"%s\"; }\n);\n", name);
+	expect_errors(text, "t.conf:2: targets.[0].name: too long (at most 200 bytes)");
+	free(text);
+
+	/* any printable text, UTF-8 included, makes a name */
+	c = load_ok("targets = ( { address = \"a:1\"; name = \"caf\xc3\xa9 \\\"x\\\"\"; } );\n");
+	assert_string_equal(c->targets[0].name, "caf\xc3\xa9 \"x\"");
+	conf_free(c);
+}
+
+static void
+test_server_name(void **state)
+{
+	struct conf *c;
+	char *text, *expected, long_name[260];
+
+	(void)state;
+	c = load_ok(
+	    "targets = (\n"
+	    "  { address = \"a.example:443\"; server_name = \"\"; },\n"
+	    "  { address = \"192.0.2.1:443\"; server_name = \"\"; },\n"
+	    "  { address = \"192.0.2.1:443\"; name = \"ip\"; },\n"
+	    "  { address = \"a.example:443\"; name = \"ipsni\"; server_name = \"192.0.2.1\"; },\n"
+	    "  { address = \"[2001:db8::1]:443\"; server_name = \"B.Example.\"; }\n"
+	    ");\n");
+	/* "" is kept, not NULL: SNI was turned off on purpose */
+	assert_non_null(c->targets[0].server_name);
+	assert_string_equal(c->targets[0].server_name, "");
+	assert_string_equal(c->targets[1].server_name, "");
+	assert_null(c->targets[2].server_name);
+	assert_int_equal(c->targets[2].host_is_ip, 1);
+	assert_string_equal(c->targets[3].server_name, "192.0.2.1");
+	assert_int_equal(c->targets[3].host_is_ip, 0);
+	assert_string_equal(c->targets[4].server_name, "B.Example.");
+	conf_free(c);
+
+	/* 253 bytes is the longest DNS name */
+	memset(long_name, 0, sizeof(long_name));
+	for (size_t i = 0; i < 253; i++)
+		long_name[i] = i % 50 == 49 ? '.' : 'a';
+	text = xasprintf("targets = ( { address = \"a:1\"; server_name = \"%s\"; } );\n",
+	    long_name);
+	c = load_ok(text);
+	assert_string_equal(c->targets[0].server_name, long_name);
+	conf_free(c);
+	free(text);
+
+	long_name[253] = 'a';
+	text = xasprintf("targets = ( { address = \"a:1\"; server_name = \"%s\"; } );\n",
+	    long_name);
+	expected = xasprintf("t.conf:1: targets.[0].server_name: bad server name "
+	    "\"%s\" (use a DNS name or an IP address)", long_name);
+	expect_errors(text, expected);
+	free(expected);
+	free(text);
+}
+
+static void
+test_labels(void **state)
+{
+	struct conf *c;
+
+	(void)state;
+	c = load_ok(
+	    "targets = ( { address = \"a:1\";\n"
+	    "  labels = { zone = \"z\"; Team = \"T\"; env = \"\"; a1 = \"\\\"q\\\"\\n\"; }; } );\n");
+	assert_int_equal(c->targets[0].nlabels, 4);
+	/* byte order, as the exposition text will list them */
+	assert_string_equal(c->targets[0].labels[0].name, "Team");
+	assert_string_equal(c->targets[0].labels[0].value, "T");
+	assert_string_equal(c->targets[0].labels[1].name, "a1");
+	assert_string_equal(c->targets[0].labels[1].value, "\"q\"\n");
+	assert_string_equal(c->targets[0].labels[2].name, "env");
+	assert_string_equal(c->targets[0].labels[2].value, "");
+	assert_string_equal(c->targets[0].labels[3].name, "zone");
+	conf_free(c);
+
+	c = load_ok("targets = ( { address = \"a:1\"; labels = {}; } );\n");
+	assert_int_equal(c->targets[0].nlabels, 0);
+	conf_free(c);
+}
+
+static void
+test_ca_file(void **state)
+{
+	char *errors = NULL;
+	struct conf *c;
+
+	(void)state;
+	write_file("locked.pem", "x\n");
+	assert_int_equal(chmod("locked.pem", 0), 0);
+	c = load("ca_file = \"locked.pem\";\ntargets = ();\n", &errors);
+	if (geteuid() == 0) {
+		/* root reads anything: the file is usable after all */
+		assert_non_null(c);
+		assert_string_equal(c->ca_file, "locked.pem");
+	} else {
+		assert_null(c);
+		assert_string_equal(errors,
+		    "t.conf:1: ca_file: cannot read \"locked.pem\": Permission denied");
+	}
+	conf_free(c);
+	free(errors);
+
+	/* two bad files, one global, one per target: both reported */
+	expect_errors(
+	    "ca_file = \"/nonexistent/ca.pem\";\n"
+	    "targets = (\n"
+	    "  { address = \"a:1\";\n"
+	    "    ca_file = \"/\"; }\n"
+	    ");\n",
+	    "t.conf:1: ca_file: cannot read \"/nonexistent/ca.pem\": No such file or directory\n"
+	    "t.conf:4: targets.[0].ca_file: cannot read \"/\": Is a directory");
+}
+
+static void
+test_file_errors(void **state)
+{
+	char *errors = NULL;
+
+	(void)state;
+	assert_null(conf_load("nonexistent.conf", &errors));
+	assert_string_equal(errors, "nonexistent.conf: cannot read: No such file or directory");
+	free(errors);
+
+	errors = NULL;
+	assert_null(conf_load(".", &errors));
+	assert_string_equal(errors, ".: cannot read: Is a directory");
+	free(errors);
+
+	expect_errors("targets = ();\ninterval = ;\n", "t.conf:2: syntax error");
+	expect_errors("targets = ();\n\ntargets = ();\n", "t.conf:3: duplicate setting name");
+}
+
+static void
+test_include(void **state)
+{
+	struct conf *c;
+	char *errors = NULL;
+
+	(void)state;
+	assert_int_equal(mkdir("inc", 0700), 0);
+	write_file("inc/main.conf",
+	    "interval = \"1m\";\n"
+	    "@include \"targets.inc\"\n");
+	write_file("inc/targets.inc",
+	    "targets = (\n"
+	    "  { address = \"a.example:443\"; }\n"
+	    ");\n");
+	c = conf_load("inc/main.conf", &errors);
+	assert_null(errors);
+	assert_non_null(c);
+	assert_int_equal(c->ntargets, 1);
+	assert_string_equal(c->targets[0].host, "a.example");
+	assert_int_equal(c->targets[0].interval_ms, 60000);
+	conf_free(c);
+
+	/* an error in the included file names that file and its line */
+	write_file("inc/targets.inc",
+	    "targets = (\n"
+	    "  { address = \"a.example\"; }\n"
+	    ");\n");
+	assert_null(conf_load("inc/main.conf", &errors));
+	assert_string_equal(errors, "inc/targets.inc:2: targets.[0].address: missing port");
+	free(errors);
+}
+
+static void
+test_example_config(void **state)
+{
+	struct conf *c;
+	char *errors = NULL;
+	size_t labelled = 0;
+
+	(void)state;
+	c = conf_load(example_path, &errors);
+	if (c == NULL)
+		print_error("%s\n", errors);
+	assert_non_null(c);
+	assert_string_equal(c->listen[0].address, "127.0.0.1:9793");
+	assert_string_equal(c->state_dir, "/var/lib/tlswatch");
+	assert_int_equal(c->interval_ms, 300000);
+	assert_int_equal(c->timeout_ms, 10000);
+	assert_int_equal(c->concurrency, 64);
+	assert_null(c->ca_file);
+	assert_true(c->ntargets >= 6);
+	for (size_t i = 0; i < c->ntargets; i++) {
+		if (c->targets[i].nlabels > 0)
+			labelled++;
+		if (strcmp(c->targets[i].host, "1.1.1.1") == 0)
+			assert_string_equal(c->targets[i].server_name,
+			    "cloudflare-dns.com");
+	}
+	assert_true(labelled >= 1);
+	conf_free(c);
+}
+
+int
+main(void)
+{
+	const char *srcdir = getenv("TEST_SRCDIR");
+	char *rel = srcdir ? xasprintf("%s/../etc/tlswatchd.conf", srcdir) :
+	    xstrdup("etc/tlswatchd.conf");
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_split_ok),
+		cmocka_unit_test(test_split_errors),
+		cmocka_unit_test(test_full_example),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_top_level_inherited),
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_error_messages),
+		cmocka_unit_test(test_multiple_errors),
+		cmocka_unit_test(test_duplicate_names),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_server_name),
+		cmocka_unit_test(test_labels),
+		cmocka_unit_test(test_ca_file),
+		cmocka_unit_test(test_file_errors),
+		cmocka_unit_test(test_include),
+		cmocka_unit_test(test_example_config),
+	};
+	int failed;
+
+	/* resolved now: the tests run from a temporary directory */
+	example_path = realpath(rel, NULL);
+	if (example_path == NULL) {
+		fprintf(stderr, "%s: %s\n", rel, strerror(errno));
+		free(rel);
+		return 1;
+	}
+	free(rel);
+	failed = cmocka_run_group_tests(tests, setup, teardown);
+	free(example_path);
+	return failed;
+}
