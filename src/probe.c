@@ -1,0 +1,393 @@
+/* probe.c - one probe as an explicit state machine on the event loop:
+ * resolve -> connect (each address in turn) -> handshake -> verify -> done,
+ * all under one deadline. A failure is a result like any other. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "certs.h"
+#include "chain.h"
+#include "log.h"
+#include "loop.h"
+#include "probe.h"
+#include "resolve.h"
+#include "tls.h"
+#include "util.h"
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+struct probe {
+	struct loop *loop;
+	struct resolver *res;
+	const struct conf_target *ct;
+	const struct trust *trust;
+	probe_done_fn done;
+	void *arg;
+
+	enum stage stage;
+	uint64_t start_ms;          /* deadline arithmetic */
+	uint64_t start_us;          /* durations */
+	uint64_t stage_start_us;
+	struct loop_timer deadline;  /* the whole probe */
+	struct loop_timer step;      /* the first step; then one connect attempt's bound */
+
+	struct resolve_req *req;
+	struct resolved_addr *addrs;
+	size_t naddrs;
+	size_t next_addr;
+	int last_errno;
+
+	struct loop_watch watch;     /* watch.fd is the socket, or -1 */
+	uint32_t events;             /* what watch is registered for; 0: not */
+	struct tls *tls;
+
+	struct result *r;
+};
+
+static void probe_connect_next(struct probe *p);
+static void probe_handshake(struct probe *p);
+
+static void
+probe_stage_end(struct probe *p, enum stage s)
+{
+	uint64_t now = mono_us();
+
+	p->r->stage_seconds[s] = (double)(now - p->stage_start_us) / 1e6;
+	p->stage_start_us = now;
+}
+
+static void
+probe_close_socket(struct probe *p)
+{
+	if (p->events) {
+		loop_watch_del(p->loop, &p->watch);
+		p->events = 0;
+	}
+	if (p->watch.fd != -1) {
+		close(p->watch.fd);
+		p->watch.fd = -1;
+	}
+}
+
+static void
+probe_release(struct probe *p)
+{
+	loop_timer_cancel(p->loop, &p->deadline);
+	loop_timer_cancel(p->loop, &p->step);
+	resolve_cancel(p->req);
+	p->req = NULL;
+	tls_free(p->tls);
+	p->tls = NULL;
+	probe_close_socket(p);
+	free(p->addrs);
+	result_free(p->r);
+	free(p);
+}
+
+/* Hand the result over and end the probe. */
+static void
+probe_finish(struct probe *p)
+{
+	struct result *r = p->r;
+	probe_done_fn done = p->done;
+	void *arg = p->arg;
+
+	r->duration = (double)(mono_us() - p->start_us) / 1e6;
+	r->time = wall_now();
+	p->r = NULL;
+	probe_release(p);
+	done(arg, r);
+}
+
+static void
+probe_fail(struct probe *p, const char *stage, const char *reason, char *detail)
+{
+	p->r->success = 0;
+	p->r->fail_stage = stage;
+	p->r->fail_reason = reason;
+	p->r->fail_detail = detail;
+	probe_finish(p);
+}
+
+static void
+deadline_cb(struct loop_timer *t)
+{
+	struct probe *p = container_of(t, struct probe, deadline);
+
+	probe_fail(p, "timeout", stage_name(p->stage),
+	    xasprintf("no result within %llu ms, during %s",
+	    (unsigned long long)p->ct->timeout_ms, stage_name(p->stage)));
+}
+
+static int
+probe_watch(struct probe *p, uint32_t events)
+{
+	int rc;
+
+	if (p->events == events)
+		return 0;
+	rc = p->events ? loop_watch_mod(p->loop, &p->watch, events)
+	    : loop_watch_add(p->loop, &p->watch, events);
+	if (rc == 0)
+		p->events = events;
+	return rc;
+}
+
+static const char *
+connect_reason(int err)
+{
+	switch (err) {
+	case ECONNREFUSED:
+		return "refused";
+	case ENETUNREACH:
+		return "network_unreachable";
+	case EHOSTUNREACH:
+		return "host_unreachable";
+	case ETIMEDOUT:
+		return "timed_out";
+	case ECONNRESET:
+		return "reset";
+	case EADDRNOTAVAIL:
+	case EAFNOSUPPORT:
+		return "address_unavailable";
+	case EACCES:
+	case EPERM:
+		return "denied";
+	default:
+		return "other";
+	}
+}
+
+static void
+connected(struct probe *p)
+{
+	char peer[80];
+	char *err = NULL;
+	const char *sni = NULL;
+
+	loop_timer_cancel(p->loop, &p->step);
+	probe_stage_end(p, STAGE_CONNECT);
+	resolve_format(&p->addrs[p->next_addr - 1], peer, sizeof(peer));
+	p->r->peer = xstrdup(peer);
+	p->stage = STAGE_HANDSHAKE;
+
+	/* SNI carries DNS names only (RFC 6066); an IP literal is checked
+	 * against the certificate but never sent. */
+	if (p->ct->server_name && *p->ct->server_name) {
+		struct resolved_addr lit;
+		if (resolve_literal(p->ct->server_name, 0, &lit) == -1)
+			sni = p->ct->server_name;
+	}
+	p->tls = tls_new(p->watch.fd, sni, NULL, &err);
+	if (p->tls == NULL) {
+		probe_fail(p, "handshake", "other", err);
+		return;
+	}
+	probe_handshake(p);
+}
+
+static void
+socket_cb(struct loop_watch *w, uint32_t events)
+{
+	struct probe *p = container_of(w, struct probe, watch);
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	(void)events;
+	if (p->stage == STAGE_CONNECT) {
+		if (getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+			err = errno;
+		if (err == 0) {
+			connected(p);
+			return;
+		}
+		p->last_errno = err;
+		log_debug("target %s: connect to address %zu of %zu: %s", p->ct->name,
+		    p->next_addr, p->naddrs, strerror(err));
+		probe_close_socket(p);
+		probe_connect_next(p);
+		return;
+	}
+	probe_handshake(p);
+}
+
+/* One connect attempt ran out of its share of the time: try the next address. */
+static void
+attempt_cb(struct loop_timer *t)
+{
+	struct probe *p = container_of(t, struct probe, step);
+
+	p->last_errno = ETIMEDOUT;
+	probe_close_socket(p);
+	probe_connect_next(p);
+}
+
+static void
+probe_connect_next(struct probe *p)
+{
+	while (p->next_addr < p->naddrs) {
+		const struct resolved_addr *a = &p->addrs[p->next_addr++];
+		int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+		if (fd == -1) {
+			p->last_errno = errno;
+			continue;
+		}
+		p->watch.fd = fd;
+		if (connect(fd, (const struct sockaddr *)&a->ss, a->len) == 0) {
+			connected(p);
+			return;
+		}
+		if (errno != EINPROGRESS) {
+			p->last_errno = errno;
+			probe_close_socket(p);
+			continue;
+		}
+		if (probe_watch(p, EPOLLOUT) == -1) {
+			p->last_errno = errno;
+			probe_close_socket(p);
+			continue;
+		}
+		/* With addresses left, this one gets its share of the time left,
+		 * so one black hole cannot starve the others. */
+		size_t left = p->naddrs - p->next_addr;
+		if (left > 0) {
+			uint64_t now = mono_ms(), end = p->deadline.node.key;
+			uint64_t share = end > now ? (end - now) / (left + 1) : 0;
+			loop_timer_at(p->loop, &p->step, now + share);
+		}
+		return;
+	}
+	probe_fail(p, "connect", connect_reason(p->last_errno),
+	    xasprintf("%s", strerror(p->last_errno ? p->last_errno : EHOSTUNREACH)));
+}
+
+static void
+resolved_cb(void *arg, const struct resolved_addr *addrs, size_t n,
+            const char *reason, const char *detail)
+{
+	struct probe *p = arg;
+
+	p->req = NULL;
+	if (addrs == NULL) {
+		probe_fail(p, "resolve", reason, xasprintf("%s: %s", p->ct->host, detail));
+		return;
+	}
+	p->addrs = xreallocarray(NULL, n, sizeof(*addrs));
+	memcpy(p->addrs, addrs, n * sizeof(*addrs));
+	p->naddrs = n;
+	probe_stage_end(p, STAGE_RESOLVE);
+	p->stage = STAGE_CONNECT;
+	probe_connect_next(p);
+}
+
+static void
+probe_verify(struct probe *p)
+{
+	struct result *r = p->r;
+	const struct der *chain;
+	size_t n;
+	const char *check;
+
+	chain = tls_peer_chain(p->tls, &n);
+	r->tls_version = xstrdup(tls_version_name(p->tls));
+	r->cipher = xstrdup(tls_cipher_name(p->tls));
+	tls_bye(p->tls);
+	if (n == 0) {
+		probe_fail(p, "handshake", "no_certificate",
+		    xstrdup("the peer presented no X.509 certificate"));
+		return;
+	}
+	p->stage = STAGE_VERIFY;
+	r->certs = xcalloc(n, sizeof(*r->certs));
+	for (size_t i = 0; i < n; i++) {
+		struct cert *c = cert_get(chain[i].data, chain[i].len);
+		if (c)
+			r->certs[r->ncerts++] = c;
+	}
+	/* The name to check: server_name if set, else the host (an IP literal
+	 * is matched against the certificate's IP addresses). */
+	check = p->ct->server_name && *p->ct->server_name ? p->ct->server_name : p->ct->host;
+	chain_verify(chain, n, p->trust, check, (int64_t)wall_now(), &r->verdict);
+	probe_stage_end(p, STAGE_VERIFY);
+	r->success = 1;
+	probe_finish(p);
+}
+
+static void
+probe_handshake(struct probe *p)
+{
+	const char *reason = NULL;
+	char *detail = NULL;
+
+	switch (tls_handshake(p->tls, &reason, &detail)) {
+	case TLS_WANT_READ:
+		if (probe_watch(p, EPOLLIN) == -1)
+			probe_fail(p, "handshake", "other", xasprintf("epoll: %s", strerror(errno)));
+		return;
+	case TLS_WANT_WRITE:
+		if (probe_watch(p, EPOLLOUT) == -1)
+			probe_fail(p, "handshake", "other", xasprintf("epoll: %s", strerror(errno)));
+		return;
+	case TLS_FAILED:
+		probe_fail(p, "handshake", reason, detail);
+		return;
+	case TLS_DONE:
+		probe_stage_end(p, STAGE_HANDSHAKE);
+		probe_verify(p);
+		return;
+	}
+}
+
+/* The first step runs from the loop, so that probe_start never calls back. */
+static void
+first_step_cb(struct loop_timer *t)
+{
+	struct probe *p = container_of(t, struct probe, step);
+	struct resolved_addr lit;
+
+	t->cb = attempt_cb;
+	if (resolve_literal(p->ct->host, p->ct->port, &lit) == 0) {
+		resolved_cb(p, &lit, 1, NULL, NULL);
+		return;
+	}
+	p->req = resolve_start(p->res, p->ct->host, p->ct->port, RESOLVE_ANY, resolved_cb, p);
+}
+
+struct probe *
+probe_start(struct loop *l, struct resolver *res, const struct conf_target *ct,
+            const struct trust *trust, probe_done_fn done, void *arg)
+{
+	struct probe *p = xcalloc(1, sizeof(*p));
+
+	p->loop = l;
+	p->res = res;
+	p->ct = ct;
+	p->trust = trust;
+	p->done = done;
+	p->arg = arg;
+	p->stage = STAGE_RESOLVE;
+	p->watch.fd = -1;
+	p->watch.cb = socket_cb;
+	p->start_ms = mono_ms();
+	p->start_us = p->stage_start_us = mono_us();
+	p->r = xcalloc(1, sizeof(*p->r));
+	for (int s = 0; s < STAGE_COUNT; s++)
+		p->r->stage_seconds[s] = -1;
+	loop_timer_init(&p->deadline, deadline_cb);
+	loop_timer_init(&p->step, first_step_cb);
+	loop_timer_at(l, &p->deadline, p->start_ms + ct->timeout_ms);
+	loop_timer_at(l, &p->step, 0);
+	return p;
+}
+
+void
+probe_cancel(struct probe *p)
+{
+	if (p)
+		probe_release(p);
+}

@@ -1,0 +1,32 @@
+/* sched.h - every target on its own schedule, at most `concurrency` probes at once. */
+#ifndef TLSWATCH_SCHED_H
+#define TLSWATCH_SCHED_H
+
+#include <stddef.h>
+
+#include "conf.h"
+#include "target.h"
+#include "util.h"
+
+struct loop;
+struct resolver;
+struct sched;
+
+/* Targets for every entry of c (which must outlive the scheduler), their
+ * trust stores loaded. NULL with *err ("FILE:LINE: ca_file: ...") when a
+ * trust store cannot be loaded. Nothing runs until sched_start. */
+struct sched *sched_new(struct loop *l, struct resolver *res, const struct conf *c, char **err);
+/* Arm the first probes, spread over each target's first interval. */
+void sched_start(struct sched *s);
+/* Cancel probes in flight and free everything. Accepts NULL. */
+void sched_free(struct sched *s);
+
+const struct target *sched_targets(const struct sched *s, size_t *n);
+/* Probes in flight now, and targets waiting for a free slot. */
+size_t sched_in_flight(const struct sched *s);
+size_t sched_queued(const struct sched *s);
+
+/* The /metrics body; arg is the struct sched. */
+void sched_render_metrics(struct buf *out, void *arg);
+
+#endif

@@ -1,0 +1,34 @@
+/* target.c - results and their lifetime. */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "target.h"
+
+const char *
+stage_name(enum stage s)
+{
+	static const char *const names[STAGE_COUNT] = {
+		[STAGE_RESOLVE] = "resolve",
+		[STAGE_CONNECT] = "connect",
+		[STAGE_HANDSHAKE] = "handshake",
+		[STAGE_VERIFY] = "verify",
+	};
+
+	return (unsigned)s < STAGE_COUNT ? names[s] : "unknown";
+}
+
+void
+result_free(struct result *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->ncerts; i++)
+		cert_put(r->certs[i]);
+	free(r->certs);
+	free(r->fail_detail);
+	free(r->peer);
+	free(r->tls_version);
+	free(r->cipher);
+	free(r);
+}
