@@ -53,11 +53,12 @@ trust_for(struct sched *s, const char *path, int line, char **err)
 	}
 	t = trust_load(path, &msg);
 	if (t == NULL) {
-		if (path)
+		if (path) {
 			*err = xasprintf("%s:%d: ca_file: %s", s->conf->path, line, msg);
-		else
-			*err = xasprintf("system trust store: %s", msg);
-		free(msg);
+			free(msg);
+		} else {
+			*err = msg;
+		}
 		return NULL;
 	}
 	s->trusts = xreallocarray(s->trusts, s->ntrusts + 1, sizeof(*s->trusts));

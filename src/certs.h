@@ -1,0 +1,31 @@
+/* certs.h - certificates seen on the wire, interned by SHA-256 and shared. */
+#ifndef TLSWATCH_CERTS_H
+#define TLSWATCH_CERTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Immutable once made. An intermediate presented by many targets exists once. */
+struct cert {
+	unsigned refs;
+	char sha256[65];     /* lowercase hex of the SHA-256 of the DER */
+	char *subject;       /* RFC 4514 distinguished name, as GnuTLS prints it */
+	char *issuer;
+	char *serial;        /* lowercase hex, no separators */
+	int64_t not_before;  /* seconds since the epoch */
+	int64_t not_after;
+	int self_signed;     /* subject and key match its own issuer */
+	int is_ca;           /* basicConstraints CA:TRUE */
+	struct cert *hnext;  /* hash bucket chain, private to certs.c */
+};
+
+/* The interned certificate for this DER, with one more reference; NULL when
+ * the DER does not parse as X.509. */
+struct cert *cert_get(const unsigned char *der, size_t len);
+struct cert *cert_ref(struct cert *c);
+/* Drop a reference; the last one frees. Accepts NULL. */
+void cert_put(struct cert *c);
+/* Certificates currently interned (for tests and the benchmark). */
+size_t cert_count(void);
+
+#endif
