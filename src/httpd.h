@@ -1,0 +1,27 @@
+/* httpd.h - the embedded HTTP server (libmicrohttpd), driven from our event loop. */
+#ifndef TLSWATCH_HTTPD_H
+#define TLSWATCH_HTTPD_H
+
+#include <stdint.h>
+
+#include "util.h"
+
+/* Fill out with the /metrics body. Called on the event loop thread. */
+typedef void (*httpd_render_fn)(struct buf *out, void *arg);
+
+/* A bound, listening, non-blocking TCP socket for host:port, or -1 with *err
+ * set (allocated). host may be an IPv4/IPv6 literal or a name. */
+int httpd_listen(const char *host, uint16_t port, char **err);
+
+struct httpd;
+/* Serve on the listening socket fd (taken over). NULL with *err on failure. */
+struct httpd *httpd_new(int fd, httpd_render_fn render, void *arg, char **err);
+void httpd_free(struct httpd *h);
+/* A descriptor that becomes readable when httpd_run has work to do. */
+int httpd_fd(const struct httpd *h);
+/* Do all pending work without blocking. */
+void httpd_run(struct httpd *h);
+/* Milliseconds until httpd_run must be called again, or -1 for none. */
+int64_t httpd_timeout_ms(const struct httpd *h);
+
+#endif

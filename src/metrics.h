@@ -1,0 +1,30 @@
+/* metrics.h - the Prometheus text exposition (format 0.0.4). */
+#ifndef TLSWATCH_METRICS_H
+#define TLSWATCH_METRICS_H
+
+#include <stddef.h>
+
+#include "target.h"
+#include "util.h"
+
+#define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+struct metrics_info {
+	const char *version;        /* tlswatch version */
+	const char *gnutls_version; /* runtime GnuTLS version */
+	double start_time;          /* process start, seconds since the epoch */
+};
+
+/* Append a label value escaped as the format requires: backslash, double
+ * quote and newline escaped; invalid UTF-8 replaced by U+FFFD. */
+void metrics_escape_label(struct buf *out, const char *value);
+
+/* Build t->labels for every series of this target: target="NAME" followed by
+ * the configured labels, escaped. */
+void metrics_target_labels(struct target *t);
+
+/* Render every metric family for targets[0..n). */
+void metrics_render(struct buf *out, const struct target *targets, size_t n,
+                    const struct metrics_info *info);
+
+#endif
