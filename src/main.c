@@ -50,18 +50,13 @@ usage(FILE *f)
 	    "  -h, --help         this help\n", DEFAULT_CONFIG);
 }
 
-/* Log every configuration error, one per line, as conf_load made them. */
+/* Configuration errors go out as conf_load made them, one per line and
+ * starting with FILE:LINE: so editors and people can jump to them (their
+ * control characters are already escaped). */
 static void
-log_lines(const char *text)
+print_errors(const char *text)
 {
-	const char *p = text;
-
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p) : strlen(p);
-		log_warnx("%.*s", (int)n, p);
-		p += n + (nl != NULL);
-	}
+	fprintf(stderr, "%s\n", text);
 }
 
 static void
@@ -127,10 +122,10 @@ bind_listeners(struct daemon *d, int check, int *fds)
 			continue;
 		int in_use = errno == EADDRINUSE;
 		if (check && in_use) {
-			log_warnx("%s:%d: listen: %s (a running tlswatchd may hold it)",
+			fprintf(stderr, "%s:%d: listen: %s (warning: a running tlswatchd may hold it)\n",
 			    c->path, cl->line, err);
 		} else {
-			log_warnx("%s:%d: listen: %s", c->path, cl->line, err);
+			fprintf(stderr, "%s:%d: listen: %s\n", c->path, cl->line, err);
 			failed = 1;
 		}
 		free(err);
@@ -207,7 +202,7 @@ main(int argc, char **argv)
 	 * daemon never starts half-configured. */
 	d.conf = conf_load(path, &err);
 	if (d.conf == NULL) {
-		log_lines(err);
+		print_errors(err);
 		free(err);
 		return 1;
 	}
@@ -215,7 +210,7 @@ main(int argc, char **argv)
 	    (d.resolver = resolver_new(d.loop, &err)) == NULL ||
 	    (d.sched = sched_new(d.loop, d.resolver, d.conf, &err)) == NULL) {
 		if (err)
-			log_lines(err);
+			print_errors(err);
 		else
 			log_warn("event loop");
 		free(err);
