@@ -264,7 +264,9 @@ resolve_start(struct resolver *r, const char *host, uint16_t port,
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = family == RESOLVE_IPV4 ? AF_INET : family == RESOLVE_IPV6 ? AF_INET6 : AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = ARES_AI_NUMERICSERV;
+	/* ENVHOSTS: the CARES_HOSTS environment variable may name a hosts file
+	 * to read instead of /etc/hosts (names pinned by operators and tests). */
+	hints.ai_flags = ARES_AI_NUMERICSERV | ARES_AI_ENVHOSTS;
 	snprintf(service, sizeof(service), "%u", (unsigned)port);
 	/* c-ares may answer at once (hosts file, a bad name): the callback then
 	 * runs inside this call. Callers are promised it never does, so such an

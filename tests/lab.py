@@ -784,7 +784,7 @@ class Daemon:
     address found in the config, unless http=(host, port) is given."""
 
     def __init__(self, lab, config_text, name="tlswatchd", args=("-v",), http=None,
-                 wait=True, start_timeout=10.0):
+                 wait=True, start_timeout=10.0, env=None):
         self.lab = lab
         self.name = name
         self.config_text = config_text
@@ -805,9 +805,13 @@ class Daemon:
         self._stderr = open(self.stderr_path, "wb")
         self.cmd = [lab.tlswatchd] + list(args) + ["-c", self.config_path]
         self.start_time = time.time()
+        proc_env = None
+        if env:
+            proc_env = dict(os.environ)
+            proc_env.update(env)
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
                                      stdout=self._stderr, stderr=self._stderr,
-                                     cwd=lab.tmp, preexec_fn=_pdeathsig)
+                                     cwd=lab.tmp, preexec_fn=_pdeathsig, env=proc_env)
         self.last_scrape = None
         self.returncode = None
         self.stop_seconds = None
