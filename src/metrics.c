@@ -757,6 +757,12 @@ metrics_render(struct buf *out, const struct target *targets, size_t n,
 
 	family(out, "tlswatch_targets", "gauge", "Number of configured targets.");
 	sample_u64(out, "tlswatch_targets", n);
+	family(out, "tlswatch_scheduler_in_flight_probes", "gauge",
+	    "Probes running now; at most the configured concurrency.");
+	sample_u64(out, "tlswatch_scheduler_in_flight_probes", info->in_flight);
+	family(out, "tlswatch_scheduler_queued_targets", "gauge",
+	    "Targets due but waiting for a free probe slot.");
+	sample_u64(out, "tlswatch_scheduler_queued_targets", info->queued);
 
 	render_probe(out, targets, n);
 	render_tls(out, targets, n);

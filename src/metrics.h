@@ -13,6 +13,8 @@ struct metrics_info {
 	const char *version;        /* tlswatch version */
 	const char *gnutls_version; /* runtime GnuTLS version */
 	double start_time;          /* process start, seconds since the epoch */
+	size_t in_flight;           /* probes running now */
+	size_t queued;              /* targets due, waiting for a slot */
 };
 
 /* Append a label value escaped as the format requires: backslash, double

@@ -295,6 +295,8 @@ sched_render_metrics(struct buf *out, void *arg)
 		.version = PACKAGE_VERSION,
 		.gnutls_version = tls_library_version(),
 		.start_time = s->start_time,
+		.in_flight = s->in_flight,
+		.queued = s->nqueued,
 	};
 
 	metrics_render(out, s->targets, s->ntargets, &info);

@@ -229,6 +229,42 @@ def check_http(lab, d):
     lab.eq(status, 404, "GET /metrics/: 404")
 
 
+def check_concurrency(lab):
+    """Six targets on one silent peer, each probe 1.5 s, every 2 s: demand
+    far above concurrency = 2. The daemon never runs more than 2 at once,
+    queues the rest, and still probes every target (no starvation)."""
+    silent = lab.silent_peer()
+    port = L.free_port()
+    names = ["c%d" % i for i in range(6)]
+    config = 'listen = "127.0.0.1:%d";\nconcurrency = 2;\ninterval = "2s";\n' \
+             'timeout = "1500ms";\ntargets = (\n%s\n);\n' % (port, ",\n".join(
+                 '  { name = "%s"; address = "%s"; server_name = "good.test"; }'
+                 % (n, silent.address) for n in names))
+    d = L.Daemon(lab, config, name="tlswatchd-concurrency")
+    t0 = time.monotonic()
+    in_flight, queued = [], []
+    done = False
+    while time.monotonic() - t0 < 12 and not done:
+        expo = d.scrape()
+        in_flight.append(expo.value("tlswatch_scheduler_in_flight_probes"))
+        queued.append(expo.value("tlswatch_scheduler_queued_targets"))
+        done = all(expo.value("tlswatch_probes_total", target=n, result="failure")
+                   for n in names)
+        time.sleep(0.05)
+    elapsed = time.monotonic() - t0
+    accepted = silent.accepted
+    lab.check(done, "with concurrency 2, every one of 6 targets is probed (%.1f s)" % elapsed)
+    lab.eq(max(in_flight), 2.0, "probes in flight never exceed concurrency 2 (max seen)")
+    lab.check(max(queued) >= 1, "due targets wait in the queue (max queued %d)" % max(queued))
+    # At most 2 probes at a time, each held 1.5 s by the peer: in ELAPSED
+    # seconds no more than 2 * (elapsed / 1.5 + 1) connections can start.
+    bound = 2 * (elapsed / 1.5 + 1)
+    lab.check(accepted <= bound, "the silent peer saw %d connections in %.1f s, "
+              "no more than concurrency 2 allows (%.1f)" % (accepted, elapsed, bound))
+    d.stop()
+    silent.stop()
+
+
 def main(lab):
     lab.require_daemon()
     lab.require_tools()
@@ -237,6 +273,7 @@ def main(lab):
 
     check_configs(lab)
     check_listen_in_use(lab)
+    check_concurrency(lab)
 
     # ---- a daemon with a target not yet probed and one always in flight
     for sig in (signal.SIGTERM, signal.SIGINT):

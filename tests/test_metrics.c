@@ -30,7 +30,10 @@
 
 #define FFFD "\xef\xbf\xbd"
 
-static const struct metrics_info test_info = { "0.1.0", "3.7.9", 1700000000.5 };
+static const struct metrics_info test_info = {
+	.version = "0.1.0", .gnutls_version = "3.7.9", .start_time = 1700000000.5,
+	.in_flight = 3, .queued = 5,
+};
 
 /* Every family, in the order rendered, with its type. */
 static const struct {
@@ -40,6 +43,8 @@ static const struct {
 } families[] = {
 	{ "tlswatch_build_info", "gauge", 0 },
 	{ "tlswatch_targets", "gauge", 0 },
+	{ "tlswatch_scheduler_in_flight_probes", "gauge", 0 },
+	{ "tlswatch_scheduler_queued_targets", "gauge", 0 },
 	{ "tlswatch_probe_success", "gauge", 1 },
 	{ "tlswatch_probe_failure_info", "gauge", 1 },
 	{ "tlswatch_probe_duration_seconds", "gauge", 1 },
@@ -495,6 +500,8 @@ test_not_probed(void **state)
 	out = render(NULL, 0);
 	check_structure(out, NULL, 0);
 	expect_line(out, "tlswatch_targets 0");
+	expect_line(out, "tlswatch_scheduler_in_flight_probes 3");
+	expect_line(out, "tlswatch_scheduler_queued_targets 5");
 	free(out);
 }
 
@@ -768,7 +775,7 @@ test_process_metrics(void **state)
 
 	/* hostile version strings are labels like any other */
 	{
-		struct metrics_info info = { "1\"}\n", "\xff", 0 };
+		struct metrics_info info = { .version = "1\"}\n", .gnutls_version = "\xff" };
 		struct buf b;
 
 		buf_init(&b);
