@@ -50,7 +50,7 @@ struct target_info {
 
 static const char *const top_keys[] = {
 	"listen", "state_dir", "interval", "timeout", "concurrency", "ca_file",
-	"targets",
+	"shard", "targets",
 };
 
 static const char *const target_keys[] = {
@@ -603,6 +603,43 @@ parse_top(struct ctx *x, struct conf *c, const config_setting_t *root)
 		c->ca_file = xstrdup(v);
 		c->ca_file_line = config_setting_source_line(s);
 	}
+
+	c->shard_k = c->shard_n = 1;
+	if ((s = config_setting_get_member(root, "shard")) != NULL &&
+	    (v = get_string(x, s)) != NULL) {
+		const char *msg = conf_parse_shard(v, &c->shard_k, &c->shard_n);
+		if (msg != NULL)
+			report(x, s, NULL, "%s", msg);
+	}
+}
+
+const char *
+conf_parse_shard(const char *s, unsigned *k, unsigned *n)
+{
+	unsigned long a, b;
+	char *end;
+
+	if (!is_digit(s[0]))
+		return "must be \"K/N\", e.g. \"1/3\"";
+	a = strtoul(s, &end, 10);
+	if (*end != '/' || !is_digit(end[1]))
+		return "must be \"K/N\", e.g. \"1/3\"";
+	b = strtoul(end + 1, &end, 10);
+	if (*end != '\0')
+		return "must be \"K/N\", e.g. \"1/3\"";
+	if (b < 1 || b > 4096)
+		return "N must be between 1 and 4096";
+	if (a < 1 || a > b)
+		return "K must be between 1 and N";
+	*k = (unsigned)a;
+	*n = (unsigned)b;
+	return NULL;
+}
+
+int
+conf_in_shard(const char *name, unsigned k, unsigned n)
+{
+	return n <= 1 || hash64(name, strlen(name)) % n == k - 1;
 }
 
 /* Prometheus label names; libconfig's own names admit '-' and '*' too. */

@@ -51,6 +51,8 @@ struct conf {
 	unsigned concurrency;
 	char *ca_file;     /* NULL = system trust store */
 	int ca_file_line;
+	unsigned shard_k;  /* this instance probes shard shard_k of shard_n (1-based) */
+	unsigned shard_n;  /* 1: no sharding */
 	struct conf_target *targets;
 	size_t ntargets;
 };
@@ -60,6 +62,12 @@ struct conf {
  * per line (caller frees). Every error in the file is reported, not just the first. */
 struct conf *conf_load(const char *path, char **errors);
 void conf_free(struct conf *c);
+
+/* Parse "K/N" (1 <= K <= N <= 4096). Returns NULL or a static message. */
+const char *conf_parse_shard(const char *s, unsigned *k, unsigned *n);
+/* Whether the target named name belongs to shard k of n: FNV-1a 64 of the
+ * name, modulo n, equals k - 1. Stable across versions and machines. */
+int conf_in_shard(const char *name, unsigned k, unsigned n);
 
 /* Split "host:port" or "[v6]:port". Returns NULL on success, else a static
  * message ("missing port", "bad port", ...). *host is allocated. */

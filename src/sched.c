@@ -36,6 +36,13 @@ struct sched {
 	size_t nqueued;
 	size_t in_flight;
 	double start_time;
+	struct histogram lateness;           /* seconds from due time to start */
+	uint64_t skipped;                    /* rounds skipped: target still busy */
+};
+
+/* Lateness buckets: fine below a second, where a healthy scheduler lives. */
+static const double lateness_bounds[] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 };
 
 static void sched_arm(struct sched *s);
@@ -77,23 +84,30 @@ sched_new(struct loop *l, struct resolver *res, const struct conf *c, char **err
 	s->res = res;
 	s->conf = c;
 	s->start_time = wall_now();
+	histogram_init(&s->lateness, lateness_bounds, ARRAY_SIZE(lateness_bounds));
 	heap_init(&s->due);
 	loop_timer_init(&s->timer, NULL);
-	s->ntargets = c->ntargets;
-	s->targets = xcalloc(c->ntargets, sizeof(*s->targets));
-	s->target_trust = xcalloc(c->ntargets, sizeof(*s->target_trust));
-	for (size_t i = 0; i < c->ntargets; i++) {
-		struct target *t = &s->targets[i];
+	/* A sharded instance keeps only its own targets (conf_in_shard). */
+	for (size_t i = 0; i < c->ntargets; i++)
+		if (conf_in_shard(c->targets[i].name, c->shard_k, c->shard_n))
+			s->ntargets++;
+	s->targets = xcalloc(s->ntargets, sizeof(*s->targets));
+	s->target_trust = xcalloc(s->ntargets, sizeof(*s->target_trust));
+	for (size_t i = 0, k = 0; i < c->ntargets; i++) {
+		if (!conf_in_shard(c->targets[i].name, c->shard_k, c->shard_n))
+			continue;
+		struct target *t = &s->targets[k];
 		t->conf = &c->targets[i];
 		t->sched = s;
 		heap_node_init(&t->due);
 		metrics_target_labels(t);
 		/* Trust stores are shared by every target naming the same file. */
-		s->target_trust[i] = trust_for(s, t->conf->ca_file, t->conf->ca_file_line, err);
-		if (s->target_trust[i] == NULL) {
+		s->target_trust[k] = trust_for(s, t->conf->ca_file, t->conf->ca_file_line, err);
+		if (s->target_trust[k] == NULL) {
 			sched_free(s);
 			return NULL;
 		}
+		k++;
 	}
 	return s;
 }
@@ -142,7 +156,10 @@ static void
 sched_launch(struct sched *s, struct target *t)
 {
 	size_t i = (size_t)(t - s->targets);
+	uint64_t now = mono_ms();
 
+	histogram_observe(&s->lateness,
+	    now > t->due_at ? (double)(now - t->due_at) / 1000.0 : 0.0);
 	s->in_flight++;
 	t->probe = probe_start(s->loop, s->res, t->conf, s->target_trust[i], probe_done, t);
 }
@@ -192,6 +209,7 @@ sched_due_cb(struct loop_timer *timer)
 		struct target *t = (struct target *)((char *)top - offsetof(struct target, due));
 		uint64_t interval = t->conf->interval_ms;
 		uint64_t next = top->key + interval;
+		uint64_t due = top->key;
 
 		/* Keep the phase, but after a long stall (suspend, overload) do
 		 * not replay the missed rounds: start again from now. */
@@ -200,8 +218,10 @@ sched_due_cb(struct loop_timer *timer)
 		heap_set(&s->due, &t->due, next);
 		if (t->probe || t->queued) {
 			log_debug("target %s: still busy from the previous round; skipped", t->conf->name);
+			s->skipped++;
 			continue;
 		}
+		t->due_at = due;
 		if (s->in_flight < s->conf->concurrency) {
 			sched_launch(s, t);
 			continue;
@@ -258,6 +278,7 @@ sched_free(struct sched *s)
 		free(t->labels);
 	}
 	heap_fini(&s->due);
+	histogram_fini(&s->lateness);
 	for (size_t i = 0; i < s->ntrusts; i++) {
 		free(s->trusts[i].path);
 		trust_free(s->trusts[i].trust);
@@ -297,6 +318,8 @@ sched_render_metrics(struct buf *out, void *arg)
 		.start_time = s->start_time,
 		.in_flight = s->in_flight,
 		.queued = s->nqueued,
+		.lateness = &s->lateness,
+		.skipped = s->skipped,
 	};
 
 	metrics_render(out, s->targets, s->ntargets, &info);

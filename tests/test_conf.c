@@ -753,6 +753,62 @@ test_include(void **state)
 }
 
 static void
+test_shard(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "0/3", "K must be between 1 and N" },
+		{ "4/3", "K must be between 1 and N" },
+		{ "1/0", "N must be between 1 and 4096" },
+		{ "1/4097", "N must be between 1 and 4096" },
+		{ "3", "must be \"K/N\", e.g. \"1/3\"" },
+		{ "a/b", "must be \"K/N\", e.g. \"1/3\"" },
+		{ "1/3x", "must be \"K/N\", e.g. \"1/3\"" },
+		{ "-1/3", "must be \"K/N\", e.g. \"1/3\"" },
+	};
+	struct conf *c;
+	size_t in[3] = { 0 };
+	char text[128], want[160];
+
+	(void)state;
+	c = load_ok("targets = ();\n");
+	assert_int_equal(c->shard_k, 1);
+	assert_int_equal(c->shard_n, 1);
+	conf_free(c);
+	c = load_ok("shard = \"2/3\";\ntargets = ();\n");
+	assert_int_equal(c->shard_k, 2);
+	assert_int_equal(c->shard_n, 3);
+	conf_free(c);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(text, sizeof(text), "targets = ();\nshard = \"%s\";\n", bad[i][0]);
+		snprintf(want, sizeof(want), "t.conf:2: shard: %s", bad[i][1]);
+		expect_errors(text, want);
+	}
+	expect_errors("targets = ();\nshard = 3;\n", "t.conf:2: shard: must be a string");
+
+	/* Every name falls in exactly one shard, and the split is even. */
+	for (int i = 0; i < 3000; i++) {
+		char name[32];
+		int shards = 0;
+
+		snprintf(name, sizeof(name), "host-%d.example.com:443", i);
+		for (unsigned k = 1; k <= 3; k++)
+			if (conf_in_shard(name, k, 3)) {
+				in[k - 1]++;
+				shards++;
+			}
+		assert_int_equal(shards, 1);
+		assert_true(conf_in_shard(name, 1, 1));
+	}
+	for (int k = 0; k < 3; k++)
+		assert_in_range(in[k], 900, 1100);
+	/* The hash is part of the contract (README): FNV-1a 64 of the name,
+	 * here a value computed independently of this code. */
+	assert_true(hash64("www.debian.org:443", 18) == 0xc3d2d0f8434bd3f4ull);
+	assert_true(conf_in_shard("www.debian.org:443", 1 + (unsigned)(0xc3d2d0f8434bd3f4ull % 7), 7));
+	assert_false(conf_in_shard("www.debian.org:443", 1 + (unsigned)((0xc3d2d0f8434bd3f4ull + 1) % 7), 7));
+}
+
+static void
 test_example_config(void **state)
 {
 	struct conf *c;
@@ -804,6 +860,7 @@ main(void)
 		cmocka_unit_test(test_ca_file),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_include),
+		cmocka_unit_test(test_shard),
 		cmocka_unit_test(test_example_config),
 	};
 	int failed;
