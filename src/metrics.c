@@ -741,6 +741,25 @@ render_process(struct buf *out, const struct metrics_info *info)
 	sample_fixed(out, "process_start_time_seconds", info->start_time, 3);
 }
 
+static void
+render_histogram(struct buf *out, const char *name, const char *help,
+                 const struct histogram *h)
+{
+	uint64_t cumulative = 0;
+
+	family(out, name, "histogram", help);
+	if (h == NULL)
+		return;
+	for (size_t i = 0; i < h->nbounds; i++) {
+		cumulative += h->counts[i];
+		buf_printf(out, "%s_bucket{le=\"%g\"} %llu\n", name, h->bounds[i],
+		    (unsigned long long)cumulative);
+	}
+	buf_printf(out, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)h->count);
+	buf_printf(out, "%s_sum %.6f\n", name, h->sum);
+	buf_printf(out, "%s_count %llu\n", name, (unsigned long long)h->count);
+}
+
 void
 metrics_render(struct buf *out, const struct target *targets, size_t n,
     const struct metrics_info *info)
@@ -763,6 +782,11 @@ metrics_render(struct buf *out, const struct target *targets, size_t n,
 	family(out, "tlswatch_scheduler_queued_targets", "gauge",
 	    "Targets due but waiting for a free probe slot.");
 	sample_u64(out, "tlswatch_scheduler_queued_targets", info->queued);
+	family(out, "tlswatch_scheduler_skipped_total", "counter",
+	    "Rounds skipped because the target's previous probe was still running or queued.");
+	sample_u64(out, "tlswatch_scheduler_skipped_total", info->skipped);
+	render_histogram(out, "tlswatch_scheduler_lateness_seconds",
+	    "How long after its due time each probe started.", info->lateness);
 
 	render_probe(out, targets, n);
 	render_tls(out, targets, n);

@@ -15,6 +15,8 @@ struct metrics_info {
 	double start_time;          /* process start, seconds since the epoch */
 	size_t in_flight;           /* probes running now */
 	size_t queued;              /* targets due, waiting for a slot */
+	const struct histogram *lateness;  /* seconds from due to start; may be NULL */
+	uint64_t skipped;           /* rounds skipped because the target was busy */
 };
 
 /* Append a label value escaped as the format requires: backslash, double

@@ -51,6 +51,7 @@ struct target {
 	/* scheduling, owned by sched.c */
 	struct sched *sched;     /* the scheduler this target belongs to */
 	struct heap_node due;    /* key: monotonic ms of the next probe */
+	uint64_t due_at;         /* monotonic ms the current round fell due */
 	struct probe *probe;     /* in flight, or NULL */
 	struct target *qnext;    /* queue of targets due but waiting for a slot */
 	int queued;

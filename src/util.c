@@ -182,6 +182,35 @@ hex_encode(const unsigned char *in, size_t len, char *out)
 }
 
 void
+histogram_init(struct histogram *h, const double *bounds, size_t nbounds)
+{
+	h->bounds = bounds;
+	h->nbounds = nbounds;
+	h->counts = xcalloc(nbounds + 1, sizeof(*h->counts));
+	h->sum = 0;
+	h->count = 0;
+}
+
+void
+histogram_fini(struct histogram *h)
+{
+	free(h->counts);
+	h->counts = NULL;
+}
+
+void
+histogram_observe(struct histogram *h, double v)
+{
+	size_t i = 0;
+
+	while (i < h->nbounds && v > h->bounds[i])
+		i++;
+	h->counts[i]++;
+	h->sum += v;
+	h->count++;
+}
+
+void
 buf_init(struct buf *b)
 {
 	b->data = NULL;

@@ -35,6 +35,19 @@ uint64_t hash64(const void *data, size_t len);
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void hex_encode(const unsigned char *in, size_t len, char *out);
 
+/* A Prometheus-style histogram: counts per upper bound (not cumulative),
+ * the last slot for values above every bound. */
+struct histogram {
+	const double *bounds;   /* ascending */
+	size_t nbounds;
+	uint64_t *counts;       /* nbounds + 1 */
+	double sum;
+	uint64_t count;
+};
+void histogram_init(struct histogram *h, const double *bounds, size_t nbounds);
+void histogram_fini(struct histogram *h);
+void histogram_observe(struct histogram *h, double v);
+
 /* A growable byte buffer, always NUL-terminated after the first append. */
 struct buf {
 	char *data;

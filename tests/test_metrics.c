@@ -45,6 +45,8 @@ static const struct {
 	{ "tlswatch_targets", "gauge", 0 },
 	{ "tlswatch_scheduler_in_flight_probes", "gauge", 0 },
 	{ "tlswatch_scheduler_queued_targets", "gauge", 0 },
+	{ "tlswatch_scheduler_skipped_total", "counter", 0 },
+	{ "tlswatch_scheduler_lateness_seconds", "histogram", 0 },
 	{ "tlswatch_probe_success", "gauge", 1 },
 	{ "tlswatch_probe_failure_info", "gauge", 1 },
 	{ "tlswatch_probe_duration_seconds", "gauge", 1 },
@@ -297,7 +299,16 @@ check_structure(const char *out, const struct target *t, size_t n)
 		/* a series of the current family */
 		assert_true(cur < ARRAY_SIZE(families));
 		namelen = strlen(families[cur].name);
-		if (strncmp(line, families[cur].name, namelen) != 0 ||
+		if (strcmp(families[cur].type, "histogram") == 0) {
+			static const char *const sfx[] = { "_bucket", "_sum", "_count" };
+			for (size_t k = 0; k < ARRAY_SIZE(sfx); k++)
+				if (strncmp(line, families[cur].name, namelen) == 0 &&
+				    strncmp(line + namelen, sfx[k], strlen(sfx[k])) == 0) {
+					namelen += strlen(sfx[k]);
+					break;
+				}
+		}
+		if (strncmp(line, families[cur].name, strlen(families[cur].name)) != 0 ||
 		    (line[namelen] != '{' && line[namelen] != ' '))
 			fail_msg("series outside its family (%s): %s",
 			    families[cur].name, line);
@@ -800,6 +811,38 @@ test_render_appends(void **state)
 	assert_int_equal(strncmp(b.data, "# before\n# HELP tlswatch_build_info ", 36), 0);
 	assert_int_equal(strlen(b.data), b.len);
 	buf_free(&b);
+}
+
+/* ---- the scheduler's histogram ------------------------------------------ */
+
+static void
+test_lateness_histogram(void **state)
+{
+	static const double bounds[] = { 0.01, 0.1, 1 };
+	struct metrics_info info = test_info;
+	struct histogram h;
+	struct buf b;
+
+	(void)state;
+	histogram_init(&h, bounds, ARRAY_SIZE(bounds));
+	histogram_observe(&h, 0.005);
+	histogram_observe(&h, 0.05);
+	histogram_observe(&h, 0.1);      /* on a bound: counts in that bucket */
+	histogram_observe(&h, 2);
+	info.lateness = &h;
+	info.skipped = 7;
+	buf_init(&b);
+	metrics_render(&b, NULL, 0, &info);
+	check_structure(b.data, NULL, 0);
+	expect_line(b.data, "tlswatch_scheduler_lateness_seconds_bucket{le=\"0.01\"} 1");
+	expect_line(b.data, "tlswatch_scheduler_lateness_seconds_bucket{le=\"0.1\"} 3");
+	expect_line(b.data, "tlswatch_scheduler_lateness_seconds_bucket{le=\"1\"} 3");
+	expect_line(b.data, "tlswatch_scheduler_lateness_seconds_bucket{le=\"+Inf\"} 4");
+	expect_line(b.data, "tlswatch_scheduler_lateness_seconds_sum 2.155000");
+	expect_line(b.data, "tlswatch_scheduler_lateness_seconds_count 4");
+	expect_line(b.data, "tlswatch_scheduler_skipped_total 7");
+	buf_free(&b);
+	histogram_fini(&h);
 }
 
 /* ---- many targets sharing certificates --------------------------------- */
@@ -1326,6 +1369,7 @@ main(void)
 		cmocka_unit_test(test_process_metrics),
 		cmocka_unit_test(test_render_appends),
 		cmocka_unit_test(test_render_many),
+		cmocka_unit_test(test_lateness_histogram),
 		cmocka_unit_test(test_promtool),
 		cmocka_unit_test(test_httpd_serves),
 		cmocka_unit_test(test_httpd_listen_errors),
