@@ -16,6 +16,7 @@
 
 #include <microhttpd.h>
 
+#include "gzip.h"
 #include "httpd.h"
 #include "log.h"
 #include "metrics.h"
@@ -189,6 +190,36 @@ httpd_text(struct MHD_Connection *conn, unsigned status, char *body, size_t len,
 	    "text/plain; charset=utf-8", allow);
 }
 
+/* The /metrics body, gzip-compressed when the client accepts it (Prometheus
+ * always does). Takes the buffer. */
+static struct MHD_Response *
+httpd_metrics_response(struct MHD_Connection *conn, struct buf *b, size_t len)
+{
+	const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	struct MHD_Response *resp = NULL;
+	unsigned char *gz = NULL;
+	size_t gzlen = 0;
+
+	if (gzip_accepted(accept) && (gz = gzip_compress(b->data, len, &gzlen)) != NULL) {
+		buf_free(b);
+		resp = MHD_create_response_from_buffer_with_free_callback(gzlen, gz, free);
+		if (resp && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING,
+		    "gzip") != MHD_YES) {
+			MHD_destroy_response(resp);
+			return NULL;
+		}
+	} else {
+		resp = MHD_create_response_from_buffer_with_free_callback(len, buf_steal(b), free);
+	}
+	if (resp && MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY,
+	    MHD_HTTP_HEADER_ACCEPT_ENCODING) != MHD_YES) {
+		MHD_destroy_response(resp);
+		return NULL;
+	}
+	return resp;
+}
+
 static enum MHD_Result
 httpd_handle(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -228,9 +259,8 @@ httpd_handle(void *cls, struct MHD_Connection *conn, const char *url,
 	buf_init(&b);
 	h->render(&b, h->arg);
 	len = b.len;
-	return httpd_respond(conn, MHD_HTTP_OK,
-	    MHD_create_response_from_buffer_with_free_callback(len,
-	    buf_steal(&b), free), METRICS_CONTENT_TYPE, 0);
+	return httpd_respond(conn, MHD_HTTP_OK, httpd_metrics_response(conn, &b, len),
+	    METRICS_CONTENT_TYPE, 0);
 }
 
 /* Whether fd is still the socket st describes: MHD closes a listening socket

@@ -758,13 +758,17 @@ def promtool_check(text):
 
 # ---------------------------------------------------------------- HTTP
 
-def http_request(host, port, method="GET", path="/", body=None, timeout=5.0):
-    """(status, headers as a dict with lowercase names, body text)."""
+def http_request(host, port, method="GET", path="/", body=None, timeout=5.0,
+                 headers=None, raw=False):
+    """(status, headers as a dict with lowercase names, body text; bytes
+    as received with raw=True)."""
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
-        conn.request(method, path, body=body)
+        conn.request(method, path, body=body, headers=headers or {})
         r = conn.getresponse()
-        data = r.read().decode("utf-8", errors="replace")
+        data = r.read()
+        if not raw:
+            data = data.decode("utf-8", errors="replace")
         return r.status, {k.lower(): v for k, v in r.getheaders()}, data
     finally:
         conn.close()

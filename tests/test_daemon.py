@@ -3,6 +3,7 @@
 lines, a listen address in use, the HTTP endpoints, a target not yet probed,
 listening on [::1], and stopping on SIGTERM and SIGINT while a probe hangs."""
 
+import gzip
 import os
 import re
 import signal
@@ -227,6 +228,21 @@ def check_http(lab, d):
     lab.note("405 Allow: %r" % headers.get("allow"))
     status, _, _ = d.request("GET", "/metrics/")
     lab.eq(status, 404, "GET /metrics/: 404")
+    lab.eq(d.request("GET", "/metrics")[1].get("content-encoding"), None,
+           "GET /metrics without Accept-Encoding: not compressed")
+    status, headers, raw = L.http_request(d.http[0], d.http[1], "GET", "/metrics",
+                                          headers={"Accept-Encoding": "gzip"}, raw=True)
+    lab.eq(headers.get("content-encoding"), "gzip",
+           "GET /metrics with Accept-Encoding: gzip is gzip-compressed")
+    lab.eq(headers.get("vary"), "Accept-Encoding", "the response says it varies by Accept-Encoding")
+    try:
+        text = gzip.decompress(raw).decode("utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        text = ""
+        lab.check(False, "the gzip body decompresses", str(e))
+    lab.check("\ntlswatch_targets " in text and text.endswith("\n"),
+              "the decompressed body is the exposition (%d bytes from %d)" % (len(text), len(raw)))
+    lab.promtool(text, "promtool accepts the decompressed gzip scrape")
 
 
 def check_concurrency(lab):
