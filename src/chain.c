@@ -50,7 +50,13 @@
 
 struct trust {
 	gnutls_x509_trust_list_t tl;
+	uint64_t id;
 };
+
+/* Every store loaded gets a new id, never reused: a verdict remembered for
+ * one store cannot be mistaken for another's that happens to reuse its
+ * address after a reload. */
+static uint64_t trust_next_id = 1;
 
 /*
  * GnuTLS status bit            reason
@@ -103,6 +109,12 @@ chain_issue_name(unsigned i)
 	return i < ARRAY_SIZE(chain_issue_names) ? chain_issue_names[i] : NULL;
 }
 
+uint64_t
+trust_id(const struct trust *t)
+{
+	return t->id;
+}
+
 struct trust *
 trust_load(const char *ca_file, char **err)
 {
@@ -112,6 +124,7 @@ trust_load(const char *ca_file, char **err)
 	int ret;
 
 	t = xcalloc(1, sizeof(*t));
+	t->id = trust_next_id++;
 	if ((ret = gnutls_x509_trust_list_init(&t->tl, 0)) < 0) {
 		free(t);
 		msg = xasprintf("trust list: %s", gnutls_strerror(ret));

@@ -39,6 +39,8 @@ struct trust;
  * (static or allocated? allocated: caller frees). */
 struct trust *trust_load(const char *ca_file, char **err);
 void trust_free(struct trust *t);
+/* An id unique to this loaded store for the life of the process. */
+uint64_t trust_id(const struct trust *t);
 
 struct der {
 	const unsigned char *data;

@@ -785,6 +785,15 @@ metrics_render(struct buf *out, const struct target *targets, size_t n,
 	family(out, "tlswatch_scheduler_skipped_total", "counter",
 	    "Rounds skipped because the target's previous probe was still running or queued.");
 	sample_u64(out, "tlswatch_scheduler_skipped_total", info->skipped);
+	family(out, "tlswatch_verifications_total", "counter",
+	    "Chain verifications: done in full, or the last verdict reused for an "
+	    "unchanged chain, trust store and name within its validity window.");
+	PUT(out, "tlswatch_verifications_total{kind=\"full\"} ");
+	put_u64(out, info->verify_full);
+	putc1(out, '\n');
+	PUT(out, "tlswatch_verifications_total{kind=\"reused\"} ");
+	put_u64(out, info->verify_reused);
+	putc1(out, '\n');
 	render_histogram(out, "tlswatch_scheduler_lateness_seconds",
 	    "How long after its due time each probe started.", info->lateness);
 

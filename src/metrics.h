@@ -17,6 +17,8 @@ struct metrics_info {
 	size_t queued;              /* targets due, waiting for a slot */
 	const struct histogram *lateness;  /* seconds from due to start; may be NULL */
 	uint64_t skipped;           /* rounds skipped because the target was busy */
+	uint64_t verify_full;       /* chains verified in full */
+	uint64_t verify_reused;     /* verdicts reused for an unchanged chain */
 };
 
 /* Append a label value escaped as the format requires: backslash, double

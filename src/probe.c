@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -25,6 +26,7 @@ struct probe {
 	struct resolver *res;
 	const struct conf_target *ct;
 	const struct trust *trust;
+	const struct result *prev;   /* the target's last result, or NULL */
 	probe_done_fn done;
 	void *arg;
 
@@ -47,6 +49,9 @@ struct probe {
 
 	struct result *r;
 };
+
+/* Verifications done in full and verdicts carried over, since start. */
+static uint64_t verify_full, verify_reused;
 
 static void probe_connect_next(struct probe *p);
 static void probe_handshake(struct probe *p);
@@ -285,6 +290,65 @@ resolved_cb(void *arg, const struct resolved_addr *addrs, size_t n,
 	probe_connect_next(p);
 }
 
+/* Longest a verdict is carried over without verifying again, whatever the
+ * certificates' dates say: it bounds what time dependencies we do not model
+ * (a trust anchor's own validity) can go unnoticed. */
+#define VERIFY_REUSE_MAX 3600
+
+/*
+ * The verdict's window: the seconds around now in which no certificate of
+ * the chain changes state. A certificate is valid from not_before to
+ * not_after inclusive, so its states begin at not_before and not_after + 1;
+ * the window runs from the latest such instant at or before now to the
+ * earliest after it. The verified path's anchor counts through
+ * verified_expiry.
+ */
+static void
+verdict_window(struct result *r, int64_t now)
+{
+	int64_t from = INT64_MIN, until = now + VERIFY_REUSE_MAX;
+	int64_t b[2];
+
+	for (size_t i = 0; i <= r->ncerts; i++) {
+		if (i < r->ncerts) {
+			b[0] = r->certs[i]->not_before;
+			b[1] = r->certs[i]->not_after + 1;
+		} else if (r->verdict.verified) {
+			b[0] = b[1] = r->verdict.verified_expiry + 1;
+		} else {
+			break;
+		}
+		for (int k = 0; k < 2; k++) {
+			if (b[k] <= now && b[k] > from)
+				from = b[k];
+			else if (b[k] > now && b[k] < until)
+				until = b[k];
+		}
+	}
+	r->verify_from = from;
+	r->verify_until = until;
+}
+
+/* Whether prev's verdict holds for r: the same certificates in the same
+ * order (certificates are interned, so the same pointers), the same trust
+ * store and name, and now inside prev's window. */
+static int
+verdict_reusable(const struct result *prev, const struct result *r, size_t presented,
+                 uint64_t trust, const char *name, int64_t now)
+{
+	if (prev == NULL || !prev->success || prev->verify_trust != trust ||
+	    prev->ncerts != r->ncerts || r->ncerts != presented ||
+	    now < prev->verify_from || now >= prev->verify_until)
+		return 0;
+	if ((prev->verify_name == NULL) != (name == NULL) ||
+	    (name && strcmp(prev->verify_name, name) != 0))
+		return 0;
+	for (size_t i = 0; i < r->ncerts; i++)
+		if (prev->certs[i] != r->certs[i])
+			return 0;
+	return 1;
+}
+
 static void
 probe_verify(struct probe *p)
 {
@@ -292,6 +356,7 @@ probe_verify(struct probe *p)
 	const struct der *chain;
 	size_t n;
 	const char *check;
+	int64_t now;
 
 	chain = tls_peer_chain(p->tls, &n);
 	r->tls_version = xstrdup(tls_version_name(p->tls));
@@ -312,10 +377,34 @@ probe_verify(struct probe *p)
 	/* The name to check: server_name if set, else the host (an IP literal
 	 * is matched against the certificate's IP addresses). */
 	check = p->ct->server_name && *p->ct->server_name ? p->ct->server_name : p->ct->host;
-	chain_verify(chain, n, p->trust, check, (int64_t)wall_now(), &r->verdict);
+	now = (int64_t)wall_now();
+	r->verify_trust = trust_id(p->trust);
+	r->verify_name = check ? xstrdup(check) : NULL;
+	/* Signature checks dominate a probe's CPU and give the same answer for
+	 * the same chain: reuse the last verdict while nothing it depends on
+	 * has changed. The handshake itself still proved the peer holds the
+	 * leaf's key. */
+	if (verdict_reusable(p->prev, r, n, r->verify_trust, check, now)) {
+		r->verdict = p->prev->verdict;
+		r->verify_from = p->prev->verify_from;
+		r->verify_until = p->prev->verify_until;
+		r->verify_reused = 1;
+		verify_reused++;
+	} else {
+		chain_verify(chain, n, p->trust, check, now, &r->verdict);
+		verdict_window(r, now);
+		verify_full++;
+	}
 	probe_stage_end(p, STAGE_VERIFY);
 	r->success = 1;
 	probe_finish(p);
+}
+
+void
+probe_verify_counts(uint64_t *full, uint64_t *reused)
+{
+	*full = verify_full;
+	*reused = verify_reused;
 }
 
 static void
@@ -360,7 +449,8 @@ first_step_cb(struct loop_timer *t)
 
 struct probe *
 probe_start(struct loop *l, struct resolver *res, const struct conf_target *ct,
-            const struct trust *trust, probe_done_fn done, void *arg)
+            const struct trust *trust, const struct result *prev,
+            probe_done_fn done, void *arg)
 {
 	struct probe *p = xcalloc(1, sizeof(*p));
 
@@ -368,6 +458,7 @@ probe_start(struct loop *l, struct resolver *res, const struct conf_target *ct,
 	p->res = res;
 	p->ct = ct;
 	p->trust = trust;
+	p->prev = prev;
 	p->done = done;
 	p->arg = arg;
 	p->stage = STAGE_RESOLVE;

@@ -161,7 +161,8 @@ sched_launch(struct sched *s, struct target *t)
 	histogram_observe(&s->lateness,
 	    now > t->due_at ? (double)(now - t->due_at) / 1000.0 : 0.0);
 	s->in_flight++;
-	t->probe = probe_start(s->loop, s->res, t->conf, s->target_trust[i], probe_done, t);
+	t->probe = probe_start(s->loop, s->res, t->conf, s->target_trust[i], t->result,
+	    probe_done, t);
 }
 
 /* A slot freed up: start the longest-waiting target. */
@@ -312,7 +313,9 @@ void
 sched_render_metrics(struct buf *out, void *arg)
 {
 	const struct sched *s = arg;
-	struct metrics_info info = {
+	struct metrics_info info;
+
+	info = (struct metrics_info){
 		.version = PACKAGE_VERSION,
 		.gnutls_version = tls_library_version(),
 		.start_time = s->start_time,
@@ -321,6 +324,7 @@ sched_render_metrics(struct buf *out, void *arg)
 		.lateness = &s->lateness,
 		.skipped = s->skipped,
 	};
+	probe_verify_counts(&info.verify_full, &info.verify_reused);
 
 	metrics_render(out, s->targets, s->ntargets, &info);
 }

@@ -30,5 +30,6 @@ result_free(struct result *r)
 	free(r->peer);
 	free(r->tls_version);
 	free(r->cipher);
+	free(r->verify_name);
 	free(r);
 }

@@ -35,6 +35,15 @@ struct result {
 	struct cert **certs;             /* as presented, depth 0 first */
 	size_t ncerts;
 	struct verdict verdict;          /* meaningful when success */
+	/* The verdict depends only on the chain, the trust store, the name
+	 * checked and the time; it holds for this store and name from
+	 * verify_from until verify_until (seconds since the epoch), so the
+	 * next probe presenting the same chain may reuse it. */
+	uint64_t verify_trust;           /* trust_id() of the store */
+	char *verify_name;               /* name checked, or NULL */
+	int64_t verify_from;
+	int64_t verify_until;
+	int verify_reused;               /* this verdict was carried over */
 };
 
 void result_free(struct result *r);

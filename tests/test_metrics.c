@@ -46,6 +46,7 @@ static const struct {
 	{ "tlswatch_scheduler_in_flight_probes", "gauge", 0 },
 	{ "tlswatch_scheduler_queued_targets", "gauge", 0 },
 	{ "tlswatch_scheduler_skipped_total", "counter", 0 },
+	{ "tlswatch_verifications_total", "counter", 0 },
 	{ "tlswatch_scheduler_lateness_seconds", "histogram", 0 },
 	{ "tlswatch_probe_success", "gauge", 1 },
 	{ "tlswatch_probe_failure_info", "gauge", 1 },
