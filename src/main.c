@@ -274,8 +274,15 @@ main(int argc, char **argv)
 
 	for (size_t i = 0; i < d.conf->nlisten; i++)
 		log_info("serving metrics on http://%s/metrics", d.conf->listen[i].address);
-	log_info("tlswatchd %s started: %zu target%s, concurrency %u", PACKAGE_VERSION,
-	    d.conf->ntargets, d.conf->ntargets == 1 ? "" : "s", d.conf->concurrency);
+	size_t mine;
+	sched_targets(d.sched, &mine);
+	if (d.conf->shard_n > 1)
+		log_info("tlswatchd %s started: shard %u/%u, %zu of %zu targets, concurrency %u",
+		    PACKAGE_VERSION, d.conf->shard_k, d.conf->shard_n, mine, d.conf->ntargets,
+		    d.conf->concurrency);
+	else
+		log_info("tlswatchd %s started: %zu target%s, concurrency %u", PACKAGE_VERSION,
+		    mine, mine == 1 ? "" : "s", d.conf->concurrency);
 	sched_start(d.sched);
 	status = loop_run(d.loop) == 0 ? 0 : 1;
 out:
