@@ -190,27 +190,50 @@ httpd_text(struct MHD_Connection *conn, unsigned status, char *body, size_t len,
 	    "text/plain; charset=utf-8", allow);
 }
 
-/* The /metrics body, gzip-compressed when the client accepts it (Prometheus
- * always does). Takes the buffer. */
+/* Rendered text is handed to the compressor in pieces of this size, so a
+ * gzip scrape never holds the whole plain exposition in memory. */
+#define HTTPD_GZIP_PIECE (256 * 1024)
+
+/* The /metrics response: rendered straight into a gzip stream when the
+ * client accepts it (Prometheus always does), else plain. */
 static struct MHD_Response *
-httpd_metrics_response(struct MHD_Connection *conn, struct buf *b, size_t len)
+httpd_metrics_response(struct httpd *h, struct MHD_Connection *conn)
 {
 	const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_ACCEPT_ENCODING);
 	struct MHD_Response *resp = NULL;
-	unsigned char *gz = NULL;
-	size_t gzlen = 0;
+	struct gzip_stream *gz = NULL;
+	unsigned char *body;
+	size_t len = 0;
+	struct buf b;
 
-	if (gzip_accepted(accept) && (gz = gzip_compress(b->data, len, &gzlen)) != NULL) {
-		buf_free(b);
-		resp = MHD_create_response_from_buffer_with_free_callback(gzlen, gz, free);
+	buf_init(&b);
+	if (gzip_accepted(accept) && (gz = gzip_stream_new()) != NULL) {
+		b.flush = gzip_buf_flush;
+		b.flush_arg = gz;
+		b.flush_at = HTTPD_GZIP_PIECE;
+	}
+	h->render(&b, h->arg);
+	if (gz) {
+		gzip_stream_write(gz, b.data, b.len);
+		buf_free(&b);
+		if ((body = gzip_stream_finish(gz, &len)) == NULL) {
+			/* zlib failed: the rendered text is gone, so render again, plain */
+			buf_init(&b);
+			h->render(&b, h->arg);
+			gz = NULL;
+		}
+	}
+	if (gz) {
+		resp = MHD_create_response_from_buffer_with_free_callback(len, body, free);
 		if (resp && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING,
 		    "gzip") != MHD_YES) {
 			MHD_destroy_response(resp);
 			return NULL;
 		}
 	} else {
-		resp = MHD_create_response_from_buffer_with_free_callback(len, buf_steal(b), free);
+		len = b.len;
+		resp = MHD_create_response_from_buffer_with_free_callback(len, buf_steal(&b), free);
 	}
 	if (resp && MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY,
 	    MHD_HTTP_HEADER_ACCEPT_ENCODING) != MHD_YES) {
@@ -226,8 +249,6 @@ httpd_handle(void *cls, struct MHD_Connection *conn, const char *url,
     size_t *upload_data_size, void **req)
 {
 	struct httpd *h = cls;
-	struct buf b;
-	size_t len;
 	int metrics;
 
 	(void)version;
@@ -256,10 +277,7 @@ httpd_handle(void *cls, struct MHD_Connection *conn, const char *url,
 		    sizeof(httpd_ok) - 1, 0);
 
 	/* HEAD renders too, so that Content-Length is the real one. */
-	buf_init(&b);
-	h->render(&b, h->arg);
-	len = b.len;
-	return httpd_respond(conn, MHD_HTTP_OK, httpd_metrics_response(conn, &b, len),
+	return httpd_respond(conn, MHD_HTTP_OK, httpd_metrics_response(h, conn),
 	    METRICS_CONTENT_TYPE, 0);
 }
 

@@ -457,6 +457,9 @@ struct cert_index {
 	struct cert_slot *slots;
 	size_t size;    /* a power of two */
 	size_t used;
+	/* The escaped label text, apart from the output: the output may be
+	 * handed on (compressed) while it is written. */
+	struct buf text;
 };
 
 static size_t
@@ -520,20 +523,15 @@ render_certs(struct buf *out, const struct target *targets, size_t n,
 			put_u64(out, i);
 			putc1(out, '"');
 			slot = cert_slot(ix, c);
-			if (slot->len > 0) {
-				/* reserve first: the copy's source may move */
-				buf_reserve(out, slot->len);
-				memcpy(out->data + out->len, out->data + slot->off,
-				    slot->len);
-				out->len += slot->len;
-			} else {
-				slot->off = out->len;
-				LABEL(out, "subject", c->subject);
-				LABEL(out, "issuer", c->issuer);
-				LABEL(out, "serial", c->serial);
-				LABEL(out, "sha256", c->sha256);
-				slot->len = out->len - slot->off;
+			if (slot->len == 0) {
+				slot->off = ix->text.len;
+				LABEL(&ix->text, "subject", c->subject);
+				LABEL(&ix->text, "issuer", c->issuer);
+				LABEL(&ix->text, "serial", c->serial);
+				LABEL(&ix->text, "sha256", c->sha256);
+				slot->len = ix->text.len - slot->off;
 			}
+			put(out, ix->text.data + slot->off, slot->len);
 			end_i64(out, after ? c->not_after : c->not_before);
 		}
 	}
@@ -764,7 +762,7 @@ void
 metrics_render(struct buf *out, const struct target *targets, size_t n,
     const struct metrics_info *info)
 {
-	struct cert_index ix = { NULL, 0, 0 };
+	struct cert_index ix = { NULL, 0, 0, { NULL, 0, 0, NULL, NULL, 0 } };
 	struct family f;
 
 	family(out, "tlswatch_build_info", "gauge",
@@ -806,6 +804,7 @@ metrics_render(struct buf *out, const struct target *targets, size_t n,
 	    "notBefore of each presented certificate, in seconds since the epoch.");
 	render_certs(out, targets, n, &f, 0, &ix);
 	free(ix.slots);
+	buf_free(&ix.text);
 	render_chain(out, targets, n);
 	render_process(out, info);
 	terminate(out);

@@ -216,6 +216,9 @@ buf_init(struct buf *b)
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;
+	b->flush = NULL;
+	b->flush_arg = NULL;
+	b->flush_at = 0;
 }
 
 void
@@ -230,6 +233,8 @@ buf_reserve(struct buf *b, size_t extra)
 {
 	size_t need;
 
+	if (b->flush && b->len > 0 && b->len + extra + 1 > b->flush_at)
+		b->flush(b, b->flush_arg);
 	if (extra > SIZE_MAX - b->len - 1)
 		fatalx("buffer overflow");
 	need = b->len + extra + 1;

@@ -48,11 +48,17 @@ void histogram_init(struct histogram *h, const double *bounds, size_t nbounds);
 void histogram_fini(struct histogram *h);
 void histogram_observe(struct histogram *h, double v);
 
-/* A growable byte buffer, always NUL-terminated after the first append. */
+/* A growable byte buffer, always NUL-terminated after the first append.
+ * With a flush hook, a buffer about to grow past flush_at first hands its
+ * contents to flush (which must empty it: len = 0), so output can stream
+ * to a consumer (a compressor) without ever being whole in memory. */
 struct buf {
 	char *data;
 	size_t len;
 	size_t cap;
+	void (*flush)(struct buf *b, void *arg);
+	void *flush_arg;
+	size_t flush_at;
 };
 void buf_init(struct buf *b);
 void buf_free(struct buf *b);

@@ -96,12 +96,48 @@ test_roundtrip(void **state)
 	buf_free(&text);
 }
 
+/* Rendering into a buffer whose flush hook feeds the stream: what comes out
+ * is one gzip member of everything written, in order. */
+static void
+test_stream_from_buf(void **state)
+{
+	struct gzip_stream *g = gzip_stream_new();
+	struct buf b, want;
+	unsigned char *gz;
+	size_t gzlen, outlen;
+	char *out;
+
+	(void)state;
+	assert_non_null(g);
+	buf_init(&want);
+	buf_init(&b);
+	b.flush = gzip_buf_flush;
+	b.flush_arg = g;
+	b.flush_at = 1000;
+	for (int i = 0; i < 30000; i++) {
+		buf_printf(&b, "tlswatch_probes_total{target=\"t%d\",result=\"success\"} %d\n", i, i);
+		buf_printf(&want, "tlswatch_probes_total{target=\"t%d\",result=\"success\"} %d\n", i, i);
+	}
+	assert_true(b.cap <= 2048);
+	assert_int_equal(gzip_stream_write(g, b.data, b.len), 0);
+	gz = gzip_stream_finish(g, &gzlen);
+	assert_non_null(gz);
+	out = gunzip(gz, gzlen, &outlen);
+	assert_int_equal(outlen, want.len);
+	assert_memory_equal(out, want.data, want.len);
+	free(out);
+	free(gz);
+	buf_free(&b);
+	buf_free(&want);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_accepted),
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_stream_from_buf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

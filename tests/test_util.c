@@ -90,6 +90,55 @@ test_buf(void **state)
 	free(s);
 }
 
+struct sink {
+	struct buf got;
+	size_t calls;
+	size_t max_len;
+};
+
+static void
+sink_flush(struct buf *b, void *arg)
+{
+	struct sink *k = arg;
+
+	buf_append(&k->got, b->data, b->len);
+	k->calls++;
+	if (b->len > k->max_len)
+		k->max_len = b->len;
+	b->len = 0;
+}
+
+static void
+test_buf_flush(void **state)
+{
+	struct buf b, want;
+	struct sink k = { .calls = 0 };
+
+	(void)state;
+	buf_init(&k.got);
+	buf_init(&want);
+	buf_init(&b);
+	b.flush = sink_flush;
+	b.flush_arg = &k;
+	b.flush_at = 4096;
+	for (int i = 0; i < 50000; i++) {
+		buf_printf(&b, "line %d\n", i);
+		buf_printf(&want, "line %d\n", i);
+	}
+	buf_append(&b, "tail", 4);
+	buf_append(&want, "tail", 4);
+	/* the consumer drains what is left */
+	sink_flush(&b, &k);
+	assert_int_equal(k.got.len, want.len);
+	assert_memory_equal(k.got.data, want.data, want.len);
+	assert_true(k.calls > 50);
+	assert_true(k.max_len <= 4096);
+	assert_true(b.cap <= 8192);     /* it never grew past the piece size */
+	buf_free(&b);
+	buf_free(&k.got);
+	buf_free(&want);
+}
+
 struct item {
 	struct heap_node node;
 	int id;
@@ -238,6 +287,7 @@ main(void)
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_hash_and_hex),
 		cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_buf_flush),
 		cmocka_unit_test(test_heap),
 		cmocka_unit_test(test_loop_timers),
 		cmocka_unit_test(test_loop_watch_del_in_round),
