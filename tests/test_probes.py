@@ -71,7 +71,9 @@ FAILURES = {
 ALL_REASONS = {"expired", "not_yet_valid", "unknown_issuer", "self_signed", "signer_not_ca",
                "hostname_mismatch", "insecure_algorithm", "bad_signature", "revoked", "other"}
 ALL_ISSUES = {"misordered", "incomplete", "root_included", "duplicate"}
-COUNTERS = {"tlswatch_probes_total", "process_cpu_seconds_total"}
+COUNTERS = {"tlswatch_probes_total", "process_cpu_seconds_total",
+            "tlswatch_scheduler_skipped_total", "tlswatch_verifications_total"}
+HISTOGRAMS = {"tlswatch_scheduler_lateness_seconds"}
 CERT_FAMILIES = ("tlswatch_cert_not_after_timestamp_seconds",
                  "tlswatch_cert_not_before_timestamp_seconds")
 CHAIN_FAMILIES = ("tlswatch_chain_verified", "tlswatch_chain_verify_error",
@@ -255,8 +257,9 @@ def check_global(lab, expo, ntargets, names):
               "process_start_time_seconds is the daemon's start (%s vs %.1f)"
               % (st, d.start_time))
     wrong = ["%s is %s" % (f.name, f.type) for f in expo.families.values()
-             if f.type != ("counter" if f.name in COUNTERS else "gauge")]
-    lab.eq(wrong, [], "counters are counters and everything else a gauge")
+             if f.type != ("counter" if f.name in COUNTERS else
+                           "histogram" if f.name in HISTOGRAMS else "gauge")]
+    lab.eq(wrong, [], "counters are counters, histograms histograms, everything else a gauge")
     nohelp = [f.name for f in expo.families.values() if not f.help]
     lab.eq(nohelp, [], "every family has a HELP line")
     stray = sorted({s.labels["target"] for s in expo.samples
