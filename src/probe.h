@@ -4,6 +4,7 @@
 
 #include "chain.h"
 #include "conf.h"
+#include "resolve.h"
 #include "target.h"
 
 struct loop;
@@ -18,6 +19,24 @@ typedef void (*probe_done_fn)(void *arg, struct result *r);
  * latest. trust verifies the chain after the handshake. */
 struct probe *probe_start(struct loop *l, struct resolver *res, const struct conf_target *ct,
                           const struct trust *trust, probe_done_fn done, void *arg);
+
+struct tls_creds;
+struct resolved_addr;
+
+/* What a probe may be given beside its target. */
+struct probe_opts {
+	const struct trust *trust;          /* verifies the chain */
+	const struct tls_creds *creds;      /* client certificate; NULL: none */
+	const struct resolved_addr *addr;   /* probe this address only (copied),
+	                                     * without resolving; NULL: resolve */
+	double resolve_seconds;             /* with addr: what resolving it took */
+	uint64_t deadline_ms;               /* monotonic ms; 0: start + timeout */
+};
+/* probe_start with more to say: see struct probe_opts. */
+struct probe *probe_start_ex(struct loop *l, struct resolver *res, const struct conf_target *ct,
+                             const struct probe_opts *o, probe_done_fn done, void *arg);
+/* The resolver family a target asks for (family = ...). */
+enum resolve_family probe_family(const struct conf_target *ct);
 /* Abandon a probe in flight; its callback will not run. Accepts NULL. */
 void probe_cancel(struct probe *p);
 

@@ -45,6 +45,8 @@ static const struct {
 	{ "tlswatch_targets", "gauge", 0 },
 	{ "tlswatch_scheduler_in_flight_probes", "gauge", 0 },
 	{ "tlswatch_scheduler_queued_targets", "gauge", 0 },
+	{ "tlswatch_target_info", "gauge", 1 },
+	{ "tlswatch_client_cert_not_after_timestamp_seconds", "gauge", 1 },
 	{ "tlswatch_probe_success", "gauge", 1 },
 	{ "tlswatch_probe_failure_info", "gauge", 1 },
 	{ "tlswatch_probe_duration_seconds", "gauge", 1 },
@@ -491,7 +493,9 @@ test_not_probed(void **state)
 	out = render(&t, 1);
 	check_structure(out, &t, 1);
 	expect_line(out, "tlswatch_targets 1");
-	assert_int_equal(count_containing(out, "idle"), 0);
+	/* only what it is probed with: tlswatch_target_info */
+	assert_int_equal(count_containing(out, "idle"), 1);
+	assert_int_equal(count_prefix(out, "tlswatch_target_info{target=\"idle\""), 1);
 	assert_int_equal(count_prefix(out, "tlswatch_probe"), 0);
 	free(out);
 	free(t.labels);
@@ -604,7 +608,7 @@ test_unverified_chain(void **state)
 	assert_int_equal(count_prefix(out, "tlswatch_probe_failure_info{"), 0);
 	expect_line(out, "tlswatch_probe_timestamp_seconds" L "} 1700000000.000");
 	expect_line(out, "tlswatch_probe_stage_duration_seconds" L ",stage=\"verify\"} 0.250000");
-	assert_int_equal(count_prefix(out, "tlswatch_probe_stage_duration_seconds{"), 4);
+	assert_int_equal(count_prefix(out, "tlswatch_probe_stage_duration_seconds{"), STAGE_COUNT);
 	expect_line(out, "tlswatch_probes_total" L ",result=\"failure\"} 0");
 	expect_line(out, "tlswatch_tls_version_info" L ",version=\"TLS1.3\"} 1");
 	expect_line(out, "tlswatch_tls_cipher_info" L ",cipher=\"TLS_AES_256_GCM_SHA384\"} 1");
@@ -741,7 +745,8 @@ test_many_targets(void **state)
 	expect_line(out, "tlswatch_chain_verify_error{target=\"c\",env=\"prod\",team=\"x\",reason=\"other\"} 1");
 	assert_int_equal(count_prefix(out, "tlswatch_cert_not_after_timestamp_seconds{"), 3);
 	assert_int_equal(count_prefix(out, "tlswatch_tls_version_info{"), 3);
-	assert_int_equal(count_containing(out, "never"), 0);
+	/* not probed yet: only tlswatch_target_info names it */
+	assert_int_equal(count_containing(out, "never"), 1);
 	free(out);
 	for (int i = 0; i < 4; i++)
 		free(t[i].labels);
