@@ -1,5 +1,5 @@
 """starttls_lab.py - real servers that speak STARTTLS, and scripted peers that
-misbehave, for tests/test_starttls.py and tests/test_tlsopts.py.
+misbehave, for tests/test_starttls_peers.py and tests/test_tlsopts.py.
 
 Every server is a Debian package run by us in the foreground with a
 configuration written here, listening on 127.0.0.1 on a port the kernel

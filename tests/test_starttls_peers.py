@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""test_starttls.py - every STARTTLS protocol against a real server (or, for
+"""test_starttls_peers.py - every STARTTLS protocol against a real server (or, for
 NNTP, a peer scripted from RFC 4642), and hostile peers that each get their
 own clear failure within the probe's timeout.
 
