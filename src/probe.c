@@ -107,6 +107,8 @@ probe_finish(struct probe *p)
 	void *arg = p->arg;
 
 	r->duration = (double)(mono_us() - p->start_us) / 1e6;
+	if (p->fixed)
+		r->duration += p->resolve_seconds;   /* resolved before it started */
 	r->time = wall_now();
 	p->r = NULL;
 	probe_release(p);
