@@ -179,9 +179,14 @@ targets = (
     d = L.Daemon(lab, conf, env={"CARES_HOSTS": hosts})
     names = ["all", "first", "v6", "v4", "mtls-without", "mtls-with", "sni", "no-sni", "tls12",
              "name-checked", "name-skipped"]
+    succeed = ["first", "v6", "v4", "mtls-with", "sni", "no-sni", "tls12", "name-checked",
+               "name-skipped"]
     done, expo = d.wait_for(
-        lambda e: all(e.find("tlswatch_probes_total", target=n) for n in names), 12)
-    lab.check(done, "every target was probed within 12 s", d.stderr())
+        lambda e: all(e.find("tlswatch_probes_total", target=n) for n in names) and
+        all(e.value("tlswatch_probe_success", target=n) == 1.0 for n in succeed) and
+        len(e.find("tlswatch_probe_success", target="all")) == 2, 20)
+    lab.check(done, "every target was probed, and those that should succeeded, within 20 s",
+              d.stderr())
     lab.promtool(d.scrape_text())
 
     # addresses = "all": one set of series per address, each its own verdict.
