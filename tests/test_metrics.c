@@ -1315,6 +1315,79 @@ test_httpd_new_errors(void **state)
 	free(err);
 }
 
+/* addresses = "all": one row per address, labelled; what each target is
+ * probed with; the client certificate's expiry. */
+static void
+test_address_rows(void **state)
+{
+	struct conf_target c[2];
+	struct target t[2];
+	struct result ok, bad;
+	struct addr_result a[2];
+	char *out;
+
+	(void)state;
+	target_setup(&t[0], &c[0], "multi", NULL, 0);
+	target_setup(&t[1], &c[1], "plain", NULL, 0);
+	c[0].address = "a.test:587";
+	c[0].server_name = "a.test";
+	c[0].tls.starttls = STARTTLS_SMTP;
+	c[0].tls.addresses_all = 1;
+	c[1].address = "127.0.0.1:443";
+	t[1].has_client_cert = 1;
+	t[1].client_cert_not_after = 1800000000;
+
+	result_blank(&ok);
+	ok.success = 1;
+	ok.verdict.verified = 1;
+	ok.verdict.verified_expiry = 1900000000;
+	result_blank(&bad);
+	bad.fail_stage = "starttls";
+	bad.fail_reason = "not_offered";
+	memset(a, 0, sizeof(a));
+	a[0].address = "127.0.0.1";
+	a[0].result = &ok;
+	a[0].probes_success = 3;
+	a[1].address = "::1";
+	a[1].result = &bad;
+	a[1].probes_failure = 2;
+	for (int i = 0; i < 2; i++)
+		a[i].labels = metrics_address_labels(&t[0], a[i].address);
+	t[0].addrs = a;
+	t[0].naddrs = 2;
+	t[0].result = &ok;      /* the first address's, not rendered as such */
+	t[1].result = &ok;
+	t[1].probes_success = 1;
+
+	out = render(t, 2);
+	check_structure(out, t, 2);
+	expect_line(out, "tlswatch_targets 2");
+	expect_line(out, "tlswatch_probe_success{target=\"multi\",address=\"127.0.0.1\"} 1");
+	expect_line(out, "tlswatch_probe_success{target=\"multi\",address=\"::1\"} 0");
+	expect_line(out, "tlswatch_probe_success{target=\"plain\"} 1");
+	assert_int_equal(count_prefix(out, "tlswatch_probe_success{target=\"multi\"}"), 0);
+	expect_line(out, "tlswatch_probe_failure_info{target=\"multi\",address=\"::1\","
+	    "stage=\"starttls\",reason=\"not_offered\"} 1");
+	expect_line(out, "tlswatch_probes_total{target=\"multi\",address=\"127.0.0.1\","
+	    "result=\"success\"} 3");
+	expect_line(out, "tlswatch_probes_total{target=\"multi\",address=\"::1\","
+	    "result=\"failure\"} 2");
+	expect_line(out, "tlswatch_chain_verified{target=\"multi\",address=\"127.0.0.1\"} 1");
+	assert_int_equal(count_prefix(out, "tlswatch_chain_verified{"), 2);
+	expect_line(out, "tlswatch_target_info{target=\"multi\",address=\"a.test:587\","
+	    "server_name=\"a.test\",starttls=\"smtp\"} 1");
+	expect_line(out, "tlswatch_target_info{target=\"plain\",address=\"127.0.0.1:443\","
+	    "server_name=\"\",starttls=\"none\"} 1");
+	expect_line(out, "tlswatch_client_cert_not_after_timestamp_seconds{target=\"plain\"} "
+	    "1800000000");
+	assert_int_equal(count_prefix(out, "tlswatch_client_cert_not_after_timestamp_seconds{"), 1);
+	free(out);
+	for (int i = 0; i < 2; i++) {
+		free(a[i].labels);
+		free(t[i].labels);
+	}
+}
+
 int
 main(void)
 {
@@ -1332,6 +1405,7 @@ main(void)
 		cmocka_unit_test(test_render_appends),
 		cmocka_unit_test(test_render_many),
 		cmocka_unit_test(test_promtool),
+		cmocka_unit_test(test_address_rows),
 		cmocka_unit_test(test_httpd_serves),
 		cmocka_unit_test(test_httpd_listen_errors),
 		cmocka_unit_test(test_httpd_new_errors),
