@@ -51,11 +51,15 @@ struct target_info {
 static const char *const top_keys[] = {
 	"listen", "state_dir", "interval", "timeout", "concurrency", "ca_file",
 	"shard", "targets",
+	"starttls", "family", "addresses", "client_cert", "client_key", "priority",
+	"verify_hostname",
 };
 
 static const char *const target_keys[] = {
 	"name", "address", "server_name", "ca_file", "interval", "timeout",
 	"labels",
+	"starttls", "family", "addresses", "client_cert", "client_key", "priority",
+	"verify_hostname",
 };
 
 /* Label names the daemon puts on its own series; a target label of the
@@ -530,6 +534,182 @@ parse_listen(struct ctx *x, struct conf *c, const config_setting_t *s)
 		add_listen(x, c, config_setting_get_elem(s, i));
 }
 
+/* "FILE:LINE: SETTING" of s, for errors that only GnuTLS finds later. */
+static char *
+setting_at(struct ctx *x, const config_setting_t *s)
+{
+	struct buf b;
+
+	buf_init(&b);
+	put_file(x, &b, config_setting_source_file(s));
+	buf_printf(&b, ":%d: ", config_setting_source_line(s));
+	put_path(&b, s);
+	return buf_steal(&b);
+}
+
+/* A string setting among fixed choices; its index, or -1 (reported). */
+static int
+get_choice(struct ctx *x, const config_setting_t *s, const char *const *choices, size_t n)
+{
+	const char *v = get_string(x, s);
+	struct buf b;
+
+	if (v == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v, choices[i]) == 0)
+			return (int)i;
+	buf_init(&b);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&b, "%s\"%s\"", i ? ", " : "", choices[i]);
+	report(x, s, NULL, "unknown value \"%s\" (use %s)", v, b.data);
+	buf_free(&b);
+	return -1;
+}
+
+static void
+copy_str(char **dst, const char *src)
+{
+	*dst = src ? xstrdup(src) : NULL;
+}
+
+/* A readable file named by setting `key` of g, with where it was set. */
+static void
+get_file(struct ctx *x, const config_setting_t *g, const char *key, char **path, char **at)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+	const char *v;
+
+	if (s == NULL)
+		return;
+	free(*path);
+	free(*at);
+	*path = *at = NULL;
+	if ((v = get_string(x, s)) != NULL && check_readable(x, s, v) == 0) {
+		*path = xstrdup(v);
+		*at = setting_at(x, s);
+	}
+}
+
+/*
+ * starttls, family, addresses, verify_hostname, client_cert, client_key and
+ * priority of group g (the root or a target) into o, starting from the
+ * top-level values in parent (NULL when g is the root).
+ */
+static void
+parse_tlsopts(struct ctx *x, const config_setting_t *g, const struct conf_tlsopts *parent,
+    struct conf_tlsopts *o)
+{
+	static const char *const families[] = { "any", "ipv4", "ipv6" };
+	static const char *const addresses[] = { "first", "all" };
+	const config_setting_t *s;
+	enum starttls_proto proto;
+	const char *v;
+	int i;
+
+	if (parent) {
+		o->starttls = parent->starttls;
+		o->family = parent->family;
+		o->addresses_all = parent->addresses_all;
+		o->verify_hostname = parent->verify_hostname;
+		copy_str(&o->client_cert, parent->client_cert);
+		copy_str(&o->client_cert_at, parent->client_cert_at);
+		copy_str(&o->client_key, parent->client_key);
+		copy_str(&o->client_key_at, parent->client_key_at);
+		copy_str(&o->priority, parent->priority);
+		copy_str(&o->priority_at, parent->priority_at);
+	} else {
+		o->starttls = -1;
+		o->family = CONF_FAMILY_ANY;
+		o->verify_hostname = 1;
+	}
+
+	if ((s = config_setting_get_member(g, "starttls")) != NULL &&
+	    (v = get_string(x, s)) != NULL) {
+		if (starttls_from_name(v, &proto) == 0) {
+			o->starttls = (int)proto;
+		} else {
+			struct buf b;
+
+			buf_init(&b);
+			for (unsigned p = STARTTLS_NONE + 1; p < STARTTLS_COUNT; p++)
+				buf_printf(&b, "%s, ", starttls_name((enum starttls_proto)p));
+			report(x, s, NULL, "unknown protocol \"%s\" (use %snone)", v, b.data);
+			buf_free(&b);
+		}
+	}
+	if ((s = config_setting_get_member(g, "family")) != NULL &&
+	    (i = get_choice(x, s, families, ARRAY_SIZE(families))) >= 0)
+		o->family = i;
+	if ((s = config_setting_get_member(g, "addresses")) != NULL &&
+	    (i = get_choice(x, s, addresses, ARRAY_SIZE(addresses))) >= 0)
+		o->addresses_all = i;
+	if ((s = config_setting_get_member(g, "verify_hostname")) != NULL) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			report(x, s, NULL, "must be true or false");
+		else
+			o->verify_hostname = config_setting_get_bool(s);
+	}
+	get_file(x, g, "client_cert", &o->client_cert, &o->client_cert_at);
+	get_file(x, g, "client_key", &o->client_key, &o->client_key_at);
+	/* Only where the pair is written: a target that inherits both was
+	 * checked once at the top level. */
+	if (config_setting_get_member(g, "client_cert") != NULL ||
+	    config_setting_get_member(g, "client_key") != NULL) {
+		int has_cert = config_setting_get_member(g, "client_cert") != NULL ||
+		    o->client_cert != NULL;
+		int has_key = config_setting_get_member(g, "client_key") != NULL ||
+		    o->client_key != NULL;
+
+		if (has_cert && !has_key)
+			report(x, g, "client_key", "missing: client_cert needs its key");
+		else if (has_key && !has_cert)
+			report(x, g, "client_cert", "missing: client_key needs its certificate");
+	}
+	if ((s = config_setting_get_member(g, "priority")) != NULL &&
+	    (v = get_string(x, s)) != NULL) {
+		if (*v == '\0') {
+			report(x, s, NULL, "must not be empty (leave it out for GnuTLS's default)");
+		} else {
+			free(o->priority);
+			free(o->priority_at);
+			o->priority = xstrdup(v);
+			o->priority_at = setting_at(x, s);
+		}
+	}
+}
+
+/* What needs the whole target: the port table, the family of an IP literal. */
+static void
+check_target_tlsopts(struct ctx *x, struct conf_target *t, const config_setting_t *g)
+{
+	const config_setting_t *s;
+
+	if (t->tls.starttls < 0)
+		t->tls.starttls = (int)starttls_for_port(t->port);
+	if (t->host_is_ip && t->tls.family != CONF_FAMILY_ANY) {
+		unsigned char addr[16];
+		int v6 = inet_pton(AF_INET6, t->host, addr) == 1;
+
+		if (v6 != (t->tls.family == CONF_FAMILY_IPV6)) {
+			s = config_setting_get_member(g, "family");
+			report(x, s ? s : g, s ? NULL : "family", "is %s but the address is IPv%d",
+			    t->tls.family == CONF_FAMILY_IPV6 ? "ipv6" : "ipv4", v6 ? 6 : 4);
+		}
+	}
+}
+
+static void
+free_tlsopts(struct conf_tlsopts *o)
+{
+	free(o->client_cert);
+	free(o->client_cert_at);
+	free(o->client_key);
+	free(o->client_key_at);
+	free(o->priority);
+	free(o->priority_at);
+}
+
 static void
 parse_top(struct ctx *x, struct conf *c, const config_setting_t *root)
 {
@@ -611,6 +791,7 @@ parse_top(struct ctx *x, struct conf *c, const config_setting_t *root)
 		if (msg != NULL)
 			report(x, s, NULL, "%s", msg);
 	}
+	parse_tlsopts(x, root, NULL, &c->tls);
 }
 
 const char *
@@ -790,6 +971,9 @@ parse_target(struct ctx *x, struct conf *c, struct conf_target *t,
 
 	if ((s = config_setting_get_member(g, "labels")) != NULL)
 		parse_labels(x, t, s);
+
+	parse_tlsopts(x, g, &c->tls, &t->tls);
+	check_target_tlsopts(x, t, g);
 }
 
 static int
@@ -950,10 +1134,12 @@ conf_free(struct conf *c)
 			free(t->labels[j].value);
 		}
 		free(t->labels);
+		free_tlsopts(&t->tls);
 	}
 	free(c->targets);
 	free(c->state_dir);
 	free(c->ca_file);
+	free_tlsopts(&c->tls);
 	free(c->path);
 	free(c);
 }

@@ -5,12 +5,36 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "starttls.h"
+
 #define CONF_DEFAULT_LISTEN "127.0.0.1:9793"
 #define CONF_DEFAULT_STATE_DIR "/var/lib/tlswatch"
 #define CONF_DEFAULT_INTERVAL_MS (300 * 1000)
 #define CONF_DEFAULT_TIMEOUT_MS (10 * 1000)
 #define CONF_DEFAULT_CONCURRENCY 64
 #define CONF_MAX_CONCURRENCY 100000
+
+enum conf_family {
+	CONF_FAMILY_ANY,
+	CONF_FAMILY_IPV4,
+	CONF_FAMILY_IPV6,
+};
+
+/* Per-target TLS settings; a target's values are effective (its own, else
+ * the top-level ones). The *_at strings are "FILE:LINE: SETTING" for errors
+ * found later, when GnuTLS loads them (sched_new). */
+struct conf_tlsopts {
+	int starttls;            /* enum starttls_proto; -1 at the top level: unset */
+	int family;              /* enum conf_family */
+	int addresses_all;       /* addresses = "all" */
+	int verify_hostname;     /* 0: skip only the name check */
+	char *client_cert;       /* NULL: none */
+	char *client_key;
+	char *client_cert_at;
+	char *client_key_at;
+	char *priority;          /* GnuTLS priority string; NULL: GnuTLS's default */
+	char *priority_at;
+};
 
 struct conf_label {
 	char *name;
@@ -39,6 +63,7 @@ struct conf_target {
 	struct conf_label *labels;  /* sorted by name */
 	size_t nlabels;
 	int line;          /* line of the target's group */
+	struct conf_tlsopts tls;  /* starttls, addresses, client certificate, ... */
 };
 
 struct conf {
@@ -55,6 +80,7 @@ struct conf {
 	unsigned shard_n;  /* 1: no sharding */
 	struct conf_target *targets;
 	size_t ntargets;
+	struct conf_tlsopts tls;  /* top-level defaults of the same settings */
 };
 
 /* Parse and validate path. On success returns the config and *errors is NULL.

@@ -56,6 +56,7 @@ terminate(struct buf *b)
 static const char *const metrics_reserved_labels[] = {
 	"target", "stage", "reason", "result", "version", "cipher", "depth",
 	"subject", "issuer", "serial", "sha256", "issue",
+	"address", "server_name", "starttls",
 };
 
 /*
@@ -209,6 +210,21 @@ metrics_target_labels(struct target *t)
 	terminate(&b);
 	free(t->labels);
 	t->labels = buf_steal(&b);
+}
+
+char *
+metrics_address_labels(const struct target *t, const char *address)
+{
+	struct buf b;
+
+	buf_init(&b);
+	if (t->labels)
+		put(&b, t->labels, strlen(t->labels));
+	else
+		put_conf_labels(&b, t->conf, 0);
+	LABEL(&b, "address", address);
+	terminate(&b);
+	return buf_steal(&b);
 }
 
 static void
@@ -758,6 +774,76 @@ render_histogram(struct buf *out, const char *name, const char *help,
 	buf_printf(out, "%s_count %llu\n", name, (unsigned long long)h->count);
 }
 
+/* What each target is probed with, and its client certificate's expiry. */
+static void
+render_target_info(struct buf *out, const struct target *targets, size_t n)
+{
+	const struct target *t;
+	struct family f;
+
+	f = family(out, "tlswatch_target_info", "gauge",
+	    "What each target is probed with: its configured address, the server "
+	    "name sent (empty: none) and the STARTTLS protocol (none: implicit TLS).");
+	for (size_t k = 0; k < n; k++) {
+		t = &targets[k];
+		series(out, &f, t);
+		LABEL(out, "address", t->conf->address);
+		LABEL(out, "server_name", t->conf->server_name ? t->conf->server_name : "");
+		LABEL(out, "starttls", starttls_name((enum starttls_proto)t->conf->tls.starttls));
+		end_u64(out, 1);
+	}
+
+	f = family(out, "tlswatch_client_cert_not_after_timestamp_seconds", "gauge",
+	    "notAfter of the client certificate a target presents, in seconds since the epoch.");
+	for (size_t k = 0; k < n; k++) {
+		t = &targets[k];
+		if (!t->has_client_cert)
+			continue;
+		series(out, &f, t);
+		end_i64(out, t->client_cert_not_after);
+	}
+}
+
+/*
+ * Targets with addresses = "all" and addresses to show become one row per
+ * address: a shallow copy of the target whose labels, result and counters
+ * are the address's. NULL (and *nv = n) when no target needs it, so the
+ * common case costs nothing.
+ */
+static struct target *
+address_view(const struct target *targets, size_t n, size_t *nv)
+{
+	struct target *v;
+	size_t rows = 0, k = 0;
+	int any = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		rows += targets[i].naddrs ? targets[i].naddrs : 1;
+		any |= targets[i].naddrs > 0;
+	}
+	*nv = rows;
+	if (!any)
+		return NULL;
+	v = xcalloc(rows, sizeof(*v));
+	for (size_t i = 0; i < n; i++) {
+		const struct target *t = &targets[i];
+
+		if (t->naddrs == 0) {
+			v[k++] = *t;
+			continue;
+		}
+		for (size_t j = 0; j < t->naddrs; j++) {
+			v[k] = *t;
+			v[k].labels = t->addrs[j].labels;
+			v[k].result = t->addrs[j].result;
+			v[k].probes_success = t->addrs[j].probes_success;
+			v[k].probes_failure = t->addrs[j].probes_failure;
+			k++;
+		}
+	}
+	return v;
+}
+
 void
 metrics_render(struct buf *out, const struct target *targets, size_t n,
     const struct metrics_info *info)
@@ -795,17 +881,24 @@ metrics_render(struct buf *out, const struct target *targets, size_t n,
 	render_histogram(out, "tlswatch_scheduler_lateness_seconds",
 	    "How long after its due time each probe started.", info->lateness);
 
-	render_probe(out, targets, n);
-	render_tls(out, targets, n);
+	render_target_info(out, targets, n);
+	/* From here on, a target probed at every address is one row per
+	 * address, labelled with it. */
+	size_t nv;
+	struct target *view = address_view(targets, n, &nv);
+	const struct target *rows = view ? view : targets;
+	render_probe(out, rows, nv);
+	render_tls(out, rows, nv);
 	f = family(out, "tlswatch_cert_not_after_timestamp_seconds", "gauge",
 	    "notAfter of each presented certificate, in seconds since the epoch.");
-	render_certs(out, targets, n, &f, 1, &ix);
+	render_certs(out, rows, nv, &f, 1, &ix);
 	f = family(out, "tlswatch_cert_not_before_timestamp_seconds", "gauge",
 	    "notBefore of each presented certificate, in seconds since the epoch.");
-	render_certs(out, targets, n, &f, 0, &ix);
+	render_certs(out, rows, nv, &f, 0, &ix);
 	free(ix.slots);
 	buf_free(&ix.text);
-	render_chain(out, targets, n);
+	render_chain(out, rows, nv);
+	free(view);
 	render_process(out, info);
 	terminate(out);
 }

@@ -29,6 +29,9 @@ void metrics_escape_label(struct buf *out, const char *value);
  * the configured labels, escaped. */
 void metrics_target_labels(struct target *t);
 
+/* t->labels followed by address="ADDRESS", escaped (addresses = "all"). */
+char *metrics_address_labels(const struct target *t, const char *address);
+
 /* Render every metric family for targets[0..n). */
 void metrics_render(struct buf *out, const struct target *targets, size_t n,
                     const struct metrics_info *info);

@@ -1,5 +1,6 @@
 /* probe.c - one probe as an explicit state machine on the event loop:
- * resolve -> connect (each address in turn) -> handshake -> verify -> done,
+ * resolve -> connect (each address in turn) -> starttls (when the target's
+ * protocol has a plaintext prelude) -> handshake -> verify -> done,
  * all under one deadline. A failure is a result like any other. */
 #include "config.h"
 
@@ -16,6 +17,7 @@
 #include "loop.h"
 #include "probe.h"
 #include "resolve.h"
+#include "starttls.h"
 #include "tls.h"
 #include "util.h"
 
@@ -27,6 +29,10 @@ struct probe {
 	const struct conf_target *ct;
 	const struct trust *trust;
 	const struct result *prev;   /* the target's last result, or NULL */
+	const struct tls_creds *creds;  /* NULL: no client certificate */
+	int fixed;                  /* probe fixed_addr only, without resolving */
+	struct resolved_addr fixed_addr;
+	double resolve_seconds;     /* with fixed: measured by whoever resolved */
 	probe_done_fn done;
 	void *arg;
 
@@ -46,6 +52,7 @@ struct probe {
 	struct loop_watch watch;     /* watch.fd is the socket, or -1 */
 	uint32_t events;             /* what watch is registered for; 0: not */
 	struct tls *tls;
+	struct starttls *st;         /* during STAGE_STARTTLS */
 
 	struct result *r;
 };
@@ -55,6 +62,7 @@ static uint64_t verify_full, verify_reused;
 
 static void probe_connect_next(struct probe *p);
 static void probe_handshake(struct probe *p);
+static void probe_starttls(struct probe *p);
 
 static void
 probe_stage_end(struct probe *p, enum stage s)
@@ -87,6 +95,8 @@ probe_release(struct probe *p)
 	p->req = NULL;
 	tls_free(p->tls);
 	p->tls = NULL;
+	starttls_free(p->st);
+	p->st = NULL;
 	probe_close_socket(p);
 	free(p->addrs);
 	result_free(p->r);
@@ -102,6 +112,8 @@ probe_finish(struct probe *p)
 	void *arg = p->arg;
 
 	r->duration = (double)(mono_us() - p->start_us) / 1e6;
+	if (p->fixed)
+		r->duration += p->resolve_seconds;   /* resolved before it started */
 	r->time = wall_now();
 	p->r = NULL;
 	probe_release(p);
@@ -167,17 +179,13 @@ connect_reason(int err)
 	}
 }
 
+/* The TLS session on the connected socket, then the handshake. */
 static void
-connected(struct probe *p)
+start_tls(struct probe *p)
 {
-	char peer[80];
 	char *err = NULL;
 	const char *sni = NULL;
 
-	loop_timer_cancel(p->loop, &p->step);
-	probe_stage_end(p, STAGE_CONNECT);
-	resolve_format(&p->addrs[p->next_addr - 1], peer, sizeof(peer));
-	p->r->peer = xstrdup(peer);
 	p->stage = STAGE_HANDSHAKE;
 
 	/* SNI carries DNS names only (RFC 6066); an IP literal is checked
@@ -187,12 +195,88 @@ connected(struct probe *p)
 		if (resolve_literal(p->ct->server_name, 0, &lit) == -1)
 			sni = p->ct->server_name;
 	}
-	p->tls = tls_new(p->watch.fd, sni, NULL, &err);
-	if (p->tls == NULL) {
+	p->tls = tls_new(p->watch.fd, sni, p->ct->tls.priority, &err);
+	if (p->tls == NULL || (p->creds && tls_use_creds(p->tls, p->creds, &err) == -1)) {
 		probe_fail(p, "handshake", "other", err);
 		return;
 	}
 	probe_handshake(p);
+}
+
+static void
+connected(struct probe *p)
+{
+	char peer[80];
+	const char *domain;
+
+	loop_timer_cancel(p->loop, &p->step);
+	probe_stage_end(p, STAGE_CONNECT);
+	resolve_format(&p->addrs[p->next_addr - 1], peer, sizeof(peer));
+	p->r->peer = xstrdup(peer);
+	if (p->ct->tls.starttls == STARTTLS_NONE) {
+		start_tls(p);
+		return;
+	}
+	p->stage = STAGE_STARTTLS;
+	domain = p->ct->server_name && *p->ct->server_name ? p->ct->server_name : p->ct->host;
+	p->st = starttls_new((enum starttls_proto)p->ct->tls.starttls, domain);
+	probe_starttls(p);
+}
+
+/* Drive the plaintext dialogue: write what it has to say, read what it
+ * waits for, until it lets TLS start or fails. Reads are bounded by the
+ * dialogue (starttls.c); the deadline bounds the time. */
+static void
+probe_starttls(struct probe *p)
+{
+	unsigned char in[4096];
+	const void *out;
+	size_t len;
+	ssize_t n;
+
+	for (;;) {
+		switch (starttls_next(p->st, &out, &len)) {
+		case STARTTLS_WANT_WRITE:
+			n = send(p->watch.fd, out, len, MSG_NOSIGNAL);
+			if (n >= 0) {
+				starttls_sent(p->st, (size_t)n);
+				continue;
+			}
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+				if (probe_watch(p, EPOLLOUT) == -1)
+					probe_fail(p, "starttls", "protocol_error",
+					    xasprintf("epoll: %s", strerror(errno)));
+				return;
+			}
+			probe_fail(p, "starttls", "closed", xasprintf("send: %s", strerror(errno)));
+			return;
+		case STARTTLS_WANT_READ:
+			n = recv(p->watch.fd, in, sizeof(in), 0);
+			if (n >= 0) {
+				starttls_input(p->st, in, (size_t)n);
+				continue;
+			}
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+				if (probe_watch(p, EPOLLIN) == -1)
+					probe_fail(p, "starttls", "protocol_error",
+					    xasprintf("epoll: %s", strerror(errno)));
+				return;
+			}
+			probe_fail(p, "starttls", "closed", xasprintf("recv: %s", strerror(errno)));
+			return;
+		case STARTTLS_DONE:
+			starttls_free(p->st);
+			p->st = NULL;
+			probe_stage_end(p, STAGE_STARTTLS);
+			start_tls(p);
+			return;
+		case STARTTLS_FAILED:
+			probe_fail(p, "starttls", starttls_reason(p->st),
+			    xasprintf("%s: %s", starttls_name((enum starttls_proto)p->ct->tls.starttls),
+			    starttls_detail(p->st)));
+			return;
+		}
+	}
 }
 
 static void
@@ -215,6 +299,10 @@ socket_cb(struct loop_watch *w, uint32_t events)
 		    p->next_addr, p->naddrs, strerror(err));
 		probe_close_socket(p);
 		probe_connect_next(p);
+		return;
+	}
+	if (p->stage == STAGE_STARTTLS) {
+		probe_starttls(p);
 		return;
 	}
 	probe_handshake(p);
@@ -286,6 +374,8 @@ resolved_cb(void *arg, const struct resolved_addr *addrs, size_t n,
 	memcpy(p->addrs, addrs, n * sizeof(*addrs));
 	p->naddrs = n;
 	probe_stage_end(p, STAGE_RESOLVE);
+	if (p->fixed)
+		p->r->stage_seconds[STAGE_RESOLVE] = p->resolve_seconds;
 	p->stage = STAGE_CONNECT;
 	probe_connect_next(p);
 }
@@ -377,6 +467,8 @@ probe_verify(struct probe *p)
 	/* The name to check: server_name if set, else the host (an IP literal
 	 * is matched against the certificate's IP addresses). */
 	check = p->ct->server_name && *p->ct->server_name ? p->ct->server_name : p->ct->host;
+	if (!p->ct->tls.verify_hostname)
+		check = NULL;   /* verify_hostname = false: everything but the name */
 	now = (int64_t)wall_now();
 	r->verify_trust = trust_id(p->trust);
 	r->verify_name = check ? xstrdup(check) : NULL;
@@ -432,6 +524,19 @@ probe_handshake(struct probe *p)
 	}
 }
 
+enum resolve_family
+probe_family(const struct conf_target *ct)
+{
+	switch (ct->tls.family) {
+	case CONF_FAMILY_IPV4:
+		return RESOLVE_IPV4;
+	case CONF_FAMILY_IPV6:
+		return RESOLVE_IPV6;
+	default:
+		return RESOLVE_ANY;
+	}
+}
+
 /* The first step runs from the loop, so that probe_start never calls back. */
 static void
 first_step_cb(struct loop_timer *t)
@@ -440,11 +545,16 @@ first_step_cb(struct loop_timer *t)
 	struct resolved_addr lit;
 
 	t->cb = attempt_cb;
+	if (p->fixed) {
+		resolved_cb(p, &p->fixed_addr, 1, NULL, NULL);
+		return;
+	}
 	if (resolve_literal(p->ct->host, p->ct->port, &lit) == 0) {
 		resolved_cb(p, &lit, 1, NULL, NULL);
 		return;
 	}
-	p->req = resolve_start(p->res, p->ct->host, p->ct->port, RESOLVE_ANY, resolved_cb, p);
+	p->req = resolve_start(p->res, p->ct->host, p->ct->port,
+	    probe_family(p->ct), resolved_cb, p);
 }
 
 struct probe *
@@ -452,13 +562,28 @@ probe_start(struct loop *l, struct resolver *res, const struct conf_target *ct,
             const struct trust *trust, const struct result *prev,
             probe_done_fn done, void *arg)
 {
+	struct probe_opts o = { .trust = trust, .prev = prev };
+
+	return probe_start_ex(l, res, ct, &o, done, arg);
+}
+
+struct probe *
+probe_start_ex(struct loop *l, struct resolver *res, const struct conf_target *ct,
+               const struct probe_opts *o, probe_done_fn done, void *arg)
+{
 	struct probe *p = xcalloc(1, sizeof(*p));
 
 	p->loop = l;
 	p->res = res;
 	p->ct = ct;
-	p->trust = trust;
-	p->prev = prev;
+	p->trust = o->trust;
+	p->prev = o->prev;
+	p->creds = o->creds;
+	if (o->addr) {
+		p->fixed = 1;
+		p->fixed_addr = *o->addr;
+		p->resolve_seconds = o->resolve_seconds;
+	}
 	p->done = done;
 	p->arg = arg;
 	p->stage = STAGE_RESOLVE;
@@ -471,7 +596,7 @@ probe_start(struct loop *l, struct resolver *res, const struct conf_target *ct,
 		p->r->stage_seconds[s] = -1;
 	loop_timer_init(&p->deadline, deadline_cb);
 	loop_timer_init(&p->step, first_step_cb);
-	loop_timer_at(l, &p->deadline, p->start_ms + ct->timeout_ms);
+	loop_timer_at(l, &p->deadline, o->deadline_ms ? o->deadline_ms : p->start_ms + ct->timeout_ms);
 	loop_timer_at(l, &p->step, 0);
 	return p;
 }

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
+#include "multi.h"
 #include "probe.h"
 #include "sched.h"
 #include "tls.h"
@@ -30,6 +31,9 @@ struct sched {
 	const struct trust **target_trust;   /* per target, borrowed from trusts */
 	struct trust_entry *trusts;
 	size_t ntrusts;
+	const struct tls_creds **target_creds;  /* per target, borrowed from creds; NULL: none */
+	struct creds_entry *creds;
+	size_t ncreds;
 	struct heap due;
 	struct loop_timer timer;             /* fires at the earliest due time */
 	struct target *qhead, *qtail;        /* due, waiting for a slot */
@@ -45,7 +49,15 @@ static const double lateness_bounds[] = {
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 };
 
+struct creds_entry {
+	char *cert;
+	char *key;
+	struct tls_creds *creds;
+	int64_t not_after;
+};
+
 static void sched_arm(struct sched *s);
+static int sched_load_tlsopts(struct sched *s, char **err);
 
 static const struct trust *
 trust_for(struct sched *s, const char *path, int line, char **err)
@@ -109,14 +121,87 @@ sched_new(struct loop *l, struct resolver *res, const struct conf *c, char **err
 		}
 		k++;
 	}
+	if (sched_load_tlsopts(s, err) == -1) {
+		sched_free(s);
+		return NULL;
+	}
 	return s;
 }
 
-static void
-log_result(const struct target *t, const struct result *old, const struct result *r)
+/* One loaded client certificate per distinct (certificate, key) pair. */
+static struct creds_entry *
+creds_for(struct sched *s, const struct conf_tlsopts *o, struct buf *errs)
 {
-	const char *name = t->conf->name;
+	struct creds_entry *e;
+	struct tls_creds *c;
+	int64_t not_after = 0;
+	char *msg = NULL;
 
+	for (size_t i = 0; i < s->ncreds; i++) {
+		e = &s->creds[i];
+		if (strcmp(e->cert, o->client_cert) == 0 && strcmp(e->key, o->client_key) == 0)
+			return e->creds ? e : NULL;
+	}
+	c = tls_creds_load(o->client_cert, o->client_key, &not_after, &msg);
+	if (c == NULL) {
+		buf_printf(errs, "%s%s: %s", errs->len ? "\n" : "", o->client_key_at, msg);
+		free(msg);
+	}
+	/* Failures are kept too, so that each is reported once. */
+	s->creds = xreallocarray(s->creds, s->ncreds + 1, sizeof(*s->creds));
+	e = &s->creds[s->ncreds++];
+	e->cert = xstrdup(o->client_cert);
+	e->key = xstrdup(o->client_key);
+	e->creds = c;
+	e->not_after = not_after;
+	return c ? e : NULL;
+}
+
+/*
+ * What only GnuTLS can check: priority strings and client certificates.
+ * Every error is reported (once per setting, however many targets inherit
+ * it), as "FILE:LINE: SETTING: MESSAGE".
+ */
+static int
+sched_load_tlsopts(struct sched *s, char **err)
+{
+	const struct conf_tlsopts *top = &s->conf->tls;
+	struct buf errs;
+	char *msg = NULL;
+
+	buf_init(&errs);
+	if (top->priority && tls_priority_check(top->priority, &msg) == -1) {
+		buf_printf(&errs, "%s: %s", top->priority_at, msg);
+		free(msg);
+	}
+	s->target_creds = xcalloc(s->ntargets, sizeof(*s->target_creds));
+	for (size_t i = 0; i < s->ntargets; i++) {
+		struct target *t = &s->targets[i];
+		const struct conf_tlsopts *o = &t->conf->tls;
+		struct creds_entry *e;
+
+		if (o->priority && !(top->priority_at && strcmp(o->priority_at, top->priority_at) == 0) &&
+		    tls_priority_check(o->priority, &msg) == -1) {
+			buf_printf(&errs, "%s%s: %s", errs.len ? "\n" : "", o->priority_at, msg);
+			free(msg);
+		}
+		if (o->client_cert && o->client_key && (e = creds_for(s, o, &errs)) != NULL) {
+			s->target_creds[i] = e->creds;
+			t->has_client_cert = 1;
+			t->client_cert_not_after = e->not_after;
+		}
+	}
+	if (errs.len == 0) {
+		buf_free(&errs);
+		return 0;
+	}
+	*err = buf_steal(&errs);
+	return -1;
+}
+
+static void
+log_result_named(const char *name, const struct result *old, const struct result *r)
+{
 	if (!r->success) {
 		if (old == NULL || old->success || strcmp(old->fail_stage, r->fail_stage) != 0 ||
 		    strcmp(old->fail_reason, r->fail_reason) != 0)
@@ -150,19 +235,35 @@ log_result(const struct target *t, const struct result *old, const struct result
 	}
 }
 
+static void
+log_result(const struct target *t, const struct result *old, const struct result *r)
+{
+	log_result_named(t->conf->name, old, r);
+}
+
 static void probe_done(void *arg, struct result *r);
+static void multi_done(void *arg, struct result *failure, struct addr_result *a, size_t n);
 
 static void
 sched_launch(struct sched *s, struct target *t)
 {
 	size_t i = (size_t)(t - s->targets);
 	uint64_t now = mono_ms();
+	struct probe_opts o = {
+		.trust = s->target_trust[i],
+		/* Safe for every address of addresses = "all" too: a verdict
+		 * is reused only for the very same certificates. */
+		.prev = t->result,
+		.creds = s->target_creds ? s->target_creds[i] : NULL,
+	};
 
 	histogram_observe(&s->lateness,
 	    now > t->due_at ? (double)(now - t->due_at) / 1000.0 : 0.0);
 	s->in_flight++;
-	t->probe = probe_start(s->loop, s->res, t->conf, s->target_trust[i], t->result,
-	    probe_done, t);
+	if (t->conf->tls.addresses_all)
+		t->multi = multi_start(s->loop, s->res, t->conf, &o, multi_done, t);
+	else
+		t->probe = probe_start_ex(s->loop, s->res, t->conf, &o, probe_done, t);
 }
 
 /* A slot freed up: start the longest-waiting target. */
@@ -199,6 +300,57 @@ probe_done(void *arg, struct result *r)
 	sched_dequeue(s);
 }
 
+/*
+ * addresses = "all" ended. Each address keeps its own counters across
+ * rounds (by address); t->result becomes a copy of the first address's
+ * result, or the failure to resolve, so that whatever reads one result per
+ * target reads what addresses = "first" would give.
+ */
+static void
+multi_done(void *arg, struct result *failure, struct addr_result *a, size_t n)
+{
+	struct target *t = arg;
+	struct sched *s = t->sched;
+	struct result *first;
+
+	t->multi = NULL;
+	s->in_flight--;
+	for (size_t i = 0; i < n; i++) {
+		struct result *old = NULL;
+		char *name;
+
+		for (size_t j = 0; j < t->naddrs; j++) {
+			if (strcmp(t->addrs[j].address, a[i].address) == 0) {
+				a[i].probes_success = t->addrs[j].probes_success;
+				a[i].probes_failure = t->addrs[j].probes_failure;
+				old = t->addrs[j].result;
+				break;
+			}
+		}
+		if (a[i].result->success)
+			a[i].probes_success++;
+		else
+			a[i].probes_failure++;
+		a[i].labels = metrics_address_labels(t, a[i].address);
+		name = xasprintf("%s address %s", t->conf->name, a[i].address);
+		log_result_named(name, old, a[i].result);
+		free(name);
+	}
+	addr_results_free(t->addrs, t->naddrs);
+	t->addrs = a;
+	t->naddrs = n;
+	first = failure ? failure : result_dup(a[0].result);
+	if (first->success)
+		t->probes_success++;
+	else
+		t->probes_failure++;
+	if (failure)
+		log_result(t, t->result, failure);
+	result_free(t->result);
+	t->result = first;
+	sched_dequeue(s);
+}
+
 static void
 sched_due_cb(struct loop_timer *timer)
 {
@@ -217,7 +369,7 @@ sched_due_cb(struct loop_timer *timer)
 		if (next <= now)
 			next = now + interval;
 		heap_set(&s->due, &t->due, next);
-		if (t->probe || t->queued) {
+		if (t->probe || t->multi || t->queued) {
 			log_debug("target %s: still busy from the previous round; skipped", t->conf->name);
 			s->skipped++;
 			continue;
@@ -275,6 +427,8 @@ sched_free(struct sched *s)
 	for (size_t i = 0; i < s->ntargets; i++) {
 		struct target *t = &s->targets[i];
 		probe_cancel(t->probe);
+		multi_cancel(t->multi);
+		addr_results_free(t->addrs, t->naddrs);
 		result_free(t->result);
 		free(t->labels);
 	}
@@ -286,6 +440,13 @@ sched_free(struct sched *s)
 	}
 	free(s->trusts);
 	free(s->target_trust);
+	for (size_t i = 0; i < s->ncreds; i++) {
+		free(s->creds[i].cert);
+		free(s->creds[i].key);
+		tls_creds_free(s->creds[i].creds);
+	}
+	free(s->creds);
+	free(s->target_creds);
 	free(s->targets);
 	free(s);
 }

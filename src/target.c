@@ -2,8 +2,10 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "target.h"
+#include "util.h"
 
 const char *
 stage_name(enum stage s)
@@ -13,6 +15,7 @@ stage_name(enum stage s)
 		[STAGE_CONNECT] = "connect",
 		[STAGE_HANDSHAKE] = "handshake",
 		[STAGE_VERIFY] = "verify",
+		[STAGE_STARTTLS] = "starttls",
 	};
 
 	return (unsigned)s < STAGE_COUNT ? names[s] : "unknown";
@@ -32,4 +35,41 @@ result_free(struct result *r)
 	free(r->cipher);
 	free(r->verify_name);
 	free(r);
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+struct result *
+result_dup(const struct result *r)
+{
+	struct result *d = xmalloc(sizeof(*d));
+
+	memcpy(d, r, sizeof(*d));
+	d->fail_detail = dup_or_null(r->fail_detail);
+	d->peer = dup_or_null(r->peer);
+	d->tls_version = dup_or_null(r->tls_version);
+	d->cipher = dup_or_null(r->cipher);
+	d->verify_name = dup_or_null(r->verify_name);
+	d->certs = NULL;
+	if (r->ncerts) {
+		d->certs = xcalloc(r->ncerts, sizeof(*d->certs));
+		for (size_t i = 0; i < r->ncerts; i++)
+			d->certs[i] = cert_ref(r->certs[i]);
+	}
+	return d;
+}
+
+void
+addr_results_free(struct addr_result *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(a[i].address);
+		free(a[i].labels);
+		result_free(a[i].result);
+	}
+	free(a);
 }

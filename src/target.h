@@ -16,6 +16,9 @@ enum stage {
 	STAGE_CONNECT,
 	STAGE_HANDSHAKE,
 	STAGE_VERIFY,
+	/* Runs between connect and handshake; added last so that the values
+	 * of the others (and results kept by earlier versions) stay as they were. */
+	STAGE_STARTTLS,
 	STAGE_COUNT
 };
 const char *stage_name(enum stage s);   /* "resolve", "connect", ... */
@@ -26,7 +29,7 @@ struct result {
 	double duration;                 /* seconds, all stages together */
 	double stage_seconds[STAGE_COUNT]; /* < 0: the stage was not reached */
 	int success;                     /* connect and handshake done, certificates received */
-	const char *fail_stage;          /* "resolve", "connect", "handshake", "timeout"; NULL on success */
+	const char *fail_stage;          /* "resolve", "connect", "starttls", "handshake", "timeout"; NULL on success */
 	const char *fail_reason;         /* bounded set, static string; NULL on success */
 	char *fail_detail;               /* free text for logs; may be NULL */
 	char *peer;                      /* address connected to, e.g. "[::1]:443"; may be NULL */
@@ -47,9 +50,23 @@ struct result {
 };
 
 void result_free(struct result *r);
+/* A deep copy (certificates are shared by reference). */
+struct result *result_dup(const struct result *r);
+
+/* With addresses = "all": one address's results, published with an
+ * `address` label. */
+struct addr_result {
+	char *address;           /* "127.0.0.1", "::1" */
+	char *labels;            /* the target's labels and address="..." */
+	struct result *result;
+	uint64_t probes_success;
+	uint64_t probes_failure;
+};
+void addr_results_free(struct addr_result *a, size_t n);
 
 struct probe;
 struct sched;
+struct multi;
 
 struct target {
 	const struct conf_target *conf;
@@ -64,6 +81,14 @@ struct target {
 	struct probe *probe;     /* in flight, or NULL */
 	struct target *qnext;    /* queue of targets due but waiting for a slot */
 	int queued;
+	/* addresses = "all": every address's last result, in resolver order;
+	 * result above then holds the first address's (or the failure to
+	 * resolve, when naddrs is 0). Empty with addresses = "first". */
+	struct addr_result *addrs;
+	size_t naddrs;
+	struct multi *multi;     /* addresses = "all": the probes in flight, or NULL */
+	int has_client_cert;
+	int64_t client_cert_not_after;   /* when has_client_cert */
 };
 
 #endif

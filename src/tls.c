@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 
 #include "log.h"
 #include "tls.h"
@@ -234,4 +235,87 @@ tls_bye(struct tls *t)
 {
 	/* Best effort: a polite close_notify if the socket takes it now. */
 	(void)gnutls_bye(t->session, GNUTLS_SHUT_WR);
+}
+
+struct tls_creds {
+	gnutls_certificate_credentials_t cred;
+};
+
+struct tls_creds *
+tls_creds_load(const char *cert, const char *key, int64_t *not_after, char **err)
+{
+	struct tls_creds *c = xcalloc(1, sizeof(*c));
+	gnutls_x509_crt_t *crts = NULL;
+	unsigned int ncrts = 0;
+	gnutls_datum_t data = { NULL, 0 };
+	int rc;
+
+	if ((rc = gnutls_certificate_allocate_credentials(&c->cred)) < 0)
+		goto fail;
+	/* Checks that the key matches the certificate. */
+	rc = gnutls_certificate_set_x509_key_file2(c->cred, cert, key, GNUTLS_X509_FMT_PEM,
+	    NULL, 0);
+	if (rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH) {
+		*err = xasprintf("the key in \"%s\" does not match the certificate in \"%s\"",
+		    key, cert);
+		tls_creds_free(c);
+		return NULL;
+	}
+	if (rc < 0)
+		goto fail;
+	if ((rc = gnutls_load_file(cert, &data)) < 0 ||
+	    (rc = gnutls_x509_crt_list_import2(&crts, &ncrts, &data, GNUTLS_X509_FMT_PEM, 0)) < 0)
+		goto fail;
+	*not_after = ncrts ? (int64_t)gnutls_x509_crt_get_expiration_time(crts[0]) : 0;
+	for (unsigned int i = 0; i < ncrts; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	gnutls_free(crts);
+	gnutls_free(data.data);
+	return c;
+fail:
+	gnutls_free(data.data);
+	*err = xasprintf("cannot load \"%s\" with \"%s\": %s", cert, key, gnutls_strerror(rc));
+	tls_creds_free(c);
+	return NULL;
+}
+
+void
+tls_creds_free(struct tls_creds *c)
+{
+	if (c == NULL)
+		return;
+	if (c->cred)
+		gnutls_certificate_free_credentials(c->cred);
+	free(c);
+}
+
+int
+tls_use_creds(struct tls *t, const struct tls_creds *c, char **err)
+{
+	int rc = gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, c->cred);
+
+	if (rc < 0) {
+		*err = xasprintf("gnutls: %s", gnutls_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int
+tls_priority_check(const char *priority, char **err)
+{
+	gnutls_priority_t prio;
+	const char *errpos = NULL;
+	int rc = gnutls_priority_init(&prio, priority, &errpos);
+
+	if (rc == 0) {
+		gnutls_priority_deinit(prio);
+		return 0;
+	}
+	if (errpos != NULL && errpos >= priority && errpos <= priority + strlen(priority))
+		*err = xasprintf("bad priority string at position %zu (\"%s\"): %s",
+		    (size_t)(errpos - priority) + 1, errpos, gnutls_strerror(rc));
+	else
+		*err = xasprintf("bad priority string: %s", gnutls_strerror(rc));
+	return -1;
 }

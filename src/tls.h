@@ -3,6 +3,7 @@
 #define TLSWATCH_TLS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "chain.h"
 
@@ -37,5 +38,20 @@ const char *tls_version_name(struct tls *t);  /* "TLS1.3" */
 const char *tls_cipher_name(struct tls *t);   /* "TLS_AES_256_GCM_SHA384" */
 /* Send close_notify if the socket takes it now; never waits. */
 void tls_bye(struct tls *t);
+
+/* A client certificate and its key (PEM files), for servers that require
+ * mutual TLS. NULL with *err when they cannot be loaded or do not match;
+ * *not_after is the certificate's expiry (seconds since the epoch). */
+struct tls_creds;
+struct tls_creds *tls_creds_load(const char *cert, const char *key, int64_t *not_after,
+                                 char **err);
+void tls_creds_free(struct tls_creds *c);
+/* Present c's certificate in session t when the server asks (before the
+ * handshake). 0 or -1 with *err. */
+int tls_use_creds(struct tls *t, const struct tls_creds *c, char **err);
+
+/* Check a GnuTLS priority string: 0, or -1 with *err naming the position
+ * where GnuTLS stopped understanding it. */
+int tls_priority_check(const char *priority, char **err);
 
 #endif

@@ -838,6 +838,63 @@ test_example_config(void **state)
 	conf_free(c);
 }
 
+/* starttls, family, addresses, verify_hostname, priority, client_cert:
+ * top-level defaults, per-target values, the port table, the errors. */
+static void
+test_tlsopts(void **state)
+{
+	struct conf *c;
+
+	(void)state;
+	write_file("c.pem", "x");
+	write_file("k.pem", "x");
+	c = load_ok("starttls = \"imap\"; addresses = \"all\"; priority = \"NORMAL\";\n"
+	    "targets = (\n"
+	    "  { address = \"a.test:25\"; },\n"
+	    "  { address = \"a.test:587\"; starttls = \"none\"; family = \"ipv6\";\n"
+	    "    addresses = \"first\"; verify_hostname = false; priority = \"SECURE256\";\n"
+	    "    client_cert = \"c.pem\"; client_key = \"k.pem\"; }\n"
+	    ");\n");
+	assert_int_equal(c->targets[0].tls.starttls, STARTTLS_IMAP);
+	assert_int_equal(c->targets[0].tls.addresses_all, 1);
+	assert_int_equal(c->targets[0].tls.family, CONF_FAMILY_ANY);
+	assert_int_equal(c->targets[0].tls.verify_hostname, 1);
+	assert_string_equal(c->targets[0].tls.priority, "NORMAL");
+	assert_string_equal(c->targets[0].tls.priority_at, "t.conf:1: priority");
+	assert_null(c->targets[0].tls.client_cert);
+	assert_int_equal(c->targets[1].tls.starttls, STARTTLS_NONE);
+	assert_int_equal(c->targets[1].tls.family, CONF_FAMILY_IPV6);
+	assert_int_equal(c->targets[1].tls.addresses_all, 0);
+	assert_int_equal(c->targets[1].tls.verify_hostname, 0);
+	assert_string_equal(c->targets[1].tls.priority_at, "t.conf:5: targets.[1].priority");
+	assert_string_equal(c->targets[1].tls.client_cert, "c.pem");
+	assert_string_equal(c->targets[1].tls.client_key_at, "t.conf:6: targets.[1].client_key");
+	conf_free(c);
+
+	/* no starttls anywhere: the port decides */
+	c = load_ok("targets = ( { address = \"a.test:587\"; }, { address = \"a.test:5432\"; },\n"
+	    "  { address = \"a.test:443\"; }, { address = \"a.test:3306\"; } );\n");
+	assert_int_equal(c->targets[0].tls.starttls, STARTTLS_SMTP);
+	assert_int_equal(c->targets[1].tls.starttls, STARTTLS_POSTGRES);
+	assert_int_equal(c->targets[2].tls.starttls, STARTTLS_NONE);
+	assert_int_equal(c->targets[3].tls.starttls, STARTTLS_MYSQL);
+	conf_free(c);
+
+	expect_errors("targets = (\n"
+	    "  { address = \"a.test:25\"; starttls = \"SMTP\"; },\n"
+	    "  { address = \"127.0.0.1:25\"; family = \"ipv6\"; },\n"
+	    "  { address = \"b.test:25\"; addresses = 2; priority = \"\"; },\n"
+	    "  { address = \"c.test:25\"; client_key = \"k.pem\"; verify_hostname = 0; }\n"
+	    ");\n",
+	    "t.conf:2: targets.[0].starttls: unknown protocol \"SMTP\" (use smtp, lmtp, imap, "
+	    "pop3, ftp, ldap, xmpp, sieve, nntp, postgres, mysql, none)\n"
+	    "t.conf:3: targets.[1].family: is ipv6 but the address is IPv4\n"
+	    "t.conf:4: targets.[2].addresses: must be a string\n"
+	    "t.conf:4: targets.[2].priority: must not be empty (leave it out for GnuTLS's default)\n"
+	    "t.conf:5: targets.[3].client_cert: missing: client_key needs its certificate\n"
+	    "t.conf:5: targets.[3].verify_hostname: must be true or false");
+}
+
 int
 main(void)
 {
@@ -862,6 +919,7 @@ main(void)
 		cmocka_unit_test(test_include),
 		cmocka_unit_test(test_shard),
 		cmocka_unit_test(test_example_config),
+		cmocka_unit_test(test_tlsopts),
 	};
 	int failed;
 

@@ -48,6 +48,8 @@ static const struct {
 	{ "tlswatch_scheduler_skipped_total", "counter", 0 },
 	{ "tlswatch_verifications_total", "counter", 0 },
 	{ "tlswatch_scheduler_lateness_seconds", "histogram", 0 },
+	{ "tlswatch_target_info", "gauge", 1 },
+	{ "tlswatch_client_cert_not_after_timestamp_seconds", "gauge", 1 },
 	{ "tlswatch_probe_success", "gauge", 1 },
 	{ "tlswatch_probe_failure_info", "gauge", 1 },
 	{ "tlswatch_probe_duration_seconds", "gauge", 1 },
@@ -503,7 +505,9 @@ test_not_probed(void **state)
 	out = render(&t, 1);
 	check_structure(out, &t, 1);
 	expect_line(out, "tlswatch_targets 1");
-	assert_int_equal(count_containing(out, "idle"), 0);
+	/* only what it is probed with: tlswatch_target_info */
+	assert_int_equal(count_containing(out, "idle"), 1);
+	assert_int_equal(count_prefix(out, "tlswatch_target_info{target=\"idle\""), 1);
 	assert_int_equal(count_prefix(out, "tlswatch_probe"), 0);
 	free(out);
 	free(t.labels);
@@ -616,7 +620,7 @@ test_unverified_chain(void **state)
 	assert_int_equal(count_prefix(out, "tlswatch_probe_failure_info{"), 0);
 	expect_line(out, "tlswatch_probe_timestamp_seconds" L "} 1700000000.000");
 	expect_line(out, "tlswatch_probe_stage_duration_seconds" L ",stage=\"verify\"} 0.250000");
-	assert_int_equal(count_prefix(out, "tlswatch_probe_stage_duration_seconds{"), 4);
+	assert_int_equal(count_prefix(out, "tlswatch_probe_stage_duration_seconds{"), STAGE_COUNT);
 	expect_line(out, "tlswatch_probes_total" L ",result=\"failure\"} 0");
 	expect_line(out, "tlswatch_tls_version_info" L ",version=\"TLS1.3\"} 1");
 	expect_line(out, "tlswatch_tls_cipher_info" L ",cipher=\"TLS_AES_256_GCM_SHA384\"} 1");
@@ -753,7 +757,8 @@ test_many_targets(void **state)
 	expect_line(out, "tlswatch_chain_verify_error{target=\"c\",env=\"prod\",team=\"x\",reason=\"other\"} 1");
 	assert_int_equal(count_prefix(out, "tlswatch_cert_not_after_timestamp_seconds{"), 3);
 	assert_int_equal(count_prefix(out, "tlswatch_tls_version_info{"), 3);
-	assert_int_equal(count_containing(out, "never"), 0);
+	/* not probed yet: only tlswatch_target_info names it */
+	assert_int_equal(count_containing(out, "never"), 1);
 	free(out);
 	for (int i = 0; i < 4; i++)
 		free(t[i].labels);
@@ -1354,6 +1359,79 @@ test_httpd_new_errors(void **state)
 	free(err);
 }
 
+/* addresses = "all": one row per address, labelled; what each target is
+ * probed with; the client certificate's expiry. */
+static void
+test_address_rows(void **state)
+{
+	struct conf_target c[2];
+	struct target t[2];
+	struct result ok, bad;
+	struct addr_result a[2];
+	char *out;
+
+	(void)state;
+	target_setup(&t[0], &c[0], "multi", NULL, 0);
+	target_setup(&t[1], &c[1], "plain", NULL, 0);
+	c[0].address = "a.test:587";
+	c[0].server_name = "a.test";
+	c[0].tls.starttls = STARTTLS_SMTP;
+	c[0].tls.addresses_all = 1;
+	c[1].address = "127.0.0.1:443";
+	t[1].has_client_cert = 1;
+	t[1].client_cert_not_after = 1800000000;
+
+	result_blank(&ok);
+	ok.success = 1;
+	ok.verdict.verified = 1;
+	ok.verdict.verified_expiry = 1900000000;
+	result_blank(&bad);
+	bad.fail_stage = "starttls";
+	bad.fail_reason = "not_offered";
+	memset(a, 0, sizeof(a));
+	a[0].address = "127.0.0.1";
+	a[0].result = &ok;
+	a[0].probes_success = 3;
+	a[1].address = "::1";
+	a[1].result = &bad;
+	a[1].probes_failure = 2;
+	for (int i = 0; i < 2; i++)
+		a[i].labels = metrics_address_labels(&t[0], a[i].address);
+	t[0].addrs = a;
+	t[0].naddrs = 2;
+	t[0].result = &ok;      /* the first address's, not rendered as such */
+	t[1].result = &ok;
+	t[1].probes_success = 1;
+
+	out = render(t, 2);
+	check_structure(out, t, 2);
+	expect_line(out, "tlswatch_targets 2");
+	expect_line(out, "tlswatch_probe_success{target=\"multi\",address=\"127.0.0.1\"} 1");
+	expect_line(out, "tlswatch_probe_success{target=\"multi\",address=\"::1\"} 0");
+	expect_line(out, "tlswatch_probe_success{target=\"plain\"} 1");
+	assert_int_equal(count_prefix(out, "tlswatch_probe_success{target=\"multi\"}"), 0);
+	expect_line(out, "tlswatch_probe_failure_info{target=\"multi\",address=\"::1\","
+	    "stage=\"starttls\",reason=\"not_offered\"} 1");
+	expect_line(out, "tlswatch_probes_total{target=\"multi\",address=\"127.0.0.1\","
+	    "result=\"success\"} 3");
+	expect_line(out, "tlswatch_probes_total{target=\"multi\",address=\"::1\","
+	    "result=\"failure\"} 2");
+	expect_line(out, "tlswatch_chain_verified{target=\"multi\",address=\"127.0.0.1\"} 1");
+	assert_int_equal(count_prefix(out, "tlswatch_chain_verified{"), 2);
+	expect_line(out, "tlswatch_target_info{target=\"multi\",address=\"a.test:587\","
+	    "server_name=\"a.test\",starttls=\"smtp\"} 1");
+	expect_line(out, "tlswatch_target_info{target=\"plain\",address=\"127.0.0.1:443\","
+	    "server_name=\"\",starttls=\"none\"} 1");
+	expect_line(out, "tlswatch_client_cert_not_after_timestamp_seconds{target=\"plain\"} "
+	    "1800000000");
+	assert_int_equal(count_prefix(out, "tlswatch_client_cert_not_after_timestamp_seconds{"), 1);
+	free(out);
+	for (int i = 0; i < 2; i++) {
+		free(a[i].labels);
+		free(t[i].labels);
+	}
+}
+
 int
 main(void)
 {
@@ -1372,6 +1450,7 @@ main(void)
 		cmocka_unit_test(test_render_many),
 		cmocka_unit_test(test_lateness_histogram),
 		cmocka_unit_test(test_promtool),
+		cmocka_unit_test(test_address_rows),
 		cmocka_unit_test(test_httpd_serves),
 		cmocka_unit_test(test_httpd_listen_errors),
 		cmocka_unit_test(test_httpd_new_errors),
