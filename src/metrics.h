@@ -29,4 +29,8 @@ void metrics_target_labels(struct target *t);
 void metrics_render(struct buf *out, const struct target *targets, size_t n,
                     const struct metrics_info *info);
 
+/* The configuration reload families: whether the last reload succeeded,
+ * and when a configuration was last loaded. */
+void metrics_render_reload(struct buf *out, int ok, double success_time);
+
 #endif
