@@ -45,6 +45,7 @@ static const struct {
 	{ "tlswatch_targets", "gauge", 0 },
 	{ "tlswatch_scheduler_in_flight_probes", "gauge", 0 },
 	{ "tlswatch_scheduler_queued_targets", "gauge", 0 },
+	{ "tlswatch_probe_interval_seconds", "gauge", 1 },
 	{ "tlswatch_probe_success", "gauge", 1 },
 	{ "tlswatch_probe_failure_info", "gauge", 1 },
 	{ "tlswatch_probe_duration_seconds", "gauge", 1 },
@@ -491,8 +492,10 @@ test_not_probed(void **state)
 	out = render(&t, 1);
 	check_structure(out, &t, 1);
 	expect_line(out, "tlswatch_targets 1");
-	assert_int_equal(count_containing(out, "idle"), 0);
-	assert_int_equal(count_prefix(out, "tlswatch_probe"), 0);
+	/* only its configured interval, which the staleness alert needs */
+	assert_int_equal(count_containing(out, "idle"), 1);
+	assert_int_equal(count_prefix(out, "tlswatch_probe"), 1);
+	assert_int_equal(count_prefix(out, "tlswatch_probe_interval_seconds{"), 1);
 	free(out);
 	free(t.labels);
 
@@ -741,7 +744,9 @@ test_many_targets(void **state)
 	expect_line(out, "tlswatch_chain_verify_error{target=\"c\",env=\"prod\",team=\"x\",reason=\"other\"} 1");
 	assert_int_equal(count_prefix(out, "tlswatch_cert_not_after_timestamp_seconds{"), 3);
 	assert_int_equal(count_prefix(out, "tlswatch_tls_version_info{"), 3);
-	assert_int_equal(count_containing(out, "never"), 0);
+	/* the unprobed target: its interval only */
+	assert_int_equal(count_containing(out, "never"), 1);
+	assert_int_equal(count_prefix(out, "tlswatch_probe_interval_seconds{target=\"never\""), 1);
 	free(out);
 	for (int i = 0; i < 4; i++)
 		free(t[i].labels);
