@@ -975,9 +975,9 @@ parse_web(struct ctx *x, struct conf *c, const config_setting_t *root)
 	key = web_file(x, g, "tls_key_file", &w->tls_key_file, &w->tls_key_pem);
 	ca = web_file(x, g, "client_ca_file", &w->client_ca_file, &w->client_ca_pem);
 	if (cert != NULL && key == NULL)
-		report(x, g, "tls_key_file", "missing: tls_cert_file needs a key");
+		report(x, cert, NULL, "needs tls_key_file as well");
 	else if (key != NULL && cert == NULL)
-		report(x, g, "tls_cert_file", "missing: tls_key_file needs a certificate");
+		report(x, key, NULL, "needs tls_cert_file as well");
 	else if (w->tls_cert_pem && w->tls_key_pem &&
 	    webtls_check_keypair(w->tls_cert_pem, w->tls_key_pem, &err) == -1) {
 		report(x, key, NULL, "%s", err);

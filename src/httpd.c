@@ -503,8 +503,16 @@ httpd_fd(const struct httpd *h)
 void
 httpd_run(struct httpd *h)
 {
+	unsigned before = httpd_connections(h);
+
 	/* MHD_NO only means nothing could be done; the loop goes on. */
 	(void)MHD_run(h->daemon);
+	/* At the connection limit MHD takes its listening socket out of its
+	 * epoll set and puts it back only at the start of a later run. When
+	 * this run freed a slot, run again, or a client already waiting in the
+	 * backlog would make no descriptor of ours readable and wait forever. */
+	if (httpd_connections(h) < before)
+		(void)MHD_run(h->daemon);
 }
 
 int64_t

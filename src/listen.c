@@ -212,6 +212,13 @@ listeners_prepare(struct listeners *ls)
 	for (int pass = 0; pass < 2; pass++) {
 		for (l = pass ? ls->draining : ls->active; l != NULL; l = l->next) {
 			int64_t t = httpd_timeout_ms(l->httpd);
+
+			/* A timeout that is due makes no descriptor readable:
+			 * MHD must run for it to close idle connections. */
+			if (t == 0) {
+				httpd_run(l->httpd);
+				t = httpd_timeout_ms(l->httpd);
+			}
 			if (t >= 0 && (wait < 0 || t < wait))
 				wait = t;
 		}
