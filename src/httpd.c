@@ -43,6 +43,8 @@ struct httpd {
 	struct conf_user *users;
 	size_t nusers;
 	int draining;        /* replaced by a reload: close after each answer */
+	int listen_fd;       /* the listening socket MHD was given */
+	struct stat listen_st;
 };
 
 /* The server whose request is being answered: every callback runs on our
@@ -444,6 +446,8 @@ httpd_new_web(int fd, const struct conf_web *web, httpd_render_fn render,
 		httpd_release(h);
 		return NULL;
 	}
+	h->listen_fd = fd;
+	h->listen_st = st;
 	info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_EPOLL_FD);
 	if (info == NULL || info->epoll_fd < 0) {
 		*err = xstrdup("cannot start the HTTP server: no epoll descriptor");
@@ -454,12 +458,16 @@ httpd_new_web(int fd, const struct conf_web *web, httpd_render_fn render,
 	return h;
 }
 
-int
-httpd_quiesce(struct httpd *h)
+void
+httpd_quiesce(struct httpd *h, int stop_listening)
 {
 	MHD_socket fd = MHD_quiesce_daemon(h->daemon);
 
-	return fd == MHD_INVALID_SOCKET ? -1 : (int)fd;
+	/* The descriptor stays MHD's to close (see httpd_free). Shutting a
+	 * listening socket down makes the kernel refuse new connections at
+	 * once; not when another server shares the socket through a dup. */
+	if (fd != MHD_INVALID_SOCKET && stop_listening)
+		(void)shutdown((int)fd, SHUT_RDWR);
 }
 
 void
@@ -480,17 +488,17 @@ httpd_connections(const struct httpd *h)
 void
 httpd_free(struct httpd *h)
 {
-	MHD_socket fd;
-
 	if (h == NULL)
 		return;
-	/* Take the listening socket back first, so it is closed here whatever
-	 * MHD_stop_daemon does with it, and no connection is accepted while
-	 * the others are being closed. */
-	fd = MHD_quiesce_daemon(h->daemon);
-	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+	/* Stop accepting first, so no connection is accepted while the others
+	 * are being closed. MHD_stop_daemon closes the listening socket even
+	 * after MHD_quiesce_daemon handed it back (libmicrohttpd 0.9.75 does),
+	 * so closing it ourselves before would close whatever reused its
+	 * number since. Close it after, only if MHD left it open. */
+	(void)MHD_quiesce_daemon(h->daemon);
 	MHD_stop_daemon(h->daemon);
+	if (h->listen_fd >= 0 && httpd_same_socket(h->listen_fd, &h->listen_st))
+		close(h->listen_fd);
 	httpd_release(h);
 }
 

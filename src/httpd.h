@@ -22,9 +22,10 @@ struct conf_web;
 struct httpd *httpd_new_web(int fd, const struct conf_web *web, httpd_render_fn render,
                             void *arg, char **err);
 void httpd_free(struct httpd *h);
-/* Stop accepting: the listening socket is handed back (the caller owns it),
- * connections already accepted are served to their end. -1 if none. */
-int httpd_quiesce(struct httpd *h);
+/* Stop accepting; connections already accepted are served to their end.
+ * With stop_listening the socket refuses new connections at once (leave it
+ * unset when another server shares the socket). httpd_free closes it. */
+void httpd_quiesce(struct httpd *h, int stop_listening);
 /* After httpd_quiesce: answers close their connection, so that clients
  * reconnect to the server that replaced this one. */
 void httpd_set_draining(struct httpd *h);

@@ -91,14 +91,12 @@ lis_start(struct listeners *ls, struct lis *l, int fd, const struct conf_web *we
 	return 0;
 }
 
-/* Stop accepting and finish what is in flight, then go (listeners_prepare). */
+/* Stop accepting and finish what is in flight, then go (listeners_prepare).
+ * replaced: a new server accepts on the same socket. */
 static void
-lis_drain(struct listeners *ls, struct lis *l)
+lis_drain(struct listeners *ls, struct lis *l, int replaced)
 {
-	int fd = httpd_quiesce(l->httpd);
-
-	if (fd != -1)
-		close(fd);
+	httpd_quiesce(l->httpd, !replaced);
 	httpd_set_draining(l->httpd);
 	l->next = ls->draining;
 	ls->draining = l;
@@ -156,7 +154,21 @@ listeners_apply(struct listeners *ls, const struct conf *c, char **err)
 		    c->web.nusers ? " (basic auth)" : "");
 	}
 
-	/* Phase 2: commit. Servers replaced or removed drain. */
+	/* Phase 2: commit. Servers replaced or removed drain (lis_drain
+	 * relinks them), then the active list is rebuilt in config order. */
+	for (l = ls->active; l != NULL; l = next) {
+		int in_use = 0, replaced = 0;
+
+		next = l->next;
+		for (i = 0; i < c->nlisten; i++) {
+			if (old[i] == l && fresh[i] == NULL)
+				in_use = 1;
+			if (old[i] == l && fresh[i] != NULL)
+				replaced = 1;
+		}
+		if (!in_use)
+			lis_drain(ls, l, replaced);
+	}
 	for (i = 0; i < c->nlisten; i++) {
 		if (fresh[i] != NULL) {
 			*tail = fresh[i];
@@ -165,16 +177,6 @@ listeners_apply(struct listeners *ls, const struct conf *c, char **err)
 			old[i]->web = &c->web;
 		}
 		tail = &(*tail)->next;
-	}
-	for (l = ls->active; l != NULL; l = next) {
-		int in_use = 0;
-
-		next = l->next;
-		for (i = 0; i < c->nlisten; i++)
-			if (old[i] == l && fresh[i] == NULL)
-				in_use = 1;
-		if (!in_use)
-			lis_drain(ls, l);
 	}
 	*tail = NULL;
 	ls->active = kept;
