@@ -5,7 +5,9 @@ basic auth with bcrypt hashes made by another implementation
 errors, and `tlswatch hash-password`."""
 
 import os
+import pty
 import re
+import select
 import socket
 import ssl
 import subprocess
@@ -218,9 +220,57 @@ def check_hash_password(lab):
               "tlswatch hash-password --cost 3 is refused", r.stderr.decode())
     r = subprocess.run([tool, "hash-password"], input=b"", capture_output=True, timeout=30)
     lab.check(r.returncode != 0, "tlswatch hash-password with no password exits nonzero")
+    check_hash_password_tty(lab, tool)
     r = subprocess.run([tool, "frobnicate"], capture_output=True, timeout=30)
     lab.check(r.returncode == 2 and b"hash-password" in r.stderr,
               "tlswatch with an unknown command exits 2 and lists the commands")
+
+
+def check_hash_password_tty(lab, tool):
+    """On a terminal: prompts, no echo of the password, asked twice."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(tool, [tool, "hash-password", "--cost", "4"])
+    out = b""
+
+    def read_until(marker, limit=10.0):
+        nonlocal out
+        deadline = time.monotonic() + limit
+        while marker not in out and time.monotonic() < deadline:
+            r, _, _ = select.select([fd], [], [], 0.2)
+            if r:
+                try:
+                    chunk = os.read(fd, 1024)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+        return marker in out
+
+    ok1 = read_until(b"Password:")
+    os.write(fd, b"tty-secret\n")
+    ok2 = read_until(b"Again:")
+    os.write(fd, b"tty-secret\n")
+    read_until(b"$2b$04$")
+    time.sleep(0.3)
+    _, status = os.waitpid(pid, 0)
+    try:
+        while True:
+            chunk = os.read(fd, 1024)
+            if not chunk:
+                break
+            out += chunk
+    except OSError:
+        pass
+    os.close(fd)
+    text = out.decode(errors="replace")
+    lab.check(ok1 and ok2, "hash-password on a terminal prompts twice", text)
+    lab.check("tty-secret" not in text, "hash-password on a terminal does not echo the password",
+              text)
+    m = re.search(r"\$2b\$04\$[./A-Za-z0-9]{53}", text)
+    lab.check(m and os.WEXITSTATUS(status) == 0 and L.bcrypt_check("tty-secret", m.group(0)),
+              "hash-password on a terminal prints a hash of what was typed", text)
 
 
 def main(lab):
