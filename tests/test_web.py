@@ -114,7 +114,7 @@ def check_limits(lab):
     port = L.free_port()
     conf = """listen = "127.0.0.1:%d";
 targets = ();
-web = { max_connections = 2; connection_timeout = "3s"; max_request_size = 2048; };
+web = { max_connections = 2; connection_timeout = "5s"; max_request_size = 2048; };
 """ % port
     d = L.Daemon(lab, conf, name="tlswatchd-limits")
     # two idle connections take both slots ...
