@@ -14,13 +14,20 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "conf.h"
 #include "util.h"
+#include "webtls.h"
 
 #define MAX_LISTEN 64
 #define MAX_NAME_LEN 200
 #define MAX_DNS_NAME_LEN 253
 #define MAX_DNS_LABEL_LEN 63
+
+#define MAX_PEM_FILE (1024 * 1024)
+#define MAX_WEB_CONNECTIONS 10000
+#define MIN_WEB_REQUEST_SIZE 1024
+#define MAX_WEB_REQUEST_SIZE (1024 * 1024)
 
 #define DURATION_HINT "(use e.g. 90, \"90s\", \"5m\", \"1h\")"
 
@@ -50,9 +57,14 @@ struct target_info {
 
 static const char *const top_keys[] = {
 	"listen", "state_dir", "interval", "timeout", "concurrency", "ca_file",
-	"shard", "targets",
+	"shard", "targets", "web",
 	"starttls", "family", "addresses", "client_cert", "client_key", "priority",
 	"verify_hostname",
+};
+
+static const char *const web_keys[] = {
+	"tls_cert_file", "tls_key_file", "client_ca_file", "basic_auth_users",
+	"max_connections", "connection_timeout", "max_request_size",
 };
 
 static const char *const target_keys[] = {
@@ -1043,6 +1055,232 @@ parse_targets(struct ctx *x, struct conf *c, const config_setting_t *root)
 	free(ti);
 }
 
+/* The whole of a small file, or NULL with an error reported at s. */
+static char *
+read_small_file(struct ctx *x, const config_setting_t *s, const char *path)
+{
+	struct buf b;
+	char chunk[4096];
+	ssize_t n;
+	int fd;
+
+	if (check_readable(x, s, path) == -1)
+		return NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		report(x, s, NULL, "cannot read \"%s\": %s", path, strerror(errno));
+		return NULL;
+	}
+	buf_init(&b);
+	buf_reserve(&b, 1);
+	b.data[0] = '\0';
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+		if (b.len + (size_t)n > MAX_PEM_FILE) {
+			report(x, s, NULL, "\"%s\" is too large (at most %d bytes)", path,
+			    MAX_PEM_FILE);
+			close(fd);
+			buf_free(&b);
+			return NULL;
+		}
+		buf_append(&b, chunk, (size_t)n);
+	}
+	if (n == -1) {
+		report(x, s, NULL, "cannot read \"%s\": %s", path, strerror(errno));
+		close(fd);
+		buf_free(&b);
+		return NULL;
+	}
+	close(fd);
+	if (memchr(b.data, '\0', b.len) != NULL) {
+		report(x, s, NULL, "\"%s\" is not a PEM file", path);
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_steal(&b);
+}
+
+/* A web file setting: its path and contents, or nothing when absent or bad. */
+static const config_setting_t *
+web_file(struct ctx *x, const config_setting_t *g, const char *key, char **path,
+    char **pem)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+	const char *v;
+
+	if (s == NULL || (v = get_string(x, s)) == NULL)
+		return s;
+	if (*v == '\0') {
+		report(x, s, NULL, "must not be empty");
+		return s;
+	}
+	if ((*pem = read_small_file(x, s, v)) != NULL)
+		*path = xstrdup(v);
+	return s;
+}
+
+static int
+cmp_user(const void *a, const void *b)
+{
+	const struct conf_user *ua = a, *ub = b;
+
+	return strcmp(ua->name, ub->name);
+}
+
+static void
+parse_users(struct ctx *x, struct conf_web *w, const config_setting_t *s)
+{
+	int len;
+
+	if (!config_setting_is_group(s)) {
+		report(x, s, NULL, "must be a group of name = \"hash\"");
+		return;
+	}
+	len = config_setting_length(s);
+	w->users = xcalloc((size_t)len, sizeof(*w->users));
+	for (int i = 0; i < len; i++) {
+		const config_setting_t *u = config_setting_get_elem(s, i);
+		const char *v, *why;
+
+		if ((v = get_string(x, u)) == NULL)
+			continue;
+		if ((why = auth_hash_problem(v)) != NULL) {
+			report(x, u, NULL, "%s", why);
+			continue;
+		}
+		w->users[w->nusers].name = xstrdup(config_setting_name(u));
+		w->users[w->nusers].hash = xstrdup(v);
+		w->nusers++;
+	}
+	qsort(w->users, w->nusers, sizeof(*w->users), cmp_user);
+}
+
+static void
+get_web_int(struct ctx *x, const config_setting_t *g, const char *key,
+    long long min, long long max, long long *out)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+	int type;
+	long long n;
+
+	if (s == NULL)
+		return;
+	type = config_setting_type(s);
+	if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
+		report(x, s, NULL, "must be an integer");
+	else if ((n = config_setting_get_int64(s)) < min || n > max)
+		report(x, s, NULL, "must be between %lld and %lld", min, max);
+	else
+		*out = n;
+}
+
+static void
+parse_web(struct ctx *x, struct conf *c, const config_setting_t *root)
+{
+	const config_setting_t *g = config_setting_get_member(root, "web");
+	const config_setting_t *cert, *key, *ca, *s;
+	struct conf_web *w = &c->web;
+	long long n;
+	char *err;
+
+	w->max_connections = CONF_DEFAULT_WEB_MAX_CONNECTIONS;
+	w->connection_timeout_ms = CONF_DEFAULT_WEB_CONNECTION_TIMEOUT_MS;
+	w->max_request_size = CONF_DEFAULT_WEB_MAX_REQUEST_SIZE;
+	if (g == NULL)
+		return;
+	if (!config_setting_is_group(g)) {
+		report(x, g, NULL, "must be a group");
+		return;
+	}
+	check_keys(x, g, web_keys, ARRAY_SIZE(web_keys));
+
+	cert = web_file(x, g, "tls_cert_file", &w->tls_cert_file, &w->tls_cert_pem);
+	key = web_file(x, g, "tls_key_file", &w->tls_key_file, &w->tls_key_pem);
+	ca = web_file(x, g, "client_ca_file", &w->client_ca_file, &w->client_ca_pem);
+	if (cert != NULL && key == NULL)
+		report(x, cert, NULL, "needs tls_key_file as well");
+	else if (key != NULL && cert == NULL)
+		report(x, key, NULL, "needs tls_cert_file as well");
+	else if (w->tls_cert_pem && w->tls_key_pem &&
+	    webtls_check_keypair(w->tls_cert_pem, w->tls_key_pem, &err) == -1) {
+		report(x, key, NULL, "%s", err);
+		free(err);
+	}
+	if (ca != NULL && cert == NULL)
+		report(x, ca, NULL, "needs tls_cert_file and tls_key_file "
+		    "(client certificates are a TLS feature)");
+	else if (w->client_ca_pem && webtls_check_ca(w->client_ca_pem, &err) == -1) {
+		report(x, ca, NULL, "%s", err);
+		free(err);
+	}
+
+	if ((s = config_setting_get_member(g, "basic_auth_users")) != NULL)
+		parse_users(x, w, s);
+
+	n = w->max_connections;
+	get_web_int(x, g, "max_connections", 1, MAX_WEB_CONNECTIONS, &n);
+	w->max_connections = (unsigned)n;
+	n = (long long)w->max_request_size;
+	get_web_int(x, g, "max_request_size", MIN_WEB_REQUEST_SIZE,
+	    MAX_WEB_REQUEST_SIZE, &n);
+	w->max_request_size = (size_t)n;
+	if ((s = config_setting_get_member(g, "connection_timeout")) != NULL) {
+		uint64_t ms;
+
+		/* libmicrohttpd counts whole seconds */
+		if (get_duration(x, s, &ms) == 0) {
+			if (ms < 1000 || ms > 3600 * 1000)
+				report(x, s, NULL, "must be between 1s and 1h");
+			else
+				w->connection_timeout_ms = ms;
+		}
+	}
+}
+
+static int
+str_eq(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+int
+conf_target_equal(const struct conf_target *a, const struct conf_target *b)
+{
+	if (!str_eq(a->name, b->name) || !str_eq(a->address, b->address) ||
+	    !str_eq(a->server_name, b->server_name) ||
+	    !str_eq(a->ca_file, b->ca_file) || a->interval_ms != b->interval_ms ||
+	    a->timeout_ms != b->timeout_ms || a->nlabels != b->nlabels)
+		return 0;
+	/* how it is probed (the _at strings only say where it was written) */
+	if (a->tls.starttls != b->tls.starttls || a->tls.family != b->tls.family ||
+	    a->tls.addresses_all != b->tls.addresses_all ||
+	    a->tls.verify_hostname != b->tls.verify_hostname ||
+	    !str_eq(a->tls.client_cert, b->tls.client_cert) ||
+	    !str_eq(a->tls.client_key, b->tls.client_key) ||
+	    !str_eq(a->tls.priority, b->tls.priority))
+		return 0;
+	for (size_t i = 0; i < a->nlabels; i++)
+		if (!str_eq(a->labels[i].name, b->labels[i].name) ||
+		    !str_eq(a->labels[i].value, b->labels[i].value))
+			return 0;
+	return 1;
+}
+
+int
+conf_web_equal(const struct conf_web *a, const struct conf_web *b)
+{
+	if (!str_eq(a->tls_cert_pem, b->tls_cert_pem) ||
+	    !str_eq(a->tls_key_pem, b->tls_key_pem) ||
+	    !str_eq(a->client_ca_pem, b->client_ca_pem) ||
+	    a->nusers != b->nusers || a->max_connections != b->max_connections ||
+	    a->connection_timeout_ms != b->connection_timeout_ms ||
+	    a->max_request_size != b->max_request_size)
+		return 0;
+	for (size_t i = 0; i < a->nusers; i++)
+		if (!str_eq(a->users[i].name, b->users[i].name) ||
+		    !str_eq(a->users[i].hash, b->users[i].hash))
+			return 0;
+	return 1;
+}
+
 struct conf *
 conf_load(const char *path, char **errors)
 {
@@ -1100,6 +1338,7 @@ conf_load(const char *path, char **errors)
 	c->path = xstrdup(path);
 	parse_top(&x, c, root);
 	parse_targets(&x, c, root);
+	parse_web(&x, c, root);
 
 	if (x.nerrs > 0) {
 		*errors = join_errs(&x);
@@ -1137,6 +1376,20 @@ conf_free(struct conf *c)
 		free_tlsopts(&t->tls);
 	}
 	free(c->targets);
+	free(c->web.tls_cert_file);
+	free(c->web.tls_key_file);
+	free(c->web.client_ca_file);
+	free(c->web.tls_cert_pem);
+	if (c->web.tls_key_pem) {
+		explicit_bzero(c->web.tls_key_pem, strlen(c->web.tls_key_pem));
+		free(c->web.tls_key_pem);
+	}
+	free(c->web.client_ca_pem);
+	for (size_t i = 0; i < c->web.nusers; i++) {
+		free(c->web.users[i].name);
+		free(c->web.users[i].hash);
+	}
+	free(c->web.users);
 	free(c->state_dir);
 	free(c->ca_file);
 	free_tlsopts(&c->tls);

@@ -66,6 +66,34 @@ struct conf_target {
 	struct conf_tlsopts tls;  /* starttls, addresses, client certificate, ... */
 };
 
+/* A basic-auth user: the name and its crypt(3) hash (bcrypt $2a$/$2b$/$2y$,
+ * as Prometheus's exporter-toolkit writes them, or another crypt method). */
+struct conf_user {
+	char *name;
+	char *hash;
+};
+
+#define CONF_DEFAULT_WEB_MAX_CONNECTIONS 64
+#define CONF_DEFAULT_WEB_CONNECTION_TIMEOUT_MS (10 * 1000)
+#define CONF_DEFAULT_WEB_MAX_REQUEST_SIZE (16 * 1024)
+
+/* The optional web block: how the metrics endpoint is served. The PEM files
+ * are read at load time, so a reload sees their new contents and the
+ * endpoint never reads a file after start-up. */
+struct conf_web {
+	char *tls_cert_file;   /* NULL: plain HTTP */
+	char *tls_key_file;
+	char *client_ca_file;  /* NULL: no client certificate asked for */
+	char *tls_cert_pem;    /* contents of the files above */
+	char *tls_key_pem;
+	char *client_ca_pem;
+	struct conf_user *users;   /* sorted by name; none: no basic auth */
+	size_t nusers;
+	unsigned max_connections;
+	uint64_t connection_timeout_ms;
+	size_t max_request_size;
+};
+
 struct conf {
 	char *path;
 	struct conf_listen *listen;
@@ -81,6 +109,7 @@ struct conf {
 	struct conf_target *targets;
 	size_t ntargets;
 	struct conf_tlsopts tls;  /* top-level defaults of the same settings */
+	struct conf_web web;
 };
 
 /* Parse and validate path. On success returns the config and *errors is NULL.
@@ -94,6 +123,11 @@ const char *conf_parse_shard(const char *s, unsigned *k, unsigned *n);
 /* Whether the target named name belongs to shard k of n: FNV-1a 64 of the
  * name, modulo n, equals k - 1. Stable across versions and machines. */
 int conf_in_shard(const char *name, unsigned k, unsigned n);
+/* Whether two targets are configured alike (every setting, lines aside):
+ * a reload keeps an unchanged target's results and schedule. */
+int conf_target_equal(const struct conf_target *a, const struct conf_target *b);
+/* Whether two web blocks serve alike (file contents included). */
+int conf_web_equal(const struct conf_web *a, const struct conf_web *b);
 
 /* Split "host:port" or "[v6]:port". Returns NULL on success, else a static
  * message ("missing port", "bad port", ...). *host is allocated. */

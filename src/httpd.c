@@ -17,10 +17,13 @@
 #include <microhttpd.h>
 
 #include "gzip.h"
+#include "auth.h"
+#include "conf.h"
 #include "httpd.h"
 #include "log.h"
 #include "metrics.h"
 #include "util.h"
+#include "webtls.h"
 
 /* Scrapers are few; a small cap keeps a misbehaving client from using many
  * descriptors, and the timeout closes connections left idle. */
@@ -29,12 +32,25 @@
 #define HTTPD_CONNECTION_TIMEOUT 10u   /* seconds */
 #define HTTPD_MEMORY_LIMIT ((size_t)32 * 1024)
 
+#define HTTPD_REALM "tlswatch"
+
 struct httpd {
 	struct MHD_Daemon *daemon;
 	int epoll_fd;
 	httpd_render_fn render;
 	void *arg;
+	/* From the web block, copied: a draining server outlives its config. */
+	char *cert_pem, *key_pem, *ca_pem;
+	struct conf_user *users;
+	size_t nusers;
+	int draining;        /* replaced by a reload: close after each answer */
+	int listen_fd;       /* the listening socket MHD was given */
+	struct stat listen_st;
 };
+
+/* The server whose request is being answered: every callback runs on our
+ * one loop thread, one at a time. */
+static struct httpd *httpd_current;
 
 /* Marks a request that has had its response: see httpd_handle. */
 static int httpd_answered;
@@ -43,6 +59,8 @@ static int httpd_answered;
 static char httpd_ok[] = "ok\n";
 static char httpd_not_found[] = "not found\n";
 static char httpd_not_allowed[] = "method not allowed\n";
+static char httpd_unauthorized[] = "unauthorized\n";
+static char httpd_forbidden[] = "a valid client certificate is required\n";
 
 /* "host:port", "[v6]:port" or "*:port", for messages. */
 static void
@@ -171,6 +189,8 @@ httpd_respond(struct MHD_Connection *conn, unsigned status,
 		return MHD_NO;          /* out of memory in MHD: drop the connection */
 	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 	    content_type) != MHD_YES ||
+	    (httpd_current && httpd_current->draining &&
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES) ||
 	    (allow && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
 	    "GET, HEAD") != MHD_YES)) {
 		MHD_destroy_response(resp);
@@ -243,6 +263,76 @@ httpd_metrics_response(struct httpd *h, struct MHD_Connection *conn)
 	return resp;
 }
 
+/* The hash of user name, or NULL. Names are few; a linear scan compares
+ * names, which are not secret. */
+static const char *
+httpd_user_hash(const struct httpd *h, const char *name)
+{
+	for (size_t i = 0; i < h->nusers; i++)
+		if (strcmp(h->users[i].name, name) == 0)
+			return h->users[i].hash;
+	return NULL;
+}
+
+/* 1 when the request carries the credentials of a configured user. An
+ * unknown user costs a hash computation too (auth_verify's dummy), so the
+ * answer's timing does not tell which user names exist. */
+static int
+httpd_authorized(const struct httpd *h, struct MHD_Connection *conn)
+{
+	char *pass = NULL, *user;
+	int ok;
+
+	user = MHD_basic_auth_get_username_password(conn, &pass);
+	if (user == NULL) {
+		MHD_free(pass);
+		return 0;
+	}
+	ok = auth_verify(pass ? pass : "", httpd_user_hash(h, user));
+	if (pass) {
+		explicit_bzero(pass, strlen(pass));
+		MHD_free(pass);
+	}
+	MHD_free(user);
+	return ok;
+}
+
+static enum MHD_Result
+httpd_unauthorized_response(struct MHD_Connection *conn)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(sizeof(httpd_unauthorized) - 1,
+	    httpd_unauthorized, MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return MHD_NO;
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "text/plain; charset=utf-8") != MHD_YES ||
+	    (httpd_current && httpd_current->draining &&
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES)) {
+		MHD_destroy_response(resp);
+		return MHD_NO;
+	}
+	/* Adds WWW-Authenticate: Basic realm="tlswatch" */
+	ret = MHD_queue_basic_auth_fail_response(conn, HTTPD_REALM, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* With client_ca_file, only clients whose certificate verifies get
+ * anything (GnuTLS asks for a certificate but leaves judging it to us). */
+static int
+httpd_client_ok(const struct httpd *h, struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	if (h->ca_pem == NULL)
+		return 1;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	return ci != NULL && webtls_client_verified(ci->tls_session);
+}
+
 static enum MHD_Result
 httpd_handle(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -260,6 +350,13 @@ httpd_handle(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 	*req = &httpd_answered;
+	httpd_current = h;
+
+	if (!httpd_client_ok(h, conn))
+		return httpd_text(conn, MHD_HTTP_FORBIDDEN, httpd_forbidden,
+		    sizeof(httpd_forbidden) - 1, 0);
+	if (h->nusers > 0 && !httpd_authorized(h, conn))
+		return httpd_unauthorized_response(conn);
 
 	if (strcmp(url, "/metrics") == 0)
 		metrics = 1;
@@ -295,7 +392,37 @@ httpd_same_socket(int fd, const struct stat *st)
 struct httpd *
 httpd_new(int fd, httpd_render_fn render, void *arg, char **err)
 {
+	return httpd_new_web(fd, NULL, render, arg, err);
+}
+
+static void
+httpd_release(struct httpd *h)
+{
+	free(h->cert_pem);
+	if (h->key_pem) {
+		explicit_bzero(h->key_pem, strlen(h->key_pem));
+		free(h->key_pem);
+	}
+	free(h->ca_pem);
+	for (size_t i = 0; i < h->nusers; i++) {
+		free(h->users[i].name);
+		free(h->users[i].hash);
+	}
+	free(h->users);
+	free(h);
+}
+
+struct httpd *
+httpd_new_web(int fd, const struct conf_web *web, httpd_render_fn render,
+    void *arg, char **err)
+{
 	const union MHD_DaemonInfo *info;
+	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned int limit = HTTPD_CONNECTION_LIMIT;
+	unsigned int timeout = HTTPD_CONNECTION_TIMEOUT;
+	size_t memory = HTTPD_MEMORY_LIMIT;
+	struct MHD_OptionItem tls[4];
+	size_t ntls = 0;
 	struct httpd *h;
 	struct stat st;
 
@@ -315,24 +442,60 @@ httpd_new(int fd, httpd_render_fn render, void *arg, char **err)
 	h = xcalloc(1, sizeof(*h));
 	h->render = render;
 	h->arg = arg;
+	if (web != NULL) {
+		limit = web->max_connections;
+		/* MHD counts whole seconds; the config allows no less than 1s */
+		timeout = (unsigned int)((web->connection_timeout_ms + 999) / 1000);
+		memory = web->max_request_size;
+		if (web->tls_cert_pem && web->tls_key_pem) {
+			if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+				*err = xstrdup("cannot serve TLS: libmicrohttpd "
+				    "was built without it");
+				close(fd);
+				httpd_release(h);
+				return NULL;
+			}
+			flags |= MHD_USE_TLS;
+			h->cert_pem = xstrdup(web->tls_cert_pem);
+			h->key_pem = xstrdup(web->tls_key_pem);
+			tls[ntls++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, h->cert_pem };
+			tls[ntls++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, h->key_pem };
+			if (web->client_ca_pem) {
+				h->ca_pem = xstrdup(web->client_ca_pem);
+				tls[ntls++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0, h->ca_pem };
+			}
+		}
+		if (web->nusers > 0) {
+			h->users = xcalloc(web->nusers, sizeof(*h->users));
+			for (size_t i = 0; i < web->nusers; i++) {
+				h->users[i].name = xstrdup(web->users[i].name);
+				h->users[i].hash = xstrdup(web->users[i].hash);
+			}
+			h->nusers = web->nusers;
+		}
+	}
+	tls[ntls] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	/* External polling through MHD's epoll descriptor: no MHD threads,
 	 * every callback runs on our loop. */
-	h->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
+	h->daemon = MHD_start_daemon(flags, 0,
 	    NULL, NULL, httpd_handle, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, httpd_log, h,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTPD_CONNECTION_LIMIT,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTPD_CONNECTION_TIMEOUT,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTPD_MEMORY_LIMIT,
+	    MHD_OPTION_CONNECTION_LIMIT, limit,
+	    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory,
+	    MHD_OPTION_ARRAY, tls,
 	    MHD_OPTION_END);
 	if (h->daemon == NULL) {
 		*err = xstrdup("cannot start the HTTP server (libmicrohttpd "
 		    "refused; see its message above)");
 		if (httpd_same_socket(fd, &st))
 			close(fd);
-		free(h);
+		httpd_release(h);
 		return NULL;
 	}
+	h->listen_fd = fd;
+	h->listen_st = st;
 	info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_EPOLL_FD);
 	if (info == NULL || info->epoll_fd < 0) {
 		*err = xstrdup("cannot start the HTTP server: no epoll descriptor");
@@ -344,20 +507,47 @@ httpd_new(int fd, httpd_render_fn render, void *arg, char **err)
 }
 
 void
+httpd_quiesce(struct httpd *h, int stop_listening)
+{
+	MHD_socket fd = MHD_quiesce_daemon(h->daemon);
+
+	/* The descriptor stays MHD's to close (see httpd_free). Shutting a
+	 * listening socket down makes the kernel refuse new connections at
+	 * once; not when another server shares the socket through a dup. */
+	if (fd != MHD_INVALID_SOCKET && stop_listening)
+		(void)shutdown((int)fd, SHUT_RDWR);
+}
+
+void
+httpd_set_draining(struct httpd *h)
+{
+	h->draining = 1;
+}
+
+unsigned
+httpd_connections(const struct httpd *h)
+{
+	const union MHD_DaemonInfo *info;
+
+	info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	return info ? info->num_connections : 0;
+}
+
+void
 httpd_free(struct httpd *h)
 {
-	MHD_socket fd;
-
 	if (h == NULL)
 		return;
-	/* Take the listening socket back first, so it is closed here whatever
-	 * MHD_stop_daemon does with it, and no connection is accepted while
-	 * the others are being closed. */
-	fd = MHD_quiesce_daemon(h->daemon);
-	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+	/* Stop accepting first, so no connection is accepted while the others
+	 * are being closed. MHD_stop_daemon closes the listening socket even
+	 * after MHD_quiesce_daemon handed it back (libmicrohttpd 0.9.75 does),
+	 * so closing it ourselves before would close whatever reused its
+	 * number since. Close it after, only if MHD left it open. */
+	(void)MHD_quiesce_daemon(h->daemon);
 	MHD_stop_daemon(h->daemon);
-	free(h);
+	if (h->listen_fd >= 0 && httpd_same_socket(h->listen_fd, &h->listen_st))
+		close(h->listen_fd);
+	httpd_release(h);
 }
 
 int
@@ -369,8 +559,16 @@ httpd_fd(const struct httpd *h)
 void
 httpd_run(struct httpd *h)
 {
+	unsigned before = httpd_connections(h);
+
 	/* MHD_NO only means nothing could be done; the loop goes on. */
 	(void)MHD_run(h->daemon);
+	/* At the connection limit MHD takes its listening socket out of its
+	 * epoll set and puts it back only at the start of a later run. When
+	 * this run freed a slot, run again, or a client already waiting in the
+	 * backlog would make no descriptor of ours readable and wait forever. */
+	if (httpd_connections(h) < before)
+		(void)MHD_run(h->daemon);
 }
 
 int64_t

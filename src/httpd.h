@@ -16,7 +16,21 @@ int httpd_listen(const char *host, uint16_t port, char **err);
 struct httpd;
 /* Serve on the listening socket fd (taken over). NULL with *err on failure. */
 struct httpd *httpd_new(int fd, httpd_render_fn render, void *arg, char **err);
+struct conf_web;
+/* The same, served as web says (TLS, client certificates, basic auth,
+ * limits); web NULL: plain HTTP with default limits. web is copied. */
+struct httpd *httpd_new_web(int fd, const struct conf_web *web, httpd_render_fn render,
+                            void *arg, char **err);
 void httpd_free(struct httpd *h);
+/* Stop accepting; connections already accepted are served to their end.
+ * With stop_listening the socket refuses new connections at once (leave it
+ * unset when another server shares the socket). httpd_free closes it. */
+void httpd_quiesce(struct httpd *h, int stop_listening);
+/* After httpd_quiesce: answers close their connection, so that clients
+ * reconnect to the server that replaced this one. */
+void httpd_set_draining(struct httpd *h);
+/* Connections open now. */
+unsigned httpd_connections(const struct httpd *h);
 /* A descriptor that becomes readable when httpd_run has work to do. */
 int httpd_fd(const struct httpd *h);
 /* Do all pending work without blocking. */

@@ -14,8 +14,11 @@
 
 #include "conf.h"
 #include "httpd.h"
+#include "listen.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
+#include "notify.h"
 #include "resolve.h"
 #include "sched.h"
 #include "tls.h"
@@ -23,20 +26,25 @@
 
 #define DEFAULT_CONFIG SYSCONFDIR "/tlswatchd.conf"
 
-/* One HTTP listener: its socket's server, watched on the loop. */
-struct listener {
-	struct loop_watch watch;
-	struct httpd *httpd;
-};
+/* The status line counts certificates expiring within this (the warning
+ * alert's horizon in etc/prometheus/tlswatch-rules.yml). */
+#define STATUS_EXPIRY_HORIZON (21.0 * 86400)
+#define STATUS_PERIOD_MS (10 * 1000)
 
 struct daemon {
+	const char *path;
 	struct conf *conf;
 	struct loop *loop;
 	struct resolver *resolver;
 	struct sched *sched;
-	struct listener *listeners;
-	size_t nlisteners;
+	struct listeners *listeners;
 	struct loop_watch sigwatch;
+	int reload_ok;               /* the last reload succeeded (1 at start) */
+	double reload_time;          /* wall clock of the last config loaded */
+	struct loop_timer watchdog;  /* WATCHDOG=1 at half systemd's interval */
+	uint64_t watchdog_ms;
+	struct loop_timer status;    /* STATUS= refresh */
+	char *last_status;
 };
 
 static void
@@ -60,28 +68,124 @@ print_errors(const char *text)
 	fprintf(stderr, "%s\n", text);
 }
 
-static void
-listener_cb(struct loop_watch *w, uint32_t events)
-{
-	struct listener *l = (struct listener *)w;
-
-	(void)events;
-	httpd_run(l->httpd);
-}
-
 /* Before each wait: libmicrohttpd's own timeouts bound it. */
 static int64_t
 prepare_cb(void *arg)
 {
 	struct daemon *d = arg;
-	int64_t wait = -1;
 
-	for (size_t i = 0; i < d->nlisteners; i++) {
-		int64_t t = httpd_timeout_ms(d->listeners[i].httpd);
-		if (t >= 0 && (wait < 0 || t < wait))
-			wait = t;
+	return listeners_prepare(d->listeners);
+}
+
+/* The /metrics body: the scheduler's families and the daemon's own. */
+static void
+render_cb(struct buf *out, void *arg)
+{
+	struct daemon *d = arg;
+
+	sched_render_metrics(out, d->sched);
+	metrics_render_reload(out, d->reload_ok, d->reload_time);
+}
+
+/* "3 targets, 1 failing, 0 expiring within 21 days" */
+static char *
+status_line(struct daemon *d)
+{
+	size_t n, failing, expiring;
+
+	(void)sched_targets(d->sched, &n);
+	sched_summary(d->sched, wall_now(), STATUS_EXPIRY_HORIZON, &failing, &expiring);
+	return xasprintf("%zu target%s, %zu failing, %zu expiring within 21 days%s",
+	    n, n == 1 ? "" : "s", failing, expiring,
+	    d->reload_ok ? "" : "; last reload failed");
+}
+
+/* Send STATUS= when it changed. */
+static void
+status_update(struct daemon *d, int ready)
+{
+	char *line = status_line(d);
+
+	if (ready)
+		notify_ready(line);
+	else if (d->last_status == NULL || strcmp(d->last_status, line) != 0)
+		notify_status(line);
+	free(d->last_status);
+	d->last_status = line;
+}
+
+static void
+status_cb(struct loop_timer *t)
+{
+	struct daemon *d = (struct daemon *)((char *)t - offsetof(struct daemon, status));
+
+	status_update(d, 0);
+	loop_timer_at(d->loop, &d->status, loop_now(d->loop) + STATUS_PERIOD_MS);
+}
+
+/* Pinged from the loop itself: a loop that stops turning stops pinging,
+ * and systemd restarts the service. */
+static void
+watchdog_cb(struct loop_timer *t)
+{
+	struct daemon *d = (struct daemon *)((char *)t - offsetof(struct daemon, watchdog));
+
+	notify_watchdog();
+	loop_timer_at(d->loop, &d->watchdog, loop_now(d->loop) + d->watchdog_ms);
+}
+
+static void
+log_errors(const char *text)
+{
+	const char *p = text, *nl;
+
+	/* one log line per error, as conf_load wrote them */
+	while (p && *p) {
+		nl = strchr(p, '\n');
+		log_warnx("reload: %.*s", nl ? (int)(nl - p) : (int)strlen(p), p);
+		p = nl ? nl + 1 : NULL;
 	}
-	return wait;
+}
+
+/*
+ * SIGHUP: a new config is parsed and validated beside the running one, its
+ * trust stores loaded and its listeners bound; only when all of that works
+ * does it replace the running one. Otherwise nothing changes.
+ */
+static void
+reload(struct daemon *d)
+{
+	struct conf *nc;
+	struct sched *ns = NULL;
+	char *err = NULL;
+
+	log_info("SIGHUP: reloading %s", d->path);
+	notify_reloading();
+	if ((nc = conf_load(d->path, &err)) == NULL)
+		goto fail;
+	if ((ns = sched_new(d->loop, d->resolver, nc, &err)) == NULL)
+		goto fail;
+	if (listeners_apply(d->listeners, nc, &err) == -1)
+		goto fail;
+	sched_start_from(ns, d->sched);
+	sched_free(d->sched);      /* cancels the old probes: see sched.h */
+	d->sched = ns;
+	conf_free(d->conf);
+	d->conf = nc;
+	d->reload_ok = 1;
+	d->reload_time = wall_now();
+	log_info("reload: done, %zu target%s", nc->ntargets, nc->ntargets == 1 ? "" : "s");
+	status_update(d, 1);
+	return;
+fail:
+	if (err)
+		log_errors(err);
+	log_warnx("reload: configuration refused; the running one stays in force");
+	free(err);
+	sched_free(ns);
+	conf_free(nc);
+	d->reload_ok = 0;
+	status_update(d, 1);
 }
 
 static void
@@ -99,8 +203,7 @@ signal_cb(struct loop_watch *w, uint32_t events)
 			loop_stop(d->loop);
 			break;
 		case SIGHUP:
-			log_warnx("SIGHUP: this version cannot reload its configuration; "
-			    "restart tlswatchd to apply changes");
+			reload(d);
 			break;
 		}
 	}
@@ -137,12 +240,13 @@ bind_listeners(struct daemon *d, int check, int *fds)
 static void
 daemon_free(struct daemon *d)
 {
-	sched_free(d->sched);
-	for (size_t i = 0; i < d->nlisteners; i++) {
-		loop_watch_del(d->loop, &d->listeners[i].watch);
-		httpd_free(d->listeners[i].httpd);
+	if (d->loop) {
+		loop_timer_cancel(d->loop, &d->watchdog);
+		loop_timer_cancel(d->loop, &d->status);
 	}
-	free(d->listeners);
+	sched_free(d->sched);
+	listeners_free(d->listeners);
+	free(d->last_status);
 	if (d->sigwatch.fd != -1) {
 		loop_watch_del(d->loop, &d->sigwatch);
 		close(d->sigwatch.fd);
@@ -198,6 +302,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_init("tlswatchd", verbose);
+	d.path = path;
+	loop_timer_init(&d.status, status_cb);
+	loop_timer_init(&d.watchdog, watchdog_cb);
 
 	/* Everything is parsed, loaded and bound before anything runs: the
 	 * daemon never starts half-configured. */
@@ -233,25 +340,18 @@ main(int argc, char **argv)
 		goto out;
 	}
 
-	d.listeners = xcalloc(d.conf->nlisten, sizeof(*d.listeners));
+	/* -t bound and closed them above; the daemon binds its own, the
+	 * same way a reload does. */
 	for (size_t i = 0; i < d.conf->nlisten; i++) {
-		struct listener *l = &d.listeners[i];
-		int fd = fds[i];
-
+		if (fds[i] != -1)
+			close(fds[i]);
 		fds[i] = -1;
-		l->httpd = httpd_new(fd, sched_render_metrics, d.sched, &err);
-		if (l->httpd == NULL) {
-			log_warnx("%s:%d: listen: %s", d.conf->path, d.conf->listen[i].line, err);
-			free(err);
-			goto out;
-		}
-		d.nlisteners++;
-		l->watch.fd = httpd_fd(l->httpd);
-		l->watch.cb = listener_cb;
-		if (loop_watch_add(d.loop, &l->watch, EPOLLIN) == -1) {
-			log_warn("listen %s: epoll", d.conf->listen[i].address);
-			goto out;
-		}
+	}
+	d.listeners = listeners_new(d.loop, render_cb, &d);
+	if (listeners_apply(d.listeners, d.conf, &err) == -1) {
+		print_errors(err);
+		free(err);
+		goto out;
 	}
 	loop_set_prepare(d.loop, prepare_cb, &d);
 
@@ -272,8 +372,6 @@ main(int argc, char **argv)
 	/* A peer that closes mid-write must not kill the daemon. */
 	signal(SIGPIPE, SIG_IGN);
 
-	for (size_t i = 0; i < d.conf->nlisten; i++)
-		log_info("serving metrics on http://%s/metrics", d.conf->listen[i].address);
 	size_t mine;
 	sched_targets(d.sched, &mine);
 	if (d.conf->shard_n > 1)
@@ -284,7 +382,18 @@ main(int argc, char **argv)
 		log_info("tlswatchd %s started: %zu target%s, concurrency %u", PACKAGE_VERSION,
 		    mine, mine == 1 ? "" : "s", d.conf->concurrency);
 	sched_start(d.sched);
+	d.reload_ok = 1;
+	d.reload_time = wall_now();
+	loop_timer_at(d.loop, &d.status, mono_ms() + STATUS_PERIOD_MS);
+	if ((d.watchdog_ms = notify_watchdog_usec() / 2000) > 0) {
+		log_info("systemd watchdog: pinging every %llu ms",
+		    (unsigned long long)d.watchdog_ms);
+		loop_timer_at(d.loop, &d.watchdog, mono_ms() + d.watchdog_ms);
+	}
+	/* Config loaded, trust stores read, listeners bound: ready. */
+	status_update(&d, 1);
 	status = loop_run(d.loop) == 0 ? 0 : 1;
+	notify_stopping();
 out:
 	if (fds) {
 		for (size_t i = 0; i < d.conf->nlisten; i++)

@@ -844,6 +844,34 @@ address_view(const struct target *targets, size_t n, size_t *nv)
 	return v;
 }
 
+/* Every configured target, probed yet or not: an alert on stale results
+ * compares the last probe's time with this. */
+static void
+render_schedule(struct buf *out, const struct target *targets, size_t n)
+{
+	struct family f;
+
+	f = family(out, "tlswatch_probe_interval_seconds", "gauge",
+	    "Configured time between two probes of the target.");
+	for (size_t k = 0; k < n; k++) {
+		series(out, &f, &targets[k]);
+		end_fixed(out, (double)targets[k].conf->interval_ms / 1000.0, 3);
+	}
+}
+
+void
+metrics_render_reload(struct buf *out, int ok, double success_time)
+{
+	family(out, "tlswatch_config_last_reload_successful", "gauge",
+	    "Whether the last configuration reload succeeded (1 at start).");
+	sample_u64(out, "tlswatch_config_last_reload_successful", ok ? 1 : 0);
+	family(out, "tlswatch_config_last_reload_success_timestamp_seconds", "gauge",
+	    "Time of the last successful configuration load, start included.");
+	sample_fixed(out, "tlswatch_config_last_reload_success_timestamp_seconds",
+	    success_time, 3);
+	terminate(out);
+}
+
 void
 metrics_render(struct buf *out, const struct target *targets, size_t n,
     const struct metrics_info *info)
@@ -882,6 +910,7 @@ metrics_render(struct buf *out, const struct target *targets, size_t n,
 	    "How long after its due time each probe started.", info->lateness);
 
 	render_target_info(out, targets, n);
+	render_schedule(out, targets, n);
 	/* From here on, a target probed at every address is one row per
 	 * address, labelled with it. */
 	size_t nv;

@@ -36,4 +36,8 @@ char *metrics_address_labels(const struct target *t, const char *address);
 void metrics_render(struct buf *out, const struct target *targets, size_t n,
                     const struct metrics_info *info);
 
+/* The configuration reload families: whether the last reload succeeded,
+ * and when a configuration was last loaded. */
+void metrics_render_reload(struct buf *out, int ok, double success_time);
+
 #endif

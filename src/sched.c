@@ -489,3 +489,112 @@ sched_render_metrics(struct buf *out, void *arg)
 
 	metrics_render(out, s->targets, s->ntargets, &info);
 }
+
+static int
+cmp_target_ptr(const void *a, const void *b)
+{
+	const struct target *ta = *(const struct target *const *)a;
+	const struct target *tb = *(const struct target *const *)b;
+
+	return strcmp(ta->conf->name, tb->conf->name);
+}
+
+/*
+ * Probes in flight hold pointers into the old struct conf (their
+ * conf_target) and into the old trust stores. Rather than keep the old
+ * config alive until they end, they are cancelled when the caller frees old
+ * and their targets, if kept, are due at once here: the old config can be
+ * freed as soon as old is, and a kept target loses at most the partial work
+ * of one probe.
+ */
+void
+sched_start_from(struct sched *s, struct sched *old)
+{
+	struct target **byname, key, *kp;
+	struct conf_target kc;
+	uint64_t now = mono_ms();
+	size_t kept = 0, changed = 0, added = 0;
+
+	s->timer.cb = sched_due_cb;
+	s->start_time = old->start_time;
+	/* The scheduler's own series are counters: they go on, not restart. */
+	s->skipped = old->skipped;
+	if (s->lateness.nbounds == old->lateness.nbounds) {
+		memcpy(s->lateness.counts, old->lateness.counts,
+		    (old->lateness.nbounds + 1) * sizeof(*old->lateness.counts));
+		s->lateness.sum = old->lateness.sum;
+		s->lateness.count = old->lateness.count;
+	}
+	byname = xcalloc(old->ntargets ? old->ntargets : 1, sizeof(*byname));
+	for (size_t i = 0; i < old->ntargets; i++)
+		byname[i] = &old->targets[i];
+	qsort(byname, old->ntargets, sizeof(*byname), cmp_target_ptr);
+
+	for (size_t i = 0; i < s->ntargets; i++) {
+		struct target *t = &s->targets[i], **found, *o;
+		uint64_t due;
+
+		kc.name = t->conf->name;
+		key.conf = &kc;
+		kp = &key;
+		found = bsearch(&kp, byname, old->ntargets, sizeof(*byname), cmp_target_ptr);
+		o = found ? *found : NULL;
+		if (o != NULL && conf_target_equal(o->conf, t->conf)) {
+			/* Unchanged: results, counters and phase carry over. */
+			t->result = o->result;
+			o->result = NULL;
+			t->addrs = o->addrs;        /* addresses = "all": each address's */
+			t->naddrs = o->naddrs;
+			o->addrs = NULL;
+			o->naddrs = 0;
+			t->probes_success = o->probes_success;
+			t->probes_failure = o->probes_failure;
+			due = heap_contains(&o->due) ? o->due.key : now;
+			if (o->probe != NULL || o->multi != NULL || o->queued)
+				due = now;   /* cancelled with old: run it again */
+			kept++;
+		} else {
+			/* New or changed: a fresh start within its first interval. */
+			const char *name = t->conf->name;
+
+			due = now + hash64(name, strlen(name)) % t->conf->interval_ms;
+			if (o != NULL)
+				changed++;
+			else
+				added++;
+		}
+		heap_set(&s->due, &t->due, due);
+	}
+	free(byname);
+	log_info("reload: %zu target%s kept, %zu changed, %zu added, %zu removed",
+	    kept, kept == 1 ? "" : "s", changed, added,
+	    old->ntargets - kept - changed);
+	/* Nothing of old may run any more: its timer goes now, its probes
+	 * when the caller frees it. */
+	loop_timer_cancel(old->loop, &old->timer);
+	sched_arm(s);
+}
+
+void
+sched_summary(const struct sched *s, double now, double within, size_t *failing,
+    size_t *expiring)
+{
+	*failing = 0;
+	*expiring = 0;
+	for (size_t i = 0; i < s->ntargets; i++) {
+		const struct result *r = s->targets[i].result;
+		int64_t exp;
+
+		if (r == NULL)
+			continue;
+		if (!r->success) {
+			(*failing)++;
+			continue;
+		}
+		/* the verified path when there is one, else what was presented */
+		exp = r->verdict.verified ? r->verdict.verified_expiry :
+		    r->verdict.earliest_expiry;
+		if (exp != 0 && (double)exp - now < within)
+			(*expiring)++;
+	}
+}

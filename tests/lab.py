@@ -774,6 +774,76 @@ def http_request(host, port, method="GET", path="/", body=None, timeout=5.0,
         conn.close()
 
 
+def https_request(host, port, method="GET", path="/", ca=None, cert=None, key=None,
+                  auth=None, headers=None, timeout=5.0, server_name=None):
+    """Like http_request, over TLS: the server verified against CA (a PEM
+    file), with an optional client certificate (CERT, KEY) and basic AUTH
+    (user, password). (status, headers, body)."""
+    ctx = ssl.create_default_context(cafile=ca)
+    ctx.check_hostname = server_name is not None
+    if cert:
+        ctx.load_cert_chain(cert, key)
+    conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=ctx)
+    return _request(conn, method, path, auth, headers)
+
+
+def _request(conn, method, path, auth=None, headers=None):
+    hdrs = dict(headers or {})
+    if auth is not None:
+        import base64
+        hdrs["Authorization"] = "Basic " + base64.b64encode(
+            ("%s:%s" % auth).encode()).decode()
+    try:
+        conn.request(method, path, headers=hdrs)
+        r = conn.getresponse()
+        data = r.read().decode("utf-8", errors="replace")
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+    finally:
+        conn.close()
+
+
+def http_request_auth(host, port, method="GET", path="/", auth=None, headers=None,
+                      timeout=5.0):
+    """http_request with basic AUTH (user, password) and extra HEADERS."""
+    return _request(http.client.HTTPConnection(host, port, timeout=timeout),
+                    method, path, auth, headers)
+
+
+def bcrypt_hash(password, prefix="$2b$", cost=4):
+    """A bcrypt hash made independently of tlswatch (python3-bcrypt), with
+    the given variant prefix ($2a$, $2b$, $2y$: same algorithm)."""
+    try:
+        import bcrypt
+    except ImportError:
+        # a Python of its own (pyenv, venv) may lack the Debian module
+        py = "/usr/bin/python3"
+        if not os.path.exists(py):
+            raise Missing("python3-bcrypt is needed: apt-get install python3-bcrypt")
+        r = subprocess.run([py, "-c", "import bcrypt,sys; sys.stdout.write(bcrypt.hashpw("
+                            "sys.stdin.buffer.read(), bcrypt.gensalt(%d)).decode())" % cost],
+                           input=password.encode(), capture_output=True)
+        if r.returncode != 0:
+            raise Missing("python3-bcrypt is needed: apt-get install python3-bcrypt (%s)"
+                          % r.stderr.decode(errors="replace").strip())
+        h = r.stdout.decode()
+    else:
+        h = bcrypt.hashpw(password.encode(), bcrypt.gensalt(cost)).decode()
+    return prefix + h[4:]
+
+
+def bcrypt_check(password, hashed):
+    """Whether python3-bcrypt accepts PASSWORD against HASHED."""
+    try:
+        import bcrypt
+    except ImportError:
+        r = subprocess.run(["/usr/bin/python3", "-c",
+                            "import bcrypt,sys; p,h=sys.stdin.read().split('\\n',1);"
+                            "sys.exit(0 if bcrypt.checkpw(p.encode(),h.strip().encode()) else 1)"],
+                           input=(password + "\n" + hashed).encode(), capture_output=True)
+        return r.returncode == 0
+    return bcrypt.checkpw(password.encode(), hashed.encode())
+
+
 # ---------------------------------------------------------------- the daemon
 
 def conf_string(s):
@@ -919,6 +989,25 @@ class Daemon:
         bad = [m for m in SANITIZER_MARKERS if m in err]
         self.lab.check(not bad, "%s stderr has no sanitizer report" % self.name,
                        "found: %s" % ", ".join(bad) if bad else None)
+
+    def reload(self, config_text=None):
+        """Write CONFIG_TEXT (if given) over the config and send SIGHUP."""
+        if config_text is not None:
+            self.config_text = config_text
+            with open(self.config_path, "w") as f:
+                f.write(config_text)
+        self.proc.send_signal(signal.SIGHUP)
+
+    def wait_log(self, text, timeout=10.0, start=0):
+        """Wait until stderr holds TEXT after offset START; True if it does."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.stderr()[start:]:
+                return True
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.05)
+        return False
 
     def kill(self):
         if self.proc.poll() is None:

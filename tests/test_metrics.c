@@ -50,6 +50,7 @@ static const struct {
 	{ "tlswatch_scheduler_lateness_seconds", "histogram", 0 },
 	{ "tlswatch_target_info", "gauge", 1 },
 	{ "tlswatch_client_cert_not_after_timestamp_seconds", "gauge", 1 },
+	{ "tlswatch_probe_interval_seconds", "gauge", 1 },
 	{ "tlswatch_probe_success", "gauge", 1 },
 	{ "tlswatch_probe_failure_info", "gauge", 1 },
 	{ "tlswatch_probe_duration_seconds", "gauge", 1 },
@@ -505,10 +506,12 @@ test_not_probed(void **state)
 	out = render(&t, 1);
 	check_structure(out, &t, 1);
 	expect_line(out, "tlswatch_targets 1");
-	/* only what it is probed with: tlswatch_target_info */
-	assert_int_equal(count_containing(out, "idle"), 1);
+	/* only what it is probed with (tlswatch_target_info) and its
+	 * configured interval, which the staleness alert needs */
+	assert_int_equal(count_containing(out, "idle"), 2);
 	assert_int_equal(count_prefix(out, "tlswatch_target_info{target=\"idle\""), 1);
-	assert_int_equal(count_prefix(out, "tlswatch_probe"), 0);
+	assert_int_equal(count_prefix(out, "tlswatch_probe"), 1);
+	assert_int_equal(count_prefix(out, "tlswatch_probe_interval_seconds{"), 1);
 	free(out);
 	free(t.labels);
 
@@ -757,8 +760,9 @@ test_many_targets(void **state)
 	expect_line(out, "tlswatch_chain_verify_error{target=\"c\",env=\"prod\",team=\"x\",reason=\"other\"} 1");
 	assert_int_equal(count_prefix(out, "tlswatch_cert_not_after_timestamp_seconds{"), 3);
 	assert_int_equal(count_prefix(out, "tlswatch_tls_version_info{"), 3);
-	/* not probed yet: only tlswatch_target_info names it */
-	assert_int_equal(count_containing(out, "never"), 1);
+	/* not probed yet: only tlswatch_target_info and its interval name it */
+	assert_int_equal(count_containing(out, "never"), 2);
+	assert_int_equal(count_prefix(out, "tlswatch_probe_interval_seconds{target=\"never\""), 1);
 	free(out);
 	for (int i = 0; i < 4; i++)
 		free(t[i].labels);

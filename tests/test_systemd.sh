@@ -34,7 +34,7 @@ sed -e "s|@sbindir@|$sbindir|g" -e "s|@sysconfdir@|$tmp/etc|g" \
 	-e "s|@TLSWATCH_USER@|tlswatch|g" \
 	"$TEST_SRCDIR/../systemd/tlswatchd.service.in" >"$tmp/tlswatchd.service"
 
-grep -q '@' "$tmp/tlswatchd.service"
+grep -q '@[A-Za-z_]*@' "$tmp/tlswatchd.service"
 check $((1 - $?)) "every @placeholder@ in the unit is substituted"
 
 out=$(systemd-analyze verify "$tmp/tlswatchd.service" 2>&1)
@@ -51,6 +51,21 @@ $pre >/dev/null 2>&1
 check $? "ExecStartPre (tlswatchd -t) accepts a valid config"
 grep -q "^ExecStart=$TLSWATCHD -c $tmp/etc/tlswatchd.conf\$" "$tmp/tlswatchd.service"
 check $? "ExecStart runs the built tlswatchd on the configured file"
+
+# The sandbox: systemd's own rating of the unit, without a running systemd.
+sec=$(systemd-analyze security --offline=true "$tmp/tlswatchd.service" 2>&1)
+score=$(printf '%s\n' "$sec" | sed -n 's/.*Overall exposure level for [^:]*: *\([0-9.]*\).*/\1/p')
+if [ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s <= 1.5) }'; then
+	check 0 "systemd-analyze security rates the unit $score, at most 1.5"
+else
+	printf '%s\n' "$sec" | grep -E '✗|Overall' | sed 's/^/#   /'
+	check 1 "systemd-analyze security rates the unit ${score:-?}, at most 1.5"
+fi
+for opt in Type=notify WatchdogSec= DynamicUser=yes StateDirectory=tlswatch \
+	ConfigurationDirectory=tlswatch ExecReload=; do
+	grep -q "^$opt" "$tmp/tlswatchd.service"
+	check $? "the unit sets $opt"
+done
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
