@@ -51,7 +51,10 @@ struct target_info {
 static const char *const top_keys[] = {
 	"listen", "state_dir", "interval", "timeout", "concurrency", "ca_file",
 	"targets",
+	"warn", "crit", "state_refresh",
 };
+
+static void parse_thresholds(struct ctx *x, struct conf *c, const config_setting_t *root);
 
 static const char *const target_keys[] = {
 	"name", "address", "server_name", "ca_file", "interval", "timeout",
@@ -603,6 +606,33 @@ parse_top(struct ctx *x, struct conf *c, const config_setting_t *root)
 		c->ca_file = xstrdup(v);
 		c->ca_file_line = config_setting_source_line(s);
 	}
+	parse_thresholds(x, c, root);
+}
+
+/* The status page's colours and the state file refresh (issue 4). */
+static void
+parse_thresholds(struct ctx *x, struct conf *c, const config_setting_t *root)
+{
+	config_setting_t *warn, *crit, *s;
+	int ok = 1;
+
+	c->warn_ms = CONF_DEFAULT_WARN_MS;
+	c->crit_ms = CONF_DEFAULT_CRIT_MS;
+	c->state_refresh_ms = CONF_DEFAULT_STATE_REFRESH_MS;
+	if ((warn = config_setting_get_member(root, "warn")) != NULL)
+		ok &= get_duration(x, warn, &c->warn_ms) == 0;
+	if ((crit = config_setting_get_member(root, "crit")) != NULL)
+		ok &= get_duration(x, crit, &c->crit_ms) == 0;
+	if (ok && c->crit_ms > c->warn_ms) {
+		char w[64], k[64];
+
+		format_duration(w, sizeof(w), c->warn_ms);
+		format_duration(k, sizeof(k), c->crit_ms);
+		report(x, crit ? crit : warn, NULL,
+		    "crit (%s) must not be above warn (%s)", k, w);
+	}
+	if ((s = config_setting_get_member(root, "state_refresh")) != NULL)
+		(void)get_duration(x, s, &c->state_refresh_ms);
 }
 
 /* Prometheus label names; libconfig's own names admit '-' and '*' too. */

@@ -11,6 +11,9 @@
 #define CONF_DEFAULT_TIMEOUT_MS (10 * 1000)
 #define CONF_DEFAULT_CONCURRENCY 64
 #define CONF_MAX_CONCURRENCY 100000
+#define CONF_DEFAULT_WARN_MS ((uint64_t)21 * 86400 * 1000)
+#define CONF_DEFAULT_CRIT_MS ((uint64_t)7 * 86400 * 1000)
+#define CONF_DEFAULT_STATE_REFRESH_MS ((uint64_t)15 * 60 * 1000)
 
 struct conf_label {
 	char *name;
@@ -53,6 +56,9 @@ struct conf {
 	int ca_file_line;
 	struct conf_target *targets;
 	size_t ntargets;
+	uint64_t warn_ms;          /* status page: expiring within this is "warn" */
+	uint64_t crit_ms;          /* ... and within this "crit"; <= warn_ms */
+	uint64_t state_refresh_ms; /* unchanged state is rewritten at most this often */
 };
 
 /* Parse and validate path. On success returns the config and *errors is NULL.

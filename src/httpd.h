@@ -17,6 +17,11 @@ struct httpd;
 /* Serve on the listening socket fd (taken over). NULL with *err on failure. */
 struct httpd *httpd_new(int fd, httpd_render_fn render, void *arg, char **err);
 void httpd_free(struct httpd *h);
+/* Pages beside /metrics and /healthz: fn returns 0 when url is not one of
+ * its pages, else the HTTP status, with the body in out. */
+typedef int (*httpd_page_fn)(void *arg, const char *url, struct buf *out,
+                             const char **content_type);
+void httpd_set_pages(struct httpd *h, httpd_page_fn fn, void *arg);
 /* A descriptor that becomes readable when httpd_run has work to do. */
 int httpd_fd(const struct httpd *h);
 /* Do all pending work without blocking. */

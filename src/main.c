@@ -17,6 +17,8 @@
 #include "loop.h"
 #include "resolve.h"
 #include "sched.h"
+#include "status.h"
+#include "store.h"
 #include "tls.h"
 #include "util.h"
 
@@ -36,14 +38,17 @@ struct daemon {
 	struct listener *listeners;
 	size_t nlisteners;
 	struct loop_watch sigwatch;
+	struct store *store;
+	struct status_ctx status;
 };
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: tlswatchd [-tvV] [-c FILE]\n"
+	    "usage: tlswatchd [-tvV] [-c FILE] [-s DIR]\n"
 	    "  -c, --config FILE  configuration file (default %s)\n"
+	    "  -s, --state-dir DIR  keep state in DIR instead of the config's state_dir\n"
 	    "  -t, --test         check the configuration and exit: 0 valid, 1 not\n"
 	    "  -v, --verbose      log debug messages too\n"
 	    "  -V, --version      print the version and exit\n"
@@ -137,6 +142,7 @@ static void
 daemon_free(struct daemon *d)
 {
 	sched_free(d->sched);
+	store_free(d->store);
 	for (size_t i = 0; i < d->nlisteners; i++) {
 		loop_watch_del(d->loop, &d->listeners[i].watch);
 		httpd_free(d->listeners[i].httpd);
@@ -161,22 +167,31 @@ main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "state-dir", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon d = { .sigwatch = { .fd = -1 } };
 	const char *path = DEFAULT_CONFIG;
+	const char *state_dir = NULL;
 	int check = 0, verbose = 0, ch, status = 1;
 	char *err = NULL;
 	int *fds = NULL;
 	sigset_t mask;
 
-	while ((ch = getopt_long(argc, argv, "c:tvVh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:tvVhs:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
 			break;
 		case 't':
 			check = 1;
+			break;
+		case 's':
+			if (*optarg == '\0') {
+				fprintf(stderr, "tlswatchd: --state-dir must not be empty\n");
+				return 1;
+			}
+			state_dir = optarg;
 			break;
 		case 'v':
 			verbose++;
@@ -206,6 +221,10 @@ main(int argc, char **argv)
 		free(err);
 		return 1;
 	}
+	if (state_dir != NULL) {
+		free(d.conf->state_dir);
+		d.conf->state_dir = xstrdup(state_dir);
+	}
 	if (tls_init(&err) == -1 || (d.loop = loop_new()) == NULL ||
 	    (d.resolver = resolver_new(d.loop, &err)) == NULL ||
 	    (d.sched = sched_new(d.loop, d.resolver, d.conf, &err)) == NULL) {
@@ -229,6 +248,14 @@ main(int argc, char **argv)
 		goto out;
 	}
 
+	/* Stored results are served before the first new probe; a state_dir
+	 * that cannot be read or written is logged and retried, never fatal. */
+	d.store = store_new(d.conf->state_dir, d.conf->state_refresh_ms);
+	sched_set_store(d.sched, d.store);
+	d.status.sched = d.sched;
+	d.status.conf = d.conf;
+	d.status.state_dir = d.conf->state_dir;
+
 	d.listeners = xcalloc(d.conf->nlisten, sizeof(*d.listeners));
 	for (size_t i = 0; i < d.conf->nlisten; i++) {
 		struct listener *l = &d.listeners[i];
@@ -241,6 +268,7 @@ main(int argc, char **argv)
 			free(err);
 			goto out;
 		}
+		httpd_set_pages(l->httpd, status_handle, &d.status);
 		d.nlisteners++;
 		l->watch.fd = httpd_fd(l->httpd);
 		l->watch.cb = listener_cb;
@@ -272,6 +300,7 @@ main(int argc, char **argv)
 		log_info("serving metrics on http://%s/metrics", d.conf->listen[i].address);
 	log_info("tlswatchd %s started: %zu target%s, concurrency %u", PACKAGE_VERSION,
 	    d.conf->ntargets, d.conf->ntargets == 1 ? "" : "s", d.conf->concurrency);
+	store_schedule_cleanup(d.store, d.loop, d.conf);
 	sched_start(d.sched);
 	status = loop_run(d.loop) == 0 ? 0 : 1;
 out:

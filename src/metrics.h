@@ -15,6 +15,8 @@ struct metrics_info {
 	double start_time;          /* process start, seconds since the epoch */
 	size_t in_flight;           /* probes running now */
 	size_t queued;              /* targets due, waiting for a slot */
+	int have_store;             /* state is kept on disk */
+	uint64_t state_write_errors;
 };
 
 /* Append a label value escaped as the format requires: backslash, double

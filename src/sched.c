@@ -13,6 +13,7 @@
 #include "metrics.h"
 #include "probe.h"
 #include "sched.h"
+#include "store.h"
 #include "tls.h"
 #include "util.h"
 
@@ -36,6 +37,7 @@ struct sched {
 	size_t nqueued;
 	size_t in_flight;
 	double start_time;
+	struct store *store;                 /* state on disk; NULL: none */
 };
 
 static void sched_arm(struct sched *s);
@@ -176,6 +178,7 @@ probe_done(void *arg, struct result *r)
 	else
 		t->probes_failure++;
 	log_result(t, t->result, r);
+	store_result(s->store, t, r);
 	result_free(t->result);
 	t->result = r;
 	sched_dequeue(s);
@@ -255,6 +258,7 @@ sched_free(struct sched *s)
 		struct target *t = &s->targets[i];
 		probe_cancel(t->probe);
 		result_free(t->result);
+		store_target_free(t->st);
 		free(t->labels);
 	}
 	heap_fini(&s->due);
@@ -266,6 +270,18 @@ sched_free(struct sched *s)
 	free(s->target_trust);
 	free(s->targets);
 	free(s);
+}
+
+void
+sched_set_store(struct sched *s, struct store *st)
+{
+	size_t loaded = 0;
+
+	s->store = st;
+	for (size_t i = 0; i < s->ntargets; i++)
+		loaded += (size_t)store_load(st, &s->targets[i]);
+	log_info("state_dir %s: loaded the last result of %zu of %zu target%s",
+	    store_dir(st), loaded, s->ntargets, s->ntargets == 1 ? "" : "s");
 }
 
 const struct target *
@@ -297,6 +313,8 @@ sched_render_metrics(struct buf *out, void *arg)
 		.start_time = s->start_time,
 		.in_flight = s->in_flight,
 		.queued = s->nqueued,
+		.have_store = s->store != NULL,
+		.state_write_errors = store_write_errors(s->store),
 	};
 
 	metrics_render(out, s->targets, s->ntargets, &info);

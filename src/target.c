@@ -26,9 +26,20 @@ result_free(struct result *r)
 	for (size_t i = 0; i < r->ncerts; i++)
 		cert_put(r->certs[i]);
 	free(r->certs);
+	result_drop_ders(r);
 	free(r->fail_detail);
 	free(r->peer);
 	free(r->tls_version);
 	free(r->cipher);
 	free(r);
+}
+
+void
+result_drop_ders(struct result *r)
+{
+	for (size_t i = 0; i < r->nders; i++)
+		free((void *)r->ders[i].data);
+	free(r->ders);
+	r->ders = NULL;
+	r->nders = 0;
 }

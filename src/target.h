@@ -35,7 +35,15 @@ struct result {
 	struct cert **certs;             /* as presented, depth 0 first */
 	size_t ncerts;
 	struct verdict verdict;          /* meaningful when success */
+	/* The DER of certs[], only until the result is handed to the store
+	 * (which writes new certificates to state_dir and frees these): the
+	 * daemon keeps no DER in memory. ders[i].data is allocated. */
+	struct der *ders;
+	size_t nders;
 };
+
+/* Release r->ders, keeping the rest of the result. */
+void result_drop_ders(struct result *r);
 
 void result_free(struct result *r);
 
@@ -54,6 +62,8 @@ struct target {
 	struct probe *probe;     /* in flight, or NULL */
 	struct target *qnext;    /* queue of targets due but waiting for a slot */
 	int queued;
+	/* what is remembered across restarts; owned by store.c */
+	struct store_target *st;
 };
 
 #endif
