@@ -335,45 +335,58 @@ store_prepare(struct store *s, const char **what, const char **where)
 	return 0;
 }
 
-/* Count and log a failed write: once when writing starts failing. */
-static void
-store_failed(struct store *s, const char *what, const char *path)
+/* Errors that concern the whole directory, not one file. */
+static int
+dir_wide(int e)
 {
+	return e == EROFS || e == ENOSPC || e == EDQUOT || e == EACCES || e == EPERM ||
+	    e == ENOENT || e == EIO;
+}
+
+/* Count a failed write; log it once while it lasts: once for the directory
+ * (read-only, full, gone), once per file for anything else. */
+static void
+store_failed(struct store *s, int *own, const char *what, const char *path)
+{
+	int *flag = dir_wide(errno) || own == NULL ? &s->failing : own;
+
 	s->write_errors++;
-	if (!s->failing)
+	if (!*flag)
 		log_warn("state_dir %s: cannot %s %s (retried at every change; "
-		    "further errors are counted, not logged)", s->dir, what, path);
+		    "until it works, further errors are counted, not logged)", s->dir, what, path);
 	else
 		log_debug("state_dir: cannot %s %s: %s", what, path, strerror(errno));
-	s->failing = 1;
+	*flag = 1;
 	s->ready = 0;
 }
 
 static void
-store_succeeded(struct store *s)
+store_succeeded(struct store *s, int *own)
 {
 	if (s->failing)
 		log_info("state_dir %s: writing works again", s->dir);
 	s->failing = 0;
+	if (own)
+		*own = 0;
 }
 
 static int
-store_write(struct store *s, const char *dir, const char *name, const char *data,
+store_write(struct store *s, int *own, const char *dir, const char *name, const char *data,
     size_t len)
 {
 	const char *what, *where;
 
 	if (store_prepare(s, &what, &where) == -1) {
-		store_failed(s, what, where);
+		store_failed(s, NULL, what, where);
 		return -1;
 	}
 	if (write_atomic(dir, name, data, len, &what) == -1) {
 		char *path = xasprintf("%s/%s", dir, name);
-		store_failed(s, what, path);
+		store_failed(s, own, what, path);
 		free(path);
 		return -1;
 	}
-	store_succeeded(s);
+	store_succeeded(s, own);
 	return 0;
 }
 
@@ -499,7 +512,7 @@ store_certs(struct store *s, struct result *r)
 			der.data = (unsigned char *)r->ders[i].data;
 			der.size = (unsigned)r->ders[i].len;
 			if (gnutls_pem_base64_encode2("CERTIFICATE", &der, &pem) == 0 &&
-			    store_write(s, s->certs_dir, name, (const char *)pem.data,
+			    store_write(s, NULL, s->certs_dir, name, (const char *)pem.data,
 			    pem.size) == 0)
 				c->stored = 1;
 			gnutls_free(pem.data);
@@ -672,7 +685,7 @@ store_save(struct store *s, const struct target *t, const struct result *r, int 
 	buf_append(&file, content.data, content.len);
 	buf_puts(&file, "end\n");
 	name = store_file_name(t->conf->name);
-	if (store_write(s, s->targets_dir, name, file.data, file.len) == 0) {
+	if (store_write(s, &st->write_failing, s->targets_dir, name, file.data, file.len) == 0) {
 		free(st->written);
 		st->written = buf_steal(&content);
 		st->written_at = now;

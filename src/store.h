@@ -40,6 +40,7 @@ struct store_target {
 	/* bookkeeping, private to store.c */
 	char *written;            /* content last written, timestamps aside */
 	double written_at;
+	int write_failing;        /* the last write of this file failed; logged */
 };
 
 struct loop;
