@@ -40,7 +40,8 @@ static const char *const plugin_names[] = { "OK", "WARNING", "CRITICAL", "UNKNOW
 /* ------------------------------------------------------------ output */
 
 /* Text for a terminal: ASCII and C1 control characters and bytes that are
- * not UTF-8 are shown as \xNN (\n for a newline); nothing else changes. */
+ * not UTF-8 are shown as \xNN (\n for a newline); nothing else changes,
+ * as in the log (distinguished names already escape their backslashes). */
 static void
 term_escape(struct buf *b, const char *s)
 {
@@ -55,9 +56,6 @@ term_escape(struct buf *b, const char *s)
 
 		if (*p == '\n') {
 			buf_puts(b, "\\n");
-			p++;
-		} else if (*p == '\\') {
-			buf_puts(b, "\\\\");
 			p++;
 		} else if (*p < 0x20 || *p == 0x7f) {
 			buf_printf(b, "\\x%02x", *p);

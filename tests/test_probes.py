@@ -71,7 +71,8 @@ FAILURES = {
 ALL_REASONS = {"expired", "not_yet_valid", "unknown_issuer", "self_signed", "signer_not_ca",
                "hostname_mismatch", "insecure_algorithm", "bad_signature", "revoked", "other"}
 ALL_ISSUES = {"misordered", "incomplete", "root_included", "duplicate"}
-COUNTERS = {"tlswatch_probes_total", "process_cpu_seconds_total"}
+COUNTERS = {"tlswatch_probes_total", "process_cpu_seconds_total",
+            "tlswatch_chain_changes_total", "tlswatch_state_write_errors_total"}
 CERT_FAMILIES = ("tlswatch_cert_not_after_timestamp_seconds",
                  "tlswatch_cert_not_before_timestamp_seconds")
 CHAIN_FAMILIES = ("tlswatch_chain_verified", "tlswatch_chain_verify_error",

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""test_status.py - the status page in a real browser: headless Chromium
+"""test_statuspage.py - the status page in a real browser: headless Chromium
 driven through chromedriver (WebDriver over HTTP, standard library only)
 loads GET / from tlswatchd and the test reads the rendered DOM: one row per
 target, soonest expiry first, each coloured by its state, the hostile
@@ -222,4 +222,4 @@ def main(lab):
 
 
 if __name__ == "__main__":
-    L.Lab("status").main(main)
+    L.Lab("statuspage").main(main)
