@@ -119,23 +119,37 @@ log_result(const struct target *t, const struct result *old, const struct result
 	if (old && old->success && old->verdict.verified == r->verdict.verified &&
 	    old->verdict.reasons == r->verdict.reasons)
 		return;
+	/* what it was, when known: "verified" or the old reasons */
+	struct buf was;
+	buf_init(&was);
+	if (old && old->success) {
+		buf_puts(&was, "; was: ");
+		if (old->verdict.verified)
+			buf_puts(&was, "verified");
+		for (unsigned i = 0; i < CHAIN_NREASONS; i++)
+			if (old->verdict.reasons & (1u << i))
+				buf_printf(&was, "%s%s", was.data[was.len - 1] == ' ' ? "" : ", ",
+				    chain_reason_name(i));
+	}
 	if (r->verdict.verified) {
 		char when[32];
 		time_t exp = (time_t)r->verdict.verified_expiry;
 		struct tm tm;
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&exp, &tm));
-		log_info("target %s: chain verified, valid until %s", name, when);
+		log_info("target %s: chain verified, valid until %s%s", name, when,
+		    was.data ? was.data : "");
 	} else {
 		struct buf why;
 		buf_init(&why);
 		for (unsigned i = 0; i < CHAIN_NREASONS; i++)
 			if (r->verdict.reasons & (1u << i))
 				buf_printf(&why, "%s%s", why.len ? ", " : "", chain_reason_name(i));
-		log_info("target %s: chain does not verify: %s (leaf: %s)", name,
+		log_info("target %s: chain does not verify: %s (leaf: %s)%s", name,
 		    why.data ? why.data : "other",
-		    r->ncerts ? r->certs[0]->subject : "none");
+		    r->ncerts ? r->certs[0]->subject : "none", was.data ? was.data : "");
 		buf_free(&why);
 	}
+	buf_free(&was);
 }
 
 static void probe_done(void *arg, struct result *r);

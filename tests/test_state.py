@@ -165,6 +165,28 @@ def restart_survival(lab):
     srv2.stop()
 
 
+def verdict_change(lab):
+    pki = lab.pki()
+    srv = lab.serve_chain(pki.path("good-chain.pem"), pki.path("good.key"))
+    sd = os.path.join(lab.tmp, "verdict-state")
+    targets = [("verdict", srv.address)]
+    d = L.Daemon(lab, config(lab, L.free_port(), sd, targets, "1s", "500ms"), name="verdict")
+    v, _ = d.wait_for(lambda e: e.value("tlswatch_chain_verified", target="verdict") == 1, 20)
+    lab.check(v, "verdict: verified first")
+    srv.stop()
+    srv = lab.serve_chain(pki.path("wrongname-chain.pem"), pki.path("wrongname.key"), port=srv.port)
+    v, _ = d.wait_for(lambda e: e.value("tlswatch_chain_verified", target="verdict") == 0, 20)
+    lab.check(v, "verdict: then not verified")
+    time.sleep(2.5)   # more probes, nothing new
+    lines = [l for l in d.stderr().splitlines()
+             if "target verdict:" in l and "does not verify" in l and "debug:" not in l]
+    lab.eq(len(lines), 1, "the verdict change is logged once at info level", "\n".join(lines))
+    lab.check(lines and "hostname_mismatch" in lines[0] and "was: verified" in lines[0],
+              "it names the new reasons and the old verdict", "\n".join(lines))
+    d.stop()
+    srv.stop()
+
+
 def damaged_files(lab):
     pki = lab.pki()
     srv = lab.serve_chain(pki.path("good-chain.pem"), pki.path("good.key"))
@@ -310,6 +332,7 @@ def main(lab):
     L.require_tool("unshare", "util-linux")
     L.require_tool("nsenter", "util-linux")
     restart_survival(lab)
+    verdict_change(lab)
     damaged_files(lab)
     read_only(lab)
     crash_safety(lab)
