@@ -355,6 +355,24 @@ html_cert(struct buf *b, size_t depth, const char *fp, const struct cert *c,
 	buf_puts(b, "</td></tr></table>\n");
 }
 
+/* One certificate of a chain in the history: its fingerprint and, while
+ * its file is kept, its subject and expiry. */
+static void
+html_fp(struct buf *b, const struct status_view *v, size_t depth, const char *fp)
+{
+	struct certinfo ci;
+	char na[64];
+
+	buf_printf(b, "%s<span class=\"fp\">%s</span>", depth ? "<br>" : "", fp);
+	if (load_info(v, fp, &ci) == 0) {
+		fmt_time(na, sizeof(na), (double)ci.not_after);
+		buf_puts(b, " ");
+		html_escape(b, ci.subject);
+		buf_printf(b, " (expires %s)", na);
+		certinfo_fini(&ci);
+	}
+}
+
 void
 status_html_target(struct buf *b, const struct status_entry *e, const struct status_view *v)
 {
@@ -424,17 +442,17 @@ status_html_target(struct buf *b, const struct status_entry *e, const struct sta
 	    "<th>Chain (SHA-256, depth 0 first)</th></tr></thead><tbody>\n");
 	if (st && st->chain.n) {
 		fmt_time(when, sizeof(when), st->chain.since);
-		buf_printf(b, "<tr><td>%s</td><td>now</td><td class=\"fp\">", when);
+		buf_printf(b, "<tr><td>%s</td><td>now</td><td>", when);
 		for (size_t j = 0; j < st->chain.n; j++)
-			buf_printf(b, "%s%s", j ? "<br>" : "", st->chain.fps[j]);
+			html_fp(b, v, j, st->chain.fps[j]);
 		buf_puts(b, "</td></tr>\n");
 	}
 	for (size_t i = 0; st && i < st->nhist; i++) {
 		fmt_time(when, sizeof(when), st->hist[i].since);
 		fmt_time(until, sizeof(until), st->hist[i].until);
-		buf_printf(b, "<tr><td>%s</td><td>%s</td><td class=\"fp\">", when, until);
+		buf_printf(b, "<tr><td>%s</td><td>%s</td><td>", when, until);
 		for (size_t j = 0; j < st->hist[i].n; j++)
-			buf_printf(b, "%s%s", j ? "<br>" : "", st->hist[i].fps[j]);
+			html_fp(b, v, j, st->hist[i].fps[j]);
 		buf_puts(b, "</td></tr>\n");
 	}
 	buf_puts(b, "</tbody></table>\n</body></html>\n");

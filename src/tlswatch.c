@@ -568,6 +568,27 @@ show_table(struct status_entry *e, size_t n, const struct status_view *v)
 	}
 }
 
+/* A fingerprint in the history, with subject and expiry while its file is kept. */
+static void
+print_fp(const char *dir, size_t depth, const char *fp)
+{
+	struct certinfo ci;
+	size_t len;
+	unsigned char *der = store_read_cert(dir, fp, &len);
+	char na[64];
+
+	printf("    %zu %s", depth, fp);
+	if (der && certinfo_get(der, len, &ci) == 0) {
+		fmt_time(na, sizeof(na), (double)ci.not_after);
+		printf(" ");
+		term_puts(stdout, ci.subject);
+		printf(" (expires %s)", na);
+		certinfo_fini(&ci);
+	}
+	free(der);
+	printf("\n");
+}
+
 static int
 show_target(const char *dir, const char *name, int pem, const struct status_view *v)
 {
@@ -657,13 +678,13 @@ show_target(const char *dir, const char *name, int pem, const struct status_view
 	if (st->chain.n)
 		printf("  %s to now:\n", when);
 	for (size_t j = 0; j < st->chain.n; j++)
-		printf("    %zu %s\n", j, st->chain.fps[j]);
+		print_fp(dir, j, st->chain.fps[j]);
 	for (size_t i = 0; i < st->nhist; i++) {
 		fmt_time(when, sizeof(when), st->hist[i].since);
 		fmt_time(until, sizeof(until), st->hist[i].until);
 		printf("  %s to %s:\n", when, until);
 		for (size_t j = 0; j < st->hist[i].n; j++)
-			printf("    %zu %s\n", j, st->hist[i].fps[j]);
+			print_fp(dir, j, st->hist[i].fps[j]);
 	}
 out:
 	store_target_free(st);
