@@ -16,6 +16,7 @@ struct cert {
 	int64_t not_after;
 	int self_signed;     /* subject and key match its own issuer */
 	int is_ca;           /* basicConstraints CA:TRUE */
+	int stored;          /* known to be in state_dir (set by store.c) */
 	struct cert *hnext;  /* hash bucket chain, private to certs.c */
 };
 

@@ -60,12 +60,15 @@ static const char *const top_keys[] = {
 	"shard", "targets", "web",
 	"starttls", "family", "addresses", "client_cert", "client_key", "priority",
 	"verify_hostname",
+	"warn", "crit", "state_refresh",
 };
 
 static const char *const web_keys[] = {
 	"tls_cert_file", "tls_key_file", "client_ca_file", "basic_auth_users",
 	"max_connections", "connection_timeout", "max_request_size",
 };
+
+static void parse_thresholds(struct ctx *x, struct conf *c, const config_setting_t *root);
 
 static const char *const target_keys[] = {
 	"name", "address", "server_name", "ca_file", "interval", "timeout",
@@ -804,6 +807,7 @@ parse_top(struct ctx *x, struct conf *c, const config_setting_t *root)
 			report(x, s, NULL, "%s", msg);
 	}
 	parse_tlsopts(x, root, NULL, &c->tls);
+	parse_thresholds(x, c, root);
 }
 
 const char *
@@ -833,6 +837,32 @@ int
 conf_in_shard(const char *name, unsigned k, unsigned n)
 {
 	return n <= 1 || hash64(name, strlen(name)) % n == k - 1;
+}
+
+/* The status page's colours and the state file refresh (issue 4). */
+static void
+parse_thresholds(struct ctx *x, struct conf *c, const config_setting_t *root)
+{
+	config_setting_t *warn, *crit, *s;
+	int ok = 1;
+
+	c->warn_ms = CONF_DEFAULT_WARN_MS;
+	c->crit_ms = CONF_DEFAULT_CRIT_MS;
+	c->state_refresh_ms = CONF_DEFAULT_STATE_REFRESH_MS;
+	if ((warn = config_setting_get_member(root, "warn")) != NULL)
+		ok &= get_duration(x, warn, &c->warn_ms) == 0;
+	if ((crit = config_setting_get_member(root, "crit")) != NULL)
+		ok &= get_duration(x, crit, &c->crit_ms) == 0;
+	if (ok && c->crit_ms > c->warn_ms) {
+		char w[64], k[64];
+
+		format_duration(w, sizeof(w), c->warn_ms);
+		format_duration(k, sizeof(k), c->crit_ms);
+		report(x, crit ? crit : warn, NULL,
+		    "crit (%s) must not be above warn (%s)", k, w);
+	}
+	if ((s = config_setting_get_member(root, "state_refresh")) != NULL)
+		(void)get_duration(x, s, &c->state_refresh_ms);
 }
 
 /* Prometheus label names; libconfig's own names admit '-' and '*' too. */

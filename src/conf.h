@@ -13,6 +13,9 @@
 #define CONF_DEFAULT_TIMEOUT_MS (10 * 1000)
 #define CONF_DEFAULT_CONCURRENCY 64
 #define CONF_MAX_CONCURRENCY 100000
+#define CONF_DEFAULT_WARN_MS ((uint64_t)21 * 86400 * 1000)
+#define CONF_DEFAULT_CRIT_MS ((uint64_t)7 * 86400 * 1000)
+#define CONF_DEFAULT_STATE_REFRESH_MS ((uint64_t)15 * 60 * 1000)
 
 enum conf_family {
 	CONF_FAMILY_ANY,
@@ -110,6 +113,9 @@ struct conf {
 	size_t ntargets;
 	struct conf_tlsopts tls;  /* top-level defaults of the same settings */
 	struct conf_web web;
+	uint64_t warn_ms;          /* status page: expiring within this is "warn" */
+	uint64_t crit_ms;          /* ... and within this "crit"; <= warn_ms */
+	uint64_t state_refresh_ms; /* unchanged state is rewritten at most this often */
 };
 
 /* Parse and validate path. On success returns the config and *errors is NULL.

@@ -46,6 +46,8 @@ struct httpd {
 	int draining;        /* replaced by a reload: close after each answer */
 	int listen_fd;       /* the listening socket MHD was given */
 	struct stat listen_st;
+	httpd_page_fn page;
+	void *page_arg;
 };
 
 /* The server whose request is being answered: every callback runs on our
@@ -333,6 +335,43 @@ httpd_client_ok(const struct httpd *h, struct MHD_Connection *conn)
 	return ci != NULL && webtls_client_verified(ci->tls_session);
 }
 
+/* The status pages (status.c), same methods as /metrics. */
+static enum MHD_Result
+httpd_page(struct httpd *h, struct MHD_Connection *conn, const char *url,
+    const char *method)
+{
+	const char *type = NULL;
+	struct buf b;
+	size_t len;
+	int status;
+
+	buf_init(&b);
+	status = h->page(h->page_arg, url, &b, &type);
+	if (status == 0) {
+		buf_free(&b);
+		return httpd_text(conn, MHD_HTTP_NOT_FOUND, httpd_not_found,
+		    sizeof(httpd_not_found) - 1, 0);
+	}
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
+	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+		buf_free(&b);
+		return httpd_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    httpd_not_allowed, sizeof(httpd_not_allowed) - 1, 1);
+	}
+	buf_reserve(&b, 0);
+	len = b.len;
+	return httpd_respond(conn, (unsigned)status,
+	    MHD_create_response_from_buffer_with_free_callback(len,
+	    buf_steal(&b), free), type, 0);
+}
+
+void
+httpd_set_pages(struct httpd *h, httpd_page_fn fn, void *arg)
+{
+	h->page = fn;
+	h->page_arg = arg;
+}
+
 static enum MHD_Result
 httpd_handle(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -362,6 +401,8 @@ httpd_handle(void *cls, struct MHD_Connection *conn, const char *url,
 		metrics = 1;
 	else if (strcmp(url, "/healthz") == 0)
 		metrics = 0;
+	else if (h->page != NULL)
+		return httpd_page(h, conn, url, method);
 	else
 		return httpd_text(conn, MHD_HTTP_NOT_FOUND, httpd_not_found,
 		    sizeof(httpd_not_found) - 1, 0);

@@ -31,6 +31,11 @@ void httpd_quiesce(struct httpd *h, int stop_listening);
 void httpd_set_draining(struct httpd *h);
 /* Connections open now. */
 unsigned httpd_connections(const struct httpd *h);
+/* Pages beside /metrics and /healthz: fn returns 0 when url is not one of
+ * its pages, else the HTTP status, with the body in out. */
+typedef int (*httpd_page_fn)(void *arg, const char *url, struct buf *out,
+                             const char **content_type);
+void httpd_set_pages(struct httpd *h, httpd_page_fn fn, void *arg);
 /* A descriptor that becomes readable when httpd_run has work to do. */
 int httpd_fd(const struct httpd *h);
 /* Do all pending work without blocking. */

@@ -31,6 +31,8 @@ struct listeners {
 	struct loop *loop;
 	httpd_render_fn render;
 	void *arg;
+	httpd_page_fn page;       /* the status pages, or NULL */
+	void *page_arg;
 	struct lis *active;
 	struct lis *draining;
 	unsigned ndraining;
@@ -78,6 +80,8 @@ lis_start(struct listeners *ls, struct lis *l, int fd, const struct conf_web *we
 	l->httpd = httpd_new_web(fd, web, ls->render, ls->arg, msg);
 	if (l->httpd == NULL)
 		return -1;
+	if (ls->page)
+		httpd_set_pages(l->httpd, ls->page, ls->page_arg);
 	l->fd = fd;
 	l->web = web;
 	l->watch.fd = httpd_fd(l->httpd);
@@ -232,6 +236,15 @@ unsigned
 listeners_draining(const struct listeners *ls)
 {
 	return ls->ndraining;
+}
+
+void
+listeners_set_pages(struct listeners *ls, httpd_page_fn fn, void *arg)
+{
+	ls->page = fn;
+	ls->page_arg = arg;
+	for (struct lis *l = ls->active; l; l = l->next)
+		httpd_set_pages(l->httpd, fn, arg);
 }
 
 void

@@ -11,6 +11,8 @@ struct loop;
 struct listeners;
 
 struct listeners *listeners_new(struct loop *l, httpd_render_fn render, void *arg);
+/* Pages beside /metrics on every server, now and after any reload. */
+void listeners_set_pages(struct listeners *ls, httpd_page_fn fn, void *arg);
 /* Free everything, closing every socket. Accepts NULL. */
 void listeners_free(struct listeners *ls);
 

@@ -21,6 +21,8 @@
 #include "notify.h"
 #include "resolve.h"
 #include "sched.h"
+#include "status.h"
+#include "store.h"
 #include "tls.h"
 #include "util.h"
 
@@ -45,14 +47,18 @@ struct daemon {
 	uint64_t watchdog_ms;
 	struct loop_timer status;    /* STATUS= refresh */
 	char *last_status;
+	struct store *store;
+	struct status_ctx pages;         /* the status pages: what they read */
+	const char *state_dir_override;  /* -s DIR, for every config loaded */
 };
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: tlswatchd [-tvV] [-c FILE]\n"
+	    "usage: tlswatchd [-tvV] [-c FILE] [-s DIR]\n"
 	    "  -c, --config FILE  configuration file (default %s)\n"
+	    "  -s, --state-dir DIR  keep state in DIR instead of the config's state_dir\n"
 	    "  -t, --test         check the configuration and exit: 0 valid, 1 not\n"
 	    "  -v, --verbose      log debug messages too\n"
 	    "  -V, --version      print the version and exit\n"
@@ -163,15 +169,27 @@ reload(struct daemon *d)
 	notify_reloading();
 	if ((nc = conf_load(d->path, &err)) == NULL)
 		goto fail;
+	if (d->state_dir_override) {
+		free(nc->state_dir);
+		nc->state_dir = xstrdup(d->state_dir_override);
+	}
 	if ((ns = sched_new(d->loop, d->resolver, nc, &err)) == NULL)
 		goto fail;
 	if (listeners_apply(d->listeners, nc, &err) == -1)
 		goto fail;
+	if (strcmp(nc->state_dir, store_dir(d->store)) != 0)
+		log_warnx("reload: state_dir %s takes effect at the next start; state stays in %s",
+		    nc->state_dir, store_dir(d->store));
+	/* Stored state for new targets; kept ones bring theirs from memory. */
+	sched_set_store(ns, d->store);
 	sched_start_from(ns, d->sched);
 	sched_free(d->sched);      /* cancels the old probes: see sched.h */
 	d->sched = ns;
 	conf_free(d->conf);
 	d->conf = nc;
+	d->pages.sched = ns;
+	d->pages.conf = nc;
+	store_set_conf(d->store, nc);
 	d->reload_ok = 1;
 	d->reload_time = wall_now();
 	log_info("reload: done, %zu target%s", nc->ntargets, nc->ntargets == 1 ? "" : "s");
@@ -245,6 +263,7 @@ daemon_free(struct daemon *d)
 		loop_timer_cancel(d->loop, &d->status);
 	}
 	sched_free(d->sched);
+	store_free(d->store);
 	listeners_free(d->listeners);
 	free(d->last_status);
 	if (d->sigwatch.fd != -1) {
@@ -266,22 +285,31 @@ main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "state-dir", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon d = { .sigwatch = { .fd = -1 } };
 	const char *path = DEFAULT_CONFIG;
+	const char *state_dir = NULL;
 	int check = 0, verbose = 0, ch, status = 1;
 	char *err = NULL;
 	int *fds = NULL;
 	sigset_t mask;
 
-	while ((ch = getopt_long(argc, argv, "c:tvVh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:tvVhs:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
 			break;
 		case 't':
 			check = 1;
+			break;
+		case 's':
+			if (*optarg == '\0') {
+				fprintf(stderr, "tlswatchd: --state-dir must not be empty\n");
+				return 1;
+			}
+			state_dir = optarg;
 			break;
 		case 'v':
 			verbose++;
@@ -314,6 +342,11 @@ main(int argc, char **argv)
 		free(err);
 		return 1;
 	}
+	if (state_dir != NULL) {
+		free(d.conf->state_dir);
+		d.conf->state_dir = xstrdup(state_dir);
+		d.state_dir_override = state_dir;
+	}
 	/* libconfig's parse tree is gone, but glibc keeps its pages: with
 	 * 100,000 targets that is most of the resident size. Hand them back. */
 	malloc_trim(0);
@@ -342,12 +375,20 @@ main(int argc, char **argv)
 
 	/* -t bound and closed them above; the daemon binds its own, the
 	 * same way a reload does. */
+	/* Stored results are served before the first new probe; a state_dir
+	 * that cannot be read or written is logged and retried, never fatal. */
+	d.store = store_new(d.conf->state_dir, d.conf->state_refresh_ms);
+	sched_set_store(d.sched, d.store);
+	d.pages.sched = d.sched;
+	d.pages.conf = d.conf;
+	d.pages.state_dir = store_dir(d.store);
 	for (size_t i = 0; i < d.conf->nlisten; i++) {
 		if (fds[i] != -1)
 			close(fds[i]);
 		fds[i] = -1;
 	}
 	d.listeners = listeners_new(d.loop, render_cb, &d);
+	listeners_set_pages(d.listeners, status_handle, &d.pages);
 	if (listeners_apply(d.listeners, d.conf, &err) == -1) {
 		print_errors(err);
 		free(err);
@@ -381,6 +422,7 @@ main(int argc, char **argv)
 	else
 		log_info("tlswatchd %s started: %zu target%s, concurrency %u", PACKAGE_VERSION,
 		    mine, mine == 1 ? "" : "s", d.conf->concurrency);
+	store_schedule_cleanup(d.store, d.loop, d.conf);
 	sched_start(d.sched);
 	d.reload_ok = 1;
 	d.reload_time = wall_now();

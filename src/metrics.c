@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "store.h"
 
 /*
  * Every family is written in one pass over the targets, straight into the
@@ -637,6 +638,61 @@ render_chain(struct buf *out, const struct target *targets, size_t n)
 	}
 }
 
+static void sample_u64(struct buf *b, const char *name, uint64_t v);
+
+/* What the store remembers across restarts: change times and counts, and
+ * when each presented certificate was first seen. */
+static void
+render_memory(struct buf *out, const struct target *targets, size_t n,
+    const struct metrics_info *info)
+{
+	const struct target *t;
+	const struct store_target *st;
+	struct family f;
+
+	f = family(out, "tlswatch_chain_changed_timestamp_seconds", "gauge",
+	    "When the presented chain last changed (or was first seen), by fingerprints.");
+	for (size_t k = 0; k < n; k++) {
+		t = &targets[k];
+		if ((st = t->st) == NULL || st->chain_changed <= 0)
+			continue;
+		series(out, &f, t);
+		end_fixed(out, st->chain_changed, 3);
+	}
+
+	f = family(out, "tlswatch_chain_changes_total", "counter",
+	    "Changes of the presented chain since the target was first seen.");
+	for (size_t k = 0; k < n; k++) {
+		t = &targets[k];
+		if ((st = t->st) == NULL || st->chain_changed <= 0)
+			continue;
+		series(out, &f, t);
+		end_u64(out, st->chain_changes);
+	}
+
+	f = family(out, "tlswatch_cert_first_seen_timestamp_seconds", "gauge",
+	    "When the target first presented each certificate of its last chain.");
+	for (size_t k = 0; k < n; k++) {
+		t = &targets[k];
+		if ((st = t->st) == NULL || st->cert_first_seen == NULL)
+			continue;
+		for (size_t i = 0; i < st->chain.n; i++) {
+			series(out, &f, t);
+			PUT(out, ",depth=\"");
+			put_u64(out, i);
+			putc1(out, '"');
+			LABEL(out, "sha256", st->chain.fps[i]);
+			end_fixed(out, st->cert_first_seen[i], 3);
+		}
+	}
+
+	if (info->have_store) {
+		family(out, "tlswatch_state_write_errors_total", "counter",
+		    "Writes to state_dir that failed (full disk, read-only, ...).");
+		sample_u64(out, "tlswatch_state_write_errors_total", info->state_write_errors);
+	}
+}
+
 /* A small file from /proc, NUL-terminated; -1 when it cannot be read. */
 static int
 read_proc(const char *path, char *buf, size_t size)
@@ -928,6 +984,7 @@ metrics_render(struct buf *out, const struct target *targets, size_t n,
 	buf_free(&ix.text);
 	render_chain(out, rows, nv);
 	free(view);
+	render_memory(out, targets, n, info);
 	render_process(out, info);
 	terminate(out);
 }

@@ -19,6 +19,8 @@ struct metrics_info {
 	uint64_t skipped;           /* rounds skipped because the target was busy */
 	uint64_t verify_full;       /* chains verified in full */
 	uint64_t verify_reused;     /* verdicts reused for an unchanged chain */
+	int have_store;             /* state is kept on disk */
+	uint64_t state_write_errors;
 };
 
 /* Append a label value escaped as the format requires: backslash, double

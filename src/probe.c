@@ -459,11 +459,23 @@ probe_verify(struct probe *p)
 	}
 	p->stage = STAGE_VERIFY;
 	r->certs = xcalloc(n, sizeof(*r->certs));
+	r->ders = xcalloc(n, sizeof(*r->ders));
 	for (size_t i = 0; i < n; i++) {
 		struct cert *c = cert_get(chain[i].data, chain[i].len);
-		if (c)
+		if (c) {
+			/* The store writes a certificate once; only one it does
+			 * not have yet needs its DER kept until then. */
+			if (!c->stored) {
+				unsigned char *copy = xmalloc(chain[i].len);
+
+				memcpy(copy, chain[i].data, chain[i].len);
+				r->ders[r->ncerts].data = copy;
+				r->ders[r->ncerts].len = chain[i].len;
+			}
 			r->certs[r->ncerts++] = c;
+		}
 	}
+	r->nders = r->ncerts;
 	/* The name to check: server_name if set, else the host (an IP literal
 	 * is matched against the certificate's IP addresses). */
 	check = p->ct->server_name && *p->ct->server_name ? p->ct->server_name : p->ct->host;

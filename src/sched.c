@@ -14,6 +14,7 @@
 #include "multi.h"
 #include "probe.h"
 #include "sched.h"
+#include "store.h"
 #include "tls.h"
 #include "util.h"
 
@@ -42,6 +43,7 @@ struct sched {
 	double start_time;
 	struct histogram lateness;           /* seconds from due time to start */
 	uint64_t skipped;                    /* rounds skipped: target still busy */
+	struct store *store;                 /* state on disk; NULL: none */
 };
 
 /* Lateness buckets: fine below a second, where a healthy scheduler lives. */
@@ -216,23 +218,37 @@ log_result_named(const char *name, const struct result *old, const struct result
 	if (old && old->success && old->verdict.verified == r->verdict.verified &&
 	    old->verdict.reasons == r->verdict.reasons)
 		return;
+	/* what it was, when known: "verified" or the old reasons */
+	struct buf was;
+	buf_init(&was);
+	if (old && old->success) {
+		buf_puts(&was, "; was: ");
+		if (old->verdict.verified)
+			buf_puts(&was, "verified");
+		for (unsigned i = 0; i < CHAIN_NREASONS; i++)
+			if (old->verdict.reasons & (1u << i))
+				buf_printf(&was, "%s%s", was.data[was.len - 1] == ' ' ? "" : ", ",
+				    chain_reason_name(i));
+	}
 	if (r->verdict.verified) {
 		char when[32];
 		time_t exp = (time_t)r->verdict.verified_expiry;
 		struct tm tm;
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&exp, &tm));
-		log_info("target %s: chain verified, valid until %s", name, when);
+		log_info("target %s: chain verified, valid until %s%s", name, when,
+		    was.data ? was.data : "");
 	} else {
 		struct buf why;
 		buf_init(&why);
 		for (unsigned i = 0; i < CHAIN_NREASONS; i++)
 			if (r->verdict.reasons & (1u << i))
 				buf_printf(&why, "%s%s", why.len ? ", " : "", chain_reason_name(i));
-		log_info("target %s: chain does not verify: %s (leaf: %s)", name,
+		log_info("target %s: chain does not verify: %s (leaf: %s)%s", name,
 		    why.data ? why.data : "other",
-		    r->ncerts ? r->certs[0]->subject : "none");
+		    r->ncerts ? r->certs[0]->subject : "none", was.data ? was.data : "");
 		buf_free(&why);
 	}
+	buf_free(&was);
 }
 
 static void
@@ -295,6 +311,7 @@ probe_done(void *arg, struct result *r)
 	else
 		t->probes_failure++;
 	log_result(t, t->result, r);
+	store_result(s->store, t, r);
 	result_free(t->result);
 	t->result = r;
 	sched_dequeue(s);
@@ -340,12 +357,23 @@ multi_done(void *arg, struct result *failure, struct addr_result *a, size_t n)
 	t->addrs = a;
 	t->naddrs = n;
 	first = failure ? failure : result_dup(a[0].result);
+	if (!failure) {
+		/* What is remembered on disk is the first address's result: the
+		 * store writes new certificates from the DER only it holds. */
+		first->ders = a[0].result->ders;
+		first->nders = a[0].result->nders;
+		a[0].result->ders = NULL;
+		a[0].result->nders = 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		result_drop_ders(a[i].result);   /* no DER stays in memory */
 	if (first->success)
 		t->probes_success++;
 	else
 		t->probes_failure++;
 	if (failure)
 		log_result(t, t->result, failure);
+	store_result(s->store, t, first);
 	result_free(t->result);
 	t->result = first;
 	sched_dequeue(s);
@@ -430,6 +458,7 @@ sched_free(struct sched *s)
 		multi_cancel(t->multi);
 		addr_results_free(t->addrs, t->naddrs);
 		result_free(t->result);
+		store_target_free(t->st);
 		free(t->labels);
 	}
 	heap_fini(&s->due);
@@ -449,6 +478,18 @@ sched_free(struct sched *s)
 	free(s->target_creds);
 	free(s->targets);
 	free(s);
+}
+
+void
+sched_set_store(struct sched *s, struct store *st)
+{
+	size_t loaded = 0;
+
+	s->store = st;
+	for (size_t i = 0; i < s->ntargets; i++)
+		loaded += (size_t)store_load(st, &s->targets[i]);
+	log_info("state_dir %s: loaded the last result of %zu of %zu target%s",
+	    store_dir(st), loaded, s->ntargets, s->ntargets == 1 ? "" : "s");
 }
 
 const struct target *
@@ -484,6 +525,8 @@ sched_render_metrics(struct buf *out, void *arg)
 		.queued = s->nqueued,
 		.lateness = &s->lateness,
 		.skipped = s->skipped,
+		.have_store = s->store != NULL,
+		.state_write_errors = store_write_errors(s->store),
 	};
 	probe_verify_counts(&info.verify_full, &info.verify_reused);
 
@@ -541,8 +584,13 @@ sched_start_from(struct sched *s, struct sched *old)
 		o = found ? *found : NULL;
 		if (o != NULL && conf_target_equal(o->conf, t->conf)) {
 			/* Unchanged: results, counters and phase carry over. */
+			/* replaces what sched_set_store loaded from disk */
+			result_free(t->result);
 			t->result = o->result;
 			o->result = NULL;
+			store_target_free(t->st);
+			t->st = o->st;
+			o->st = NULL;
 			t->addrs = o->addrs;        /* addresses = "all": each address's */
 			t->naddrs = o->naddrs;
 			o->addrs = NULL;

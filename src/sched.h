@@ -27,6 +27,11 @@ void sched_start_from(struct sched *s, struct sched *old);
 /* Cancel probes in flight and free everything. Accepts NULL. */
 void sched_free(struct sched *s);
 
+struct store;
+/* Keep state in st (which must outlive the scheduler): each target's stored
+ * result is loaded now, and every new result handed to the store. */
+void sched_set_store(struct sched *s, struct store *st);
+
 const struct target *sched_targets(const struct sched *s, size_t *n);
 /* Probes in flight now, and targets waiting for a free slot. */
 size_t sched_in_flight(const struct sched *s);

@@ -29,6 +29,7 @@ result_free(struct result *r)
 	for (size_t i = 0; i < r->ncerts; i++)
 		cert_put(r->certs[i]);
 	free(r->certs);
+	result_drop_ders(r);
 	free(r->fail_detail);
 	free(r->peer);
 	free(r->tls_version);
@@ -54,6 +55,9 @@ result_dup(const struct result *r)
 	d->tls_version = dup_or_null(r->tls_version);
 	d->cipher = dup_or_null(r->cipher);
 	d->verify_name = dup_or_null(r->verify_name);
+	/* the DER goes to the store from the original only */
+	d->ders = NULL;
+	d->nders = 0;
 	d->certs = NULL;
 	if (r->ncerts) {
 		d->certs = xcalloc(r->ncerts, sizeof(*d->certs));
@@ -72,4 +76,14 @@ addr_results_free(struct addr_result *a, size_t n)
 		result_free(a[i].result);
 	}
 	free(a);
+}
+
+void
+result_drop_ders(struct result *r)
+{
+	for (size_t i = 0; i < r->nders; i++)
+		free((void *)r->ders[i].data);
+	free(r->ders);
+	r->ders = NULL;
+	r->nders = 0;
 }

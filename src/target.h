@@ -47,7 +47,15 @@ struct result {
 	int64_t verify_from;
 	int64_t verify_until;
 	int verify_reused;               /* this verdict was carried over */
+	/* The DER of certs[], only until the result is handed to the store
+	 * (which writes new certificates to state_dir and frees these): the
+	 * daemon keeps no DER in memory. ders[i].data is allocated. */
+	struct der *ders;
+	size_t nders;
 };
+
+/* Release r->ders, keeping the rest of the result. */
+void result_drop_ders(struct result *r);
 
 void result_free(struct result *r);
 /* A deep copy (certificates are shared by reference). */
@@ -89,6 +97,8 @@ struct target {
 	struct multi *multi;     /* addresses = "all": the probes in flight, or NULL */
 	int has_client_cert;
 	int64_t client_cert_not_after;   /* when has_client_cert */
+	/* what is remembered across restarts; owned by store.c */
+	struct store_target *st;
 };
 
 #endif

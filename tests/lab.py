@@ -858,7 +858,7 @@ class Daemon:
     address found in the config, unless http=(host, port) is given."""
 
     def __init__(self, lab, config_text, name="tlswatchd", args=("-v",), http=None,
-                 wait=True, start_timeout=10.0, env=None):
+                 wait=True, start_timeout=10.0, env=None, prefix=()):
         self.lab = lab
         self.name = name
         self.config_text = config_text
@@ -877,7 +877,16 @@ class Daemon:
         self.http = http
         self.stderr_path = os.path.join(lab.tmp, name + ".stderr")
         self._stderr = open(self.stderr_path, "wb")
-        self.cmd = [lab.tlswatchd] + list(args) + ["-c", self.config_path]
+        args = list(args)
+        # Never the system's /var/lib/tlswatch: a config without state_dir
+        # gets a directory of the test's own (tlswatchd -s).
+        self.state_dir = None
+        if "-s" in args:
+            self.state_dir = args[args.index("-s") + 1]
+        elif not re.search(r"^\s*state_dir\s*[=:]", config_text, re.M):
+            self.state_dir = os.path.join(lab.tmp, name + ".state")
+            args += ["-s", self.state_dir]
+        self.cmd = list(prefix) + [lab.tlswatchd] + args + ["-c", self.config_path]
         self.start_time = time.time()
         proc_env = None
         if env:
@@ -1017,6 +1026,60 @@ class Daemon:
             self._stderr.close()
 
 
+def run_tlswatch(lab, args, timeout=30.0):
+    """Run the tlswatch tool. Returns (status, stdout, stderr)."""
+    if not lab.tlswatch:
+        raise Missing("TLSWATCH is not set: run through `make check`")
+    r = subprocess.run([lab.tlswatch] + list(args), stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=timeout, cwd=lab.tmp, env=c_env())
+    return (r.returncode, r.stdout.decode("utf-8", errors="replace"),
+            r.stderr.decode("utf-8", errors="replace"))
+
+
+def fnv1a64(text):
+    """The hash tlswatchd spreads first probes with (util.c hash64)."""
+    h = 14695981039346656037
+    for b in text.encode():
+        h = ((h ^ b) * 1099511628211) % (1 << 64)
+    return h
+
+
+def late_name(prefix, interval_ms, at_least=0.5):
+    """A target name whose first probe falls in the later part of its first
+    interval (from AT_LEAST of it on), so a test can look at the daemon
+    before that probe without racing it."""
+    for i in range(100000):
+        name = "%s-%d" % (prefix, i)
+        if fnv1a64(name) % interval_ms >= at_least * interval_ms:
+            return name
+    raise HardError("no late name found")
+
+
+def parse_state(text):
+    """A tlswatchd state file (README, "State directory") as a dict; lists
+    for cert and history. Raises ValueError when it is not complete."""
+    lines = text.split("\n")
+    if not lines or lines[0] != "format 1":
+        raise ValueError("first line is not 'format 1'")
+    if not text.endswith("end\n"):
+        raise ValueError("no end line")
+    out = {"cert": [], "history": []}
+    for line in lines[1:]:
+        if line == "end":
+            break
+        key, _, val = line.partition(" ")
+        if key in ("cert", "history"):
+            out[key].append(val)
+        else:
+            out[key] = re.sub("%([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), val)
+    else:
+        raise ValueError("no end line")
+    for k in ("name", "first_seen"):
+        if k not in out:
+            raise ValueError("no %s" % k)
+    return out
+
+
 def run_tlswatchd(lab, args, timeout=10.0):
     """Run tlswatchd to completion (e.g. -t). Returns (status, stdout, stderr)."""
     r = subprocess.run([lab.tlswatchd] + list(args), stdin=subprocess.DEVNULL,
@@ -1039,6 +1102,7 @@ class Lab:
         self.srcdir = os.environ.get("TEST_SRCDIR") or here
         self.builddir = os.environ.get("TEST_BUILDDIR")
         self.tlswatchd = os.environ.get("TLSWATCHD")
+        self.tlswatch = os.environ.get("TLSWATCH")
         self.tmp = tempfile.mkdtemp(prefix="tlswatch-%s-" % name)
         self._servers = []
         self._peers = []

@@ -11,6 +11,7 @@
 #   int.pem/.key           "tlswatch Test Intermediate CA", signed by ca
 #   int2.pem/.key          "tlswatch Test Intermediate 2", signed by int
 #   good, expired, notyet, soon, wrongname, hostile, client: leaves signed by int
+#   month                  a leaf signed by int expiring in 15 days (status page: warn)
 #   deep                   leaf signed by int2
 #   selfsigned             self-signed leaf (not a CA)
 #   untrusted-ca, untrusted: a root never in ca.pem and a leaf it signed
@@ -131,6 +132,7 @@ signed good good.test "-1 day" "+90 days" server int
 signed expired good.test "-60 days" "-2 days" server int
 signed notyet good.test "+10 days" "+100 days" server int
 signed soon good.test "-1 day" "+5 days" server int
+signed month good.test "-1 day" "+15 days" server int
 signed wrongname wrong.test "-1 day" "+90 days" wrongname int
 signed deep good.test "-1 day" "+90 days" server int2
 signed client "tlswatch client" "-1 day" "+90 days" client int
@@ -160,6 +162,7 @@ chain good-chain good int
 chain expired-chain expired int
 chain notyet-chain notyet int
 chain soon-chain soon int
+chain month-chain month int
 chain wrongname-chain wrongname int
 chain untrusted-chain untrusted untrusted-ca
 chain deep-chain deep int2 int

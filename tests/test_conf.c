@@ -284,6 +284,8 @@ test_defaults(void **state)
 	assert_int_equal(c->listen[0].port, 9793);
 	assert_int_equal(c->listen[0].line, 0);
 	assert_string_equal(c->state_dir, CONF_DEFAULT_STATE_DIR);
+	assert_true(c->warn_ms == CONF_DEFAULT_WARN_MS && c->crit_ms == CONF_DEFAULT_CRIT_MS);
+	assert_true(c->state_refresh_ms == CONF_DEFAULT_STATE_REFRESH_MS);
 	assert_int_equal(c->interval_ms, CONF_DEFAULT_INTERVAL_MS);
 	assert_int_equal(c->timeout_ms, CONF_DEFAULT_TIMEOUT_MS);
 	assert_int_equal(c->concurrency, CONF_DEFAULT_CONCURRENCY);
@@ -458,6 +460,13 @@ test_error_messages(void **state)
 		  "t.conf:1: state_dir: must not be empty" },
 		{ "state_dir = 1;\ntargets = ();\n",
 		  "t.conf:1: state_dir: must be a string" },
+		/* the status page's thresholds and the state refresh */
+		{ "warn = \"7d\";\ncrit = \"21d\";\ntargets = ();\n",
+		  "t.conf:2: crit: crit (21d) must not be above warn (7d)" },
+		{ "warn = \"soon\";\ntargets = ();\n",
+		  "t.conf:1: warn: bad duration \"soon\" (use e.g. 90, \"90s\", \"5m\", \"1h\")" },
+		{ "state_refresh = 0;\ntargets = ();\n",
+		  "t.conf:1: state_refresh: must be above zero" },
 		/* listen */
 		{ "listen = \"localhost\";\ntargets = ();\n",
 		  "t.conf:1: listen: missing port" },

@@ -72,7 +72,8 @@ ALL_REASONS = {"expired", "not_yet_valid", "unknown_issuer", "self_signed", "sig
                "hostname_mismatch", "insecure_algorithm", "bad_signature", "revoked", "other"}
 ALL_ISSUES = {"misordered", "incomplete", "root_included", "duplicate"}
 COUNTERS = {"tlswatch_probes_total", "process_cpu_seconds_total",
-            "tlswatch_scheduler_skipped_total", "tlswatch_verifications_total"}
+            "tlswatch_scheduler_skipped_total", "tlswatch_verifications_total",
+            "tlswatch_chain_changes_total", "tlswatch_state_write_errors_total"}
 HISTOGRAMS = {"tlswatch_scheduler_lateness_seconds"}
 CERT_FAMILIES = ("tlswatch_cert_not_after_timestamp_seconds",
                  "tlswatch_cert_not_before_timestamp_seconds")

@@ -1,0 +1,492 @@
+/* test_store.c - state files: escaping, names, round trips, change
+ * detection, writes only on change, damaged files, clean-up. */
+#include "config.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include "certs.h"
+#include "log.h"
+#include "store.h"
+#include "target.h"
+#include "util.h"
+
+static char dir[256];
+static gnutls_x509_privkey_t key;
+
+/* A self-signed certificate with common name cn, as DER (caller frees).
+ * ECDSA signatures are randomised, so one is made per name and copied. */
+static struct {
+	const char *cn;
+	struct der der;
+} made[16];
+
+static struct der make_cert_new(const char *cn, unsigned serial_no);
+
+static struct der
+make_cert(const char *cn, unsigned serial_no)
+{
+	size_t i;
+	unsigned char *copy;
+
+	for (i = 0; i < ARRAY_SIZE(made) && made[i].cn; i++)
+		if (strcmp(made[i].cn, cn) == 0)
+			break;
+	assert_true(i < ARRAY_SIZE(made));
+	if (made[i].cn == NULL) {
+		made[i].cn = cn;
+		made[i].der = make_cert_new(cn, serial_no);
+	}
+	copy = xmalloc(made[i].der.len);
+	memcpy(copy, made[i].der.data, made[i].der.len);
+	return (struct der){ copy, made[i].der.len };
+}
+
+static struct der
+make_cert_new(const char *cn, unsigned serial_no)
+{
+	gnutls_x509_crt_t crt;
+	gnutls_datum_t out;
+	unsigned char serial[2] = { 0x01, (unsigned char)serial_no };
+	time_t now = time(NULL);
+	struct der d;
+	unsigned char *copy;
+
+	assert_int_equal(gnutls_x509_crt_init(&crt), 0);
+	assert_int_equal(gnutls_x509_crt_set_version(crt, 3), 0);
+	assert_int_equal(gnutls_x509_crt_set_serial(crt, serial, sizeof(serial)), 0);
+	assert_int_equal(gnutls_x509_crt_set_activation_time(crt, now - 86400), 0);
+	assert_int_equal(gnutls_x509_crt_set_expiration_time(crt, now + 30 * 86400), 0);
+	assert_int_equal(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0,
+	    cn, (unsigned)strlen(cn)), 0);
+	assert_int_equal(gnutls_x509_crt_set_key(crt, key), 0);
+	assert_int_equal(gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0), 0);
+	assert_int_equal(gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &out), 0);
+	gnutls_x509_crt_deinit(crt);
+	copy = xmalloc(out.size);
+	memcpy(copy, out.data, out.size);
+	d.data = copy;
+	d.len = out.size;
+	gnutls_free(out.data);
+	return d;
+}
+
+/* A successful result presenting certificates cns[0..n), at time t. */
+static struct result *
+make_result(const char *const *cns, size_t n, double t, int verified)
+{
+	struct result *r = xcalloc(1, sizeof(*r));
+
+	r->time = t;
+	r->duration = 0.01;
+	for (int i = 0; i < STAGE_COUNT; i++)
+		r->stage_seconds[i] = 0.001;
+	r->success = 1;
+	r->peer = xstrdup("127.0.0.1:443");
+	r->tls_version = xstrdup("TLS1.3");
+	r->cipher = xstrdup("TLS_AES_128_GCM_SHA256");
+	r->certs = xcalloc(n, sizeof(*r->certs));
+	r->ders = xcalloc(n, sizeof(*r->ders));
+	for (size_t i = 0; i < n; i++) {
+		r->ders[i] = make_cert(cns[i], (unsigned)(cns[i][0] + i));
+		r->certs[i] = cert_get(r->ders[i].data, r->ders[i].len);
+		assert_non_null(r->certs[i]);
+	}
+	r->ncerts = r->nders = n;
+	r->verdict.verified = verified;
+	r->verdict.reasons = verified ? 0 : REASON_EXPIRED | REASON_HOSTNAME_MISMATCH;
+	r->verdict.issues = ISSUE_INCOMPLETE;
+	r->verdict.earliest_expiry = 2000000000;
+	return r;
+}
+
+static char *
+path_of(const char *name)
+{
+	char *f = store_file_name(name), *p = xasprintf("%s/targets/%s", dir, f);
+
+	free(f);
+	return p;
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static char *
+read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	struct buf b;
+	char chunk[4096];
+	size_t n;
+
+	assert_non_null(f);
+	buf_init(&b);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_append(&b, chunk, n);
+	fclose(f);
+	return buf_steal(&b);
+}
+
+static void
+rm_rf(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+
+	if (d == NULL) {
+		unlink(path);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		char *p;
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		p = xasprintf("%s/%s", path, e->d_name);
+		rm_rf(p);
+		free(p);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+static int
+setup(void **state)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/test_store.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	rm_rf(dir);
+	return 0;
+}
+
+static void
+test_escape(void **state)
+{
+	const char *in = "a b%c\nd\x01\x7f\xc3\xa9";
+	struct buf b;
+	char *back;
+
+	(void)state;
+	buf_init(&b);
+	store_escape(&b, in);
+	assert_string_equal(b.data, "a b%25c%0Ad%01%7F\xc3\xa9");
+	back = store_unescape(b.data);
+	assert_string_equal(back, in);
+	free(back);
+	buf_free(&b);
+	assert_null(store_unescape("bad%zz"));
+	assert_null(store_unescape("nul%00"));
+	assert_null(store_unescape("short%4"));
+}
+
+static void
+test_file_name(void **state)
+{
+	char *n, big[400];
+
+	(void)state;
+	n = store_file_name("example.com:443");
+	assert_string_equal(n, "example.com:443.state");
+	free(n);
+	n = store_file_name("a/b <c>");
+	assert_string_equal(n, "a%2fb%20%3cc%3e.state");
+	free(n);
+	n = store_file_name("..");
+	assert_string_equal(n, "%2e..state");
+	free(n);
+	n = store_file_name(".hidden");
+	assert_true(n[0] != '.');
+	free(n);
+	memset(big, '/', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	n = store_file_name(big);
+	assert_int_equal(strlen(n), 1 + 64 + 6);
+	assert_null(strchr(n, '/'));
+	free(n);
+}
+
+static void
+test_round_trip(void **state)
+{
+	static const char *const first[] = { "leaf.test", "Intermediate" };
+	static const char *const second[] = { "new.test", "Intermediate" };
+	struct conf_target ct = { .name = (char *)"t/1 \"x\"\n" };
+	struct target t = { .conf = &ct }, t2 = { .conf = &ct };
+	struct store *s;
+	struct result *r;
+	char *path, *text, *fp_leaf, *certpath;
+	struct stat st1, st2;
+
+	(void)state;
+	s = store_new(dir, 60 * 1000);
+	r = make_result(first, 2, 1000.5, 1);
+	fp_leaf = xstrdup(r->certs[0]->sha256);
+	store_result(s, &t, r);
+	assert_null(r->ders);           /* handed over and dropped */
+	t.result = r;
+	assert_int_equal(store_write_errors(s), 0);
+	certpath = xasprintf("%s/certs/%s.pem", dir, fp_leaf);
+	assert_int_equal(access(certpath, R_OK), 0);
+	path = path_of(ct.name);
+	text = read_file(path);
+	assert_non_null(strstr(text, "format 1\n"));
+	assert_non_null(strstr(text, "name t/1 \"x\"%0A\n"));
+	assert_non_null(strstr(text, "chain_changes 0\n"));
+	assert_non_null(strstr(text, "\nend\n"));
+	free(text);
+	assert_int_equal(t.st->chain_changes, 0);
+	assert_true(t.st->chain_changed == 1000.5);
+
+	/* unchanged, within the refresh: no write (a rename would change the inode) */
+	assert_int_equal(stat(path, &st1), 0);
+	r = make_result(first, 2, 1010.0, 1);
+	store_result(s, &t, r);
+	result_free(t.result);
+	t.result = r;
+	assert_int_equal(stat(path, &st2), 0);
+	assert_true(st1.st_ino == st2.st_ino);
+	/* the refresh falls due: written again */
+	r = make_result(first, 2, 1100.0, 1);
+	store_result(s, &t, r);
+	result_free(t.result);
+	t.result = r;
+	assert_int_equal(stat(path, &st2), 0);
+	assert_true(st1.st_ino != st2.st_ino);
+
+	/* a new leaf: a change, counted, the old chain in the history */
+	r = make_result(second, 2, 2000.25, 0);
+	store_result(s, &t, r);
+	result_free(t.result);
+	t.result = r;
+	assert_int_equal(t.st->chain_changes, 1);
+	assert_true(t.st->chain_changed == 2000.25);
+	assert_int_equal(t.st->nhist, 1);
+	assert_string_equal(t.st->hist[0].fps[0], fp_leaf);
+	assert_true(t.st->hist[0].since == 1000.5 && t.st->hist[0].until == 2000.25);
+	/* the intermediate keeps its first sighting, the new leaf is new */
+	assert_true(t.st->cert_first_seen[1] == 1000.5);
+	assert_true(t.st->cert_first_seen[0] == 2000.25);
+
+	/* loaded back as it was */
+	assert_int_equal(store_load(s, &t2), 1);
+	assert_non_null(t2.st);
+	assert_string_equal(t2.st->name, ct.name);
+	assert_int_equal(t2.st->chain_changes, 1);
+	assert_true(t2.st->chain_changed == 2000.25);
+	assert_true(t2.st->first_seen == 1000.5);
+	assert_int_equal(t2.st->nhist, 1);
+	assert_true(t2.result->time == 2000.25);
+	assert_int_equal(t2.result->success, 1);
+	assert_int_equal(t2.result->ncerts, 2);
+	assert_string_equal(t2.result->certs[0]->sha256, t.result->certs[0]->sha256);
+	assert_int_equal(t2.result->verdict.reasons, REASON_EXPIRED | REASON_HOSTNAME_MISMATCH);
+	assert_int_equal(t2.result->verdict.issues, ISSUE_INCOMPLETE);
+	assert_string_equal(t2.result->cipher, "TLS_AES_128_GCM_SHA256");
+	assert_true(t2.st->cert_first_seen[1] == 1000.5);
+
+	result_free(t.result);
+	store_target_free(t.st);
+	result_free(t2.result);
+	store_target_free(t2.st);
+	store_free(s);
+	free(path);
+	free(certpath);
+	free(fp_leaf);
+	assert_int_equal(cert_count(), 0);
+}
+
+static void
+test_failure_kept(void **state)
+{
+	static const char *const chain[] = { "kept.test" };
+	struct conf_target ct = { .name = (char *)"failing" };
+	struct target t = { .conf = &ct }, t2 = { .conf = &ct };
+	struct store *s = store_new(dir, 60 * 1000);
+	struct result *r = make_result(chain, 1, 100, 1), *f;
+
+	(void)state;
+	store_result(s, &t, r);
+	t.result = r;
+	f = xcalloc(1, sizeof(*f));
+	f->time = 200;
+	f->fail_stage = "connect";
+	f->fail_reason = "refused";
+	f->fail_detail = xstrdup("Connection refused");
+	store_result(s, &t, f);
+	result_free(t.result);
+	t.result = f;
+	/* a failure is not a chain change; the last chain is remembered */
+	assert_int_equal(t.st->chain_changes, 0);
+	assert_int_equal(t.st->chain.n, 1);
+	assert_int_equal(store_load(s, &t2), 1);
+	assert_int_equal(t2.result->success, 0);
+	assert_string_equal(t2.result->fail_stage, "connect");
+	assert_string_equal(t2.result->fail_reason, "refused");
+	assert_string_equal(t2.result->fail_detail, "Connection refused");
+	assert_int_equal(t2.st->chain.n, 1);
+	assert_non_null(t2.st->certs[0]);
+	result_free(t.result);
+	store_target_free(t.st);
+	result_free(t2.result);
+	store_target_free(t2.st);
+	store_free(s);
+}
+
+/* Every damaged file is refused whole; the target starts fresh. */
+static void
+test_damaged(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"garbage\n",
+		"format 2\nname d\nend\n",
+		"format 1\nname d\n",                          /* truncated: no end */
+		"format 1\nname d\nfirst_seen 1\nend",         /* no final newline */
+		"format 1\nname d\nprobe_time banana\nend\n",
+		"format 1\nname d\ncert 1234\nend\n",
+		"format 1\nname d\nreasons expired,frobbed\nend\n",
+		"format 1\nname d\nhistory 1 2 nothex\nend\n",
+		"format 1\nname other\nend\n",                 /* another target's */
+		"format 1\nname d%zz\nend\n",
+	};
+	struct conf_target ct = { .name = (char *)"d" };
+	struct store *s = store_new(dir, 1000);
+	char *path = path_of("d");
+	char *tdir = xasprintf("%s/targets", dir);
+
+	(void)state;
+	mkdir(dir, 0755);
+	mkdir(tdir, 0755);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct target t = { .conf = &ct };
+
+		write_file(path, bad[i]);
+		assert_int_equal(store_load(s, &t), 0);
+		assert_null(t.st);
+		assert_null(t.result);
+	}
+	/* a key from a newer version is ignored */
+	{
+		struct target t = { .conf = &ct };
+
+		write_file(path, "format 1\nname d\nfirst_seen 5\nfuture_key x y\nend\n");
+		assert_int_equal(store_load(s, &t), 0);    /* no result, but the state */
+		assert_non_null(t.st);
+		assert_true(t.st->first_seen == 5);
+		store_target_free(t.st);
+	}
+	/* a directory where the file should be: unreadable, then unwritable */
+	unlink(path);
+	assert_int_equal(mkdir(path, 0755), 0);
+	{
+		static const char *const chain[] = { "x.test" };
+		struct target t = { .conf = &ct };
+		struct result *r = make_result(chain, 1, 10, 1);
+
+		assert_int_equal(store_load(s, &t), 0);
+		store_result(s, &t, r);
+		assert_int_equal(store_write_errors(s), 1);
+		result_free(r);
+		store_target_free(t.st);
+	}
+	rmdir(path);
+	free(path);
+	free(tdir);
+	store_free(s);
+}
+
+static void
+test_cleanup(void **state)
+{
+	static const char *const a[] = { "kept.test" };
+	static const char *const b[] = { "dropped.test" };
+	struct conf_target ct_keep = { .name = (char *)"keep" };
+	struct conf_target ct_gone = { .name = (char *)"gone" };
+	struct conf conf = { .targets = &ct_keep, .ntargets = 1 };
+	struct target tk = { .conf = &ct_keep }, tg = { .conf = &ct_gone };
+	struct store *s = store_new(dir, 1000);
+	double now = (double)time(NULL), old = now - 40 * 86400.0;
+	struct result *ra = make_result(a, 1, old, 1), *rb = make_result(b, 1, old, 1);
+	char *pa = xasprintf("%s/certs/%s.pem", dir, ra->certs[0]->sha256);
+	char *pb = xasprintf("%s/certs/%s.pem", dir, rb->certs[0]->sha256);
+	char *gone = path_of("gone"), *keep = path_of("keep");
+	struct timespec ts[2] = { { (time_t)old, 0 }, { (time_t)old, 0 } };
+
+	(void)state;
+	store_result(s, &tk, ra);
+	store_result(s, &tg, rb);
+	assert_int_equal(utimensat(AT_FDCWD, pa, ts, 0), 0);
+	assert_int_equal(utimensat(AT_FDCWD, pb, ts, 0), 0);
+	store_cleanup(s, &conf, now);
+	/* "gone" is not configured and was last probed 40 days ago: removed,
+	 * and with it the only reference to its certificate */
+	assert_int_equal(access(gone, F_OK), -1);
+	assert_int_equal(access(pb, F_OK), -1);
+	assert_int_equal(access(keep, F_OK), 0);
+	assert_int_equal(access(pa, F_OK), 0);
+	result_free(ra);
+	result_free(rb);
+	store_target_free(tk.st);
+	store_target_free(tg.st);
+	store_free(s);
+	free(pa);
+	free(pb);
+	free(gone);
+	free(keep);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_file_name),
+		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failure_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cleanup, setup, teardown),
+	};
+	int rc;
+
+	log_init("test_store", 0);
+	if (gnutls_x509_privkey_init(&key) < 0 ||
+	    gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+	    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0) < 0)
+		return 1;
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	gnutls_x509_privkey_deinit(key);
+	for (size_t i = 0; i < ARRAY_SIZE(made); i++)
+		free((void *)made[i].der.data);
+	return rc;
+}

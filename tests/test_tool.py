@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""test_tool.py - `tlswatch check` against real servers on loopback: the
+monitoring-plugin first line and exit status for a good chain, one expiring
+soon (warning or critical by the thresholds), an expired one, an untrusted
+one, a refused port and bad arguments; the readable chain, --json, --pem;
+hostile certificate fields reach the terminal escaped."""
+
+import hashlib
+import json
+import os
+import re
+import ssl
+import sys
+
+sys.dont_write_bytecode = True   # nothing written in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lab as L  # noqa: E402
+import starttls_lab as SL  # noqa: E402
+
+FIRST = re.compile(r"^TLS (OK|WARNING|CRITICAL|UNKNOWN) - (.*?)(?: \| (days_left=\S+))?$")
+EXIT = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
+
+
+def ders(path):
+    with open(path) as f:
+        return [ssl.PEM_cert_to_DER_cert(b) for b in L.pem_blocks(f.read())]
+
+
+def check(lab, desc, args, want, summary_re=None, perf_re=None):
+    rc, out, err = L.run_tlswatch(lab, ["check"] + args)
+    first = out.splitlines()[0] if out else ""
+    m = FIRST.match(first)
+    lab.check(m is not None, "%s: the first line follows the plugin convention" % desc,
+              "first line: %r\nstderr: %s" % (first, err))
+    if m is None:
+        return rc, out
+    lab.eq((m.group(1), rc), (want, EXIT[want]), "%s: %s, exit %d" % (desc, want, EXIT[want]),
+           first)
+    if summary_re:
+        lab.check(re.search(summary_re, m.group(2)), "%s: summary matches %r" % (desc, summary_re),
+                  first)
+    if perf_re:
+        lab.check(m.group(3) and re.fullmatch(perf_re, m.group(3)),
+                  "%s: performance data matches %r" % (desc, perf_re), first)
+    return rc, out
+
+
+def main(lab):
+    lab.require_tools()
+    pki = lab.pki()
+    ca = pki.path("ca.pem")
+    good = lab.serve_chain(pki.path("good-chain.pem"), pki.path("good.key"))
+    soon = lab.serve_chain(pki.path("soon-chain.pem"), pki.path("soon.key"))
+    expired = lab.serve_chain(pki.path("expired-chain.pem"), pki.path("expired.key"))
+    untrusted = lab.serve_chain(pki.path("untrusted-chain.pem"), pki.path("untrusted.key"))
+    hostile = lab.serve_chain(pki.path("hostile-chain.pem"), pki.path("hostile.key"))
+    closed = lab.closed_port()
+    sni = ["--servername", "good.test", "--cafile", ca]
+
+    rc, out = check(lab, "good", [good.address] + sni, "OK", r"chain verified, expires in (89|90)\.\d days",
+                    r"days_left=(89|90)\.\d+;21;7")
+    good_ders = ders(pki.path("good-chain.pem"))
+    fps = [hashlib.sha256(d).hexdigest() for d in good_ders]
+    for want in ("Certificate 0", "Certificate 1", "Subject:    CN=good.test",
+                 "Issuer:     CN=tlswatch Test Intermediate CA",
+                 "SANs:       DNS:good.test, DNS:localhost, IP:127.0.0.1, IP:::1",
+                 "SHA-256:    " + fps[0], "SHA-256:    " + fps[1], "Signature:  ECDSA-SHA256",
+                 "256 bits", "days left", "Verdict:      verified", "Chain issues: -"):
+        lab.check(want in out, "good: the chain printout has %r" % want, out)
+
+    check(lab, "soon, --warn 21d --crit 3d", [soon.address, "--warn", "21d", "--crit", "3d"] + sni,
+          "WARNING", r"expires in [45]\.\d days", r"days_left=[45]\.\d+;21;3")
+    check(lab, "soon, --crit 7d", [soon.address, "--crit", "7d"] + sni, "CRITICAL",
+          r"expires in [45]\.\d days", r"days_left=[45]\.\d+;21;7")
+    check(lab, "expired", [expired.address] + sni, "CRITICAL",
+          r"chain does not verify: expired", r"days_left=-\d\.\d+;21;7")
+    check(lab, "untrusted", [untrusted.address] + sni, "CRITICAL",
+          r"chain does not verify: unknown_issuer")
+    check(lab, "wrong name", [good.address, "--servername", "other.test", "--cafile", ca],
+          "CRITICAL", r"hostname_mismatch")
+    check(lab, "refused", [closed.address] + sni, "CRITICAL", r"connect failed: refused",
+          r"days_left=U;21;7")
+
+    check(lab, "no arguments", [], "UNKNOWN")
+    check(lab, "no port", ["127.0.0.1"], "UNKNOWN", "missing port")
+    check(lab, "two endpoints", [good.address, good.address], "UNKNOWN")
+    check(lab, "unknown option", [good.address, "--bogus"], "UNKNOWN")
+    check(lab, "bad --warn", [good.address, "--warn", "soon"], "UNKNOWN", "--warn")
+    check(lab, "--crit above --warn", [good.address, "--warn", "7d", "--crit", "21d"], "UNKNOWN")
+    check(lab, "unreadable --cafile", [good.address, "--cafile", "/nonexistent/ca.pem"], "UNKNOWN")
+    check(lab, "unknown --starttls", [good.address, "--starttls", "gopher"] + sni, "UNKNOWN",
+          "bad --starttls gopher")
+    # a real mail server: the SMTP dialogue, then the handshake and verdict
+    smtp = SL.postfix(lab, pki)
+    check(lab, "--starttls smtp against Postfix", [smtp.address, "--starttls", "smtp"] + sni,
+          "OK")
+    check(lab, "--starttls none against Postfix's plaintext port",
+          [smtp.address, "--starttls", "none", "--timeout", "2s"] + sni, "CRITICAL")
+
+    # --json: one object, the documented members
+    rc, out, err = L.run_tlswatch(lab, ["check", good.address, "--json"] + sni)
+    try:
+        obj = json.loads(out)
+    except ValueError as e:
+        obj = None
+        lab.check(False, "--json prints one JSON object", "%s\n%s" % (e, out))
+    if obj is not None:
+        lab.eq((obj["status"], obj["exit"], rc), ("OK", 0, 0), "--json: status and exit agree")
+        lab.eq([c["sha256"] for c in obj["chain"]], fps, "--json: the chain's fingerprints in order")
+        lab.eq(obj["chain"][0]["sans"], ["DNS:good.test", "DNS:localhost", "IP:127.0.0.1", "IP:::1"],
+               "--json: the leaf's SANs")
+        lab.check(obj["verified"] is True and obj["reasons"] == [] and obj["tls_version"] == "TLS1.3",
+                  "--json: verdict, reasons and TLS version", out)
+    rc, out, err = L.run_tlswatch(lab, ["check", closed.address, "--json"] + sni)
+    obj = json.loads(out) if out.startswith("{") else {}
+    lab.check(rc == 2 and obj.get("fail_stage") == "connect" and obj.get("fail_reason") == "refused",
+              "--json for a refused port: CRITICAL with stage and reason", out)
+
+    # --pem: exactly the certificates presented
+    rc, out, err = L.run_tlswatch(lab, ["check", good.address, "--pem"] + sni)
+    got = [ssl.PEM_cert_to_DER_cert(b) for b in L.pem_blocks(out)]
+    lab.check(rc == 0 and out.startswith("TLS OK - "), "--pem keeps the plugin first line", out[:200])
+    lab.eq(got == good_ders, True, "--pem writes the presented chain as PEM")
+
+    # hostile fields: escaped, never a raw newline or escape character
+    rc, out, err = L.run_tlswatch(lab, ["check", hostile.address] + sni)
+    subj = [l for l in out.splitlines() if l.startswith("  Subject:")]
+    lab.check(subj and 'evil\\"} tlswatch_probe_success{target=\\"forged\\"} 1\\nx\\\\y' in subj[0],
+              "hostile subject printed on one line with its newline and backslash escaped",
+              "\n".join(subj))
+    lab.check("\x1b" not in out and not any(l.startswith("x\\") for l in out.splitlines()),
+              "no raw control character reaches the terminal")
+
+    # help
+    rc, out, err = L.run_tlswatch(lab, ["--help"])
+    lab.check(rc == 0 and "check" in out and "show" in out, "tlswatch --help lists the commands", out)
+    rc, out, err = L.run_tlswatch(lab, ["check", "--help"])
+    lab.check(rc == 0 and "--servername" in out and "--json" in out, "tlswatch check --help", out)
+    rc, out, err = L.run_tlswatch(lab, ["show", "--help"])
+    lab.check(rc == 0 and "--state-dir" in out, "tlswatch show --help", out)
+    rc, out, err = L.run_tlswatch(lab, ["frobnicate"])
+    lab.eq(rc, 2, "an unknown command exits 2")
+
+
+if __name__ == "__main__":
+    L.Lab("tool").main(main)
