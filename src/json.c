@@ -6,38 +6,6 @@
 
 #include "json.h"
 
-int
-utf8_seq(const unsigned char *p)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	int need;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		need = 1;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		need = 2;
-		if (p[0] == 0xe0)
-			lo = 0xa0;      /* overlong */
-		else if (p[0] == 0xed)
-			hi = 0x9f;      /* surrogates */
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		need = 3;
-		if (p[0] == 0xf0)
-			lo = 0x90;      /* overlong */
-		else if (p[0] == 0xf4)
-			hi = 0x8f;      /* above U+10FFFF */
-	} else {
-		return -1;
-	}
-	for (int i = 1; i <= need; i++) {
-		if (p[i] < lo || p[i] > hi)
-			return -i;
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	return need + 1;
-}
-
 void
 json_str(struct buf *b, const char *s)
 {

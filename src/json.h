@@ -6,10 +6,6 @@
 
 #include "util.h"
 
-/* Length of the well-formed UTF-8 sequence at p (p[0] >= 0x80): 2 to 4, or
- * minus the length of the invalid part to replace by one U+FFFD. Never reads
- * past a NUL. */
-int utf8_seq(const unsigned char *p);
 
 /* A JSON string: quotes, backslash and control characters escaped
  * (\n, \uXXXX), invalid UTF-8 replaced by U+FFFD; NULL writes null. */

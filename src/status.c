@@ -155,17 +155,6 @@ url_escape(struct buf *b, const char *s)
 }
 
 static void
-fmt_time(char *out, size_t size, double t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
-	    strftime(out, size, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(out, size, "-");
-}
-
-static void
 put_names(struct buf *b, unsigned bits, int issues, int json)
 {
 	int first = 1;
@@ -239,7 +228,7 @@ status_html_list(struct buf *b, const struct status_entry *e, size_t n,
 	buf_puts(b, html_head);
 	buf_puts(b, "tlswatch");
 	buf_puts(b, html_style);
-	fmt_time(when, sizeof(when), v->now);
+	fmt_utc(when, sizeof(when), v->now);
 	buf_printf(b, "<h1>tlswatch: %zu target%s</h1>\n<p>As of %s; warn within %lld days, "
 	    "critical within %lld days. <a href=\"/api/targets\">JSON</a> "
 	    "<a href=\"/metrics\">metrics</a></p>\n", n, n == 1 ? "" : "s", when,
@@ -262,7 +251,7 @@ status_html_list(struct buf *b, const struct status_entry *e, size_t n,
 			buf_printf(b, "%.1f", ((double)exp - v->now) / 86400.0);
 		else
 			buf_puts(b, "-");
-		fmt_time(when, sizeof(when), (double)exp);
+		fmt_utc(when, sizeof(when), (double)exp);
 		buf_printf(b, "</td><td>%s</td><td>", when);
 		if (r == NULL)
 			buf_puts(b, "-");
@@ -279,9 +268,9 @@ status_html_list(struct buf *b, const struct status_entry *e, size_t n,
 		}
 		buf_puts(b, "</td><td class=\"subject\">");
 		html_escape(b, leaf_subject(&e[i]));
-		fmt_time(when, sizeof(when), r ? r->time : 0);
+		fmt_utc(when, sizeof(when), r ? r->time : 0);
 		buf_printf(b, "</td><td>%s</td><td>", when);
-		fmt_time(when, sizeof(when), e[i].st ? e[i].st->chain_changed : 0);
+		fmt_utc(when, sizeof(when), e[i].st ? e[i].st->chain_changed : 0);
 		buf_printf(b, "%s</td></tr>\n", when);
 	}
 	buf_puts(b, "</tbody></table>\n");
@@ -324,8 +313,8 @@ html_cert(struct buf *b, size_t depth, const char *fp, const struct cert *c,
 		html_escape(b, have ? ci.subject : c->subject);
 		buf_puts(b, "</td></tr>\n<tr><th>Issuer</th><td class=\"issuer\">");
 		html_escape(b, have ? ci.issuer : c->issuer);
-		fmt_time(nb, sizeof(nb), (double)before);
-		fmt_time(na, sizeof(na), (double)after);
+		fmt_utc(nb, sizeof(nb), (double)before);
+		fmt_utc(na, sizeof(na), (double)after);
 		buf_printf(b, "</td></tr>\n<tr><th>Valid</th><td>%s to %s (%.1f days left)</td></tr>\n",
 		    nb, na, ((double)after - v->now) / 86400.0);
 		buf_puts(b, "<tr><th>Serial</th><td class=\"fp\">");
@@ -365,7 +354,7 @@ html_fp(struct buf *b, const struct status_view *v, size_t depth, const char *fp
 
 	buf_printf(b, "%s<span class=\"fp\">%s</span>", depth ? "<br>" : "", fp);
 	if (load_info(v, fp, &ci) == 0) {
-		fmt_time(na, sizeof(na), (double)ci.not_after);
+		fmt_utc(na, sizeof(na), (double)ci.not_after);
 		buf_puts(b, " ");
 		html_escape(b, ci.subject);
 		buf_printf(b, " (expires %s)", na);
@@ -391,7 +380,7 @@ status_html_target(struct buf *b, const struct status_entry *e, const struct sta
 	buf_printf(b, "</h1>\n<table id=\"summary\"><tr class=\"%s\"><th>State</th><td>%s</td></tr>\n",
 	    state_names[s], state_labels[s]);
 	if (r) {
-		fmt_time(when, sizeof(when), r->time);
+		fmt_utc(when, sizeof(when), r->time);
 		buf_printf(b, "<tr><th>Last probe</th><td>%s</td></tr>\n<tr><th>Result</th><td>", when);
 		if (!r->success) {
 			buf_puts(b, "failed at ");
@@ -425,9 +414,9 @@ status_html_target(struct buf *b, const struct status_entry *e, const struct sta
 		}
 	}
 	if (st) {
-		fmt_time(when, sizeof(when), st->first_seen);
+		fmt_utc(when, sizeof(when), st->first_seen);
 		buf_printf(b, "<tr><th>First seen</th><td>%s</td></tr>\n", when);
-		fmt_time(when, sizeof(when), st->chain_changed);
+		fmt_utc(when, sizeof(when), st->chain_changed);
 		buf_printf(b, "<tr><th>Chain changed</th><td>%s (%llu change%s)</td></tr>\n", when,
 		    (unsigned long long)st->chain_changes, st->chain_changes == 1 ? "" : "s");
 	}
@@ -441,15 +430,15 @@ status_html_target(struct buf *b, const struct status_entry *e, const struct sta
 	buf_puts(b, "<h2>History</h2>\n<table id=\"history\"><thead><tr><th>From</th><th>Until</th>"
 	    "<th>Chain (SHA-256, depth 0 first)</th></tr></thead><tbody>\n");
 	if (st && st->chain.n) {
-		fmt_time(when, sizeof(when), st->chain.since);
+		fmt_utc(when, sizeof(when), st->chain.since);
 		buf_printf(b, "<tr><td>%s</td><td>now</td><td>", when);
 		for (size_t j = 0; j < st->chain.n; j++)
 			html_fp(b, v, j, st->chain.fps[j]);
 		buf_puts(b, "</td></tr>\n");
 	}
 	for (size_t i = 0; st && i < st->nhist; i++) {
-		fmt_time(when, sizeof(when), st->hist[i].since);
-		fmt_time(until, sizeof(until), st->hist[i].until);
+		fmt_utc(when, sizeof(when), st->hist[i].since);
+		fmt_utc(until, sizeof(until), st->hist[i].until);
 		buf_printf(b, "<tr><td>%s</td><td>%s</td><td>", when, until);
 		for (size_t j = 0; j < st->hist[i].n; j++)
 			html_fp(b, v, j, st->hist[i].fps[j]);

@@ -95,17 +95,6 @@ term_puts(FILE *f, const char *s)
 }
 
 static void
-fmt_time(char *out, size_t size, double t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
-	    strftime(out, size, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(out, size, "-");
-}
-
-static void
 print_names(FILE *f, unsigned bits, int issues)
 {
 	int first = 1;
@@ -126,8 +115,8 @@ print_cert(FILE *f, size_t depth, const struct certinfo *ci, double now)
 {
 	char nb[64], na[64];
 
-	fmt_time(nb, sizeof(nb), (double)ci->not_before);
-	fmt_time(na, sizeof(na), (double)ci->not_after);
+	fmt_utc(nb, sizeof(nb), (double)ci->not_before);
+	fmt_utc(na, sizeof(na), (double)ci->not_after);
 	fprintf(f, "Certificate %zu\n  Subject:    ", depth);
 	term_puts(f, ci->subject);
 	fputs("\n  Issuer:     ", f);
@@ -375,7 +364,7 @@ cmd_check(int argc, char **argv)
 
 		expiry = r->verdict.verified ? r->verdict.verified_expiry : r->verdict.earliest_expiry;
 		left = ((double)expiry - now) / 86400.0;
-		fmt_time(when, sizeof(when), (double)expiry);
+		fmt_utc(when, sizeof(when), (double)expiry);
 		if (!r->verdict.verified) {
 			struct buf why;
 
@@ -571,7 +560,7 @@ show_table(struct status_entry *e, size_t n, const struct status_view *v)
 			snprintf(days, sizeof(days), "%.1f", ((double)exp - v->now) / 86400.0);
 		else
 			snprintf(days, sizeof(days), "-");
-		fmt_time(when, sizeof(when), e[i].st ? e[i].st->last_change : 0);
+		fmt_utc(when, sizeof(when), e[i].st ? e[i].st->last_change : 0);
 		buf_init(&name);
 		term_escape(&name, e[i].name);
 		printf("%-*s  %-10s  %-24s  %9s  %s\n", (int)w, name.data, status_state_name(s),
@@ -591,7 +580,7 @@ print_fp(const char *dir, size_t depth, const char *fp)
 
 	printf("    %zu %s", depth, fp);
 	if (der && certinfo_get(der, len, &ci) == 0) {
-		fmt_time(na, sizeof(na), (double)ci.not_after);
+		fmt_utc(na, sizeof(na), (double)ci.not_after);
 		printf(" ");
 		term_puts(stdout, ci.subject);
 		printf(" (expires %s)", na);
@@ -640,7 +629,7 @@ show_target(const char *dir, const char *name, int pem, const struct status_view
 	}
 	printf("Target:        ");
 	term_puts(stdout, st->name);
-	fmt_time(when, sizeof(when), r ? r->time : 0);
+	fmt_utc(when, sizeof(when), r ? r->time : 0);
 	printf("\nLast probe:    %s\nResult:        ", when);
 	if (r == NULL)
 		printf("-");
@@ -664,12 +653,12 @@ show_target(const char *dir, const char *name, int pem, const struct status_view
 		printf("\nChain issues:  ");
 		print_names(stdout, st->issues, 1);
 	}
-	fmt_time(when, sizeof(when), st->first_seen);
+	fmt_utc(when, sizeof(when), st->first_seen);
 	printf("\nFirst seen:    %s\n", when);
-	fmt_time(when, sizeof(when), st->chain_changed);
+	fmt_utc(when, sizeof(when), st->chain_changed);
 	printf("Chain changed: %s (%llu change%s)\n", when,
 	    (unsigned long long)st->chain_changes, st->chain_changes == 1 ? "" : "s");
-	fmt_time(when, sizeof(when), st->last_change);
+	fmt_utc(when, sizeof(when), st->last_change);
 	printf("Last change:   %s\n\nPresented chain:\n", when);
 	for (size_t i = 0; i < st->chain.n; i++) {
 		struct certinfo ci;
@@ -686,14 +675,14 @@ show_target(const char *dir, const char *name, int pem, const struct status_view
 		free(der);
 	}
 	printf("\nHistory (newest first):\n");
-	fmt_time(when, sizeof(when), st->chain.since);
+	fmt_utc(when, sizeof(when), st->chain.since);
 	if (st->chain.n)
 		printf("  %s to now:\n", when);
 	for (size_t j = 0; j < st->chain.n; j++)
 		print_fp(dir, j, st->chain.fps[j]);
 	for (size_t i = 0; i < st->nhist; i++) {
-		fmt_time(when, sizeof(when), st->hist[i].since);
-		fmt_time(until, sizeof(until), st->hist[i].until);
+		fmt_utc(when, sizeof(when), st->hist[i].since);
+		fmt_utc(until, sizeof(until), st->hist[i].until);
 		printf("  %s to %s:\n", when, until);
 		for (size_t j = 0; j < st->hist[i].n; j++)
 			print_fp(dir, j, st->hist[i].fps[j]);

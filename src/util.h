@@ -29,6 +29,16 @@ double wall_now(void);
  * Returns 0, or -1 when the text is not a duration or not above zero. */
 int parse_duration_ms(const char *s, uint64_t *ms);
 
+/* Length of the well-formed UTF-8 sequence at p (2 to 4; p[0] >= 0x80), or
+ * minus the length of its maximal invalid subpart, to be replaced by one
+ * U+FFFD as Unicode recommends. Overlongs, surrogates and code points above
+ * U+10FFFF are invalid; a NUL ends any sequence, so it never reads past a
+ * C string. */
+int utf8_seq(const unsigned char *p);
+
+/* "2026-11-22 10:16:32 UTC", or "-" for t <= 0. */
+void fmt_utc(char *out, size_t size, double t);
+
 /* 64-bit FNV-1a: stable across versions and machines (used for spreading). */
 uint64_t hash64(const void *data, size_t len);
 
