@@ -38,6 +38,9 @@
 #include "store.h"
 
 #define STORE_CLEANUP_MS ((uint64_t)86400 * 1000)
+/* The first clean-up waits this long after start: it reads every state
+ * file, and a restart should serve its stored results first. */
+#define STORE_CLEANUP_FIRST_MS ((uint64_t)60 * 1000)
 #define STORE_MAX_NAME 160   /* longer escaped names are hashed */
 
 struct store {
@@ -1175,26 +1178,48 @@ cmp_fp(const void *a, const void *b)
 }
 
 static int
-configured(const struct conf *c, const char *name)
+cmp_name(const void *a, const void *b)
 {
-	for (size_t i = 0; c && i < c->ntargets; i++)
-		if (strcmp(c->targets[i].name, name) == 0)
-			return 1;
-	return 0;
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Whether name is configured: names is sorted, so one look-up per state
+ * file stays cheap with 100,000 targets. */
+static int
+configured(const char **names, size_t n, const char *name)
+{
+	return bsearch(&name, names, n, sizeof(*names), cmp_name) != NULL;
+}
+
+/* Room for more fingerprints, growing geometrically. */
+static char (*refs_grow(char (*refs)[65], size_t *cap, size_t need))[65]
+{
+	if (need <= *cap)
+		return refs;
+	while (*cap < need)
+		*cap = *cap ? *cap * 2 : 1024;
+	return xreallocarray(refs, *cap, sizeof(*refs));
 }
 
 void
 store_cleanup(struct store *s, const struct conf *c, double now)
 {
 	char (*refs)[65] = NULL;
-	size_t nrefs = 0, removed_states = 0, removed_certs = 0;
+	size_t nrefs = 0, refcap = 0, removed_states = 0, removed_certs = 0;
+	size_t nnames = c ? c->ntargets : 0;
+	const char **names = xcalloc(nnames ? nnames : 1, sizeof(*names));
 	double cutoff = now - STORE_KEEP_SECONDS;
 	int unsure = 0;
 	struct dirent *e;
 	DIR *d;
 
-	if ((d = opendir(s->targets_dir)) == NULL)
+	for (size_t i = 0; i < nnames; i++)
+		names[i] = c->targets[i].name;
+	qsort(names, nnames, sizeof(*names), cmp_name);
+	if ((d = opendir(s->targets_dir)) == NULL) {
+		free(names);
 		return;
+	}
 	while ((e = readdir(d)) != NULL) {
 		size_t len = strlen(e->d_name);
 		struct store_target *st;
@@ -1211,21 +1236,21 @@ store_cleanup(struct store *s, const struct conf *c, double now)
 			free(path);
 			continue;
 		}
-		if (!configured(c, st->name) && (r == NULL || r->time < cutoff) &&
-		    st->first_seen < cutoff) {
+		if ((r == NULL || r->time < cutoff) && st->first_seen < cutoff &&
+		    !configured(names, nnames, st->name)) {
 			if (unlink(path) == 0) {
 				removed_states++;
 				log_info("clean-up: removed %s (target %s, no longer configured, "
 				    "not probed for 30 days)", path, st->name);
 			}
 		} else {
-			refs = xreallocarray(refs, nrefs + st->chain.n, sizeof(*refs));
+			refs = refs_grow(refs, &refcap, nrefs + st->chain.n);
 			for (size_t i = 0; i < st->chain.n; i++)
 				memcpy(refs[nrefs++], st->chain.fps[i], 65);
 			for (size_t h = 0; h < st->nhist; h++) {
 				if (st->hist[h].until < cutoff)
 					continue;
-				refs = xreallocarray(refs, nrefs + st->hist[h].n, sizeof(*refs));
+				refs = refs_grow(refs, &refcap, nrefs + st->hist[h].n);
 				for (size_t i = 0; i < st->hist[h].n; i++)
 					memcpy(refs[nrefs++], st->hist[h].fps[i], 65);
 			}
@@ -1257,6 +1282,7 @@ store_cleanup(struct store *s, const struct conf *c, double now)
 		closedir(d);
 	}
 	free(refs);
+	free(names);
 	if (removed_states || removed_certs)
 		log_info("clean-up of %s: removed %zu state file%s and %zu certificate%s",
 		    s->dir, removed_states, removed_states == 1 ? "" : "s", removed_certs,
@@ -1285,6 +1311,5 @@ store_schedule_cleanup(struct store *s, struct loop *l, const struct conf *c)
 	s->loop = l;
 	s->conf = c;
 	s->cleanup.cb = cleanup_cb;
-	store_cleanup(s, c, wall_now());
-	loop_timer_at(l, &s->cleanup, mono_ms() + STORE_CLEANUP_MS);
+	loop_timer_at(l, &s->cleanup, mono_ms() + STORE_CLEANUP_FIRST_MS);
 }

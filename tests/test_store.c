@@ -431,9 +431,14 @@ test_cleanup(void **state)
 {
 	static const char *const a[] = { "kept.test" };
 	static const char *const b[] = { "dropped.test" };
-	struct conf_target ct_keep = { .name = (char *)"keep" };
 	struct conf_target ct_gone = { .name = (char *)"gone" };
-	struct conf conf = { .targets = &ct_keep, .ntargets = 1 };
+	/* several names, out of order: clean-up looks them up sorted */
+	struct conf_target configured[] = {
+		{ .name = (char *)"zeta" }, { .name = (char *)"keep" },
+		{ .name = (char *)"alpha" }, { .name = (char *)"gonf" },
+	};
+	struct conf_target ct_keep = configured[1];
+	struct conf conf = { .targets = configured, .ntargets = ARRAY_SIZE(configured) };
 	struct target tk = { .conf = &ct_keep }, tg = { .conf = &ct_gone };
 	struct store *s = store_new(dir, 1000);
 	double now = (double)time(NULL), old = now - 40 * 86400.0;
