@@ -549,7 +549,6 @@ store_target_free(struct store_target *st)
 	for (size_t i = 0; i < st->nhist; i++)
 		chain_free(&st->hist[i]);
 	free(st->hist);
-	free(st->written);
 	free(st->name);
 	free(st);
 }
@@ -598,6 +597,15 @@ put_names(struct buf *b, unsigned bits, int issues)
 	}
 	if (b->len == start)
 		buf_putc(b, '-');
+}
+
+/* What identifies a state file's content, to compare with the last write.
+ * 0, or -1 when it cannot be computed (then the file counts as changed). */
+static int
+content_digest(const struct buf *b, unsigned char out[32])
+{
+	return gnutls_hash_fast(GNUTLS_DIG_SHA256, b->data ? b->data : "", b->len, out) < 0 ?
+	    -1 : 0;
 }
 
 /* The content of a state file, the probe's timestamps aside: written when it
@@ -669,9 +677,14 @@ store_save(struct store *s, const struct target *t, const struct result *r, int 
 	char *name;
 	double now = r ? r->time : wall_now();
 
+	unsigned char digest[32];
+	int have_digest;
+
 	buf_init(&content);
 	render_content(&content, st, r);
-	if (!force && st->written && strcmp(st->written, content.data) == 0 &&
+	have_digest = content_digest(&content, digest) == 0;
+	if (!force && have_digest && st->have_written &&
+	    memcmp(st->written, digest, sizeof(digest)) == 0 &&
 	    (now - st->written_at) * 1000 < (double)s->refresh_ms) {
 		buf_free(&content);
 		return;
@@ -689,8 +702,8 @@ store_save(struct store *s, const struct target *t, const struct result *r, int 
 	buf_puts(&file, "end\n");
 	name = store_file_name(t->conf->name);
 	if (store_write(s, &st->write_failing, s->targets_dir, name, file.data, file.len) == 0) {
-		free(st->written);
-		st->written = buf_steal(&content);
+		memcpy(st->written, digest, sizeof(digest));
+		st->have_written = have_digest;
 		st->written_at = now;
 	}
 	free(name);
@@ -1115,8 +1128,9 @@ store_load(struct store *s, struct target *t)
 			struct buf b;
 			buf_init(&b);
 			render_content(&b, st, r);
-			st->written = buf_steal(&b);
+			st->have_written = content_digest(&b, st->written) == 0;
 			st->written_at = r ? r->time : wall_now();
+			buf_free(&b);
 		}
 	}
 	free(name);

@@ -38,7 +38,10 @@ struct store_target {
 	int verified;
 	unsigned reasons, issues;
 	/* bookkeeping, private to store.c */
-	char *written;            /* content last written, timestamps aside */
+	unsigned char written[32];  /* SHA-256 of the content last written,
+	                             * timestamps aside (the text itself would be
+	                             * ~1 KB a target kept only to compare) */
+	int have_written;
 	double written_at;
 	int write_failing;        /* the last write of this file failed; logged */
 };
