@@ -74,6 +74,19 @@ case $out in *"configuration OK (0 targets)"*) r=1 ;; esac
 [ $r -eq 0 ] || echo "# $out"
 check $r "the commented example targets of $conf are valid once uncommented"
 rm -rf "$tmp"
+# The bash completion, where bash-completion's loader finds it for both
+# commands (tlswatchd is a link to tlswatch).
+comp=$prefix/share/bash-completion/completions
+[ -s "$d$comp/tlswatch" ] && [ "$(readlink "$d$comp/tlswatchd")" = tlswatch ]
+check $? "installed $comp/tlswatch and its link $comp/tlswatchd"
+lib=/usr/share/bash-completion/bash_completion
+if [ -f "$lib" ]; then
+	out=$(BASH_COMPLETION_USER_DIR="$d$prefix/share/bash-completion" timeout 20 bash -c \
+		'. "$1"; __load_completion tlswatch; __load_completion tlswatchd;
+		complete -p tlswatch tlswatchd' sh "$lib" 2>&1)
+	case $out in *"-F _tlswatch tlswatch"*"-F _tlswatchd tlswatchd"*) r=0 ;; *) r=1; echo "# $out" ;; esac
+	check $r "bash-completion's loader loads the completion of tlswatch and tlswatchd"
+fi
 cmp -s "$d$doc/examples/tlswatchd.conf" "$d$conf"
 check $((1 - $?)) "the example in $doc/examples is not the installed default"
 
