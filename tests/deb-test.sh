@@ -193,6 +193,13 @@ fresh() {
 	printf '#!/bin/sh\nexit 101\n' >"$1/usr/sbin/policy-rc.d" &&
 		chmod 755 "$1/usr/sbin/policy-rc.d"
 }
+# prepare ROOT LOG: ROOT becomes a fresh copy of the base, mounted, with
+# current package lists; LOG is started anew.
+prepare() {
+	fresh "$1" && enter "$1" || fatal "prepare $1"
+	: >"$2"
+	inroot "$1" 120 apt-get update -q >>"$2" 2>&1 || fatal "apt-get update in $1" "$2"
+}
 # inroot ROOT SECONDS COMMAND...: run COMMAND in ROOT, bounded.
 inroot() {
 	local root=$1 secs=$2
@@ -245,10 +252,8 @@ check 0 "a $suite chroot made by debootstrap --variant=minbase"
 
 step "build in a clean chroot"
 broot=$work/build-root
-fresh "$broot" && enter "$broot" || fatal "prepare $broot"
 log=$work/build.log
-: >"$log"
-inroot "$broot" 120 apt-get update -q >>"$log" 2>&1 || fatal "apt-get update in $broot" "$log"
+prepare "$broot" "$log"
 mkdir -p "$broot/build"
 cp -a "$src/tlswatch-$debversion" "$broot/build/"
 inroot "$broot" 240 apt-get build-dep -y -q --no-install-recommends "/build/tlswatch-$debversion" \
@@ -303,10 +308,8 @@ check $r "lintian: no error and no warning on the binary and source packages"
 
 step "install"
 iroot=$work/install-root
-fresh "$iroot" && enter "$iroot" || fatal "prepare $iroot"
 log=$work/install.log
-: >"$log"
-inroot "$iroot" 120 apt-get update -q >>"$log" 2>&1 || fatal "apt-get update in $iroot" "$log"
+prepare "$iroot" "$log"
 # What the chroot holds before: after purge, nothing named tlswatch is new.
 snapshot() {
 	(cd "$1" && find . -xdev \( -path ./proc -o -path ./tmp -o -path ./var/cache/apt \
