@@ -12,19 +12,19 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "httpd.h"
-#include "listen.h"
-#include "log.h"
-#include "loop.h"
-#include "metrics.h"
-#include "notify.h"
-#include "resolve.h"
+#include "conf/conf.h"
+#include "serve/httpd.h"
+#include "serve/listen.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "serve/metrics.h"
+#include "serve/notify.h"
+#include "probe/resolve.h"
 #include "sched.h"
-#include "status.h"
-#include "store.h"
-#include "tls.h"
-#include "util.h"
+#include "serve/status.h"
+#include "state/store.h"
+#include "probe/tls.h"
+#include "core/util.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/tlswatch/tlswatchd.conf"
 
@@ -123,7 +123,7 @@ status_update(struct daemon *d, int ready)
 static void
 status_cb(struct loop_timer *t)
 {
-	struct daemon *d = (struct daemon *)((char *)t - offsetof(struct daemon, status));
+	struct daemon *d = container_of(t, struct daemon, status);
 
 	status_update(d, 0);
 	loop_timer_at(d->loop, &d->status, loop_now(d->loop) + STATUS_PERIOD_MS);
@@ -134,7 +134,7 @@ status_cb(struct loop_timer *t)
 static void
 watchdog_cb(struct loop_timer *t)
 {
-	struct daemon *d = (struct daemon *)((char *)t - offsetof(struct daemon, watchdog));
+	struct daemon *d = container_of(t, struct daemon, watchdog);
 
 	notify_watchdog();
 	loop_timer_at(d->loop, &d->watchdog, loop_now(d->loop) + d->watchdog_ms);
@@ -209,7 +209,7 @@ fail:
 static void
 signal_cb(struct loop_watch *w, uint32_t events)
 {
-	struct daemon *d = (struct daemon *)((char *)w - offsetof(struct daemon, sigwatch));
+	struct daemon *d = container_of(w, struct daemon, sigwatch);
 	struct signalfd_siginfo si;
 
 	(void)events;

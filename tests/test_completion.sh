@@ -2,7 +2,7 @@
 # etc/bash-completion/tlswatch under bash-completion's own library: the
 # options, subcommands and option values it offers for the tlswatchd and
 # tlswatch just built (it reads their --help), and the STARTTLS protocols
-# it offers are those of src/starttls.c.
+# it offers are those of src/probe/starttls.c.
 set -u
 : "${TLSWATCHD:?TLSWATCHD is not set (run through make check)}"
 : "${TLSWATCH:?TLSWATCH is not set (run through make check)}"
@@ -117,10 +117,10 @@ expect "$t show --state-dir $f/" "$f/sub.d" "tlswatch show --state-dir: director
 expect_has "$t hash-password --" "--cost" "tlswatch hash-password: its options"
 
 protos=$(sed -n 's/^[[:space:]]*\[STARTTLS_[A-Z0-9_]*\] = "\([a-z0-9]*\)",$/\1/p' \
-	"$TEST_SRCDIR/../src/starttls.c")
-[ -n "$protos" ] || echo "# no protocol names found in src/starttls.c"
+	"$TEST_SRCDIR/../src/probe/starttls.c")
+[ -n "$protos" ] || echo "# no protocol names found in src/probe/starttls.c"
 expect "$t check x:25 --starttls ''" "${protos:-?}" \
-	"tlswatch check --starttls: the protocols of src/starttls.c"
+	"tlswatch check --starttls: the protocols of src/probe/starttls.c"
 expect "$t check x:25 --starttls=p" "pop3 postgres" "tlswatch check --starttls=: by its prefix"
 
 echo "$pass passed, $fail failed"

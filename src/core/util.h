@@ -1,0 +1,103 @@
+/* util.h - memory, strings, clocks and growable buffers shared by every module. */
+#ifndef TLSWATCH_UTIL_H
+#define TLSWATCH_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/* The struct of type that holds member at ptr. */
+#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+/* Allocation never fails for callers: out of memory ends the process here. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+void *xreallocarray(void *p, size_t nmemb, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Monotonic clock in milliseconds; for deadlines and schedules. */
+uint64_t mono_ms(void);
+/* Monotonic clock in microseconds; for measuring durations. */
+uint64_t mono_us(void);
+/* Wall clock in seconds since the epoch, with sub-second precision. */
+double wall_now(void);
+
+/* The longest duration accepted anywhere: 100 years, far beyond any
+ * interval or threshold, and far below where milliseconds overflow. */
+#define DURATION_MAX_MS ((uint64_t)100 * 366 * 86400 * 1000)
+
+/* Parse a duration: a bare number of seconds ("90") or a sum of terms with
+ * units ms, s, m, h, d ("500ms", "90s", "5m", "1h30m"). Stores milliseconds.
+ * Returns 0, or -1 when the text is not a duration, not above zero, or
+ * longer than DURATION_MAX_MS. */
+int parse_duration_ms(const char *s, uint64_t *ms);
+
+/* Length of the well-formed UTF-8 sequence at p (2 to 4; p[0] >= 0x80), or
+ * minus the length of its maximal invalid subpart, to be replaced by one
+ * U+FFFD as Unicode recommends. Overlongs, surrogates and code points above
+ * U+10FFFF are invalid; a NUL ends any sequence, so it never reads past a
+ * C string. */
+int utf8_seq(const unsigned char *p);
+
+/* The range of times the daemon accepts from outside (state files,
+ * certificates): 0001-01-01 to 9999-12-31T23:59:59Z, the last second X.509
+ * can express. Anything beyond is damage, and casting it to time_t later
+ * would be undefined. */
+#define TIME_MIN_EPOCH (-62135596800LL)
+#define TIME_MAX_EPOCH 253402300799LL
+/* Whether t lies in that range. */
+int time_epoch_ok(int64_t t);
+/* t when it lies in that range, else 0 (unknown): for times GnuTLS reports
+ * from certificates, which come from the peer. */
+int64_t time_epoch_or_zero(int64_t t);
+
+/* "2026-11-22 10:16:32 UTC", or "-" for t <= 0 and for times out of range. */
+void fmt_utc(char *out, size_t size, double t);
+
+/* 64-bit FNV-1a: stable across versions and machines (used for spreading). */
+uint64_t hash64(const void *data, size_t len);
+
+/* Lowercase hex of len bytes into out (2*len+1 bytes). */
+void hex_encode(const unsigned char *in, size_t len, char *out);
+
+/* A Prometheus-style histogram: counts per upper bound (not cumulative),
+ * the last slot for values above every bound. */
+struct histogram {
+	const double *bounds;   /* ascending */
+	size_t nbounds;
+	uint64_t *counts;       /* nbounds + 1 */
+	double sum;
+	uint64_t count;
+};
+void histogram_init(struct histogram *h, const double *bounds, size_t nbounds);
+void histogram_fini(struct histogram *h);
+void histogram_observe(struct histogram *h, double v);
+
+/* A growable byte buffer, always NUL-terminated after the first append.
+ * With a flush hook, a buffer about to grow past flush_at first hands its
+ * contents to flush (which must empty it: len = 0), so output can stream
+ * to a consumer (a compressor) without ever being whole in memory. */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	void (*flush)(struct buf *b, void *arg);
+	void *flush_arg;
+	size_t flush_at;
+};
+void buf_init(struct buf *b);
+void buf_free(struct buf *b);
+void buf_reserve(struct buf *b, size_t extra);
+void buf_append(struct buf *b, const void *p, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_putc(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* Hand the data to the caller (who frees it) and reset the buffer. */
+char *buf_steal(struct buf *b);
+
+#endif
