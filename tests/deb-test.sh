@@ -256,10 +256,13 @@ log=$work/build.log
 prepare "$broot" "$log"
 mkdir -p "$broot/build"
 cp -a "$src/tlswatch-$debversion" "$broot/build/"
-inroot "$broot" 240 apt-get build-dep -y -q --no-install-recommends "/build/tlswatch-$debversion" \
+inroot "$broot" 300 apt-get build-dep -y -q --no-install-recommends "/build/tlswatch-$debversion" \
 	>>"$log" 2>&1 || fatal "apt-get build-dep installs the build dependencies" "$log"
 check 0 "apt-get build-dep installs the build dependencies in a clean chroot"
-inroot "$broot" 300 sh -c "cd /build/tlswatch-$debversion && dpkg-buildpackage -us -uc -b" \
+# Both builds use every core (dh builds in parallel only when told to).
+jobs=$(nproc)
+inroot "$broot" 600 sh -c "cd /build/tlswatch-$debversion &&
+	DEB_BUILD_OPTIONS=parallel=$jobs dpkg-buildpackage -us -uc -b" \
 	>>"$log" 2>&1 || fatal "dpkg-buildpackage -us -uc -b in a chroot with only the build dependencies" "$log"
 check 0 "dpkg-buildpackage -us -uc -b in a chroot with only the build dependencies"
 grep -q '^# PASS: *[1-9]' "$log" && ! grep -q '^# FAIL: *[1-9]' "$log"
@@ -286,7 +289,8 @@ ch=$broot/build/up/tlswatch-$upversion/debian/changelog
 	printf ' -- %s  %s\n\n' "$(dpkg-parsechangelog -l "$ch" -S Maintainer)" "$(date -R)"
 	cat "$ch"
 } >"$ch.new" && mv "$ch.new" "$ch"
-inroot "$broot" 300 sh -c "cd /build/up/tlswatch-$upversion && DEB_BUILD_OPTIONS=nocheck dpkg-buildpackage -us -uc -b" \
+inroot "$broot" 600 sh -c "cd /build/up/tlswatch-$upversion &&
+	DEB_BUILD_OPTIONS='nocheck parallel=$jobs' dpkg-buildpackage -us -uc -b" \
 	>>"$log" 2>&1 || fatal "dpkg-buildpackage of $upversion" "$log"
 check 0 "dpkg-buildpackage of the same tree as version $upversion"
 umount_all
