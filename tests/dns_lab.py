@@ -516,6 +516,7 @@ class MailLab:
       nosts       MX 10 mx1; no _mta-sts record, no TLS-RPT record
       change      MX 10 mx1, 20 mx2 at first (set_mx changes it)
       nomx        no MX; an A record (the good Postfix): the implicit MX
+    Also: big (eight TXT records of 200 bytes: truncated over UDP).
     """
 
     def __init__(self, lab, pki=None):
@@ -651,6 +652,9 @@ class MailLab:
             z.add("_mta-sts." + d, "TXT", txt("v=STSv1; id=%s1;" % d))
             z.add("mta-sts." + d, "A", self.sts_addr)
         z.add("_smtp._tls.mail", "TXT", txt("v=TLSRPTv1; rua=mailto:tlsrpt@mail.%s" % ZONE))
+        # An answer larger than a 1232-byte EDNS buffer: it comes over TCP.
+        for i in range(8):
+            z.add("big", "TXT", txt("%d" % i + "x" * 199))
         # Delegations: bogus with its DS (signed, but broken), insecure without.
         z.add("bogus", "NS", "ns.%s." % ZONE)
         z.add("bogus", "DS", self.bogus_signer.ds())
