@@ -64,24 +64,13 @@ def _run(cmd, what, cwd=None, timeout=60, input=None):
 
 # ---------------------------------------------------------------- addresses
 
-def _bindable(addr, port, udp=False):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
-    try:
-        s.bind((addr, port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-
-
 def free_address(ports=()):
     """A loopback address 127.X.Y.Z (not 127.0.0.0/16, which other tests
     use) on which every TCP port of PORTS is free."""
     for _ in range(1000):
         addr = "127.%d.%d.%d" % (random.randint(1, 254), random.randint(0, 255),
                                  random.randint(1, 254))
-        if all(_bindable(addr, p) for p in ports):
+        if all(L.free_port_is_free(addr, p) for p in ports):
             return addr
     raise L.HardError("no free loopback address for ports %s" % (ports,))
 
@@ -96,7 +85,7 @@ def free_dns_endpoint():
             port = s.getsockname()[1]
         finally:
             s.close()
-        if _bindable(addr, port) and _bindable(addr, port, udp=True):
+        if L.free_port_is_free(addr, port) and L.free_port_is_free(addr, port, udp=True):
             return addr, port
     raise L.HardError("no loopback address with a free TCP and UDP port")
 

@@ -4,7 +4,6 @@
  * above the intermediate, and what a bad chain gets. */
 #include "config.h"
 
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -23,49 +21,7 @@
 
 #include "core/util.h"
 #include "verdict/dane.h"
-
-#define MAXCERTS 8
-
-static char pki_dir[256];
-
-struct pem {
-	size_t n;
-	gnutls_datum_t raw[MAXCERTS];
-	struct der der[MAXCERTS];
-};
-
-static void
-pem_load(struct pem *p, const char *name)
-{
-	gnutls_x509_crt_t *crts;
-	gnutls_datum_t d;
-	unsigned n, i;
-	char *path = xasprintf("%s/%s", pki_dir, name);
-
-	memset(p, 0, sizeof(*p));
-	assert_int_equal(gnutls_load_file(path, &d), 0);
-	assert_int_equal(gnutls_x509_crt_list_import2(&crts, &n, &d, GNUTLS_X509_FMT_PEM, 0), 0);
-	assert_true(n > 0 && n <= MAXCERTS);
-	for (i = 0; i < n; i++) {
-		assert_int_equal(gnutls_x509_crt_export2(crts[i], GNUTLS_X509_FMT_DER,
-		    &p->raw[i]), 0);
-		p->der[i].data = p->raw[i].data;
-		p->der[i].len = p->raw[i].size;
-		gnutls_x509_crt_deinit(crts[i]);
-	}
-	p->n = n;
-	gnutls_free(crts);
-	gnutls_free(d.data);
-	free(path);
-}
-
-static void
-pem_free(struct pem *p)
-{
-	for (size_t i = 0; i < p->n; i++)
-		gnutls_free(p->raw[i].data);
-	p->n = 0;
-}
+#include "testpki.h"
 
 /* A record for the first certificate of file NAME: its DER or its public
  * key, exact or hashed. The caller frees r->data. */
@@ -362,68 +318,19 @@ test_bad_chain(void **state)
 }
 
 static int
-run_pki(const char *script, const char *dir)
-{
-	pid_t pid;
-	int st;
-
-	if ((pid = fork()) == -1)
-		return -1;
-	if (pid == 0) {
-		execlp("sh", "sh", script, dir, (char *)NULL);
-		_exit(127);
-	}
-	if (waitpid(pid, &st, 0) == -1)
-		return -1;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-}
-
-static int
 teardown(void **state)
 {
-	DIR *d;
-	struct dirent *e;
-
 	(void)state;
 	dane_fini();
-	if (pki_dir[0] == '\0' || (d = opendir(pki_dir)) == NULL)
-		return 0;
-	while ((e = readdir(d)) != NULL) {
-		char *p;
-
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		p = xasprintf("%s/%s", pki_dir, e->d_name);
-		unlink(p);
-		free(p);
-	}
-	closedir(d);
-	rmdir(pki_dir);
-	pki_dir[0] = '\0';
+	testpki_remove();
 	return 0;
 }
 
 static int
 setup(void **state)
 {
-	const char *srcdir = getenv("TEST_SRCDIR");
-	const char *tmp = getenv("TMPDIR");
-	char *script;
-
-	snprintf(pki_dir, sizeof(pki_dir), "%s/test_dane.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (mkdtemp(pki_dir) == NULL) {
-		perror("mkdtemp");
-		return -1;
-	}
-	script = srcdir && *srcdir ? xasprintf("%s/pki.sh", srcdir) : xstrdup("tests/pki.sh");
-	if (run_pki(script, pki_dir) == -1) {
-		fprintf(stderr, "sh %s %s failed\n", script, pki_dir);
-		free(script);
-		teardown(state);
-		return -1;
-	}
-	free(script);
-	return 0;
+	(void)state;
+	return testpki_make("test_dane");
 }
 
 int
