@@ -12,6 +12,7 @@
 #include <gnutls/x509.h>
 
 #include "certinfo.h"
+#include "util.h"
 #include "json.h"
 
 static char *
@@ -108,8 +109,8 @@ certinfo_get(const unsigned char *der, size_t len, struct certinfo *ci)
 		slen = 0;
 	ci->serial = xmalloc(2 * slen + 1);
 	hex_encode(serial, slen, ci->serial);
-	ci->not_before = (int64_t)gnutls_x509_crt_get_activation_time(crt);
-	ci->not_after = (int64_t)gnutls_x509_crt_get_expiration_time(crt);
+	ci->not_before = time_epoch_or_zero(gnutls_x509_crt_get_activation_time(crt));
+	ci->not_after = time_epoch_or_zero(gnutls_x509_crt_get_expiration_time(crt));
 	pk = gnutls_x509_crt_get_pk_algorithm(crt, &bits);
 	ci->key_type = xstrdup(pk >= 0 && gnutls_pk_algorithm_get_name(pk) ?
 	    gnutls_pk_algorithm_get_name(pk) : "unknown");

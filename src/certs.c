@@ -140,8 +140,8 @@ certs_parse(const unsigned char *der, size_t len, const char *sha256)
 	c->subject = certs_dn(crt, 0);
 	c->issuer = certs_dn(crt, 1);
 	c->serial = certs_serial(crt);
-	c->not_before = (int64_t)gnutls_x509_crt_get_activation_time(crt);
-	c->not_after = (int64_t)gnutls_x509_crt_get_expiration_time(crt);
+	c->not_before = time_epoch_or_zero(gnutls_x509_crt_get_activation_time(crt));
+	c->not_after = time_epoch_or_zero(gnutls_x509_crt_get_expiration_time(crt));
 	c->self_signed = certs_self_signed(crt);
 	c->is_ca = gnutls_x509_crt_get_basic_constraints(crt, &critical, &ca,
 	    NULL) > 0;

@@ -313,7 +313,7 @@ chain_verified_expiry(const struct chain_certs *cc, const struct trust *t)
 	for (depth = 0; depth < CHAIN_MAX_DEPTH; depth++) {
 		if (gnutls_x509_trust_list_get_issuer(t->tl, cc->crt[cur], &iss,
 		    GNUTLS_TL_GET_COPY) >= 0) {
-			na = (int64_t)gnutls_x509_crt_get_expiration_time(iss);
+			na = time_epoch_or_zero(gnutls_x509_crt_get_expiration_time(iss));
 			gnutls_x509_crt_deinit(iss);
 			if (na < min)
 				min = na;

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libconfig.h>
@@ -387,6 +388,34 @@ is_zero_duration(const char *s)
 	return r;
 }
 
+/* A duration well formed but beyond DURATION_MAX_MS: digits and units only,
+ * and accepted once every number is made 1. */
+static int
+is_duration_too_long(const char *s)
+{
+	char *t, *w;
+	uint64_t ms;
+	int r;
+
+	if (strspn(s, "0123456789msdh") != strlen(s))
+		return 0;
+	t = xmalloc(strlen(s) + 1);
+	w = t;
+	for (const char *p = s; *p; p++) {
+		if (isdigit((unsigned char)*p)) {
+			if (p > s && isdigit((unsigned char)p[-1]))
+				continue;
+			*w++ = '1';
+		} else {
+			*w++ = *p;
+		}
+	}
+	*w = '\0';
+	r = parse_duration_ms(t, &ms) == 0;
+	free(t);
+	return r;
+}
+
 static void
 format_duration(char *out, size_t size, uint64_t ms)
 {
@@ -424,8 +453,8 @@ get_duration(struct ctx *x, const config_setting_t *s, uint64_t *ms)
 			report(x, s, NULL, "must be above zero");
 			return -1;
 		}
-		if ((unsigned long long)v > UINT64_MAX / 1000) {
-			report(x, s, NULL, "too large");
+		if ((unsigned long long)v > DURATION_MAX_MS / 1000) {
+			report(x, s, NULL, "too large (at most 100 years)");
 			return -1;
 		}
 		*ms = (uint64_t)v * 1000;
@@ -438,6 +467,8 @@ get_duration(struct ctx *x, const config_setting_t *s, uint64_t *ms)
 			return 0;
 		if (is_zero_duration(v))
 			report(x, s, NULL, "must be above zero");
+		else if (is_duration_too_long(v))
+			report(x, s, NULL, "duration \"%s\" too large (at most 100 years)", v);
 		else
 			report(x, s, NULL, "bad duration \"%s\" " DURATION_HINT, v);
 		return -1;

@@ -129,7 +129,7 @@ loop_fire_timers(struct loop *l)
 
 	l->now = mono_ms();
 	while (!l->stopping && (top = heap_top(&l->timers)) != NULL && top->key <= l->now) {
-		struct loop_timer *t = (struct loop_timer *)((char *)top - offsetof(struct loop_timer, node));
+		struct loop_timer *t = container_of(top, struct loop_timer, node);
 		heap_remove(&l->timers, top);
 		t->cb(t);
 	}

@@ -123,7 +123,7 @@ status_update(struct daemon *d, int ready)
 static void
 status_cb(struct loop_timer *t)
 {
-	struct daemon *d = (struct daemon *)((char *)t - offsetof(struct daemon, status));
+	struct daemon *d = container_of(t, struct daemon, status);
 
 	status_update(d, 0);
 	loop_timer_at(d->loop, &d->status, loop_now(d->loop) + STATUS_PERIOD_MS);
@@ -134,7 +134,7 @@ status_cb(struct loop_timer *t)
 static void
 watchdog_cb(struct loop_timer *t)
 {
-	struct daemon *d = (struct daemon *)((char *)t - offsetof(struct daemon, watchdog));
+	struct daemon *d = container_of(t, struct daemon, watchdog);
 
 	notify_watchdog();
 	loop_timer_at(d->loop, &d->watchdog, loop_now(d->loop) + d->watchdog_ms);
@@ -209,7 +209,7 @@ fail:
 static void
 signal_cb(struct loop_watch *w, uint32_t events)
 {
-	struct daemon *d = (struct daemon *)((char *)w - offsetof(struct daemon, sigwatch));
+	struct daemon *d = container_of(w, struct daemon, sigwatch);
 	struct signalfd_siginfo si;
 
 	(void)events;

@@ -14,7 +14,6 @@
 #include "resolve.h"
 #include "util.h"
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 struct child {
 	struct multi *m;

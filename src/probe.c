@@ -21,7 +21,6 @@
 #include "tls.h"
 #include "util.h"
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 struct probe {
 	struct loop *loop;

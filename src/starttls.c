@@ -162,6 +162,31 @@ word_at(const char *p, size_t len, const char *w)
 	return len >= wl && strncasecmp(p, w, wl) == 0 && (len == wl || p[wl] == ' ');
 }
 
+/* When line[0..len) starts with the word w and a space, the rest after that
+ * space (with its length in *rest); NULL otherwise. A line that is w alone
+ * has no rest: callers never do arithmetic on a length they have not checked. */
+static const char *
+after_word(const char *line, size_t len, const char *w, size_t *rest)
+{
+	size_t wl = strlen(w);
+
+	if (len <= wl || !word_at(line, len, w))
+		return NULL;
+	*rest = len - wl - 1;
+	return line + wl + 1;
+}
+
+/* Whether line is the word first, a space, then the word second: "* OK",
+ * "A1 OK text". */
+static int
+words_at(const char *line, size_t len, const char *first, const char *second)
+{
+	size_t rl;
+	const char *r = after_word(line, len, first, &rl);
+
+	return r != NULL && word_at(r, rl, second);
+}
+
 /* Is w one of the space-separated words of line[0..len)? */
 static int
 has_word(const char *line, size_t len, const char *w)
@@ -439,16 +464,18 @@ static void
 imap_line(struct starttls *s, const char *line, size_t len)
 {
 	char qbuf[161];
+	const char *rest;
+	size_t rl;
 
 	switch (s->state) {
 	case IM_GREET:
-		if (word_at(line, len, "*") && word_at(line + 2, len - 2, "OK")) {
+		if (words_at(line, len, "*", "OK")) {
 			send_str(s, "A1 CAPABILITY\r\n");
 			s->state = IM_CAPA;
-		} else if (word_at(line, len, "*") && word_at(line + 2, len - 2, "PREAUTH")) {
+		} else if (words_at(line, len, "*", "PREAUTH")) {
 			/* STARTTLS exists only before authentication */
 			fail(s, "not_offered", "greeting is PREAUTH: \"%s\"", QUOTE(line, len));
-		} else if (word_at(line, len, "*") && word_at(line + 2, len - 2, "BYE")) {
+		} else if (words_at(line, len, "*", "BYE")) {
 			fail(s, "refused", "greeting \"%s\"", QUOTE(line, len));
 		} else {
 			fail(s, "protocol_error", "not an IMAP greeting: \"%s\"", QUOTE(line, len));
@@ -456,14 +483,17 @@ imap_line(struct starttls *s, const char *line, size_t len)
 		return;
 	case IM_CAPA:
 		if (word_at(line, len, "*")) {
-			if (word_at(line + 2, len - 2, "CAPABILITY") &&
-			    has_word(line + 2, len - 2, "STARTTLS"))
+			/* untagged: "* CAPABILITY ...", "* BYE ...", or anything else
+			 * (even a bare "*"), which we skip */
+			if ((rest = after_word(line, len, "*", &rl)) == NULL)
+				return;
+			if (word_at(rest, rl, "CAPABILITY") && has_word(rest, rl, "STARTTLS"))
 				s->offered = 1;
-			else if (word_at(line + 2, len - 2, "BYE"))
+			else if (word_at(rest, rl, "BYE"))
 				fail(s, "refused", "CAPABILITY answered \"%s\"", QUOTE(line, len));
 			return;
 		}
-		if (word_at(line, len, "A1") && word_at(line + 3, len - 3, "OK")) {
+		if (words_at(line, len, "A1", "OK")) {
 			if (!s->offered) {
 				fail(s, "not_offered", "STARTTLS is not among the capabilities");
 				return;
@@ -478,11 +508,11 @@ imap_line(struct starttls *s, const char *line, size_t len)
 		return;
 	case IM_STARTTLS:
 		if (word_at(line, len, "*")) {
-			if (word_at(line + 2, len - 2, "BYE"))
+			if (words_at(line, len, "*", "BYE"))
 				fail(s, "refused", "STARTTLS answered \"%s\"", QUOTE(line, len));
 			return;
 		}
-		if (word_at(line, len, "A2") && word_at(line + 3, len - 3, "OK"))
+		if (words_at(line, len, "A2", "OK"))
 			s->status = STARTTLS_DONE;
 		else if (word_at(line, len, "A2"))
 			fail(s, "refused", "STARTTLS answered \"%s\"", QUOTE(line, len));

@@ -541,7 +541,9 @@ store_target_free(struct store_target *st)
 {
 	if (st == NULL)
 		return;
-	for (size_t i = 0; i < st->chain.n; i++)
+	/* certs is made only once a file parsed whole: a state that failed to
+	 * parse has fingerprints but no certificates */
+	for (size_t i = 0; st->certs != NULL && i < st->chain.n; i++)
 		cert_put(st->certs[i]);
 	free(st->certs);
 	free(st->cert_first_seen);
@@ -859,6 +861,22 @@ parse_double(const char *v, double *out)
 	return end != v && *end == '\0' && errno == 0 && isfinite(*out) ? 0 : -1;
 }
 
+/* A time of day (seconds since the epoch): 0 (never) up to the last second
+ * X.509 can express. Beyond that a file is damaged, and a cast to time_t
+ * further on would be undefined. */
+static int
+parse_time(const char *v, double *out)
+{
+	return parse_double(v, out) == 0 && *out >= 0 && *out <= TIME_MAX_EPOCH ? 0 : -1;
+}
+
+/* A duration in seconds: a probe's stages, bounded by any sane timeout. */
+static int
+parse_seconds(const char *v, double *out)
+{
+	return parse_double(v, out) == 0 && *out >= 0 && *out <= 86400.0 * 366 ? 0 : -1;
+}
+
 static int
 parse_i64(const char *v, int64_t *out)
 {
@@ -968,23 +986,24 @@ parse_state(const char *certs_dir, char *text, struct store_target **stp,
 			free(st->name);
 			NEED((st->name = store_unescape(val)) != NULL && *st->name);
 		} else if (strcmp(key, "probe_time") == 0) {
-			NEED(parse_double(val, &r->time) == 0);
+			NEED(parse_time(val, &r->time) == 0);
 		} else if (strcmp(key, "probe_duration") == 0) {
-			NEED(parse_double(val, &r->duration) == 0);
+			NEED(parse_seconds(val, &r->duration) == 0);
 		} else if (strcmp(key, "stage_seconds") == 0) {
 			char *end = val;
 			for (int i = 0; i < STAGE_COUNT; i++) {
 				stage[i] = strtod(end, &end);
-				NEED(isfinite(stage[i]));
+				/* -1: the stage was not reached */
+				NEED(stage[i] == -1 || (stage[i] >= 0 && stage[i] <= 86400.0 * 366));
 			}
 			NEED(*end == '\0');
 			memcpy(r->stage_seconds, stage, sizeof(stage));
 		} else if (strcmp(key, "first_seen") == 0) {
-			NEED(parse_double(val, &st->first_seen) == 0);
+			NEED(parse_time(val, &st->first_seen) == 0);
 		} else if (strcmp(key, "last_change") == 0) {
-			NEED(parse_double(val, &st->last_change) == 0);
+			NEED(parse_time(val, &st->last_change) == 0);
 		} else if (strcmp(key, "chain_changed") == 0) {
-			NEED(parse_double(val, &st->chain_changed) == 0);
+			NEED(parse_time(val, &st->chain_changed) == 0);
 		} else if (strcmp(key, "chain_changes") == 0) {
 			NEED(parse_i64(val, &n) == 0 && n >= 0);
 			st->chain_changes = (uint64_t)n;
@@ -1021,9 +1040,11 @@ parse_state(const char *certs_dir, char *text, struct store_target **stp,
 		} else if (strcmp(key, "issues") == 0) {
 			NEED(parse_names(val, &st->issues, 1) == 0);
 		} else if (strcmp(key, "earliest_expiry") == 0) {
-			NEED(parse_i64(val, &r->verdict.earliest_expiry) == 0);
+			NEED(parse_i64(val, &r->verdict.earliest_expiry) == 0 &&
+			    time_epoch_ok(r->verdict.earliest_expiry));
 		} else if (strcmp(key, "verified_expiry") == 0) {
-			NEED(parse_i64(val, &r->verdict.verified_expiry) == 0);
+			NEED(parse_i64(val, &r->verdict.verified_expiry) == 0 &&
+			    time_epoch_ok(r->verdict.verified_expiry));
 		} else if (strcmp(key, "cert") == 0) {
 			NEED(is_sha256(val) && st->chain.n < 1000);
 			st->chain.fps = xreallocarray(st->chain.fps, st->chain.n + 1,
@@ -1034,13 +1055,17 @@ parse_state(const char *certs_dir, char *text, struct store_target **stp,
 			char *sp1 = strchr(val, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
 			int ok;
 
-			NEED(sp1 && sp2 && st->nhist < STORE_HISTORY);
+			NEED(sp1 && sp2);
 			*sp1 = *sp2 = '\0';
-			ok = parse_double(val, &h.since) == 0 &&
-			    parse_double(sp1 + 1, &h.until) == 0 && parse_fps(sp2 + 1, &h) == 0;
-			if (!ok)
+			ok = parse_time(val, &h.since) == 0 &&
+			    parse_time(sp1 + 1, &h.until) == 0 && parse_fps(sp2 + 1, &h) == 0;
+			if (!ok || st->nhist >= STORE_HISTORY)
 				chain_free(&h);
 			NEED(ok);
+			/* newest first: what a version keeping more wrote beyond ours
+			 * is the oldest, and is dropped, not an error */
+			if (st->nhist >= STORE_HISTORY)
+				continue;
 			st->hist = xreallocarray(st->hist, st->nhist + 1, sizeof(*st->hist));
 			st->hist[st->nhist++] = h;
 		}

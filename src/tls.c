@@ -266,7 +266,7 @@ tls_creds_load(const char *cert, const char *key, int64_t *not_after, char **err
 	if ((rc = gnutls_load_file(cert, &data)) < 0 ||
 	    (rc = gnutls_x509_crt_list_import2(&crts, &ncrts, &data, GNUTLS_X509_FMT_PEM, 0)) < 0)
 		goto fail;
-	*not_after = ncrts ? (int64_t)gnutls_x509_crt_get_expiration_time(crts[0]) : 0;
+	*not_after = ncrts ? time_epoch_or_zero(gnutls_x509_crt_get_expiration_time(crts[0])) : 0;
 	for (unsigned int i = 0; i < ncrts; i++)
 		gnutls_x509_crt_deinit(crts[i]);
 	gnutls_free(crts);

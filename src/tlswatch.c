@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -731,32 +732,70 @@ cmd_show(int argc, char **argv)
 
 /* ------------------------------------------------------------ hash-password */
 
-/* One line from fd, without its newline; echo off when fd is a terminal. */
+/* The terminal the password is read from, while its echo is off: put back
+ * at the end, or by a signal that ends the tool first (a Ctrl-C must not
+ * leave the user's shell without echo). */
+static struct {
+	int fd;
+	int saved;
+	struct termios old;
+} echo_state = { -1, 0, { 0 } };
+
+static void
+echo_restore(void)
+{
+	if (echo_state.saved) {
+		tcsetattr(echo_state.fd, TCSANOW, &echo_state.old);
+		echo_state.saved = 0;
+	}
+}
+
+static void
+echo_signal(int sig)
+{
+	echo_restore();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Echo off on the terminal fd, before any prompt is shown: a password typed
+ * or pasted as soon as the prompt appears is neither echoed nor, since this
+ * uses TCSANOW and not TCSAFLUSH, thrown away. 0, or -1 when fd is not a
+ * terminal. */
+static int
+echo_off(int fd)
+{
+	struct termios quiet;
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+	if (!isatty(fd) || tcgetattr(fd, &echo_state.old) != 0)
+		return -1;
+	echo_state.fd = fd;
+	quiet = echo_state.old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	quiet.c_lflag |= ECHONL;
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		signal(sigs[i], echo_signal);
+	if (tcsetattr(fd, TCSANOW, &quiet) != 0)
+		return -1;
+	echo_state.saved = 1;
+	return 0;
+}
+
+/* One line from in, without its line end, after prompt (NULL: none). */
 static char *
 read_password(FILE *in, const char *prompt, int *err)
 {
-	struct termios old, quiet;
-	int tty = isatty(fileno(in));
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
 
 	*err = 0;
-	if (tty) {
+	if (prompt) {
 		fprintf(stderr, "%s", prompt);
 		fflush(stderr);
-		if (tcgetattr(fileno(in), &old) == 0) {
-			quiet = old;
-			quiet.c_lflag &= ~(tcflag_t)ECHO;
-			quiet.c_lflag |= ECHONL;
-			tcsetattr(fileno(in), TCSAFLUSH, &quiet);
-		} else {
-			tty = 0;
-		}
 	}
 	n = getline(&line, &cap, in);
-	if (tty)
-		tcsetattr(fileno(in), TCSAFLUSH, &old);
 	if (n < 0) {
 		*err = ferror(in) ? errno : 0;
 		free(line);
@@ -788,7 +827,7 @@ cmd_hash_password(int argc, char **argv)
 	};
 	unsigned long cost = AUTH_DEFAULT_COST;
 	char *pw, *again = NULL, *hash, *err, *end;
-	int ch, rerr;
+	int ch, rerr, tty;
 
 	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -818,14 +857,18 @@ cmd_hash_password(int argc, char **argv)
 		    argv[optind]);
 		return 2;
 	}
-	pw = read_password(stdin, "Password: ", &rerr);
+	/* echo stays off for both lines: nothing typed ahead is ever shown */
+	tty = echo_off(fileno(stdin)) == 0;
+	pw = read_password(stdin, tty ? "Password: " : NULL, &rerr);
 	if (pw == NULL) {
+		echo_restore();
 		fprintf(stderr, "tlswatch hash-password: no password read%s%s\n",
 		    rerr ? ": " : "", rerr ? strerror(rerr) : "");
 		return 1;
 	}
-	if (isatty(fileno(stdin))) {
+	if (tty) {
 		again = read_password(stdin, "Again: ", &rerr);
+		echo_restore();
 		if (again == NULL || strcmp(pw, again) != 0) {
 			fprintf(stderr, "tlswatch hash-password: the passwords differ\n");
 			wipe(pw);

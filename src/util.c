@@ -117,8 +117,8 @@ parse_duration_ms(const char *s, uint64_t *ms)
 		int digits = 0;
 
 		while (isdigit((unsigned char)*p)) {
-			if (n > UINT64_MAX / 10 / 86400000u)
-				return -1;
+			if (n > DURATION_MAX_MS)
+				return -1;      /* no unit makes this short enough */
 			n = n * 10 + (uint64_t)(*p - '0');
 			p++;
 			digits++;
@@ -145,7 +145,8 @@ parse_duration_ms(const char *s, uint64_t *ms)
 		} else {
 			return -1;
 		}
-		if (total + n * unit < total)
+		/* each step is checked before it can wrap */
+		if (n > DURATION_MAX_MS / unit || n * unit > DURATION_MAX_MS - total)
 			return -1;
 		total += n * unit;
 		terms++;
@@ -225,13 +226,31 @@ term_escape(struct buf *b, const char *s)
 	}
 }
 
+int
+time_epoch_ok(int64_t t)
+{
+	return t >= TIME_MIN_EPOCH && t <= TIME_MAX_EPOCH;
+}
+
+int64_t
+time_epoch_or_zero(int64_t t)
+{
+	return time_epoch_ok(t) ? t : 0;
+}
+
 void
 fmt_utc(char *out, size_t size, double t)
 {
-	time_t tt = (time_t)t;
+	time_t tt;
 	struct tm tm;
 
-	if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
+	/* checked before the cast: a double beyond time_t's range is undefined */
+	if (!(t > 0 && t <= (double)TIME_MAX_EPOCH)) {
+		snprintf(out, size, "-");
+		return;
+	}
+	tt = (time_t)t;
+	if (gmtime_r(&tt, &tm) == NULL ||
 	    strftime(out, size, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
 		snprintf(out, size, "-");
 }

@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/* The struct of type that holds member at ptr. */
+#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 /* Allocation never fails for callers: out of memory ends the process here. */
 void *xmalloc(size_t n);
@@ -24,9 +26,14 @@ uint64_t mono_us(void);
 /* Wall clock in seconds since the epoch, with sub-second precision. */
 double wall_now(void);
 
+/* The longest duration accepted anywhere: 100 years, far beyond any
+ * interval or threshold, and far below where milliseconds overflow. */
+#define DURATION_MAX_MS ((uint64_t)100 * 366 * 86400 * 1000)
+
 /* Parse a duration: a bare number of seconds ("90") or a sum of terms with
  * units ms, s, m, h, d ("500ms", "90s", "5m", "1h30m"). Stores milliseconds.
- * Returns 0, or -1 when the text is not a duration or not above zero. */
+ * Returns 0, or -1 when the text is not a duration, not above zero, or
+ * longer than DURATION_MAX_MS. */
 int parse_duration_ms(const char *s, uint64_t *ms);
 
 /* Length of the well-formed UTF-8 sequence at p (2 to 4; p[0] >= 0x80), or
@@ -36,7 +43,19 @@ int parse_duration_ms(const char *s, uint64_t *ms);
  * C string. */
 int utf8_seq(const unsigned char *p);
 
-/* "2026-11-22 10:16:32 UTC", or "-" for t <= 0. */
+/* The range of times the daemon accepts from outside (state files,
+ * certificates): 0001-01-01 to 9999-12-31T23:59:59Z, the last second X.509
+ * can express. Anything beyond is damage, and casting it to time_t later
+ * would be undefined. */
+#define TIME_MIN_EPOCH (-62135596800LL)
+#define TIME_MAX_EPOCH 253402300799LL
+/* Whether t lies in that range. */
+int time_epoch_ok(int64_t t);
+/* t when it lies in that range, else 0 (unknown): for times GnuTLS reports
+ * from certificates, which come from the peer. */
+int64_t time_epoch_or_zero(int64_t t);
+
+/* "2026-11-22 10:16:32 UTC", or "-" for t <= 0 and for times out of range. */
 void fmt_utc(char *out, size_t size, double t);
 
 /* 64-bit FNV-1a: stable across versions and machines (used for spreading). */

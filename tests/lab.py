@@ -75,6 +75,24 @@ def _pdeathsig():
         _prctl(1, 9)   # PR_SET_PDEATHSIG, SIGKILL
 
 
+def wait_child(pid, timeout):
+    """Wait for child PID at most TIMEOUT seconds; its wait status, or None
+    when it had to be killed (it is reaped either way: no test waits
+    forever on a child)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    os.waitpid(pid, 0)
+    return None
+
+
 def require_tool(name, package):
     path = shutil.which(name)
     if path is None:
@@ -192,7 +210,7 @@ class CertInfo:
         out = subprocess.run(
             ["openssl", "x509", "-noout", "-startdate", "-enddate", "-serial",
              "-fingerprint", "-sha256"],
-            input=pem.encode(), capture_output=True, env=c_env(), check=False)
+            input=pem.encode(), capture_output=True, env=c_env(), check=False, timeout=60)
         if out.returncode != 0:
             raise HardError("openssl x509 failed on %s: %s"
                             % (name, out.stderr.decode(errors="replace")))
@@ -209,7 +227,7 @@ class CertInfo:
             raise HardError("openssl's SHA-256 fingerprint of %s disagrees with "
                             "hashlib's" % name)
         out = subprocess.run(["certtool", "-i"], input=pem.encode(),
-                             capture_output=True, env=c_env(), check=False)
+                             capture_output=True, env=c_env(), check=False, timeout=60)
         if out.returncode != 0:
             raise HardError("certtool -i failed on %s: %s"
                             % (name, out.stderr.decode(errors="replace")))
@@ -237,7 +255,7 @@ class PKI:
         require_tool("certtool", "gnutls-bin")
         require_tool("openssl", "openssl")
         self.dir = outdir
-        r = subprocess.run(["sh", script, outdir], capture_output=True)
+        r = subprocess.run(["sh", script, outdir], capture_output=True, timeout=300)
         if r.returncode != 0:
             raise HardError("sh %s %s failed (%d):\n%s%s" % (
                 script, outdir, r.returncode, r.stdout.decode(errors="replace"),
@@ -326,7 +344,7 @@ class Server:
                 self.proc.wait(3)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                self.proc.wait()
+                self.proc.wait(10)
         self.log.close()
 
 
@@ -821,7 +839,7 @@ def bcrypt_hash(password, prefix="$2b$", cost=4):
             raise Missing("python3-bcrypt is needed: apt-get install python3-bcrypt")
         r = subprocess.run([py, "-c", "import bcrypt,sys; sys.stdout.write(bcrypt.hashpw("
                             "sys.stdin.buffer.read(), bcrypt.gensalt(%d)).decode())" % cost],
-                           input=password.encode(), capture_output=True)
+                           input=password.encode(), capture_output=True, timeout=60)
         if r.returncode != 0:
             raise Missing("python3-bcrypt is needed: apt-get install python3-bcrypt (%s)"
                           % r.stderr.decode(errors="replace").strip())
@@ -839,7 +857,7 @@ def bcrypt_check(password, hashed):
         r = subprocess.run(["/usr/bin/python3", "-c",
                             "import bcrypt,sys; p,h=sys.stdin.read().split('\\n',1);"
                             "sys.exit(0 if bcrypt.checkpw(p.encode(),h.strip().encode()) else 1)"],
-                           input=(password + "\n" + hashed).encode(), capture_output=True)
+                           input=(password + "\n" + hashed).encode(), capture_output=True, timeout=60)
         return r.returncode == 0
     return bcrypt.checkpw(password.encode(), hashed.encode())
 
@@ -982,7 +1000,7 @@ class Daemon:
             self.proc.wait(limit + 5.0)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            self.proc.wait()
+            self.proc.wait(10)
         elapsed = time.monotonic() - t0
         self.stop_seconds = elapsed
         self.returncode = self.proc.returncode
@@ -1021,7 +1039,7 @@ class Daemon:
     def kill(self):
         if self.proc.poll() is None:
             self.proc.kill()
-            self.proc.wait()
+            self.proc.wait(10)
         if not self._stderr.closed:
             self._stderr.close()
 

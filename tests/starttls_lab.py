@@ -152,7 +152,7 @@ tlsmgr unix - - n 1000? 1 tlsmgr
     # "postfix check" makes the queue directories with their owners; then
     # the master runs in the foreground as our child (postfix start-fg
     # would leave it behind when stopped).
-    r = subprocess.run(["postfix", "-c", conf, "check"], capture_output=True)
+    r = subprocess.run(["postfix", "-c", conf, "check"], capture_output=True, timeout=60)
     if r.returncode != 0:
         raise L.HardError("postfix check failed; see %s/postfix.log" % d)
     master = "/usr/lib/postfix/sbin/master"
@@ -170,7 +170,7 @@ def postgres(lab, pki):
     data = os.path.join(d, "data")
     r = subprocess.run(["runuser", "-u", "postgres", "--", bindir + "/initdb", "-D", data,
                           "-A", "trust", "-U", "postgres", "--no-sync"],
-                         capture_output=True, cwd=d)
+                         capture_output=True, cwd=d, timeout=300)
     if r.returncode != 0:
         raise L.HardError("initdb failed: %s" % r.stderr.decode(errors="replace"))
     key = _copy_for(lab, pki.path("good.key"), d, "server.key", "postgres", 0o600)
@@ -407,6 +407,39 @@ def imap_closes(lab):
         conn.shutdown(socket.SHUT_RDWR)
 
     return ScriptPeer(lab, "closes mid-exchange", script)
+
+
+def imap_bare_star(lab):
+    """After A1 CAPABILITY, an untagged line that is a bare "*": once read
+    beyond the line's end (len - 2 on a line of length 1 wrapped), which
+    crashed the daemon. Then a tagged OK without STARTTLS among the
+    capabilities: not_offered."""
+    def script(conn, peer):
+        peer.send(conn, b"* OK x\r\n")
+        if read_line(conn) is None:
+            return
+        peer.send(conn, b"* CAPABILITY IMAP4rev1\r\n*\r\n")
+        peer.send(conn, b"A1 OK done\r\n")
+        read_line(conn)
+
+    return ScriptPeer(lab, "bare star", script)
+
+
+def imap_bare_tag(lab):
+    """Answers A2 STARTTLS with "* xOK y" and then a bare "A2": the stale
+    "OK" left in the buffer by the first line was once read as "A2 OK", and
+    the client went on to TLS. A bare tag is a refusal (no OK)."""
+    def script(conn, peer):
+        peer.send(conn, b"* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n")
+        if read_line(conn) is None:
+            return
+        peer.send(conn, b"* CAPABILITY IMAP4rev1 STARTTLS\r\nA1 OK done\r\n")
+        if read_line(conn) is None:
+            return
+        peer.send(conn, b"* xOK y\r\nA2\r\n")
+        read_line(conn)
+
+    return ScriptPeer(lab, "bare tag", script)
 
 
 def starttls_injection(lab):

@@ -377,7 +377,10 @@ test_durations(void **state)
 		{ "1.5", 0, "t.conf:1: interval: must be an integer or a duration string" },
 		{ "true", 0, "t.conf:1: interval: must be an integer or a duration string" },
 		{ "( 5 )", 0, "t.conf:1: interval: must be an integer or a duration string" },
-		{ "9223372036854775807L", 0, "t.conf:1: interval: too large" },
+		{ "9223372036854775807L", 0, "t.conf:1: interval: too large (at most 100 years)" },
+		{ "3162240001L", 0, "t.conf:1: interval: too large (at most 100 years)" },
+		{ "\"213503982339d\"", 0, "t.conf:1: interval: duration \"213503982339d\" too large (at most 100 years)" },
+		{ "\"36600d1ms\"", 0, "t.conf:1: interval: duration \"36600d1ms\" too large (at most 100 years)" },
 	};
 
 	(void)state;
@@ -796,7 +799,7 @@ test_shard(void **state)
 
 	/* Every name falls in exactly one shard, and the split is even. */
 	for (int i = 0; i < 3000; i++) {
-		char name[32];
+		char name[48];
 		int shards = 0;
 
 		snprintf(name, sizeof(name), "host-%d.example.com:443", i);

@@ -42,7 +42,7 @@ def certtool_leaf(lab, pki, name, not_after):
                  "--load-ca-privkey", pki.path("int.key"),
                  "--template", tmpl, "--outfile", pem]):
         subprocess.run([certtool] + cmd, check=True, env=env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
     chain = os.path.join(lab.tmp, name + "-chain.pem")
     with open(chain, "w") as out:
         for part in (pem, pki.path("int.pem")):

@@ -249,6 +249,74 @@ test_imap(void **state)
 	EXPECT(STARTTLS_IMAP, "protocol_error", "", "+OK pop3 here\r\n");
 }
 
+/* Lines shorter than the tag and a space: once read past the line's end
+ * (a bare "*" made len - 2 wrap), and a bare tag was taken as "A2 OK". */
+static void
+test_imap_short_lines(void **state)
+{
+	(void)state;
+	/* a bare untagged line is skipped, not read beyond */
+	EXPECT(STARTTLS_IMAP, "reading",
+	    "", "* OK x\r\n", "A1 CAPABILITY\r\n", "* CAPABILITY IMAP4rev1\r\n*\r\n", "");
+	EXPECT(STARTTLS_IMAP, "not_offered",
+	    "", "* OK x\r\n", "A1 CAPABILITY\r\n", "* CAPABILITY IMAP4rev1\r\n*\r\n* \r\nA1 OK\r\n");
+	/* "* xOK y" leaves "OK" at offset 3 of the buffer; a bare "A2" after it
+	 * must not be read as "A2 OK" */
+	EXPECT(STARTTLS_IMAP, "refused",
+	    "", "* OK ready\r\n", "A1 CAPABILITY\r\n", "* CAPABILITY STARTTLS\r\nA1 OK\r\n",
+	    "A2 STARTTLS\r\n", "* xOK y\r\nA2\r\n");
+	EXPECT(STARTTLS_IMAP, "refused",
+	    "", "* OK ready\r\n", "A1 CAPABILITY\r\n", "* xOK y\r\nA1\r\n");
+	/* the greeting: a bare "*", and "*" with an empty rest */
+	EXPECT(STARTTLS_IMAP, "protocol_error", "", "*\r\n");
+	EXPECT(STARTTLS_IMAP, "protocol_error", "", "* \r\n");
+	EXPECT(STARTTLS_IMAP, "protocol_error", "", "\r\n");
+	/* in the STARTTLS state too */
+	EXPECT(STARTTLS_IMAP, "done",
+	    "", "* OK ready\r\n", "A1 CAPABILITY\r\n", "* CAPABILITY STARTTLS\r\nA1 OK\r\n",
+	    "A2 STARTTLS\r\n", "*\r\nA2 OK go\r\n");
+}
+
+/* Every line-based dialogue, fed lines of length 0 to 3 in every state it
+ * reaches: none may read beyond the line (ASan catches it) or stall. */
+static void
+test_short_lines_everywhere(void **state)
+{
+	static const char *const shorts[] = { "\r\n", "\n", "*\r\n", "* \r\n", "A1\r\n", "A2\r\n",
+		"2\r\n", "25\r\n", "250\r\n", "250-\r\n", "+\r\n", ".\r\n", "\"\r\n", "OK\r\n" };
+	static const struct { enum starttls_proto p; const char *lead; } protos[] = {
+		{ STARTTLS_SMTP, "220 x\r\n" }, { STARTTLS_LMTP, "220 x\r\n" },
+		{ STARTTLS_IMAP, "* OK x\r\n" }, { STARTTLS_POP3, "+OK x\r\n" },
+		{ STARTTLS_FTP, "220 x\r\n" }, { STARTTLS_SIEVE, "\"STARTTLS\"\r\nOK\r\n" },
+		{ STARTTLS_NNTP, "200 x\r\n" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(protos); i++) {
+		for (size_t j = 0; j < ARRAY_SIZE(shorts); j++) {
+			for (int lead = 0; lead < 2; lead++) {
+				struct starttls *s = starttls_new(protos[i].p, "good.test");
+				char out[4096];
+				enum starttls_status st = STARTTLS_WANT_READ;
+
+				drain(s, out, sizeof(out));
+				if (lead) {
+					st = starttls_input(s, protos[i].lead, strlen(protos[i].lead));
+					drain(s, out, sizeof(out));
+				}
+				if (st != STARTTLS_FAILED)
+					st = starttls_input(s, shorts[j], strlen(shorts[j]));
+				/* waiting, failed with a reason, or done (sieve's "OK") */
+				assert_true(st == STARTTLS_WANT_READ || st == STARTTLS_WANT_WRITE ||
+				    st == STARTTLS_FAILED || st == STARTTLS_DONE);
+				if (st == STARTTLS_FAILED)
+					assert_true(strlen(starttls_reason(s)) > 0);
+				starttls_free(s);
+			}
+		}
+	}
+}
+
 static void
 test_pop3(void **state)
 {
@@ -545,6 +613,8 @@ main(void)
 		cmocka_unit_test(test_closed),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_imap),
+		cmocka_unit_test(test_imap_short_lines),
+		cmocka_unit_test(test_short_lines_everywhere),
 		cmocka_unit_test(test_pop3),
 		cmocka_unit_test(test_ftp),
 		cmocka_unit_test(test_nntp),

@@ -44,6 +44,8 @@ def main(lab):
         "refused": ("smtp", S.smtp_refuses(lab), "refused"),
         "closes": ("imap", S.imap_closes(lab), "closed"),
         "injection": ("smtp", S.starttls_injection(lab), "protocol_error"),
+        "imap-bare-star": ("imap", S.imap_bare_star(lab), "not_offered"),
+        "imap-bare-tag": ("imap", S.imap_bare_tag(lab), "refused"),
     }
     silent = S.silent(lab)
 

@@ -238,6 +238,86 @@ def damaged_files(lab):
     srv.stop()
 
 
+def damaged_after_cert(lab):
+    """State files damaged after their cert lines, out-of-range times, and
+    more history than this version keeps: each once crashed tlswatchd at
+    start-up (or the status page, or tlswatch show). Each must cost only its
+    own target."""
+    pki = lab.pki()
+    srv = lab.serve_chain(pki.path("good-chain.pem"), pki.path("good.key"))
+    sd = os.path.join(lab.tmp, "damaged-cert-state")
+    kinds = ("truncated-after-cert", "bad-after-cert", "bad-cert-value", "time-1e19",
+             "expiry-huge", "history-20", "intact")
+    names = [L.late_name(k, HOUR_MS) for k in kinds]
+    targets = [(n, srv.address) for n in names]
+    d = L.Daemon(lab, config(lab, L.free_port(), sd, targets, "2s"), name="dcert1")
+    wait_result(lab, d, names)
+    d.stop()
+    paths = dict(zip(kinds, (state_path(sd, n) for n in names)))
+    texts = {}
+    for k, p in paths.items():
+        with open(p) as f:
+            texts[k] = f.read()
+
+    def cut_after_cert(text):
+        lines = text.splitlines(True)
+        i = next(i for i, l in enumerate(lines) if l.startswith("cert "))
+        return lines[:i + 1]
+
+    def replace_key(text, key, value):
+        return "".join((key + " " + value + "\n") if l.startswith(key + " ") else l
+                       for l in text.splitlines(True))
+
+    lines = cut_after_cert(texts["truncated-after-cert"])
+    damaged = {
+        "truncated-after-cert": "".join(lines),
+        "bad-after-cert": "".join(cut_after_cert(texts["bad-after-cert"])) +
+        "probe_duration banana\nend\n",
+        "bad-cert-value": "".join(cut_after_cert(texts["bad-cert-value"])) + "cert 12\nend\n",
+        "time-1e19": replace_key(texts["time-1e19"], "probe_time", "1e19"),
+        "expiry-huge": replace_key(texts["expiry-huge"], "earliest_expiry",
+                                   "9223372036854775807"),
+    }
+    fp = fp_of(pki.path("good-chain.pem"))[0]
+    hist = "".join("history %d %d %s\n" % (1700000000 - 10 * i, 1700000005 - 10 * i, fp)
+                   for i in range(20))
+    damaged["history-20"] = texts["history-20"].replace("end\n", hist + "end\n")
+    for k, text in damaged.items():
+        lab.check(text != texts[k], "%s: the file was changed for the test" % k)
+        with open(paths[k], "w") as f:
+            f.write(text)
+
+    d = L.Daemon(lab, config(lab, L.free_port(), sd, targets, "1h"), name="dcert2")
+    expo = d.scrape(check=True)
+    err = d.stderr()
+    for k in kinds[:5]:
+        lab.eq(err.count(paths[k]), 1, "%s: reported once, with its path" % k, err)
+        lab.eq(expo.value("tlswatch_probe_success", target=names[kinds.index(k)]), None,
+               "%s: starts fresh (no stored result served)" % k)
+    for k in ("history-20", "intact"):
+        lab.eq(err.count(paths[k]), 0, "%s: loads without complaint" % k, err)
+        lab.eq(expo.value("tlswatch_probe_success", target=names[kinds.index(k)]), 1,
+               "%s: its stored result is served" % k)
+    # the pages that render the stored times
+    for path in ["/", "/api/targets"] + ["/targets/" + n for n in names]:
+        status, _, body = d.request("GET", path)
+        lab.eq(status, 200, "GET %s answers 200 with damaged neighbours" % path)
+    lab.check(d.proc.poll() is None, "tlswatchd is still running after serving every page")
+    d.stop()
+
+    rc, out, err = L.run_tlswatch(lab, ["show", "--state-dir", sd])
+    lab.check(rc in (0, 1) and "Sanitizer" not in err and "runtime error" not in err,
+              "tlswatch show over the damaged directory ends normally (status %d)" % rc,
+              out + err)
+    for k, n in zip(kinds, names):
+        rc, out, err = L.run_tlswatch(lab, ["show", "--state-dir", sd, n])
+        want = 0 if k in ("history-20", "intact") else 1
+        lab.eq(rc, want, "tlswatch show %s exits %d" % (k, want), out + err)
+        lab.check("Sanitizer" not in err and "runtime error" not in err,
+                  "tlswatch show %s: no sanitizer report" % k, err)
+    srv.stop()
+
+
 def read_only(lab):
     pki = lab.pki()
     srv = lab.serve_chain(pki.path("good-chain.pem"), pki.path("good.key"))
@@ -262,7 +342,7 @@ def read_only(lab):
     lab.check(warn and "Read-only file system" in warn[0], "the log says why", "\n".join(warn))
     # make it writable again inside the daemon's namespace: writes resume
     r = subprocess.run(["nsenter", "-t", str(d.proc.pid), "-m", "mount", "-o",
-                        "remount,bind,rw", sd, sd], capture_output=True)
+                        "remount,bind,rw", sd, sd], capture_output=True, timeout=60)
     lab.eq(r.returncode, 0, "nsenter remounts the state_dir writable", r.stderr)
     ok = False
     for _ in range(100):
@@ -292,7 +372,7 @@ def crash_safety(lab):
         d = L.Daemon(lab, text, name="crash%d" % i, wait=(i == 0))
         time.sleep(rng.uniform(0.3, 1.2))
         d.proc.send_signal(signal.SIGKILL)
-        d.proc.wait()
+        d.proc.wait(10)
         d.kill()
     files = glob.glob(os.path.join(sd, "targets", "*.state"))
     lab.eq(len(files), len(names), "after %d kill -9, every target has a state file" % rounds)
@@ -349,6 +429,7 @@ def main(lab):
     restart_survival(lab)
     verdict_change(lab)
     damaged_files(lab)
+    damaged_after_cert(lab)
     read_only(lab)
     crash_safety(lab)
 

@@ -97,7 +97,7 @@ class WebDriver:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            self.proc.wait()
+            self.proc.wait(10)
         self.log.close()
 
 

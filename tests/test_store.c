@@ -363,6 +363,8 @@ test_failure_kept(void **state)
 	store_free(s);
 }
 
+#define FP64 "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
 /* Every damaged file is refused whole; the target starts fresh. */
 static void
 test_damaged(void **state)
@@ -379,6 +381,20 @@ test_damaged(void **state)
 		"format 1\nname d\nhistory 1 2 nothex\nend\n",
 		"format 1\nname other\nend\n",                 /* another target's */
 		"format 1\nname d%zz\nend\n",
+		/* a failure after a cert line once freed a NULL certificate array */
+		"format 1\nname d\ncert " FP64 "\n",                      /* truncated */
+		"format 1\nname d\ncert " FP64 "\ncert " FP64 "\nprobe_time x\nend\n",
+		"format 1\nname d\ncert " FP64 "\ncert 12\nend\n",
+		/* out-of-range times, once cast to time_t when the page rendered */
+		"format 1\nname d\nprobe_time 1e19\nresult failure\nend\n",
+		"format 1\nname d\nprobe_time -5\nresult failure\nend\n",
+		"format 1\nname d\nprobe_time inf\nresult failure\nend\n",
+		"format 1\nname d\nfirst_seen 1e300\nend\n",
+		"format 1\nname d\nchain_changed 253402300800\nend\n",
+		"format 1\nname d\nearliest_expiry 9223372036854775807\nend\n",
+		"format 1\nname d\nprobe_duration 1e19\nend\n",
+		"format 1\nname d\nstage_seconds 0 0 0 0 1e30\nend\n",
+		"format 1\nname d\nhistory 1e19 2 " FP64 "\nend\n",
 	};
 	struct conf_target ct = { .name = (char *)"d" };
 	struct store *s = store_new(dir, 1000);
@@ -404,6 +420,28 @@ test_damaged(void **state)
 		assert_int_equal(store_load(s, &t), 0);    /* no result, but the state */
 		assert_non_null(t.st);
 		assert_true(t.st->first_seen == 5);
+		store_target_free(t.st);
+	}
+	/* more history than we keep (a version keeping more wrote it): the
+	 * newest STORE_HISTORY are kept, the file is not refused */
+	{
+		struct target t = { .conf = &ct };
+		struct buf b;
+
+		buf_init(&b);
+		buf_puts(&b, "format 1\nname d\ncert " FP64 "\n");
+		for (int i = 0; i < STORE_HISTORY + 5; i++)
+			buf_printf(&b, "history %d %d " FP64 "\n", 100 - i, 101 - i);
+		buf_puts(&b, "end\n");
+		write_file(path, b.data);
+		buf_free(&b);
+		assert_int_equal(store_load(s, &t), 0);
+		assert_non_null(t.st);
+		assert_int_equal(t.st->nhist, STORE_HISTORY);
+		assert_true(t.st->hist[0].since == 100);
+		assert_true(t.st->hist[STORE_HISTORY - 1].since == 100 - (STORE_HISTORY - 1));
+		assert_int_equal(t.st->chain.n, 1);
+		assert_null(t.st->certs[0]);    /* no such certificate stored */
 		store_target_free(t.st);
 	}
 	/* a directory where the file should be: unreadable, then unwritable */

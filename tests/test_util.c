@@ -45,7 +45,39 @@ test_duration(void **state)
 	assert_int_equal(parse_duration_ms("5 m", &ms), -1);
 	assert_int_equal(parse_duration_ms("1h5", &ms), -1);   /* a unit-less term only alone */
 	assert_int_equal(parse_duration_ms("99999999999999999999", &ms), -1);
+	/* n * unit once wrapped: 213503982339 days is about 4 days modulo 2^64 */
+	assert_int_equal(parse_duration_ms("213503982339d", &ms), -1);
+	assert_int_equal(parse_duration_ms("36601d", &ms), -1);
+	assert_int_equal(parse_duration_ms("36600d1ms", &ms), -1);
+	assert_int_equal(parse_duration_ms("18446744073709551615ms", &ms), -1);
 	assert_int_equal(ms, 7);    /* untouched on failure */
+	assert_int_equal(parse_duration_ms("36600d", &ms), 0);
+	assert_true(ms == DURATION_MAX_MS);
+}
+
+static void
+test_time_range(void **state)
+{
+	char out[64];
+
+	(void)state;
+	assert_true(time_epoch_ok(0));
+	assert_true(time_epoch_ok(TIME_MAX_EPOCH));
+	assert_false(time_epoch_ok(TIME_MAX_EPOCH + 1));
+	assert_true(time_epoch_ok(TIME_MIN_EPOCH));
+	assert_false(time_epoch_ok(INT64_MIN));
+	assert_int_equal(time_epoch_or_zero(INT64_MAX), 0);
+	assert_int_equal(time_epoch_or_zero(1700000000), 1700000000);
+	fmt_utc(out, sizeof(out), 1e19);    /* once cast to time_t: undefined */
+	assert_string_equal(out, "-");
+	fmt_utc(out, sizeof(out), -1e300);
+	assert_string_equal(out, "-");
+	fmt_utc(out, sizeof(out), 0.0 / 0.0);
+	assert_string_equal(out, "-");
+	fmt_utc(out, sizeof(out), (double)TIME_MAX_EPOCH);
+	assert_string_equal(out, "9999-12-31 23:59:59 UTC");
+	fmt_utc(out, sizeof(out), 1763806592);
+	assert_string_equal(out, "2025-11-22 10:16:32 UTC");
 }
 
 static void
@@ -285,6 +317,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_time_range),
 		cmocka_unit_test(test_hash_and_hex),
 		cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_buf_flush),

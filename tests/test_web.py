@@ -249,12 +249,17 @@ def check_hash_password_tty(lab, tool):
         return marker in out
 
     ok1 = read_until(b"Password:")
-    os.write(fd, b"tty-secret\n")
+    # Both lines at once, right after the first prompt, as a paste or a
+    # fast typist would: once echoed (echo went off after the prompt) and
+    # thrown away (TCSAFLUSH), after which the tool waited forever.
+    os.write(fd, b"tty-secret\ntty-secret\n")
     ok2 = read_until(b"Again:")
-    os.write(fd, b"tty-secret\n")
     read_until(b"$2b$04$")
-    time.sleep(0.3)
-    _, status = os.waitpid(pid, 0)
+    status = L.wait_child(pid, 10.0)
+    lab.check(status is not None, "hash-password on a terminal exits within 10 s "
+              "of the typed-ahead answers", out.decode(errors="replace"))
+    if status is None:
+        status = 0xff00
     try:
         while True:
             chunk = os.read(fd, 1024)

@@ -1,0 +1,182 @@
+/* test_work.c - the worker pool: jobs run off the loop thread, in order
+ * of submission per worker, and every completion comes back on the loop. */
+#include "config.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "loop.h"
+#include "util.h"
+#include "work.h"
+
+struct job {
+	struct work_job w;
+	int id;
+	pthread_t ran_on;
+	int ran;
+	int done;
+	int *order;             /* where done writes its id */
+	size_t *norder;
+	unsigned sleep_us;
+};
+
+static pthread_t loop_thread;
+
+static void
+job_run(struct work_job *w)
+{
+	struct job *j = container_of(w, struct job, w);
+
+	if (j->sleep_us)
+		usleep(j->sleep_us);
+	j->ran_on = pthread_self();
+	j->ran = 1;
+}
+
+static void
+job_done(struct work_job *w)
+{
+	struct job *j = container_of(w, struct job, w);
+
+	/* completions arrive on the thread that runs the loop, after run */
+	assert_true(pthread_equal(pthread_self(), loop_thread));
+	assert_int_equal(j->ran, 1);
+	j->done++;
+	j->order[(*j->norder)++] = j->id;
+}
+
+static void
+test_run_and_complete_on_loop(void **state)
+{
+	struct loop *l = loop_new();
+	char *err = NULL;
+	struct work_pool *p;
+	struct job jobs[64];
+	int order[64];
+	size_t norder = 0;
+	uint64_t deadline;
+
+	(void)state;
+	loop_thread = pthread_self();
+	p = work_pool_new(l, 2, "test-work", &err);
+	assert_non_null(p);
+	for (int i = 0; i < 64; i++) {
+		jobs[i] = (struct job){ .w = { job_run, job_done, NULL }, .id = i,
+			.order = order, .norder = &norder, .sleep_us = (unsigned)(i % 3) * 200 };
+		work_submit(p, &jobs[i].w);
+	}
+	assert_int_equal(work_pending(p), 64);
+	/* the loop, not a drain, delivers them: bounded, or the test fails */
+	deadline = mono_ms() + 10000;
+	while (work_pending(p) > 0 && mono_ms() < deadline)
+		loop_run_once(l, 100);
+	assert_int_equal(work_pending(p), 0);
+	assert_int_equal(norder, 64);
+	for (int i = 0; i < 64; i++) {
+		assert_int_equal(jobs[i].done, 1);
+		assert_false(pthread_equal(jobs[i].ran_on, loop_thread));
+	}
+	work_pool_free(p);
+	loop_free(l);
+}
+
+static void
+test_one_worker_keeps_order(void **state)
+{
+	struct loop *l = loop_new();
+	char *err = NULL;
+	struct work_pool *p;
+	struct job jobs[32];
+	int order[32];
+	size_t norder = 0;
+
+	(void)state;
+	loop_thread = pthread_self();
+	p = work_pool_new(l, 1, "test-work", &err);
+	assert_non_null(p);
+	for (int i = 0; i < 32; i++) {
+		jobs[i] = (struct job){ .w = { job_run, job_done, NULL }, .id = i,
+			.order = order, .norder = &norder, .sleep_us = (unsigned)(31 - i) * 50 };
+		work_submit(p, &jobs[i].w);
+	}
+	work_drain(p);
+	assert_int_equal(work_pending(p), 0);
+	assert_int_equal(norder, 32);
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(order[i], i);
+	work_pool_free(p);
+	loop_free(l);
+}
+
+/* Freeing drains: nothing submitted is lost, every done is called once. */
+static void
+test_free_drains(void **state)
+{
+	struct loop *l = loop_new();
+	char *err = NULL;
+	struct work_pool *p;
+	struct job jobs[8];
+	int order[8];
+	size_t norder = 0;
+
+	(void)state;
+	loop_thread = pthread_self();
+	p = work_pool_new(l, 3, NULL, &err);
+	assert_non_null(p);
+	for (int i = 0; i < 8; i++) {
+		jobs[i] = (struct job){ .w = { job_run, job_done, NULL }, .id = i,
+			.order = order, .norder = &norder, .sleep_us = 2000 };
+		work_submit(p, &jobs[i].w);
+	}
+	work_pool_free(p);
+	assert_int_equal(norder, 8);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(jobs[i].done, 1);
+	loop_free(l);
+	work_pool_free(NULL);
+}
+
+/* Workers block signals: a signal meant for the loop's signalfd is never
+ * taken by a worker thread. */
+static void
+test_workers_block_signals(void **state)
+{
+	struct loop *l = loop_new();
+	char *err = NULL;
+	struct work_pool *p;
+	sigset_t before, after;
+
+	(void)state;
+	sigemptyset(&before);
+	pthread_sigmask(SIG_SETMASK, NULL, &before);
+	p = work_pool_new(l, 1, NULL, &err);
+	assert_non_null(p);
+	pthread_sigmask(SIG_SETMASK, NULL, &after);
+	/* the caller's own mask is as it was */
+	for (int sig = 1; sig < 32; sig++)
+		assert_int_equal(sigismember(&before, sig), sigismember(&after, sig));
+	work_pool_free(p);
+	loop_free(l);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_run_and_complete_on_loop),
+		cmocka_unit_test(test_one_worker_keeps_order),
+		cmocka_unit_test(test_free_drains),
+		cmocka_unit_test(test_workers_block_signals),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
