@@ -7,7 +7,8 @@
 #
 # Each harness starts from its seeds and regression inputs (copied, so the
 # tree is never written) and grows its corpus in BUILDDIR/fuzz/corpus/NAME;
-# a crash is saved as BUILDDIR/fuzz/crash-NAME-* with its log in
+# what it finds is saved as BUILDDIR/fuzz/NAME-crash-* (or -timeout-,
+# -leak-, -oom-) with its log in
 # BUILDDIR/fuzz/NAME.log. One line per harness goes to BUILDDIR/fuzz/results
 # ("PASS: NAME ..." or "FAIL: NAME ..."); the exit status is 1 if any failed.
 set -eu
@@ -34,6 +35,7 @@ one() {
 	name=$1
 	bin=$build/tests/fuzz/fuzz_$name
 	corpus=$out/corpus/$name
+	rm -f "$out/$name"-crash-* "$out/$name"-timeout-* "$out/$name"-leak-* "$out/$name"-oom-*
 	mkdir -p "$corpus"
 	cp "$here/corpus/$name"/* "$corpus"/ 2>/dev/null || true
 	[ -d "$here/regress/$name" ] && cp "$here/regress/$name"/* "$corpus"/ 2>/dev/null
@@ -44,13 +46,13 @@ one() {
 	if ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:symbolize=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-	    -print_final_stats=1 -artifact_prefix="$out/crash-$name-" $dict \
+	    -print_final_stats=1 -artifact_prefix="$out/$name-" $dict \
 	    "$corpus" >"$out/$name.log" 2>&1; then
 		execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$name.log")
 		cov=$(grep -o 'cov: [0-9]*' "$out/$name.log" | tail -n 1)
 		echo "PASS: $name ($secs s, ${execs:-?} runs, ${cov:-cov: ?})" >>"$out/results"
 	else
-		echo "FAIL: $name (see $out/$name.log; input in $out/crash-$name-*)" >>"$out/results"
+		echo "FAIL: $name (see $out/$name.log; the input: $(ls "$out/$name"-* 2>/dev/null | head -n 1))" >>"$out/results"
 		tail -n 40 "$out/$name.log" >&2
 	fi
 }
