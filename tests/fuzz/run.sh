@@ -44,6 +44,7 @@ one() {
 	# -timeout: one input taking this long is a finding (a hang);
 	# -rss_limit_mb: so is growing past this.
 	if ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:symbolize=1 \
+	    LSAN_OPTIONS=suppressions=$here/lsan.supp:print_suppressions=0 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
 	    -print_final_stats=1 -artifact_prefix="$out/$name-" $dict \
