@@ -90,10 +90,18 @@ def run_load(lab, d, clock, name, make_load, auth=None):
     return load
 
 
-def check_idle(lab):
+def start(lab, name, users=""):
+    """A fresh daemon probing a fresh ProbeClock: (daemon, clock, port)."""
     clock = G.ProbeClock()
     port = L.free_port()
-    d = L.Daemon(lab, config(port, clock.port), name="tlswatchd-idle")
+    d = L.Daemon(lab, config(port, clock.port, users), name=name, wait=False)
+    if not L.wait_port("127.0.0.1", port, 10.0, d.proc):
+        raise L.DaemonFailure("%s did not listen" % name)
+    return d, clock, port
+
+
+def check_idle(lab):
+    d, clock, port = start(lab, "tlswatchd-idle")
     idle = run_load(lab, d, clock, "300 idle connections", lambda: G.IdleFlood(
         "127.0.0.1", port, 300, G.source_addresses("127.0.1.1", 30), PHASE + 5).start())
     lab.check(idle.opened >= 300 and idle.closed_by_server > 0,
@@ -106,9 +114,7 @@ def check_idle(lab):
 
 
 def check_slowloris(lab):
-    clock = G.ProbeClock()
-    port = L.free_port()
-    d = L.Daemon(lab, config(port, clock.port), name="tlswatchd-slowloris")
+    d, clock, port = start(lab, "tlswatchd-slowloris")
     slow = run_load(lab, d, clock, "16 slowloris connections", lambda: G.Slowloris(
         "127.0.0.1", port, 16, G.source_addresses("127.0.2.1", 16), PHASE + 5).start())
     longest = max(slow.lifetimes) if slow.lifetimes else 0
@@ -123,12 +129,8 @@ def check_slowloris(lab):
 
 
 def check_guessing(lab):
-    clock = G.ProbeClock()
-    port = L.free_port()
     users = 'basic_auth_users = { %s = "%s"; };' % (USER, L.bcrypt_hash(PASSWORD, cost=10))
-    d = L.Daemon(lab, config(port, clock.port, users), name="tlswatchd-guess", wait=False)
-    if not L.wait_port("127.0.0.1", port, 10.0, d.proc):
-        raise L.DaemonFailure("tlswatchd-guess did not listen")
+    d, clock, port = start(lab, "tlswatchd-guess", users)
     g = run_load(lab, d, clock, "8 clients guessing passwords", lambda: G.Guessers(
         "127.0.0.1", port, 8, G.source_addresses("127.0.3.1", 8), PHASE + 5,
         user=USER).start(), auth=(USER, PASSWORD))
