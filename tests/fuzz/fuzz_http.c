@@ -11,7 +11,8 @@
  * a stored state (the test PKI's good chain), so the pages show a chain.
  *
  * Input: byte 0 picks the endpoint (even: plain, odd: with basic auth,
- * user "alice", password "secret", a bcrypt hash of cost 4); the rest is
+ * user "alice", password "secret", a bcrypt hash of cost 4, checked inline;
+ * failures from loopback soon answer 429, the rate limit); the rest is
  * sent as the request, then the client's side is shut.
  *
  * libmicrohttpd holds a connection whose request is incomplete (or starts
@@ -80,7 +81,7 @@ serve(const struct conf_web *web, uint16_t *port)
 	if (getsockname(fd, (struct sockaddr *)&sin, &len) == -1)
 		die("getsockname", strerror(errno));
 	*port = ntohs(sin.sin_port);
-	if ((h = httpd_new_web(fd, web, sched_render_metrics, sched, &err)) == NULL)
+	if ((h = httpd_new_web(fd, web, NULL, sched_render_metrics, sched, &err)) == NULL)
 		die("httpd", err);
 	httpd_set_pages(h, status_handle, &pages);
 	return h;
@@ -171,7 +172,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static const unsigned known[] = { 200, 400, 401, 403, 404, 405, 413, 414, 431, 500, 501, 505 };
+static const unsigned known[] = { 200, 400, 401, 403, 404, 405, 413, 414, 429, 431, 500, 501, 505 };
 
 /* The status of the first answer in a, or 0 when a is empty. */
 static unsigned
