@@ -230,7 +230,7 @@ static void
 test_escaping(void **state)
 {
 	static const char *const in[] = {
-		"a\nb\tc\x7f" "d",
+		"a\nb\tc\177d",
 		"C1 \xc2\x85 NEL, \xc2\x9b CSI, \xc2\x80 and \xc2\x9f",
 		"kept: \xc2\xa0 \xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x92",
 		"not UTF-8: \xff \xc0\xaf \xed\xa0\x80 \xe2\x82 end",
