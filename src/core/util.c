@@ -192,6 +192,42 @@ utf8_seq(const unsigned char *p)
 /* Text for a terminal: ASCII and C1 control characters and bytes that are
  * not UTF-8 are shown as \xNN (\n for a newline); nothing else changes,
  * as in the log (distinguished names already escape their backslashes). */
+size_t
+term_escape_char(const unsigned char *p, char *out, size_t *used)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	int n = 0, k;
+
+	if (*p == '\n') {
+		out[0] = '\\';
+		out[1] = 'n';
+		*used = 1;
+		return 2;
+	}
+	if (*p >= 0x20 && *p < 0x7f) {
+		out[0] = (char)*p;
+		*used = 1;
+		return 1;
+	}
+	if (*p >= 0x80 && (n = utf8_seq(p)) > 0 && !(p[0] == 0xc2 && p[1] < 0xa0)) {
+		memcpy(out, p, (size_t)n);
+		*used = (size_t)n;
+		return (size_t)n;
+	}
+	/* a C0 control, DEL, a C1 control (U+0080..U+009F) or bytes that are
+	 * not UTF-8 */
+	k = *p < 0x80 ? 1 : n > 0 ? n : -n;
+	for (int i = 0; i < k; i++) {
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[p[i] >> 4];
+		out[o++] = hex[p[i] & 0xf];
+	}
+	*used = (size_t)k;
+	return o;
+}
+
 void
 term_escape(struct buf *b, const char *s)
 {
@@ -202,27 +238,11 @@ term_escape(struct buf *b, const char *s)
 		return;
 	}
 	while (*p) {
-		int n;
+		char e[TERM_ESCAPE_MAX];
+		size_t used, n = term_escape_char(p, e, &used);
 
-		if (*p == '\n') {
-			buf_puts(b, "\\n");
-			p++;
-		} else if (*p < 0x20 || *p == 0x7f) {
-			buf_printf(b, "\\x%02x", *p);
-			p++;
-		} else if (*p < 0x80) {
-			buf_putc(b, (char)*p);
-			p++;
-		} else if ((n = utf8_seq(p)) > 0 && !(p[0] == 0xc2 && p[1] < 0xa0)) {
-			buf_append(b, p, (size_t)n);
-			p += n;
-		} else {
-			/* invalid, or a C1 control (U+0080..U+009F) */
-			int k = n > 0 ? n : -n;
-			for (int i = 0; i < k; i++)
-				buf_printf(b, "\\x%02x", p[i]);
-			p += k;
-		}
+		buf_append(b, e, n);
+		p += used;
 	}
 }
 

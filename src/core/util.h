@@ -103,5 +103,10 @@ char *buf_steal(struct buf *b);
 /* Text for a terminal: ASCII and C1 control characters and bytes that are
  * not UTF-8 as \xNN (a newline as \n), the rest as it is; NULL as "-". */
 void term_escape(struct buf *b, const char *s);
+/* The same rule for the character at p (not NUL), into out (at least
+ * TERM_ESCAPE_MAX bytes, not terminated): returns the length written and
+ * sets *used to the bytes of p it took. */
+#define TERM_ESCAPE_MAX 16
+size_t term_escape_char(const unsigned char *p, char *out, size_t *used);
 
 #endif
