@@ -12,19 +12,19 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "httpd.h"
-#include "listen.h"
-#include "log.h"
-#include "loop.h"
-#include "metrics.h"
-#include "notify.h"
-#include "resolve.h"
+#include "conf/conf.h"
+#include "serve/httpd.h"
+#include "serve/listen.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "serve/metrics.h"
+#include "serve/notify.h"
+#include "probe/resolve.h"
 #include "sched.h"
-#include "status.h"
-#include "store.h"
-#include "tls.h"
-#include "util.h"
+#include "serve/status.h"
+#include "state/store.h"
+#include "probe/tls.h"
+#include "core/util.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/tlswatchd.conf"
 

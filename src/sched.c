@@ -7,16 +7,16 @@
 #include <string.h>
 #include <time.h>
 
-#include "chain.h"
-#include "log.h"
-#include "loop.h"
-#include "metrics.h"
-#include "multi.h"
-#include "probe.h"
+#include "verdict/chain.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "serve/metrics.h"
+#include "probe/multi.h"
+#include "probe/probe.h"
 #include "sched.h"
-#include "store.h"
-#include "tls.h"
-#include "util.h"
+#include "state/store.h"
+#include "probe/tls.h"
+#include "core/util.h"
 
 struct trust_entry {
 	char *path;             /* NULL: the system store */

@@ -4,9 +4,9 @@
 
 #include <stddef.h>
 
-#include "conf.h"
+#include "conf/conf.h"
 #include "target.h"
-#include "util.h"
+#include "core/util.h"
 
 struct loop;
 struct resolver;

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "target.h"
-#include "util.h"
+#include "core/util.h"
 
 const char *
 stage_name(enum stage s)

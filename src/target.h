@@ -5,10 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "certs.h"
-#include "chain.h"
-#include "conf.h"
-#include "heap.h"
+#include "verdict/certs.h"
+#include "verdict/chain.h"
+#include "conf/conf.h"
+#include "core/heap.h"
 
 /* Stages a probe goes through, in order; also indexes result.stage_seconds. */
 enum stage {

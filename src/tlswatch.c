@@ -21,22 +21,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "auth.h"
-#include "certinfo.h"
-#include "certs.h"
-#include "chain.h"
-#include "conf.h"
-#include "json.h"
-#include "log.h"
-#include "loop.h"
-#include "probe.h"
-#include "resolve.h"
-#include "starttls.h"
-#include "status.h"
-#include "store.h"
+#include "serve/auth.h"
+#include "verdict/certinfo.h"
+#include "verdict/certs.h"
+#include "verdict/chain.h"
+#include "conf/conf.h"
+#include "serve/json.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "probe/probe.h"
+#include "probe/resolve.h"
+#include "probe/starttls.h"
+#include "serve/status.h"
+#include "state/store.h"
 #include "target.h"
-#include "tls.h"
-#include "util.h"
+#include "probe/tls.h"
+#include "core/util.h"
 
 /* Monitoring-plugins exit statuses. */
 enum { PLUGIN_OK, PLUGIN_WARNING, PLUGIN_CRITICAL, PLUGIN_UNKNOWN };

@@ -12,9 +12,9 @@
 
 #include <cmocka.h>
 
-#include "auth.h"
-#include "conf.h"
-#include "util.h"
+#include "serve/auth.h"
+#include "conf/conf.h"
+#include "core/util.h"
 
 /* made by python3-bcrypt: password "secret", cost 4 */
 #define HASH_2B "$2b$04$Z7vud.4g0REJjY4Y6RHgBeQMftlY736njstnUIyE4W9SSpNF3.Gw6"

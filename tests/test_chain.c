@@ -17,9 +17,9 @@
 #include <cmocka.h>
 #include <gnutls/x509.h>
 
-#include "certs.h"
-#include "chain.h"
-#include "util.h"
+#include "verdict/certs.h"
+#include "verdict/chain.h"
+#include "core/util.h"
 
 #define MAXCERTS 8
 

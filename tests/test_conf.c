@@ -17,8 +17,8 @@
 
 #include <cmocka.h>
 
-#include "conf.h"
-#include "util.h"
+#include "conf/conf.h"
+#include "core/util.h"
 
 /* The tests run inside a fresh temporary directory, so errors name the
  * file as "t.conf", exactly as a user who ran from its directory sees it. */

@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "gzip.h"
-#include "util.h"
+#include "serve/gzip.h"
+#include "core/util.h"
 
 static void
 test_accepted(void **state)

@@ -24,9 +24,9 @@
 
 #include <cmocka.h>
 
-#include "httpd.h"
-#include "metrics.h"
-#include "util.h"
+#include "serve/httpd.h"
+#include "serve/metrics.h"
+#include "core/util.h"
 
 #define FFFD "\xef\xbf\xbd"
 

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "starttls.h"
+#include "probe/starttls.h"
 
 /* Everything the dialogue wants to send now, into out (NUL-terminated). */
 static size_t

@@ -10,10 +10,10 @@
 
 #include <cmocka.h>
 
-#include "certs.h"
-#include "json.h"
-#include "status.h"
-#include "util.h"
+#include "verdict/certs.h"
+#include "serve/json.h"
+#include "serve/status.h"
+#include "core/util.h"
 
 static void
 test_json_str(void **state)

@@ -18,11 +18,11 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
-#include "certs.h"
-#include "log.h"
-#include "store.h"
+#include "verdict/certs.h"
+#include "core/log.h"
+#include "state/store.h"
 #include "target.h"
-#include "util.h"
+#include "core/util.h"
 
 static char dir[256];
 static gnutls_x509_privkey_t key;

@@ -11,9 +11,9 @@
 
 #include <cmocka.h>
 
-#include "heap.h"
-#include "loop.h"
-#include "util.h"
+#include "core/heap.h"
+#include "core/loop.h"
+#include "core/util.h"
 
 static void
 test_duration(void **state)

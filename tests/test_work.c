@@ -14,9 +14,9 @@
 
 #include <cmocka.h>
 
-#include "loop.h"
-#include "util.h"
-#include "work.h"
+#include "core/loop.h"
+#include "core/util.h"
+#include "core/work.h"
 
 struct job {
 	struct work_job w;

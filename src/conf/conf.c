@@ -1,0 +1,1459 @@
+/* conf.c - libconfig into one validated struct conf; the only file that talks to libconfig. */
+#include "config.h"
+
+#include <sys/types.h>
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libconfig.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "serve/auth.h"
+#include "conf/conf.h"
+#include "core/util.h"
+#include "serve/webtls.h"
+
+#define MAX_LISTEN 64
+#define MAX_NAME_LEN 200
+#define MAX_DNS_NAME_LEN 253
+#define MAX_DNS_LABEL_LEN 63
+
+#define MAX_PEM_FILE (1024 * 1024)
+#define MAX_WEB_CONNECTIONS 10000
+#define MIN_WEB_REQUEST_SIZE 1024
+#define MAX_WEB_REQUEST_SIZE (1024 * 1024)
+
+#define DURATION_HINT "(use e.g. 90, \"90s\", \"5m\", \"1h\")"
+
+struct conf_err {
+	size_t ord;             /* position of the setting in the file */
+	size_t seq;             /* order of discovery, for equal ord */
+	char *text;
+};
+
+/* State of one conf_load call. */
+struct ctx {
+	const char *path;
+	const char *include_dir;
+	struct conf_err *errs;
+	size_t nerrs;
+	/* the top-level values targets inherit, and whether they are usable */
+	int interval_ok;
+	int timeout_ok;
+};
+
+/* What a target's checks need beside the struct itself. */
+struct target_info {
+	const char *name;                   /* NULL unless valid */
+	const config_setting_t *name_from;  /* name, else address setting */
+	size_t index;
+};
+
+static const char *const top_keys[] = {
+	"listen", "state_dir", "interval", "timeout", "concurrency", "ca_file",
+	"shard", "targets", "web",
+	"starttls", "family", "addresses", "client_cert", "client_key", "priority",
+	"verify_hostname",
+	"warn", "crit", "state_refresh",
+};
+
+static const char *const web_keys[] = {
+	"tls_cert_file", "tls_key_file", "client_ca_file", "basic_auth_users",
+	"max_connections", "connection_timeout", "max_request_size",
+};
+
+static void parse_thresholds(struct ctx *x, struct conf *c, const config_setting_t *root);
+
+static const char *const target_keys[] = {
+	"name", "address", "server_name", "ca_file", "interval", "timeout",
+	"labels",
+	"starttls", "family", "addresses", "client_cert", "client_key", "priority",
+	"verify_hostname",
+};
+
+/* Label names the daemon puts on its own series; a target label of the
+ * same name would produce clashing or ambiguous series. */
+static const char *const reserved_labels[] = {
+	"target", "depth", "subject", "issuer", "serial", "sha256", "stage",
+	"reason", "result", "version", "cipher", "issue", "address",
+	"server_name", "starttls", "le", "quantile", "job", "instance",
+};
+
+/*
+ * libconfig keeps settings in file order with includes spliced in place.
+ * Numbering them lets us check in whatever order suits (top-level values
+ * before the targets that inherit them) and still report in file order.
+ */
+static void
+number_settings(config_setting_t *s, size_t *n)
+{
+	config_setting_set_hook(s, (void *)(uintptr_t)(*n)++);
+	if (config_setting_is_aggregate(s)) {
+		int len = config_setting_length(s);
+
+		for (int i = 0; i < len; i++)
+			number_settings(config_setting_get_elem(s, i), n);
+	}
+}
+
+static size_t
+setting_ord(const config_setting_t *s)
+{
+	return (size_t)(uintptr_t)config_setting_get_hook(s);
+}
+
+/* targets.[2].labels.team: names in groups, 0-based indices in lists. */
+static void
+put_path(struct buf *b, const config_setting_t *s)
+{
+	const config_setting_t *parent = config_setting_parent(s);
+
+	if (parent == NULL)
+		return;
+	put_path(b, parent);
+	if (config_setting_parent(parent) != NULL)
+		buf_putc(b, '.');
+	if (config_setting_is_group(parent))
+		buf_puts(b, config_setting_name(s));
+	else
+		buf_printf(b, "[%d]", config_setting_index(s));
+}
+
+/* libconfig names an @included file as written there, relative to the
+ * include directory; show it the way the user can open it. */
+static void
+put_file(struct ctx *x, struct buf *b, const char *file)
+{
+	if (file == NULL || strcmp(file, x->path) == 0 || file[0] == '/' ||
+	    x->include_dir == NULL)
+		buf_puts(b, file ? file : x->path);
+	else
+		buf_printf(b, "%s/%s", x->include_dir, file);
+}
+
+/* Values quoted in messages come from the file: escape control characters
+ * so one error stays one line. */
+static char *
+escape_line(const char *s)
+{
+	struct buf b;
+
+	buf_init(&b);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '\n')
+			buf_puts(&b, "\\n");
+		else if (c == '\t')
+			buf_puts(&b, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			buf_printf(&b, "\\x%02x", c);
+		else
+			buf_putc(&b, (char)c);
+	}
+	return buf_steal(&b);
+}
+
+static void
+add_err(struct ctx *x, size_t ord, char *text)
+{
+	struct conf_err *e;
+
+	x->errs = xreallocarray(x->errs, x->nerrs + 1, sizeof(*x->errs));
+	e = &x->errs[x->nerrs];
+	e->ord = ord;
+	e->seq = x->nerrs;
+	e->text = escape_line(text);
+	x->nerrs++;
+	free(text);
+}
+
+/*
+ * Report an error at setting s. When missing is set, the error is about
+ * that child of s, which is absent: it is reported at s's line.
+ */
+static void __attribute__((format(printf, 4, 5)))
+report(struct ctx *x, const config_setting_t *s, const char *missing,
+    const char *fmt, ...)
+{
+	struct buf b;
+	va_list ap;
+	int line = config_setting_source_line(s);
+
+	buf_init(&b);
+	put_file(x, &b, config_setting_source_file(s));
+	/* the root group has no line; the top of the file is the best guess */
+	buf_printf(&b, ":%d: ", line > 0 ? line : 1);
+	put_path(&b, s);
+	if (missing != NULL)
+		buf_printf(&b, "%s%s", config_setting_parent(s) ? "." : "",
+		    missing);
+	buf_puts(&b, ": ");
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	add_err(x, setting_ord(s), buf_steal(&b));
+}
+
+static int
+cmp_err(const void *a, const void *b)
+{
+	const struct conf_err *ea = a, *eb = b;
+
+	if (ea->ord != eb->ord)
+		return ea->ord < eb->ord ? -1 : 1;
+	return ea->seq < eb->seq ? -1 : ea->seq > eb->seq;
+}
+
+static char *
+join_errs(struct ctx *x)
+{
+	struct buf b;
+
+	qsort(x->errs, x->nerrs, sizeof(*x->errs), cmp_err);
+	buf_init(&b);
+	for (size_t i = 0; i < x->nerrs; i++) {
+		if (i > 0)
+			buf_putc(&b, '\n');
+		buf_puts(&b, x->errs[i].text);
+		free(x->errs[i].text);
+	}
+	free(x->errs);
+	x->errs = NULL;
+	x->nerrs = 0;
+	return buf_steal(&b);
+}
+
+static int
+in_list(const char *s, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, list[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+check_keys(struct ctx *x, const config_setting_t *group,
+    const char *const *keys, size_t nkeys)
+{
+	int len = config_setting_length(group);
+
+	for (int i = 0; i < len; i++) {
+		const config_setting_t *s = config_setting_get_elem(group, i);
+
+		if (!in_list(config_setting_name(s), keys, nkeys))
+			report(x, s, NULL, "unknown setting");
+	}
+}
+
+/* ASCII by design: names on the wire and in Prometheus ignore the locale. */
+static int
+is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int
+is_ip_literal(const char *s)
+{
+	unsigned char addr[16];
+
+	return inet_pton(AF_INET, s, addr) == 1 ||
+	    inet_pton(AF_INET6, s, addr) == 1;
+}
+
+/*
+ * Plausible, not resolvable: ASCII letters, digits, '-' and '_' in labels
+ * of 1..63 bytes, 253 bytes in all, one trailing dot allowed. Catches typos
+ * and pasted URLs before a probe fails on them at 3 a.m.
+ */
+static int
+is_dns_name(const char *s)
+{
+	size_t len = strlen(s), label = 0;
+
+	if (len == 0 || len > MAX_DNS_NAME_LEN)
+		return 0;
+	for (const char *p = s; *p; p++) {
+		if (*p == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+		} else if (is_alpha(*p) || is_digit(*p) || *p == '-' || *p == '_') {
+			if (++label > MAX_DNS_LABEL_LEN)
+				return 0;
+		} else {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+const char *
+conf_split_hostport(const char *s, char **host, uint16_t *port)
+{
+	const char *h, *p, *colon;
+	size_t hlen;
+	unsigned long n = 0;
+	char *hs;
+
+	*host = NULL;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL)
+			return "unterminated bracket";
+		h = s + 1;
+		hlen = (size_t)(close - h);
+		if (close[1] == '\0')
+			return "missing port";
+		if (close[1] != ':')
+			return "expected \":\" after \"]\"";
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL)
+			return "missing port";
+		/* "::1:443" is ambiguous: which colon starts the port? A
+		 * pasted URL has colons too, but is no IPv6 address. */
+		if (memchr(s, ':', (size_t)(colon - s)) != NULL)
+			return strspn(s, "0123456789abcdefABCDEF:.") == strlen(s) ?
+			    "IPv6 address must be in brackets" : "bad host name";
+		h = s;
+		hlen = (size_t)(colon - s);
+	}
+	p = colon + 1;
+	if (*p == '\0')
+		return "missing port";
+	for (; *p; p++) {
+		if (!is_digit(*p))
+			return "bad port";
+		n = n * 10 + (unsigned long)(*p - '0');
+		if (n > 65535)
+			return "bad port";
+	}
+	if (n == 0)
+		return "bad port";
+	if (hlen == 0)
+		return "missing host";
+
+	hs = xstrndup(h, hlen);
+	if (s[0] == '[') {
+		unsigned char addr[16];
+
+		if (inet_pton(AF_INET6, hs, addr) != 1) {
+			free(hs);
+			return "bracketed host must be an IPv6 address";
+		}
+	} else if (!is_ip_literal(hs) && !is_dns_name(hs)) {
+		free(hs);
+		return "bad host name";
+	}
+	*host = hs;
+	*port = (uint16_t)n;
+	return NULL;
+}
+
+/* A duration the user wrote as zero deserves "above zero", not "bad
+ * duration": parse_duration_ms rejects both alike. */
+static int
+is_zero_duration(const char *s)
+{
+	char *t;
+	uint64_t ms;
+	int r;
+
+	if (strpbrk(s, "123456789") != NULL || strchr(s, '0') == NULL)
+		return 0;
+	t = xstrdup(s);
+	for (char *p = t; *p; p++)
+		if (*p == '0')
+			*p = '1';
+	r = parse_duration_ms(t, &ms) == 0;
+	free(t);
+	return r;
+}
+
+/* A duration well formed but beyond DURATION_MAX_MS: digits and units only,
+ * and accepted once every number is made 1. */
+static int
+is_duration_too_long(const char *s)
+{
+	char *t, *w;
+	uint64_t ms;
+	int r;
+
+	if (strspn(s, "0123456789msdh") != strlen(s))
+		return 0;
+	t = xmalloc(strlen(s) + 1);
+	w = t;
+	for (const char *p = s; *p; p++) {
+		if (isdigit((unsigned char)*p)) {
+			if (p > s && isdigit((unsigned char)p[-1]))
+				continue;
+			*w++ = '1';
+		} else {
+			*w++ = *p;
+		}
+	}
+	*w = '\0';
+	r = parse_duration_ms(t, &ms) == 0;
+	free(t);
+	return r;
+}
+
+static void
+format_duration(char *out, size_t size, uint64_t ms)
+{
+	static const struct {
+		const char *unit;
+		uint64_t ms;
+	} units[] = {
+		{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 },
+		{ "s", 1000 }, { "ms", 1 },
+	};
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(units) && len < size; i++) {
+		if (ms >= units[i].ms) {
+			int n = snprintf(out + len, size - len, "%llu%s",
+			    (unsigned long long)(ms / units[i].ms), units[i].unit);
+			if (n < 0)
+				break;
+			len += (size_t)n;
+			ms %= units[i].ms;
+		}
+	}
+}
+
+static int
+get_duration(struct ctx *x, const config_setting_t *s, uint64_t *ms)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64: {
+		long long v = config_setting_get_int64(s);
+
+		if (v <= 0) {
+			report(x, s, NULL, "must be above zero");
+			return -1;
+		}
+		if ((unsigned long long)v > DURATION_MAX_MS / 1000) {
+			report(x, s, NULL, "too large (at most 100 years)");
+			return -1;
+		}
+		*ms = (uint64_t)v * 1000;
+		return 0;
+	}
+	case CONFIG_TYPE_STRING: {
+		const char *v = config_setting_get_string(s);
+
+		if (parse_duration_ms(v, ms) == 0)
+			return 0;
+		if (is_zero_duration(v))
+			report(x, s, NULL, "must be above zero");
+		else if (is_duration_too_long(v))
+			report(x, s, NULL, "duration \"%s\" too large (at most 100 years)", v);
+		else
+			report(x, s, NULL, "bad duration \"%s\" " DURATION_HINT, v);
+		return -1;
+	}
+	default:
+		report(x, s, NULL, "must be an integer or a duration string");
+		return -1;
+	}
+}
+
+static const char *
+get_string(struct ctx *x, const config_setting_t *s)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		report(x, s, NULL, "must be a string");
+		return NULL;
+	}
+	return config_setting_get_string(s);
+}
+
+/*
+ * 0 if path can be read, else an errno. Open and read a byte: a directory
+ * opens fine but cannot be read, and root opens anything.
+ */
+static int
+read_error(const char *path)
+{
+	char c;
+	int fd, err = 0;
+
+	/* O_NONBLOCK: a FIFO must not hang the check */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
+		return errno;
+	if (read(fd, &c, 1) == -1 && errno != EAGAIN)
+		err = errno;
+	close(fd);
+	return err;
+}
+
+static int
+check_readable(struct ctx *x, const config_setting_t *s, const char *path)
+{
+	int err;
+
+	if ((err = read_error(path)) != 0) {
+		report(x, s, NULL, "cannot read \"%s\": %s", path, strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+add_listen(struct ctx *x, struct conf *c, const config_setting_t *s)
+{
+	const char *v, *msg;
+	struct conf_listen *l;
+	char *host;
+	uint16_t port;
+
+	if ((v = get_string(x, s)) == NULL)
+		return;
+	if ((msg = conf_split_hostport(v, &host, &port)) != NULL) {
+		report(x, s, NULL, "%s", msg);
+		return;
+	}
+	for (size_t i = 0; i < c->nlisten; i++) {
+		if (c->listen[i].port == port &&
+		    strcasecmp(c->listen[i].host, host) == 0) {
+			report(x, s, NULL, "duplicate address \"%s\" (first at line %d)",
+			    v, c->listen[i].line);
+			free(host);
+			return;
+		}
+	}
+	c->listen = xreallocarray(c->listen, c->nlisten + 1, sizeof(*c->listen));
+	l = &c->listen[c->nlisten++];
+	l->address = xstrdup(v);
+	l->host = host;
+	l->port = port;
+	l->line = config_setting_source_line(s);
+}
+
+static void
+parse_listen(struct ctx *x, struct conf *c, const config_setting_t *s)
+{
+	int len;
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_STRING:
+		add_listen(x, c, s);
+		return;
+	case CONFIG_TYPE_LIST:
+	case CONFIG_TYPE_ARRAY:
+		break;
+	default:
+		report(x, s, NULL, "must be a string or a list of strings");
+		return;
+	}
+	len = config_setting_length(s);
+	if (len == 0) {
+		report(x, s, NULL, "must list at least one address");
+		return;
+	}
+	if (len > MAX_LISTEN) {
+		report(x, s, NULL, "too many addresses (at most %d)", MAX_LISTEN);
+		return;
+	}
+	for (int i = 0; i < len; i++)
+		add_listen(x, c, config_setting_get_elem(s, i));
+}
+
+/* "FILE:LINE: SETTING" of s, for errors that only GnuTLS finds later. */
+static char *
+setting_at(struct ctx *x, const config_setting_t *s)
+{
+	struct buf b;
+
+	buf_init(&b);
+	put_file(x, &b, config_setting_source_file(s));
+	buf_printf(&b, ":%d: ", config_setting_source_line(s));
+	put_path(&b, s);
+	return buf_steal(&b);
+}
+
+/* A string setting among fixed choices; its index, or -1 (reported). */
+static int
+get_choice(struct ctx *x, const config_setting_t *s, const char *const *choices, size_t n)
+{
+	const char *v = get_string(x, s);
+	struct buf b;
+
+	if (v == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v, choices[i]) == 0)
+			return (int)i;
+	buf_init(&b);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&b, "%s\"%s\"", i ? ", " : "", choices[i]);
+	report(x, s, NULL, "unknown value \"%s\" (use %s)", v, b.data);
+	buf_free(&b);
+	return -1;
+}
+
+static void
+copy_str(char **dst, const char *src)
+{
+	*dst = src ? xstrdup(src) : NULL;
+}
+
+/* A readable file named by setting `key` of g, with where it was set. */
+static void
+get_file(struct ctx *x, const config_setting_t *g, const char *key, char **path, char **at)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+	const char *v;
+
+	if (s == NULL)
+		return;
+	free(*path);
+	free(*at);
+	*path = *at = NULL;
+	if ((v = get_string(x, s)) != NULL && check_readable(x, s, v) == 0) {
+		*path = xstrdup(v);
+		*at = setting_at(x, s);
+	}
+}
+
+/*
+ * starttls, family, addresses, verify_hostname, client_cert, client_key and
+ * priority of group g (the root or a target) into o, starting from the
+ * top-level values in parent (NULL when g is the root).
+ */
+static void
+parse_tlsopts(struct ctx *x, const config_setting_t *g, const struct conf_tlsopts *parent,
+    struct conf_tlsopts *o)
+{
+	static const char *const families[] = { "any", "ipv4", "ipv6" };
+	static const char *const addresses[] = { "first", "all" };
+	const config_setting_t *s;
+	enum starttls_proto proto;
+	const char *v;
+	int i;
+
+	if (parent) {
+		o->starttls = parent->starttls;
+		o->family = parent->family;
+		o->addresses_all = parent->addresses_all;
+		o->verify_hostname = parent->verify_hostname;
+		copy_str(&o->client_cert, parent->client_cert);
+		copy_str(&o->client_cert_at, parent->client_cert_at);
+		copy_str(&o->client_key, parent->client_key);
+		copy_str(&o->client_key_at, parent->client_key_at);
+		copy_str(&o->priority, parent->priority);
+		copy_str(&o->priority_at, parent->priority_at);
+	} else {
+		o->starttls = -1;
+		o->family = CONF_FAMILY_ANY;
+		o->verify_hostname = 1;
+	}
+
+	if ((s = config_setting_get_member(g, "starttls")) != NULL &&
+	    (v = get_string(x, s)) != NULL) {
+		if (starttls_from_name(v, &proto) == 0) {
+			o->starttls = (int)proto;
+		} else {
+			struct buf b;
+
+			buf_init(&b);
+			for (unsigned p = STARTTLS_NONE + 1; p < STARTTLS_COUNT; p++)
+				buf_printf(&b, "%s, ", starttls_name((enum starttls_proto)p));
+			report(x, s, NULL, "unknown protocol \"%s\" (use %snone)", v, b.data);
+			buf_free(&b);
+		}
+	}
+	if ((s = config_setting_get_member(g, "family")) != NULL &&
+	    (i = get_choice(x, s, families, ARRAY_SIZE(families))) >= 0)
+		o->family = i;
+	if ((s = config_setting_get_member(g, "addresses")) != NULL &&
+	    (i = get_choice(x, s, addresses, ARRAY_SIZE(addresses))) >= 0)
+		o->addresses_all = i;
+	if ((s = config_setting_get_member(g, "verify_hostname")) != NULL) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			report(x, s, NULL, "must be true or false");
+		else
+			o->verify_hostname = config_setting_get_bool(s);
+	}
+	get_file(x, g, "client_cert", &o->client_cert, &o->client_cert_at);
+	get_file(x, g, "client_key", &o->client_key, &o->client_key_at);
+	/* Only where the pair is written: a target that inherits both was
+	 * checked once at the top level. */
+	if (config_setting_get_member(g, "client_cert") != NULL ||
+	    config_setting_get_member(g, "client_key") != NULL) {
+		int has_cert = config_setting_get_member(g, "client_cert") != NULL ||
+		    o->client_cert != NULL;
+		int has_key = config_setting_get_member(g, "client_key") != NULL ||
+		    o->client_key != NULL;
+
+		if (has_cert && !has_key)
+			report(x, g, "client_key", "missing: client_cert needs its key");
+		else if (has_key && !has_cert)
+			report(x, g, "client_cert", "missing: client_key needs its certificate");
+	}
+	if ((s = config_setting_get_member(g, "priority")) != NULL &&
+	    (v = get_string(x, s)) != NULL) {
+		if (*v == '\0') {
+			report(x, s, NULL, "must not be empty (leave it out for GnuTLS's default)");
+		} else {
+			free(o->priority);
+			free(o->priority_at);
+			o->priority = xstrdup(v);
+			o->priority_at = setting_at(x, s);
+		}
+	}
+}
+
+/* What needs the whole target: the port table, the family of an IP literal. */
+static void
+check_target_tlsopts(struct ctx *x, struct conf_target *t, const config_setting_t *g)
+{
+	const config_setting_t *s;
+
+	if (t->tls.starttls < 0)
+		t->tls.starttls = (int)starttls_for_port(t->port);
+	if (t->host_is_ip && t->tls.family != CONF_FAMILY_ANY) {
+		unsigned char addr[16];
+		int v6 = inet_pton(AF_INET6, t->host, addr) == 1;
+
+		if (v6 != (t->tls.family == CONF_FAMILY_IPV6)) {
+			s = config_setting_get_member(g, "family");
+			report(x, s ? s : g, s ? NULL : "family", "is %s but the address is IPv%d",
+			    t->tls.family == CONF_FAMILY_IPV6 ? "ipv6" : "ipv4", v6 ? 6 : 4);
+		}
+	}
+}
+
+static void
+free_tlsopts(struct conf_tlsopts *o)
+{
+	free(o->client_cert);
+	free(o->client_cert_at);
+	free(o->client_key);
+	free(o->client_key_at);
+	free(o->priority);
+	free(o->priority_at);
+}
+
+static void
+parse_top(struct ctx *x, struct conf *c, const config_setting_t *root)
+{
+	const config_setting_t *s, *interval, *timeout;
+	const char *v;
+
+	check_keys(x, root, top_keys, ARRAY_SIZE(top_keys));
+
+	if ((s = config_setting_get_member(root, "listen")) != NULL)
+		parse_listen(x, c, s);
+	else {
+		const char *msg;
+
+		c->listen = xcalloc(1, sizeof(*c->listen));
+		msg = conf_split_hostport(CONF_DEFAULT_LISTEN, &c->listen[0].host,
+		    &c->listen[0].port);
+		if (msg != NULL)
+			abort();        /* the default is ours: a bug */
+		c->listen[0].address = xstrdup(CONF_DEFAULT_LISTEN);
+		c->nlisten = 1;
+	}
+
+	c->state_dir = xstrdup(CONF_DEFAULT_STATE_DIR);
+	if ((s = config_setting_get_member(root, "state_dir")) != NULL &&
+	    (v = get_string(x, s)) != NULL) {
+		if (*v == '\0')
+			report(x, s, NULL, "must not be empty");
+		else {
+			free(c->state_dir);
+			c->state_dir = xstrdup(v);
+		}
+	}
+
+	c->interval_ms = CONF_DEFAULT_INTERVAL_MS;
+	x->interval_ok = 1;
+	if ((interval = config_setting_get_member(root, "interval")) != NULL)
+		x->interval_ok = get_duration(x, interval, &c->interval_ms) == 0;
+
+	c->timeout_ms = CONF_DEFAULT_TIMEOUT_MS;
+	x->timeout_ok = 1;
+	if ((timeout = config_setting_get_member(root, "timeout")) != NULL)
+		x->timeout_ok = get_duration(x, timeout, &c->timeout_ms) == 0;
+
+	/* Once here rather than at every target that inherits both. */
+	if (x->interval_ok && x->timeout_ok && c->timeout_ms >= c->interval_ms) {
+		char t[64], i[64];
+
+		format_duration(t, sizeof(t), c->timeout_ms);
+		format_duration(i, sizeof(i), c->interval_ms);
+		report(x, timeout ? timeout : interval, NULL,
+		    "timeout (%s) must be below interval (%s)", t, i);
+	}
+
+	c->concurrency = CONF_DEFAULT_CONCURRENCY;
+	if ((s = config_setting_get_member(root, "concurrency")) != NULL) {
+		int type = config_setting_type(s);
+		long long n;
+
+		if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
+			report(x, s, NULL, "must be an integer");
+		else if ((n = config_setting_get_int64(s)) < 1 ||
+		    n > CONF_MAX_CONCURRENCY)
+			report(x, s, NULL, "must be between 1 and %d",
+			    CONF_MAX_CONCURRENCY);
+		else
+			c->concurrency = (unsigned)n;
+	}
+
+	if ((s = config_setting_get_member(root, "ca_file")) != NULL &&
+	    (v = get_string(x, s)) != NULL && check_readable(x, s, v) == 0) {
+		c->ca_file = xstrdup(v);
+		c->ca_file_line = config_setting_source_line(s);
+	}
+
+	c->shard_k = c->shard_n = 1;
+	if ((s = config_setting_get_member(root, "shard")) != NULL &&
+	    (v = get_string(x, s)) != NULL) {
+		const char *msg = conf_parse_shard(v, &c->shard_k, &c->shard_n);
+		if (msg != NULL)
+			report(x, s, NULL, "%s", msg);
+	}
+	parse_tlsopts(x, root, NULL, &c->tls);
+	parse_thresholds(x, c, root);
+}
+
+const char *
+conf_parse_shard(const char *s, unsigned *k, unsigned *n)
+{
+	unsigned long a, b;
+	char *end;
+
+	if (!is_digit(s[0]))
+		return "must be \"K/N\", e.g. \"1/3\"";
+	a = strtoul(s, &end, 10);
+	if (*end != '/' || !is_digit(end[1]))
+		return "must be \"K/N\", e.g. \"1/3\"";
+	b = strtoul(end + 1, &end, 10);
+	if (*end != '\0')
+		return "must be \"K/N\", e.g. \"1/3\"";
+	if (b < 1 || b > 4096)
+		return "N must be between 1 and 4096";
+	if (a < 1 || a > b)
+		return "K must be between 1 and N";
+	*k = (unsigned)a;
+	*n = (unsigned)b;
+	return NULL;
+}
+
+int
+conf_in_shard(const char *name, unsigned k, unsigned n)
+{
+	return n <= 1 || hash64(name, strlen(name)) % n == k - 1;
+}
+
+/* The status page's colours and the state file refresh (issue 4). */
+static void
+parse_thresholds(struct ctx *x, struct conf *c, const config_setting_t *root)
+{
+	config_setting_t *warn, *crit, *s;
+	int ok = 1;
+
+	c->warn_ms = CONF_DEFAULT_WARN_MS;
+	c->crit_ms = CONF_DEFAULT_CRIT_MS;
+	c->state_refresh_ms = CONF_DEFAULT_STATE_REFRESH_MS;
+	if ((warn = config_setting_get_member(root, "warn")) != NULL)
+		ok &= get_duration(x, warn, &c->warn_ms) == 0;
+	if ((crit = config_setting_get_member(root, "crit")) != NULL)
+		ok &= get_duration(x, crit, &c->crit_ms) == 0;
+	if (ok && c->crit_ms > c->warn_ms) {
+		char w[64], k[64];
+
+		format_duration(w, sizeof(w), c->warn_ms);
+		format_duration(k, sizeof(k), c->crit_ms);
+		report(x, crit ? crit : warn, NULL,
+		    "crit (%s) must not be above warn (%s)", k, w);
+	}
+	if ((s = config_setting_get_member(root, "state_refresh")) != NULL)
+		(void)get_duration(x, s, &c->state_refresh_ms);
+}
+
+/* Prometheus label names; libconfig's own names admit '-' and '*' too. */
+static int
+is_label_name(const char *s)
+{
+	if (!is_alpha(s[0]) && s[0] != '_')
+		return 0;
+	for (; *s; s++)
+		if (!is_alpha(*s) && !is_digit(*s) && *s != '_')
+			return 0;
+	return 1;
+}
+
+static int
+cmp_label(const void *a, const void *b)
+{
+	const struct conf_label *la = a, *lb = b;
+
+	return strcmp(la->name, lb->name);
+}
+
+static void
+parse_labels(struct ctx *x, struct conf_target *t, const config_setting_t *s)
+{
+	int len;
+
+	if (!config_setting_is_group(s)) {
+		report(x, s, NULL, "must be a group");
+		return;
+	}
+	len = config_setting_length(s);
+	t->labels = xcalloc((size_t)len, sizeof(*t->labels));
+	for (int i = 0; i < len; i++) {
+		const config_setting_t *l = config_setting_get_elem(s, i);
+		const char *name = config_setting_name(l), *v;
+
+		if (!is_label_name(name)) {
+			report(x, l, NULL, "bad label name");
+			continue;
+		}
+		/* "__" names belong to Prometheus itself */
+		if (strncmp(name, "__", 2) == 0 ||
+		    in_list(name, reserved_labels, ARRAY_SIZE(reserved_labels))) {
+			report(x, l, NULL, "label name \"%s\" is reserved", name);
+			continue;
+		}
+		if ((v = get_string(x, l)) == NULL)
+			continue;
+		t->labels[t->nlabels].name = xstrdup(name);
+		t->labels[t->nlabels].value = xstrdup(v);
+		t->nlabels++;
+	}
+	qsort(t->labels, t->nlabels, sizeof(*t->labels), cmp_label);
+}
+
+/* Names show in metrics and logs: one line, of a sane length. */
+static int
+check_name(struct ctx *x, const config_setting_t *s, const char *v)
+{
+	if (*v == '\0') {
+		report(x, s, NULL, "must not be empty");
+		return -1;
+	}
+	if (strlen(v) > MAX_NAME_LEN) {
+		report(x, s, NULL, "too long (at most %d bytes)", MAX_NAME_LEN);
+		return -1;
+	}
+	for (const char *p = v; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			report(x, s, NULL, "must not contain control characters");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+parse_target(struct ctx *x, struct conf *c, struct conf_target *t,
+    struct target_info *ti, const config_setting_t *g)
+{
+	const config_setting_t *s, *addr, *name, *interval, *timeout;
+	const char *v, *msg;
+	int interval_ok = x->interval_ok, timeout_ok = x->timeout_ok;
+
+	t->line = config_setting_source_line(g);
+	check_keys(x, g, target_keys, ARRAY_SIZE(target_keys));
+
+	if ((addr = config_setting_get_member(g, "address")) == NULL)
+		report(x, g, "address", "missing required setting");
+	else if ((v = get_string(x, addr)) != NULL) {
+		t->address = xstrdup(v);
+		if ((msg = conf_split_hostport(v, &t->host, &t->port)) != NULL)
+			report(x, addr, NULL, "%s", msg);
+		else
+			t->host_is_ip = is_ip_literal(t->host);
+	}
+
+	if ((name = config_setting_get_member(g, "name")) != NULL) {
+		if ((v = get_string(x, name)) != NULL && check_name(x, name, v) == 0) {
+			t->name = xstrdup(v);
+			ti->name = t->name;
+			ti->name_from = name;
+		}
+	} else if (t->address != NULL) {
+		t->name = xstrdup(t->address);
+		ti->name = t->name;
+		ti->name_from = addr;
+	}
+
+	if ((s = config_setting_get_member(g, "server_name")) != NULL) {
+		if ((v = get_string(x, s)) == NULL)
+			;       /* reported */
+		else if (*v != '\0' && !is_ip_literal(v) && !is_dns_name(v))
+			report(x, s, NULL, "bad server name \"%s\" "
+			    "(use a DNS name or an IP address)", v);
+		else
+			t->server_name = xstrdup(v);   /* "": no SNI, on purpose */
+	} else if (t->host != NULL && !t->host_is_ip)
+		t->server_name = xstrdup(t->host);
+
+	if ((s = config_setting_get_member(g, "ca_file")) != NULL) {
+		if ((v = get_string(x, s)) != NULL && check_readable(x, s, v) == 0) {
+			t->ca_file = xstrdup(v);
+			t->ca_file_line = config_setting_source_line(s);
+		}
+	} else if (c->ca_file != NULL) {
+		t->ca_file = xstrdup(c->ca_file);
+		t->ca_file_line = c->ca_file_line;
+	}
+
+	t->interval_ms = c->interval_ms;
+	if ((interval = config_setting_get_member(g, "interval")) != NULL)
+		interval_ok = get_duration(x, interval, &t->interval_ms) == 0;
+	t->timeout_ms = c->timeout_ms;
+	if ((timeout = config_setting_get_member(g, "timeout")) != NULL)
+		timeout_ok = get_duration(x, timeout, &t->timeout_ms) == 0;
+	/* Both inherited: already checked once at the top level. */
+	if ((interval != NULL || timeout != NULL) && interval_ok && timeout_ok &&
+	    t->timeout_ms >= t->interval_ms) {
+		char ts[64], is[64];
+
+		format_duration(ts, sizeof(ts), t->timeout_ms);
+		format_duration(is, sizeof(is), t->interval_ms);
+		report(x, timeout ? timeout : interval, NULL,
+		    "timeout (%s) must be below interval (%s)", ts, is);
+	}
+
+	if ((s = config_setting_get_member(g, "labels")) != NULL)
+		parse_labels(x, t, s);
+
+	parse_tlsopts(x, g, &c->tls, &t->tls);
+	check_target_tlsopts(x, t, g);
+}
+
+static int
+cmp_target_name(const void *a, const void *b)
+{
+	const struct target_info *ia = a, *ib = b;
+	int r = strcmp(ia->name, ib->name);
+
+	if (r != 0)
+		return r;
+	return ia->index < ib->index ? -1 : ia->index > ib->index;
+}
+
+/* Sorting by name keeps this fast for tens of thousands of targets. */
+static void
+check_duplicate_names(struct ctx *x, struct target_info *ti, size_t nti)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < nti; i++)
+		if (ti[i].name != NULL)
+			ti[n++] = ti[i];
+	qsort(ti, n, sizeof(*ti), cmp_target_name);
+	for (size_t i = 1, first = 0; i < n; i++) {
+		if (strcmp(ti[first].name, ti[i].name) != 0) {
+			first = i;
+			continue;
+		}
+		report(x, ti[i].name_from, NULL,
+		    "duplicate name \"%s\" (first at line %d)", ti[i].name,
+		    config_setting_source_line(ti[first].name_from));
+	}
+}
+
+static void
+parse_targets(struct ctx *x, struct conf *c, const config_setting_t *root)
+{
+	const config_setting_t *s = config_setting_get_member(root, "targets");
+	struct target_info *ti;
+	int len;
+
+	if (s == NULL) {
+		report(x, root, "targets", "missing required setting");
+		return;
+	}
+	/* "targets = [];" is how libconfig spells some empty lists */
+	if (!config_setting_is_list(s) && !(config_setting_is_array(s) &&
+	    config_setting_length(s) == 0)) {
+		report(x, s, NULL, "must be a list of groups");
+		return;
+	}
+	len = config_setting_length(s);
+	c->targets = xcalloc((size_t)len, sizeof(*c->targets));
+	ti = xcalloc((size_t)len, sizeof(*ti));
+	for (int i = 0; i < len; i++) {
+		const config_setting_t *g = config_setting_get_elem(s, i);
+
+		c->ntargets++;
+		ti[i].index = (size_t)i;
+		if (!config_setting_is_group(g)) {
+			report(x, g, NULL, "must be a group");
+			continue;
+		}
+		parse_target(x, c, &c->targets[i], &ti[i], g);
+	}
+	check_duplicate_names(x, ti, (size_t)len);
+	free(ti);
+}
+
+/* The whole of a small file, or NULL with an error reported at s. */
+static char *
+read_small_file(struct ctx *x, const config_setting_t *s, const char *path)
+{
+	struct buf b;
+	char chunk[4096];
+	ssize_t n;
+	int fd;
+
+	if (check_readable(x, s, path) == -1)
+		return NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		report(x, s, NULL, "cannot read \"%s\": %s", path, strerror(errno));
+		return NULL;
+	}
+	buf_init(&b);
+	buf_reserve(&b, 1);
+	b.data[0] = '\0';
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+		if (b.len + (size_t)n > MAX_PEM_FILE) {
+			report(x, s, NULL, "\"%s\" is too large (at most %d bytes)", path,
+			    MAX_PEM_FILE);
+			close(fd);
+			buf_free(&b);
+			return NULL;
+		}
+		buf_append(&b, chunk, (size_t)n);
+	}
+	if (n == -1) {
+		report(x, s, NULL, "cannot read \"%s\": %s", path, strerror(errno));
+		close(fd);
+		buf_free(&b);
+		return NULL;
+	}
+	close(fd);
+	if (memchr(b.data, '\0', b.len) != NULL) {
+		report(x, s, NULL, "\"%s\" is not a PEM file", path);
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_steal(&b);
+}
+
+/* A web file setting: its path and contents, or nothing when absent or bad. */
+static const config_setting_t *
+web_file(struct ctx *x, const config_setting_t *g, const char *key, char **path,
+    char **pem)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+	const char *v;
+
+	if (s == NULL || (v = get_string(x, s)) == NULL)
+		return s;
+	if (*v == '\0') {
+		report(x, s, NULL, "must not be empty");
+		return s;
+	}
+	if ((*pem = read_small_file(x, s, v)) != NULL)
+		*path = xstrdup(v);
+	return s;
+}
+
+static int
+cmp_user(const void *a, const void *b)
+{
+	const struct conf_user *ua = a, *ub = b;
+
+	return strcmp(ua->name, ub->name);
+}
+
+static void
+parse_users(struct ctx *x, struct conf_web *w, const config_setting_t *s)
+{
+	int len;
+
+	if (!config_setting_is_group(s)) {
+		report(x, s, NULL, "must be a group of name = \"hash\"");
+		return;
+	}
+	len = config_setting_length(s);
+	w->users = xcalloc((size_t)len, sizeof(*w->users));
+	for (int i = 0; i < len; i++) {
+		const config_setting_t *u = config_setting_get_elem(s, i);
+		const char *v, *why;
+
+		if ((v = get_string(x, u)) == NULL)
+			continue;
+		if ((why = auth_hash_problem(v)) != NULL) {
+			report(x, u, NULL, "%s", why);
+			continue;
+		}
+		w->users[w->nusers].name = xstrdup(config_setting_name(u));
+		w->users[w->nusers].hash = xstrdup(v);
+		w->nusers++;
+	}
+	qsort(w->users, w->nusers, sizeof(*w->users), cmp_user);
+}
+
+static void
+get_web_int(struct ctx *x, const config_setting_t *g, const char *key,
+    long long min, long long max, long long *out)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+	int type;
+	long long n;
+
+	if (s == NULL)
+		return;
+	type = config_setting_type(s);
+	if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
+		report(x, s, NULL, "must be an integer");
+	else if ((n = config_setting_get_int64(s)) < min || n > max)
+		report(x, s, NULL, "must be between %lld and %lld", min, max);
+	else
+		*out = n;
+}
+
+static void
+parse_web(struct ctx *x, struct conf *c, const config_setting_t *root)
+{
+	const config_setting_t *g = config_setting_get_member(root, "web");
+	const config_setting_t *cert, *key, *ca, *s;
+	struct conf_web *w = &c->web;
+	long long n;
+	char *err;
+
+	w->max_connections = CONF_DEFAULT_WEB_MAX_CONNECTIONS;
+	w->connection_timeout_ms = CONF_DEFAULT_WEB_CONNECTION_TIMEOUT_MS;
+	w->max_request_size = CONF_DEFAULT_WEB_MAX_REQUEST_SIZE;
+	if (g == NULL)
+		return;
+	if (!config_setting_is_group(g)) {
+		report(x, g, NULL, "must be a group");
+		return;
+	}
+	check_keys(x, g, web_keys, ARRAY_SIZE(web_keys));
+
+	cert = web_file(x, g, "tls_cert_file", &w->tls_cert_file, &w->tls_cert_pem);
+	key = web_file(x, g, "tls_key_file", &w->tls_key_file, &w->tls_key_pem);
+	ca = web_file(x, g, "client_ca_file", &w->client_ca_file, &w->client_ca_pem);
+	if (cert != NULL && key == NULL)
+		report(x, cert, NULL, "needs tls_key_file as well");
+	else if (key != NULL && cert == NULL)
+		report(x, key, NULL, "needs tls_cert_file as well");
+	else if (w->tls_cert_pem && w->tls_key_pem &&
+	    webtls_check_keypair(w->tls_cert_pem, w->tls_key_pem, &err) == -1) {
+		report(x, key, NULL, "%s", err);
+		free(err);
+	}
+	if (ca != NULL && cert == NULL)
+		report(x, ca, NULL, "needs tls_cert_file and tls_key_file "
+		    "(client certificates are a TLS feature)");
+	else if (w->client_ca_pem && webtls_check_ca(w->client_ca_pem, &err) == -1) {
+		report(x, ca, NULL, "%s", err);
+		free(err);
+	}
+
+	if ((s = config_setting_get_member(g, "basic_auth_users")) != NULL)
+		parse_users(x, w, s);
+
+	n = w->max_connections;
+	get_web_int(x, g, "max_connections", 1, MAX_WEB_CONNECTIONS, &n);
+	w->max_connections = (unsigned)n;
+	n = (long long)w->max_request_size;
+	get_web_int(x, g, "max_request_size", MIN_WEB_REQUEST_SIZE,
+	    MAX_WEB_REQUEST_SIZE, &n);
+	w->max_request_size = (size_t)n;
+	if ((s = config_setting_get_member(g, "connection_timeout")) != NULL) {
+		uint64_t ms;
+
+		/* libmicrohttpd counts whole seconds */
+		if (get_duration(x, s, &ms) == 0) {
+			if (ms < 1000 || ms > 3600 * 1000)
+				report(x, s, NULL, "must be between 1s and 1h");
+			else
+				w->connection_timeout_ms = ms;
+		}
+	}
+}
+
+static int
+str_eq(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+int
+conf_target_equal(const struct conf_target *a, const struct conf_target *b)
+{
+	if (!str_eq(a->name, b->name) || !str_eq(a->address, b->address) ||
+	    !str_eq(a->server_name, b->server_name) ||
+	    !str_eq(a->ca_file, b->ca_file) || a->interval_ms != b->interval_ms ||
+	    a->timeout_ms != b->timeout_ms || a->nlabels != b->nlabels)
+		return 0;
+	/* how it is probed (the _at strings only say where it was written) */
+	if (a->tls.starttls != b->tls.starttls || a->tls.family != b->tls.family ||
+	    a->tls.addresses_all != b->tls.addresses_all ||
+	    a->tls.verify_hostname != b->tls.verify_hostname ||
+	    !str_eq(a->tls.client_cert, b->tls.client_cert) ||
+	    !str_eq(a->tls.client_key, b->tls.client_key) ||
+	    !str_eq(a->tls.priority, b->tls.priority))
+		return 0;
+	for (size_t i = 0; i < a->nlabels; i++)
+		if (!str_eq(a->labels[i].name, b->labels[i].name) ||
+		    !str_eq(a->labels[i].value, b->labels[i].value))
+			return 0;
+	return 1;
+}
+
+int
+conf_web_equal(const struct conf_web *a, const struct conf_web *b)
+{
+	if (!str_eq(a->tls_cert_pem, b->tls_cert_pem) ||
+	    !str_eq(a->tls_key_pem, b->tls_key_pem) ||
+	    !str_eq(a->client_ca_pem, b->client_ca_pem) ||
+	    a->nusers != b->nusers || a->max_connections != b->max_connections ||
+	    a->connection_timeout_ms != b->connection_timeout_ms ||
+	    a->max_request_size != b->max_request_size)
+		return 0;
+	for (size_t i = 0; i < a->nusers; i++)
+		if (!str_eq(a->users[i].name, b->users[i].name) ||
+		    !str_eq(a->users[i].hash, b->users[i].hash))
+			return 0;
+	return 1;
+}
+
+struct conf *
+conf_load(const char *path, char **errors)
+{
+	struct ctx x;
+	struct conf *c;
+	config_t cfg;
+	config_setting_t *root;
+	char *dir, *slash;
+	size_t n = 0;
+	int err;
+
+	*errors = NULL;
+	if ((err = read_error(path)) != 0) {
+		*errors = xasprintf("%s: cannot read: %s", path, strerror(err));
+		return NULL;
+	}
+
+	/* relative @include names are relative to the config file */
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) == NULL) {
+		free(dir);
+		dir = xstrdup(".");
+	} else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+
+	memset(&x, 0, sizeof(x));
+	x.path = path;
+	x.include_dir = dir;
+	config_init(&cfg);
+	config_set_include_dir(&cfg, dir);
+	if (!config_read_file(&cfg, path)) {
+		struct buf b;
+
+		buf_init(&b);
+		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
+			buf_printf(&b, "%s: cannot read: %s", path,
+			    config_error_text(&cfg));
+		else {
+			put_file(&x, &b, config_error_file(&cfg));
+			buf_printf(&b, ":%d: %s", config_error_line(&cfg),
+			    config_error_text(&cfg));
+		}
+		*errors = buf_steal(&b);
+		config_destroy(&cfg);
+		free(dir);
+		return NULL;
+	}
+
+	root = config_root_setting(&cfg);
+	number_settings(root, &n);
+
+	c = xcalloc(1, sizeof(*c));
+	c->path = xstrdup(path);
+	parse_top(&x, c, root);
+	parse_targets(&x, c, root);
+	parse_web(&x, c, root);
+
+	if (x.nerrs > 0) {
+		*errors = join_errs(&x);
+		conf_free(c);
+		c = NULL;
+	}
+	config_destroy(&cfg);
+	free(dir);
+	return c;
+}
+
+void
+conf_free(struct conf *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->nlisten; i++) {
+		free(c->listen[i].address);
+		free(c->listen[i].host);
+	}
+	free(c->listen);
+	for (size_t i = 0; i < c->ntargets; i++) {
+		struct conf_target *t = &c->targets[i];
+
+		free(t->name);
+		free(t->address);
+		free(t->host);
+		free(t->server_name);
+		free(t->ca_file);
+		for (size_t j = 0; j < t->nlabels; j++) {
+			free(t->labels[j].name);
+			free(t->labels[j].value);
+		}
+		free(t->labels);
+		free_tlsopts(&t->tls);
+	}
+	free(c->targets);
+	free(c->web.tls_cert_file);
+	free(c->web.tls_key_file);
+	free(c->web.client_ca_file);
+	free(c->web.tls_cert_pem);
+	if (c->web.tls_key_pem) {
+		explicit_bzero(c->web.tls_key_pem, strlen(c->web.tls_key_pem));
+		free(c->web.tls_key_pem);
+	}
+	free(c->web.client_ca_pem);
+	for (size_t i = 0; i < c->web.nusers; i++) {
+		free(c->web.users[i].name);
+		free(c->web.users[i].hash);
+	}
+	free(c->web.users);
+	free(c->state_dir);
+	free(c->ca_file);
+	free_tlsopts(&c->tls);
+	free(c->path);
+	free(c);
+}

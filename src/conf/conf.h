@@ -1,0 +1,142 @@
+/* conf.h - the whole configuration, parsed from libconfig and validated at once. */
+#ifndef TLSWATCH_CONF_H
+#define TLSWATCH_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "probe/starttls.h"
+
+#define CONF_DEFAULT_LISTEN "127.0.0.1:9793"
+#define CONF_DEFAULT_STATE_DIR "/var/lib/tlswatch"
+#define CONF_DEFAULT_INTERVAL_MS (300 * 1000)
+#define CONF_DEFAULT_TIMEOUT_MS (10 * 1000)
+#define CONF_DEFAULT_CONCURRENCY 64
+#define CONF_MAX_CONCURRENCY 100000
+#define CONF_DEFAULT_WARN_MS ((uint64_t)21 * 86400 * 1000)
+#define CONF_DEFAULT_CRIT_MS ((uint64_t)7 * 86400 * 1000)
+#define CONF_DEFAULT_STATE_REFRESH_MS ((uint64_t)15 * 60 * 1000)
+
+enum conf_family {
+	CONF_FAMILY_ANY,
+	CONF_FAMILY_IPV4,
+	CONF_FAMILY_IPV6,
+};
+
+/* Per-target TLS settings; a target's values are effective (its own, else
+ * the top-level ones). The *_at strings are "FILE:LINE: SETTING" for errors
+ * found later, when GnuTLS loads them (sched_new). */
+struct conf_tlsopts {
+	int starttls;            /* enum starttls_proto; -1 at the top level: unset */
+	int family;              /* enum conf_family */
+	int addresses_all;       /* addresses = "all" */
+	int verify_hostname;     /* 0: skip only the name check */
+	char *client_cert;       /* NULL: none */
+	char *client_key;
+	char *client_cert_at;
+	char *client_key_at;
+	char *priority;          /* GnuTLS priority string; NULL: GnuTLS's default */
+	char *priority_at;
+};
+
+struct conf_label {
+	char *name;
+	char *value;
+};
+
+struct conf_listen {
+	char *address;     /* as written, e.g. "[::1]:9793" */
+	char *host;        /* without brackets: "::1", "127.0.0.1", "localhost" */
+	uint16_t port;
+	int line;
+};
+
+struct conf_target {
+	char *name;        /* unique; defaults to address */
+	char *address;     /* as written */
+	char *host;        /* without brackets */
+	uint16_t port;
+	int host_is_ip;    /* host is an IPv4 or IPv6 literal */
+	char *server_name; /* SNI and name to check; NULL: no SNI, check host if IP;
+	                    * "": server_name = "" written, send no SNI */
+	char *ca_file;     /* effective: target's, else global; NULL = system store */
+	int ca_file_line;  /* line of the setting ca_file came from (0 if none) */
+	uint64_t interval_ms;  /* effective */
+	uint64_t timeout_ms;   /* effective */
+	struct conf_label *labels;  /* sorted by name */
+	size_t nlabels;
+	int line;          /* line of the target's group */
+	struct conf_tlsopts tls;  /* starttls, addresses, client certificate, ... */
+};
+
+/* A basic-auth user: the name and its crypt(3) hash (bcrypt $2a$/$2b$/$2y$,
+ * as Prometheus's exporter-toolkit writes them, or another crypt method). */
+struct conf_user {
+	char *name;
+	char *hash;
+};
+
+#define CONF_DEFAULT_WEB_MAX_CONNECTIONS 64
+#define CONF_DEFAULT_WEB_CONNECTION_TIMEOUT_MS (10 * 1000)
+#define CONF_DEFAULT_WEB_MAX_REQUEST_SIZE (16 * 1024)
+
+/* The optional web block: how the metrics endpoint is served. The PEM files
+ * are read at load time, so a reload sees their new contents and the
+ * endpoint never reads a file after start-up. */
+struct conf_web {
+	char *tls_cert_file;   /* NULL: plain HTTP */
+	char *tls_key_file;
+	char *client_ca_file;  /* NULL: no client certificate asked for */
+	char *tls_cert_pem;    /* contents of the files above */
+	char *tls_key_pem;
+	char *client_ca_pem;
+	struct conf_user *users;   /* sorted by name; none: no basic auth */
+	size_t nusers;
+	unsigned max_connections;
+	uint64_t connection_timeout_ms;
+	size_t max_request_size;
+};
+
+struct conf {
+	char *path;
+	struct conf_listen *listen;
+	size_t nlisten;
+	char *state_dir;
+	uint64_t interval_ms;
+	uint64_t timeout_ms;
+	unsigned concurrency;
+	char *ca_file;     /* NULL = system trust store */
+	int ca_file_line;
+	unsigned shard_k;  /* this instance probes shard shard_k of shard_n (1-based) */
+	unsigned shard_n;  /* 1: no sharding */
+	struct conf_target *targets;
+	size_t ntargets;
+	struct conf_tlsopts tls;  /* top-level defaults of the same settings */
+	struct conf_web web;
+	uint64_t warn_ms;          /* status page: expiring within this is "warn" */
+	uint64_t crit_ms;          /* ... and within this "crit"; <= warn_ms */
+	uint64_t state_refresh_ms; /* unchanged state is rewritten at most this often */
+};
+
+/* Parse and validate path. On success returns the config and *errors is NULL.
+ * On failure returns NULL and *errors holds one "file:line: setting: message"
+ * per line (caller frees). Every error in the file is reported, not just the first. */
+struct conf *conf_load(const char *path, char **errors);
+void conf_free(struct conf *c);
+
+/* Parse "K/N" (1 <= K <= N <= 4096). Returns NULL or a static message. */
+const char *conf_parse_shard(const char *s, unsigned *k, unsigned *n);
+/* Whether the target named name belongs to shard k of n: FNV-1a 64 of the
+ * name, modulo n, equals k - 1. Stable across versions and machines. */
+int conf_in_shard(const char *name, unsigned k, unsigned n);
+/* Whether two targets are configured alike (every setting, lines aside):
+ * a reload keeps an unchanged target's results and schedule. */
+int conf_target_equal(const struct conf_target *a, const struct conf_target *b);
+/* Whether two web blocks serve alike (file contents included). */
+int conf_web_equal(const struct conf_web *a, const struct conf_web *b);
+
+/* Split "host:port" or "[v6]:port". Returns NULL on success, else a static
+ * message ("missing port", "bad port", ...). *host is allocated. */
+const char *conf_split_hostport(const char *s, char **host, uint16_t *port);
+
+#endif

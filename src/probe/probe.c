@@ -1,0 +1,620 @@
+/* probe.c - one probe as an explicit state machine on the event loop:
+ * resolve -> connect (each address in turn) -> starttls (when the target's
+ * protocol has a plaintext prelude) -> handshake -> verify -> done,
+ * all under one deadline. A failure is a result like any other. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "verdict/certs.h"
+#include "verdict/chain.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "probe/probe.h"
+#include "probe/resolve.h"
+#include "probe/starttls.h"
+#include "probe/tls.h"
+#include "core/util.h"
+
+
+struct probe {
+	struct loop *loop;
+	struct resolver *res;
+	const struct conf_target *ct;
+	const struct trust *trust;
+	const struct result *prev;   /* the target's last result, or NULL */
+	const struct tls_creds *creds;  /* NULL: no client certificate */
+	int fixed;                  /* probe fixed_addr only, without resolving */
+	struct resolved_addr fixed_addr;
+	double resolve_seconds;     /* with fixed: measured by whoever resolved */
+	probe_done_fn done;
+	void *arg;
+
+	enum stage stage;
+	uint64_t start_ms;          /* deadline arithmetic */
+	uint64_t start_us;          /* durations */
+	uint64_t stage_start_us;
+	struct loop_timer deadline;  /* the whole probe */
+	struct loop_timer step;      /* the first step; then one connect attempt's bound */
+
+	struct resolve_req *req;
+	struct resolved_addr *addrs;
+	size_t naddrs;
+	size_t next_addr;
+	int last_errno;
+
+	struct loop_watch watch;     /* watch.fd is the socket, or -1 */
+	uint32_t events;             /* what watch is registered for; 0: not */
+	struct tls *tls;
+	struct starttls *st;         /* during STAGE_STARTTLS */
+
+	struct result *r;
+};
+
+/* Verifications done in full and verdicts carried over, since start. */
+static uint64_t verify_full, verify_reused;
+
+static void probe_connect_next(struct probe *p);
+static void probe_handshake(struct probe *p);
+static void probe_starttls(struct probe *p);
+
+static void
+probe_stage_end(struct probe *p, enum stage s)
+{
+	uint64_t now = mono_us();
+
+	p->r->stage_seconds[s] = (double)(now - p->stage_start_us) / 1e6;
+	p->stage_start_us = now;
+}
+
+static void
+probe_close_socket(struct probe *p)
+{
+	if (p->events) {
+		loop_watch_del(p->loop, &p->watch);
+		p->events = 0;
+	}
+	if (p->watch.fd != -1) {
+		close(p->watch.fd);
+		p->watch.fd = -1;
+	}
+}
+
+static void
+probe_release(struct probe *p)
+{
+	loop_timer_cancel(p->loop, &p->deadline);
+	loop_timer_cancel(p->loop, &p->step);
+	resolve_cancel(p->req);
+	p->req = NULL;
+	tls_free(p->tls);
+	p->tls = NULL;
+	starttls_free(p->st);
+	p->st = NULL;
+	probe_close_socket(p);
+	free(p->addrs);
+	result_free(p->r);
+	free(p);
+}
+
+/* Hand the result over and end the probe. */
+static void
+probe_finish(struct probe *p)
+{
+	struct result *r = p->r;
+	probe_done_fn done = p->done;
+	void *arg = p->arg;
+
+	r->duration = (double)(mono_us() - p->start_us) / 1e6;
+	if (p->fixed)
+		r->duration += p->resolve_seconds;   /* resolved before it started */
+	r->time = wall_now();
+	p->r = NULL;
+	probe_release(p);
+	done(arg, r);
+}
+
+static void
+probe_fail(struct probe *p, const char *stage, const char *reason, char *detail)
+{
+	p->r->success = 0;
+	p->r->fail_stage = stage;
+	p->r->fail_reason = reason;
+	p->r->fail_detail = detail;
+	probe_finish(p);
+}
+
+static void
+deadline_cb(struct loop_timer *t)
+{
+	struct probe *p = container_of(t, struct probe, deadline);
+
+	probe_fail(p, "timeout", stage_name(p->stage),
+	    xasprintf("no result within %llu ms, during %s",
+	    (unsigned long long)p->ct->timeout_ms, stage_name(p->stage)));
+}
+
+static int
+probe_watch(struct probe *p, uint32_t events)
+{
+	int rc;
+
+	if (p->events == events)
+		return 0;
+	rc = p->events ? loop_watch_mod(p->loop, &p->watch, events)
+	    : loop_watch_add(p->loop, &p->watch, events);
+	if (rc == 0)
+		p->events = events;
+	return rc;
+}
+
+static const char *
+connect_reason(int err)
+{
+	switch (err) {
+	case ECONNREFUSED:
+		return "refused";
+	case ENETUNREACH:
+		return "network_unreachable";
+	case EHOSTUNREACH:
+		return "host_unreachable";
+	case ETIMEDOUT:
+		return "timed_out";
+	case ECONNRESET:
+		return "reset";
+	case EADDRNOTAVAIL:
+	case EAFNOSUPPORT:
+		return "address_unavailable";
+	case EACCES:
+	case EPERM:
+		return "denied";
+	default:
+		return "other";
+	}
+}
+
+/* The TLS session on the connected socket, then the handshake. */
+static void
+start_tls(struct probe *p)
+{
+	char *err = NULL;
+	const char *sni = NULL;
+
+	p->stage = STAGE_HANDSHAKE;
+
+	/* SNI carries DNS names only (RFC 6066); an IP literal is checked
+	 * against the certificate but never sent. */
+	if (p->ct->server_name && *p->ct->server_name) {
+		struct resolved_addr lit;
+		if (resolve_literal(p->ct->server_name, 0, &lit) == -1)
+			sni = p->ct->server_name;
+	}
+	p->tls = tls_new(p->watch.fd, sni, p->ct->tls.priority, &err);
+	if (p->tls == NULL || (p->creds && tls_use_creds(p->tls, p->creds, &err) == -1)) {
+		probe_fail(p, "handshake", "other", err);
+		return;
+	}
+	probe_handshake(p);
+}
+
+static void
+connected(struct probe *p)
+{
+	char peer[80];
+	const char *domain;
+
+	loop_timer_cancel(p->loop, &p->step);
+	probe_stage_end(p, STAGE_CONNECT);
+	resolve_format(&p->addrs[p->next_addr - 1], peer, sizeof(peer));
+	p->r->peer = xstrdup(peer);
+	if (p->ct->tls.starttls == STARTTLS_NONE) {
+		start_tls(p);
+		return;
+	}
+	p->stage = STAGE_STARTTLS;
+	domain = p->ct->server_name && *p->ct->server_name ? p->ct->server_name : p->ct->host;
+	p->st = starttls_new((enum starttls_proto)p->ct->tls.starttls, domain);
+	probe_starttls(p);
+}
+
+/* Drive the plaintext dialogue: write what it has to say, read what it
+ * waits for, until it lets TLS start or fails. Reads are bounded by the
+ * dialogue (starttls.c); the deadline bounds the time. */
+static void
+probe_starttls(struct probe *p)
+{
+	unsigned char in[4096];
+	const void *out;
+	size_t len;
+	ssize_t n;
+
+	for (;;) {
+		switch (starttls_next(p->st, &out, &len)) {
+		case STARTTLS_WANT_WRITE:
+			n = send(p->watch.fd, out, len, MSG_NOSIGNAL);
+			if (n >= 0) {
+				starttls_sent(p->st, (size_t)n);
+				continue;
+			}
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+				if (probe_watch(p, EPOLLOUT) == -1)
+					probe_fail(p, "starttls", "protocol_error",
+					    xasprintf("epoll: %s", strerror(errno)));
+				return;
+			}
+			probe_fail(p, "starttls", "closed", xasprintf("send: %s", strerror(errno)));
+			return;
+		case STARTTLS_WANT_READ:
+			n = recv(p->watch.fd, in, sizeof(in), 0);
+			if (n >= 0) {
+				starttls_input(p->st, in, (size_t)n);
+				continue;
+			}
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+				if (probe_watch(p, EPOLLIN) == -1)
+					probe_fail(p, "starttls", "protocol_error",
+					    xasprintf("epoll: %s", strerror(errno)));
+				return;
+			}
+			probe_fail(p, "starttls", "closed", xasprintf("recv: %s", strerror(errno)));
+			return;
+		case STARTTLS_DONE:
+			starttls_free(p->st);
+			p->st = NULL;
+			probe_stage_end(p, STAGE_STARTTLS);
+			start_tls(p);
+			return;
+		case STARTTLS_FAILED:
+			probe_fail(p, "starttls", starttls_reason(p->st),
+			    xasprintf("%s: %s", starttls_name((enum starttls_proto)p->ct->tls.starttls),
+			    starttls_detail(p->st)));
+			return;
+		}
+	}
+}
+
+static void
+socket_cb(struct loop_watch *w, uint32_t events)
+{
+	struct probe *p = container_of(w, struct probe, watch);
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	(void)events;
+	if (p->stage == STAGE_CONNECT) {
+		if (getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+			err = errno;
+		if (err == 0) {
+			connected(p);
+			return;
+		}
+		p->last_errno = err;
+		log_debug("target %s: connect to address %zu of %zu: %s", p->ct->name,
+		    p->next_addr, p->naddrs, strerror(err));
+		probe_close_socket(p);
+		probe_connect_next(p);
+		return;
+	}
+	if (p->stage == STAGE_STARTTLS) {
+		probe_starttls(p);
+		return;
+	}
+	probe_handshake(p);
+}
+
+/* One connect attempt ran out of its share of the time: try the next address. */
+static void
+attempt_cb(struct loop_timer *t)
+{
+	struct probe *p = container_of(t, struct probe, step);
+
+	p->last_errno = ETIMEDOUT;
+	probe_close_socket(p);
+	probe_connect_next(p);
+}
+
+static void
+probe_connect_next(struct probe *p)
+{
+	while (p->next_addr < p->naddrs) {
+		const struct resolved_addr *a = &p->addrs[p->next_addr++];
+		int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+		if (fd == -1) {
+			p->last_errno = errno;
+			continue;
+		}
+		p->watch.fd = fd;
+		if (connect(fd, (const struct sockaddr *)&a->ss, a->len) == 0) {
+			connected(p);
+			return;
+		}
+		if (errno != EINPROGRESS) {
+			p->last_errno = errno;
+			probe_close_socket(p);
+			continue;
+		}
+		if (probe_watch(p, EPOLLOUT) == -1) {
+			p->last_errno = errno;
+			probe_close_socket(p);
+			continue;
+		}
+		/* With addresses left, this one gets its share of the time left,
+		 * so one black hole cannot starve the others. */
+		size_t left = p->naddrs - p->next_addr;
+		if (left > 0) {
+			uint64_t now = mono_ms(), end = p->deadline.node.key;
+			uint64_t share = end > now ? (end - now) / (left + 1) : 0;
+			loop_timer_at(p->loop, &p->step, now + share);
+		}
+		return;
+	}
+	probe_fail(p, "connect", connect_reason(p->last_errno),
+	    xasprintf("%s", strerror(p->last_errno ? p->last_errno : EHOSTUNREACH)));
+}
+
+static void
+resolved_cb(void *arg, const struct resolved_addr *addrs, size_t n,
+            const char *reason, const char *detail)
+{
+	struct probe *p = arg;
+
+	p->req = NULL;
+	if (addrs == NULL) {
+		probe_fail(p, "resolve", reason, xasprintf("%s: %s", p->ct->host, detail));
+		return;
+	}
+	p->addrs = xreallocarray(NULL, n, sizeof(*addrs));
+	memcpy(p->addrs, addrs, n * sizeof(*addrs));
+	p->naddrs = n;
+	probe_stage_end(p, STAGE_RESOLVE);
+	if (p->fixed)
+		p->r->stage_seconds[STAGE_RESOLVE] = p->resolve_seconds;
+	p->stage = STAGE_CONNECT;
+	probe_connect_next(p);
+}
+
+/* Longest a verdict is carried over without verifying again, whatever the
+ * certificates' dates say: it bounds what time dependencies we do not model
+ * (a trust anchor's own validity) can go unnoticed. */
+#define VERIFY_REUSE_MAX 3600
+
+/*
+ * The verdict's window: the seconds around now in which no certificate of
+ * the chain changes state. A certificate is valid from not_before to
+ * not_after inclusive, so its states begin at not_before and not_after + 1;
+ * the window runs from the latest such instant at or before now to the
+ * earliest after it. The verified path's anchor counts through
+ * verified_expiry.
+ */
+static void
+verdict_window(struct result *r, int64_t now)
+{
+	int64_t from = INT64_MIN, until = now + VERIFY_REUSE_MAX;
+	int64_t b[2];
+
+	for (size_t i = 0; i <= r->ncerts; i++) {
+		if (i < r->ncerts) {
+			b[0] = r->certs[i]->not_before;
+			b[1] = r->certs[i]->not_after + 1;
+		} else if (r->verdict.verified) {
+			b[0] = b[1] = r->verdict.verified_expiry + 1;
+		} else {
+			break;
+		}
+		for (int k = 0; k < 2; k++) {
+			if (b[k] <= now && b[k] > from)
+				from = b[k];
+			else if (b[k] > now && b[k] < until)
+				until = b[k];
+		}
+	}
+	r->verify_from = from;
+	r->verify_until = until;
+}
+
+/* Whether prev's verdict holds for r: the same certificates in the same
+ * order (certificates are interned, so the same pointers), the same trust
+ * store and name, and now inside prev's window. */
+static int
+verdict_reusable(const struct result *prev, const struct result *r, size_t presented,
+                 uint64_t trust, const char *name, int64_t now)
+{
+	if (prev == NULL || !prev->success || prev->verify_trust != trust ||
+	    prev->ncerts != r->ncerts || r->ncerts != presented ||
+	    now < prev->verify_from || now >= prev->verify_until)
+		return 0;
+	if ((prev->verify_name == NULL) != (name == NULL) ||
+	    (name && strcmp(prev->verify_name, name) != 0))
+		return 0;
+	for (size_t i = 0; i < r->ncerts; i++)
+		if (prev->certs[i] != r->certs[i])
+			return 0;
+	return 1;
+}
+
+static void
+probe_verify(struct probe *p)
+{
+	struct result *r = p->r;
+	const struct der *chain;
+	size_t n;
+	const char *check;
+	int64_t now;
+
+	chain = tls_peer_chain(p->tls, &n);
+	r->tls_version = xstrdup(tls_version_name(p->tls));
+	r->cipher = xstrdup(tls_cipher_name(p->tls));
+	tls_bye(p->tls);
+	if (n == 0) {
+		probe_fail(p, "handshake", "no_certificate",
+		    xstrdup("the peer presented no X.509 certificate"));
+		return;
+	}
+	p->stage = STAGE_VERIFY;
+	r->certs = xcalloc(n, sizeof(*r->certs));
+	r->ders = xcalloc(n, sizeof(*r->ders));
+	for (size_t i = 0; i < n; i++) {
+		struct cert *c = cert_get(chain[i].data, chain[i].len);
+		if (c) {
+			/* The store writes a certificate once; only one it does
+			 * not have yet needs its DER kept until then. */
+			if (!c->stored) {
+				unsigned char *copy = xmalloc(chain[i].len);
+
+				memcpy(copy, chain[i].data, chain[i].len);
+				r->ders[r->ncerts].data = copy;
+				r->ders[r->ncerts].len = chain[i].len;
+			}
+			r->certs[r->ncerts++] = c;
+		}
+	}
+	r->nders = r->ncerts;
+	/* The name to check: server_name if set, else the host (an IP literal
+	 * is matched against the certificate's IP addresses). */
+	check = p->ct->server_name && *p->ct->server_name ? p->ct->server_name : p->ct->host;
+	if (!p->ct->tls.verify_hostname)
+		check = NULL;   /* verify_hostname = false: everything but the name */
+	now = (int64_t)wall_now();
+	r->verify_trust = trust_id(p->trust);
+	r->verify_name = check ? xstrdup(check) : NULL;
+	/* Signature checks dominate a probe's CPU and give the same answer for
+	 * the same chain: reuse the last verdict while nothing it depends on
+	 * has changed. The handshake itself still proved the peer holds the
+	 * leaf's key. */
+	if (verdict_reusable(p->prev, r, n, r->verify_trust, check, now)) {
+		r->verdict = p->prev->verdict;
+		r->verify_from = p->prev->verify_from;
+		r->verify_until = p->prev->verify_until;
+		r->verify_reused = 1;
+		verify_reused++;
+	} else {
+		chain_verify(chain, n, p->trust, check, now, &r->verdict);
+		verdict_window(r, now);
+		verify_full++;
+	}
+	probe_stage_end(p, STAGE_VERIFY);
+	r->success = 1;
+	probe_finish(p);
+}
+
+void
+probe_verify_counts(uint64_t *full, uint64_t *reused)
+{
+	*full = verify_full;
+	*reused = verify_reused;
+}
+
+static void
+probe_handshake(struct probe *p)
+{
+	const char *reason = NULL;
+	char *detail = NULL;
+
+	switch (tls_handshake(p->tls, &reason, &detail)) {
+	case TLS_WANT_READ:
+		if (probe_watch(p, EPOLLIN) == -1)
+			probe_fail(p, "handshake", "other", xasprintf("epoll: %s", strerror(errno)));
+		return;
+	case TLS_WANT_WRITE:
+		if (probe_watch(p, EPOLLOUT) == -1)
+			probe_fail(p, "handshake", "other", xasprintf("epoll: %s", strerror(errno)));
+		return;
+	case TLS_FAILED:
+		probe_fail(p, "handshake", reason, detail);
+		return;
+	case TLS_DONE:
+		probe_stage_end(p, STAGE_HANDSHAKE);
+		probe_verify(p);
+		return;
+	}
+}
+
+enum resolve_family
+probe_family(const struct conf_target *ct)
+{
+	switch (ct->tls.family) {
+	case CONF_FAMILY_IPV4:
+		return RESOLVE_IPV4;
+	case CONF_FAMILY_IPV6:
+		return RESOLVE_IPV6;
+	default:
+		return RESOLVE_ANY;
+	}
+}
+
+/* The first step runs from the loop, so that probe_start never calls back. */
+static void
+first_step_cb(struct loop_timer *t)
+{
+	struct probe *p = container_of(t, struct probe, step);
+	struct resolved_addr lit;
+
+	t->cb = attempt_cb;
+	if (p->fixed) {
+		resolved_cb(p, &p->fixed_addr, 1, NULL, NULL);
+		return;
+	}
+	if (resolve_literal(p->ct->host, p->ct->port, &lit) == 0) {
+		resolved_cb(p, &lit, 1, NULL, NULL);
+		return;
+	}
+	p->req = resolve_start(p->res, p->ct->host, p->ct->port,
+	    probe_family(p->ct), resolved_cb, p);
+}
+
+struct probe *
+probe_start(struct loop *l, struct resolver *res, const struct conf_target *ct,
+            const struct trust *trust, const struct result *prev,
+            probe_done_fn done, void *arg)
+{
+	struct probe_opts o = { .trust = trust, .prev = prev };
+
+	return probe_start_ex(l, res, ct, &o, done, arg);
+}
+
+struct probe *
+probe_start_ex(struct loop *l, struct resolver *res, const struct conf_target *ct,
+               const struct probe_opts *o, probe_done_fn done, void *arg)
+{
+	struct probe *p = xcalloc(1, sizeof(*p));
+
+	p->loop = l;
+	p->res = res;
+	p->ct = ct;
+	p->trust = o->trust;
+	p->prev = o->prev;
+	p->creds = o->creds;
+	if (o->addr) {
+		p->fixed = 1;
+		p->fixed_addr = *o->addr;
+		p->resolve_seconds = o->resolve_seconds;
+	}
+	p->done = done;
+	p->arg = arg;
+	p->stage = STAGE_RESOLVE;
+	p->watch.fd = -1;
+	p->watch.cb = socket_cb;
+	p->start_ms = mono_ms();
+	p->start_us = p->stage_start_us = mono_us();
+	p->r = xcalloc(1, sizeof(*p->r));
+	for (int s = 0; s < STAGE_COUNT; s++)
+		p->r->stage_seconds[s] = -1;
+	loop_timer_init(&p->deadline, deadline_cb);
+	loop_timer_init(&p->step, first_step_cb);
+	loop_timer_at(l, &p->deadline, o->deadline_ms ? o->deadline_ms : p->start_ms + ct->timeout_ms);
+	loop_timer_at(l, &p->step, 0);
+	return p;
+}
+
+void
+probe_cancel(struct probe *p)
+{
+	if (p)
+		probe_release(p);
+}

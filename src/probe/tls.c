@@ -1,0 +1,321 @@
+/* tls.c - the GnuTLS client session: handshake without verification, so
+ * that a chain that fails verification is still received in full. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include "core/log.h"
+#include "probe/tls.h"
+#include "core/util.h"
+
+struct tls {
+	gnutls_session_t session;
+	struct der *chain;
+	size_t nchain;
+};
+
+/* One credentials object for every session: it holds no trust anchors
+ * (verification happens in chain.c against each target's own store). */
+static gnutls_certificate_credentials_t tls_cred;
+
+int
+tls_init(char **err)
+{
+	int rc = gnutls_certificate_allocate_credentials(&tls_cred);
+
+	if (rc < 0) {
+		*err = xasprintf("gnutls: %s", gnutls_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+void
+tls_fini(void)
+{
+	if (tls_cred) {
+		gnutls_certificate_free_credentials(tls_cred);
+		tls_cred = NULL;
+	}
+}
+
+const char *
+tls_library_version(void)
+{
+	return gnutls_check_version(NULL);
+}
+
+struct tls *
+tls_new(int fd, const char *sni, const char *priority, char **err)
+{
+	struct tls *t = xcalloc(1, sizeof(*t));
+	const char *errpos = NULL;
+	int rc;
+
+	rc = gnutls_init(&t->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
+	if (rc < 0)
+		goto fail;
+	if (priority)
+		rc = gnutls_priority_set_direct(t->session, priority, &errpos);
+	else
+		rc = gnutls_set_default_priority(t->session);
+	if (rc < 0)
+		goto fail;
+	rc = gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, tls_cred);
+	if (rc < 0)
+		goto fail;
+	if (sni && *sni) {
+		rc = gnutls_server_name_set(t->session, GNUTLS_NAME_DNS, sni, strlen(sni));
+		if (rc < 0)
+			goto fail;
+	}
+	/* Our probe has one deadline for all stages; GnuTLS's own is off. */
+	gnutls_handshake_set_timeout(t->session, GNUTLS_INDEFINITE_TIMEOUT);
+	gnutls_transport_set_int(t->session, fd);
+	return t;
+fail:
+	*err = xasprintf("gnutls: %s", gnutls_strerror(rc));
+	tls_free(t);
+	return NULL;
+}
+
+void
+tls_free(struct tls *t)
+{
+	if (t == NULL)
+		return;
+	if (t->session)
+		gnutls_deinit(t->session);
+	free(t->chain);
+	free(t);
+}
+
+/* "GNUTLS_A_HANDSHAKE_FAILURE" becomes "alert_handshake_failure"; GnuTLS
+ * knows a fixed set of alerts, so the label stays bounded. */
+static const char *
+alert_reason(gnutls_alert_description_t alert)
+{
+	static char names[256][48];
+	const char *name = gnutls_alert_get_strname(alert);
+	char *out = names[alert & 0xff];
+
+	if (name == NULL)
+		return "alert_unknown";
+	if (out[0] == '\0') {
+		size_t o = 0;
+		if (strncmp(name, "GNUTLS_A_", 9) == 0)
+			name += 9;
+		o = (size_t)snprintf(out, sizeof(names[0]), "alert_");
+		for (; *name && o < sizeof(names[0]) - 1; name++)
+			out[o++] = (char)(isalnum((unsigned char)*name) ? tolower((unsigned char)*name) : '_');
+		out[o] = '\0';
+	}
+	return out;
+}
+
+static const char *
+error_reason(gnutls_session_t session, int rc)
+{
+	switch (rc) {
+	case GNUTLS_E_PREMATURE_TERMINATION:
+		return "closed";
+	case GNUTLS_E_PUSH_ERROR:
+	case GNUTLS_E_PULL_ERROR:
+		return errno == ECONNRESET || errno == EPIPE ? "reset" : "io_error";
+	case GNUTLS_E_FATAL_ALERT_RECEIVED:
+		return alert_reason(gnutls_alert_get(session));
+	case GNUTLS_E_NO_CIPHER_SUITES:
+	case GNUTLS_E_UNKNOWN_CIPHER_SUITE:
+	case GNUTLS_E_INSUFFICIENT_CREDENTIALS:
+	case GNUTLS_E_NO_COMMON_KEY_SHARE:
+		return "no_common_cipher";
+	case GNUTLS_E_UNEXPECTED_PACKET_LENGTH:
+	case GNUTLS_E_UNEXPECTED_PACKET:
+	case GNUTLS_E_UNEXPECTED_HANDSHAKE_PACKET:
+	case GNUTLS_E_UNSUPPORTED_VERSION_PACKET:
+	case GNUTLS_E_RECORD_OVERFLOW:
+	case GNUTLS_E_DECRYPTION_FAILED:
+	case GNUTLS_E_ERROR_IN_FINISHED_PACKET:
+	case GNUTLS_E_RECEIVED_ILLEGAL_PARAMETER:
+	case GNUTLS_E_RECEIVED_ILLEGAL_EXTENSION:
+	case GNUTLS_E_ILLEGAL_PARAMETER:
+	case GNUTLS_E_UNKNOWN_PK_ALGORITHM:
+	case GNUTLS_E_ASN1_DER_ERROR:
+	case GNUTLS_E_BASE64_DECODING_ERROR:
+	case GNUTLS_E_CERTIFICATE_ERROR:
+	case GNUTLS_E_PK_SIG_VERIFY_FAILED:
+	case GNUTLS_E_UNWANTED_ALGORITHM:
+		return "protocol_error";
+	default:
+		return "other";
+	}
+}
+
+enum tls_status
+tls_handshake(struct tls *t, const char **reason, char **detail)
+{
+	int rc;
+
+	for (;;) {
+		rc = gnutls_handshake(t->session);
+		if (rc == GNUTLS_E_SUCCESS)
+			return TLS_DONE;
+		if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED)
+			return gnutls_record_get_direction(t->session) ? TLS_WANT_WRITE : TLS_WANT_READ;
+		if (!gnutls_error_is_fatal(rc))
+			continue;       /* a warning alert: the handshake goes on */
+		break;
+	}
+	*reason = error_reason(t->session, rc);
+	if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED)
+		*detail = xasprintf("%s: %s", gnutls_strerror(rc),
+		    gnutls_alert_get_name(gnutls_alert_get(t->session)));
+	else if (rc == GNUTLS_E_PUSH_ERROR || rc == GNUTLS_E_PULL_ERROR)
+		*detail = xasprintf("%s: %s", gnutls_strerror(rc), strerror(errno));
+	else
+		*detail = xstrdup(gnutls_strerror(rc));
+	return TLS_FAILED;
+}
+
+const struct der *
+tls_peer_chain(struct tls *t, size_t *n)
+{
+	const gnutls_datum_t *peers;
+	unsigned int count = 0;
+
+	if (t->chain == NULL) {
+		if (gnutls_certificate_type_get2(t->session, GNUTLS_CTYPE_SERVER) != GNUTLS_CRT_X509)
+			peers = NULL;
+		else
+			peers = gnutls_certificate_get_peers(t->session, &count);
+		if (peers == NULL)
+			count = 0;
+		t->chain = xcalloc(count ? count : 1, sizeof(*t->chain));
+		for (unsigned int i = 0; i < count; i++) {
+			t->chain[i].data = peers[i].data;
+			t->chain[i].len = peers[i].size;
+		}
+		t->nchain = count;
+	}
+	*n = t->nchain;
+	return t->chain;
+}
+
+const char *
+tls_version_name(struct tls *t)
+{
+	const char *name = gnutls_protocol_get_name(gnutls_protocol_get_version(t->session));
+
+	return name ? name : "unknown";
+}
+
+const char *
+tls_cipher_name(struct tls *t)
+{
+	const char *name;
+
+#if GNUTLS_VERSION_NUMBER >= 0x030703
+	name = gnutls_ciphersuite_get(t->session);
+#else
+	name = gnutls_cipher_suite_get_name(gnutls_kx_get(t->session),
+	    gnutls_cipher_get(t->session), gnutls_mac_get(t->session));
+#endif
+	return name ? name : "unknown";
+}
+
+void
+tls_bye(struct tls *t)
+{
+	/* Best effort: a polite close_notify if the socket takes it now. */
+	(void)gnutls_bye(t->session, GNUTLS_SHUT_WR);
+}
+
+struct tls_creds {
+	gnutls_certificate_credentials_t cred;
+};
+
+struct tls_creds *
+tls_creds_load(const char *cert, const char *key, int64_t *not_after, char **err)
+{
+	struct tls_creds *c = xcalloc(1, sizeof(*c));
+	gnutls_x509_crt_t *crts = NULL;
+	unsigned int ncrts = 0;
+	gnutls_datum_t data = { NULL, 0 };
+	int rc;
+
+	if ((rc = gnutls_certificate_allocate_credentials(&c->cred)) < 0)
+		goto fail;
+	/* Checks that the key matches the certificate. */
+	rc = gnutls_certificate_set_x509_key_file2(c->cred, cert, key, GNUTLS_X509_FMT_PEM,
+	    NULL, 0);
+	if (rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH) {
+		*err = xasprintf("the key in \"%s\" does not match the certificate in \"%s\"",
+		    key, cert);
+		tls_creds_free(c);
+		return NULL;
+	}
+	if (rc < 0)
+		goto fail;
+	if ((rc = gnutls_load_file(cert, &data)) < 0 ||
+	    (rc = gnutls_x509_crt_list_import2(&crts, &ncrts, &data, GNUTLS_X509_FMT_PEM, 0)) < 0)
+		goto fail;
+	*not_after = ncrts ? time_epoch_or_zero(gnutls_x509_crt_get_expiration_time(crts[0])) : 0;
+	for (unsigned int i = 0; i < ncrts; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	gnutls_free(crts);
+	gnutls_free(data.data);
+	return c;
+fail:
+	gnutls_free(data.data);
+	*err = xasprintf("cannot load \"%s\" with \"%s\": %s", cert, key, gnutls_strerror(rc));
+	tls_creds_free(c);
+	return NULL;
+}
+
+void
+tls_creds_free(struct tls_creds *c)
+{
+	if (c == NULL)
+		return;
+	if (c->cred)
+		gnutls_certificate_free_credentials(c->cred);
+	free(c);
+}
+
+int
+tls_use_creds(struct tls *t, const struct tls_creds *c, char **err)
+{
+	int rc = gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, c->cred);
+
+	if (rc < 0) {
+		*err = xasprintf("gnutls: %s", gnutls_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int
+tls_priority_check(const char *priority, char **err)
+{
+	gnutls_priority_t prio;
+	const char *errpos = NULL;
+	int rc = gnutls_priority_init(&prio, priority, &errpos);
+
+	if (rc == 0) {
+		gnutls_priority_deinit(prio);
+		return 0;
+	}
+	if (errpos != NULL && errpos >= priority && errpos <= priority + strlen(priority))
+		*err = xasprintf("bad priority string at position %zu (\"%s\"): %s",
+		    (size_t)(errpos - priority) + 1, errpos, gnutls_strerror(rc));
+	else
+		*err = xasprintf("bad priority string: %s", gnutls_strerror(rc));
+	return -1;
+}

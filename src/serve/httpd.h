@@ -1,0 +1,46 @@
+/* httpd.h - the embedded HTTP server (libmicrohttpd), driven from our event loop. */
+#ifndef TLSWATCH_HTTPD_H
+#define TLSWATCH_HTTPD_H
+
+#include <stdint.h>
+
+#include "core/util.h"
+
+/* Fill out with the /metrics body. Called on the event loop thread. */
+typedef void (*httpd_render_fn)(struct buf *out, void *arg);
+
+/* A bound, listening, non-blocking TCP socket for host:port, or -1 with *err
+ * set (allocated). host may be an IPv4/IPv6 literal or a name. */
+int httpd_listen(const char *host, uint16_t port, char **err);
+
+struct httpd;
+/* Serve on the listening socket fd (taken over). NULL with *err on failure. */
+struct httpd *httpd_new(int fd, httpd_render_fn render, void *arg, char **err);
+struct conf_web;
+/* The same, served as web says (TLS, client certificates, basic auth,
+ * limits); web NULL: plain HTTP with default limits. web is copied. */
+struct httpd *httpd_new_web(int fd, const struct conf_web *web, httpd_render_fn render,
+                            void *arg, char **err);
+void httpd_free(struct httpd *h);
+/* Stop accepting; connections already accepted are served to their end.
+ * With stop_listening the socket refuses new connections at once (leave it
+ * unset when another server shares the socket). httpd_free closes it. */
+void httpd_quiesce(struct httpd *h, int stop_listening);
+/* After httpd_quiesce: answers close their connection, so that clients
+ * reconnect to the server that replaced this one. */
+void httpd_set_draining(struct httpd *h);
+/* Connections open now. */
+unsigned httpd_connections(const struct httpd *h);
+/* Pages beside /metrics and /healthz: fn returns 0 when url is not one of
+ * its pages, else the HTTP status, with the body in out. */
+typedef int (*httpd_page_fn)(void *arg, const char *url, struct buf *out,
+                             const char **content_type);
+void httpd_set_pages(struct httpd *h, httpd_page_fn fn, void *arg);
+/* A descriptor that becomes readable when httpd_run has work to do. */
+int httpd_fd(const struct httpd *h);
+/* Do all pending work without blocking. */
+void httpd_run(struct httpd *h);
+/* Milliseconds until httpd_run must be called again, or -1 for none. */
+int64_t httpd_timeout_ms(const struct httpd *h);
+
+#endif

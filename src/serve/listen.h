@@ -1,0 +1,36 @@
+/* listen.h - the metrics endpoint's listeners, kept in step with the config. */
+#ifndef TLSWATCH_LISTEN_H
+#define TLSWATCH_LISTEN_H
+
+#include <stdint.h>
+
+#include "conf/conf.h"
+#include "serve/httpd.h"
+
+struct loop;
+struct listeners;
+
+struct listeners *listeners_new(struct loop *l, httpd_render_fn render, void *arg);
+/* Pages beside /metrics on every server, now and after any reload. */
+void listeners_set_pages(struct listeners *ls, httpd_page_fn fn, void *arg);
+/* Free everything, closing every socket. Accepts NULL. */
+void listeners_free(struct listeners *ls);
+
+/*
+ * Serve c's listen addresses with c's web settings. New addresses are bound
+ * first; an address kept with the same settings keeps its server, socket and
+ * connections; one whose web settings changed gets a new server on the same
+ * socket. Only then do servers of removed or changed addresses stop
+ * accepting; they finish the requests they have (each answer then closes
+ * its connection) and go once idle. All or nothing: -1 with *err ("FILE:LINE:
+ * listen: ...", allocated) and nothing changed when any step fails.
+ */
+int listeners_apply(struct listeners *ls, const struct conf *c, char **err);
+
+/* Before each wait: frees drained servers; returns a bound on the wait
+ * in ms, or -1. */
+int64_t listeners_prepare(struct listeners *ls);
+/* Servers still finishing requests after a reload. */
+unsigned listeners_draining(const struct listeners *ls);
+
+#endif

@@ -1,0 +1,687 @@
+/*
+ * status.c - the status page (HTML) and the JSON API.
+ *
+ * Everything shown about a certificate was chosen by whoever runs the
+ * server, so every field goes through html_escape or json_str, and names in
+ * links through url_escape. The page has no script and loads nothing else.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "verdict/certinfo.h"
+#include "verdict/certs.h"
+#include "verdict/chain.h"
+#include "serve/json.h"
+#include "sched.h"
+#include "serve/status.h"
+
+#define HTML_CONTENT_TYPE "text/html; charset=utf-8"
+#define JSON_CONTENT_TYPE "application/json"
+
+static const char *const state_names[] = {
+	[STATUS_PENDING] = "pending",
+	[STATUS_OK] = "ok",
+	[STATUS_WARN] = "warn",
+	[STATUS_CRIT] = "crit",
+	[STATUS_UNVERIFIED] = "unverified",
+	[STATUS_FAILING] = "failing",
+};
+
+static const char *const state_labels[] = {
+	[STATUS_PENDING] = "not probed yet",
+	[STATUS_OK] = "ok",
+	[STATUS_WARN] = "expires soon",
+	[STATUS_CRIT] = "expires very soon",
+	[STATUS_UNVERIFIED] = "not verified",
+	[STATUS_FAILING] = "probe failing",
+};
+
+const char *
+status_state_name(enum status_state s)
+{
+	return (unsigned)s < ARRAY_SIZE(state_names) ? state_names[s] : "unknown";
+}
+
+enum status_state
+status_classify(const struct status_entry *e, const struct status_view *v, int64_t *expiry)
+{
+	const struct result *r = e->r;
+	const struct store_target *st = e->st;
+	int64_t exp = 0;
+
+	if (r && r->success) {
+		exp = r->verdict.verified ? r->verdict.verified_expiry : r->verdict.earliest_expiry;
+	} else if (st) {
+		/* failing now: judge by the last chain presented */
+		for (size_t i = 0; i < st->chain.n; i++)
+			if (st->certs && st->certs[i] &&
+			    (exp == 0 || st->certs[i]->not_after < exp))
+				exp = st->certs[i]->not_after;
+	}
+	*expiry = exp;
+	if (r == NULL)
+		return STATUS_PENDING;
+	if (!r->success)
+		return STATUS_FAILING;
+	if (!r->verdict.verified)
+		return STATUS_UNVERIFIED;
+	if ((double)exp - v->now < (double)v->crit_s)
+		return STATUS_CRIT;
+	if ((double)exp - v->now < (double)v->warn_s)
+		return STATUS_WARN;
+	return STATUS_OK;
+}
+
+static const struct status_view *sort_view;
+
+static int
+cmp_entry(const void *a, const void *b)
+{
+	const struct status_entry *ea = a, *eb = b;
+	int64_t xa, xb;
+
+	(void)status_classify(ea, sort_view, &xa);
+	(void)status_classify(eb, sort_view, &xb);
+	if (xa != xb) {
+		if (xa == 0 || xb == 0)
+			return xa == 0 ? 1 : -1;
+		return xa < xb ? -1 : 1;
+	}
+	return strcmp(ea->name, eb->name);
+}
+
+void
+status_sort(struct status_entry *e, size_t n, const struct status_view *v)
+{
+	sort_view = v;
+	qsort(e, n, sizeof(*e), cmp_entry);
+	sort_view = NULL;
+}
+
+void
+html_escape(struct buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (s == NULL)
+		return;
+	while (*p) {
+		unsigned char c = *p;
+		int n;
+
+		switch (c) {
+		case '&': buf_puts(b, "&amp;"); p++; continue;
+		case '<': buf_puts(b, "&lt;"); p++; continue;
+		case '>': buf_puts(b, "&gt;"); p++; continue;
+		case '"': buf_puts(b, "&quot;"); p++; continue;
+		case '\'': buf_puts(b, "&#39;"); p++; continue;
+		case '\n': buf_puts(b, "\\n"); p++; continue;
+		default: break;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			buf_printf(b, "\\x%02x", c);
+			p++;
+		} else if (c < 0x80) {
+			buf_putc(b, (char)c);
+			p++;
+		} else if ((n = utf8_seq(p)) > 0) {
+			buf_append(b, p, (size_t)n);
+			p += n;
+		} else {
+			buf_puts(b, "\xef\xbf\xbd");
+			p += -n;
+		}
+	}
+}
+
+void
+url_escape(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+			buf_putc(b, (char)*p);
+		} else {
+			char e[3] = { '%', hex[*p >> 4], hex[*p & 15] };
+			buf_append(b, e, 3);
+		}
+	}
+}
+
+static void
+put_names(struct buf *b, unsigned bits, int issues, int json)
+{
+	int first = 1;
+
+	for (unsigned i = 0; i < (issues ? CHAIN_NISSUES : CHAIN_NREASONS); i++) {
+		const char *n = issues ? chain_issue_name(i) : chain_reason_name(i);
+		if (!(bits & (1u << i)))
+			continue;
+		if (!first)
+			buf_puts(b, json ? "," : ", ");
+		if (json)
+			json_str(b, n);
+		else
+			buf_puts(b, n);
+		first = 0;
+	}
+	if (first && !json)
+		buf_puts(b, "-");
+}
+
+static const char *
+leaf_subject(const struct status_entry *e)
+{
+	if (e->st && e->st->chain.n && e->st->certs && e->st->certs[0])
+		return e->st->certs[0]->subject;
+	if (e->r && e->r->ncerts)
+		return e->r->certs[0]->subject;
+	return NULL;
+}
+
+/* ------------------------------------------------------------ HTML */
+
+static const char html_head[] =
+    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+    "<meta name=\"viewport\" content=\"width=device-width\">\n<title>";
+static const char html_style[] =
+    "</title>\n<style>\n"
+    "body{font-family:sans-serif;margin:1.5em;color:#222}\n"
+    "table{border-collapse:collapse;margin-bottom:1.5em}\n"
+    "th,td{border:1px solid #bbb;padding:.3em .6em;text-align:left;vertical-align:top}\n"
+    "th{background:#eee}\n"
+    "td.fp,span.fp{font-family:monospace;font-size:.85em;word-break:break-all}\n"
+    "tr.ok td{background:#d4f4d4}\n"
+    "tr.warn td{background:#fff1a8}\n"
+    "tr.crit td{background:#ffc58a}\n"
+    "tr.unverified td{background:#f7b0b0}\n"
+    "tr.failing td{background:#d6c6ef}\n"
+    "tr.pending td{background:#f0f0f0}\n"
+    ".legend span{padding:.2em .5em;margin-right:.5em;border:1px solid #bbb}\n"
+    "</style></head><body>\n";
+
+static void
+html_legend(struct buf *b)
+{
+	static const enum status_state order[] = { STATUS_OK, STATUS_WARN, STATUS_CRIT,
+		STATUS_UNVERIFIED, STATUS_FAILING, STATUS_PENDING };
+
+	buf_puts(b, "<table class=\"legend\">");
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++)
+		buf_printf(b, "<tr class=\"%s\"><td>%s</td></tr>", state_names[order[i]],
+		    state_labels[order[i]]);
+	buf_puts(b, "</table>\n");
+}
+
+void
+status_html_list(struct buf *b, const struct status_entry *e, size_t n,
+    const struct status_view *v)
+{
+	char when[64];
+
+	buf_puts(b, html_head);
+	buf_puts(b, "tlswatch");
+	buf_puts(b, html_style);
+	fmt_utc(when, sizeof(when), v->now);
+	buf_printf(b, "<h1>tlswatch: %zu target%s</h1>\n<p>As of %s; warn within %lld days, "
+	    "critical within %lld days. <a href=\"/api/targets\">JSON</a> "
+	    "<a href=\"/metrics\">metrics</a></p>\n", n, n == 1 ? "" : "s", when,
+	    (long long)(v->warn_s / 86400), (long long)(v->crit_s / 86400));
+	buf_puts(b, "<table id=\"targets\"><thead><tr><th>Target</th><th>State</th>"
+	    "<th>Days left</th><th>Expires</th><th>Verdict</th><th>Leaf subject</th>"
+	    "<th>Last probe</th><th>Chain changed</th></tr></thead><tbody>\n");
+	for (size_t i = 0; i < n; i++) {
+		int64_t exp;
+		enum status_state s = status_classify(&e[i], v, &exp);
+		const struct result *r = e[i].r;
+
+		buf_printf(b, "<tr class=\"%s\" data-state=\"%s\"><td><a href=\"/targets/",
+		    state_names[s], state_names[s]);
+		url_escape(b, e[i].name);
+		buf_puts(b, "\">");
+		html_escape(b, e[i].name);
+		buf_printf(b, "</a></td><td>%s</td><td>", state_labels[s]);
+		if (exp)
+			buf_printf(b, "%.1f", ((double)exp - v->now) / 86400.0);
+		else
+			buf_puts(b, "-");
+		fmt_utc(when, sizeof(when), (double)exp);
+		buf_printf(b, "</td><td>%s</td><td>", when);
+		if (r == NULL)
+			buf_puts(b, "-");
+		else if (!r->success) {
+			buf_puts(b, "failed at ");
+			html_escape(b, r->fail_stage);
+			buf_puts(b, ": ");
+			html_escape(b, r->fail_reason);
+		} else if (r->verdict.verified)
+			buf_puts(b, "verified");
+		else {
+			buf_puts(b, "not verified: ");
+			put_names(b, r->verdict.reasons, 0, 0);
+		}
+		buf_puts(b, "</td><td class=\"subject\">");
+		html_escape(b, leaf_subject(&e[i]));
+		fmt_utc(when, sizeof(when), r ? r->time : 0);
+		buf_printf(b, "</td><td>%s</td><td>", when);
+		fmt_utc(when, sizeof(when), e[i].st ? e[i].st->chain_changed : 0);
+		buf_printf(b, "%s</td></tr>\n", when);
+	}
+	buf_puts(b, "</tbody></table>\n");
+	html_legend(b);
+	buf_puts(b, "</body></html>\n");
+}
+
+/* Details of the certificate fp: from its file when the state directory has
+ * it, else what is in memory. */
+static int
+load_info(const struct status_view *v, const char *fp, struct certinfo *ci)
+{
+	unsigned char *der;
+	size_t len;
+	int rc = -1;
+
+	memset(ci, 0, sizeof(*ci));
+	if (v->state_dir == NULL || (der = store_read_cert(v->state_dir, fp, &len)) == NULL)
+		return -1;
+	rc = certinfo_get(der, len, ci);
+	free(der);
+	return rc;
+}
+
+static void
+html_cert(struct buf *b, size_t depth, const char *fp, const struct cert *c,
+    const struct status_view *v)
+{
+	struct certinfo ci;
+	char nb[64], na[64];
+	int have = load_info(v, fp, &ci) == 0;
+
+	buf_printf(b, "<table class=\"cert\" id=\"depth%zu\"><tr><th>Depth</th><td>%zu</td></tr>\n",
+	    depth, depth);
+	if (have || c) {
+		int64_t before = have ? ci.not_before : c->not_before;
+		int64_t after = have ? ci.not_after : c->not_after;
+
+		buf_puts(b, "<tr><th>Subject</th><td class=\"subject\">");
+		html_escape(b, have ? ci.subject : c->subject);
+		buf_puts(b, "</td></tr>\n<tr><th>Issuer</th><td class=\"issuer\">");
+		html_escape(b, have ? ci.issuer : c->issuer);
+		fmt_utc(nb, sizeof(nb), (double)before);
+		fmt_utc(na, sizeof(na), (double)after);
+		buf_printf(b, "</td></tr>\n<tr><th>Valid</th><td>%s to %s (%.1f days left)</td></tr>\n",
+		    nb, na, ((double)after - v->now) / 86400.0);
+		buf_puts(b, "<tr><th>Serial</th><td class=\"fp\">");
+		html_escape(b, have ? ci.serial : c->serial);
+		buf_puts(b, "</td></tr>\n");
+	}
+	if (have) {
+		buf_puts(b, "<tr><th>Key</th><td>");
+		html_escape(b, ci.key_type);
+		if (ci.key_curve) {
+			buf_putc(b, ' ');
+			html_escape(b, ci.key_curve);
+		}
+		buf_printf(b, " %u bits</td></tr>\n<tr><th>Signature</th><td>", ci.key_bits);
+		html_escape(b, ci.sig_alg);
+		buf_puts(b, "</td></tr>\n<tr><th>SANs</th><td>");
+		for (size_t i = 0; i < ci.nsans; i++) {
+			if (i)
+				buf_puts(b, ", ");
+			html_escape(b, ci.sans[i]);
+		}
+		buf_puts(b, "</td></tr>\n");
+		certinfo_fini(&ci);
+	}
+	buf_puts(b, "<tr><th>SHA-256</th><td class=\"fp\">");
+	html_escape(b, fp);
+	buf_puts(b, "</td></tr></table>\n");
+}
+
+/* One certificate of a chain in the history: its fingerprint and, while
+ * its file is kept, its subject and expiry. */
+static void
+html_fp(struct buf *b, const struct status_view *v, size_t depth, const char *fp)
+{
+	struct certinfo ci;
+	char na[64];
+
+	buf_printf(b, "%s<span class=\"fp\">%s</span>", depth ? "<br>" : "", fp);
+	if (load_info(v, fp, &ci) == 0) {
+		fmt_utc(na, sizeof(na), (double)ci.not_after);
+		buf_puts(b, " ");
+		html_escape(b, ci.subject);
+		buf_printf(b, " (expires %s)", na);
+		certinfo_fini(&ci);
+	}
+}
+
+void
+status_html_target(struct buf *b, const struct status_entry *e, const struct status_view *v)
+{
+	const struct result *r = e->r;
+	const struct store_target *st = e->st;
+	char when[64], until[64];
+	int64_t exp;
+	enum status_state s = status_classify(e, v, &exp);
+
+	buf_puts(b, html_head);
+	html_escape(b, e->name);
+	buf_puts(b, " - tlswatch");
+	buf_puts(b, html_style);
+	buf_puts(b, "<p><a href=\"/\">all targets</a></p>\n<h1>");
+	html_escape(b, e->name);
+	buf_printf(b, "</h1>\n<table id=\"summary\"><tr class=\"%s\"><th>State</th><td>%s</td></tr>\n",
+	    state_names[s], state_labels[s]);
+	if (r) {
+		fmt_utc(when, sizeof(when), r->time);
+		buf_printf(b, "<tr><th>Last probe</th><td>%s</td></tr>\n<tr><th>Result</th><td>", when);
+		if (!r->success) {
+			buf_puts(b, "failed at ");
+			html_escape(b, r->fail_stage);
+			buf_puts(b, ": ");
+			html_escape(b, r->fail_reason);
+			if (r->fail_detail) {
+				buf_puts(b, " (");
+				html_escape(b, r->fail_detail);
+				buf_putc(b, ')');
+			}
+		} else {
+			buf_puts(b, r->verdict.verified ? "verified" : "not verified");
+		}
+		buf_puts(b, "</td></tr>\n");
+		if (r->success) {
+			buf_puts(b, "<tr><th>Reasons</th><td>");
+			put_names(b, r->verdict.reasons, 0, 0);
+			buf_puts(b, "</td></tr>\n<tr><th>Chain issues</th><td>");
+			put_names(b, r->verdict.issues, 1, 0);
+			buf_puts(b, "</td></tr>\n<tr><th>TLS</th><td>");
+			html_escape(b, r->tls_version);
+			buf_putc(b, ' ');
+			html_escape(b, r->cipher);
+			buf_puts(b, "</td></tr>\n");
+		}
+		if (r->peer) {
+			buf_puts(b, "<tr><th>Peer</th><td>");
+			html_escape(b, r->peer);
+			buf_puts(b, "</td></tr>\n");
+		}
+	}
+	if (st) {
+		fmt_utc(when, sizeof(when), st->first_seen);
+		buf_printf(b, "<tr><th>First seen</th><td>%s</td></tr>\n", when);
+		fmt_utc(when, sizeof(when), st->chain_changed);
+		buf_printf(b, "<tr><th>Chain changed</th><td>%s (%llu change%s)</td></tr>\n", when,
+		    (unsigned long long)st->chain_changes, st->chain_changes == 1 ? "" : "s");
+	}
+	buf_puts(b, "</table>\n<h2>Presented chain</h2>\n");
+	if (st && st->chain.n) {
+		for (size_t i = 0; i < st->chain.n; i++)
+			html_cert(b, i, st->chain.fps[i], st->certs ? st->certs[i] : NULL, v);
+	} else {
+		buf_puts(b, "<p>No chain seen yet.</p>\n");
+	}
+	buf_puts(b, "<h2>History</h2>\n<table id=\"history\"><thead><tr><th>From</th><th>Until</th>"
+	    "<th>Chain (SHA-256, depth 0 first)</th></tr></thead><tbody>\n");
+	if (st && st->chain.n) {
+		fmt_utc(when, sizeof(when), st->chain.since);
+		buf_printf(b, "<tr><td>%s</td><td>now</td><td>", when);
+		for (size_t j = 0; j < st->chain.n; j++)
+			html_fp(b, v, j, st->chain.fps[j]);
+		buf_puts(b, "</td></tr>\n");
+	}
+	for (size_t i = 0; st && i < st->nhist; i++) {
+		fmt_utc(when, sizeof(when), st->hist[i].since);
+		fmt_utc(until, sizeof(until), st->hist[i].until);
+		buf_printf(b, "<tr><td>%s</td><td>%s</td><td>", when, until);
+		for (size_t j = 0; j < st->hist[i].n; j++)
+			html_fp(b, v, j, st->hist[i].fps[j]);
+		buf_puts(b, "</td></tr>\n");
+	}
+	buf_puts(b, "</tbody></table>\n</body></html>\n");
+}
+
+/* ------------------------------------------------------------ JSON */
+
+static void
+json_summary(struct buf *b, const struct status_entry *e, const struct status_view *v)
+{
+	const struct result *r = e->r;
+	const struct store_target *st = e->st;
+	int64_t exp;
+	enum status_state s = status_classify(e, v, &exp);
+	struct buf url;
+
+	json_key(b, "name", 1);
+	json_str(b, e->name);
+	buf_init(&url);
+	buf_puts(&url, "/targets/");
+	url_escape(&url, e->name);
+	json_key(b, "url", 0);
+	json_str(b, url.data);
+	buf_free(&url);
+	json_key(b, "state", 0);
+	json_str(b, status_state_name(s));
+	json_key(b, "expiry", 0);
+	if (exp)
+		json_int(b, exp);
+	else
+		buf_puts(b, "null");
+	json_key(b, "days_left", 0);
+	if (exp)
+		json_num(b, ((double)exp - v->now) / 86400.0, 2);
+	else
+		buf_puts(b, "null");
+	json_key(b, "last_probe", 0);
+	if (r)
+		json_num(b, r->time, 3);
+	else
+		buf_puts(b, "null");
+	json_key(b, "success", 0);
+	if (r)
+		json_bool(b, r->success);
+	else
+		buf_puts(b, "null");
+	json_key(b, "fail_stage", 0);
+	json_str(b, r && !r->success ? r->fail_stage : NULL);
+	json_key(b, "fail_reason", 0);
+	json_str(b, r && !r->success ? r->fail_reason : NULL);
+	json_key(b, "verified", 0);
+	if (r && r->success)
+		json_bool(b, r->verdict.verified);
+	else
+		buf_puts(b, "null");
+	json_key(b, "reasons", 0);
+	buf_putc(b, '[');
+	if (r && r->success)
+		put_names(b, r->verdict.reasons, 0, 1);
+	buf_putc(b, ']');
+	json_key(b, "issues", 0);
+	buf_putc(b, '[');
+	if (r && r->success)
+		put_names(b, r->verdict.issues, 1, 1);
+	buf_putc(b, ']');
+	json_key(b, "leaf_subject", 0);
+	json_str(b, leaf_subject(e));
+	json_key(b, "first_seen", 0);
+	if (st && st->first_seen > 0)
+		json_num(b, st->first_seen, 3);
+	else
+		buf_puts(b, "null");
+	json_key(b, "chain_changed", 0);
+	if (st && st->chain_changed > 0)
+		json_num(b, st->chain_changed, 3);
+	else
+		buf_puts(b, "null");
+	json_key(b, "chain_changes", 0);
+	json_int(b, st ? (int64_t)st->chain_changes : 0);
+}
+
+void
+status_json_list(struct buf *b, const struct status_entry *e, size_t n,
+    const struct status_view *v)
+{
+	buf_putc(b, '{');
+	json_key(b, "time", 1);
+	json_num(b, v->now, 3);
+	json_key(b, "warn_seconds", 0);
+	json_int(b, v->warn_s);
+	json_key(b, "crit_seconds", 0);
+	json_int(b, v->crit_s);
+	json_key(b, "targets", 0);
+	buf_putc(b, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_putc(b, ',');
+		buf_putc(b, '{');
+		json_summary(b, &e[i], v);
+		buf_putc(b, '}');
+	}
+	buf_puts(b, "]}\n");
+}
+
+static void
+json_chain_fps(struct buf *b, const struct store_chain *c)
+{
+	buf_putc(b, '[');
+	for (size_t j = 0; j < c->n; j++) {
+		if (j)
+			buf_putc(b, ',');
+		json_str(b, c->fps[j]);
+	}
+	buf_putc(b, ']');
+}
+
+void
+status_json_target(struct buf *b, const struct status_entry *e, const struct status_view *v)
+{
+	const struct result *r = e->r;
+	const struct store_target *st = e->st;
+
+	buf_putc(b, '{');
+	json_summary(b, e, v);
+	json_key(b, "fail_detail", 0);
+	json_str(b, r && !r->success ? r->fail_detail : NULL);
+	json_key(b, "peer", 0);
+	json_str(b, r ? r->peer : NULL);
+	json_key(b, "tls_version", 0);
+	json_str(b, r ? r->tls_version : NULL);
+	json_key(b, "cipher", 0);
+	json_str(b, r ? r->cipher : NULL);
+	json_key(b, "chain", 0);
+	buf_putc(b, '[');
+	for (size_t i = 0; st && i < st->chain.n; i++) {
+		struct certinfo ci;
+		const struct cert *c = st->certs ? st->certs[i] : NULL;
+
+		if (i)
+			buf_putc(b, ',');
+		if (load_info(v, st->chain.fps[i], &ci) == 0) {
+			certinfo_json(b, &ci, i, v->now);
+			certinfo_fini(&ci);
+			continue;
+		}
+		buf_putc(b, '{');
+		json_key(b, "depth", 1);
+		json_int(b, (int64_t)i);
+		json_key(b, "sha256", 0);
+		json_str(b, st->chain.fps[i]);
+		if (c) {
+			json_key(b, "subject", 0);
+			json_str(b, c->subject);
+			json_key(b, "issuer", 0);
+			json_str(b, c->issuer);
+			json_key(b, "serial", 0);
+			json_str(b, c->serial);
+			json_key(b, "not_before", 0);
+			json_int(b, c->not_before);
+			json_key(b, "not_after", 0);
+			json_int(b, c->not_after);
+		}
+		buf_putc(b, '}');
+	}
+	buf_putc(b, ']');
+	json_key(b, "history", 0);
+	buf_putc(b, '[');
+	for (size_t i = 0; st && i < st->nhist; i++) {
+		if (i)
+			buf_putc(b, ',');
+		buf_putc(b, '{');
+		json_key(b, "since", 1);
+		json_num(b, st->hist[i].since, 3);
+		json_key(b, "until", 0);
+		json_num(b, st->hist[i].until, 3);
+		json_key(b, "chain", 0);
+		json_chain_fps(b, &st->hist[i]);
+		buf_putc(b, '}');
+	}
+	buf_puts(b, "]}\n");
+}
+
+/* ------------------------------------------------------------ routes */
+
+int
+status_handle(void *arg, const char *url, struct buf *out, const char **content_type)
+{
+	const struct status_ctx *ctx = arg;
+	const struct target *targets;
+	struct status_entry *e;
+	struct status_view v;
+	const char *name = NULL;
+	int json = 0, status = 200;
+	size_t n;
+
+	if (strcmp(url, "/") == 0) {
+		json = 0;
+	} else if (strcmp(url, "/api/targets") == 0 || strcmp(url, "/api/targets/") == 0) {
+		json = 1;
+	} else if (strncmp(url, "/api/targets/", 13) == 0) {
+		json = 1;
+		name = url + 13;
+	} else if (strncmp(url, "/targets/", 9) == 0 && url[9] != '\0') {
+		name = url + 9;
+	} else {
+		return 0;
+	}
+	v.state_dir = ctx->state_dir;
+	v.warn_s = (int64_t)(ctx->conf->warn_ms / 1000);
+	v.crit_s = (int64_t)(ctx->conf->crit_ms / 1000);
+	v.now = wall_now();
+	targets = sched_targets(ctx->sched, &n);
+	e = xcalloc(n ? n : 1, sizeof(*e));
+	for (size_t i = 0; i < n; i++) {
+		e[i].name = targets[i].conf->name;
+		e[i].r = targets[i].result;
+		e[i].st = targets[i].st;
+	}
+	*content_type = json ? JSON_CONTENT_TYPE : HTML_CONTENT_TYPE;
+	if (name == NULL) {
+		status_sort(e, n, &v);
+		if (json)
+			status_json_list(out, e, n, &v);
+		else
+			status_html_list(out, e, n, &v);
+	} else {
+		size_t i;
+		for (i = 0; i < n; i++)
+			if (strcmp(e[i].name, name) == 0)
+				break;
+		if (i == n) {
+			status = 404;
+			*content_type = "text/plain; charset=utf-8";
+			buf_puts(out, "no such target\n");
+		} else if (json) {
+			status_json_target(out, &e[i], &v);
+		} else {
+			status_html_target(out, &e[i], &v);
+		}
+	}
+	free(e);
+	return status;
+}

@@ -1,0 +1,66 @@
+/* status.h - the status page and the JSON API: targets, chains, history. */
+#ifndef TLSWATCH_STATUS_H
+#define TLSWATCH_STATUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "state/store.h"
+#include "target.h"
+#include "core/util.h"
+
+enum status_state {
+	STATUS_PENDING,      /* not probed yet */
+	STATUS_OK,
+	STATUS_WARN,         /* expires within warn */
+	STATUS_CRIT,         /* expires within crit */
+	STATUS_UNVERIFIED,   /* the chain does not verify */
+	STATUS_FAILING,      /* the last probe failed */
+};
+
+/* One target as the page sees it (from the daemon or from state files). */
+struct status_entry {
+	const char *name;
+	const struct result *r;          /* last result, or NULL */
+	const struct store_target *st;   /* what is remembered, or NULL */
+};
+
+struct status_view {
+	const char *state_dir;   /* where certificates are read for details; may be NULL */
+	int64_t warn_s, crit_s;
+	double now;
+};
+
+const char *status_state_name(enum status_state s);   /* "ok", "warn", ... */
+/* The state of e and (when known, else 0) the expiry it is judged by: the
+ * verified path's when the chain verified, else the earliest presented. */
+enum status_state status_classify(const struct status_entry *e, const struct status_view *v,
+                                  int64_t *expiry);
+/* Soonest expiry first; unknown expiry last; then by name. */
+void status_sort(struct status_entry *e, size_t n, const struct status_view *v);
+
+/* Text for HTML (elements and quoted attributes): & < > " ' as entities,
+ * control characters as visible \n or \xNN, invalid UTF-8 as U+FFFD. */
+void html_escape(struct buf *b, const char *s);
+/* A path segment: everything but unreserved characters percent-encoded. */
+void url_escape(struct buf *b, const char *s);
+
+void status_html_list(struct buf *b, const struct status_entry *e, size_t n,
+                      const struct status_view *v);
+void status_html_target(struct buf *b, const struct status_entry *e, const struct status_view *v);
+void status_json_list(struct buf *b, const struct status_entry *e, size_t n,
+                      const struct status_view *v);
+void status_json_target(struct buf *b, const struct status_entry *e, const struct status_view *v);
+
+/* The daemon's pages: GET /, /targets/NAME, /api/targets, /api/targets/NAME. */
+struct sched;
+struct status_ctx {
+	const struct sched *sched;
+	const struct conf *conf;
+	const char *state_dir;
+};
+/* For the HTTP server: 0 when url is not a status page, else the HTTP
+ * status with out and *content_type filled. */
+int status_handle(void *arg, const char *url, struct buf *out, const char **content_type);
+
+#endif
