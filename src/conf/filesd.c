@@ -83,6 +83,7 @@ put_quoted(struct buf *b, const char *s, size_t len)
 static void __attribute__((format(printf, 5, 6)))
 report(struct ctx *x, int line, int col, const char *path, const char *fmt, ...)
 {
+	struct buf msg;
 	va_list ap;
 
 	if (++x->nerr > FILESD_MAX_ERRORS) {
@@ -95,9 +96,21 @@ report(struct ctx *x, int line, int col, const char *path, const char *fmt, ...)
 	buf_puts(&x->err, ": ");
 	if (path != NULL && *path != '\0')
 		buf_printf(&x->err, "%s: ", path);
+	/* jansson's and libyaml's messages quote the input ("near '...'"):
+	 * control characters are escaped there too, so one error stays one line */
+	buf_init(&msg);
 	va_start(ap, fmt);
-	buf_vprintf(&x->err, fmt, ap);
+	buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
+	for (size_t i = 0; i < msg.len; i++) {
+		unsigned char c = (unsigned char)msg.data[i];
+
+		if (c < 0x20 || c == 0x7f)
+			buf_printf(&x->err, "\\x%02x", c);
+		else
+			buf_putc(&x->err, (char)c);
+	}
+	buf_free(&msg);
 	buf_putc(&x->err, '\n');
 }
 
