@@ -320,6 +320,32 @@ add_group(struct ctx *x, const struct group_in *g)
 	free_labels(labels, nl);
 }
 
+/* A group's key: "targets" or "labels", each once (Go's encoding/json
+ * matches field names case-insensitively, yaml.v2 does not). Puts v in
+ * its slot; 0, or -1 after reporting an unknown or repeated key. */
+static int
+take_key(struct ctx *x, const struct str *k, int any_case, const char *path, void **targets,
+         void **labels, void *v)
+{
+	int (*cmp)(const char *, const char *, size_t) = any_case ? strncasecmp : strncmp;
+	void **slot = NULL;
+
+	if (k->len == 7 && cmp(k->s, "targets", 7) == 0)
+		slot = targets;
+	else if (k->len == 6 && cmp(k->s, "labels", 6) == 0)
+		slot = labels;
+	if (slot == NULL) {
+		report_quoted(x, k, path, "unknown key", k);
+		return -1;
+	}
+	if (*slot != NULL) {
+		report_quoted(x, k, path, "duplicate key", k);
+		return -1;
+	}
+	*slot = v;
+	return 0;
+}
+
 /* ------------------------------------------------------------------ JSON */
 
 static struct str
@@ -348,21 +374,11 @@ json_group(struct ctx *x, size_t gi, json_t *g)
 		report(x, 0, 0, path, "a group must be an object");
 		return;
 	}
-	/* Go's encoding/json matches field names case-insensitively. */
 	json_object_foreach(g, key, v) {
-		json_t **slot = strcasecmp(key, "targets") == 0 ? &targets :
-		    strcasecmp(key, "labels") == 0 ? &labels : NULL;
 		struct str k = { key, strlen(key), 0, 0 };
 
-		if (slot == NULL) {
-			report_quoted(x, &k, path, "unknown key", &k);
+		if (take_key(x, &k, 1, path, (void **)&targets, (void **)&labels, v) != 0)
 			bad = 1;
-		} else if (*slot != NULL) {
-			report_quoted(x, &k, path, "duplicate key", &k);
-			bad = 1;
-		} else {
-			*slot = v;
-		}
 	}
 	if (bad)
 		return;
@@ -491,7 +507,6 @@ yaml_group(struct ctx *x, yaml_document_t *d, size_t gi, yaml_node_t *g)
 	for (yaml_node_pair_t *p = g->data.mapping.pairs.start; p < g->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(d, p->key);
 		yaml_node_t *v = yaml_document_get_node(d, p->value);
-		yaml_node_t **slot;
 		struct str ks;
 
 		if (k == NULL || v == NULL || k->type != YAML_SCALAR_NODE) {
@@ -500,16 +515,8 @@ yaml_group(struct ctx *x, yaml_document_t *d, size_t gi, yaml_node_t *g)
 			continue;
 		}
 		ks = yaml_str(k);
-		slot = str_is(&ks, "targets") ? &targets : str_is(&ks, "labels") ? &labels : NULL;
-		if (slot == NULL) {
-			report_quoted(x, &ks, path, "unknown key", &ks);
+		if (take_key(x, &ks, 0, path, (void **)&targets, (void **)&labels, v) != 0)
 			bad = 1;
-		} else if (*slot != NULL) {
-			report_quoted(x, &ks, path, "duplicate key", &ks);
-			bad = 1;
-		} else {
-			*slot = v;
-		}
 	}
 	if (bad)
 		return;

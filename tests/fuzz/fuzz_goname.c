@@ -19,16 +19,7 @@
 
 #include "verdict/goname.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond, ...) do {                                           \
-	if (!(cond)) {                                                  \
-		fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__, #cond); \
-		fprintf(stderr, __VA_ARGS__);                           \
-		fputc('\n', stderr);                                    \
-		abort();                                                \
-	}                                                               \
-} while (0)
+#include "check.h"
 
 /* RFC 3629, written apart from goname.c's decoder. */
 static int

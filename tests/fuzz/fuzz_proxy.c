@@ -29,16 +29,7 @@
 
 #include "probe/proxy.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond, ...) do {                                           \
-	if (!(cond)) {                                                  \
-		fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__, #cond); \
-		fprintf(stderr, __VA_ARGS__);                           \
-		fputc('\n', stderr);                                    \
-		abort();                                                \
-	}                                                               \
-} while (0)
+#include "check.h"
 
 /* A CONNECT line with a 255-byte name twice is the longest request. */
 #define MAX_REQUEST 600

@@ -30,16 +30,7 @@
 #include "probe/proxy.h"
 #include "probe/starttls.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond, ...) do {                                           \
-	if (!(cond)) {                                                  \
-		fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__, #cond); \
-		fprintf(stderr, __VA_ARGS__);                           \
-		fputc('\n', stderr);                                    \
-		abort();                                                \
-	}                                                               \
-} while (0)
+#include "check.h"
 
 static struct allow *patterns;
 
