@@ -132,19 +132,6 @@ fail(struct proxy *p, const char *reason, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Proxy text quoted in a detail: at most 160 bytes, control characters
- * shown as '?'. */
-static const char *
-quote(const unsigned char *s, size_t len, char *tmp, size_t size)
-{
-	size_t n = len < size - 1 ? len : size - 1;
-
-	for (size_t i = 0; i < n; i++)
-		tmp[i] = (char)(s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i]);
-	tmp[n] = '\0';
-	return tmp;
-}
-
 static void
 send_bytes(struct proxy *p, const void *data, size_t n)
 {
@@ -300,7 +287,7 @@ http_line(struct proxy *p, const unsigned char *line, size_t len)
 	p->code = status_code(line, len, &phrase, &plen);
 	if (p->code < 0) {
 		fail(p, "proxy_error", "not an HTTP proxy answer: \"%s\"",
-		    quote(line, len, qbuf, sizeof(qbuf)));
+		    peer_text(line, len, qbuf, sizeof(qbuf)));
 		return;
 	}
 	if (p->code >= 100 && p->code < 300) {
@@ -309,10 +296,10 @@ http_line(struct proxy *p, const unsigned char *line, size_t len)
 	}
 	if (p->code == 407)
 		fail(p, "proxy_auth", "the proxy wants credentials: %d %s", p->code,
-		    quote(phrase, plen, qbuf, sizeof(qbuf)));
+		    peer_text(phrase, plen, qbuf, sizeof(qbuf)));
 	else
 		fail(p, "proxy_refused", "the proxy answered CONNECT with %d %s", p->code,
-		    quote(phrase, plen, qbuf, sizeof(qbuf)));
+		    peer_text(phrase, plen, qbuf, sizeof(qbuf)));
 }
 
 static void
