@@ -268,8 +268,8 @@ is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-static int
-is_ip_literal(const char *s)
+int
+conf_is_ip_literal(const char *s)
 {
 	unsigned char addr[16];
 
@@ -282,8 +282,8 @@ is_ip_literal(const char *s)
  * of 1..63 bytes, 253 bytes in all, one trailing dot allowed. Catches typos
  * and pasted URLs before a probe fails on them at 3 a.m.
  */
-static int
-is_dns_name(const char *s)
+int
+conf_is_dns_name(const char *s)
 {
 	size_t len = strlen(s), label = 0;
 
@@ -360,7 +360,7 @@ conf_split_hostport(const char *s, char **host, uint16_t *port)
 			free(hs);
 			return "bracketed host must be an IPv6 address";
 		}
-	} else if (!is_ip_literal(hs) && !is_dns_name(hs)) {
+	} else if (!conf_is_ip_literal(hs) && !conf_is_dns_name(hs)) {
 		free(hs);
 		return "bad host name";
 	}
@@ -909,6 +909,18 @@ is_label_name(const char *s)
 	return 1;
 }
 
+enum conf_label_kind
+conf_label_check(const char *name)
+{
+	if (!is_label_name(name))
+		return CONF_LABEL_BAD;
+	/* "__" names belong to Prometheus itself */
+	if (strncmp(name, "__", 2) == 0 ||
+	    in_list(name, reserved_labels, ARRAY_SIZE(reserved_labels)))
+		return CONF_LABEL_RESERVED;
+	return CONF_LABEL_OK;
+}
+
 static int
 cmp_label(const void *a, const void *b)
 {
@@ -932,13 +944,13 @@ parse_labels(struct ctx *x, struct conf_target *t, const config_setting_t *s)
 		const config_setting_t *l = config_setting_get_elem(s, i);
 		const char *name = config_setting_name(l), *v;
 
-		if (!is_label_name(name)) {
+		switch (conf_label_check(name)) {
+		case CONF_LABEL_OK:
+			break;
+		case CONF_LABEL_BAD:
 			report(x, l, NULL, "bad label name");
 			continue;
-		}
-		/* "__" names belong to Prometheus itself */
-		if (strncmp(name, "__", 2) == 0 ||
-		    in_list(name, reserved_labels, ARRAY_SIZE(reserved_labels))) {
+		case CONF_LABEL_RESERVED:
 			report(x, l, NULL, "label name \"%s\" is reserved", name);
 			continue;
 		}
@@ -990,7 +1002,7 @@ parse_target(struct ctx *x, struct conf *c, struct conf_target *t,
 		if ((msg = conf_split_hostport(v, &t->host, &t->port)) != NULL)
 			report(x, addr, NULL, "%s", msg);
 		else
-			t->host_is_ip = is_ip_literal(t->host);
+			t->host_is_ip = conf_is_ip_literal(t->host);
 	}
 
 	if ((name = config_setting_get_member(g, "name")) != NULL) {
@@ -1008,7 +1020,7 @@ parse_target(struct ctx *x, struct conf *c, struct conf_target *t,
 	if ((s = config_setting_get_member(g, "server_name")) != NULL) {
 		if ((v = get_string(x, s)) == NULL)
 			;       /* reported */
-		else if (*v != '\0' && !is_ip_literal(v) && !is_dns_name(v))
+		else if (*v != '\0' && !conf_is_ip_literal(v) && !conf_is_dns_name(v))
 			report(x, s, NULL, "bad server name \"%s\" "
 			    "(use a DNS name or an IP address)", v);
 		else

@@ -143,6 +143,21 @@ int conf_target_equal(const struct conf_target *a, const struct conf_target *b);
 /* Whether two web blocks serve alike (file contents included). */
 int conf_web_equal(const struct conf_web *a, const struct conf_web *b);
 
+/* Whether s is an IPv4 or IPv6 literal (no brackets). */
+int conf_is_ip_literal(const char *s);
+/* Whether s is a plausible DNS name: letters, digits, '-' and '_' in labels
+ * of 1..63 bytes, 253 in all, one trailing dot allowed. */
+int conf_is_dns_name(const char *s);
+
+/* The rule for target label names, wherever labels come from: a Prometheus
+ * label name, not one of the daemon's own nor a "__" name. */
+enum conf_label_kind {
+	CONF_LABEL_OK,
+	CONF_LABEL_BAD,        /* not [a-zA-Z_][a-zA-Z0-9_]* */
+	CONF_LABEL_RESERVED,   /* "__" names and the daemon's own (target, job, le, ...) */
+};
+enum conf_label_kind conf_label_check(const char *name);
+
 /* Split "host:port" or "[v6]:port". Returns NULL on success, else a static
  * message ("missing port", "bad port", ...). *host is allocated. */
 const char *conf_split_hostport(const char *s, char **host, uint16_t *port);

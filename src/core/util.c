@@ -288,6 +288,18 @@ hash64(const void *data, size_t len)
 	return h;
 }
 
+const char *
+peer_text(const void *s, size_t len, char *tmp, size_t size)
+{
+	const unsigned char *p = s;
+	size_t n = len < size - 1 ? len : size - 1;
+
+	for (size_t i = 0; i < n; i++)
+		tmp[i] = (char)(p[i] < 0x20 || p[i] == 0x7f ? '?' : p[i]);
+	tmp[n] = '\0';
+	return tmp;
+}
+
 void
 hex_encode(const unsigned char *in, size_t len, char *out)
 {

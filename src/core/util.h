@@ -62,6 +62,10 @@ void fmt_utc(char *out, size_t size, double t);
 uint64_t hash64(const void *data, size_t len);
 
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
+/* What a peer sent, for a message: the first size - 1 bytes of s[0..len)
+ * with control characters as '?', NUL-terminated in tmp (size > 0);
+ * returns tmp. */
+const char *peer_text(const void *s, size_t len, char *tmp, size_t size);
 void hex_encode(const unsigned char *in, size_t len, char *out);
 
 /* A Prometheus-style histogram: counts per upper bound (not cumulative),
