@@ -158,6 +158,43 @@ parse_duration_ms(const char *s, uint64_t *ms)
 }
 
 int
+parse_size_bytes(const char *s, uint64_t *bytes)
+{
+	static const struct {
+		const char *unit;
+		unsigned shift;
+	} units[] = {
+		{ "B", 0 }, { "KB", 10 }, { "MB", 20 }, { "GB", 30 }, { "TB", 40 },
+		{ "KiB", 10 }, { "MiB", 20 }, { "GiB", 30 }, { "TiB", 40 },
+	};
+	uint64_t n = 0;
+	const char *p = s;
+	unsigned shift = 0;
+
+	if (s == NULL || !isdigit((unsigned char)*p))
+		return -1;
+	for (; isdigit((unsigned char)*p); p++) {
+		if (n > SIZE_MAX_BYTES)
+			return -1;      /* no unit makes this small enough */
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p != '\0') {
+		size_t i;
+
+		for (i = 0; i < ARRAY_SIZE(units); i++)
+			if (strcmp(p, units[i].unit) == 0)
+				break;
+		if (i == ARRAY_SIZE(units))
+			return -1;
+		shift = units[i].shift;
+	}
+	if (n == 0 || n > SIZE_MAX_BYTES >> shift)
+		return -1;
+	*bytes = n << shift;
+	return 0;
+}
+
+int
 utf8_seq(const unsigned char *p)
 {
 	unsigned char lo = 0x80, hi = 0xbf;

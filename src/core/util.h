@@ -36,6 +36,15 @@ double wall_now(void);
  * longer than DURATION_MAX_MS. */
 int parse_duration_ms(const char *s, uint64_t *ms);
 
+/* The largest size accepted anywhere: 1 TiB, far beyond any cap we set. */
+#define SIZE_MAX_BYTES ((uint64_t)1 << 40)
+
+/* Parse a size: a bare number of bytes ("65536") or a number with one unit,
+ * B, KB, MB, GB, TB (powers of 1024, as Prometheus's size settings count)
+ * or KiB, MiB, GiB, TiB ("64MB", "512KiB"). Stores bytes. Returns 0, or -1
+ * when the text is not a size, is zero, or exceeds SIZE_MAX_BYTES. */
+int parse_size_bytes(const char *s, uint64_t *bytes);
+
 /* Length of the well-formed UTF-8 sequence at p (2 to 4; p[0] >= 0x80), or
  * minus the length of its maximal invalid subpart, to be replaced by one
  * U+FFFD as Unicode recommends. Overlongs, surrogates and code points above
