@@ -157,6 +157,20 @@ parse_duration_ms(const char *s, uint64_t *ms)
 	return 0;
 }
 
+int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	/* H. Hinnant's days_from_civil: years start in March */
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
 int
 parse_size_bytes(const char *s, uint64_t *bytes)
 {

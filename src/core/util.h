@@ -64,6 +64,10 @@ int time_epoch_ok(int64_t t);
  * from certificates, which come from the peer. */
 int64_t time_epoch_or_zero(int64_t t);
 
+/* Days from 1970-01-01 to the (proleptic Gregorian) date y-m-d, for
+ * parsers of dates written as text (X.509 times, RFC 3339). */
+int64_t days_from_civil(int64_t y, int m, int d);
+
 /* "2026-11-22 10:16:32 UTC", or "-" for t <= 0 and for times out of range. */
 void fmt_utc(char *out, size_t size, double t);
 
