@@ -15,22 +15,14 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "fuzz.h"
 #include "verdict/ari.h"
 #include "verdict/x509.h"
 
-#define CHECK(cond, what) do {                                          \
-	if (!(cond)) {                                                  \
-		fprintf(stderr, "fuzz_ari: %s: %s\n", what, #cond);     \
-		abort();                                                \
-	}                                                               \
-} while (0)
-
 #define B64URL "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
-int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
-
 int
-LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *text = (const char *)data + 1;
 	size_t len = size ? size - 1 : 0;
@@ -43,45 +35,45 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	switch (data[0]) {
 	case 0:
 		if (ari_directory(text, len, &url, &err) == 0) {
-			CHECK(x509_is_http_url((const unsigned char *)url, strlen(url)), "http(s)");
+			FUZZ_CHECK(x509_is_http_url((const unsigned char *)url, strlen(url)), "http(s)");
 			free(url);
 		} else {
-			CHECK(url == NULL && err != NULL, "says why");
+			FUZZ_CHECK(url == NULL && err != NULL, "says why");
 			free(err);
 		}
 		break;
 	case 1:
 		if (ari_window_parse(text, len, &w, &err) == 0) {
-			CHECK(w.start < w.end, "ends after it starts");
-			CHECK(time_epoch_ok(w.start) && time_epoch_ok(w.end), "in range");
+			FUZZ_CHECK(w.start < w.end, "ends after it starts");
+			FUZZ_CHECK(time_epoch_ok(w.start) && time_epoch_ok(w.end), "in range");
 			ari_window_free(&w);
 		} else {
-			CHECK(err != NULL, "says why");
+			FUZZ_CHECK(err != NULL, "says why");
 			free(err);
 		}
 		break;
 	case 2:
 		s = xstrndup(text, len);
 		if (ari_parse_time(s, &t) == 0)
-			CHECK(t >= -62135596800LL - 86400 && t <= 253402300799LL + 86400, "in range");
+			FUZZ_CHECK(t >= -62135596800LL - 86400 && t <= 253402300799LL + 86400, "in range");
 		free(s);
 		break;
 	case 3:
 		s = ari_base64url(data + 1, len);
-		CHECK(strspn(s, B64URL) == strlen(s), "alphabet");
-		CHECK(strlen(s) == len / 3 * 4 + (len % 3 ? len % 3 + 1 : 0), "length");
+		FUZZ_CHECK(strspn(s, B64URL) == strlen(s), "alphabet");
+		FUZZ_CHECK(strlen(s) == len / 3 * 4 + (len % 3 ? len % 3 + 1 : 0), "length");
 		free(s);
 		break;
 	default:
 		if (ari_cert_id(data + 1, len, &id, &key, &err) == 0) {
 			char *dot = strchr(id, '.');
-			CHECK(dot != NULL && strchr(dot + 1, '.') == NULL, "one dot");
-			CHECK(strspn(key, B64URL) == strlen(key) && strlen(key) > 0, "key id");
-			CHECK(strncmp(id, key, strlen(key)) == 0, "the key id first");
+			FUZZ_CHECK(dot != NULL && strchr(dot + 1, '.') == NULL, "one dot");
+			FUZZ_CHECK(strspn(key, B64URL) == strlen(key) && strlen(key) > 0, "key id");
+			FUZZ_CHECK(strncmp(id, key, strlen(key)) == 0, "the key id first");
 			free(id);
 			free(key);
 		} else {
-			CHECK(err != NULL, "says why");
+			FUZZ_CHECK(err != NULL, "says why");
 			free(err);
 		}
 		break;

@@ -17,20 +17,12 @@
 #include <gnutls/x509.h>
 
 #include "core/util.h"
+#include "fuzz.h"
 #include "verdict/crl.h"
 #include "verdict/revoke.h"
 #include "verdict/serials.h"
 #include "verdict/x509.h"
 #include "revcerts.h"
-
-#define CHECK(cond, what) do {                                          \
-	if (!(cond)) {                                                  \
-		fprintf(stderr, "fuzz_crl: %s: %s\n", what, #cond);     \
-		abort();                                                \
-	}                                                               \
-} while (0)
-
-int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
 static int
 printable(const char *s)
@@ -51,25 +43,25 @@ answer(const struct crl *c, const unsigned char *leaf, size_t len)
 	size_t slen = sizeof(serial);
 	struct rev_answer a;
 
-	CHECK(crt != NULL, "the built-in leaf parses");
-	CHECK(gnutls_x509_crt_get_serial(crt, serial, &slen) == 0, "serial");
+	FUZZ_CHECK(crt != NULL, "the built-in leaf parses");
+	FUZZ_CHECK(gnutls_x509_crt_get_serial(crt, serial, &slen) == 0, "serial");
 	gnutls_x509_crt_deinit(crt);
 	crl_check(c, serial, slen, 0, NULL, c->this_update, &a);
-	CHECK((unsigned)a.status < REV_NSTATUS, "status in the set");
-	CHECK((a.status == REV_ERROR) == (a.error[0] != '\0'), "error text iff error");
+	FUZZ_CHECK((unsigned)a.status < REV_NSTATUS, "status in the set");
+	FUZZ_CHECK((a.status == REV_ERROR) == (a.error[0] != '\0'), "error text iff error");
 	if (a.status == REV_ERROR)
-		CHECK(printable(a.error), "printable error");
+		FUZZ_CHECK(printable(a.error), "printable error");
 	if (a.status == REV_REVOKED) {
-		CHECK(a.reason >= 0 && a.reason <= REV_REASON_MAX, "reason in range");
-		CHECK(rev_reason_name(a.reason) != NULL, "a reason word");
-		CHECK(serials_find(c->revoked, serial, slen, NULL, NULL), "listed");
+		FUZZ_CHECK(a.reason >= 0 && a.reason <= REV_REASON_MAX, "reason in range");
+		FUZZ_CHECK(rev_reason_name(a.reason) != NULL, "a reason word");
+		FUZZ_CHECK(serials_find(c->revoked, serial, slen, NULL, NULL), "listed");
 	}
 	if (!c->verified)
-		CHECK(a.status == REV_ERROR, "unverified CRLs are never believed");
+		FUZZ_CHECK(a.status == REV_ERROR, "unverified CRLs are never believed");
 }
 
 int
-LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	for (int with_issuer = 0; with_issuer < 2; with_issuer++) {
 		struct crl *c = NULL;
@@ -77,16 +69,16 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 
 		if (crl_load(data, size, with_issuer ? rev_int_der : NULL,
 		    with_issuer ? sizeof(rev_int_der) : 0, &c, &err) == -1) {
-			CHECK(c == NULL && err != NULL && printable(err), "a refusal says why");
+			FUZZ_CHECK(c == NULL && err != NULL && printable(err), "a refusal says why");
 			free(err);
 			continue;
 		}
-		CHECK(err == NULL, "no error on success");
-		CHECK(c->verified == with_issuer, "verified only against an issuer");
-		CHECK(time_epoch_ok(c->this_update) && time_epoch_ok(c->next_update), "times");
-		CHECK(serials_count(c->revoked) <= size / 4, "entries bounded by the input");
+		FUZZ_CHECK(err == NULL, "no error on success");
+		FUZZ_CHECK(c->verified == with_issuer, "verified only against an issuer");
+		FUZZ_CHECK(time_epoch_ok(c->this_update) && time_epoch_ok(c->next_update), "times");
+		FUZZ_CHECK(serials_count(c->revoked) <= size / 4, "entries bounded by the input");
 		for (size_t i = 0; i < c->nidp_urls; i++)
-			CHECK(x509_is_http_url((const unsigned char *)c->idp_urls[i],
+			FUZZ_CHECK(x509_is_http_url((const unsigned char *)c->idp_urls[i],
 			    strlen(c->idp_urls[i])), "IDP URLs are http(s)");
 		answer(c, rev_good_der, sizeof(rev_good_der));
 		answer(c, rev_revoked_der, sizeof(rev_revoked_der));

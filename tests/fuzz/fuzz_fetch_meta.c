@@ -13,16 +13,8 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "fuzz.h"
 #include "fetch/cache.h"
-
-#define CHECK(cond, what) do {                                          \
-	if (!(cond)) {                                                  \
-		fprintf(stderr, "fuzz_fetch_meta: %s: %s\n", what, #cond);\
-		abort();                                                \
-	}                                                               \
-} while (0)
-
-int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
 static int
 same(const char *a, const char *b)
@@ -31,28 +23,28 @@ same(const char *a, const char *b)
 }
 
 int
-LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct cache_meta m, back;
 	struct buf b1, b2;
 
 	if (cache_meta_parse((const char *)data, size, &m) == -1)
 		return 0;
-	CHECK(m.url != NULL && strlen(m.url) <= CACHE_MAX_URL, "a URL");
-	CHECK(m.etag == NULL || cache_value_ok(m.etag, strlen(m.etag)), "etag sendable");
-	CHECK(m.last_modified == NULL || cache_value_ok(m.last_modified, strlen(m.last_modified)),
+	FUZZ_CHECK(m.url != NULL && strlen(m.url) <= CACHE_MAX_URL, "a URL");
+	FUZZ_CHECK(m.etag == NULL || cache_value_ok(m.etag, strlen(m.etag)), "etag sendable");
+	FUZZ_CHECK(m.last_modified == NULL || cache_value_ok(m.last_modified, strlen(m.last_modified)),
 	    "last_modified sendable");
 	buf_init(&b1);
 	buf_init(&b2);
 	cache_meta_render(&b1, &m);
-	CHECK(cache_meta_parse(b1.data, b1.len, &back) == 0, "the rendering parses");
-	CHECK(same(m.url, back.url) && same(m.etag, back.etag) &&
+	FUZZ_CHECK(cache_meta_parse(b1.data, b1.len, &back) == 0, "the rendering parses");
+	FUZZ_CHECK(same(m.url, back.url) && same(m.etag, back.etag) &&
 	    same(m.last_modified, back.last_modified) && same(m.content_type, back.content_type),
 	    "same strings");
-	CHECK(m.kind == back.kind && m.body_size == back.body_size &&
+	FUZZ_CHECK(m.kind == back.kind && m.body_size == back.body_size &&
 	    memcmp(m.body_sha256, back.body_sha256, 32) == 0, "same numbers");
 	cache_meta_render(&b2, &back);
-	CHECK(b1.len == b2.len && memcmp(b1.data, b2.data, b1.len) == 0, "renders alike");
+	FUZZ_CHECK(b1.len == b2.len && memcmp(b1.data, b2.data, b1.len) == 0, "renders alike");
 	buf_free(&b1);
 	buf_free(&b2);
 	cache_meta_free(&m);

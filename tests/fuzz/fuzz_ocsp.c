@@ -18,19 +18,11 @@
 #include <gnutls/ocsp.h>
 
 #include "core/util.h"
+#include "fuzz.h"
 #include "verdict/ocsp.h"
 #include "verdict/revoke.h"
 #include "verdict/x509.h"
 #include "revcerts.h"
-
-#define CHECK(cond, what) do {                                          \
-	if (!(cond)) {                                                  \
-		fprintf(stderr, "fuzz_ocsp: %s: %s\n", what, #cond);    \
-		abort();                                                \
-	}                                                               \
-} while (0)
-
-int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
 static int
 printable(const char *s)
@@ -44,7 +36,7 @@ printable(const char *s)
 }
 
 int
-LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct { const unsigned char *der; size_t len; } leaves[] = {
 		{ rev_good_der, sizeof(rev_good_der) },
@@ -72,22 +64,22 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 
 		ocsp_check(data, size, leaves[i].der, leaves[i].len, rev_int_der,
 		    sizeof(rev_int_der), now, &a);
-		CHECK((unsigned)a.status < REV_NSTATUS, "status in the set");
-		CHECK((a.status == REV_ERROR) == (a.error[0] != '\0'), "error text iff error");
+		FUZZ_CHECK((unsigned)a.status < REV_NSTATUS, "status in the set");
+		FUZZ_CHECK((a.status == REV_ERROR) == (a.error[0] != '\0'), "error text iff error");
 		if (a.status == REV_ERROR)
-			CHECK(printable(a.error), "printable error");
+			FUZZ_CHECK(printable(a.error), "printable error");
 		else
-			CHECK(time_epoch_ok(a.this_update) && a.this_update != 0 &&
+			FUZZ_CHECK(time_epoch_ok(a.this_update) && a.this_update != 0 &&
 			    time_epoch_ok(a.next_update), "times of a valid answer");
 		if (a.status == REV_REVOKED)
-			CHECK(a.reason >= 0 && a.reason <= REV_REASON_MAX, "reason in range");
+			FUZZ_CHECK(a.reason >= 0 && a.reason <= REV_REASON_MAX, "reason in range");
 	}
 	n = ocsp_must_staple(data, size);
-	CHECK(n >= -1 && n <= 1, "must-staple is yes, no or unparsable");
+	FUZZ_CHECK(n >= -1 && n <= 1, "must-staple is yes, no or unparsable");
 	n = ocsp_urls(data, size, &urls);
-	CHECK(n <= OCSP_MAX_URLS, "bounded");
+	FUZZ_CHECK(n <= OCSP_MAX_URLS, "bounded");
 	for (int i = 0; i < n; i++)
-		CHECK(x509_is_http_url((const unsigned char *)urls[i], strlen(urls[i])), "http(s)");
+		FUZZ_CHECK(x509_is_http_url((const unsigned char *)urls[i], strlen(urls[i])), "http(s)");
 	urls_free(urls, n > 0 ? (size_t)n : 0);
 	return 0;
 }
