@@ -74,6 +74,9 @@ void fmt_utc(char *out, size_t size, double t);
 /* 64-bit FNV-1a: stable across versions and machines (used for spreading). */
 uint64_t hash64(const void *data, size_t len);
 
+/* The value of hex digit c (either case), or -1. */
+int hex_value(int c);
+
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void hex_encode(const unsigned char *in, size_t len, char *out);
 

@@ -108,22 +108,12 @@ parse_time(const char *v, double *out)
 }
 
 static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static int
 parse_sha256(const char *v, unsigned char out[32])
 {
 	if (strlen(v) != 64)
 		return -1;
 	for (int i = 0; i < 32; i++) {
-		int hi = hexval(v[2 * i]), lo = hexval(v[2 * i + 1]);
+		int hi = hex_value(v[2 * i]), lo = hex_value(v[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		out[i] = (unsigned char)(hi << 4 | lo);

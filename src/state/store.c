@@ -112,18 +112,6 @@ store_escape(struct buf *b, const char *s)
 	}
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* NULL when an escape is malformed or decodes to NUL. */
 char *
 store_unescape(const char *s)
@@ -135,7 +123,7 @@ store_unescape(const char *s)
 			*o++ = *p;
 			continue;
 		}
-		int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+		int hi = hex_value(p[1]), lo = hi < 0 ? -1 : hex_value(p[2]);
 		if (lo < 0 || (hi == 0 && lo == 0)) {
 			free(out);
 			return NULL;

@@ -15,15 +15,7 @@
 int
 aia_urls(const unsigned char *cert, size_t len, char ***urls)
 {
-	gnutls_x509_crt_t c = x509_import(cert, len);
-	int n;
-
-	*urls = NULL;
-	if (c == NULL)
-		return -1;
-	n = x509_aia_urls(c, GNUTLS_IA_CAISSUERS_URI, AIA_MAX_URLS, urls);
-	gnutls_x509_crt_deinit(c);
-	return n;
+	return x509_aia_urls(cert, len, GNUTLS_IA_CAISSUERS_URI, AIA_MAX_URLS, urls);
 }
 
 void

@@ -39,11 +39,14 @@ x509_is_http_url(const unsigned char *p, size_t len)
 }
 
 int
-x509_aia_urls(gnutls_x509_crt_t cert, int what, size_t max, char ***urls)
+x509_aia_urls(const unsigned char *der, size_t len, int what, size_t max, char ***urls)
 {
+	gnutls_x509_crt_t cert = x509_import(der, len);
 	size_t n = 0;
 
 	*urls = NULL;
+	if (cert == NULL)
+		return -1;
 	/* each AccessDescription is one seq; stop at the first gap */
 	for (unsigned seq = 0; n < max && seq < 64; seq++) {
 		gnutls_datum_t method, loc;
@@ -64,6 +67,7 @@ x509_aia_urls(gnutls_x509_crt_t cert, int what, size_t max, char ***urls)
 		}
 		gnutls_free(loc.data);
 	}
+	gnutls_x509_crt_deinit(cert);
 	return (int)n;
 }
 

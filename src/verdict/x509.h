@@ -12,10 +12,11 @@
  * gnutls_x509_crt_deinit. */
 gnutls_x509_crt_t x509_import(const unsigned char *der, size_t len);
 
-/* The http(s) URIs of cert's authorityInfoAccess of one kind
- * (GNUTLS_IA_OCSP_URI or GNUTLS_IA_CAISSUERS_URI), at most max, in order;
- * how many (*urls allocated: urls_free). */
-int x509_aia_urls(gnutls_x509_crt_t cert, int what, size_t max, char ***urls);
+/* The http(s) URIs of the authorityInfoAccess of one kind
+ * (GNUTLS_IA_OCSP_URI or GNUTLS_IA_CAISSUERS_URI) of the certificate in
+ * der, at most max, in order; how many (*urls allocated: urls_free), or
+ * -1 when it does not parse. */
+int x509_aia_urls(const unsigned char *der, size_t len, int what, size_t max, char ***urls);
 
 /* Free an array of n strings (the *_urls functions). Accepts NULL. */
 void urls_free(char **urls, size_t n);

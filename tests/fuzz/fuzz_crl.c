@@ -24,17 +24,6 @@
 #include "verdict/x509.h"
 #include "revcerts.h"
 
-static int
-printable(const char *s)
-{
-	if (*s == '\0')
-		return 0;
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-			return 0;
-	return 1;
-}
-
 static void
 answer(const struct crl *c, const unsigned char *leaf, size_t len)
 {
@@ -50,7 +39,7 @@ answer(const struct crl *c, const unsigned char *leaf, size_t len)
 	FUZZ_CHECK((unsigned)a.status < REV_NSTATUS, "status in the set");
 	FUZZ_CHECK((a.status == REV_ERROR) == (a.error[0] != '\0'), "error text iff error");
 	if (a.status == REV_ERROR)
-		FUZZ_CHECK(printable(a.error), "printable error");
+		FUZZ_CHECK(fuzz_printable_line(a.error), "printable error");
 	if (a.status == REV_REVOKED) {
 		FUZZ_CHECK(a.reason >= 0 && a.reason <= REV_REASON_MAX, "reason in range");
 		FUZZ_CHECK(rev_reason_name(a.reason) != NULL, "a reason word");
@@ -69,7 +58,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (crl_load(data, size, with_issuer ? rev_int_der : NULL,
 		    with_issuer ? sizeof(rev_int_der) : 0, &c, &err) == -1) {
-			FUZZ_CHECK(c == NULL && err != NULL && printable(err), "a refusal says why");
+			FUZZ_CHECK(c == NULL && err != NULL && fuzz_printable_line(err), "a refusal says why");
 			free(err);
 			continue;
 		}

@@ -24,17 +24,6 @@
 #include "verdict/x509.h"
 #include "revcerts.h"
 
-static int
-printable(const char *s)
-{
-	if (*s == '\0')
-		return 0;
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-			return 0;
-	return 1;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -67,7 +56,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK((unsigned)a.status < REV_NSTATUS, "status in the set");
 		FUZZ_CHECK((a.status == REV_ERROR) == (a.error[0] != '\0'), "error text iff error");
 		if (a.status == REV_ERROR)
-			FUZZ_CHECK(printable(a.error), "printable error");
+			FUZZ_CHECK(fuzz_printable_line(a.error), "printable error");
 		else
 			FUZZ_CHECK(time_epoch_ok(a.this_update) && a.this_update != 0 &&
 			    time_epoch_ok(a.next_update), "times of a valid answer");
