@@ -451,6 +451,50 @@ test_durations(void **state)
 
 /* One error per file: the message, setting path and line for each rule. */
 static void
+test_fetch(void **state)
+{
+	struct conf *c;
+
+	(void)state;
+	c = load_ok("targets = ();\n");
+	assert_true(c->fetch.timeout_ms == CONF_DEFAULT_FETCH_TIMEOUT_MS);
+	assert_int_equal(c->fetch.concurrency, CONF_DEFAULT_FETCH_CONCURRENCY);
+	assert_true(c->fetch.max_size == (uint64_t)64 << 20);
+	assert_null(c->fetch.proxy);
+	conf_free(c);
+
+	c = load_ok("fetch = { timeout = \"2500ms\"; concurrency = 3; max_size = \"512KB\";\n"
+	    "  proxy = \"http://proxy:3128\"; };\ntargets = ();\n");
+	assert_true(c->fetch.timeout_ms == 2500);
+	assert_int_equal(c->fetch.concurrency, 3);
+	assert_true(c->fetch.max_size == 512 * 1024);
+	assert_string_equal(c->fetch.proxy, "http://proxy:3128");
+	conf_free(c);
+
+	c = load_ok("fetch = { timeout = 20; max_size = 100000; };\ntargets = ();\n");
+	assert_true(c->fetch.timeout_ms == 20000);
+	assert_true(c->fetch.max_size == 100000);
+	conf_free(c);
+
+	expect_errors("fetch = {\n timeout = \"soon\";\n concurrency = 0;\n"
+	    " max_size = \"64XB\";\n proxy = \"ftp://proxy:21\";\n retries = 3;\n};\ntargets = ();\n",
+	    "t.conf:2: fetch.timeout: bad duration \"soon\" (use e.g. 90, \"90s\", \"5m\", \"1h\")\n"
+	    "t.conf:3: fetch.concurrency: must be between 1 and 1024\n"
+	    "t.conf:4: fetch.max_size: bad size \"64XB\" (use e.g. 65536, \"512KB\", "
+	    "\"64MB\", \"1GB\")\n"
+	    "t.conf:5: fetch.proxy: unsupported proxy scheme (use http, https, socks4, "
+	    "socks4a, socks5 or socks5h)\n"
+	    "t.conf:6: fetch.retries: unknown setting");
+	expect_errors("fetch = {\n max_size = \"8GB\";\n proxy = \"\";\n};\ntargets = ();\n",
+	    "t.conf:2: fetch.max_size: size \"8GB\" too large (at most 4GB)\n"
+	    "t.conf:3: fetch.proxy: must not be empty (leave it out for no proxy)");
+	expect_errors("fetch = {\n max_size = 0;\n proxy = \"http://p:3128/x\";\n};\ntargets = ();\n",
+	    "t.conf:2: fetch.max_size: must be between 1 byte and 4GB\n"
+	    "t.conf:3: fetch.proxy: a proxy URL has no path");
+	expect_errors("fetch = \"on\";\ntargets = ();\n", "t.conf:1: fetch: must be a group");
+}
+
+static void
 test_error_messages(void **state)
 {
 	static const struct {
@@ -966,6 +1010,7 @@ main(void)
 		cmocka_unit_test(test_split_errors),
 		cmocka_unit_test(test_full_example),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_fetch),
 		cmocka_unit_test(test_top_level_inherited),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_error_messages),

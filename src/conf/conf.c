@@ -18,6 +18,7 @@
 #include "serve/auth.h"
 #include "conf/conf.h"
 #include "core/util.h"
+#include "fetch/fetch.h"
 #include "serve/webtls.h"
 
 #define MAX_LISTEN 64
@@ -58,7 +59,7 @@ struct target_info {
 
 static const char *const top_keys[] = {
 	"listen", "state_dir", "interval", "timeout", "concurrency", "ca_file",
-	"shard", "targets", "web",
+	"shard", "targets", "web", "fetch",
 	"starttls", "family", "addresses", "client_cert", "client_key", "priority",
 	"verify_hostname",
 	"warn", "crit", "state_refresh",
@@ -68,6 +69,10 @@ static const char *const web_keys[] = {
 	"tls_cert_file", "tls_key_file", "client_ca_file", "basic_auth_users",
 	"max_connections", "connection_timeout", "max_request_size",
 	"max_connections_per_address", "request_line_timeout", "header_timeout",
+};
+
+static const char *const fetch_keys[] = {
+	"timeout", "concurrency", "max_size", "proxy",
 };
 
 static void parse_thresholds(struct ctx *x, struct conf *c, const config_setting_t *root);
@@ -1228,7 +1233,7 @@ parse_users(struct ctx *x, struct conf_web *w, const config_setting_t *s)
 }
 
 static void
-get_web_int(struct ctx *x, const config_setting_t *g, const char *key,
+get_group_int(struct ctx *x, const config_setting_t *g, const char *key,
     long long min, long long max, long long *out)
 {
 	const config_setting_t *s = config_setting_get_member(g, key);
@@ -1315,14 +1320,14 @@ parse_web(struct ctx *x, struct conf *c, const config_setting_t *root)
 		parse_users(x, w, s);
 
 	n = w->max_connections;
-	get_web_int(x, g, "max_connections", 1, MAX_WEB_CONNECTIONS, &n);
+	get_group_int(x, g, "max_connections", 1, MAX_WEB_CONNECTIONS, &n);
 	w->max_connections = (unsigned)n;
 	n = (long long)w->max_request_size;
-	get_web_int(x, g, "max_request_size", MIN_WEB_REQUEST_SIZE,
+	get_group_int(x, g, "max_request_size", MIN_WEB_REQUEST_SIZE,
 	    MAX_WEB_REQUEST_SIZE, &n);
 	w->max_request_size = (size_t)n;
 	n = w->max_connections_per_address;
-	get_web_int(x, g, "max_connections_per_address", 1, MAX_WEB_CONNECTIONS, &n);
+	get_group_int(x, g, "max_connections_per_address", 1, MAX_WEB_CONNECTIONS, &n);
 	w->max_connections_per_address = (unsigned)n;
 	/* libmicrohttpd counts whole seconds */
 	get_web_duration(x, g, "connection_timeout", 1000, &w->connection_timeout_ms);
@@ -1336,6 +1341,59 @@ parse_web(struct ctx *x, struct conf *c, const config_setting_t *root)
 		format_duration(b, sizeof(b), w->header_timeout_ms);
 		report(x, s, NULL, "%s is longer than header_timeout (%s), "
 		    "which covers the request line too", a, b);
+	}
+}
+
+static void
+parse_fetch(struct ctx *x, struct conf *c, const config_setting_t *root)
+{
+	const config_setting_t *g = config_setting_get_member(root, "fetch");
+	const config_setting_t *s;
+	struct conf_fetch *f = &c->fetch;
+	const char *v, *msg;
+	long long n;
+
+	f->timeout_ms = CONF_DEFAULT_FETCH_TIMEOUT_MS;
+	f->concurrency = CONF_DEFAULT_FETCH_CONCURRENCY;
+	f->max_size = CONF_DEFAULT_FETCH_MAX_SIZE;
+	if (g == NULL)
+		return;
+	if (!config_setting_is_group(g)) {
+		report(x, g, NULL, "must be a group");
+		return;
+	}
+	check_keys(x, g, fetch_keys, ARRAY_SIZE(fetch_keys));
+	if ((s = config_setting_get_member(g, "timeout")) != NULL)
+		(void)get_duration(x, s, &f->timeout_ms);
+	n = f->concurrency;
+	get_group_int(x, g, "concurrency", 1, CONF_MAX_FETCH_CONCURRENCY, &n);
+	f->concurrency = (unsigned)n;
+	if ((s = config_setting_get_member(g, "max_size")) != NULL) {
+		uint64_t size;
+
+		if (config_setting_type(s) == CONFIG_TYPE_INT ||
+		    config_setting_type(s) == CONFIG_TYPE_INT64) {
+			n = config_setting_get_int64(s);
+			if (n < 1 || (uint64_t)n > CONF_MAX_FETCH_MAX_SIZE)
+				report(x, s, NULL, "must be between 1 byte and 4GB");
+			else
+				f->max_size = (uint64_t)n;
+		} else if ((v = get_string(x, s)) != NULL) {
+			if (parse_size_bytes(v, &size) == -1)
+				report(x, s, NULL, "bad size \"%s\" (use e.g. 65536, "
+				    "\"512KB\", \"64MB\", \"1GB\")", v);
+			else if (size > CONF_MAX_FETCH_MAX_SIZE)
+				report(x, s, NULL, "size \"%s\" too large (at most 4GB)", v);
+			else
+				f->max_size = size;
+		}
+	}
+	if ((s = config_setting_get_member(g, "proxy")) != NULL &&
+	    (v = get_string(x, s)) != NULL) {
+		if ((msg = fetch_check_proxy(v)) != NULL)
+			report(x, s, NULL, "%s", msg);
+		else
+			f->proxy = xstrdup(v);
 	}
 }
 
@@ -1446,6 +1504,7 @@ conf_load(const char *path, char **errors)
 	parse_top(&x, c, root);
 	parse_targets(&x, c, root);
 	parse_web(&x, c, root);
+	parse_fetch(&x, c, root);
 
 	if (x.nerrs > 0) {
 		*errors = join_errs(&x);
@@ -1497,6 +1556,7 @@ conf_free(struct conf *c)
 		free(c->web.users[i].hash);
 	}
 	free(c->web.users);
+	free(c->fetch.proxy);
 	free(c->state_dir);
 	free(c->ca_file);
 	free_tlsopts(&c->tls);

@@ -105,6 +105,21 @@ struct conf_web {
 	size_t max_request_size;
 };
 
+#define CONF_DEFAULT_FETCH_TIMEOUT_MS (10 * 1000)
+#define CONF_DEFAULT_FETCH_CONCURRENCY 8
+#define CONF_MAX_FETCH_CONCURRENCY 1024
+#define CONF_DEFAULT_FETCH_MAX_SIZE ((uint64_t)64 << 20)
+#define CONF_MAX_FETCH_MAX_SIZE ((uint64_t)4 << 30)
+
+/* The fetch block: how revocation data, renewal information and missing
+ * intermediates are fetched over HTTP(S) (src/fetch). */
+struct conf_fetch {
+	uint64_t timeout_ms;   /* one request, connect to last byte */
+	unsigned concurrency;  /* requests in flight at once */
+	uint64_t max_size;     /* bytes of body; a larger one is abandoned */
+	char *proxy;           /* NULL: none (the environment's proxies are ignored) */
+};
+
 struct conf {
 	char *path;
 	struct conf_listen *listen;
@@ -121,6 +136,7 @@ struct conf {
 	size_t ntargets;
 	struct conf_tlsopts tls;  /* top-level defaults of the same settings */
 	struct conf_web web;
+	struct conf_fetch fetch;
 	uint64_t warn_ms;          /* status page: expiring within this is "warn" */
 	uint64_t crit_ms;          /* ... and within this "crit"; <= warn_ms */
 	uint64_t state_refresh_ms; /* unchanged state is rewritten at most this often */

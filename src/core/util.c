@@ -157,6 +157,57 @@ parse_duration_ms(const char *s, uint64_t *ms)
 	return 0;
 }
 
+int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	/* H. Hinnant's days_from_civil: years start in March */
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int
+parse_size_bytes(const char *s, uint64_t *bytes)
+{
+	static const struct {
+		const char *unit;
+		unsigned shift;
+	} units[] = {
+		{ "B", 0 }, { "KB", 10 }, { "MB", 20 }, { "GB", 30 }, { "TB", 40 },
+		{ "KiB", 10 }, { "MiB", 20 }, { "GiB", 30 }, { "TiB", 40 },
+	};
+	uint64_t n = 0;
+	const char *p = s;
+	unsigned shift = 0;
+
+	if (s == NULL || !isdigit((unsigned char)*p))
+		return -1;
+	for (; isdigit((unsigned char)*p); p++) {
+		if (n > SIZE_MAX_BYTES)
+			return -1;      /* no unit makes this small enough */
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p != '\0') {
+		size_t i;
+
+		for (i = 0; i < ARRAY_SIZE(units); i++)
+			if (strcmp(p, units[i].unit) == 0)
+				break;
+		if (i == ARRAY_SIZE(units))
+			return -1;
+		shift = units[i].shift;
+	}
+	if (n == 0 || n > SIZE_MAX_BYTES >> shift)
+		return -1;
+	*bytes = n << shift;
+	return 0;
+}
+
 int
 utf8_seq(const unsigned char *p)
 {
@@ -298,6 +349,18 @@ peer_text(const void *s, size_t len, char *tmp, size_t size)
 		tmp[i] = (char)(p[i] < 0x20 || p[i] == 0x7f ? '?' : p[i]);
 	tmp[n] = '\0';
 	return tmp;
+}
+
+int
+hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }
 
 void

@@ -36,6 +36,15 @@ double wall_now(void);
  * longer than DURATION_MAX_MS. */
 int parse_duration_ms(const char *s, uint64_t *ms);
 
+/* The largest size accepted anywhere: 1 TiB, far beyond any cap we set. */
+#define SIZE_MAX_BYTES ((uint64_t)1 << 40)
+
+/* Parse a size: a bare number of bytes ("65536") or a number with one unit,
+ * B, KB, MB, GB, TB (powers of 1024, as Prometheus's size settings count)
+ * or KiB, MiB, GiB, TiB ("64MB", "512KiB"). Stores bytes. Returns 0, or -1
+ * when the text is not a size, is zero, or exceeds SIZE_MAX_BYTES. */
+int parse_size_bytes(const char *s, uint64_t *bytes);
+
 /* Length of the well-formed UTF-8 sequence at p (2 to 4; p[0] >= 0x80), or
  * minus the length of its maximal invalid subpart, to be replaced by one
  * U+FFFD as Unicode recommends. Overlongs, surrogates and code points above
@@ -55,11 +64,18 @@ int time_epoch_ok(int64_t t);
  * from certificates, which come from the peer. */
 int64_t time_epoch_or_zero(int64_t t);
 
+/* Days from 1970-01-01 to the (proleptic Gregorian) date y-m-d, for
+ * parsers of dates written as text (X.509 times, RFC 3339). */
+int64_t days_from_civil(int64_t y, int m, int d);
+
 /* "2026-11-22 10:16:32 UTC", or "-" for t <= 0 and for times out of range. */
 void fmt_utc(char *out, size_t size, double t);
 
 /* 64-bit FNV-1a: stable across versions and machines (used for spreading). */
 uint64_t hash64(const void *data, size_t len);
+
+/* The value of hex digit c (either case), or -1. */
+int hex_value(int c);
 
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 /* What a peer sent, for a message: the first size - 1 bytes of s[0..len)
