@@ -854,6 +854,53 @@ test_include(void **state)
 	assert_null(conf_load("inc/main.conf", &errors));
 	assert_string_equal(errors, "inc/targets.inc:2: targets.[0].address: missing port");
 	free(errors);
+
+	/* What libconfig 1.5 cannot read ends the process inside it (flex's
+	 * "input in flex scanner failed", exit 2): a directory, above all.
+	 * Each is refused before libconfig sees it, with file and line. */
+	write_file("inc/targets.inc", "targets = ();\n");
+	write_file("inc/main.conf", "interval = \"1m\";\n@include \"sub/\"\n");
+	assert_int_equal(mkdir("inc/sub", 0700), 0);
+	assert_null(conf_load("inc/main.conf", &errors));
+	assert_string_equal(errors, "inc/main.conf:2: @include \"sub/\": not a regular file");
+	free(errors);
+	write_file("inc/main.conf", "# a comment\n  @include \"nope.inc\"\n@include \"targets.inc\"\n");
+	assert_null(conf_load("inc/main.conf", &errors));
+	assert_string_equal(errors, "inc/main.conf:2: @include \"nope.inc\": No such file or directory");
+	free(errors);
+	/* nested: the error names the file that holds the line */
+	write_file("inc/main.conf", "@include \"targets.inc\"\n");
+	write_file("inc/targets.inc", "targets = ();\n@include \"sub\"\n");
+	assert_null(conf_load("inc/main.conf", &errors));
+	assert_string_equal(errors, "inc/targets.inc:2: @include \"sub\": not a regular file");
+	free(errors);
+	/* a file that includes itself stops at libconfig's depth */
+	write_file("inc/main.conf", "@include \"main.conf\"\n");
+	assert_null(conf_load("inc/main.conf", &errors));
+	assert_string_equal(errors, "inc/main.conf:1: @include \"main.conf\": nested more than 10 deep");
+	free(errors);
+	/* a NUL byte, which would cut an include name short inside libconfig */
+	{
+		FILE *f = fopen("inc/main.conf", "w");
+
+		assert_non_null(f);
+		fwrite("targets = ();\n\n@include \"sub/\0x\"\n", 1, 31, f);
+		fclose(f);
+	}
+	assert_null(conf_load("inc/main.conf", &errors));
+	assert_string_equal(errors, "inc/main.conf:3: a NUL byte: not a text file");
+	free(errors);
+	/* nor a FIFO as the file itself (it would block, or never end) */
+	assert_int_equal(mkfifo("inc/fifo.conf", 0600), 0);
+	assert_null(conf_load("inc/fifo.conf", &errors));
+	assert_string_equal(errors, "inc/fifo.conf: cannot read: not a regular file");
+	free(errors);
+	/* an escaped quote in the name, as libconfig reads it */
+	write_file("inc/a\"b.inc", "targets = ();\n");
+	write_file("inc/main.conf", "@include \"a\\\"b.inc\"\n");
+	assert_non_null(c = conf_load("inc/main.conf", &errors));
+	assert_null(errors);
+	conf_free(c);
 }
 
 static void

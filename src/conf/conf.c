@@ -1,6 +1,7 @@
 /* conf.c - libconfig into one validated struct conf; the only file that talks to libconfig. */
 #include "config.h"
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <arpa/inet.h>
@@ -17,6 +18,7 @@
 
 #include "serve/auth.h"
 #include "conf/conf.h"
+#include "core/file.h"
 #include "core/util.h"
 #include "fetch/fetch.h"
 #include "serve/webtls.h"
@@ -847,6 +849,93 @@ parse_top(struct ctx *x, struct conf *c, const config_setting_t *root)
 	parse_thresholds(x, c, root);
 }
 
+/*
+ * libconfig 1.5 ends the process (flex's YY_FATAL_ERROR, exit status 2) when
+ * an @include names something that opens but cannot be read, a directory
+ * above all: "input in flex scanner failed". On a reload that would stop the
+ * daemon. So every file is walked before libconfig sees it: each @include
+ * line (libconfig's own syntax: at the start of a line, a quoted name with
+ * a backslash escaping only a backslash or a quote) must name a regular
+ * file, the whole tree no deeper than libconfig allows, and no file may hold
+ * a NUL byte (which would end a name early in libconfig, and is no text).
+ */
+#define CONF_MAX_INCLUDE_DEPTH 10               /* libconfig's own limit */
+#define CONF_MAX_FILE_SIZE ((size_t)64 << 20)   /* far above any real config */
+
+/* An error at a line of a file, before libconfig has parsed it. */
+static void __attribute__((format(printf, 4, 5)))
+report_at(struct ctx *x, const char *file, int line, const char *fmt, ...)
+{
+	struct buf b;
+	va_list ap;
+
+	buf_init(&b);
+	buf_printf(&b, "%s:%d: ", file, line > 0 ? line : 1);
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	add_err(x, x->nerrs, buf_steal(&b));
+}
+
+static void
+check_includes(struct ctx *x, const char *path, const char *dir, int depth)
+{
+	char *text, *nul;
+	size_t len;
+	int line = 1;
+
+	if ((text = file_read_bounded(path, CONF_MAX_FILE_SIZE, &len)) == NULL) {
+		report_at(x, path, 0, "cannot read: %s", strerror(errno));
+		return;
+	}
+	if ((nul = memchr(text, '\0', len)) != NULL) {
+		for (const char *c = text; c < nul; c++)
+			line += *c == '\n';
+		report_at(x, path, line, "a NUL byte: not a text file");
+		free(text);
+		return;
+	}
+	for (char *p = text; p < text + len; line++) {
+		char *eol = memchr(p, '\n', (size_t)(text + len - p)), *q = p;
+		struct buf name;
+		struct stat st;
+		char *full;
+
+		if (eol == NULL)
+			eol = text + len;
+		p = eol + 1;
+		while (q < eol && (*q == ' ' || *q == '\t'))
+			q++;
+		if ((size_t)(eol - q) < 9 || strncmp(q, "@include", 8) != 0 ||
+		    (q[8] != ' ' && q[8] != '\t'))
+			continue;
+		for (q += 8; q < eol && (*q == ' ' || *q == '\t'); q++)
+			;
+		if (q == eol || *q != '"')
+			continue;       /* not libconfig's form: its parser says why */
+		buf_init(&name);
+		buf_puts(&name, "");
+		for (q++; q < eol && *q != '"'; q++) {
+			if (*q == '\\' && q + 1 < eol && (q[1] == '\\' || q[1] == '"'))
+				q++;
+			buf_putc(&name, *q);
+		}
+		full = name.data[0] == '/' ? xstrdup(name.data) : xasprintf("%s/%s", dir, name.data);
+		if (depth >= CONF_MAX_INCLUDE_DEPTH)
+			report_at(x, path, line, "@include \"%s\": nested more than %d deep",
+			    name.data, CONF_MAX_INCLUDE_DEPTH);
+		else if (stat(full, &st) == -1)
+			report_at(x, path, line, "@include \"%s\": %s", name.data, strerror(errno));
+		else if (!S_ISREG(st.st_mode))
+			report_at(x, path, line, "@include \"%s\": not a regular file", name.data);
+		else
+			check_includes(x, full, dir, depth + 1);
+		free(full);
+		buf_free(&name);
+	}
+	free(text);
+}
+
 const char *
 conf_parse_shard(const char *s, unsigned *k, unsigned *n)
 {
@@ -1455,11 +1544,17 @@ conf_load(const char *path, char **errors)
 	config_setting_t *root;
 	char *dir, *slash;
 	size_t n = 0;
+	struct stat st;
 	int err;
 
 	*errors = NULL;
 	if ((err = read_error(path)) != 0) {
 		*errors = xasprintf("%s: cannot read: %s", path, strerror(err));
+		return NULL;
+	}
+	/* a FIFO or a device would block or feed libconfig forever */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		*errors = xasprintf("%s: cannot read: not a regular file", path);
 		return NULL;
 	}
 
@@ -1476,6 +1571,12 @@ conf_load(const char *path, char **errors)
 	memset(&x, 0, sizeof(x));
 	x.path = path;
 	x.include_dir = dir;
+	check_includes(&x, path, dir, 0);
+	if (x.nerrs > 0) {
+		*errors = join_errs(&x);
+		free(dir);
+		return NULL;
+	}
 	config_init(&cfg);
 	config_set_include_dir(&cfg, dir);
 	if (!config_read_file(&cfg, path)) {
