@@ -5,7 +5,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "verdict/chain.h"
 #include "core/log.h"
@@ -232,9 +231,7 @@ log_result_named(const char *name, const struct result *old, const struct result
 	}
 	if (r->verdict.verified) {
 		char when[32];
-		time_t exp = (time_t)r->verdict.verified_expiry;
-		struct tm tm;
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&exp, &tm));
+		fmt_utc_iso(when, sizeof(when), r->verdict.verified_expiry);
 		log_info("target %s: chain verified, valid until %s%s", name, when,
 		    was.data ? was.data : "");
 	} else {
@@ -382,12 +379,12 @@ multi_done(void *arg, struct result *failure, struct addr_result *a, size_t n)
 static void
 sched_due_cb(struct loop_timer *timer)
 {
-	struct sched *s = (struct sched *)((char *)timer - offsetof(struct sched, timer));
+	struct sched *s = container_of(timer, struct sched, timer);
 	uint64_t now = mono_ms();
 	struct heap_node *top;
 
 	while ((top = heap_top(&s->due)) != NULL && top->key <= now) {
-		struct target *t = (struct target *)((char *)top - offsetof(struct target, due));
+		struct target *t = container_of(top, struct target, due);
 		uint64_t interval = t->conf->interval_ms;
 		uint64_t next = top->key + interval;
 		uint64_t due = top->key;

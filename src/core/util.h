@@ -55,8 +55,12 @@ int time_epoch_ok(int64_t t);
  * from certificates, which come from the peer. */
 int64_t time_epoch_or_zero(int64_t t);
 
-/* "2026-11-22 10:16:32 UTC", or "-" for t <= 0 and for times out of range. */
+/* "2026-11-22 10:16:32 UTC", or "-" for t <= 0 and for times out of range:
+ * for people (the tool, the status page). */
 void fmt_utc(char *out, size_t size, double t);
+/* "2026-11-22T10:16:32Z", or the number itself when out of range: for log
+ * lines, which machines read too. Both come from one formatter. */
+void fmt_utc_iso(char *out, size_t size, int64_t t);
 
 /* 64-bit FNV-1a: stable across versions and machines (used for spreading). */
 uint64_t hash64(const void *data, size_t len);

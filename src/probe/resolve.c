@@ -95,7 +95,7 @@ sock_state_cb(void *data, ares_socket_t fd, int readable, int writable)
 static void
 timer_cb(struct loop_timer *t)
 {
-	struct resolver *r = (struct resolver *)((char *)t - offsetof(struct resolver, timer));
+	struct resolver *r = container_of(t, struct resolver, timer);
 
 	ares_process_fd(r->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
 	resolver_rearm(r);
@@ -205,7 +205,7 @@ req_deliver(struct resolve_req *req)
 static void
 deferred_cb(struct loop_timer *t)
 {
-	req_deliver((struct resolve_req *)((char *)t - offsetof(struct resolve_req, deferred)));
+	req_deliver(container_of(t, struct resolve_req, deferred));
 }
 
 static void

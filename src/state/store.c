@@ -578,16 +578,6 @@ update_first_seen(struct store_target *st)
 }
 
 static void
-fmt_time(char *out, size_t size, int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, size, "%lld", (long long)t);
-}
-
-static void
 put_names(struct buf *b, unsigned bits, int issues)
 {
 	size_t start = b->len;
@@ -738,9 +728,9 @@ log_chain_change(const struct target *t, const struct store_target *st,
 	o = d < st->chain.n ? st->certs[d] : NULL;
 	n = d < r->ncerts ? r->certs[d] : NULL;
 	if (o)
-		fmt_time(oexp, sizeof(oexp), o->not_after);
+		fmt_utc_iso(oexp, sizeof(oexp), o->not_after);
 	if (n)
-		fmt_time(nexp, sizeof(nexp), n->not_after);
+		fmt_utc_iso(nexp, sizeof(nexp), n->not_after);
 	log_info("target %s: chain changed at depth %zu: %s (subject %s, expires %s) -> "
 	    "%s (subject %s, expires %s); %zu -> %zu certificates", t->conf->name, d,
 	    d < st->chain.n ? st->chain.fps[d] : "none", o ? o->subject : "?", oexp,
@@ -1331,7 +1321,7 @@ store_cleanup(struct store *s, const struct conf *c, double now)
 static void
 cleanup_cb(struct loop_timer *t)
 {
-	struct store *s = (struct store *)((char *)t - offsetof(struct store, cleanup));
+	struct store *s = container_of(t, struct store, cleanup);
 
 	store_cleanup(s, s->conf, wall_now());
 	loop_timer_at(s->loop, &s->cleanup, mono_ms() + STORE_CLEANUP_MS);
