@@ -492,6 +492,18 @@ test_target_labels(void **state)
 	target_setup(&t, &c, "x", bad, ARRAY_SIZE(bad));
 	assert_string_equal(t.labels, "target=\"x\",ok=\"1\"");
 	free(t.labels);
+
+	/* one list for conf.c and the exposition: the histogram's and
+	 * Prometheus's own names are reserved here too */
+	assert_true(metrics_label_reserved("le"));
+	assert_true(metrics_label_reserved("job"));
+	assert_true(metrics_label_reserved("instance"));
+	assert_true(metrics_label_reserved("quantile"));
+	assert_true(metrics_label_reserved("__x"));
+	assert_false(metrics_label_reserved("team"));
+	assert_true(metrics_label_name_valid("_a9"));
+	assert_false(metrics_label_name_valid("9a"));
+	assert_false(metrics_label_name_valid("a-b"));
 }
 
 /* ---- rendering --------------------------------------------------------- */

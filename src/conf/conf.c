@@ -18,6 +18,7 @@
 #include "serve/auth.h"
 #include "conf/conf.h"
 #include "core/util.h"
+#include "serve/metrics.h"
 #include "serve/webtls.h"
 
 #define MAX_LISTEN 64
@@ -78,13 +79,6 @@ static const char *const target_keys[] = {
 	"verify_hostname",
 };
 
-/* Label names the daemon puts on its own series; a target label of the
- * same name would produce clashing or ambiguous series. */
-static const char *const reserved_labels[] = {
-	"target", "depth", "subject", "issuer", "serial", "sha256", "stage",
-	"reason", "result", "version", "cipher", "issue", "address",
-	"server_name", "starttls", "le", "quantile", "job", "instance",
-};
 
 /*
  * libconfig keeps settings in file order with includes spliced in place.
@@ -896,18 +890,6 @@ parse_thresholds(struct ctx *x, struct conf *c, const config_setting_t *root)
 		(void)get_duration(x, s, &c->state_refresh_ms);
 }
 
-/* Prometheus label names; libconfig's own names admit '-' and '*' too. */
-static int
-is_label_name(const char *s)
-{
-	if (!is_alpha(s[0]) && s[0] != '_')
-		return 0;
-	for (; *s; s++)
-		if (!is_alpha(*s) && !is_digit(*s) && *s != '_')
-			return 0;
-	return 1;
-}
-
 static int
 cmp_label(const void *a, const void *b)
 {
@@ -931,13 +913,12 @@ parse_labels(struct ctx *x, struct conf_target *t, const config_setting_t *s)
 		const config_setting_t *l = config_setting_get_elem(s, i);
 		const char *name = config_setting_name(l), *v;
 
-		if (!is_label_name(name)) {
+		/* libconfig's own names admit '-' and '*' too */
+		if (!metrics_label_name_valid(name)) {
 			report(x, l, NULL, "bad label name");
 			continue;
 		}
-		/* "__" names belong to Prometheus itself */
-		if (strncmp(name, "__", 2) == 0 ||
-		    in_list(name, reserved_labels, ARRAY_SIZE(reserved_labels))) {
+		if (metrics_label_reserved(name)) {
 			report(x, l, NULL, "label name \"%s\" is reserved", name);
 			continue;
 		}

@@ -53,11 +53,13 @@ terminate(struct buf *b)
 
 /* Label names the exposition itself uses; a configured label with one of
  * these names would make a series with a duplicate label, which Prometheus
- * rejects together with the whole scrape. */
+ * rejects together with the whole scrape. le and quantile belong to
+ * histograms and summaries, job and instance to the scraping Prometheus. */
 static const char *const metrics_reserved_labels[] = {
 	"target", "stage", "reason", "result", "version", "cipher", "depth",
 	"subject", "issuer", "serial", "sha256", "issue",
 	"address", "server_name", "starttls",
+	"le", "quantile", "job", "instance",
 };
 
 
@@ -109,22 +111,36 @@ metrics_escape_label(struct buf *out, const char *value)
 	terminate(out);
 }
 
-static int
-metrics_label_name_ok(const char *name)
+int
+metrics_label_name_valid(const char *name)
 {
 	const char *p;
 
-	if (name == NULL || name[0] == '\0' || strncmp(name, "__", 2) == 0)
+	if (name == NULL || name[0] == '\0')
 		return 0;
 	for (p = name; *p; p++) {
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		    *p == '_' || (p != name && *p >= '0' && *p <= '9')))
 			return 0;
 	}
+	return 1;
+}
+
+int
+metrics_label_reserved(const char *name)
+{
+	if (strncmp(name, "__", 2) == 0)
+		return 1;       /* Prometheus's own */
 	for (size_t i = 0; i < ARRAY_SIZE(metrics_reserved_labels); i++)
 		if (strcmp(name, metrics_reserved_labels[i]) == 0)
-			return 0;
-	return 1;
+			return 1;
+	return 0;
+}
+
+static int
+metrics_label_name_ok(const char *name)
+{
+	return metrics_label_name_valid(name) && !metrics_label_reserved(name);
 }
 
 /* name="value" with the value escaped, preceded by a comma unless first. */

@@ -27,6 +27,12 @@ struct metrics_info {
  * quote and newline escaped; invalid UTF-8 replaced by U+FFFD. */
 void metrics_escape_label(struct buf *out, const char *value);
 
+/* The label rules, in one place for conf.c and the exposition: a valid
+ * Prometheus label name, and one the daemon's own series (or Prometheus)
+ * already use, which a target's labels may not take. */
+int metrics_label_name_valid(const char *name);
+int metrics_label_reserved(const char *name);
+
 /* Build t->labels for every series of this target: target="NAME" followed by
  * the configured labels, escaped. */
 void metrics_target_labels(struct target *t);
