@@ -173,8 +173,7 @@ reload(struct daemon *d)
 		free(nc->state_dir);
 		nc->state_dir = xstrdup(d->state_dir_override);
 	}
-	if ((ns = sched_new(d->loop, d->resolver, nc, &err)) == NULL)
-		goto fail;
+	ns = sched_new(d->loop, d->resolver, nc);
 	if (listeners_apply(d->listeners, nc, &err) == -1)
 		goto fail;
 	if (strcmp(nc->state_dir, store_dir(d->store)) != 0)
@@ -351,8 +350,7 @@ main(int argc, char **argv)
 	 * 100,000 targets that is most of the resident size. Hand them back. */
 	malloc_trim(0);
 	if (tls_init(&err) == -1 || (d.loop = loop_new()) == NULL ||
-	    (d.resolver = resolver_new(d.loop, &err)) == NULL ||
-	    (d.sched = sched_new(d.loop, d.resolver, d.conf, &err)) == NULL) {
+	    (d.resolver = resolver_new(d.loop, &err)) == NULL) {
 		if (err)
 			print_errors(err);
 		else
@@ -360,6 +358,7 @@ main(int argc, char **argv)
 		free(err);
 		goto out;
 	}
+	d.sched = sched_new(d.loop, d.resolver, d.conf);
 	fds = xcalloc(d.conf->nlisten, sizeof(*fds));
 	if (bind_listeners(&d, check, fds) == -1)
 		goto out;

@@ -17,23 +17,12 @@
 #include "probe/tls.h"
 #include "core/util.h"
 
-struct trust_entry {
-	char *path;             /* NULL: the system store */
-	struct trust *trust;
-};
-
 struct sched {
 	struct loop *loop;
 	struct resolver *res;
 	const struct conf *conf;
 	struct target *targets;
 	size_t ntargets;
-	const struct trust **target_trust;   /* per target, borrowed from trusts */
-	struct trust_entry *trusts;
-	size_t ntrusts;
-	const struct tls_creds **target_creds;  /* per target, borrowed from creds; NULL: none */
-	struct creds_entry *creds;
-	size_t ncreds;
 	struct heap due;
 	struct loop_timer timer;             /* fires at the earliest due time */
 	struct target *qhead, *qtail;        /* due, waiting for a slot */
@@ -50,46 +39,10 @@ static const double lateness_bounds[] = {
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 };
 
-struct creds_entry {
-	char *cert;
-	char *key;
-	struct tls_creds *creds;
-	int64_t not_after;
-};
-
 static void sched_arm(struct sched *s);
-static int sched_load_tlsopts(struct sched *s, char **err);
-
-static const struct trust *
-trust_for(struct sched *s, const char *path, int line, char **err)
-{
-	char *msg = NULL;
-	struct trust *t;
-
-	for (size_t i = 0; i < s->ntrusts; i++) {
-		const char *p = s->trusts[i].path;
-		if ((p == NULL && path == NULL) || (p && path && strcmp(p, path) == 0))
-			return s->trusts[i].trust;
-	}
-	t = trust_load(path, &msg);
-	if (t == NULL) {
-		if (path) {
-			*err = xasprintf("%s:%d: ca_file: %s", s->conf->path, line, msg);
-			free(msg);
-		} else {
-			*err = msg;
-		}
-		return NULL;
-	}
-	s->trusts = xreallocarray(s->trusts, s->ntrusts + 1, sizeof(*s->trusts));
-	s->trusts[s->ntrusts].path = path ? xstrdup(path) : NULL;
-	s->trusts[s->ntrusts].trust = t;
-	s->ntrusts++;
-	return t;
-}
 
 struct sched *
-sched_new(struct loop *l, struct resolver *res, const struct conf *c, char **err)
+sched_new(struct loop *l, struct resolver *res, const struct conf *c)
 {
 	struct sched *s = xcalloc(1, sizeof(*s));
 
@@ -105,7 +58,6 @@ sched_new(struct loop *l, struct resolver *res, const struct conf *c, char **err
 		if (conf_in_shard(c->targets[i].name, c->shard_k, c->shard_n))
 			s->ntargets++;
 	s->targets = xcalloc(s->ntargets, sizeof(*s->targets));
-	s->target_trust = xcalloc(s->ntargets, sizeof(*s->target_trust));
 	for (size_t i = 0, k = 0; i < c->ntargets; i++) {
 		if (!conf_in_shard(c->targets[i].name, c->shard_k, c->shard_n))
 			continue;
@@ -114,90 +66,11 @@ sched_new(struct loop *l, struct resolver *res, const struct conf *c, char **err
 		t->sched = s;
 		heap_node_init(&t->due);
 		metrics_target_labels(t);
-		/* Trust stores are shared by every target naming the same file. */
-		s->target_trust[k] = trust_for(s, t->conf->ca_file, t->conf->ca_file_line, err);
-		if (s->target_trust[k] == NULL) {
-			sched_free(s);
-			return NULL;
-		}
+		t->has_client_cert = t->conf->tls.creds != NULL;
+		t->client_cert_not_after = t->conf->tls.client_not_after;
 		k++;
 	}
-	if (sched_load_tlsopts(s, err) == -1) {
-		sched_free(s);
-		return NULL;
-	}
 	return s;
-}
-
-/* One loaded client certificate per distinct (certificate, key) pair. */
-static struct creds_entry *
-creds_for(struct sched *s, const struct conf_tlsopts *o, struct buf *errs)
-{
-	struct creds_entry *e;
-	struct tls_creds *c;
-	int64_t not_after = 0;
-	char *msg = NULL;
-
-	for (size_t i = 0; i < s->ncreds; i++) {
-		e = &s->creds[i];
-		if (strcmp(e->cert, o->client_cert) == 0 && strcmp(e->key, o->client_key) == 0)
-			return e->creds ? e : NULL;
-	}
-	c = tls_creds_load(o->client_cert, o->client_key, &not_after, &msg);
-	if (c == NULL) {
-		buf_printf(errs, "%s%s: %s", errs->len ? "\n" : "", o->client_key_at, msg);
-		free(msg);
-	}
-	/* Failures are kept too, so that each is reported once. */
-	s->creds = xreallocarray(s->creds, s->ncreds + 1, sizeof(*s->creds));
-	e = &s->creds[s->ncreds++];
-	e->cert = xstrdup(o->client_cert);
-	e->key = xstrdup(o->client_key);
-	e->creds = c;
-	e->not_after = not_after;
-	return c ? e : NULL;
-}
-
-/*
- * What only GnuTLS can check: priority strings and client certificates.
- * Every error is reported (once per setting, however many targets inherit
- * it), as "FILE:LINE: SETTING: MESSAGE".
- */
-static int
-sched_load_tlsopts(struct sched *s, char **err)
-{
-	const struct conf_tlsopts *top = &s->conf->tls;
-	struct buf errs;
-	char *msg = NULL;
-
-	buf_init(&errs);
-	if (top->priority && tls_priority_check(top->priority, &msg) == -1) {
-		buf_printf(&errs, "%s: %s", top->priority_at, msg);
-		free(msg);
-	}
-	s->target_creds = xcalloc(s->ntargets, sizeof(*s->target_creds));
-	for (size_t i = 0; i < s->ntargets; i++) {
-		struct target *t = &s->targets[i];
-		const struct conf_tlsopts *o = &t->conf->tls;
-		struct creds_entry *e;
-
-		if (o->priority && !(top->priority_at && strcmp(o->priority_at, top->priority_at) == 0) &&
-		    tls_priority_check(o->priority, &msg) == -1) {
-			buf_printf(&errs, "%s%s: %s", errs.len ? "\n" : "", o->priority_at, msg);
-			free(msg);
-		}
-		if (o->client_cert && o->client_key && (e = creds_for(s, o, &errs)) != NULL) {
-			s->target_creds[i] = e->creds;
-			t->has_client_cert = 1;
-			t->client_cert_not_after = e->not_after;
-		}
-	}
-	if (errs.len == 0) {
-		buf_free(&errs);
-		return 0;
-	}
-	*err = buf_steal(&errs);
-	return -1;
 }
 
 static void
@@ -260,14 +133,13 @@ static void multi_done(void *arg, struct result *failure, struct addr_result *a,
 static void
 sched_launch(struct sched *s, struct target *t)
 {
-	size_t i = (size_t)(t - s->targets);
 	uint64_t now = mono_ms();
 	struct probe_opts o = {
-		.trust = s->target_trust[i],
+		.trust = t->conf->trust,
 		/* Safe for every address of addresses = "all" too: a verdict
 		 * is reused only for the very same certificates. */
 		.prev = t->result,
-		.creds = s->target_creds ? s->target_creds[i] : NULL,
+		.creds = t->conf->tls.creds,
 	};
 
 	histogram_observe(&s->lateness,
@@ -460,19 +332,6 @@ sched_free(struct sched *s)
 	}
 	heap_fini(&s->due);
 	histogram_fini(&s->lateness);
-	for (size_t i = 0; i < s->ntrusts; i++) {
-		free(s->trusts[i].path);
-		trust_free(s->trusts[i].trust);
-	}
-	free(s->trusts);
-	free(s->target_trust);
-	for (size_t i = 0; i < s->ncreds; i++) {
-		free(s->creds[i].cert);
-		free(s->creds[i].key);
-		tls_creds_free(s->creds[i].creds);
-	}
-	free(s->creds);
-	free(s->target_creds);
 	free(s->targets);
 	free(s);
 }

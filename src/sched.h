@@ -12,10 +12,10 @@ struct loop;
 struct resolver;
 struct sched;
 
-/* Targets for every entry of c (which must outlive the scheduler), their
- * trust stores loaded. NULL with *err ("FILE:LINE: ca_file: ...") when a
- * trust store cannot be loaded. Nothing runs until sched_start. */
-struct sched *sched_new(struct loop *l, struct resolver *res, const struct conf *c, char **err);
+/* Targets for every entry of c (loaded by conf_load, which loaded their
+ * trust stores and client certificates; it must outlive the scheduler).
+ * Nothing runs until sched_start. */
+struct sched *sched_new(struct loop *l, struct resolver *res, const struct conf *c);
 /* Arm the first probes, spread over each target's first interval. */
 void sched_start(struct sched *s);
 /* Start s (made by sched_new for a reloaded config) in place of old,

@@ -20,6 +20,7 @@
 #include "core/util.h"
 #include "serve/metrics.h"
 #include "serve/webtls.h"
+#include "conf/tlsctx.h"
 
 #define MAX_LISTEN 64
 #define MAX_NAME_LEN 200
@@ -48,6 +49,10 @@ struct ctx {
 	/* the top-level values targets inherit, and whether they are usable */
 	int interval_ok;
 	int timeout_ok;
+	/* TLS material, when loading it (conf_load); NULL for conf_parse */
+	struct tlsctx *tls;
+	const struct trust *top_trust;     /* the top-level ca_file's store */
+	int system_trust_reported;         /* the system store failed; said once */
 };
 
 /* What a target's checks need beside the struct itself. */
@@ -574,19 +579,6 @@ parse_listen(struct ctx *x, struct conf *c, const config_setting_t *s)
 		add_listen(x, c, config_setting_get_elem(s, i));
 }
 
-/* "FILE:LINE: SETTING" of s, for errors that only GnuTLS finds later. */
-static char *
-setting_at(struct ctx *x, const config_setting_t *s)
-{
-	struct buf b;
-
-	buf_init(&b);
-	put_file(x, &b, config_setting_source_file(s));
-	buf_printf(&b, ":%d: ", config_setting_source_line(s));
-	put_path(&b, s);
-	return buf_steal(&b);
-}
-
 /* A string setting among fixed choices; its index, or -1 (reported). */
 static int
 get_choice(struct ctx *x, const config_setting_t *s, const char *const *choices, size_t n)
@@ -613,9 +605,9 @@ copy_str(char **dst, const char *src)
 	*dst = src ? xstrdup(src) : NULL;
 }
 
-/* A readable file named by setting `key` of g, with where it was set. */
+/* A readable file named by setting `key` of g. */
 static void
-get_file(struct ctx *x, const config_setting_t *g, const char *key, char **path, char **at)
+get_file(struct ctx *x, const config_setting_t *g, const char *key, char **path)
 {
 	const config_setting_t *s = config_setting_get_member(g, key);
 	const char *v;
@@ -623,12 +615,73 @@ get_file(struct ctx *x, const config_setting_t *g, const char *key, char **path,
 	if (s == NULL)
 		return;
 	free(*path);
-	free(*at);
-	*path = *at = NULL;
-	if ((v = get_string(x, s)) != NULL && check_readable(x, s, v) == 0) {
+	*path = NULL;
+	if ((v = get_string(x, s)) != NULL && check_readable(x, s, v) == 0)
 		*path = xstrdup(v);
-		*at = setting_at(x, s);
+}
+
+/*
+ * What only GnuTLS can check, where it is written in g: the priority
+ * string and the client certificate pair. A target that inherits both from
+ * the top level shares what was loaded there (and its error, reported
+ * once, at the top level).
+ */
+static void
+load_tlsopts(struct ctx *x, const config_setting_t *g, const struct conf_tlsopts *parent,
+    struct conf_tlsopts *o)
+{
+	const config_setting_t *s, *cert = config_setting_get_member(g, "client_cert");
+	const config_setting_t *key = config_setting_get_member(g, "client_key");
+	char *msg = NULL;
+
+	if (x->tls == NULL)
+		return;
+	if ((s = config_setting_get_member(g, "priority")) != NULL && o->priority != NULL &&
+	    tlsctx_priority(x->tls, o->priority, &msg) == -1) {
+		report(x, s, NULL, "%s", msg);
+		free(msg);
+		msg = NULL;
 	}
+	if (cert == NULL && key == NULL) {
+		if (parent != NULL) {
+			o->creds = parent->creds;
+			o->client_not_after = parent->client_not_after;
+		}
+		return;
+	}
+	if (o->client_cert == NULL || o->client_key == NULL)
+		return;         /* unreadable or missing: reported */
+	o->creds = tlsctx_creds(x->tls, o->client_cert, o->client_key, &o->client_not_after,
+	    &msg);
+	if (o->creds == NULL) {
+		report(x, key ? key : cert, NULL, "%s", msg);
+		free(msg);
+	}
+}
+
+/* The trust store for a target (ca_setting: its own ca_file setting, or NULL
+ * when it inherits the top level's or uses the system store). */
+static const struct trust *
+load_trust(struct ctx *x, const config_setting_t *root, const config_setting_t *ca_setting,
+    const char *ca_file, int inherited)
+{
+	const struct trust *t;
+	char *msg = NULL;
+
+	if (x->tls == NULL)
+		return NULL;
+	if (inherited)
+		return x->top_trust;
+	if ((t = tlsctx_trust(x->tls, ca_file, &msg)) != NULL)
+		return t;
+	if (ca_setting != NULL) {
+		report(x, ca_setting, NULL, "%s", msg);
+	} else if (!x->system_trust_reported) {
+		report(x, root, "ca_file", "%s (name a CA file)", msg);
+		x->system_trust_reported = 1;
+	}
+	free(msg);
+	return NULL;
 }
 
 /*
@@ -653,11 +706,8 @@ parse_tlsopts(struct ctx *x, const config_setting_t *g, const struct conf_tlsopt
 		o->addresses_all = parent->addresses_all;
 		o->verify_hostname = parent->verify_hostname;
 		copy_str(&o->client_cert, parent->client_cert);
-		copy_str(&o->client_cert_at, parent->client_cert_at);
 		copy_str(&o->client_key, parent->client_key);
-		copy_str(&o->client_key_at, parent->client_key_at);
 		copy_str(&o->priority, parent->priority);
-		copy_str(&o->priority_at, parent->priority_at);
 	} else {
 		o->starttls = -1;
 		o->family = CONF_FAMILY_ANY;
@@ -690,8 +740,8 @@ parse_tlsopts(struct ctx *x, const config_setting_t *g, const struct conf_tlsopt
 		else
 			o->verify_hostname = config_setting_get_bool(s);
 	}
-	get_file(x, g, "client_cert", &o->client_cert, &o->client_cert_at);
-	get_file(x, g, "client_key", &o->client_key, &o->client_key_at);
+	get_file(x, g, "client_cert", &o->client_cert);
+	get_file(x, g, "client_key", &o->client_key);
 	/* Only where the pair is written: a target that inherits both was
 	 * checked once at the top level. */
 	if (config_setting_get_member(g, "client_cert") != NULL ||
@@ -712,11 +762,10 @@ parse_tlsopts(struct ctx *x, const config_setting_t *g, const struct conf_tlsopt
 			report(x, s, NULL, "must not be empty (leave it out for GnuTLS's default)");
 		} else {
 			free(o->priority);
-			free(o->priority_at);
 			o->priority = xstrdup(v);
-			o->priority_at = setting_at(x, s);
 		}
 	}
+	load_tlsopts(x, g, parent, o);
 }
 
 /* What needs the whole target: the port table, the family of an IP literal. */
@@ -743,11 +792,8 @@ static void
 free_tlsopts(struct conf_tlsopts *o)
 {
 	free(o->client_cert);
-	free(o->client_cert_at);
 	free(o->client_key);
-	free(o->client_key_at);
 	free(o->priority);
-	free(o->priority_at);
 }
 
 static void
@@ -822,6 +868,7 @@ parse_top(struct ctx *x, struct conf *c, const config_setting_t *root)
 	    (v = get_string(x, s)) != NULL && check_readable(x, s, v) == 0) {
 		c->ca_file = xstrdup(v);
 		c->ca_file_line = config_setting_source_line(s);
+		x->top_trust = load_trust(x, root, s, c->ca_file, 0);
 	}
 
 	c->shard_k = c->shard_n = 1;
@@ -954,7 +1001,7 @@ check_name(struct ctx *x, const config_setting_t *s, const char *v)
 
 static void
 parse_target(struct ctx *x, struct conf *c, struct conf_target *t,
-    struct target_info *ti, const config_setting_t *g)
+    struct target_info *ti, const config_setting_t *root, const config_setting_t *g)
 {
 	const config_setting_t *s, *addr, *name, *interval, *timeout;
 	const char *v, *msg;
@@ -1000,10 +1047,14 @@ parse_target(struct ctx *x, struct conf *c, struct conf_target *t,
 		if ((v = get_string(x, s)) != NULL && check_readable(x, s, v) == 0) {
 			t->ca_file = xstrdup(v);
 			t->ca_file_line = config_setting_source_line(s);
+			t->trust = load_trust(x, root, s, t->ca_file, 0);
 		}
 	} else if (c->ca_file != NULL) {
 		t->ca_file = xstrdup(c->ca_file);
 		t->ca_file_line = c->ca_file_line;
+		t->trust = load_trust(x, root, NULL, t->ca_file, 1);
+	} else {
+		t->trust = load_trust(x, root, NULL, NULL, 0);
 	}
 
 	t->interval_ms = c->interval_ms;
@@ -1091,7 +1142,7 @@ parse_targets(struct ctx *x, struct conf *c, const config_setting_t *root)
 			report(x, g, NULL, "must be a group");
 			continue;
 		}
-		parse_target(x, c, &c->targets[i], &ti[i], g);
+		parse_target(x, c, &c->targets[i], &ti[i], root, g);
 	}
 	check_duplicate_names(x, ti, (size_t)len);
 	free(ti);
@@ -1291,7 +1342,7 @@ conf_target_equal(const struct conf_target *a, const struct conf_target *b)
 	    !str_eq(a->ca_file, b->ca_file) || a->interval_ms != b->interval_ms ||
 	    a->timeout_ms != b->timeout_ms || a->nlabels != b->nlabels)
 		return 0;
-	/* how it is probed (the _at strings only say where it was written) */
+	/* how it is probed */
 	if (a->tls.starttls != b->tls.starttls || a->tls.family != b->tls.family ||
 	    a->tls.addresses_all != b->tls.addresses_all ||
 	    a->tls.verify_hostname != b->tls.verify_hostname ||
@@ -1323,8 +1374,8 @@ conf_web_equal(const struct conf_web *a, const struct conf_web *b)
 	return 1;
 }
 
-struct conf *
-conf_load(const char *path, char **errors)
+static struct conf *
+conf_read(const char *path, char **errors, int load_tls)
 {
 	struct ctx x;
 	struct conf *c;
@@ -1378,6 +1429,8 @@ conf_load(const char *path, char **errors)
 
 	c = xcalloc(1, sizeof(*c));
 	c->path = xstrdup(path);
+	if (load_tls)
+		x.tls = c->tlsctx = tlsctx_new();
 	parse_top(&x, c, root);
 	parse_targets(&x, c, root);
 	parse_web(&x, c, root);
@@ -1390,6 +1443,18 @@ conf_load(const char *path, char **errors)
 	config_destroy(&cfg);
 	free(dir);
 	return c;
+}
+
+struct conf *
+conf_load(const char *path, char **errors)
+{
+	return conf_read(path, errors, 1);
+}
+
+struct conf *
+conf_parse(const char *path, char **errors)
+{
+	return conf_read(path, errors, 0);
 }
 
 void
@@ -1435,6 +1500,7 @@ conf_free(struct conf *c)
 	free(c->state_dir);
 	free(c->ca_file);
 	free_tlsopts(&c->tls);
+	tlsctx_free(c->tlsctx);
 	free(c->path);
 	free(c);
 }
