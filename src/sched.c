@@ -97,10 +97,8 @@ log_result_named(const char *name, const struct result *old, const struct result
 		buf_puts(&was, "; was: ");
 		if (old->verdict.verified)
 			buf_puts(&was, "verified");
-		for (unsigned i = 0; i < CHAIN_NREASONS; i++)
-			if (old->verdict.reasons & (1u << i))
-				buf_printf(&was, "%s%s", was.data[was.len - 1] == ' ' ? "" : ", ",
-				    chain_reason_name(i));
+		else
+			verdict_words_join(&was, VERDICT_REASON, old->verdict.reasons, ", ", NULL);
 	}
 	if (r->verdict.verified) {
 		char when[32];
@@ -110,9 +108,7 @@ log_result_named(const char *name, const struct result *old, const struct result
 	} else {
 		struct buf why;
 		buf_init(&why);
-		for (unsigned i = 0; i < CHAIN_NREASONS; i++)
-			if (r->verdict.reasons & (1u << i))
-				buf_printf(&why, "%s%s", why.len ? ", " : "", chain_reason_name(i));
+		verdict_words_join(&why, VERDICT_REASON, r->verdict.reasons, ", ", NULL);
 		log_info("target %s: chain does not verify: %s (leaf: %s)%s", name,
 		    why.data ? why.data : "other",
 		    r->ncerts ? r->certs[0]->subject : "none", was.data ? was.data : "");
@@ -384,7 +380,7 @@ sched_render_metrics(struct buf *out, void *arg)
 		.have_store = s->store != NULL,
 		.state_write_errors = store_write_errors(s->store),
 	};
-	probe_verify_counts(&info.verify_full, &info.verify_reused);
+	verdict_counts(&info.verify_full, &info.verify_reused);
 
 	metrics_render(out, s->targets, s->ntargets, &info);
 }
@@ -496,8 +492,7 @@ sched_summary(const struct sched *s, double now, double within, size_t *failing,
 			continue;
 		}
 		/* the verified path when there is one, else what was presented */
-		exp = r->verdict.verified ? r->verdict.verified_expiry :
-		    r->verdict.earliest_expiry;
+		exp = verdict_expiry(&r->verdict);
 		if (exp != 0 && (double)exp - now < within)
 			(*expiring)++;
 	}

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "verdict/certs.h"
-#include "verdict/chain.h"
+#include "verdict/verdict.h"
 #include "conf/conf.h"
 #include "core/heap.h"
 
@@ -37,16 +37,7 @@ struct result {
 	char *cipher;                    /* IANA suite name; NULL unless the handshake completed */
 	struct cert **certs;             /* as presented, depth 0 first */
 	size_t ncerts;
-	struct verdict verdict;          /* meaningful when success */
-	/* The verdict depends only on the chain, the trust store, the name
-	 * checked and the time; it holds for this store and name from
-	 * verify_from until verify_until (seconds since the epoch), so the
-	 * next probe presenting the same chain may reuse it. */
-	uint64_t verify_trust;           /* trust_id() of the store */
-	char *verify_name;               /* name checked, or NULL */
-	int64_t verify_from;
-	int64_t verify_until;
-	int verify_reused;               /* this verdict was carried over */
+	struct verdict verdict;          /* meaningful when success (verdict.h) */
 	/* The DER of certs[], only until the result is handed to the store
 	 * (which writes new certificates to state_dir and frees these): the
 	 * daemon keeps no DER in memory. ders[i].data is allocated. */

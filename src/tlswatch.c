@@ -25,6 +25,7 @@
 #include "verdict/certinfo.h"
 #include "verdict/certs.h"
 #include "verdict/chain.h"
+#include "verdict/verdict.h"
 #include "conf/conf.h"
 #include "serve/json.h"
 #include "core/log.h"
@@ -96,19 +97,14 @@ term_puts(FILE *f, const char *s)
 }
 
 static void
-print_names(FILE *f, unsigned bits, int issues)
+print_names(FILE *f, uint64_t bits, int issues)
 {
-	int first = 1;
+	struct buf b;
 
-	for (unsigned i = 0; i < (issues ? CHAIN_NISSUES : CHAIN_NREASONS); i++) {
-		if (!(bits & (1u << i)))
-			continue;
-		fprintf(f, "%s%s", first ? "" : ", ",
-		    issues ? chain_issue_name(i) : chain_reason_name(i));
-		first = 0;
-	}
-	if (first)
-		fputs("-", f);
+	buf_init(&b);
+	verdict_words_join(&b, issues ? VERDICT_CHAIN_ISSUE : VERDICT_REASON, bits, ", ", "-");
+	fputs(b.data, f);
+	buf_free(&b);
 }
 
 static void
@@ -217,18 +213,16 @@ check_done(void *arg, struct result *r)
 }
 
 static void
-json_names(struct buf *b, unsigned bits, int issues)
+json_names(struct buf *b, uint64_t bits, int issues)
 {
-	int first = 1;
+	const char *w[64];
+	size_t n = verdict_words(issues ? VERDICT_CHAIN_ISSUE : VERDICT_REASON, bits, w);
 
 	buf_putc(b, '[');
-	for (unsigned i = 0; i < (issues ? CHAIN_NISSUES : CHAIN_NREASONS); i++) {
-		if (!(bits & (1u << i)))
-			continue;
-		if (!first)
+	for (size_t i = 0; i < n; i++) {
+		if (i)
 			buf_putc(b, ',');
-		json_str(b, issues ? chain_issue_name(i) : chain_reason_name(i));
-		first = 0;
+		json_str(b, w[i]);
 	}
 	buf_putc(b, ']');
 }
@@ -363,16 +357,14 @@ cmd_check(int argc, char **argv)
 	} else {
 		char when[64];
 
-		expiry = r->verdict.verified ? r->verdict.verified_expiry : r->verdict.earliest_expiry;
+		expiry = verdict_expiry(&r->verdict);
 		left = ((double)expiry - now) / 86400.0;
 		fmt_utc(when, sizeof(when), (double)expiry);
 		if (!r->verdict.verified) {
 			struct buf why;
 
 			buf_init(&why);
-			for (unsigned i = 0; i < CHAIN_NREASONS; i++)
-				if (r->verdict.reasons & (1u << i))
-					buf_printf(&why, "%s%s", why.len ? "," : "", chain_reason_name(i));
+			verdict_words_join(&why, VERDICT_REASON, r->verdict.reasons, ",", NULL);
 			status = PLUGIN_CRITICAL;
 			snprintf(summary, sizeof(summary), "%s: chain does not verify: %s", ct.name,
 			    why.data ? why.data : "other");

@@ -625,8 +625,8 @@ test_unverified_chain(void **state)
 	r.certs = certs;
 	r.ncerts = 2;
 	r.verdict.verified = 0;
-	r.verdict.reasons = REASON_UNKNOWN_ISSUER | REASON_HOSTNAME_MISMATCH;
-	r.verdict.issues = ISSUE_INCOMPLETE;
+	r.verdict.reasons = REASON(UNKNOWN_ISSUER) | REASON(HOSTNAME_MISMATCH);
+	r.verdict.issues = CHAIN_ISSUE(INCOMPLETE);
 	r.verdict.earliest_expiry = 1767225600;
 	t.result = &r;
 	t.probes_success = 1;
@@ -705,7 +705,7 @@ test_verified_chain(void **state)
 	r.certs = certs;
 	r.ncerts = 3;
 	r.verdict.verified = 1;
-	r.verdict.issues = ISSUE_ROOT_INCLUDED | ISSUE_DUPLICATE | ISSUE_MISORDERED;
+	r.verdict.issues = CHAIN_ISSUE(ROOT_INCLUDED) | CHAIN_ISSUE(DUPLICATE) | CHAIN_ISSUE(MISORDERED);
 	r.verdict.earliest_expiry = 1760000000;
 	r.verdict.verified_expiry = 1760000001;
 	t.result = &r;
@@ -757,7 +757,7 @@ test_many_targets(void **state)
 		r[i].fail_stage = i == 1 ? "handshake" : NULL;
 		r[i].fail_reason = i == 1 ? "protocol" : NULL;
 		r[i].verdict.verified = i == 0;
-		r[i].verdict.reasons = i == 2 ? REASON_EXPIRED | REASON_OTHER : 0;
+		r[i].verdict.reasons = i == 2 ? REASON(EXPIRED) | REASON(OTHER) : 0;
 		r[i].tls_version = "TLS1.2";
 		t[i].result = &r[i];
 	}
@@ -913,7 +913,7 @@ render_many(size_t n)
 		r[i].certs = chains + 3 * i;
 		r[i].ncerts = 3;
 		r[i].verdict.verified = 1;
-		r[i].verdict.issues = ISSUE_ROOT_INCLUDED;
+		r[i].verdict.issues = CHAIN_ISSUE(ROOT_INCLUDED);
 		r[i].verdict.earliest_expiry = 1707776000;
 		r[i].verdict.verified_expiry = 1707776000;
 		t[i].result = &r[i];
@@ -984,8 +984,8 @@ test_promtool(void **state)
 	r[0].success = 1;
 	r[0].certs = certs;
 	r[0].ncerts = 2;
-	r[0].verdict.reasons = (1u << CHAIN_NREASONS) - 1;
-	r[0].verdict.issues = (1u << CHAIN_NISSUES) - 1;
+	r[0].verdict.reasons = ((uint64_t)1 << VERDICT_NREASONS) - 1;
+	r[0].verdict.issues = ((uint64_t)1 << VERDICT_NCHAIN_ISSUES) - 1;
 	r[0].tls_version = "TLS1.3\"";
 	r[0].cipher = "\n";
 	r[0].stage_seconds[STAGE_VERIFY] = 0;

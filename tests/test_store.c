@@ -107,8 +107,8 @@ make_result(const char *const *cns, size_t n, double t, int verified)
 	}
 	r->ncerts = r->nders = n;
 	r->verdict.verified = verified;
-	r->verdict.reasons = verified ? 0 : REASON_EXPIRED | REASON_HOSTNAME_MISMATCH;
-	r->verdict.issues = ISSUE_INCOMPLETE;
+	r->verdict.reasons = verified ? 0 : REASON(EXPIRED) | REASON(HOSTNAME_MISMATCH);
+	r->verdict.issues = CHAIN_ISSUE(INCOMPLETE);
 	r->verdict.earliest_expiry = 2000000000;
 	return r;
 }
@@ -310,8 +310,8 @@ test_round_trip(void **state)
 	assert_int_equal(t2.result->success, 1);
 	assert_int_equal(t2.result->ncerts, 2);
 	assert_string_equal(t2.result->certs[0]->sha256, t.result->certs[0]->sha256);
-	assert_int_equal(t2.result->verdict.reasons, REASON_EXPIRED | REASON_HOSTNAME_MISMATCH);
-	assert_int_equal(t2.result->verdict.issues, ISSUE_INCOMPLETE);
+	assert_int_equal(t2.result->verdict.reasons, REASON(EXPIRED) | REASON(HOSTNAME_MISMATCH));
+	assert_int_equal(t2.result->verdict.issues, CHAIN_ISSUE(INCOMPLETE));
 	assert_string_equal(t2.result->cipher, "TLS_AES_128_GCM_SHA256");
 	assert_true(t2.st->cert_first_seen[1] == 1000.5);
 

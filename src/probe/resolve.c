@@ -314,6 +314,17 @@ resolve_literal(const char *host, uint16_t port, struct resolved_addr *out)
 }
 
 void
+resolve_ip(const struct resolved_addr *ra, char *buf, size_t size)
+{
+	const void *p = ra->ss.ss_family == AF_INET ?
+	    (const void *)&((const struct sockaddr_in *)&ra->ss)->sin_addr :
+	    (const void *)&((const struct sockaddr_in6 *)&ra->ss)->sin6_addr;
+
+	if (inet_ntop(ra->ss.ss_family, p, buf, (socklen_t)size) == NULL)
+		snprintf(buf, size, "?");
+}
+
+void
 resolve_format(const struct resolved_addr *a, char *buf, size_t size)
 {
 	char host[INET6_ADDRSTRLEN];

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "serve/metrics.h"
 #include "state/store.h"
+#include "verdict/verdict.h"
 
 /*
  * Every family is written in one pass over the targets, straight into the
@@ -134,6 +135,16 @@ metrics_label_reserved(const char *name)
 	for (size_t i = 0; i < ARRAY_SIZE(metrics_reserved_labels); i++)
 		if (strcmp(name, metrics_reserved_labels[i]) == 0)
 			return 1;
+	/* and every label a check's families use */
+	for (size_t c = 0; c < verdict_nchecks(); c++) {
+		size_t nf;
+		const struct check_family *fam = verdict_check_families(c, &nf);
+
+		for (size_t f = 0; f < nf; f++)
+			for (const char *const *l = fam[f].labels; l && *l; l++)
+				if (strcmp(name, *l) == 0)
+					return 1;
+	}
 	return 0;
 }
 
@@ -555,14 +566,12 @@ render_chain(struct buf *out, const struct target *targets, size_t n)
 		t = &targets[k];
 		if ((r = t->result) == NULL || !r->success)
 			continue;
-		for (unsigned i = 0; i < CHAIN_NREASONS; i++) {
-			const char *reason;
+		const char *w[64];
+		size_t nw = verdict_words(VERDICT_REASON, r->verdict.reasons, w);
 
-			if (!(r->verdict.reasons & (1u << i)) ||
-			    (reason = chain_reason_name(i)) == NULL)
-				continue;
+		for (size_t i = 0; i < nw; i++) {
 			series(out, &f, t);
-			LABEL(out, "reason", reason);
+			LABEL(out, "reason", w[i]);
 			end_u64(out, 1);
 		}
 	}
@@ -603,15 +612,115 @@ render_chain(struct buf *out, const struct target *targets, size_t n)
 		t = &targets[k];
 		if ((r = t->result) == NULL || !r->success)
 			continue;
-		for (unsigned i = 0; i < CHAIN_NISSUES; i++) {
-			const char *issue;
+		const char *w[64];
+		size_t nw = verdict_words(VERDICT_CHAIN_ISSUE, r->verdict.issues, w);
 
-			if (!(r->verdict.issues & (1u << i)) ||
-			    (issue = chain_issue_name(i)) == NULL)
-				continue;
+		for (size_t i = 0; i < nw; i++) {
 			series(out, &f, t);
-			LABEL(out, "issue", issue);
+			LABEL(out, "issue", w[i]);
 			end_u64(out, 1);
+		}
+	}
+}
+
+/* A family whose HELP and TYPE are written with its first series: the
+ * families checks add appear only once something fills them, so output
+ * without them stays as it was. */
+struct lazy_family {
+	struct family f;
+	const char *type;
+	const char *help;
+	int started;
+};
+
+static void
+lazy_series(struct buf *out, struct lazy_family *lf, const struct target *t)
+{
+	if (!lf->started) {
+		lf->f = family(out, lf->f.name, lf->type, lf->help);
+		lf->started = 1;
+	}
+	series(out, &lf->f, t);
+}
+
+/* A sample value: an integer as such, anything else with 9 digits. */
+static void
+end_value(struct buf *b, double v)
+{
+	PUT(b, "} ");
+	if (!isfinite(v))
+		v = 0;          /* keep the exposition parseable */
+	if (v == (double)(int64_t)v && v > -9e15 && v < 9e15)
+		put_i64(b, (int64_t)v);
+	else
+		buf_printf(b, "%.9g", v);
+	putc1(b, '\n');
+}
+
+/* What checks say of single certificates, by depth. */
+static void
+render_cert_issues(struct buf *out, const struct target *targets, size_t n)
+{
+	struct lazy_family lf = { { "tlswatch_cert_issue", 19 }, "gauge",
+		"Problems with one presented certificate, by depth.", 0 };
+
+	for (size_t k = 0; k < n; k++) {
+		const struct target *t = &targets[k];
+		const struct result *r = t->result;
+		const uint64_t *ci;
+		size_t nci;
+
+		if (r == NULL || !r->success ||
+		    (ci = verdict_cert_issues(&r->verdict, &nci)) == NULL)
+			continue;
+		for (size_t d = 0; d < nci && d < r->ncerts; d++) {
+			const char *w[64];
+			size_t nw = verdict_words(VERDICT_CERT_ISSUE, ci[d], w);
+
+			for (size_t i = 0; i < nw; i++) {
+				lazy_series(out, &lf, t);
+				PUT(out, ",depth=\"");
+				put_u64(out, d);
+				putc1(out, '"');
+				LABEL(out, "sha256", r->certs[d]->sha256);
+				LABEL(out, "issue", w[i]);
+				end_u64(out, 1);
+			}
+		}
+	}
+}
+
+/* Every check's own families, from the result it left in each verdict:
+ * metrics.c knows the shape (check.h), never the check. */
+static void
+render_checks(struct buf *out, const struct target *targets, size_t n)
+{
+	for (size_t c = 0; c < verdict_nchecks(); c++) {
+		size_t nf;
+		const struct check_family *fam = verdict_check_families(c, &nf);
+
+		for (size_t fi = 0; fi < nf; fi++) {
+			const struct check_family *cf = &fam[fi];
+			struct lazy_family lf = { { cf->name, strlen(cf->name) }, cf->type,
+				cf->help, 0 };
+
+			for (size_t k = 0; k < n; k++) {
+				const struct target *t = &targets[k];
+				const struct result *r = t->result;
+				const void *blob;
+				struct check_sample s;
+
+				if (r == NULL || !r->success ||
+				    (blob = verdict_blob(&r->verdict, c)) == NULL)
+					continue;
+				for (size_t i = 0; memset(&s, 0, sizeof(s)),
+				    cf->sample(blob, i, &s); i++) {
+					lazy_series(out, &lf, t);
+					for (size_t l = 0; l < CHECK_SAMPLE_LABELS && s.names[l]; l++)
+						put_label(out, s.names[l], s.values[l], 0);
+					end_value(out, s.value);
+				}
+			}
 		}
 	}
 }
@@ -961,6 +1070,8 @@ metrics_render(struct buf *out, const struct target *targets, size_t n,
 	free(ix.slots);
 	buf_free(&ix.text);
 	render_chain(out, rows, nv);
+	render_cert_issues(out, rows, nv);
+	render_checks(out, rows, nv);
 	free(view);
 	render_memory(out, targets, n, info);
 	render_process(out, info);

@@ -14,7 +14,7 @@
 
 #include "verdict/certinfo.h"
 #include "verdict/certs.h"
-#include "verdict/chain.h"
+#include "verdict/verdict.h"
 #include "serve/json.h"
 #include "sched.h"
 #include "serve/status.h"
@@ -54,7 +54,7 @@ status_classify(const struct status_entry *e, const struct status_view *v, int64
 	int64_t exp = 0;
 
 	if (r && r->success) {
-		exp = r->verdict.verified ? r->verdict.verified_expiry : r->verdict.earliest_expiry;
+		exp = verdict_expiry(&r->verdict);
 	} else if (st) {
 		/* failing now: judge by the last chain presented */
 		for (size_t i = 0; i < st->chain.n; i++)
@@ -155,24 +155,22 @@ url_escape(struct buf *b, const char *s)
 }
 
 static void
-put_names(struct buf *b, unsigned bits, int issues, int json)
+put_names(struct buf *b, uint64_t bits, int issues, int json)
 {
-	int first = 1;
+	enum verdict_table t = issues ? VERDICT_CHAIN_ISSUE : VERDICT_REASON;
+	const char *w[64];
+	size_t n;
 
-	for (unsigned i = 0; i < (issues ? CHAIN_NISSUES : CHAIN_NREASONS); i++) {
-		const char *n = issues ? chain_issue_name(i) : chain_reason_name(i);
-		if (!(bits & (1u << i)))
-			continue;
-		if (!first)
-			buf_puts(b, json ? "," : ", ");
-		if (json)
-			json_str(b, n);
-		else
-			buf_puts(b, n);
-		first = 0;
+	if (!json) {
+		verdict_words_join(b, t, bits, ", ", "-");
+		return;
 	}
-	if (first && !json)
-		buf_puts(b, "-");
+	n = verdict_words(t, bits, w);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_putc(b, ',');
+		json_str(b, w[i]);
+	}
 }
 
 static const char *

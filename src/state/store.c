@@ -33,6 +33,7 @@
 #include <gnutls/crypto.h>
 
 #include "verdict/certs.h"
+#include "verdict/verdict.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "state/store.h"
@@ -578,17 +579,9 @@ update_first_seen(struct store_target *st)
 }
 
 static void
-put_names(struct buf *b, unsigned bits, int issues)
+put_names(struct buf *b, uint64_t bits, enum verdict_table t)
 {
-	size_t start = b->len;
-
-	for (unsigned i = 0; i < (issues ? CHAIN_NISSUES : CHAIN_NREASONS); i++) {
-		const char *n = issues ? chain_issue_name(i) : chain_reason_name(i);
-		if (bits & (1u << i))
-			buf_printf(b, "%s%s", b->len > start ? "," : "", n);
-	}
-	if (b->len == start)
-		buf_putc(b, '-');
+	verdict_words_join(b, t, bits, ",", "-");
 }
 
 /* What identifies a state file's content, to compare with the last write.
@@ -639,9 +632,9 @@ render_content(struct buf *b, const struct store_target *st, const struct result
 	}
 	if (st->have_verdict) {
 		buf_printf(b, "verified %d\nreasons ", st->verified);
-		put_names(b, st->reasons, 0);
+		put_names(b, st->reasons, VERDICT_REASON);
 		buf_puts(b, "\nissues ");
-		put_names(b, st->issues, 1);
+		put_names(b, st->issues, VERDICT_CHAIN_ISSUE);
 		buf_putc(b, '\n');
 		if (r != NULL && r->success)
 			buf_printf(b, "earliest_expiry %lld\nverified_expiry %lld\n",
@@ -862,31 +855,6 @@ parse_i64(const char *v, int64_t *out)
 }
 
 static int
-parse_names(const char *v, unsigned *bits, int issues)
-{
-	char *copy, *tok, *save = NULL;
-	int rc = 0;
-
-	*bits = 0;
-	if (strcmp(v, "-") == 0)
-		return 0;
-	copy = xstrdup(v);
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		unsigned i, n = issues ? CHAIN_NISSUES : CHAIN_NREASONS;
-		for (i = 0; i < n; i++)
-			if (strcmp(tok, issues ? chain_issue_name(i) : chain_reason_name(i)) == 0)
-				break;
-		if (i == n) {
-			rc = -1;
-			break;
-		}
-		*bits |= 1u << i;
-	}
-	free(copy);
-	return rc;
-}
-
-static int
 parse_fps(const char *v, struct store_chain *c)
 {
 	const char *p = v;
@@ -1006,9 +974,9 @@ parse_state(const char *certs_dir, char *text, struct store_target **stp,
 			st->verified = val[0] == '1';
 			st->have_verdict = 1;
 		} else if (strcmp(key, "reasons") == 0) {
-			NEED(parse_names(val, &st->reasons, 0) == 0);
+			NEED(verdict_words_parse(VERDICT_REASON, val, &st->reasons) == 0);
 		} else if (strcmp(key, "issues") == 0) {
-			NEED(parse_names(val, &st->issues, 1) == 0);
+			NEED(verdict_words_parse(VERDICT_CHAIN_ISSUE, val, &st->issues) == 0);
 		} else if (strcmp(key, "earliest_expiry") == 0) {
 			NEED(parse_i64(val, &r->verdict.earliest_expiry) == 0 &&
 			    time_epoch_ok(r->verdict.earliest_expiry));

@@ -36,7 +36,7 @@ struct store_target {
 	size_t nhist;
 	int have_verdict;         /* verdict below is that of the last success */
 	int verified;
-	unsigned reasons, issues;
+	uint64_t reasons, issues;
 	/* bookkeeping, private to store.c */
 	unsigned char written[32];  /* SHA-256 of the content last written,
 	                             * timestamps aside (the text itself would be

@@ -5,6 +5,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A certificate's DER as it came (borrowed or allocated, as its owner says). */
+struct der {
+	const unsigned char *data;
+	size_t len;
+};
+
 /* Immutable once made. An intermediate presented by many targets exists once. */
 struct cert {
 	unsigned refs;
