@@ -108,7 +108,7 @@ print_names(FILE *f, uint64_t bits, int issues)
 }
 
 static void
-print_cert(FILE *f, size_t depth, const struct certinfo *ci, double now)
+print_cert(FILE *f, size_t depth, const struct cert *ci, double now)
 {
 	char nb[64], na[64];
 
@@ -433,17 +433,11 @@ cmd_check(int argc, char **argv)
 		json_int(&b, (int64_t)(crit_ms / 1000));
 		json_key(&b, "chain", 0);
 		buf_putc(&b, '[');
-		for (size_t i = 0; i < r->nders; i++) {
-			struct certinfo ci;
-
+		for (size_t i = 0; i < r->ncerts; i++) {
 			if (i)
 				buf_putc(&b, ',');
-			if (certinfo_get(r->ders[i].data, r->ders[i].len, &ci) == -1) {
-				buf_puts(&b, "null");
-				continue;
-			}
-			certinfo_json(&b, &ci, i, now);
-			if (pem) {
+			certinfo_json(&b, r->certs[i], i, now);
+			if (pem && i < r->nders) {
 				char *p = certinfo_pem(r->ders[i].data, r->ders[i].len);
 				b.len--;    /* reopen the object */
 				json_key(&b, "pem", 0);
@@ -451,7 +445,6 @@ cmd_check(int argc, char **argv)
 				buf_putc(&b, '}');
 				free(p);
 			}
-			certinfo_fini(&ci);
 		}
 		buf_puts(&b, "]}\n");
 		fputs(b.data, stdout);
@@ -469,19 +462,13 @@ cmd_check(int argc, char **argv)
 		term_puts(stdout, r->tls_version);
 		printf(", ");
 		term_puts(stdout, r->cipher);
-		printf("; %zu certificate%s presented\n\n", r->nders, r->nders == 1 ? "" : "s");
-		for (size_t i = 0; i < r->nders; i++) {
-			struct certinfo ci;
-
-			if (certinfo_get(r->ders[i].data, r->ders[i].len, &ci) == -1) {
-				printf("Certificate %zu: does not parse\n", i);
-				continue;
-			}
-			if (pem)
-				print_pem(stdout, i, ci.subject, r->ders[i].data, r->ders[i].len);
+		printf("; %zu certificate%s presented\n\n", r->ncerts, r->ncerts == 1 ? "" : "s");
+		for (size_t i = 0; i < r->ncerts; i++) {
+			if (pem && i < r->nders)
+				print_pem(stdout, i, r->certs[i]->subject, r->ders[i].data,
+				    r->ders[i].len);
 			else
-				print_cert(stdout, i, &ci, now);
-			certinfo_fini(&ci);
+				print_cert(stdout, i, r->certs[i], now);
 		}
 		printf("\nVerdict:      %s\nReasons:      ", r->verdict.verified ?
 		    "verified" : "not verified");
@@ -566,20 +553,17 @@ show_table(struct status_entry *e, size_t n, const struct status_view *v)
 static void
 print_fp(const char *dir, size_t depth, const char *fp)
 {
-	struct certinfo ci;
-	size_t len;
-	unsigned char *der = store_read_cert(dir, fp, &len);
+	struct cert *c = store_cert(dir, fp);
 	char na[64];
 
 	printf("    %zu %s", depth, fp);
-	if (der && certinfo_get(der, len, &ci) == 0) {
-		fmt_utc(na, sizeof(na), (double)ci.not_after);
+	if (c) {
+		fmt_utc(na, sizeof(na), (double)c->not_after);
 		printf(" ");
-		term_puts(stdout, ci.subject);
+		term_puts(stdout, c->subject);
 		printf(" (expires %s)", na);
-		certinfo_fini(&ci);
+		cert_put(c);
 	}
-	free(der);
 	printf("\n");
 }
 
@@ -654,18 +638,15 @@ show_target(const char *dir, const char *name, int pem, const struct status_view
 	fmt_utc(when, sizeof(when), st->last_change);
 	printf("Last change:   %s\n\nPresented chain:\n", when);
 	for (size_t i = 0; i < st->chain.n; i++) {
-		struct certinfo ci;
-		size_t len;
-		unsigned char *der = store_read_cert(dir, st->chain.fps[i], &len);
+		struct cert *c = store_cert(dir, st->chain.fps[i]);
 
-		if (der && certinfo_get(der, len, &ci) == 0) {
-			print_cert(stdout, i, &ci, v->now);
-			certinfo_fini(&ci);
+		if (c) {
+			print_cert(stdout, i, c, v->now);
+			cert_put(c);
 		} else {
 			printf("Certificate %zu\n  SHA-256:    %s (not in %s/certs)\n", i,
 			    st->chain.fps[i], dir);
 		}
-		free(der);
 	}
 	printf("\nHistory (newest first):\n");
 	fmt_utc(when, sizeof(when), st->chain.since);

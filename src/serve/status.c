@@ -276,67 +276,56 @@ status_html_list(struct buf *b, const struct status_entry *e, size_t n,
 	buf_puts(b, "</body></html>\n");
 }
 
-/* Details of the certificate fp: from its file when the state directory has
- * it, else what is in memory. */
-static int
-load_info(const struct status_view *v, const char *fp, struct certinfo *ci)
+/* The certificate fp: the one in memory when there is one, else from its
+ * file when the state directory has it. A reference either way (cert_put). */
+static struct cert *
+load_cert(const struct status_view *v, const char *fp, const struct cert *c)
 {
-	unsigned char *der;
-	size_t len;
-	int rc = -1;
-
-	memset(ci, 0, sizeof(*ci));
-	if (v->state_dir == NULL || (der = store_read_cert(v->state_dir, fp, &len)) == NULL)
-		return -1;
-	rc = certinfo_get(der, len, ci);
-	free(der);
-	return rc;
+	if (c != NULL)
+		return cert_ref((struct cert *)c);
+	return v->state_dir ? store_cert(v->state_dir, fp) : NULL;
 }
 
 static void
-html_cert(struct buf *b, size_t depth, const char *fp, const struct cert *c,
+html_cert(struct buf *b, size_t depth, const char *fp, const struct cert *mem,
     const struct status_view *v)
 {
-	struct certinfo ci;
+	struct cert *c = load_cert(v, fp, mem);
 	char nb[64], na[64];
-	int have = load_info(v, fp, &ci) == 0;
 
 	buf_printf(b, "<table class=\"cert\" id=\"depth%zu\"><tr><th>Depth</th><td>%zu</td></tr>\n",
 	    depth, depth);
-	if (have || c) {
-		int64_t before = have ? ci.not_before : c->not_before;
-		int64_t after = have ? ci.not_after : c->not_after;
-
+	if (c) {
 		buf_puts(b, "<tr><th>Subject</th><td class=\"subject\">");
-		html_escape(b, have ? ci.subject : c->subject);
+		html_escape(b, c->subject);
 		buf_puts(b, "</td></tr>\n<tr><th>Issuer</th><td class=\"issuer\">");
-		html_escape(b, have ? ci.issuer : c->issuer);
-		fmt_utc(nb, sizeof(nb), (double)before);
-		fmt_utc(na, sizeof(na), (double)after);
+		html_escape(b, c->issuer);
+		fmt_utc(nb, sizeof(nb), (double)c->not_before);
+		fmt_utc(na, sizeof(na), (double)c->not_after);
 		buf_printf(b, "</td></tr>\n<tr><th>Valid</th><td>%s to %s (%.1f days left)</td></tr>\n",
-		    nb, na, ((double)after - v->now) / 86400.0);
+		    nb, na, ((double)c->not_after - v->now) / 86400.0);
 		buf_puts(b, "<tr><th>Serial</th><td class=\"fp\">");
-		html_escape(b, have ? ci.serial : c->serial);
+		html_escape(b, c->serial);
 		buf_puts(b, "</td></tr>\n");
 	}
-	if (have) {
+	if (c && c->key_type) {
 		buf_puts(b, "<tr><th>Key</th><td>");
-		html_escape(b, ci.key_type);
-		if (ci.key_curve) {
+		html_escape(b, c->key_type);
+		if (c->key_curve) {
 			buf_putc(b, ' ');
-			html_escape(b, ci.key_curve);
+			html_escape(b, c->key_curve);
 		}
-		buf_printf(b, " %u bits</td></tr>\n<tr><th>Signature</th><td>", ci.key_bits);
-		html_escape(b, ci.sig_alg);
+		buf_printf(b, " %u bits</td></tr>\n<tr><th>Signature</th><td>", c->key_bits);
+		html_escape(b, c->sig_alg);
 		buf_puts(b, "</td></tr>\n<tr><th>SANs</th><td>");
-		for (size_t i = 0; i < ci.nsans; i++) {
+		for (size_t i = 0; i < c->nsans; i++) {
 			if (i)
 				buf_puts(b, ", ");
-			html_escape(b, ci.sans[i]);
+			html_escape(b, c->sans[i]);
 		}
 		buf_puts(b, "</td></tr>\n");
-		certinfo_fini(&ci);
 	}
+	cert_put(c);
 	buf_puts(b, "<tr><th>SHA-256</th><td class=\"fp\">");
 	html_escape(b, fp);
 	buf_puts(b, "</td></tr></table>\n");
@@ -347,16 +336,16 @@ html_cert(struct buf *b, size_t depth, const char *fp, const struct cert *c,
 static void
 html_fp(struct buf *b, const struct status_view *v, size_t depth, const char *fp)
 {
-	struct certinfo ci;
+	struct cert *c = load_cert(v, fp, NULL);
 	char na[64];
 
 	buf_printf(b, "%s<span class=\"fp\">%s</span>", depth ? "<br>" : "", fp);
-	if (load_info(v, fp, &ci) == 0) {
-		fmt_utc(na, sizeof(na), (double)ci.not_after);
+	if (c) {
+		fmt_utc(na, sizeof(na), (double)c->not_after);
 		buf_puts(b, " ");
-		html_escape(b, ci.subject);
+		html_escape(b, c->subject);
 		buf_printf(b, " (expires %s)", na);
-		certinfo_fini(&ci);
+		cert_put(c);
 	}
 }
 
@@ -575,14 +564,13 @@ status_json_target(struct buf *b, const struct status_entry *e, const struct sta
 	json_key(b, "chain", 0);
 	buf_putc(b, '[');
 	for (size_t i = 0; st && i < st->chain.n; i++) {
-		struct certinfo ci;
-		const struct cert *c = st->certs ? st->certs[i] : NULL;
+		struct cert *c = load_cert(v, st->chain.fps[i], st->certs ? st->certs[i] : NULL);
 
 		if (i)
 			buf_putc(b, ',');
-		if (load_info(v, st->chain.fps[i], &ci) == 0) {
-			certinfo_json(b, &ci, i, v->now);
-			certinfo_fini(&ci);
+		if (c) {
+			certinfo_json(b, c, i, v->now);
+			cert_put(c);
 			continue;
 		}
 		buf_putc(b, '{');
@@ -590,18 +578,6 @@ status_json_target(struct buf *b, const struct status_entry *e, const struct sta
 		json_int(b, (int64_t)i);
 		json_key(b, "sha256", 0);
 		json_str(b, st->chain.fps[i]);
-		if (c) {
-			json_key(b, "subject", 0);
-			json_str(b, c->subject);
-			json_key(b, "issuer", 0);
-			json_str(b, c->issuer);
-			json_key(b, "serial", 0);
-			json_str(b, c->serial);
-			json_key(b, "not_before", 0);
-			json_int(b, c->not_before);
-			json_key(b, "not_after", 0);
-			json_int(b, c->not_after);
-		}
 		buf_putc(b, '}');
 	}
 	buf_putc(b, ']');

@@ -498,6 +498,17 @@ store_read_cert(const char *dir, const char *sha256, size_t *len)
 	return der;
 }
 
+struct cert *
+store_cert(const char *dir, const char *sha256)
+{
+	size_t len;
+	unsigned char *der = store_read_cert(dir, sha256, &len);
+	struct cert *c = der ? cert_get(der, len) : NULL;
+
+	free(der);
+	return c;
+}
+
 static void
 store_certs(struct store *s, struct result *r)
 {

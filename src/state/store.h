@@ -78,6 +78,8 @@ void store_target_free(struct store_target *st);
 
 /* The DER of a stored certificate (allocated), or NULL. */
 unsigned char *store_read_cert(const char *dir, const char *sha256, size_t *len);
+/* A stored certificate, interned (cert_put when done), or NULL. */
+struct cert *store_cert(const char *dir, const char *sha256);
 
 /* Reading state files without a daemon (the tlswatch tool): the parsed
  * state and last result of one file. Returns 0, or -1 with *err. */

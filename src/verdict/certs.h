@@ -1,4 +1,6 @@
-/* certs.h - certificates seen on the wire, interned by SHA-256 and shared. */
+/* certs.h - certificates seen on the wire, interned by SHA-256 and shared:
+ * the one place a certificate's DER is read into fields (certinfo.c formats
+ * them for people, the checks read them). */
 #ifndef TLSWATCH_CERTS_H
 #define TLSWATCH_CERTS_H
 
@@ -22,9 +24,18 @@ struct cert {
 	int64_t not_after;
 	int self_signed;     /* subject and key match its own issuer */
 	int is_ca;           /* basicConstraints CA:TRUE */
+	const char *key_type;   /* "RSA", "EC", "Ed25519", ... (GnuTLS's names); "unknown" */
+	const char *key_curve;  /* "SECP256R1" for EC keys, else NULL */
+	unsigned key_bits;
+	const char *sig_alg;    /* "ECDSA-SHA256", "RSA-SHA256", ...; "unknown" */
+	char **sans;            /* "DNS:name", "IP:addr", "email:x", "URI:x", at most
+	                         * CERT_MAX_SANS, in one allocation */
+	size_t nsans;
 	int stored;          /* known to be in state_dir (set by store.c) */
 	struct cert *hnext;  /* hash bucket chain, private to certs.c */
 };
+
+#define CERT_MAX_SANS 1000
 
 /* The interned certificate for this DER, with one more reference; NULL when
  * the DER does not parse as X.509. */

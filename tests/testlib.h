@@ -1,0 +1,81 @@
+/* testlib.h - what several unit tests need: certificates made with GnuTLS at
+ * test time, written as PEM when asked, and a real GnuTLS server on a
+ * loopback port, run on a thread of the test. Not part of the daemon. */
+#ifndef TLSWATCH_TESTLIB_H
+#define TLSWATCH_TESTLIB_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include "verdict/certs.h"
+
+/* ---- certificates ---- */
+
+struct tc_spec {
+	const char *cn;             /* subject CN; NULL: empty subject */
+	const unsigned char *serial;  /* NULL: one byte, 1 */
+	size_t serial_len;
+	int64_t not_before;         /* 0: an hour ago */
+	int64_t not_after;          /* 0: in thirty days */
+	int ca;                     /* basicConstraints CA:TRUE, keyCertSign */
+	const char *const *sans;    /* "DNS:x", "IP:1.2.3.4", "IP:::1", "email:x",
+	                             * "URI:x"; NULL-terminated; may be NULL */
+	unsigned rsa_bits;          /* 0: an ECDSA P-256 key; else RSA of this size */
+};
+
+struct tc {
+	gnutls_x509_crt_t crt;
+	gnutls_x509_privkey_t key;
+	struct der der;             /* allocated */
+};
+
+/* Make a certificate as spec says, signed by issuer (NULL: self-signed). */
+void tc_make(struct tc *out, const struct tc_spec *spec, const struct tc *issuer);
+void tc_free(struct tc *c);
+/* Write c (with the certificates in more after it, NULL-terminated list)
+ * as PEM to path; its key to key_path when not NULL. */
+void tc_write(const struct tc *c, const struct tc *const *more, const char *path,
+              const char *key_path);
+
+/* ---- a TLS server on loopback ---- */
+
+enum ts_mode {
+	TS_HANDSHAKE,       /* complete the handshake, send close_notify, close */
+	TS_SILENT,          /* accept and say nothing until stopped */
+	TS_CLOSE,           /* accept and close at once */
+};
+
+struct ts {
+	pthread_t thread;
+	int fd;                  /* listening socket */
+	uint16_t port;
+	int stop_pipe[2];
+	gnutls_certificate_credentials_t cred;
+	enum ts_mode mode;
+	unsigned handshakes;     /* completed, under lock */
+	unsigned accepted;
+	pthread_mutex_t lock;
+	const char *family;      /* "127.0.0.1" or "::1" */
+};
+
+/* Serve chain[0..n) (chain[0] the leaf, with its key) on a free port of
+ * host ("127.0.0.1", "::1"); staple, when not NULL, is sent as the leaf's
+ * OCSP response. 0, or -1 when the address cannot be bound. */
+int ts_start(struct ts *s, const char *host, const struct tc *const *chain, size_t n,
+             const unsigned char *staple, size_t staple_len, enum ts_mode mode);
+/* Stop it and free everything. */
+void ts_stop(struct ts *s);
+unsigned ts_handshakes(struct ts *s);
+/* Serve on the same port and host again, as another server (a reload of
+ * the peer): stop the old, keep the port. 0 or -1. */
+int ts_restart(struct ts *s, const struct tc *const *chain, size_t n, enum ts_mode mode);
+
+/* Run the loop until *done is set or ms pass; 0 or -1 on the deadline. */
+struct loop;
+int tl_run_until(struct loop *l, const int *done, uint64_t ms);
+
+#endif
