@@ -35,7 +35,7 @@
 #include "probe/starttls.h"
 #include "serve/status.h"
 #include "state/store.h"
-#include "target.h"
+#include "result.h"
 #include "probe/tls.h"
 #include "core/util.h"
 
@@ -571,7 +571,7 @@ static int
 show_target(const char *dir, const char *name, int pem, const struct status_view *v)
 {
 	char *file = store_file_name(name), *path = xasprintf("%s/targets/%s", dir, file);
-	struct store_target *st = NULL;
+	struct store_record *st = NULL;
 	struct result *r = NULL;
 	char *err = NULL, when[64], until[64];
 	int rc = 0;
@@ -662,7 +662,7 @@ show_target(const char *dir, const char *name, int pem, const struct status_view
 			print_fp(dir, j, st->hist[i].fps[j]);
 	}
 out:
-	store_target_free(st);
+	store_record_free(st);
 	result_free(r);
 	free(file);
 	free(path);
@@ -709,7 +709,7 @@ cmd_show(int argc, char **argv)
 	if (optind < argc) {
 		rc = show_target(dir, argv[optind], pem, &v);
 	} else {
-		struct store_target **sts;
+		struct store_record **sts;
 		struct result **rs;
 		struct status_entry *e;
 		char *errs = NULL;
@@ -729,7 +729,7 @@ cmd_show(int argc, char **argv)
 			rc = 1;
 		}
 		for (size_t i = 0; i < n; i++) {
-			store_target_free(sts[i]);
+			store_record_free(sts[i]);
 			result_free(rs[i]);
 		}
 		free(e);

@@ -1357,6 +1357,14 @@ conf_target_equal(const struct conf_target *a, const struct conf_target *b)
 	return 1;
 }
 
+const char *
+conf_target_check_name(const struct conf_target *t)
+{
+	if (!t->tls.verify_hostname)
+		return NULL;    /* verify_hostname = false: everything but the name */
+	return t->server_name && *t->server_name ? t->server_name : t->host;
+}
+
 int
 conf_web_equal(const struct conf_web *a, const struct conf_web *b)
 {

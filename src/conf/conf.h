@@ -142,6 +142,11 @@ int conf_in_shard(const char *name, unsigned k, unsigned n);
 /* Whether two targets are configured alike (every setting, lines aside):
  * a reload keeps an unchanged target's results and schedule. */
 int conf_target_equal(const struct conf_target *a, const struct conf_target *b);
+/* The name a target's certificate is checked against: server_name if set,
+ * else the host (an IP literal is matched against the certificate's IP
+ * addresses); NULL with verify_hostname = false. The one copy of the rule,
+ * for probes and rechecks. */
+const char *conf_target_check_name(const struct conf_target *t);
 /* Whether two web blocks serve alike (file contents included). */
 int conf_web_equal(const struct conf_web *a, const struct conf_web *b);
 

@@ -416,11 +416,7 @@ probe_verify(struct probe *p)
 		}
 	}
 	r->nders = r->ncerts;
-	/* The name to check: server_name if set, else the host (an IP literal
-	 * is matched against the certificate's IP addresses). */
-	check = p->ct->server_name && *p->ct->server_name ? p->ct->server_name : p->ct->host;
-	if (!p->ct->tls.verify_hostname)
-		check = NULL;   /* verify_hostname = false: everything but the name */
+	check = conf_target_check_name(p->ct);
 	now = (int64_t)wall_now();
 	/* Signature checks dominate a probe's CPU and give the same answer for
 	 * the same chain: reuse the last verdict while nothing it depends on

@@ -8,7 +8,7 @@
 #include "verdict/verdict.h"
 #include "conf/conf.h"
 #include "probe/resolve.h"
-#include "target.h"
+#include "result.h"
 
 struct loop;
 struct resolver;

@@ -190,29 +190,13 @@ put_conf_labels(struct buf *b, const struct conf_target *c, int warn)
 	}
 }
 
-void
-metrics_target_labels(struct target *t)
-{
-	struct buf b;
-
-	buf_init(&b);
-	put_conf_labels(&b, t->conf, 1);
-	terminate(&b);
-	free(t->labels);
-	t->labels = buf_steal(&b);
-}
-
 char *
-metrics_address_labels(const struct target *t, const char *address)
+metrics_labels(const struct conf_target *c)
 {
 	struct buf b;
 
 	buf_init(&b);
-	if (t->labels)
-		put(&b, t->labels, strlen(t->labels));
-	else
-		put_conf_labels(&b, t->conf, 0);
-	LABEL(&b, "address", address);
+	put_conf_labels(&b, c, 1);
 	terminate(&b);
 	return buf_steal(&b);
 }
@@ -300,7 +284,7 @@ family(struct buf *b, const char *name, const char *type, const char *help)
 
 /* "name{target=...,labels": the caller adds its own labels and the end. */
 static void
-series(struct buf *b, const struct family *f, const struct target *t)
+series(struct buf *b, const struct family *f, const struct metrics_target *t)
 {
 	put(b, f->name, f->len);
 	putc1(b, '{');
@@ -308,6 +292,17 @@ series(struct buf *b, const struct family *f, const struct target *t)
 		put(b, t->labels, strlen(t->labels));
 	else
 		put_conf_labels(b, t->conf, 0);
+}
+
+/* The same for a row: the target's labels, and its address when it is one. */
+static void
+row_series(struct buf *b, const struct family *f, const struct metrics_row *t)
+{
+	put(b, f->name, f->len);
+	putc1(b, '{');
+	put(b, t->labels, strlen(t->labels));
+	if (t->address)
+		LABEL(b, "address", t->address);
 }
 
 static void
@@ -335,9 +330,9 @@ end_fixed(struct buf *b, double v, int decimals)
 }
 
 static void
-render_probe(struct buf *out, const struct target *targets, size_t n)
+render_probe(struct buf *out, const struct metrics_row *targets, size_t n)
 {
-	const struct target *t;
+	const struct metrics_row *t;
 	const struct result *r;
 	struct family f;
 
@@ -348,7 +343,7 @@ render_probe(struct buf *out, const struct target *targets, size_t n)
 		t = &targets[k];
 		if ((r = t->result) == NULL)
 			continue;
-		series(out, &f, t);
+		row_series(out, &f, t);
 		end_u64(out, r->success ? 1 : 0);
 	}
 
@@ -358,7 +353,7 @@ render_probe(struct buf *out, const struct target *targets, size_t n)
 		t = &targets[k];
 		if ((r = t->result) == NULL || r->success)
 			continue;
-		series(out, &f, t);
+		row_series(out, &f, t);
 		LABEL(out, "stage", r->fail_stage ? r->fail_stage : "unknown");
 		LABEL(out, "reason", r->fail_reason ? r->fail_reason : "unknown");
 		end_u64(out, 1);
@@ -370,7 +365,7 @@ render_probe(struct buf *out, const struct target *targets, size_t n)
 		t = &targets[k];
 		if ((r = t->result) == NULL)
 			continue;
-		series(out, &f, t);
+		row_series(out, &f, t);
 		end_fixed(out, r->duration, 6);
 	}
 
@@ -380,7 +375,7 @@ render_probe(struct buf *out, const struct target *targets, size_t n)
 		t = &targets[k];
 		if ((r = t->result) == NULL)
 			continue;
-		series(out, &f, t);
+		row_series(out, &f, t);
 		end_fixed(out, r->time, 3);
 	}
 
@@ -394,7 +389,7 @@ render_probe(struct buf *out, const struct target *targets, size_t n)
 			/* written so that a NaN counts as not reached */
 			if (!(r->stage_seconds[s] >= 0))
 				continue;
-			series(out, &f, t);
+			row_series(out, &f, t);
 			LABEL(out, "stage", stage_name((enum stage)s));
 			end_fixed(out, r->stage_seconds[s], 6);
 		}
@@ -406,19 +401,19 @@ render_probe(struct buf *out, const struct target *targets, size_t n)
 		t = &targets[k];
 		if (t->result == NULL)
 			continue;
-		series(out, &f, t);
+		row_series(out, &f, t);
 		PUT(out, ",result=\"success\"");
 		end_u64(out, t->probes_success);
-		series(out, &f, t);
+		row_series(out, &f, t);
 		PUT(out, ",result=\"failure\"");
 		end_u64(out, t->probes_failure);
 	}
 }
 
 static void
-render_tls(struct buf *out, const struct target *targets, size_t n)
+render_tls(struct buf *out, const struct metrics_row *targets, size_t n)
 {
-	const struct target *t;
+	const struct metrics_row *t;
 	const struct result *r;
 	struct family f;
 
@@ -428,7 +423,7 @@ render_tls(struct buf *out, const struct target *targets, size_t n)
 		t = &targets[k];
 		if ((r = t->result) == NULL || r->tls_version == NULL)
 			continue;
-		series(out, &f, t);
+		row_series(out, &f, t);
 		LABEL(out, "version", r->tls_version);
 		end_u64(out, 1);
 	}
@@ -439,7 +434,7 @@ render_tls(struct buf *out, const struct target *targets, size_t n)
 		t = &targets[k];
 		if ((r = t->result) == NULL || r->cipher == NULL)
 			continue;
-		series(out, &f, t);
+		row_series(out, &f, t);
 		LABEL(out, "cipher", r->cipher);
 		end_u64(out, 1);
 	}
@@ -508,10 +503,10 @@ cert_slot(struct cert_index *ix, const struct cert *c)
 /* One series per certificate presented, whether the chain verified or not:
  * an expiring certificate matters most when something else is also wrong. */
 static void
-render_certs(struct buf *out, const struct target *targets, size_t n,
+render_certs(struct buf *out, const struct metrics_row *targets, size_t n,
     const struct family *f, int after, struct cert_index *ix)
 {
-	const struct target *t;
+	const struct metrics_row *t;
 	const struct result *r;
 
 	for (size_t k = 0; k < n; k++) {
@@ -524,7 +519,7 @@ render_certs(struct buf *out, const struct target *targets, size_t n,
 
 			if (c == NULL)
 				continue;
-			series(out, f, t);
+			row_series(out, f, t);
 			PUT(out, ",depth=\"");
 			put_u64(out, i);
 			putc1(out, '"');
@@ -544,9 +539,9 @@ render_certs(struct buf *out, const struct target *targets, size_t n,
 }
 
 static void
-render_chain(struct buf *out, const struct target *targets, size_t n)
+render_chain(struct buf *out, const struct metrics_row *targets, size_t n)
 {
-	const struct target *t;
+	const struct metrics_row *t;
 	const struct result *r;
 	struct family f;
 
@@ -556,7 +551,7 @@ render_chain(struct buf *out, const struct target *targets, size_t n)
 		t = &targets[k];
 		if ((r = t->result) == NULL || !r->success)
 			continue;
-		series(out, &f, t);
+		row_series(out, &f, t);
 		end_u64(out, r->verdict.verified ? 1 : 0);
 	}
 
@@ -570,7 +565,7 @@ render_chain(struct buf *out, const struct target *targets, size_t n)
 		size_t nw = verdict_words(VERDICT_REASON, r->verdict.reasons, w);
 
 		for (size_t i = 0; i < nw; i++) {
-			series(out, &f, t);
+			row_series(out, &f, t);
 			LABEL(out, "reason", w[i]);
 			end_u64(out, 1);
 		}
@@ -582,7 +577,7 @@ render_chain(struct buf *out, const struct target *targets, size_t n)
 		t = &targets[k];
 		if ((r = t->result) == NULL || !r->success)
 			continue;
-		series(out, &f, t);
+		row_series(out, &f, t);
 		end_i64(out, r->verdict.earliest_expiry);
 	}
 
@@ -592,7 +587,7 @@ render_chain(struct buf *out, const struct target *targets, size_t n)
 		t = &targets[k];
 		if ((r = t->result) == NULL || !r->success || !r->verdict.verified)
 			continue;
-		series(out, &f, t);
+		row_series(out, &f, t);
 		end_i64(out, r->verdict.verified_expiry);
 	}
 
@@ -602,7 +597,7 @@ render_chain(struct buf *out, const struct target *targets, size_t n)
 		t = &targets[k];
 		if ((r = t->result) == NULL || !r->success)
 			continue;
-		series(out, &f, t);
+		row_series(out, &f, t);
 		end_u64(out, r->ncerts);
 	}
 
@@ -616,7 +611,7 @@ render_chain(struct buf *out, const struct target *targets, size_t n)
 		size_t nw = verdict_words(VERDICT_CHAIN_ISSUE, r->verdict.issues, w);
 
 		for (size_t i = 0; i < nw; i++) {
-			series(out, &f, t);
+			row_series(out, &f, t);
 			LABEL(out, "issue", w[i]);
 			end_u64(out, 1);
 		}
@@ -634,13 +629,13 @@ struct lazy_family {
 };
 
 static void
-lazy_series(struct buf *out, struct lazy_family *lf, const struct target *t)
+lazy_series(struct buf *out, struct lazy_family *lf, const struct metrics_row *t)
 {
 	if (!lf->started) {
 		lf->f = family(out, lf->f.name, lf->type, lf->help);
 		lf->started = 1;
 	}
-	series(out, &lf->f, t);
+	row_series(out, &lf->f, t);
 }
 
 /* A sample value: an integer as such, anything else with 9 digits. */
@@ -659,13 +654,13 @@ end_value(struct buf *b, double v)
 
 /* What checks say of single certificates, by depth. */
 static void
-render_cert_issues(struct buf *out, const struct target *targets, size_t n)
+render_cert_issues(struct buf *out, const struct metrics_row *targets, size_t n)
 {
 	struct lazy_family lf = { { "tlswatch_cert_issue", 19 }, "gauge",
 		"Problems with one presented certificate, by depth.", 0 };
 
 	for (size_t k = 0; k < n; k++) {
-		const struct target *t = &targets[k];
+		const struct metrics_row *t = &targets[k];
 		const struct result *r = t->result;
 		const uint64_t *ci;
 		size_t nci;
@@ -693,7 +688,7 @@ render_cert_issues(struct buf *out, const struct target *targets, size_t n)
 /* Every check's own families, from the result it left in each verdict:
  * metrics.c knows the shape (check.h), never the check. */
 static void
-render_checks(struct buf *out, const struct target *targets, size_t n)
+render_checks(struct buf *out, const struct metrics_row *targets, size_t n)
 {
 	for (size_t c = 0; c < verdict_nchecks(); c++) {
 		size_t nf;
@@ -705,7 +700,7 @@ render_checks(struct buf *out, const struct target *targets, size_t n)
 				cf->help, 0 };
 
 			for (size_t k = 0; k < n; k++) {
-				const struct target *t = &targets[k];
+				const struct metrics_row *t = &targets[k];
 				const struct result *r = t->result;
 				const void *blob;
 				struct check_sample s;
@@ -730,18 +725,18 @@ static void sample_u64(struct buf *b, const char *name, uint64_t v);
 /* What the store remembers across restarts: change times and counts, and
  * when each presented certificate was first seen. */
 static void
-render_memory(struct buf *out, const struct target *targets, size_t n,
+render_memory(struct buf *out, const struct metrics_target *targets, size_t n,
     const struct metrics_info *info)
 {
-	const struct target *t;
-	const struct store_target *st;
+	const struct metrics_target *t;
+	const struct store_record *st;
 	struct family f;
 
 	f = family(out, "tlswatch_chain_changed_timestamp_seconds", "gauge",
 	    "When the presented chain last changed (or was first seen), by fingerprints.");
 	for (size_t k = 0; k < n; k++) {
 		t = &targets[k];
-		if ((st = t->st) == NULL || st->chain_changed <= 0)
+		if ((st = t->memory) == NULL || st->chain_changed <= 0)
 			continue;
 		series(out, &f, t);
 		end_fixed(out, st->chain_changed, 3);
@@ -751,7 +746,7 @@ render_memory(struct buf *out, const struct target *targets, size_t n,
 	    "Changes of the presented chain since the target was first seen.");
 	for (size_t k = 0; k < n; k++) {
 		t = &targets[k];
-		if ((st = t->st) == NULL || st->chain_changed <= 0)
+		if ((st = t->memory) == NULL || st->chain_changed <= 0)
 			continue;
 		series(out, &f, t);
 		end_u64(out, st->chain_changes);
@@ -761,7 +756,7 @@ render_memory(struct buf *out, const struct target *targets, size_t n,
 	    "When the target first presented each certificate of its last chain.");
 	for (size_t k = 0; k < n; k++) {
 		t = &targets[k];
-		if ((st = t->st) == NULL || st->cert_first_seen == NULL)
+		if ((st = t->memory) == NULL || t->cert_first_seen == NULL)
 			continue;
 		for (size_t i = 0; i < st->chain.n; i++) {
 			series(out, &f, t);
@@ -769,7 +764,7 @@ render_memory(struct buf *out, const struct target *targets, size_t n,
 			put_u64(out, i);
 			putc1(out, '"');
 			LABEL(out, "sha256", st->chain.fps[i]);
-			end_fixed(out, st->cert_first_seen[i], 3);
+			end_fixed(out, t->cert_first_seen[i], 3);
 		}
 	}
 
@@ -919,9 +914,9 @@ render_histogram(struct buf *out, const char *name, const char *help,
 
 /* What each target is probed with, and its client certificate's expiry. */
 static void
-render_target_info(struct buf *out, const struct target *targets, size_t n)
+render_target_info(struct buf *out, const struct metrics_target *targets, size_t n)
 {
-	const struct target *t;
+	const struct metrics_target *t;
 	struct family f;
 
 	f = family(out, "tlswatch_target_info", "gauge",
@@ -940,57 +935,17 @@ render_target_info(struct buf *out, const struct target *targets, size_t n)
 	    "notAfter of the client certificate a target presents, in seconds since the epoch.");
 	for (size_t k = 0; k < n; k++) {
 		t = &targets[k];
-		if (!t->has_client_cert)
+		if (t->conf->tls.creds == NULL)
 			continue;
 		series(out, &f, t);
-		end_i64(out, t->client_cert_not_after);
+		end_i64(out, t->conf->tls.client_not_after);
 	}
-}
-
-/*
- * Targets with addresses = "all" and addresses to show become one row per
- * address: a shallow copy of the target whose labels, result and counters
- * are the address's. NULL (and *nv = n) when no target needs it, so the
- * common case costs nothing.
- */
-static struct target *
-address_view(const struct target *targets, size_t n, size_t *nv)
-{
-	struct target *v;
-	size_t rows = 0, k = 0;
-	int any = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		rows += targets[i].naddrs ? targets[i].naddrs : 1;
-		any |= targets[i].naddrs > 0;
-	}
-	*nv = rows;
-	if (!any)
-		return NULL;
-	v = xcalloc(rows, sizeof(*v));
-	for (size_t i = 0; i < n; i++) {
-		const struct target *t = &targets[i];
-
-		if (t->naddrs == 0) {
-			v[k++] = *t;
-			continue;
-		}
-		for (size_t j = 0; j < t->naddrs; j++) {
-			v[k] = *t;
-			v[k].labels = t->addrs[j].labels;
-			v[k].result = t->addrs[j].result;
-			v[k].probes_success = t->addrs[j].probes_success;
-			v[k].probes_failure = t->addrs[j].probes_failure;
-			k++;
-		}
-	}
-	return v;
 }
 
 /* Every configured target, probed yet or not: an alert on stale results
  * compares the last probe's time with this. */
 static void
-render_schedule(struct buf *out, const struct target *targets, size_t n)
+render_schedule(struct buf *out, const struct metrics_target *targets, size_t n)
 {
 	struct family f;
 
@@ -1016,8 +971,8 @@ metrics_render_reload(struct buf *out, int ok, double success_time)
 }
 
 void
-metrics_render(struct buf *out, const struct target *targets, size_t n,
-    const struct metrics_info *info)
+metrics_render(struct buf *out, const struct metrics_target *targets, size_t n,
+    const struct metrics_row *rows, size_t nv, const struct metrics_info *info)
 {
 	struct cert_index ix = { NULL, 0, 0, { NULL, 0, 0, NULL, NULL, 0 } };
 	struct family f;
@@ -1056,9 +1011,6 @@ metrics_render(struct buf *out, const struct target *targets, size_t n,
 	render_schedule(out, targets, n);
 	/* From here on, a target probed at every address is one row per
 	 * address, labelled with it. */
-	size_t nv;
-	struct target *view = address_view(targets, n, &nv);
-	const struct target *rows = view ? view : targets;
 	render_probe(out, rows, nv);
 	render_tls(out, rows, nv);
 	f = family(out, "tlswatch_cert_not_after_timestamp_seconds", "gauge",
@@ -1072,7 +1024,6 @@ metrics_render(struct buf *out, const struct target *targets, size_t n,
 	render_chain(out, rows, nv);
 	render_cert_issues(out, rows, nv);
 	render_checks(out, rows, nv);
-	free(view);
 	render_memory(out, targets, n, info);
 	render_process(out, info);
 	terminate(out);

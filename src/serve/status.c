@@ -17,6 +17,7 @@
 #include "verdict/verdict.h"
 #include "serve/json.h"
 #include "sched.h"
+#include "state/history.h"
 #include "serve/status.h"
 
 #define HTML_CONTENT_TYPE "text/html; charset=utf-8"
@@ -50,7 +51,7 @@ enum status_state
 status_classify(const struct status_entry *e, const struct status_view *v, int64_t *expiry)
 {
 	const struct result *r = e->r;
-	const struct store_target *st = e->st;
+	const struct store_record *st = e->st;
 	int64_t exp = 0;
 
 	if (r && r->success) {
@@ -353,7 +354,7 @@ void
 status_html_target(struct buf *b, const struct status_entry *e, const struct status_view *v)
 {
 	const struct result *r = e->r;
-	const struct store_target *st = e->st;
+	const struct store_record *st = e->st;
 	char when[64], until[64];
 	int64_t exp;
 	enum status_state s = status_classify(e, v, &exp);
@@ -440,7 +441,7 @@ static void
 json_summary(struct buf *b, const struct status_entry *e, const struct status_view *v)
 {
 	const struct result *r = e->r;
-	const struct store_target *st = e->st;
+	const struct store_record *st = e->st;
 	int64_t exp;
 	enum status_state s = status_classify(e, v, &exp);
 	struct buf url;
@@ -549,7 +550,7 @@ void
 status_json_target(struct buf *b, const struct status_entry *e, const struct status_view *v)
 {
 	const struct result *r = e->r;
-	const struct store_target *st = e->st;
+	const struct store_record *st = e->st;
 
 	buf_putc(b, '{');
 	json_summary(b, e, v);
@@ -604,7 +605,6 @@ int
 status_handle(void *arg, const char *url, struct buf *out, const char **content_type)
 {
 	const struct status_ctx *ctx = arg;
-	const struct target *targets;
 	struct status_entry *e;
 	struct status_view v;
 	const char *name = NULL;
@@ -627,12 +627,14 @@ status_handle(void *arg, const char *url, struct buf *out, const char **content_
 	v.warn_s = (int64_t)(ctx->conf->warn_ms / 1000);
 	v.crit_s = (int64_t)(ctx->conf->crit_ms / 1000);
 	v.now = wall_now();
-	targets = sched_targets(ctx->sched, &n);
+	n = sched_count(ctx->sched);
 	e = xcalloc(n ? n : 1, sizeof(*e));
 	for (size_t i = 0; i < n; i++) {
-		e[i].name = targets[i].conf->name;
-		e[i].r = targets[i].result;
-		e[i].st = targets[i].st;
+		const struct history *h = sched_history(ctx->sched, i);
+
+		e[i].name = sched_conf(ctx->sched, i)->name;
+		e[i].r = history_result(h, NULL);
+		e[i].st = history_memory(h);
 	}
 	*content_type = json ? JSON_CONTENT_TYPE : HTML_CONTENT_TYPE;
 	if (name == NULL) {

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "state/store.h"
-#include "target.h"
+#include "result.h"
 #include "core/util.h"
 
 enum status_state {
@@ -22,7 +22,7 @@ enum status_state {
 struct status_entry {
 	const char *name;
 	const struct result *r;          /* last result, or NULL */
-	const struct store_target *st;   /* what is remembered, or NULL */
+	const struct store_record *st;   /* what is remembered, or NULL */
 };
 
 struct status_view {

@@ -582,6 +582,15 @@ verdict_set_recheck_hook(verdict_recheck_fn fn, void *arg)
 }
 
 void
+verdict_unset_recheck_hook(void *arg)
+{
+	if (recheck_arg == arg) {
+		recheck_fn = NULL;
+		recheck_arg = NULL;
+	}
+}
+
+void
 verdict_request_recheck(const char *target, const char *address)
 {
 	if (recheck_fn && target)

@@ -202,6 +202,8 @@ int verdict_recheck(const struct verdict *old, const struct verdict_input *in,
  * receives it. Without a hook the request is dropped. */
 typedef void (*verdict_recheck_fn)(void *arg, const char *target, const char *address);
 void verdict_set_recheck_hook(verdict_recheck_fn fn, void *arg);
+/* Remove the hook if it is arg's. */
+void verdict_unset_recheck_hook(void *arg);
 void verdict_request_recheck(const char *target, const char *address);
 
 /* Chain verifications done in full, and verdicts reused, since start. */

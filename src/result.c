@@ -1,10 +1,10 @@
-/* target.c - results and their lifetime. */
+/* result.c - results and their lifetime. */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "target.h"
+#include "result.h"
 #include "core/util.h"
 
 const char *
@@ -72,7 +72,6 @@ addr_results_free(struct addr_result *a, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(a[i].address);
-		free(a[i].labels);
 		result_free(a[i].result);
 	}
 	free(a);

@@ -1,14 +1,13 @@
-/* target.h - what the daemon knows about one target: its last result and counters. */
-#ifndef TLSWATCH_TARGET_H
-#define TLSWATCH_TARGET_H
+/* result.h - the outcome of one probe: the type every stage of the pipeline
+ * hands on (probe -> verdict -> history -> store and serve). */
+#ifndef TLSWATCH_RESULT_H
+#define TLSWATCH_RESULT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "verdict/certs.h"
 #include "verdict/verdict.h"
-#include "conf/conf.h"
-#include "core/heap.h"
 
 /* Stages a probe goes through, in order; also indexes result.stage_seconds. */
 enum stage {
@@ -52,44 +51,11 @@ void result_free(struct result *r);
 /* A deep copy (certificates are shared by reference). */
 struct result *result_dup(const struct result *r);
 
-/* With addresses = "all": one address's results, published with an
- * `address` label. */
+/* With addresses = "all": one address's result, as multi.c hands it on. */
 struct addr_result {
 	char *address;           /* "127.0.0.1", "::1" */
-	char *labels;            /* the target's labels and address="..." */
 	struct result *result;
-	uint64_t probes_success;
-	uint64_t probes_failure;
 };
 void addr_results_free(struct addr_result *a, size_t n);
-
-struct probe;
-struct sched;
-struct multi;
-
-struct target {
-	const struct conf_target *conf;
-	char *labels;        /* escaped label pairs for every series: target="x",env="prod" */
-	struct result *result;   /* last result; NULL until the first probe ends */
-	uint64_t probes_success;
-	uint64_t probes_failure;
-	/* scheduling, owned by sched.c */
-	struct sched *sched;     /* the scheduler this target belongs to */
-	struct heap_node due;    /* key: monotonic ms of the next probe */
-	uint64_t due_at;         /* monotonic ms the current round fell due */
-	struct probe *probe;     /* in flight, or NULL */
-	struct target *qnext;    /* queue of targets due but waiting for a slot */
-	int queued;
-	/* addresses = "all": every address's last result, in resolver order;
-	 * result above then holds the first address's (or the failure to
-	 * resolve, when naddrs is 0). Empty with addresses = "first". */
-	struct addr_result *addrs;
-	size_t naddrs;
-	struct multi *multi;     /* addresses = "all": the probes in flight, or NULL */
-	int has_client_cert;
-	int64_t client_cert_not_after;   /* when has_client_cert */
-	/* what is remembered across restarts; owned by store.c */
-	struct store_target *st;
-};
 
 #endif
