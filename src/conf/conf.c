@@ -1453,6 +1453,56 @@ conf_read(const char *path, char **errors, int load_tls)
 	return c;
 }
 
+void
+conf_target_fini(struct conf_target *t)
+{
+	free(t->name);
+	free(t->address);
+	free(t->host);
+	free(t->server_name);
+	free(t->ca_file);
+	for (size_t j = 0; j < t->nlabels; j++) {
+		free(t->labels[j].name);
+		free(t->labels[j].value);
+	}
+	free(t->labels);
+	free_tlsopts(&t->tls);
+	memset(t, 0, sizeof(*t));
+}
+
+int
+conf_target_for(const char *address, const char *server_name, int starttls,
+    const char *ca_file, uint64_t timeout_ms, struct tlsctx *tls, struct conf_target *t,
+    char **err)
+{
+	const char *msg;
+
+	memset(t, 0, sizeof(*t));
+	if ((msg = conf_split_hostport(address, &t->host, &t->port)) != NULL) {
+		*err = xasprintf("bad HOST:PORT: %s", msg);
+		return -1;
+	}
+	t->name = xstrdup(address);
+	t->address = xstrdup(address);
+	t->host_is_ip = is_ip_literal(t->host);
+	/* as parse_target makes them: the host names the server unless told */
+	if (server_name != NULL)
+		t->server_name = xstrdup(server_name);
+	else if (!t->host_is_ip)
+		t->server_name = xstrdup(t->host);
+	t->ca_file = ca_file ? xstrdup(ca_file) : NULL;
+	t->timeout_ms = timeout_ms;
+	t->interval_ms = timeout_ms + 1;
+	t->tls.starttls = starttls >= 0 ? starttls : (int)starttls_for_port(t->port);
+	t->tls.family = CONF_FAMILY_ANY;
+	t->tls.verify_hostname = 1;
+	if (tls != NULL && (t->trust = tlsctx_trust(tls, ca_file, err)) == NULL) {
+		conf_target_fini(t);
+		return -1;
+	}
+	return 0;
+}
+
 struct conf *
 conf_load(const char *path, char **errors)
 {
@@ -1475,21 +1525,8 @@ conf_free(struct conf *c)
 		free(c->listen[i].host);
 	}
 	free(c->listen);
-	for (size_t i = 0; i < c->ntargets; i++) {
-		struct conf_target *t = &c->targets[i];
-
-		free(t->name);
-		free(t->address);
-		free(t->host);
-		free(t->server_name);
-		free(t->ca_file);
-		for (size_t j = 0; j < t->nlabels; j++) {
-			free(t->labels[j].name);
-			free(t->labels[j].value);
-		}
-		free(t->labels);
-		free_tlsopts(&t->tls);
-	}
+	for (size_t i = 0; i < c->ntargets; i++)
+		conf_target_fini(&c->targets[i]);
 	free(c->targets);
 	free(c->web.tls_cert_file);
 	free(c->web.tls_key_file);

@@ -139,6 +139,15 @@ const char *conf_parse_shard(const char *s, unsigned *k, unsigned *n);
 /* Whether the target named name belongs to shard k of n: FNV-1a 64 of the
  * name, modulo n, equals k - 1. Stable across versions and machines. */
 int conf_in_shard(const char *name, unsigned k, unsigned n);
+/* A target as a configuration naming only these would make it (server_name
+ * NULL: the host when it is a name; starttls -1: the port's protocol), its
+ * trust store loaded into tls (NULL: none loaded). 0, or -1 with *err
+ * (allocated). For the tool, which probes one target without a file. */
+int conf_target_for(const char *address, const char *server_name, int starttls,
+                    const char *ca_file, uint64_t timeout_ms, struct tlsctx *tls,
+                    struct conf_target *t, char **err);
+/* Free what a conf_target holds (conf_target_for's; conf_free frees its own). */
+void conf_target_fini(struct conf_target *t);
 /* Whether two targets are configured alike (every setting, lines aside):
  * a reload keeps an unchanged target's results and schedule. */
 int conf_target_equal(const struct conf_target *a, const struct conf_target *b);
