@@ -306,9 +306,16 @@ int
 ts_start(struct ts *s, const char *host, const struct tc *const *chain, size_t n,
     const unsigned char *staple, size_t staple_len, enum ts_mode mode)
 {
+	return ts_start_at(s, host, 0, chain, n, staple, staple_len, mode);
+}
+
+int
+ts_start_at(struct ts *s, const char *host, uint16_t port, const struct tc *const *chain,
+    size_t n, const unsigned char *staple, size_t staple_len, enum ts_mode mode)
+{
 	memset(s, 0, sizeof(*s));
 	ts_cred(s, chain, n, staple, staple_len);
-	if (ts_run(s, host, 0, mode) == -1) {
+	if (ts_run(s, host, port, mode) == -1) {
 		gnutls_certificate_free_credentials(s->cred);
 		return -1;
 	}
@@ -331,18 +338,6 @@ ts_stop(struct ts *s)
 {
 	ts_halt(s);
 	gnutls_certificate_free_credentials(s->cred);
-}
-
-int
-ts_restart(struct ts *s, const struct tc *const *chain, size_t n, enum ts_mode mode)
-{
-	uint16_t port = s->port;
-	const char *host = s->family;
-
-	ts_stop(s);
-	memset(s, 0, sizeof(*s));
-	ts_cred(s, chain, n, NULL, 0);
-	return ts_run(s, host, port, mode);
 }
 
 unsigned

@@ -67,12 +67,12 @@ struct ts {
  * OCSP response. 0, or -1 when the address cannot be bound. */
 int ts_start(struct ts *s, const char *host, const struct tc *const *chain, size_t n,
              const unsigned char *staple, size_t staple_len, enum ts_mode mode);
+/* The same on a given port (0: any). */
+int ts_start_at(struct ts *s, const char *host, uint16_t port, const struct tc *const *chain,
+                size_t n, const unsigned char *staple, size_t staple_len, enum ts_mode mode);
 /* Stop it and free everything. */
 void ts_stop(struct ts *s);
 unsigned ts_handshakes(struct ts *s);
-/* Serve on the same port and host again, as another server (a reload of
- * the peer): stop the old, keep the port. 0 or -1. */
-int ts_restart(struct ts *s, const struct tc *const *chain, size_t n, enum ts_mode mode);
 
 /* Run the loop until *done is set or ms pass; 0 or -1 on the deadline. */
 struct loop;
