@@ -28,9 +28,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <gnutls/gnutls.h>
-#include <gnutls/crypto.h>
-
 #include "core/log.h"
 #include "core/loop.h"
 #include "state/store.h"
@@ -182,7 +179,7 @@ store_file_name(const char *name)
 		unsigned char d[32];
 		char h[65];
 
-		gnutls_hash_fast(GNUTLS_DIG_SHA256, name, strlen(name), d);
+		(void)cert_sha256(name, strlen(name), d);
 		hex_encode(d, sizeof(d), h);
 		b.len = 0;
 		buf_printf(&b, "%%%s", h);   /* '%' never starts an escaped name */
@@ -426,30 +423,26 @@ static unsigned char *
 read_cert(const char *certs_dir, const char *sha256, size_t *len)
 {
 	char *path = xasprintf("%s/%s.pem", certs_dir, sha256);
-	gnutls_datum_t in, out = { NULL, 0 };
-	unsigned char *der = NULL, d[32];
+	unsigned char *der, d[32];
 	char hex[65];
-	size_t n;
+	size_t n, dlen = 0;
 	char *pem = read_bounded(path, &n);
 
 	free(path);
 	if (pem == NULL)
 		return NULL;
-	in.data = (unsigned char *)pem;
-	in.size = (unsigned)n;
-	if (gnutls_pem_base64_decode2("CERTIFICATE", &in, &out) == 0 &&
-	    gnutls_hash_fast(GNUTLS_DIG_SHA256, out.data, out.size, d) == 0) {
-		/* A file that is not what its name says is not used. */
+	der = cert_der_from_pem(pem, n, &dlen);
+	free(pem);
+	/* A file that is not what its name says is not used. */
+	if (der && cert_sha256(der, dlen, d) == 0) {
 		hex_encode(d, sizeof(d), hex);
 		if (strcmp(hex, sha256) == 0) {
-			der = xmalloc(out.size);
-			memcpy(der, out.data, out.size);
-			*len = out.size;
+			*len = dlen;
+			return der;
 		}
 	}
-	gnutls_free(out.data);
-	free(pem);
-	return der;
+	free(der);
+	return NULL;
 }
 
 unsigned char *
@@ -494,8 +487,8 @@ store_put_certs(struct store *s, struct result *r)
 {
 	for (size_t i = 0; s && i < r->ncerts && i < r->nders; i++) {
 		struct cert *c = r->certs[i];
-		gnutls_datum_t der, pem = { NULL, 0 };
-		char *name, *path;
+		char *name, *path, *pem;
+		size_t pem_len = 0;
 
 		if (c->stored || r->ders[i].data == NULL)
 			continue;
@@ -505,16 +498,11 @@ store_put_certs(struct store *s, struct result *r)
 		 * takes it back if the write fails */
 		c->stored = 1;
 		if (access(path, F_OK) != 0) {
-			der.data = (unsigned char *)r->ders[i].data;
-			der.size = (unsigned)r->ders[i].len;
-			if (gnutls_pem_base64_encode2("CERTIFICATE", &der, &pem) == 0) {
-				writer_put(s->writer, s->certs_dir, name,
-				    xstrndup((const char *)pem.data, pem.size), pem.size,
+			if ((pem = cert_pem(r->ders[i].data, r->ders[i].len, &pem_len)) != NULL)
+				writer_put(s->writer, s->certs_dir, name, pem, pem_len,
 				    cert_written, cert_ref(c));
-			} else {
+			else
 				c->stored = 0;
-			}
-			gnutls_free(pem.data);
 		}
 		free(name);
 		free(path);
@@ -1043,8 +1031,7 @@ render_file(struct buf *b, const struct store_record *st, const struct result *r
 static int
 content_digest(const struct buf *b, unsigned char out[32])
 {
-	return gnutls_hash_fast(GNUTLS_DIG_SHA256, b->data ? b->data : "", b->len, out) < 0 ?
-	    -1 : 0;
+	return cert_sha256(b->data ? b->data : "", b->len, out);
 }
 
 static const struct key *

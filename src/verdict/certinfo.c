@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gnutls/gnutls.h>
-
 #include "verdict/certinfo.h"
 #include "core/util.h"
 #include "serve/json.h"
@@ -14,17 +12,7 @@
 char *
 certinfo_pem(const unsigned char *der, size_t len)
 {
-	gnutls_datum_t in, out = { NULL, 0 };
-	char *pem = NULL;
-
-	if (len > UINT32_MAX)
-		return NULL;
-	in.data = (unsigned char *)der;
-	in.size = (unsigned)len;
-	if (gnutls_pem_base64_encode2("CERTIFICATE", &in, &out) == 0)
-		pem = xstrndup((const char *)out.data, out.size);
-	gnutls_free(out.data);
-	return pem;
+	return cert_pem(der, len, NULL);
 }
 
 void

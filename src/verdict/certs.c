@@ -310,3 +310,47 @@ cert_count(void)
 {
 	return certs_n;
 }
+
+int
+cert_sha256(const void *data, size_t len, unsigned char out[32])
+{
+	return gnutls_hash_fast(GNUTLS_DIG_SHA256, len ? data : "", len, out) < 0 ? -1 : 0;
+}
+
+char *
+cert_pem(const unsigned char *der, size_t len, size_t *pem_len)
+{
+	gnutls_datum_t in, out = { NULL, 0 };
+	char *pem = NULL;
+
+	if (len > UINT32_MAX)
+		return NULL;
+	in.data = (unsigned char *)der;
+	in.size = (unsigned)len;
+	if (gnutls_pem_base64_encode2("CERTIFICATE", &in, &out) == 0) {
+		pem = xstrndup((const char *)out.data, out.size);
+		if (pem_len)
+			*pem_len = out.size;
+	}
+	gnutls_free(out.data);
+	return pem;
+}
+
+unsigned char *
+cert_der_from_pem(const char *pem, size_t len, size_t *der_len)
+{
+	gnutls_datum_t in, out = { NULL, 0 };
+	unsigned char *der = NULL;
+
+	if (len > UINT32_MAX)
+		return NULL;
+	in.data = (unsigned char *)pem;
+	in.size = (unsigned)len;
+	if (gnutls_pem_base64_decode2("CERTIFICATE", &in, &out) == 0) {
+		der = xmalloc(out.size ? out.size : 1);
+		memcpy(der, out.data, out.size);
+		*der_len = out.size;
+	}
+	gnutls_free(out.data);
+	return der;
+}

@@ -46,4 +46,12 @@ void cert_put(struct cert *c);
 /* Certificates currently interned (for tests and the benchmark). */
 size_t cert_count(void);
 
+/* The encodings of certificate files, for modules that keep them on disk
+ * without touching GnuTLS themselves. SHA-256 of data into out: 0, or -1. */
+int cert_sha256(const void *data, size_t len, unsigned char out[32]);
+/* PEM text of a DER certificate (allocated, *pem_len bytes), or NULL. */
+char *cert_pem(const unsigned char *der, size_t len, size_t *pem_len);
+/* The DER of the CERTIFICATE in PEM text (allocated), or NULL. */
+unsigned char *cert_der_from_pem(const char *pem, size_t len, size_t *der_len);
+
 #endif
