@@ -636,7 +636,11 @@ load_tlsopts(struct ctx *x, const config_setting_t *g, const struct conf_tlsopts
 
 	if (x->tls == NULL)
 		return;
+	/* only a string written here: one refused here keeps the inherited one,
+	 * checked where it was written */
 	if ((s = config_setting_get_member(g, "priority")) != NULL && o->priority != NULL &&
+	    config_setting_type(s) == CONFIG_TYPE_STRING &&
+	    strcmp(config_setting_get_string(s), o->priority) == 0 &&
 	    tlsctx_priority(x->tls, o->priority, &msg) == -1) {
 		report(x, s, NULL, "%s", msg);
 		free(msg);
