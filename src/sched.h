@@ -1,4 +1,6 @@
-/* sched.h - every target on its own schedule, at most `concurrency` probes at once. */
+/* sched.h - the targets of one configuration, each on its own schedule, at
+ * most `concurrency` probes at once; every probe's outcome, and every
+ * recheck a check asks for, goes from here to the target's history. */
 #ifndef TLSWATCH_SCHED_H
 #define TLSWATCH_SCHED_H
 
