@@ -4,7 +4,6 @@
  * change is logged once and a repetition never. */
 #include "config.h"
 
-#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,56 +22,6 @@
 #include "verdict/certs.h"
 
 static struct tc ca, leaf1, leaf2;
-
-/* ---- capturing the log ---- */
-
-static char logpath[64];
-static int saved_stderr = -1;
-
-static void
-log_start(void)
-{
-	int fd;
-
-	snprintf(logpath, sizeof(logpath), "/tmp/test_history.%d.log", (int)getpid());
-	assert_true((fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
-	fflush(stderr);
-	saved_stderr = dup(2);
-	assert_int_equal(dup2(fd, 2), 2);
-	close(fd);
-}
-
-/* What was logged since log_start (allocated). */
-static char *
-log_stop(void)
-{
-	FILE *f;
-	struct buf b;
-	char chunk[512];
-	size_t n;
-
-	fflush(stderr);
-	assert_int_equal(dup2(saved_stderr, 2), 2);
-	close(saved_stderr);
-	assert_non_null(f = fopen(logpath, "r"));
-	buf_init(&b);
-	buf_puts(&b, "");
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(&b, chunk, n);
-	fclose(f);
-	unlink(logpath);
-	return buf_steal(&b);
-}
-
-static size_t
-count(const char *text, const char *needle)
-{
-	size_t n = 0;
-
-	for (const char *p = text; (p = strstr(p, needle)) != NULL; p++)
-		n++;
-	return n;
-}
 
 /* ---- results ---- */
 
@@ -124,16 +73,16 @@ test_first_and_repeat(void **state)
 	(void)state;
 	assert_null(history_memory(h));
 	assert_null(history_result(h, NULL));
-	log_start();
+	tl_log_start();
 	assert_int_equal(history_record(h, success(&leaf1, 100, 1, 0)), 1);
 	/* the same again: nothing to remember, nothing to say */
 	assert_int_equal(history_record(h, success(&leaf1, 200, 1, 0)), 0);
-	log = log_stop();
-	assert_int_equal(count(log, "target web: probe ok: TLS1.3, TLS_AES_128_GCM_SHA256, "
+	log = tl_log_stop();
+	assert_int_equal(tl_count(log, "target web: probe ok: TLS1.3, TLS_AES_128_GCM_SHA256, "
 	    "2 certificates from 127.0.0.1:443"), 1);
-	assert_int_equal(count(log, "target web: chain verified, valid until "
+	assert_int_equal(tl_count(log, "target web: chain verified, valid until "
 	    "2033-05-18T03:33:20Z\n"), 1);
-	assert_int_equal(count(log, "\n"), 2);
+	assert_int_equal(tl_count(log, "\n"), 2);
 	free(log);
 	st = history_memory(h);
 	assert_non_null(st);
@@ -159,7 +108,7 @@ test_failures_and_verdicts(void **state)
 	char *log;
 
 	(void)state;
-	log_start();
+	tl_log_start();
 	history_record(h, success(&leaf1, 100, 1, 0));
 	history_record(h, failure(110, "connect", "refused"));
 	history_record(h, failure(120, "connect", "refused"));   /* the same: quiet */
@@ -167,15 +116,15 @@ test_failures_and_verdicts(void **state)
 	history_record(h, success(&leaf1, 140, 0, REASON(EXPIRED)));
 	history_record(h, success(&leaf1, 150, 0, REASON(EXPIRED)));
 	history_record(h, success(&leaf1, 160, 1, 0));
-	log = log_stop();
-	assert_int_equal(count(log, "probe failed at connect: refused (detail)"), 1);
-	assert_int_equal(count(log, "probe failed at handshake: closed (detail)"), 1);
+	log = tl_log_stop();
+	assert_int_equal(tl_count(log, "probe failed at connect: refused (detail)"), 1);
+	assert_int_equal(tl_count(log, "probe failed at handshake: closed (detail)"), 1);
 	/* back from a failure: ok again, and the verdict said without a "was" */
-	assert_int_equal(count(log, "probe ok:"), 2);
-	assert_int_equal(count(log, "chain does not verify: expired (leaf: CN=leaf1.test)\n"), 1);
-	assert_int_equal(count(log, "chain verified, valid until 2033-05-18T03:33:20Z; "
+	assert_int_equal(tl_count(log, "probe ok:"), 2);
+	assert_int_equal(tl_count(log, "chain does not verify: expired (leaf: CN=leaf1.test)\n"), 1);
+	assert_int_equal(tl_count(log, "chain verified, valid until 2033-05-18T03:33:20Z; "
 	    "was: expired\n"), 1);
-	assert_int_equal(count(log, "\n"), 7);
+	assert_int_equal(tl_count(log, "\n"), 7);
 	free(log);
 	/* a failure keeps the chain and the verdict of the last success */
 	assert_int_equal(history_memory(h)->chain.n, 2);
@@ -195,13 +144,13 @@ test_chain_changes(void **state)
 
 	(void)state;
 	history_record(h, success(&leaf1, 100, 1, 0));
-	log_start();
+	tl_log_start();
 	assert_int_equal(history_record(h, success(&leaf2, 200, 1, 0)), 1);
-	log = log_stop();
-	assert_int_equal(count(log, "target web: chain changed at depth 0: "), 1);
-	assert_int_equal(count(log, "(subject CN=leaf1.test, expires "), 1);
-	assert_int_equal(count(log, "(subject CN=leaf2.test, expires "), 1);
-	assert_int_equal(count(log, "; 2 -> 2 certificates"), 1);
+	log = tl_log_stop();
+	assert_int_equal(tl_count(log, "target web: chain changed at depth 0: "), 1);
+	assert_int_equal(tl_count(log, "(subject CN=leaf1.test, expires "), 1);
+	assert_int_equal(tl_count(log, "(subject CN=leaf2.test, expires "), 1);
+	assert_int_equal(tl_count(log, "; 2 -> 2 certificates"), 1);
 	free(log);
 	st = history_memory(h);
 	assert_int_equal(st->chain_changes, 1);
@@ -230,7 +179,7 @@ test_addresses(void **state)
 	char *log;
 
 	(void)state;
-	log_start();
+	tl_log_start();
 	for (int round = 0; round < 2; round++) {
 		a = xcalloc(2, sizeof(*a));
 		/* the resolver's order may change between rounds */
@@ -240,9 +189,9 @@ test_addresses(void **state)
 		a[1 - round].result = failure(100 + round, "connect", "refused");
 		history_record_all(h, NULL, a, 2);
 	}
-	log = log_stop();
-	assert_int_equal(count(log, "target multi address 127.0.0.1: probe ok:"), 1);
-	assert_int_equal(count(log, "target multi address ::1: probe failed at connect"), 1);
+	log = tl_log_stop();
+	assert_int_equal(tl_count(log, "target multi address 127.0.0.1: probe ok:"), 1);
+	assert_int_equal(tl_count(log, "target multi address ::1: probe failed at connect"), 1);
 	free(log);
 	assert_int_equal(history_naddrs(h), 2);
 	/* counters follow the address, not the position */
@@ -279,15 +228,15 @@ test_reverdict(void **state)
 	history_record(h, success(&leaf1, 100, 1, 0));
 	memset(&v, 0, sizeof(v));
 	v.reasons = REASON(REVOKED);
-	log_start();
+	tl_log_start();
 	assert_int_equal(history_reverdict(h, NULL, &v), 1);
 	memset(&v, 0, sizeof(v));
 	v.reasons = REASON(REVOKED);
 	assert_int_equal(history_reverdict(h, NULL, &v), 0);     /* no change */
-	log = log_stop();
-	assert_int_equal(count(log, "target web: chain does not verify: revoked (leaf: "
+	log = tl_log_stop();
+	assert_int_equal(tl_count(log, "target web: chain does not verify: revoked (leaf: "
 	    "CN=leaf1.test); was: verified\n"), 1);
-	assert_int_equal(count(log, "\n"), 1);
+	assert_int_equal(tl_count(log, "\n"), 1);
 	free(log);
 	assert_int_equal(history_result(h, NULL)->verdict.reasons, REASON(REVOKED));
 	assert_false(history_memory(h)->verified);
@@ -316,9 +265,9 @@ test_restore(void **state)
 	rec->chain.fps = xcalloc(1, sizeof(*rec->chain.fps));
 	memset(rec->chain.fps[0], 'a', 64);
 	rec->certs = xcalloc(1, sizeof(*rec->certs));
-	log_start();
+	tl_log_start();
 	history_restore(h, rec, NULL);
-	log = log_stop();
+	log = tl_log_stop();
 	assert_string_equal(log, "");
 	free(log);
 	assert_ptr_equal(history_memory(h), rec);

@@ -6,7 +6,6 @@
  * to the store, with no new handshake. */
 #include "config.h"
 
-#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -256,21 +255,11 @@ test_reload(void **state)
 	ts_stop(&srv);
 }
 
-static size_t
-count(const char *text, const char *needle)
-{
-	size_t n = 0;
-
-	for (const char *p = text; (p = strstr(p, needle)) != NULL; p++)
-		n++;
-	return n;
-}
-
 static void
 test_recheck(void **state)
 {
 	const struct tc *chain[] = { &leaf, &ca };
-	char *sd = xasprintf("%s/state", dir), *text, *logpath = xasprintf("%s/log", dir), *file;
+	char *sd = xasprintf("%s/state", dir), *text, *file;
 	struct store *st;
 	struct ts srv;
 	struct conf *c;
@@ -278,7 +267,6 @@ test_recheck(void **state)
 	const struct result *r;
 	unsigned handshakes;
 	uint64_t end;
-	int saved, fd;
 
 	(void)state;
 	assert_int_equal(ts_start(&srv, "127.0.0.1", chain, 2, NULL, 0, TS_HANDSHAKE), 0);
@@ -305,11 +293,7 @@ test_recheck(void **state)
 	handshakes = ts_handshakes(&srv);
 
 	/* the data is there: the check asks, and the scheduler runs it again */
-	saved = dup(2);
-	assert_true((fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
-	fflush(stderr);
-	dup2(fd, 2);
-	close(fd);
+	tl_log_start();
 	data_arrived = 1;
 	verdict_request_recheck(ref_target, ref_address);
 	verdict_request_recheck(ref_target, ref_address);   /* once is enough */
@@ -318,9 +302,7 @@ test_recheck(void **state)
 	while (sched_rechecked(s) == 0 && mono_ms() < end)
 		loop_run_once(loop, 20);
 	store_drain(st);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
+	text = tl_log_stop();
 	assert_int_equal(sched_rechecked(s), 1);
 	assert_int_equal(check_runs, 2);
 	assert_int_equal(check_rechecks, 1);
@@ -331,22 +313,7 @@ test_recheck(void **state)
 	assert_false(verdict_pending(&r->verdict));
 	assert_int_equal(verdict_retained_bytes(), 0);
 	/* logged once, through the history */
-	text = NULL;
-	{
-		FILE *f = fopen(logpath, "r");
-		struct buf b;
-		char chunk[512];
-		size_t n;
-
-		assert_non_null(f);
-		buf_init(&b);
-		buf_puts(&b, "");
-		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			buf_append(&b, chunk, n);
-		fclose(f);
-		text = buf_steal(&b);
-	}
-	assert_int_equal(count(text, "target rc: chain does not verify: revoked (leaf: "
+	assert_int_equal(tl_count(text, "target rc: chain does not verify: revoked (leaf: "
 	    "CN=leaf.test); was: verified"), 1);
 	free(text);
 	/* and remembered on disk */
@@ -376,7 +343,6 @@ test_recheck(void **state)
 	conf_free(c);
 	ts_stop(&srv);
 	free(sd);
-	free(logpath);
 }
 
 int
@@ -411,13 +377,7 @@ main(void)
 	resolver_free(res);
 	loop_free(loop);
 	tls_fini();
-	/* the temporary directory: its files, by name */
-	{
-		char *cmd = xasprintf("rm -rf '%s'", dir);
-
-		rc |= system(cmd) != 0;
-		free(cmd);
-	}
+	tl_rm_rf(dir);
 	free(ca_path);
 	return rc;
 }

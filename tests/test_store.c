@@ -25,6 +25,7 @@
 #include "result.h"
 #include "state/history.h"
 #include "state/store.h"
+#include "testlib.h"
 #include "verdict/certs.h"
 
 static char dir[256];
@@ -187,28 +188,6 @@ read_file(const char *path)
 	return buf_steal(&b);
 }
 
-static void
-rm_rf(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-
-	if (d == NULL) {
-		unlink(path);
-		return;
-	}
-	while ((e = readdir(d)) != NULL) {
-		char *p;
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		p = xasprintf("%s/%s", path, e->d_name);
-		rm_rf(p);
-		free(p);
-	}
-	closedir(d);
-	rmdir(path);
-}
-
 static int
 setup(void **state)
 {
@@ -225,7 +204,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	rm_rf(dir);
+	tl_rm_rf(dir);
 	return 0;
 }
 

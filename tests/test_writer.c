@@ -21,6 +21,7 @@
 #include "core/loop.h"
 #include "core/util.h"
 #include "state/writer.h"
+#include "testlib.h"
 
 static char dir[256];
 static struct loop *loop;
@@ -48,46 +49,6 @@ done(void *arg, enum writer_status st)
 	t->h->n++;
 }
 
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	struct buf b;
-	char chunk[256];
-	size_t n;
-
-	if (f == NULL)
-		return NULL;
-	buf_init(&b);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(&b, chunk, n);
-	fclose(f);
-	return b.data ? buf_steal(&b) : xstrdup("");
-}
-
-static void
-rm_rf(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-
-	if (d == NULL) {
-		unlink(path);
-		return;
-	}
-	while ((e = readdir(d)) != NULL) {
-		char *p;
-
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		p = xasprintf("%s/%s", path, e->d_name);
-		rm_rf(p);
-		free(p);
-	}
-	closedir(d);
-	rmdir(path);
-}
-
 static int
 setup(void **state)
 {
@@ -102,7 +63,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	rm_rf(dir);
+	tl_rm_rf(dir);
 	return 0;
 }
 
@@ -134,7 +95,7 @@ test_write(void **state)
 	assert_int_equal(writer_pending(w), 0);
 	assert_int_equal(h.n, 1);
 	assert_int_equal(h.status[0], WRITER_OK);
-	assert_non_null(text = slurp(path));
+	assert_non_null(text = tl_slurp(path));
 	assert_string_equal(text, "hello\n");
 	free(text);
 	assert_int_equal(stat(tmp, &sb), -1);
@@ -175,28 +136,15 @@ test_newest_wins(void **state)
 	assert_int_equal(h.order[3], 3);
 	for (size_t i = 1; i < 4; i++)
 		assert_int_equal(h.status[i], WRITER_OK);
-	assert_non_null(text = slurp(path));
+	assert_non_null(text = tl_slurp(path));
 	assert_string_equal(text, "three");
 	free(text);
-	assert_non_null(text = slurp(other));
+	assert_non_null(text = tl_slurp(other));
 	assert_string_equal(text, "cert");
 	free(text);
 	writer_free(w);
 	free(path);
 	free(other);
-}
-
-/* Count the lines of the captured log that hold needle. */
-static size_t
-count_in(const char *path, const char *needle)
-{
-	char *text = slurp(path);
-	size_t n = 0;
-
-	for (const char *p = text; p && (p = strstr(p, needle)) != NULL; p++)
-		n++;
-	free(text);
-	return n;
 }
 
 /*
@@ -208,17 +156,14 @@ count_in(const char *path, const char *needle)
 static void
 test_failures(void **state)
 {
-	char *log = xasprintf("%s/log", dir), *blocked = xasprintf("%s/x.state", dir);
+	char *log, *blocked = xasprintf("%s/x.state", dir);
 	struct writer *w;
 	struct heard h = { { 0 }, { 0 }, 0 };
 	struct tag t = { &h, 1 };
-	int saved = dup(2), fd;
 
 	(void)state;
 	assert_int_equal(mkdir(blocked, 0755), 0);
-	assert_true((fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644)) >= 0);
-	assert_int_equal(dup2(fd, 2), 2);
-	close(fd);
+	tl_log_start();
 	w = new_writer();
 	for (int i = 0; i < 3; i++) {
 		writer_put(w, dir, "x.state", xstrdup("x"), 1, done, &t);
@@ -236,15 +181,37 @@ test_failures(void **state)
 	writer_drain(w);
 	assert_int_equal(h.status[h.n - 1], WRITER_OK);
 	writer_free(w);
-	fflush(stderr);
-	assert_int_equal(dup2(saved, 2), 2);
-	close(saved);
-	assert_int_equal(count_in(log, "cannot rename"), 1);
-	assert_int_equal(count_in(log, "cannot create /proc/tlswatch-test"), 1);
-	assert_int_equal(count_in(log, "state_dir test: writing works again"), 1);
+	log = tl_log_stop();
+	assert_int_equal(tl_count(log, "cannot rename"), 1);
+	assert_int_equal(tl_count(log, "cannot create /proc/tlswatch-test"), 1);
+	assert_int_equal(tl_count(log, "state_dir test: writing works again"), 1);
 	rmdir(blocked);
 	free(blocked);
 	free(log);
+}
+
+/* What would pass the bound on queued bytes is refused, not queued. */
+static void
+test_bound(void **state)
+{
+	struct writer *w = new_writer();
+	struct heard h = { { 0 }, { 0 }, 0 };
+	struct tag t = { &h, 1 };
+	char *big = xmalloc(WRITER_MAX_QUEUED + 1), *path = xasprintf("%s/big", dir);
+
+	(void)state;
+	memset(big, 'x', WRITER_MAX_QUEUED + 1);
+	assert_int_equal(writer_put(w, dir, "big", big, WRITER_MAX_QUEUED + 1, done, &t), -1);
+	assert_int_equal(writer_pending(w), 0);
+	assert_int_equal(writer_queued_bytes(w), 0);
+	assert_int_equal(writer_put(w, dir, "small", xstrdup("s"), 1, done, &t), 0);
+	assert_int_equal(writer_queued_bytes(w), 1);
+	writer_drain(w);
+	assert_int_equal(writer_queued_bytes(w), 0);
+	assert_int_equal(h.n, 1);     /* the refused one is not heard of */
+	assert_null(tl_slurp(path));
+	writer_free(w);
+	free(path);
 }
 
 /* Freeing waits for everything queued. */
@@ -262,7 +229,7 @@ test_free_drains(void **state)
 	}
 	writer_free(w);
 	for (int i = 0; i < 50; i++) {
-		char *path = xasprintf("%s/f%d", dir, i), *text = slurp(path);
+		char *path = xasprintf("%s/f%d", dir, i), *text = tl_slurp(path);
 		char want[8];
 
 		snprintf(want, sizeof(want), "%d", i);
@@ -280,6 +247,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newest_wins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_drains, setup, teardown),
 	};
 	int rc;

@@ -4,7 +4,9 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -348,6 +350,89 @@ ts_handshakes(struct ts *s)
 	pthread_mutex_lock(&s->lock);
 	n = s->handshakes;
 	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+/* ------------------------------------------------------------ files */
+
+char *
+tl_slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	struct buf b;
+	char chunk[4096];
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	buf_init(&b);
+	buf_puts(&b, "");
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_append(&b, chunk, n);
+	fclose(f);
+	return buf_steal(&b);
+}
+
+void
+tl_rm_rf(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+
+	if (d == NULL) {
+		unlink(path);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		char *p;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		p = xasprintf("%s/%s", path, e->d_name);
+		tl_rm_rf(p);
+		free(p);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+static char log_path[64];
+static int log_saved = -1;
+
+void
+tl_log_start(void)
+{
+	int fd;
+
+	snprintf(log_path, sizeof(log_path), "/tmp/testlib.%d.log", (int)getpid());
+	assert_true((fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
+	fflush(stderr);
+	log_saved = dup(2);
+	assert_int_equal(dup2(fd, 2), 2);
+	close(fd);
+}
+
+char *
+tl_log_stop(void)
+{
+	char *text;
+
+	fflush(stderr);
+	assert_int_equal(dup2(log_saved, 2), 2);
+	close(log_saved);
+	text = tl_slurp(log_path);
+	unlink(log_path);
+	assert_non_null(text);
+	return text;
+}
+
+size_t
+tl_count(const char *text, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = text; (p = strstr(p, needle)) != NULL; p++)
+		n++;
 	return n;
 }
 

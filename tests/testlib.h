@@ -74,6 +74,18 @@ int ts_start_at(struct ts *s, const char *host, uint16_t port, const struct tc *
 void ts_stop(struct ts *s);
 unsigned ts_handshakes(struct ts *s);
 
+/* ---- files and the log ---- */
+
+/* The whole of a file (allocated, NUL-terminated), or NULL. */
+char *tl_slurp(const char *path);
+/* Remove path and everything under it. */
+void tl_rm_rf(const char *path);
+/* What the daemon logs (stderr) from tl_log_start until tl_log_stop
+ * (allocated), and how often needle appears in text. */
+void tl_log_start(void);
+char *tl_log_stop(void);
+size_t tl_count(const char *text, const char *needle);
+
 /* Run the loop until *done is set or ms pass; 0 or -1 on the deadline. */
 struct loop;
 int tl_run_until(struct loop *l, const int *done, uint64_t ms);

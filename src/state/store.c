@@ -43,7 +43,10 @@
 
 /* What was last written to a target's file, to write it only when it
  * changes: the SHA-256 of its content, the probe's timestamps aside (the
- * text itself would be ~1 KB a target kept only to compare). */
+ * text itself would be ~1 KB a target kept only to compare). One per
+ * target name seen since start: a target a reload removed keeps its entry
+ * (under 100 bytes) until the next start, as a write of it may be in
+ * flight. */
 struct written {
 	char *name;
 	unsigned char digest[32];
@@ -498,11 +501,12 @@ store_put_certs(struct store *s, struct result *r)
 		 * takes it back if the write fails */
 		c->stored = 1;
 		if (access(path, F_OK) != 0) {
-			if ((pem = cert_pem(r->ders[i].data, r->ders[i].len, &pem_len)) != NULL)
-				writer_put(s->writer, s->certs_dir, name, pem, pem_len,
-				    cert_written, cert_ref(c));
+			if ((pem = cert_pem(r->ders[i].data, r->ders[i].len, &pem_len)) == NULL ||
+			    writer_put(s->writer, s->certs_dir, name, pem, pem_len,
+			    cert_written, c) == -1)
+				c->stored = 0;   /* the next result carries it again */
 			else
-				c->stored = 0;
+				cert_ref(c);     /* for cert_written */
 		}
 		free(name);
 		free(path);
@@ -1267,9 +1271,11 @@ store_save(struct store *s, const struct store_record *st, const struct result *
 	w->have = have_digest;
 	w->at = now;
 	name = store_file_name(st->name);
-	/* w lives as long as the store, which drains before it goes */
-	writer_put(s->writer, s->targets_dir, name, file.data ? file.data : xstrdup(""),
-	    file.len, state_written, w);
+	/* w lives as long as the store, which drains before it goes; a full
+	 * queue leaves the file to the target's next result */
+	if (writer_put(s->writer, s->targets_dir, name, file.data ? file.data : xstrdup(""),
+	    file.len, state_written, w) == -1)
+		w->have = 0;
 	free(name);
 	buf_free(&content);
 }

@@ -60,6 +60,7 @@ struct writer {
 	size_t nbuckets;
 	size_t nfiles;
 	size_t pending;          /* puts not settled */
+	size_t queued;           /* their bytes */
 	int failing;             /* a directory-wide failure, logged */
 	uint64_t errors;
 };
@@ -269,6 +270,7 @@ job_settle(struct writer *w, struct wjob *wj, enum writer_status st)
 	writer_done_fn done = wj->done;
 	void *arg = wj->arg;
 
+	w->queued -= wj->len;
 	job_free(wj);
 	w->pending--;
 	if (done)
@@ -349,12 +351,19 @@ writer_new(struct loop *l, const char *what, char **err)
 	return w;
 }
 
-void
+int
 writer_put(struct writer *w, const char *dir, const char *name, char *data, size_t len,
     writer_done_fn done, void *arg)
 {
-	struct wjob *wj = xcalloc(1, sizeof(*wj));
+	struct wjob *wj;
 
+	if (len > WRITER_MAX_QUEUED - w->queued) {
+		log_debug("%s: %zu bytes queued already; %s/%s waits for its next write",
+		    w->what, w->queued, dir, name);
+		free(data);
+		return -1;
+	}
+	wj = xcalloc(1, sizeof(*wj));
 	wj->w = w;
 	wj->f = file_get(w, dir, name);
 	wj->data = data;
@@ -362,13 +371,15 @@ writer_put(struct writer *w, const char *dir, const char *name, char *data, size
 	wj->done = done;
 	wj->arg = arg;
 	w->pending++;
+	w->queued += len;
 	if (wj->f->inflight == NULL) {
 		job_submit(w, wj);
-		return;
+		return 0;
 	}
 	if (wj->f->next)
 		job_settle(w, wj->f->next, WRITER_SUPERSEDED);
 	wj->f->next = wj;
+	return 0;
 }
 
 void
@@ -389,6 +400,12 @@ size_t
 writer_pending(const struct writer *w)
 {
 	return w->pending;
+}
+
+size_t
+writer_queued_bytes(const struct writer *w)
+{
+	return w->queued;
 }
 
 void

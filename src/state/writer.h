@@ -25,6 +25,11 @@ struct writer *writer_new(struct loop *l, const char *what, char **err);
 /* Drain, stop the thread and free. Accepts NULL. */
 void writer_free(struct writer *w);
 
+/* Bytes queued and not written yet, at most: a disk slower than the
+ * results coming in (100,000 new targets at start) must not grow memory
+ * without bound; what does not fit is written at the owner's next try. */
+#define WRITER_MAX_QUEUED ((size_t)8 * 1024 * 1024)
+
 /*
  * Write data[0..len) (taken over, freed here) to dir/name: to a temporary
  * name, fsync, rename over the old file, fsync the directory, so that a
@@ -32,16 +37,18 @@ void writer_free(struct writer *w);
  * when missing. Writes happen one at a time, in the order queued, except
  * that a file already in flight gets its newest content written next and
  * any content queued before it is superseded. done (may be NULL) hears
- * the outcome.
+ * the outcome. Returns 0, or -1 when the queue is full (nothing queued,
+ * done not called).
  */
-void writer_put(struct writer *w, const char *dir, const char *name, char *data, size_t len,
-                writer_done_fn done, void *arg);
+int writer_put(struct writer *w, const char *dir, const char *name, char *data, size_t len,
+               writer_done_fn done, void *arg);
 
 /* Block until every write queued so far has settled (their done called). */
 void writer_drain(struct writer *w);
 /* Writes that failed since start. */
 uint64_t writer_errors(const struct writer *w);
-/* Writes queued or in flight. */
+/* Writes queued or in flight, and their bytes. */
 size_t writer_pending(const struct writer *w);
+size_t writer_queued_bytes(const struct writer *w);
 
 #endif
