@@ -379,18 +379,27 @@ check_judge(const struct conf_target *ct, const struct result *r, const struct c
 }
 
 static void
-json_names(struct buf *b, uint64_t bits, int issues)
+text_finding(void *arg, const char *check, const char *line)
 {
-	const char *w[64];
-	size_t n = verdict_words(issues ? VERDICT_CHAIN_ISSUE : VERDICT_REASON, bits, w);
+	int *n = arg;
 
-	buf_putc(b, '[');
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			buf_putc(b, ',');
-		json_str(b, w[i]);
-	}
-	buf_putc(b, ']');
+	if ((*n)++ == 0)
+		printf("Findings:\n");
+	printf("  ");
+	term_puts(stdout, check);
+	printf(": ");
+	term_puts(stdout, line);
+	printf("\n");
+}
+
+/* What checks found in the certificate at depth of r, or 0. */
+static uint64_t
+cert_issues_at(const struct result *r, size_t depth)
+{
+	size_t n;
+	const uint64_t *ci = verdict_cert_issues(&r->verdict, &n);
+
+	return ci && depth < n ? ci[depth] : 0;
 }
 
 static void
@@ -430,9 +439,11 @@ check_print_json(const struct conf_target *ct, const struct result *r,
 	json_key(&b, "verified", 0);
 	json_bool(&b, r->success && r->verdict.verified);
 	json_key(&b, "reasons", 0);
-	json_names(&b, r->success ? r->verdict.reasons : 0, 0);
+	status_json_words(&b, VERDICT_REASON, r->success ? r->verdict.reasons : 0);
 	json_key(&b, "issues", 0);
-	json_names(&b, r->success ? r->verdict.issues : 0, 1);
+	status_json_words(&b, VERDICT_CHAIN_ISSUE, r->success ? r->verdict.issues : 0);
+	if (r->success)
+		status_json_findings(&b, &r->verdict);
 	json_key(&b, "expiry", 0);
 	if (r->success)
 		json_int(&b, cv->expiry);
@@ -453,6 +464,12 @@ check_print_json(const struct conf_target *ct, const struct result *r,
 		if (i)
 			buf_putc(&b, ',');
 		certinfo_json(&b, r->certs[i], i, now);
+		if (cert_issues_at(r, i)) {
+			b.len--;    /* reopen the object */
+			json_key(&b, "issues", 0);
+			status_json_words(&b, VERDICT_CERT_ISSUE, cert_issues_at(r, i));
+			buf_putc(&b, '}');
+		}
 		if (o->pem && i < r->nders) {
 			char *p = certinfo_pem(r->ders[i].data, r->ders[i].len);
 
@@ -489,6 +506,14 @@ check_print_text(const struct result *r, const struct check_opts *o,
 			print_pem(stdout, i, r->certs[i]->subject, r->ders[i].data, r->ders[i].len);
 		else
 			print_cert(stdout, i, r->certs[i], now);
+		if (cert_issues_at(r, i)) {
+			struct buf w;
+
+			buf_init(&w);
+			verdict_words_join(&w, VERDICT_CERT_ISSUE, cert_issues_at(r, i), ", ", "-");
+			printf("  Issues:     %s\n", w.data);
+			buf_free(&w);
+		}
 	}
 	printf("\nVerdict:      %s\nReasons:      ", r->verdict.verified ?
 	    "verified" : "not verified");
@@ -496,6 +521,11 @@ check_print_text(const struct result *r, const struct check_opts *o,
 	printf("\nChain issues: ");
 	print_names(stdout, r->verdict.issues, 1);
 	printf("\n");
+	{
+		int n = 0;
+
+		(void)verdict_details(&r->verdict, text_finding, &n);
+	}
 }
 
 static int

@@ -21,6 +21,8 @@
 #include "core/util.h"
 #include "result.h"
 #include "serve/metrics.h"
+#include "serve/status.h"
+#include "state/store.h"
 #include "testlib.h"
 #include "verdict/chain.h"
 #include "verdict/check.h"
@@ -277,11 +279,37 @@ test_metrics(void **state)
 	free(want);
 	buf_free(&b);
 	assert_true(metrics_label_reserved("test_word"));
-	/* and for people */
+	/* and for people: the tool's and the status page's details */
 	buf_init(&b);
 	verdict_describe(verdict_nchecks() - 1, verdict_blob(&r.verdict, verdict_nchecks() - 1), &b);
 	assert_string_equal(b.data, "the test check saw w\"1\n");
 	buf_free(&b);
+	{
+		struct store_record *st = store_record_new("t");
+		struct status_entry e = { "t", &r, st };
+		struct status_view sv = { NULL, 21 * 86400, 7 * 86400, (double)time(NULL) };
+
+		st->chain.n = 2;
+		st->chain.fps = xcalloc(2, sizeof(*st->chain.fps));
+		st->certs = xcalloc(2, sizeof(*st->certs));
+		for (int i = 0; i < 2; i++) {
+			memcpy(st->chain.fps[i], r.certs[i]->sha256, 65);
+			st->certs[i] = cert_ref(r.certs[i]);
+		}
+		buf_init(&b);
+		status_json_target(&b, &e, &sv);
+		assert_non_null(strstr(b.data, ",\"findings\":[{\"check\":\"test\","
+		    "\"text\":\"the test check saw w\\\"1\"}],\"chain\":["));
+		assert_non_null(strstr(b.data, "\"issues\":[\"test_issue\"]}]"));
+		buf_free(&b);
+		buf_init(&b);
+		status_html_target(&b, &e, &sv);
+		assert_non_null(strstr(b.data, "<tr><th>Findings</th><td><ul><li>test: the test "
+		    "check saw w&quot;1</li></ul>"));
+		assert_non_null(strstr(b.data, "<tr><th>Issues</th><td>test_issue</td></tr>"));
+		buf_free(&b);
+		store_record_free(st);
+	}
 	verdict_fini(&r.verdict);
 	cert_put(r.certs[0]);
 	cert_put(r.certs[1]);

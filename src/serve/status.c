@@ -155,23 +155,86 @@ url_escape(struct buf *b, const char *s)
 	}
 }
 
-static void
-put_names(struct buf *b, uint64_t bits, int issues, int json)
+void
+status_json_words(struct buf *b, enum verdict_table t, uint64_t set)
 {
-	enum verdict_table t = issues ? VERDICT_CHAIN_ISSUE : VERDICT_REASON;
 	const char *w[64];
-	size_t n;
+	size_t n = verdict_words(t, set, w);
 
-	if (!json) {
-		verdict_words_join(b, t, bits, ", ", "-");
-		return;
-	}
-	n = verdict_words(t, bits, w);
+	buf_putc(b, '[');
 	for (size_t i = 0; i < n; i++) {
 		if (i)
 			buf_putc(b, ',');
 		json_str(b, w[i]);
 	}
+	buf_putc(b, ']');
+}
+
+/* A set of words as text. */
+static void
+put_names(struct buf *b, uint64_t bits, int issues)
+{
+	verdict_words_join(b, issues ? VERDICT_CHAIN_ISSUE : VERDICT_REASON, bits, ", ", "-");
+}
+
+/* What checks found in the certificate at depth of e's result: words, or
+ * 0 when none (or no such result). */
+static uint64_t
+cert_issues_at(const struct status_entry *e, size_t depth)
+{
+	size_t n;
+	const uint64_t *ci;
+
+	if (e->r == NULL || !e->r->success ||
+	    (ci = verdict_cert_issues(&e->r->verdict, &n)) == NULL || depth >= n)
+		return 0;
+	return ci[depth];
+}
+
+static void
+html_finding(void *arg, const char *check, const char *line)
+{
+	struct buf *b = arg;
+
+	buf_puts(b, "<li>");
+	html_escape(b, check);
+	buf_puts(b, ": ");
+	html_escape(b, line);
+	buf_puts(b, "</li>");
+}
+
+struct json_findings {
+	struct buf *b;
+	int n;
+};
+
+static void
+json_finding(void *arg, const char *check, const char *line)
+{
+	struct json_findings *jf = arg;
+
+	if (jf->n++)
+		buf_putc(jf->b, ',');
+	buf_putc(jf->b, '{');
+	json_key(jf->b, "check", 1);
+	json_str(jf->b, check);
+	json_key(jf->b, "text", 0);
+	json_str(jf->b, line);
+	buf_putc(jf->b, '}');
+}
+
+void
+status_json_findings(struct buf *b, const struct verdict *v)
+{
+	struct buf f;
+	struct json_findings jf = { &f, 0 };
+
+	buf_init(&f);
+	if (verdict_details(v, json_finding, &jf) > 0) {
+		json_key(b, "findings", 0);
+		buf_printf(b, "[%s]", f.data);
+	}
+	buf_free(&f);
 }
 
 static const char *
@@ -263,7 +326,7 @@ status_html_list(struct buf *b, const struct status_entry *e, size_t n,
 			buf_puts(b, "verified");
 		else {
 			buf_puts(b, "not verified: ");
-			put_names(b, r->verdict.reasons, 0, 0);
+			put_names(b, r->verdict.reasons, 0);
 		}
 		buf_puts(b, "</td><td class=\"subject\">");
 		html_escape(b, leaf_subject(&e[i]));
@@ -289,7 +352,7 @@ load_cert(const struct status_view *v, const char *fp, const struct cert *c)
 
 static void
 html_cert(struct buf *b, size_t depth, const char *fp, const struct cert *mem,
-    const struct status_view *v)
+    uint64_t issues, const struct status_view *v)
 {
 	struct cert *c = load_cert(v, fp, mem);
 	char nb[64], na[64];
@@ -327,6 +390,11 @@ html_cert(struct buf *b, size_t depth, const char *fp, const struct cert *mem,
 		buf_puts(b, "</td></tr>\n");
 	}
 	cert_put(c);
+	if (issues) {
+		buf_puts(b, "<tr><th>Issues</th><td>");
+		verdict_words_join(b, VERDICT_CERT_ISSUE, issues, ", ", "-");
+		buf_puts(b, "</td></tr>\n");
+	}
 	buf_puts(b, "<tr><th>SHA-256</th><td class=\"fp\">");
 	html_escape(b, fp);
 	buf_puts(b, "</td></tr></table>\n");
@@ -386,9 +454,19 @@ status_html_target(struct buf *b, const struct status_entry *e, const struct sta
 		buf_puts(b, "</td></tr>\n");
 		if (r->success) {
 			buf_puts(b, "<tr><th>Reasons</th><td>");
-			put_names(b, r->verdict.reasons, 0, 0);
+			put_names(b, r->verdict.reasons, 0);
 			buf_puts(b, "</td></tr>\n<tr><th>Chain issues</th><td>");
-			put_names(b, r->verdict.issues, 1, 0);
+			put_names(b, r->verdict.issues, 1);
+			{
+				/* what checks say, when they say anything */
+				struct buf f;
+
+				buf_init(&f);
+				if (verdict_details(&r->verdict, html_finding, &f) > 0)
+					buf_printf(b, "</td></tr>\n<tr><th>Findings</th><td><ul>%s</ul>",
+					    f.data);
+				buf_free(&f);
+			}
 			buf_puts(b, "</td></tr>\n<tr><th>TLS</th><td>");
 			html_escape(b, r->tls_version);
 			buf_putc(b, ' ');
@@ -411,7 +489,8 @@ status_html_target(struct buf *b, const struct status_entry *e, const struct sta
 	buf_puts(b, "</table>\n<h2>Presented chain</h2>\n");
 	if (st && st->chain.n) {
 		for (size_t i = 0; i < st->chain.n; i++)
-			html_cert(b, i, st->chain.fps[i], st->certs ? st->certs[i] : NULL, v);
+			html_cert(b, i, st->chain.fps[i], st->certs ? st->certs[i] : NULL,
+			    cert_issues_at(e, i), v);
 	} else {
 		buf_puts(b, "<p>No chain seen yet.</p>\n");
 	}
@@ -486,15 +565,9 @@ json_summary(struct buf *b, const struct status_entry *e, const struct status_vi
 	else
 		buf_puts(b, "null");
 	json_key(b, "reasons", 0);
-	buf_putc(b, '[');
-	if (r && r->success)
-		put_names(b, r->verdict.reasons, 0, 1);
-	buf_putc(b, ']');
+	status_json_words(b, VERDICT_REASON, r && r->success ? r->verdict.reasons : 0);
 	json_key(b, "issues", 0);
-	buf_putc(b, '[');
-	if (r && r->success)
-		put_names(b, r->verdict.issues, 1, 1);
-	buf_putc(b, ']');
+	status_json_words(b, VERDICT_CHAIN_ISSUE, r && r->success ? r->verdict.issues : 0);
 	json_key(b, "leaf_subject", 0);
 	json_str(b, leaf_subject(e));
 	json_key(b, "first_seen", 0);
@@ -562,6 +635,8 @@ status_json_target(struct buf *b, const struct status_entry *e, const struct sta
 	json_str(b, r ? r->tls_version : NULL);
 	json_key(b, "cipher", 0);
 	json_str(b, r ? r->cipher : NULL);
+	if (r && r->success)
+		status_json_findings(b, &r->verdict);
 	json_key(b, "chain", 0);
 	buf_putc(b, '[');
 	for (size_t i = 0; st && i < st->chain.n; i++) {
@@ -570,8 +645,16 @@ status_json_target(struct buf *b, const struct status_entry *e, const struct sta
 		if (i)
 			buf_putc(b, ',');
 		if (c) {
+			uint64_t issues = cert_issues_at(e, i);
+
 			certinfo_json(b, c, i, v->now);
 			cert_put(c);
+			if (issues) {
+				b->len--;       /* reopen the object */
+				json_key(b, "issues", 0);
+				status_json_words(b, VERDICT_CERT_ISSUE, issues);
+				buf_putc(b, '}');
+			}
 			continue;
 		}
 		buf_putc(b, '{');

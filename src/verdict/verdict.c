@@ -178,6 +178,33 @@ verdict_describe(size_t i, const void *blob, struct buf *out)
 		checks[i]->describe(blob, out);
 }
 
+size_t
+verdict_details(const struct verdict *v,
+    void (*fn)(void *arg, const char *check, const char *line), void *arg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < nchecks; i++) {
+		const void *blob = verdict_blob(v, i);
+		struct buf b;
+
+		if (blob == NULL || checks[i]->describe == NULL)
+			continue;
+		buf_init(&b);
+		checks[i]->describe(blob, &b);
+		for (char *line = b.data, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+			if ((nl = strchr(line, '\n')) != NULL)
+				*nl = '\0';
+			if (*line) {
+				fn(arg, checks[i]->name, line);
+				n++;
+			}
+		}
+		buf_free(&b);
+	}
+	return n;
+}
+
 /* ------------------------------------------------------------ detail */
 
 /* A chain and handshake facts kept for a recheck. */

@@ -243,5 +243,10 @@ const void *verdict_blob(const struct verdict *v, size_t i);
 /* What check i's blob says, as plain-text lines appended to out (the
  * caller escapes them); nothing when the check says nothing. */
 void verdict_describe(size_t i, const void *blob, struct buf *out);
+/* Every line every check says of v, in check order: fn(arg, check name,
+ * line) for each (lines are the check's plain text; the caller escapes).
+ * Returns the number of lines. */
+size_t verdict_details(const struct verdict *v,
+                       void (*fn)(void *arg, const char *check, const char *line), void *arg);
 
 #endif
