@@ -186,10 +186,8 @@ fail:
 	return -1;
 }
 
-/* An issuer of cc[i] among the presented certificates other than itself,
- * or -1. */
-static long
-chain_find_issuer(const struct check_chain *cc, size_t i)
+long
+check_chain_issuer(const struct check_chain *cc, size_t i)
 {
 	for (size_t j = 0; j < cc->n; j++)
 		if (cc->certs[j] != cc->certs[i] &&
@@ -253,7 +251,7 @@ chain_path(const struct check_chain *cc, const struct trust *t, struct check_pat
 			path_add(p, iss, intern_crt(iss), -1);
 			return;
 		}
-		if ((j = chain_find_issuer(cc, cur)) == -1)
+		if ((j = check_chain_issuer(cc, cur)) == -1)
 			return;
 		cur = (size_t)j;
 		path_add(p, cc->crt[cur], cert_ref(cc->certs[cur]), j);

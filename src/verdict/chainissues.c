@@ -31,18 +31,6 @@ is_dup(const struct check_chain *cc, size_t i)
 	return 0;
 }
 
-/* An issuer of cc[i] among the presented certificates other than itself,
- * or -1. */
-static long
-find_issuer(const struct check_chain *cc, size_t i)
-{
-	for (size_t j = 0; j < cc->n; j++)
-		if (cc->certs[j] != cc->certs[i] &&
-		    gnutls_x509_crt_check_issuer(cc->crt[i], cc->crt[j]))
-			return (long)j;
-	return -1;
-}
-
 static void
 run(const struct check_input *in, struct check_output *out)
 {
@@ -70,7 +58,7 @@ run(const struct check_input *in, struct check_output *out)
 	 * that is a root, or that an anchor we hold signed, needs nothing more. */
 	top = 0;
 	for (depth = 0; depth < CHECK_MAX_DEPTH; depth++) {
-		if (cc->certs[top]->self_signed || (j = find_issuer(cc, top)) == -1)
+		if (cc->certs[top]->self_signed || (j = check_chain_issuer(cc, top)) == -1)
 			break;
 		top = (size_t)j;
 	}

@@ -121,6 +121,8 @@ gnutls_x509_trust_list_t trust_list(const struct trust *t);
  * when one does not parse (nothing is then held). */
 int check_chain_load(struct check_chain *cc, const struct der *der, size_t n);
 void check_chain_free(struct check_chain *cc);
+/* A presented issuer of cc[i] other than itself (its index), or -1. */
+long check_chain_issuer(const struct check_chain *cc, size_t i);
 
 /* What GnuTLS's verification says of a chain. */
 struct chain_base {
