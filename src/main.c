@@ -25,8 +25,9 @@
 #include "state/store.h"
 #include "probe/tls.h"
 #include "core/util.h"
+#include "core/work.h"
 
-#define DEFAULT_CONFIG SYSCONFDIR "/tlswatchd.conf"
+#define DEFAULT_CONFIG SYSCONFDIR "/tlswatch/tlswatchd.conf"
 
 /* The status line counts certificates expiring within this (the warning
  * alert's horizon in etc/prometheus/tlswatch-rules.yml). */
@@ -40,6 +41,7 @@ struct daemon {
 	struct resolver *resolver;
 	struct sched *sched;
 	struct listeners *listeners;
+	struct work_pool *workers;   /* password checks off the loop */
 	struct loop_watch sigwatch;
 	int reload_ok;               /* the last reload succeeded (1 at start) */
 	double reload_time;          /* wall clock of the last config loaded */
@@ -265,6 +267,7 @@ daemon_free(struct daemon *d)
 	sched_free(d->sched);
 	store_free(d->store);
 	listeners_free(d->listeners);
+	work_pool_free(d->workers);   /* after the servers: their checks drain here */
 	free(d->last_status);
 	if (d->sigwatch.fd != -1) {
 		loop_watch_del(d->loop, &d->sigwatch);
@@ -366,8 +369,15 @@ start(struct daemon *d)
 		return -1;
 	}
 	d->sched = sched_new(d->loop, d->resolver, d->conf);
+	/* Two workers: a bcrypt takes tens of ms of CPU, and two keep checks
+	 * moving while one client guesses, without taking every core. */
+	if ((d->workers = work_pool_new(d->loop, 2, "tlswatchd-work", &err)) == NULL) {
+		print_errors(err);
+		free(err);
+		return -1;
+	}
 	/* bound once, here, as a reload binds new addresses */
-	d->listeners = listeners_new(d->loop, render_cb, d);
+	d->listeners = listeners_new(d->loop, d->workers, render_cb, d);
 	listeners_set_pages(d->listeners, status_handle, &d->pages);
 	d->pages.sched = d->sched;
 	d->pages.conf = d->conf;

@@ -99,7 +99,7 @@ test_every_address(void **state)
 		}
 	}
 	assert_true(found4 && found6);
-	assert_int_equal(ts_handshakes(&v4), 1);
+	assert_int_equal(ts_wait_handshakes(&v4, 1, 2000), 1);
 	addr_results_free(g.a, g.n);
 	conf_target_fini(&ct);
 	ts_stop(&v4);

@@ -132,7 +132,7 @@ test_verified_and_reused(void **state)
 	verdict_counts(&full, &reused);
 	assert_int_equal(full, full0 + 1);
 	assert_int_equal(reused, reused0 + 1);
-	assert_int_equal(ts_handshakes(&s), 2);   /* every probe shakes hands */
+	assert_int_equal(ts_wait_handshakes(&s, 2, 2000), 2);   /* every probe shakes hands */
 	result_free(r);
 	result_free(r2);
 	conf_target_fini(&ct);

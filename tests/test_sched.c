@@ -290,7 +290,7 @@ test_recheck(void **state)
 	assert_string_equal(ref_target, "rc");
 	assert_null(ref_address);
 	assert_int_equal(check_runs, 1);
-	handshakes = ts_handshakes(&srv);
+	handshakes = ts_wait_handshakes(&srv, 1, 2000);
 
 	/* the data is there: the check asks, and the scheduler runs it again */
 	tl_log_start();

@@ -436,6 +436,17 @@ tl_count(const char *text, const char *needle)
 	return n;
 }
 
+unsigned
+ts_wait_handshakes(struct ts *s, unsigned n, uint64_t ms)
+{
+	uint64_t end = mono_ms() + ms;
+	unsigned got;
+
+	while ((got = ts_handshakes(s)) < n && mono_ms() < end)
+		usleep(10 * 1000);
+	return got;
+}
+
 int
 tl_run_until(struct loop *l, const int *done, uint64_t ms)
 {

@@ -73,6 +73,9 @@ int ts_start_at(struct ts *s, const char *host, uint16_t port, const struct tc *
 /* Stop it and free everything. */
 void ts_stop(struct ts *s);
 unsigned ts_handshakes(struct ts *s);
+/* The handshakes counted once at least n are (the server thread counts
+ * after the client is done), or after ms. */
+unsigned ts_wait_handshakes(struct ts *s, unsigned n, uint64_t ms);
 
 /* ---- files and the log ---- */
 

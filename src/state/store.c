@@ -1030,6 +1030,19 @@ render_file(struct buf *b, const struct store_record *st, const struct result *r
 	buf_puts(b, "end\n");
 }
 
+char *
+store_render(const struct store_record *st, const struct result *r)
+{
+	struct buf content, file;
+
+	buf_init(&content);
+	buf_init(&file);
+	render_content(&content, st, r);
+	render_file(&file, st, r, &content);
+	buf_free(&content);
+	return buf_steal(&file);
+}
+
 /* What identifies a state file's content, to compare with the last write.
  * 0, or -1 when it cannot be computed (then the file counts as changed). */
 static int
