@@ -17,6 +17,7 @@
 #include "serve/listen.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/pin.h"
 #include "serve/metrics.h"
 #include "serve/notify.h"
 #include "probe/resolve.h"
@@ -93,6 +94,52 @@ render_cb(struct buf *out, void *arg)
 
 	sched_render_metrics(out, d->sched);
 	metrics_render_reload(out, d->reload_ok, d->reload_time);
+}
+
+/* The same off the loop (httpd_set_scrape): what the scheduler shows and
+ * the reload state, taken on the loop, rendered on a worker. */
+struct scrape_snap {
+	struct sched_scrape *sched;
+	int reload_ok;
+	double reload_time;
+};
+
+static void *
+scrape_take(void *arg)
+{
+	struct daemon *d = arg;
+	struct scrape_snap *sn = xcalloc(1, sizeof(*sn));
+
+	sn->sched = sched_scrape_take(d->sched);
+	sn->reload_ok = d->reload_ok;
+	sn->reload_time = d->reload_time;
+	return sn;
+}
+
+static void
+scrape_render(struct buf *out, void *snap)
+{
+	struct scrape_snap *sn = snap;
+
+	sched_scrape_render(out, sn->sched);
+	metrics_render_reload(out, sn->reload_ok, sn->reload_time);
+}
+
+static void
+scrape_release(void *snap)
+{
+	struct scrape_snap *sn = snap;
+
+	sched_scrape_release(sn->sched);
+	free(sn);
+}
+
+static const struct httpd_scrape scrape_ops = { scrape_take, scrape_render, scrape_release };
+
+static void
+conf_free_cb(void *p)
+{
+	conf_free(p);
 }
 
 /* "3 targets, 1 failing, 0 expiring within 21 days" */
@@ -186,7 +233,7 @@ reload(struct daemon *d)
 	sched_start_from(ns, d->sched);
 	sched_free(d->sched);      /* cancels the old probes: see sched.h */
 	d->sched = ns;
-	conf_free(d->conf);
+	pin_free(conf_free_cb, d->conf);   /* a scrape may be rendering from it */
 	d->conf = nc;
 	d->pages.sched = ns;
 	d->pages.conf = nc;
@@ -379,6 +426,7 @@ start(struct daemon *d)
 	/* bound once, here, as a reload binds new addresses */
 	d->listeners = listeners_new(d->loop, d->workers, render_cb, d);
 	listeners_set_pages(d->listeners, status_handle, &d->pages);
+	listeners_set_scrape(d->listeners, &scrape_ops, d);
 	d->pages.sched = d->sched;
 	d->pages.conf = d->conf;
 	if (listeners_apply(d->listeners, d->conf, &err) == -1) {

@@ -11,6 +11,7 @@
 
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/pin.h"
 #include "core/util.h"
 #include "probe/multi.h"
 #include "probe/probe.h"
@@ -379,7 +380,7 @@ sched_free(struct sched *s)
 		probe_cancel(t->probe);
 		multi_cancel(t->multi);
 		history_free(t->hist);
-		free(t->labels);
+		pin_free(free, t->labels);   /* a scrape may be rendering it */
 	}
 	for (size_t i = 0; i < s->nrechecks; i++) {
 		free(s->rechecks[i].target);
@@ -444,30 +445,44 @@ sched_queued(const struct sched *s)
 }
 
 /* What metrics.c renders: one entry per target and one row per target, or
- * per address with addresses = "all". */
-void
-sched_render_metrics(struct buf *out, void *arg)
-{
-	const struct sched *s = arg;
-	struct metrics_target *mt = xcalloc(s->ntargets ? s->ntargets : 1, sizeof(*mt));
+ * per address with addresses = "all". Taken on the loop thread in one go,
+ * so that every target shows one result; pinned (core/pin.h), so that it
+ * stays as it is while a worker thread renders it. */
+struct sched_scrape {
+	struct metrics_target *mt;
+	size_t n;
 	struct metrics_row *rows;
+	size_t nrows;
 	struct metrics_info info;
+	struct histogram lateness;   /* a copy: the loop goes on observing */
+	uint64_t pin;
+};
+
+struct sched_scrape *
+sched_scrape_take(const struct sched *s)
+{
+	struct sched_scrape *sc = xcalloc(1, sizeof(*sc));
 	size_t nrows = 0, k = 0;
 
+	sc->pin = pin_begin();
+	sc->n = s->ntargets;
+	sc->mt = xcalloc(s->ntargets ? s->ntargets : 1, sizeof(*sc->mt));
 	for (size_t i = 0; i < s->ntargets; i++) {
 		size_t na = history_naddrs(s->targets[i].hist);
 
 		nrows += na ? na : 1;
 	}
-	rows = xcalloc(nrows ? nrows : 1, sizeof(*rows));
+	sc->nrows = nrows;
+	sc->rows = xcalloc(nrows ? nrows : 1, sizeof(*sc->rows));
 	for (size_t i = 0; i < s->ntargets; i++) {
 		const struct target *t = &s->targets[i];
+		struct metrics_row *rows = sc->rows;
 		size_t na = history_naddrs(t->hist);
 
-		mt[i].conf = t->conf;
-		mt[i].labels = t->labels;
-		mt[i].memory = history_memory(t->hist);
-		mt[i].cert_first_seen = history_cert_first_seen(t->hist);
+		sc->mt[i].conf = t->conf;
+		sc->mt[i].labels = t->labels;
+		sc->mt[i].memory = history_memory(t->hist);
+		sc->mt[i].cert_first_seen = history_cert_first_seen(t->hist);
 		if (na == 0) {
 			rows[k].labels = t->labels;
 			rows[k].result = history_result(t->hist, NULL);
@@ -481,21 +496,50 @@ sched_render_metrics(struct buf *out, void *arg)
 			    &rows[k].probes_success, &rows[k].probes_failure);
 		}
 	}
-	info = (struct metrics_info){
+	sc->lateness = s->lateness;
+	sc->lateness.counts = xcalloc(s->lateness.nbounds + 1, sizeof(*sc->lateness.counts));
+	memcpy(sc->lateness.counts, s->lateness.counts,
+	    (s->lateness.nbounds + 1) * sizeof(*sc->lateness.counts));
+	sc->info = (struct metrics_info){
 		.version = PACKAGE_VERSION,
 		.gnutls_version = tls_library_version(),
 		.start_time = s->start_time,
 		.in_flight = s->in_flight,
 		.queued = s->nqueued,
-		.lateness = &s->lateness,
+		.lateness = &sc->lateness,
 		.skipped = s->skipped,
 		.have_store = s->store != NULL,
 		.state_write_errors = store_write_errors(s->store),
 	};
-	verdict_counts(&info.verify_full, &info.verify_reused);
-	metrics_render(out, mt, s->ntargets, rows, nrows, &info);
-	free(rows);
-	free(mt);
+	verdict_counts(&sc->info.verify_full, &sc->info.verify_reused);
+	return sc;
+}
+
+void
+sched_scrape_render(struct buf *out, const struct sched_scrape *sc)
+{
+	metrics_render(out, sc->mt, sc->n, sc->rows, sc->nrows, &sc->info);
+}
+
+void
+sched_scrape_release(struct sched_scrape *sc)
+{
+	if (sc == NULL)
+		return;
+	pin_end(sc->pin);
+	free(sc->lateness.counts);
+	free(sc->rows);
+	free(sc->mt);
+	free(sc);
+}
+
+void
+sched_render_metrics(struct buf *out, void *arg)
+{
+	struct sched_scrape *sc = sched_scrape_take(arg);
+
+	sched_scrape_render(out, sc);
+	sched_scrape_release(sc);
 }
 
 /*

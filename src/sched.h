@@ -62,4 +62,12 @@ uint64_t sched_rechecked(const struct sched *s);
 /* The /metrics body; arg is the struct sched. */
 void sched_render_metrics(struct buf *out, void *arg);
 
+/* The same in three steps, for a scrape rendered off the loop: take (loop
+ * thread: what every target shows now, kept as it is until release),
+ * render (any thread, from the scrape alone), release (loop thread). */
+struct sched_scrape;
+struct sched_scrape *sched_scrape_take(const struct sched *s);
+void sched_scrape_render(struct buf *out, const struct sched_scrape *sc);
+void sched_scrape_release(struct sched_scrape *sc);
+
 #endif

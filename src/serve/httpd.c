@@ -78,11 +78,14 @@ enum req_state {
 	REQ_NEW,          /* its handler has not run yet */
 	REQ_VERIFYING,    /* suspended while a worker checks the password */
 	REQ_VERIFIED,     /* the check is back: hc->auth says how it went */
+	REQ_RENDERING,    /* suspended while a worker renders /metrics */
+	REQ_RENDERED,     /* the body is back in hc->scrape */
 	REQ_ANSWERED,     /* a response is queued; a body that follows is dropped */
 	REQ_ABORT,        /* the server is going: close */
 };
 
 struct verify;
+struct scrape;
 
 /* One connection, from MHD's "started" to its "closed". */
 struct hconn {
@@ -93,6 +96,21 @@ struct hconn {
 	enum req_state st;
 	int auth;                 /* REQ_VERIFIED: 1 passed, 0 failed */
 	struct verify *job;       /* REQ_VERIFYING */
+	struct scrape *scrape;    /* REQ_RENDERING, REQ_RENDERED */
+};
+
+/* A /metrics render on a worker: it owns its snapshot and its output. */
+struct scrape {
+	struct work_job job;
+	struct httpd *h;          /* NULL once the server went */
+	struct hconn *hc;         /* NULL once the connection went */
+	const struct httpd_scrape *ops;
+	void *snap;               /* released on the loop thread, in done */
+	int gzip;                 /* the client accepts gzip */
+	unsigned char *body;      /* after run: the response body */
+	size_t len;
+	int gzipped;              /* body is gzip */
+	struct scrape *prev, *next;
 };
 
 /* A password check on a worker: it owns copies of what it hashes. */
@@ -139,6 +157,9 @@ struct httpd {
 	uint64_t reported_at;
 	httpd_page_fn page;
 	void *page_arg;
+	const struct httpd_scrape *scrape;   /* NULL: /metrics renders on the loop */
+	void *scrape_arg;
+	struct scrape *scraping;  /* on a worker now */
 };
 
 /* Bodies that never change; MHD only reads them (MHD_RESPMEM_PERSISTENT). */
@@ -321,53 +342,65 @@ httpd_text(const struct httpd *h, struct MHD_Connection *conn, unsigned status,
  * gzip scrape never holds the whole plain exposition in memory. */
 #define HTTPD_GZIP_PIECE (256 * 1024)
 
-/* The /metrics response: rendered straight into a gzip stream when the
- * client accepts it (Prometheus always does), else plain. */
-static struct MHD_Response *
-httpd_metrics_response(struct httpd *h, struct MHD_Connection *conn)
+/* The /metrics body: rendered straight into a gzip stream when the client
+ * accepts it (Prometheus always does), else plain. On whichever thread
+ * calls it: it touches only what render reads and its own output. */
+static void
+httpd_metrics_body(httpd_render_fn render, void *arg, int want_gzip, unsigned char **body,
+    size_t *len, int *gzipped)
 {
-	const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-	    MHD_HTTP_HEADER_ACCEPT_ENCODING);
-	struct MHD_Response *resp = NULL;
 	struct gzip_stream *gz = NULL;
-	unsigned char *body;
-	size_t len = 0;
 	struct buf b;
 
 	buf_init(&b);
-	if (gzip_accepted(accept) && (gz = gzip_stream_new()) != NULL) {
+	if (want_gzip && (gz = gzip_stream_new()) != NULL) {
 		b.flush = gzip_buf_flush;
 		b.flush_arg = gz;
 		b.flush_at = HTTPD_GZIP_PIECE;
 	}
-	h->render(&b, h->arg);
+	render(&b, arg);
 	if (gz) {
 		gzip_stream_write(gz, b.data, b.len);
 		buf_free(&b);
-		if ((body = gzip_stream_finish(gz, &len)) == NULL) {
-			/* zlib failed: the rendered text is gone, so render again, plain */
-			buf_init(&b);
-			h->render(&b, h->arg);
-			gz = NULL;
+		if ((*body = gzip_stream_finish(gz, len)) != NULL) {
+			*gzipped = 1;
+			return;
 		}
+		/* zlib failed: the rendered text is gone, so render again, plain */
+		buf_init(&b);
+		render(&b, arg);
 	}
-	if (gz) {
-		resp = MHD_create_response_from_buffer_with_free_callback(len, body, free);
-		if (resp && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING,
-		    "gzip") != MHD_YES) {
-			MHD_destroy_response(resp);
-			return NULL;
-		}
-	} else {
-		len = b.len;
-		resp = MHD_create_response_from_buffer_with_free_callback(len, buf_steal(&b), free);
+	*gzipped = 0;
+	*len = b.len;
+	*body = (unsigned char *)buf_steal(&b);
+}
+
+/* The /metrics response for a body from httpd_metrics_body (taken over). */
+static struct MHD_Response *
+httpd_metrics_response(unsigned char *body, size_t len, int gzipped)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer_with_free_callback(len, body, free);
+	if (resp == NULL) {
+		free(body);
+		return NULL;
 	}
-	if (resp && MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY,
+	if ((gzipped && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING,
+	    "gzip") != MHD_YES) ||
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY,
 	    MHD_HTTP_HEADER_ACCEPT_ENCODING) != MHD_YES) {
 		MHD_destroy_response(resp);
 		return NULL;
 	}
 	return resp;
+}
+
+static int
+httpd_wants_gzip(struct MHD_Connection *conn)
+{
+	return gzip_accepted(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_ACCEPT_ENCODING));
 }
 
 /* The hash of user name, or NULL. Names are few; a linear scan compares
@@ -491,6 +524,84 @@ verify_done(struct work_job *j)
 	/* In external polling MHD takes a resumed connection up in its next
 	 * run (the documentation asks for one now). */
 	httpd_run_mhd(h);
+}
+
+void
+httpd_set_scrape(struct httpd *h, const struct httpd_scrape *ops, void *arg)
+{
+	h->scrape = ops;
+	h->scrape_arg = arg;
+}
+
+static void
+scrape_free(struct scrape *sc)
+{
+	free(sc->body);
+	free(sc);
+}
+
+/* On a worker thread: the snapshot is the scrape's, unchanged until done. */
+static void
+scrape_run(struct work_job *j)
+{
+	struct scrape *sc = container_of(j, struct scrape, job);
+
+	httpd_metrics_body(sc->ops->render, sc->snap, sc->gzip, &sc->body, &sc->len,
+	    &sc->gzipped);
+}
+
+/* On the loop thread, after scrape_run: the snapshot goes, the body waits
+ * in the connection for its handler. */
+static void
+scrape_done(struct work_job *j)
+{
+	struct scrape *sc = container_of(j, struct scrape, job);
+	struct httpd *h = sc->h;
+	struct hconn *hc = sc->hc;
+
+	sc->ops->release(sc->snap);
+	sc->snap = NULL;
+	if (h == NULL) {                /* the server went first */
+		scrape_free(sc);
+		return;
+	}
+	if (sc->prev)
+		sc->prev->next = sc->next;
+	else
+		h->scraping = sc->next;
+	if (sc->next)
+		sc->next->prev = sc->prev;
+	if (hc == NULL) {               /* the connection went first */
+		scrape_free(sc);
+		return;
+	}
+	hc->st = REQ_RENDERED;
+	MHD_resume_connection(hc->mc);
+	httpd_run_mhd(h);
+}
+
+/* /metrics on a worker: the connection waits, suspended, the loop goes on. */
+static enum MHD_Result
+httpd_scrape_start(struct httpd *h, struct hconn *hc)
+{
+	struct scrape *sc = xcalloc(1, sizeof(*sc));
+
+	sc->job.run = scrape_run;
+	sc->job.done = scrape_done;
+	sc->h = h;
+	sc->hc = hc;
+	sc->ops = h->scrape;
+	sc->gzip = httpd_wants_gzip(hc->mc);
+	sc->snap = h->scrape->take(h->scrape_arg);
+	sc->next = h->scraping;
+	if (sc->next)
+		sc->next->prev = sc;
+	h->scraping = sc;
+	hc->scrape = sc;
+	hc->st = REQ_RENDERING;
+	MHD_suspend_connection(hc->mc);
+	work_submit(h->pool, &sc->job);
+	return MHD_YES;
 }
 
 /* Whether the request may go on: 1 passed; 0 a response is queued (401,
@@ -647,7 +758,20 @@ httpd_handle(void *cls, struct MHD_Connection *conn, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	case REQ_VERIFYING:
+	case REQ_RENDERING:
 		return MHD_YES;        /* suspended: not called, but harmless */
+	case REQ_RENDERED: {
+		struct scrape *sc = hc->scrape;
+		unsigned char *body = sc->body;
+
+		hc->scrape = NULL;
+		hc->st = REQ_ANSWERED;
+		sc->body = NULL;
+		ret = httpd_respond(h, conn, MHD_HTTP_OK,
+		    httpd_metrics_response(body, sc->len, sc->gzipped), METRICS_CONTENT_TYPE, 0);
+		scrape_free(sc);
+		return ret;
+	}
 	case REQ_ABORT:
 		return MHD_NO;
 	case REQ_NEW:
@@ -695,8 +819,18 @@ httpd_handle(void *cls, struct MHD_Connection *conn, const char *url,
 		    sizeof(httpd_ok) - 1, 0);
 
 	/* HEAD renders too, so that Content-Length is the real one. */
-	return httpd_respond(h, conn, MHD_HTTP_OK, httpd_metrics_response(h, conn),
-	    METRICS_CONTENT_TYPE, 0);
+	if (h->scrape != NULL && h->pool != NULL)
+		return httpd_scrape_start(h, hc);
+	{
+		unsigned char *body;
+		size_t len;
+		int gzipped;
+
+		httpd_metrics_body(h->render, h->arg, httpd_wants_gzip(conn), &body, &len,
+		    &gzipped);
+		return httpd_respond(h, conn, MHD_HTTP_OK,
+		    httpd_metrics_response(body, len, gzipped), METRICS_CONTENT_TYPE, 0);
+	}
 }
 
 /* MHD: a connection we added starts, or any connection closes. */
@@ -730,6 +864,12 @@ httpd_notify_connection(void *cls, struct MHD_Connection *conn, void **socket_co
 		return;
 	if (hc->job != NULL)
 		hc->job->hc = NULL;     /* only at shutdown: see httpd_free */
+	if (hc->scrape != NULL) {
+		if (hc->st == REQ_RENDERED)
+			scrape_free(hc->scrape);     /* its handler did not run */
+		else
+			hc->scrape->hc = NULL;       /* only at shutdown, likewise */
+	}
 	conns_remove(&h->conns, &hc->c);
 	if (h->added == hc)
 		h->added = NULL;
@@ -1132,6 +1272,19 @@ httpd_free(struct httpd *h)
 		}
 	}
 	h->verifying = NULL;
+	/* Renders likewise: they finish on their worker, and release their
+	 * snapshot on the loop, in done. */
+	for (struct scrape *sc = h->scraping, *next; sc != NULL; sc = next) {
+		next = sc->next;
+		sc->h = NULL;
+		if (sc->hc != NULL) {
+			sc->hc->scrape = NULL;
+			sc->hc->st = REQ_ABORT;
+			MHD_resume_connection(sc->hc->mc);
+			sc->hc = NULL;
+		}
+	}
+	h->scraping = NULL;
 	(void)MHD_run(h->daemon);    /* takes the resumed ones up: they close */
 	MHD_stop_daemon(h->daemon);
 	close(h->listen_fd);

@@ -6,7 +6,8 @@
 
 #include "core/util.h"
 
-/* Fill out with the /metrics body. Called on the event loop thread. */
+/* Fill out with the /metrics body. Called on the event loop thread, unless
+ * the server renders off the loop (httpd_set_scrape). */
 typedef void (*httpd_render_fn)(struct buf *out, void *arg);
 
 /* A bound, listening, non-blocking TCP socket for host:port, or -1 with *err
@@ -38,6 +39,17 @@ unsigned httpd_connections(const struct httpd *h);
 typedef int (*httpd_page_fn)(void *arg, const char *url, struct buf *out,
                              const char **content_type);
 void httpd_set_pages(struct httpd *h, httpd_page_fn fn, void *arg);
+/* /metrics off the event loop: take (loop thread, quick: what is published
+ * now, kept alive until release) and release (loop thread) bracket render
+ * (a worker thread of the server's pool, from the snapshot alone, and
+ * compressed there). Without a pool, or before this is set, the
+ * httpd_render_fn renders on the loop. */
+struct httpd_scrape {
+	void *(*take)(void *arg);
+	void (*render)(struct buf *out, void *snap);
+	void (*release)(void *snap);
+};
+void httpd_set_scrape(struct httpd *h, const struct httpd_scrape *ops, void *arg);
 /* A descriptor that becomes readable when httpd_run has work to do (a
  * request, or a connection to accept). */
 int httpd_fd(const struct httpd *h);

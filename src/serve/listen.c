@@ -34,6 +34,8 @@ struct listeners {
 	void *arg;
 	httpd_page_fn page;       /* the status pages, or NULL */
 	void *page_arg;
+	const struct httpd_scrape *scrape;   /* or NULL */
+	void *scrape_arg;
 	struct lis *active;
 	struct lis *draining;
 	unsigned ndraining;
@@ -84,6 +86,8 @@ lis_start(struct listeners *ls, struct lis *l, int fd, const struct conf_web *we
 		return -1;
 	if (ls->page)
 		httpd_set_pages(l->httpd, ls->page, ls->page_arg);
+	if (ls->scrape)
+		httpd_set_scrape(l->httpd, ls->scrape, ls->scrape_arg);
 	l->fd = fd;
 	l->web = web;
 	l->watch.fd = httpd_fd(l->httpd);
@@ -247,6 +251,15 @@ listeners_set_pages(struct listeners *ls, httpd_page_fn fn, void *arg)
 	ls->page_arg = arg;
 	for (struct lis *l = ls->active; l; l = l->next)
 		httpd_set_pages(l->httpd, fn, arg);
+}
+
+void
+listeners_set_scrape(struct listeners *ls, const struct httpd_scrape *ops, void *arg)
+{
+	ls->scrape = ops;
+	ls->scrape_arg = arg;
+	for (struct lis *l = ls->active; l; l = l->next)
+		httpd_set_scrape(l->httpd, ops, arg);
 }
 
 void

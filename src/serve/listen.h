@@ -16,6 +16,8 @@ struct listeners *listeners_new(struct loop *l, struct work_pool *pool,
                                 httpd_render_fn render, void *arg);
 /* Pages beside /metrics on every server, now and after any reload. */
 void listeners_set_pages(struct listeners *ls, httpd_page_fn fn, void *arg);
+/* /metrics rendered off the loop on every server (httpd_set_scrape). */
+void listeners_set_scrape(struct listeners *ls, const struct httpd_scrape *ops, void *arg);
 /* Free everything, closing every socket. Accepts NULL. */
 void listeners_free(struct listeners *ls);
 

@@ -17,6 +17,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "core/pin.h"
 #include "state/history.h"
 #include "verdict/certs.h"
 
@@ -55,17 +56,91 @@ addrs_free(struct haddr *a, size_t n)
 	free(a);
 }
 
-void
-history_free(struct history *h)
+/*
+ * A scrape renders on a worker thread from the objects below (core/pin.h):
+ * while one runs, nothing it may see is freed or changed in place. Results,
+ * the address table, what is remembered and the first-sighting times are
+ * replaced, never edited, and the old ones go to pin_free. Only the loop
+ * thread calls in here.
+ */
+static void
+result_free_cb(void *p)
 {
-	if (h == NULL)
+	result_free(p);
+}
+
+static void
+record_free_cb(void *p)
+{
+	store_record_free(p);
+}
+
+struct dead_addrs {
+	struct haddr *a;
+	size_t n;
+};
+
+static void
+addrs_free_cb(void *p)
+{
+	struct dead_addrs *d = p;
+
+	addrs_free(d->a, d->n);
+	free(d);
+}
+
+static void
+addrs_retire(struct haddr *a, size_t n)
+{
+	struct dead_addrs *d;
+
+	if (!pin_active()) {
+		addrs_free(a, n);
 		return;
+	}
+	d = xcalloc(1, sizeof(*d));
+	d->a = a;
+	d->n = n;
+	pin_free(addrs_free_cb, d);
+}
+
+/* What is remembered, made safe to change: a copy while a scrape runs. */
+static void
+mem_unshare(struct history *h)
+{
+	if (h->mem == NULL || !pin_active())
+		return;
+	pin_free(record_free_cb, h->mem);
+	h->mem = store_record_dup(h->mem);
+}
+
+/* *rp, made safe to change likewise. */
+static void
+result_unshare(struct result **rp)
+{
+	if (!pin_active())
+		return;
+	pin_free(result_free_cb, *rp);
+	*rp = result_dup(*rp);
+}
+
+static void
+history_free_cb(void *p)
+{
+	struct history *h = p;
+
 	result_free(h->result);
 	addrs_free(h->addrs, h->naddrs);
 	store_record_free(h->mem);
 	free(h->first_seen);
 	free(h->name);
 	free(h);
+}
+
+void
+history_free(struct history *h)
+{
+	pin_free(history_free_cb, h);
 }
 
 const char *
@@ -173,7 +248,7 @@ update_first_seen(struct history *h)
 {
 	const struct store_record *st = h->mem;
 
-	free(h->first_seen);
+	pin_free(free, h->first_seen);
 	h->first_seen = xcalloc(st->chain.n ? st->chain.n : 1, sizeof(double));
 	for (size_t i = 0; i < st->chain.n; i++)
 		h->first_seen[i] = first_seen_of(st, st->chain.fps[i]);
@@ -232,6 +307,7 @@ remember(struct history *h, const struct result *r)
 
 	if (h->mem == NULL)
 		h->mem = store_record_new(h->name);
+	mem_unshare(h);
 	st = h->mem;
 	if (st->first_seen == 0) {
 		st->first_seen = now;
@@ -277,9 +353,9 @@ remember(struct history *h, const struct result *r)
 void
 history_restore(struct history *h, struct store_record *rec, struct result *r)
 {
-	store_record_free(h->mem);
+	pin_free(record_free_cb, h->mem);
 	h->mem = rec;
-	result_free(h->result);
+	pin_free(result_free_cb, h->result);
 	h->result = r;
 	if (rec)
 		update_first_seen(h);
@@ -296,7 +372,7 @@ history_record(struct history *h, struct result *r)
 		h->failure++;
 	log_result(h->name, h->result, r);
 	changed = remember(h, r);
-	result_free(h->result);
+	pin_free(result_free_cb, h->result);
 	h->result = r;
 	return changed;
 }
@@ -332,7 +408,7 @@ history_record_all(struct history *h, struct result *failure, struct addr_result
 		free(name);
 	}
 	free(a);
-	addrs_free(h->addrs, h->naddrs);
+	addrs_retire(h->addrs, h->naddrs);
 	h->addrs = na;
 	h->naddrs = n;
 	first = failure ? failure : result_dup(na[0].result);
@@ -343,7 +419,7 @@ history_record_all(struct history *h, struct result *failure, struct addr_result
 	if (failure)
 		log_result(h->name, h->result, failure);
 	changed = remember(h, first);
-	result_free(h->result);
+	pin_free(result_free_cb, h->result);
 	h->result = first;
 	return changed;
 }
@@ -351,15 +427,17 @@ history_record_all(struct history *h, struct result *failure, struct addr_result
 int
 history_reverdict(struct history *h, const char *address, struct verdict *v)
 {
-	struct result *r = NULL;
+	struct result *r = NULL, **rp = NULL;
 	int changed = 0, target = address == NULL;
 	char *name = NULL;
 
 	if (address == NULL) {
+		rp = &h->result;
 		r = h->result;
 	} else {
 		for (size_t i = 0; i < h->naddrs && r == NULL; i++) {
 			if (strcmp(h->addrs[i].address, address) == 0) {
+				rp = &h->addrs[i].result;
 				r = h->addrs[i].result;
 				/* the target's result is the first address's copy */
 				target = i == 0 && h->result && h->result->success;
@@ -374,13 +452,17 @@ history_reverdict(struct history *h, const char *address, struct verdict *v)
 	}
 	log_verdict(name ? name : h->name, &r->verdict, v, r);
 	free(name);
+	result_unshare(rp);
+	r = *rp;
 	verdict_fini(&r->verdict);
 	r->verdict = *v;
 	if (target) {
 		if (r != h->result) {
+			result_unshare(&h->result);
 			verdict_fini(&h->result->verdict);
 			verdict_copy(&h->result->verdict, v);
 		}
+		mem_unshare(h);
 		if (h->mem && remember_verdict(h->mem, v)) {
 			h->mem->last_change = wall_now();
 			changed = 1;

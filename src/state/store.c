@@ -230,6 +230,33 @@ store_record_free(struct store_record *st)
 	free(st);
 }
 
+static void
+chain_copy(struct store_chain *to, const struct store_chain *from)
+{
+	*to = *from;
+	to->fps = xcalloc(from->n ? from->n : 1, sizeof(*to->fps));
+	memcpy(to->fps, from->fps, from->n * sizeof(*to->fps));
+}
+
+struct store_record *
+store_record_dup(const struct store_record *st)
+{
+	struct store_record *d = xcalloc(1, sizeof(*d));
+
+	*d = *st;
+	d->name = xstrdup(st->name);
+	chain_copy(&d->chain, &st->chain);
+	if (st->certs != NULL) {
+		d->certs = xcalloc(st->chain.n ? st->chain.n : 1, sizeof(*d->certs));
+		for (size_t i = 0; i < st->chain.n; i++)
+			d->certs[i] = st->certs[i] ? cert_ref(st->certs[i]) : NULL;
+	}
+	d->hist = st->nhist ? xcalloc(st->nhist, sizeof(*d->hist)) : NULL;
+	for (size_t i = 0; i < st->nhist; i++)
+		chain_copy(&d->hist[i], &st->hist[i]);
+	return d;
+}
+
 /* ------------------------------------------------------------ the store */
 
 struct store *

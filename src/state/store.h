@@ -45,6 +45,8 @@ struct store_record {
 
 struct store_record *store_record_new(const char *name);
 void store_record_free(struct store_record *rec);
+/* A deep copy (certificates shared by reference). */
+struct store_record *store_record_dup(const struct store_record *rec);
 void store_chain_free(struct store_chain *c);
 
 struct loop;
