@@ -434,7 +434,8 @@ start(struct daemon *d)
 		free(err);
 		return -1;
 	}
-	/* Stored results are served before the first new probe; a state_dir
+	/* Stored results load in slices once the loop runs, while it serves
+	 * and probes (a target's own before its first new result); a state_dir
 	 * that cannot be read or written is logged and retried, never fatal. */
 	if ((d->store = store_new(d->loop, d->conf->state_dir, d->conf->state_refresh_ms,
 	    &err)) == NULL) {

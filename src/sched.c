@@ -34,6 +34,7 @@ struct target {
 	struct multi *multi;     /* addresses = "all": the probes in flight, or NULL */
 	struct target *qnext;    /* queue of targets due but waiting for a slot */
 	int queued;
+	int loaded;              /* its stored state was read (or there is none) */
 	struct sched *sched;
 };
 
@@ -67,7 +68,16 @@ struct sched {
 	size_t nrechecks;
 	struct loop_timer recheck_timer;
 	uint64_t rechecked;                  /* rechecks run */
+	/* Stored state is read in slices between the loop's other work, so
+	 * that the daemon serves and probes from its first moment. */
+	struct loop_timer load_timer;
+	size_t load_next;                    /* targets[] before it are loaded */
+	size_t load_found;                   /* results found */
+	uint64_t load_started;               /* monotonic ms */
 };
+
+/* A slice of loading takes at most this long; the loop runs between. */
+#define SCHED_LOAD_SLICE_MS 5
 
 /* Lateness buckets: fine below a second, where a healthy scheduler lives. */
 static const double lateness_bounds[] = {
@@ -76,6 +86,8 @@ static const double lateness_bounds[] = {
 
 static void sched_arm(struct sched *s);
 static void recheck_cb(struct loop_timer *t);
+static void load_cb(struct loop_timer *t);
+static void target_load(struct sched *s, struct target *t);
 
 static int
 cmp_target_ptr(const void *a, const void *b)
@@ -109,6 +121,7 @@ sched_new(struct loop *l, struct resolver *res, const struct conf *c)
 	heap_init(&s->due);
 	loop_timer_init(&s->timer, NULL);
 	loop_timer_init(&s->recheck_timer, recheck_cb);
+	loop_timer_init(&s->load_timer, load_cb);
 	/* A sharded instance keeps only its own targets (conf_in_shard). */
 	for (size_t i = 0; i < c->ntargets; i++)
 		if (conf_in_shard(c->targets[i].name, c->shard_k, c->shard_n))
@@ -187,6 +200,7 @@ probe_done(void *arg, struct result *r)
 
 	t->probe = NULL;
 	s->in_flight--;
+	target_load(s, t);   /* what is stored first, if its slice has not come */
 	/* the DER of new certificates goes to disk; none stays in memory */
 	if (s->store)
 		store_put_certs(s->store, r);
@@ -207,6 +221,7 @@ multi_done(void *arg, struct result *failure, struct addr_result *a, size_t n)
 
 	t->multi = NULL;
 	s->in_flight--;
+	target_load(s, t);
 	for (size_t i = 0; i < n; i++) {
 		if (i == 0 && s->store)
 			store_put_certs(s->store, a[i].result);
@@ -374,6 +389,7 @@ sched_free(struct sched *s)
 		return;
 	loop_timer_cancel(s->loop, &s->timer);
 	loop_timer_cancel(s->loop, &s->recheck_timer);
+	loop_timer_cancel(s->loop, &s->load_timer);
 	verdict_unset_recheck_hook(s);
 	for (size_t i = 0; i < s->ntargets; i++) {
 		struct target *t = &s->targets[i];
@@ -394,24 +410,50 @@ sched_free(struct sched *s)
 	free(s);
 }
 
+/* t's stored state, once: by its slice, or before its first result. */
+static void
+target_load(struct sched *s, struct target *t)
+{
+	struct store_record *rec;
+	struct result *r;
+
+	if (t->loaded || s->store == NULL)
+		return;
+	t->loaded = 1;
+	if (store_load(s->store, t->conf->name, &rec, &r)) {
+		history_restore(t->hist, rec, r);
+		s->load_found += r != NULL;
+	}
+}
+
+static void
+load_cb(struct loop_timer *timer)
+{
+	struct sched *s = container_of(timer, struct sched, load_timer);
+	uint64_t until = mono_ms() + SCHED_LOAD_SLICE_MS;
+
+	do
+		target_load(s, &s->targets[s->load_next++]);
+	while (s->load_next < s->ntargets && mono_ms() < until);
+	if (s->load_next < s->ntargets) {
+		/* a millisecond on: timers due now would run before the loop polls */
+		loop_timer_at(s->loop, &s->load_timer, mono_ms() + 1);
+		return;
+	}
+	log_info("state_dir %s: loaded the last result of %zu of %zu target%s in %llu ms",
+	    store_dir(s->store), s->load_found, s->ntargets, s->ntargets == 1 ? "" : "s",
+	    (unsigned long long)(mono_ms() - s->load_started));
+}
+
 void
 sched_set_store(struct sched *s, struct store *st)
 {
-	size_t loaded = 0;
-
 	s->store = st;
-	for (size_t i = 0; i < s->ntargets; i++) {
-		struct target *t = &s->targets[i];
-		struct store_record *rec;
-		struct result *r;
-
-		if (store_load(st, t->conf->name, &rec, &r)) {
-			history_restore(t->hist, rec, r);
-			loaded += r != NULL;
-		}
-	}
-	log_info("state_dir %s: loaded the last result of %zu of %zu target%s",
-	    store_dir(st), loaded, s->ntargets, s->ntargets == 1 ? "" : "s");
+	s->load_next = 0;
+	s->load_found = 0;
+	s->load_started = mono_ms();
+	if (s->ntargets > 0)
+		loop_timer_at(s->loop, &s->load_timer, s->load_started);
 }
 
 size_t
@@ -579,6 +621,7 @@ sched_start_from(struct sched *s, struct sched *old)
 
 			t->hist = o->hist;
 			o->hist = h;
+			t->loaded = o->loaded;   /* else its slice comes */
 			due = heap_contains(&o->due) ? o->due.key : now;
 			if (o->probe != NULL || o->multi != NULL || o->queued)
 				due = now;   /* cancelled with old: run it again */

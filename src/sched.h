@@ -30,7 +30,9 @@ void sched_free(struct sched *s);
 
 struct store;
 /* Keep state in st (which must outlive the scheduler): each target's stored
- * result is loaded now, and every new result handed to the store. */
+ * result is loaded in slices of a few ms between the loop's other work
+ * (before its first new result at the latest), and every new result handed
+ * to the store. */
 void sched_set_store(struct sched *s, struct store *st);
 
 /* The targets (this shard's), in config order: each one's settings and its

@@ -345,6 +345,81 @@ test_recheck(void **state)
 	free(sd);
 }
 
+/* Stored state is read in slices between the loop's turns: nothing before
+ * the loop runs, a part in the first turn, everything soon after, each
+ * target's own. */
+static void
+test_load_in_slices(void **state)
+{
+	enum { N = 3000 };
+	char *sd = xasprintf("%s/slices", dir), *text;
+	struct buf b;
+	struct store *st;
+	struct conf *c;
+	struct sched *s;
+	size_t loaded;
+	uint64_t end;
+
+	(void)state;
+	assert_non_null(st = store_new(loop, sd, 3600 * 1000, &text));
+	for (int i = 0; i < N; i++) {
+		char *name = xasprintf("s%d", i);
+		struct store_record *rec = store_record_new(name);
+		struct result *r = xcalloc(1, sizeof(*r));
+
+		rec->first_seen = 1e9 + i;
+		r->time = 1e9 + i;
+		r->fail_stage = "connect";
+		r->fail_reason = "refused";
+		for (int k = 0; k < STAGE_COUNT; k++)
+			r->stage_seconds[k] = -1;
+		store_save(st, rec, r);
+		store_record_free(rec);
+		result_free(r);
+		free(name);
+	}
+	store_drain(st);
+	buf_init(&b);
+	buf_printf(&b, "interval = \"1h\";\ntargets = (\n");
+	for (int i = 0; i < N; i++)
+		buf_printf(&b, "%s{ name = \"s%d\"; address = \"127.0.0.1:9\"; }\n",
+		    i ? "," : "", i);
+	buf_printf(&b, ");\n");
+	c = load(b.data);
+	buf_free(&b);
+	s = sched_new(loop, res, c);
+	sched_set_store(s, st);
+	sched_start(s);
+	for (size_t i = 0; i < N; i++)
+		assert_null(history_memory(sched_history(s, i)));   /* nothing yet */
+	loop_run_once(loop, 0);
+	loaded = 0;
+	for (size_t i = 0; i < N; i++)
+		loaded += history_memory(sched_history(s, i)) != NULL;
+	assert_true(loaded > 0);
+	assert_true(loaded < N);            /* one slice of a few ms, not all */
+	end = mono_ms() + 30000;
+	do {
+		loop_run_once(loop, 10);
+		loaded = 0;
+		for (size_t i = 0; i < N; i++)
+			loaded += history_memory(sched_history(s, i)) != NULL;
+	} while (loaded < N && mono_ms() < end);
+	assert_int_equal(loaded, N);
+	for (size_t i = 0; i < N; i++) {
+		const struct result *r = history_result(sched_history(s, i), NULL);
+		int k = atoi(sched_conf(s, i)->name + 1);
+
+		assert_non_null(r);
+		assert_true(r->time == 1e9 + k);
+		assert_true(history_memory(sched_history(s, i))->first_seen == 1e9 + k);
+	}
+	sched_free(s);
+	store_free(st);
+	conf_free(c);
+	free(sd);
+}
+
 int
 main(void)
 {
@@ -353,6 +428,7 @@ main(void)
 		cmocka_unit_test(test_concurrency),
 		cmocka_unit_test(test_reload),
 		cmocka_unit_test(test_recheck),
+		cmocka_unit_test(test_load_in_slices),
 	};
 	static const char *const sans[] = { "DNS:leaf.test", NULL };
 	struct tc_spec cs = { .cn = "Sched Test CA", .ca = 1 };

@@ -235,7 +235,8 @@ chain_copy(struct store_chain *to, const struct store_chain *from)
 {
 	*to = *from;
 	to->fps = xcalloc(from->n ? from->n : 1, sizeof(*to->fps));
-	memcpy(to->fps, from->fps, from->n * sizeof(*to->fps));
+	if (from->n > 0)
+		memcpy(to->fps, from->fps, from->n * sizeof(*to->fps));
 }
 
 struct store_record *
