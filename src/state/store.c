@@ -1102,9 +1102,14 @@ finish_state(const char *certs_dir, struct parse_ctx *p, struct store_record **s
 	st->certs = xcalloc(st->chain.n ? st->chain.n : 1, sizeof(*st->certs));
 	for (size_t i = 0; i < st->chain.n; i++) {
 		size_t len;
-		unsigned char *der = read_cert(certs_dir, st->chain.fps[i], &len);
+		unsigned char *der;
 
-		if (der) {
+		/* targets share chains: one read and parse per certificate */
+		if ((st->certs[i] = cert_find(st->chain.fps[i])) != NULL) {
+			st->certs[i]->stored = 1;
+			continue;
+		}
+		if ((der = read_cert(certs_dir, st->chain.fps[i], &len)) != NULL) {
 			st->certs[i] = cert_get(der, len);
 			if (st->certs[i])
 				st->certs[i]->stored = 1;

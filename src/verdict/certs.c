@@ -274,6 +274,19 @@ cert_get(const unsigned char *der, size_t len)
 }
 
 struct cert *
+cert_find(const char *sha256)
+{
+	struct cert *c;
+
+	if (certs_nbuckets == 0 || strlen(sha256) != 64)
+		return NULL;
+	for (c = certs_tab[certs_bucket(sha256, certs_nbuckets)]; c != NULL; c = c->hnext)
+		if (memcmp(c->sha256, sha256, 64) == 0)
+			return cert_ref(c);
+	return NULL;
+}
+
+struct cert *
 cert_ref(struct cert *c)
 {
 	if (c != NULL)

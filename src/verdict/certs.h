@@ -40,6 +40,9 @@ struct cert {
 /* The interned certificate for this DER, with one more reference; NULL when
  * the DER does not parse as X.509. */
 struct cert *cert_get(const unsigned char *der, size_t len);
+/* The interned certificate whose SHA-256 is sha256 (64 lowercase hex
+ * digits), with one more reference; NULL when none is interned. */
+struct cert *cert_find(const char *sha256);
 struct cert *cert_ref(struct cert *c);
 /* Drop a reference; the last one frees. Accepts NULL. */
 void cert_put(struct cert *c);
