@@ -35,6 +35,9 @@ double wall_now(void);
  * Returns 0, or -1 when the text is not a duration, not above zero, or
  * longer than DURATION_MAX_MS. */
 int parse_duration_ms(const char *s, uint64_t *ms);
+/* ms as parse_duration_ms reads it back, largest units first ("1d1h");
+ * "" for 0. */
+void format_duration(char *out, size_t size, uint64_t ms);
 
 /* Length of the well-formed UTF-8 sequence at p (2 to 4; p[0] >= 0x80), or
  * minus the length of its maximal invalid subpart, to be replaced by one
