@@ -1,23 +1,73 @@
 /*
- * mkcert.c - make the one test certificate certtool cannot: a server leaf
- * whose subject holds quotes, backslashes and a raw newline, written to
- * forge a Prometheus series if a label value were not escaped.
+ * mkcert.c - make the test certificates certtool cannot:
  *
- * Usage: mkcert ISSUER.pem ISSUER.key SUBJECT.key OUT.pem
+ *   mkcert ISSUER.pem ISSUER.key SUBJECT.key OUT.pem
+ *     a server leaf whose subject holds quotes, backslashes and a raw
+ *     newline, written to forge a Prometheus series if a label value were
+ *     not escaped (certtool's template parser eats backslashes and ends
+ *     values at a newline, so the DN is set here through
+ *     gnutls_x509_crt_set_dn_by_oid with raw bytes);
+ *   mkcert -s N ISSUER.pem ISSUER.key SUBJECT.key OUT.pem
+ *     a leaf for good.test valid 90 days with an embedded SCT list
+ *     (RFC 6962 3.3) of N constructed v1 SCTs (tests/sctbuild.h): certtool
+ *     sets no arbitrary extension, GnuTLS does.
  *
- * certtool's template parser eats backslashes and ends values at a newline,
- * so the DN is set here through gnutls_x509_crt_set_dn_by_oid with raw bytes.
  * Run by tests/pki.sh; not part of the daemon.
  */
+#define _POSIX_C_SOURCE 200809L   /* getopt under -std=c11 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <unistd.h>
+
 #include <gnutls/gnutls.h>
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
+
+/* What tests/sctbuild.h builds with: a growable byte buffer. */
+struct buf {
+	char *data;
+	size_t len, cap;
+};
+
+static void
+buf_init(struct buf *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+static void
+buf_free(struct buf *b)
+{
+	free(b->data);
+	buf_init(b);
+}
+
+static void
+buf_append(struct buf *b, const void *p, size_t n)
+{
+	if (b->len + n > b->cap) {
+		b->cap = (b->len + n) * 2;
+		if ((b->data = realloc(b->data, b->cap)) == NULL) {
+			perror("mkcert");
+			exit(1);
+		}
+	}
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
+static void
+buf_putc(struct buf *b, char c)
+{
+	buf_append(b, &c, 1);
+}
+
+#include "sctbuild.h"
 
 /* Keep in step with the test that checks the subject (tests/test_chain.c). */
 static const char hostile_cn[] =
@@ -51,9 +101,18 @@ main(int argc, char **argv)
 	unsigned char ip6[16] = { 0 };
 	time_t now = time(NULL);
 	FILE *f;
+	int ch, nscts = -1;
 
+	while ((ch = getopt(argc, argv, "s:")) != -1) {
+		if (ch != 's' || (nscts = atoi(optarg)) < 0 || nscts > 100) {
+			fprintf(stderr, "mkcert: -s takes 0 to 100\n");
+			return 2;
+		}
+	}
+	argc -= optind - 1;
+	argv += optind - 1;
 	if (argc != 5) {
-		fprintf(stderr, "usage: mkcert ISSUER.pem ISSUER.key SUBJECT.key OUT.pem\n");
+		fprintf(stderr, "usage: mkcert [-s NSCTS] ISSUER.pem ISSUER.key SUBJECT.key OUT.pem\n");
 		return 2;
 	}
 	ip6[15] = 1;
@@ -80,10 +139,31 @@ main(int argc, char **argv)
 	check(gnutls_x509_crt_set_serial(crt, serial, sizeof(serial)), "set_serial");
 	check(gnutls_x509_crt_set_activation_time(crt, now - 86400), "activation");
 	check(gnutls_x509_crt_set_expiration_time(crt, now + 90 * 86400), "expiration");
-	check(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATION_NAME,
-	    0, hostile_o, strlen(hostile_o)), "set O");
-	check(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME,
-	    0, hostile_cn, strlen(hostile_cn)), "set CN");
+	if (nscts < 0) {
+		check(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATION_NAME,
+		    0, hostile_o, strlen(hostile_o)), "set O");
+		check(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME,
+		    0, hostile_cn, strlen(hostile_cn)), "set CN");
+	} else {
+		struct buf scts, list, ext;
+
+		check(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME,
+		    0, "good.test", 9), "set CN");
+		buf_init(&scts);
+		buf_init(&list);
+		buf_init(&ext);
+		/* log ids 1..N, logged a minute before notBefore */
+		for (int i = 0; i < nscts; i++)
+			sb_sct_v1(&scts, (uint8_t)(i + 1), (uint64_t)(now - 86400 - 60) * 1000, 0, 71);
+		sb_list(&list, &scts);
+		sb_der(&ext, 0x04, list.data, list.len);
+		/* 1.3.6.1.4.1.11129.2.4.2, not critical */
+		check(gnutls_x509_crt_set_extension_by_oid(crt, "1.3.6.1.4.1.11129.2.4.2",
+		    ext.data, ext.len, 0), "set SCT list");
+		buf_free(&scts);
+		buf_free(&list);
+		buf_free(&ext);
+	}
 	check(gnutls_x509_crt_set_key(crt, key), "set_key");
 	check(gnutls_x509_crt_set_basic_constraints(crt, 0, -1), "basic_constraints");
 	check(gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE),
