@@ -173,9 +173,11 @@ check_usage(FILE *f)
 	    "  --servername NAME  SNI and name to verify (default: HOST when a name)\n"
 	    "  --starttls PROTO   negotiate TLS with STARTTLS first\n"
 	    "  --cafile FILE      trust anchors (default: the system trust store)\n"
-	    "  --warn DURATION    WARNING when the chain expires within it (default 21d)\n"
-	    "  --crit DURATION    CRITICAL when it expires within it (default 7d)\n"
+	    "  --warn DURATION    WARNING when the chain expires within it (default 21d),\n"
+	    "                     or with less than a fraction of its lifetime left (33%)\n"
+	    "  --crit DURATION    CRITICAL when it expires within it (default 7d), or 10%\n"
 	    "  --timeout DURATION the whole probe (default 10s)\n"
+
 	    "  --json             print a JSON object instead (see tlswatch(1))\n"
 	    "  --pem              print the presented chain as PEM\n"
 	    "  -h, --help         this help\n", f);
@@ -233,6 +235,31 @@ json_names(struct buf *b, unsigned bits, int issues)
 	buf_putc(b, ']');
 }
 
+/* Performance data: days left ("U" when known is 0) and the thresholds in
+ * days for this lifetime, empty for a fraction of an unknown lifetime. */
+static void
+perf_days(char *out, size_t size, int known, double days, const struct threshold *warn,
+          const struct threshold *crit, int64_t lifetime)
+{
+	char t[2][32];
+	const struct threshold *th[2] = { warn, crit };
+
+	for (size_t i = 0; i < 2; i++) {
+		double secs = threshold_seconds(th[i], lifetime);
+
+		if (secs < 0)
+			t[i][0] = '\0';
+		else if (secs / 86400.0 == (double)(long long)(secs / 86400.0))
+			snprintf(t[i], sizeof(t[i]), "%.0f", secs / 86400.0);
+		else
+			snprintf(t[i], sizeof(t[i]), "%.2f", secs / 86400.0);
+	}
+	if (!known)
+		snprintf(out, size, "days_left=U;%s;%s", t[0], t[1]);
+	else
+		snprintf(out, size, "days_left=%.2f;%s;%s", days, t[0], t[1]);
+}
+
 static int
 cmd_check(int argc, char **argv)
 {
@@ -250,7 +277,7 @@ cmd_check(int argc, char **argv)
 	};
 	const char *servername = NULL, *starttls = NULL, *cafile = NULL;
 	enum starttls_proto proto = STARTTLS_NONE;
-	uint64_t warn_ms = CONF_DEFAULT_WARN_MS, crit_ms = CONF_DEFAULT_CRIT_MS;
+	struct threshold warn = CONF_DEFAULT_WARN, crit = CONF_DEFAULT_CRIT;
 	uint64_t timeout_ms = CHECK_DEFAULT_TIMEOUT_MS;
 	int json = 0, pem = 0, ch, status;
 	struct conf_target ct;
@@ -263,7 +290,7 @@ cmd_check(int argc, char **argv)
 	uint16_t port;
 	struct result *r;
 	double now, left = 0;
-	int64_t expiry = 0;
+	int64_t expiry = 0, lifetime = 0;
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -278,12 +305,12 @@ cmd_check(int argc, char **argv)
 			cafile = optarg;
 			break;
 		case 'w':
-			if (parse_duration_ms(optarg, &warn_ms) == -1)
-				return unknown("bad --warn duration: %s", optarg);
+			if (threshold_parse(optarg, &warn) == -1)
+				return unknown("bad --warn duration or fraction: %s", optarg);
 			break;
 		case 'c':
-			if (parse_duration_ms(optarg, &crit_ms) == -1)
-				return unknown("bad --crit duration: %s", optarg);
+			if (threshold_parse(optarg, &crit) == -1)
+				return unknown("bad --crit duration or fraction: %s", optarg);
 			break;
 		case 't':
 			if (parse_duration_ms(optarg, &timeout_ms) == -1)
@@ -310,7 +337,7 @@ cmd_check(int argc, char **argv)
 		free(host);
 		return unknown("bad HOST:PORT: %s", msg);
 	}
-	if (crit_ms > warn_ms) {
+	if (!threshold_in_order(&warn, &crit)) {
 		free(host);
 		return unknown("--crit must not be above --warn%s", "");
 	}
@@ -358,12 +385,12 @@ cmd_check(int argc, char **argv)
 		status = PLUGIN_CRITICAL;
 		snprintf(summary, sizeof(summary), "%s: %s failed: %s (%s)", ct.name,
 		    r->fail_stage, r->fail_reason, r->fail_detail ? r->fail_detail : "");
-		snprintf(perf, sizeof(perf), "days_left=U;%.0f;%.0f", (double)warn_ms / 86400000.0,
-		    (double)crit_ms / 86400000.0);
+		perf_days(perf, sizeof(perf), 0, 0, &warn, &crit, 0);
 	} else {
 		char when[64];
 
 		expiry = r->verdict.verified ? r->verdict.verified_expiry : r->verdict.earliest_expiry;
+		lifetime = expiry_lifetime(r->certs, r->ncerts, expiry);
 		left = ((double)expiry - now) / 86400.0;
 		fmt_utc(when, sizeof(when), (double)expiry);
 		if (!r->verdict.verified) {
@@ -378,14 +405,21 @@ cmd_check(int argc, char **argv)
 			    why.data ? why.data : "other");
 			buf_free(&why);
 		} else {
-			double ms = ((double)expiry - now) * 1000.0;
-			status = ms < (double)crit_ms ? PLUGIN_CRITICAL :
-			    ms < (double)warn_ms ? PLUGIN_WARNING : PLUGIN_OK;
+			switch (expiry_judge(&warn, &crit, expiry, lifetime, now)) {
+			case EXPIRY_CRIT:
+				status = PLUGIN_CRITICAL;
+				break;
+			case EXPIRY_WARN:
+				status = PLUGIN_WARNING;
+				break;
+			default:
+				status = PLUGIN_OK;
+				break;
+			}
 			snprintf(summary, sizeof(summary), "%s: chain verified, expires in %.1f days (%s)",
 			    ct.name, left, when);
 		}
-		snprintf(perf, sizeof(perf), "days_left=%.2f;%.0f;%.0f", left,
-		    (double)warn_ms / 86400000.0, (double)crit_ms / 86400000.0);
+		perf_days(perf, sizeof(perf), 1, left, &warn, &crit, lifetime);
 	}
 
 	if (json) {
@@ -435,10 +469,7 @@ cmd_check(int argc, char **argv)
 			json_num(&b, left, 2);
 		else
 			buf_puts(&b, "null");
-		json_key(&b, "warn_seconds", 0);
-		json_int(&b, (int64_t)(warn_ms / 1000));
-		json_key(&b, "crit_seconds", 0);
-		json_int(&b, (int64_t)(crit_ms / 1000));
+		status_json_thresholds(&b, &warn, &crit, lifetime);
 		json_key(&b, "chain", 0);
 		buf_putc(&b, '[');
 		for (size_t i = 0; i < r->nders; i++) {
@@ -730,8 +761,8 @@ cmd_show(int argc, char **argv)
 		return 2;
 	}
 	v.state_dir = dir;
-	v.warn_s = (int64_t)(CONF_DEFAULT_WARN_MS / 1000);
-	v.crit_s = (int64_t)(CONF_DEFAULT_CRIT_MS / 1000);
+	v.warn = (struct threshold)CONF_DEFAULT_WARN;
+	v.crit = (struct threshold)CONF_DEFAULT_CRIT;
 	v.now = wall_now();
 	if (optind < argc) {
 		rc = show_target(dir, argv[optind], pem, &v);

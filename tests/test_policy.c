@@ -1,5 +1,5 @@
-/* test_policy.c - certificate policy (src/verdict/policy.c) and the words
- * for algorithms (algo.c), on
+/* test_policy.c - certificate policy (src/verdict/policy.c), the words for
+ * algorithms (algo.c) and the lifetime-aware thresholds (expiry.c), on
  * certificates made here with GnuTLS at exact dates: the SC-081 schedule
  * at each step's first second, Chrome's SCT counts on both sides of 180
  * days, SCTs embedded, stapled and from the TLS extension, expired CA
@@ -21,6 +21,8 @@
 
 #include "core/util.h"
 #include "verdict/algo.h"
+#include "verdict/certs.h"
+#include "verdict/expiry.h"
 #include "verdict/policy.h"
 #include "sctbuild.h"
 
@@ -606,6 +608,96 @@ test_describe(void **state)
 	assert_null(policy_sct_source_name(POLICY_NSCT_SOURCES));
 }
 
+/* ---- thresholds ---- */
+
+static void
+round_trip(const char *in, const char *out, uint64_t ms, unsigned fraction)
+{
+	struct threshold t;
+	char text[32];
+
+	assert_int_equal(threshold_parse(in, &t), 0);
+	assert_true(t.ms == ms);
+	assert_int_equal(t.fraction, fraction);
+	threshold_format(text, sizeof(text), &t);
+	assert_string_equal(text, out);
+}
+
+static void
+test_threshold(void **state)
+{
+	static const char *const bad[] = { "0%", "100%", "150%", "33.333%", "%", "33%%", "x%",
+	                                   "-1%", "33 %", " 33%", "33.%", ".5%", "1000%", "",
+	                                   "soon", "0", "1e3%" };
+	struct threshold t = { 123, 0 }, warn, crit;
+
+	(void)state;
+	round_trip("33%", "33%", 0, 3300);
+	round_trip("12.5%", "12.5%", 0, 1250);
+	round_trip("0.01%", "0.01%", 0, 1);
+	round_trip("99.99%", "99.99%", 0, 9999);
+	round_trip("21d", "21d", 21ULL * DAY * 1000, 0);
+	round_trip("90", "1m30s", 90000, 0);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_int_equal(threshold_parse(bad[i], &t), -1);
+		assert_true(t.ms == 123);        /* untouched */
+	}
+	assert_int_equal(threshold_parse(NULL, &t), -1);
+
+	/* a third of 6 days is 2; of 398 days, 132.67 */
+	assert_int_equal(threshold_parse("33%", &warn), 0);
+	assert_true(threshold_seconds(&warn, 6 * DAY) == 6 * DAY * 0.33);
+	assert_true(threshold_seconds(&warn, 0) < 0);
+	assert_int_equal(threshold_parse("10%", &crit), 0);
+	assert_int_equal(expiry_judge(&warn, &crit, now + 3 * DAY, 6 * DAY, now), EXPIRY_OK);
+	assert_int_equal(expiry_judge(&warn, &crit, now + 1 * DAY, 6 * DAY, now), EXPIRY_WARN);
+	assert_int_equal(expiry_judge(&warn, &crit, now + DAY / 2, 6 * DAY, now), EXPIRY_CRIT);
+	assert_int_equal(expiry_judge(&warn, &crit, now + 140 * DAY, 398 * DAY, now), EXPIRY_OK);
+	assert_int_equal(expiry_judge(&warn, &crit, now + 130 * DAY, 398 * DAY, now), EXPIRY_WARN);
+	assert_int_equal(expiry_judge(&warn, &crit, now + 39 * DAY, 398 * DAY, now), EXPIRY_CRIT);
+	/* a fraction of an unknown lifetime is never reached; expired is */
+	assert_int_equal(expiry_judge(&warn, &crit, now + DAY, 0, now), EXPIRY_OK);
+	/* one of each kind */
+	assert_int_equal(threshold_parse("7d", &crit), 0);
+	assert_int_equal(expiry_judge(&warn, &crit, now + 8 * DAY, 90 * DAY, now), EXPIRY_WARN);
+	assert_int_equal(expiry_judge(&warn, &crit, now + 6 * DAY, 90 * DAY, now), EXPIRY_CRIT);
+	assert_int_equal(expiry_judge(&warn, &crit, now + 6 * DAY, 0, now), EXPIRY_CRIT);
+	assert_int_equal(expiry_judge(&warn, &crit, now - 1, 0, now), EXPIRY_CRIT);
+	assert_true(threshold_in_order(&warn, &crit));
+	assert_int_equal(threshold_parse("50%", &crit), 0);
+	assert_false(threshold_in_order(&warn, &crit));
+	assert_true(threshold_in_order(&crit, &warn));
+	assert_int_equal(threshold_parse("21d", &warn), 0);
+	assert_int_equal(threshold_parse("30d", &crit), 0);
+	assert_false(threshold_in_order(&warn, &crit));
+	assert_int_equal(threshold_parse("21d", &crit), 0);
+	assert_true(threshold_in_order(&warn, &crit));
+}
+
+static void
+test_expiry_lifetime(void **state)
+{
+	struct cert leaf, inter, *certs[3];
+
+	(void)state;
+	memset(&leaf, 0, sizeof(leaf));
+	memset(&inter, 0, sizeof(inter));
+	leaf.not_before = now - 80 * DAY;
+	leaf.not_after = now + 10 * DAY;
+	inter.not_before = now - 1000 * DAY;
+	inter.not_after = now + 5 * DAY;
+	certs[0] = &leaf;
+	certs[1] = NULL;     /* did not parse */
+	certs[2] = &inter;
+	assert_int_equal(expiry_lifetime(certs, 3, leaf.not_after), 90 * DAY);
+	assert_int_equal(expiry_lifetime(certs, 3, inter.not_after), 1005 * DAY);
+	/* a trust anchor not presented ends first: the leaf's */
+	assert_int_equal(expiry_lifetime(certs, 3, now + DAY), 90 * DAY);
+	assert_int_equal(expiry_lifetime(certs, 0, now + DAY), 0);
+	leaf.not_before = 0;
+	assert_int_equal(expiry_lifetime(certs, 1, now + DAY), 0);
+}
+
 int
 main(void)
 {
@@ -618,6 +710,8 @@ main(void)
 		cmocka_unit_test(test_scts_damaged),
 		cmocka_unit_test(test_expired_ca),
 		cmocka_unit_test(test_describe),
+		cmocka_unit_test(test_threshold),
+		cmocka_unit_test(test_expiry_lifetime),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -69,11 +69,15 @@ status_classify(const struct status_entry *e, const struct status_view *v, int64
 		return STATUS_FAILING;
 	if (!r->verdict.verified)
 		return STATUS_UNVERIFIED;
-	if ((double)exp - v->now < (double)v->crit_s)
+	switch (expiry_judge(&v->warn, &v->crit, exp, expiry_lifetime(r->certs, r->ncerts, exp),
+	    v->now)) {
+	case EXPIRY_CRIT:
 		return STATUS_CRIT;
-	if ((double)exp - v->now < (double)v->warn_s)
+	case EXPIRY_WARN:
 		return STATUS_WARN;
-	return STATUS_OK;
+	default:
+		return STATUS_OK;
+	}
 }
 
 static const struct status_view *sort_view;
@@ -219,6 +223,22 @@ html_legend(struct buf *b)
 	buf_puts(b, "</table>\n");
 }
 
+/* "within 21 days", "with less than 33% of the lifetime left" */
+static void
+put_threshold(struct buf *b, const struct threshold *t)
+{
+	char text[64];
+
+	threshold_format(text, sizeof(text), t);
+	if (t->fraction)
+		buf_printf(b, "with less than %s of the lifetime left", text);
+	else if (t->ms % 86400000 == 0)
+		buf_printf(b, "within %llu day%s", (unsigned long long)(t->ms / 86400000),
+		    t->ms == 86400000 ? "" : "s");
+	else
+		buf_printf(b, "within %s", text);
+}
+
 void
 status_html_list(struct buf *b, const struct status_entry *e, size_t n,
     const struct status_view *v)
@@ -229,10 +249,12 @@ status_html_list(struct buf *b, const struct status_entry *e, size_t n,
 	buf_puts(b, "tlswatch");
 	buf_puts(b, html_style);
 	fmt_utc(when, sizeof(when), v->now);
-	buf_printf(b, "<h1>tlswatch: %zu target%s</h1>\n<p>As of %s; warn within %lld days, "
-	    "critical within %lld days. <a href=\"/api/targets\">JSON</a> "
-	    "<a href=\"/metrics\">metrics</a></p>\n", n, n == 1 ? "" : "s", when,
-	    (long long)(v->warn_s / 86400), (long long)(v->crit_s / 86400));
+	buf_printf(b, "<h1>tlswatch: %zu target%s</h1>\n<p>As of %s; warn ", n, n == 1 ? "" : "s",
+	    when);
+	put_threshold(b, &v->warn);
+	buf_puts(b, ", critical ");
+	put_threshold(b, &v->crit);
+	buf_puts(b, ". <a href=\"/api/targets\">JSON</a> <a href=\"/metrics\">metrics</a></p>\n");
 	buf_puts(b, "<table id=\"targets\"><thead><tr><th>Target</th><th>State</th>"
 	    "<th>Days left</th><th>Expires</th><th>Verdict</th><th>Leaf subject</th>"
 	    "<th>Last probe</th><th>Chain changed</th></tr></thead><tbody>\n");
@@ -524,16 +546,36 @@ json_summary(struct buf *b, const struct status_entry *e, const struct status_vi
 }
 
 void
+status_json_thresholds(struct buf *b, const struct threshold *warn,
+                       const struct threshold *crit, int64_t lifetime)
+{
+	const struct threshold *t[2] = { warn, crit };
+	static const char *const names[2][2] = { { "warn", "warn_seconds" },
+	                                         { "crit", "crit_seconds" } };
+
+	for (size_t i = 0; i < 2; i++) {
+		char text[64];
+		double secs = threshold_seconds(t[i], lifetime);
+
+		threshold_format(text, sizeof(text), t[i]);
+		json_key(b, names[i][0], 0);
+		json_str(b, text);
+		json_key(b, names[i][1], 0);
+		if (secs < 0)
+			buf_puts(b, "null");
+		else
+			json_int(b, (int64_t)secs);
+	}
+}
+
+void
 status_json_list(struct buf *b, const struct status_entry *e, size_t n,
     const struct status_view *v)
 {
 	buf_putc(b, '{');
 	json_key(b, "time", 1);
 	json_num(b, v->now, 3);
-	json_key(b, "warn_seconds", 0);
-	json_int(b, v->warn_s);
-	json_key(b, "crit_seconds", 0);
-	json_int(b, v->crit_s);
+	status_json_thresholds(b, &v->warn, &v->crit, 0);
 	json_key(b, "targets", 0);
 	buf_putc(b, '[');
 	for (size_t i = 0; i < n; i++) {
@@ -563,6 +605,7 @@ status_json_target(struct buf *b, const struct status_entry *e, const struct sta
 {
 	const struct result *r = e->r;
 	const struct store_target *st = e->st;
+	int64_t exp;
 
 	buf_putc(b, '{');
 	json_summary(b, e, v);
@@ -574,6 +617,9 @@ status_json_target(struct buf *b, const struct status_entry *e, const struct sta
 	json_str(b, r ? r->tls_version : NULL);
 	json_key(b, "cipher", 0);
 	json_str(b, r ? r->cipher : NULL);
+	(void)status_classify(e, v, &exp);
+	status_json_thresholds(b, &v->warn, &v->crit,
+	    r && r->success ? expiry_lifetime(r->certs, r->ncerts, exp) : 0);
 	json_key(b, "chain", 0);
 	buf_putc(b, '[');
 	for (size_t i = 0; st && i < st->chain.n; i++) {
@@ -650,8 +696,8 @@ status_handle(void *arg, const char *url, struct buf *out, const char **content_
 		return 0;
 	}
 	v.state_dir = ctx->state_dir;
-	v.warn_s = (int64_t)(ctx->conf->warn_ms / 1000);
-	v.crit_s = (int64_t)(ctx->conf->crit_ms / 1000);
+	v.warn = ctx->conf->warn;
+	v.crit = ctx->conf->crit;
 	v.now = wall_now();
 	targets = sched_targets(ctx->sched, &n);
 	e = xcalloc(n ? n : 1, sizeof(*e));
