@@ -31,6 +31,7 @@
 #include "core/loop.h"
 #include "probe/probe.h"
 #include "probe/resolve.h"
+#include "probe/scan.h"
 #include "probe/starttls.h"
 #include "serve/status.h"
 #include "state/store.h"
@@ -166,7 +167,7 @@ check_usage(FILE *f)
 {
 	fputs("usage: tlswatch check HOST:PORT [--servername NAME] [--starttls PROTO]\n"
 	    "                      [--cafile FILE] [--warn 21d] [--crit 7d] [--timeout 10s]\n"
-	    "                      [--json] [--pem]\n"
+	    "                      [--scan] [--json] [--pem]\n"
 	    "Probe one TLS endpoint as tlswatchd does and print the presented chain and\n"
 	    "the verdict. The first line and the exit status follow the monitoring\n"
 	    "plugins convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n"
@@ -177,7 +178,8 @@ check_usage(FILE *f)
 	    "                     or with less than a fraction of its lifetime left (33%)\n"
 	    "  --crit DURATION    CRITICAL when it expires within it (default 7d), or 10%\n"
 	    "  --timeout DURATION the whole probe (default 10s)\n"
-
+	    "  --scan             also try TLS 1.0, 1.1, 1.2 and 1.3 one at a time; TLS 1.0\n"
+	    "                     or 1.1 accepted makes an OK a WARNING\n"
 	    "  --json             print a JSON object instead (see tlswatch(1))\n"
 	    "  --pem              print the presented chain as PEM\n"
 	    "  -h, --help         this help\n", f);
@@ -216,6 +218,53 @@ check_done(void *arg, struct result *r)
 
 	run->r = r;
 	loop_stop(run->loop);
+}
+
+/* --scan: one probe per TLS version, all at once, each under the timeout. */
+struct scan_run {
+	struct loop *loop;
+	struct conf_target ct[SCAN_NVERSIONS];
+	struct result *r[SCAN_NVERSIONS];
+	struct scan_one {
+		struct scan_run *run;
+		unsigned v;
+	} one[SCAN_NVERSIONS];
+	unsigned pending;
+	enum scan_answer answer[SCAN_NVERSIONS];
+};
+
+static void
+scan_done(void *arg, struct result *r)
+{
+	struct scan_one *o = arg;
+
+	o->run->r[o->v] = r;
+	if (--o->run->pending == 0)
+		loop_stop(o->run->loop);
+}
+
+static int
+scan_run(struct scan_run *s, struct loop *l, struct resolver *res, const struct conf_target *ct,
+         const struct trust *trust)
+{
+	memset(s, 0, sizeof(*s));
+	s->loop = l;
+	s->pending = SCAN_NVERSIONS;
+	for (unsigned v = 0; v < SCAN_NVERSIONS; v++) {
+		scan_target(ct, v, &s->ct[v]);
+		s->one[v].run = s;
+		s->one[v].v = v;
+		probe_start(l, res, &s->ct[v], trust, NULL, scan_done, &s->one[v]);
+	}
+	while (s->pending > 0)
+		if (loop_run(l) == -1)
+			return -1;
+	for (unsigned v = 0; v < SCAN_NVERSIONS; v++) {
+		s->answer[v] = scan_answer(s->r[v], v);
+		result_free(s->r[v]);
+		s->r[v] = NULL;
+	}
+	return 0;
 }
 
 static void
@@ -272,6 +321,7 @@ cmd_check(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "pem", no_argument, NULL, 'p' },
+		{ "scan", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -279,7 +329,8 @@ cmd_check(int argc, char **argv)
 	enum starttls_proto proto = STARTTLS_NONE;
 	struct threshold warn = CONF_DEFAULT_WARN, crit = CONF_DEFAULT_CRIT;
 	uint64_t timeout_ms = CHECK_DEFAULT_TIMEOUT_MS;
-	int json = 0, pem = 0, ch, status;
+	int json = 0, pem = 0, scan = 0, ch, status;
+	struct scan_run sr;
 	struct conf_target ct;
 	struct resolved_addr lit;
 	struct check_run run = { NULL, NULL };
@@ -321,6 +372,9 @@ cmd_check(int argc, char **argv)
 			break;
 		case 'p':
 			pem = 1;
+			break;
+		case 'S':
+			scan = 1;
 			break;
 		case 'h':
 			check_usage(stdout);
@@ -421,6 +475,20 @@ cmd_check(int argc, char **argv)
 		}
 		perf_days(perf, sizeof(perf), 1, left, &warn, &crit, lifetime);
 	}
+	if (scan) {
+		if (scan_run(&sr, run.loop, res, &ct, trust) == -1) {
+			result_free(r);
+			status = unknown("the event loop failed%s", "");
+			goto out;
+		}
+		if (scan_legacy(sr.answer)) {
+			size_t len = strlen(summary);
+
+			if (status == PLUGIN_OK)
+				status = PLUGIN_WARNING;
+			snprintf(summary + len, sizeof(summary) - len, "; legacy TLS (1.0 or 1.1) accepted");
+		}
+	}
 
 	if (json) {
 		struct buf b;
@@ -470,6 +538,19 @@ cmd_check(int argc, char **argv)
 		else
 			buf_puts(&b, "null");
 		status_json_thresholds(&b, &warn, &crit, lifetime);
+		json_key(&b, "scan", 0);
+		if (scan) {
+			buf_putc(&b, '{');
+			for (unsigned v = 0; v < SCAN_NVERSIONS; v++) {
+				json_key(&b, scan_version_name(v), v == 0);
+				json_str(&b, scan_answer_name(sr.answer[v]));
+			}
+			buf_putc(&b, '}');
+		} else {
+			buf_puts(&b, "null");
+		}
+		json_key(&b, "target_issues", 0);
+		buf_puts(&b, scan && scan_legacy(sr.answer) ? "[\"legacy_tls_enabled\"]" : "[]");
 		json_key(&b, "chain", 0);
 		buf_putc(&b, '[');
 		for (size_t i = 0; i < r->nders; i++) {
@@ -528,6 +609,13 @@ cmd_check(int argc, char **argv)
 		printf("\nChain issues: ");
 		print_names(stdout, r->verdict.issues, 1);
 		printf("\n");
+	}
+	if (scan) {
+		printf("%sProtocols:    ", r->success ? "" : "\n");
+		for (unsigned v = 0; v < SCAN_NVERSIONS; v++)
+			printf("%s%s %s", v ? ", " : "", scan_version_name(v),
+			    scan_answer_name(sr.answer[v]));
+		printf("\nTarget issues: %s\n", scan_legacy(sr.answer) ? "legacy_tls_enabled" : "-");
 	}
 done:
 	result_free(r);
