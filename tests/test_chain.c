@@ -2,7 +2,6 @@
  * against the PKI that tests/pki.sh makes at test time. */
 #include "config.h"
 
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,8 +18,7 @@
 #include "verdict/certs.h"
 #include "verdict/chain.h"
 #include "core/util.h"
-
-#define MAXCERTS 8
+#include "testpki.h"
 
 /* The subject tests/mkcert.c gives hostile.pem, as GnuTLS prints it
  * (RFC 4514: quotes and backslashes escaped, the newline left raw). */
@@ -29,60 +26,10 @@ static const char hostile_subject[] =
     "CN=evil\\\"} tlswatch_probe_success{target=\\\"forged\\\"} 1\nx\\\\y,"
     "O=org\\\"} 1\ntlswatch_up{x=\\\"\\\\\\\"} 1";
 
-static char pki_dir[256];
 static struct trust *pki_trust;
 /* Certificates interned when the test began: each test gives back all it
  * took, and a failed one does not make the next fail too. */
 static size_t live0;
-
-/* The certificates of one PEM file, as DER. */
-struct pem {
-	size_t n;
-	gnutls_datum_t raw[MAXCERTS];
-	struct der der[MAXCERTS];
-};
-
-static char *
-pki_path(const char *name)
-{
-	return xasprintf("%s/%s", pki_dir, name);
-}
-
-static void
-pem_load(struct pem *p, const char *name)
-{
-	gnutls_x509_crt_t *crts;
-	gnutls_datum_t d;
-	unsigned n, i;
-	char *path = pki_path(name);
-
-	memset(p, 0, sizeof(*p));
-	assert_int_equal(gnutls_load_file(path, &d), 0);
-	assert_int_equal(gnutls_x509_crt_list_import2(&crts, &n, &d,
-	    GNUTLS_X509_FMT_PEM, 0), 0);
-	assert_true(n > 0 && n <= MAXCERTS);
-	for (i = 0; i < n; i++) {
-		assert_int_equal(gnutls_x509_crt_export2(crts[i],
-		    GNUTLS_X509_FMT_DER, &p->raw[i]), 0);
-		p->der[i].data = p->raw[i].data;
-		p->der[i].len = p->raw[i].size;
-		gnutls_x509_crt_deinit(crts[i]);
-	}
-	p->n = n;
-	gnutls_free(crts);
-	gnutls_free(d.data);
-	free(path);
-}
-
-static void
-pem_free(struct pem *p)
-{
-	size_t i;
-
-	for (i = 0; i < p->n; i++)
-		gnutls_free(p->raw[i].data);
-	p->n = 0;
-}
 
 /* notAfter of the single certificate in NAME. */
 static int64_t
@@ -135,69 +82,22 @@ check_chain(const char *name, const char *host, int verified,
 }
 
 static int
-run_pki(const char *script, const char *dir)
-{
-	pid_t pid;
-	int st;
-
-	if ((pid = fork()) == -1)
-		return -1;
-	if (pid == 0) {
-		execlp("sh", "sh", script, dir, (char *)NULL);
-		_exit(127);
-	}
-	if (waitpid(pid, &st, 0) == -1)
-		return -1;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-}
-
-static int
 teardown(void **state)
 {
-	DIR *d;
-	struct dirent *e;
-	char *p;
-
 	(void)state;
 	trust_free(pki_trust);
 	pki_trust = NULL;
-	if (pki_dir[0] == '\0' || (d = opendir(pki_dir)) == NULL)
-		return 0;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		p = pki_path(e->d_name);
-		unlink(p);
-		free(p);
-	}
-	closedir(d);
-	rmdir(pki_dir);
-	pki_dir[0] = '\0';
+	testpki_remove();
 	return 0;
 }
 
 static int
 setup(void **state)
 {
-	const char *srcdir = getenv("TEST_SRCDIR");
-	const char *tmp = getenv("TMPDIR");
-	char *script, *ca, *err = NULL;
+	char *ca, *err = NULL;
 
-	snprintf(pki_dir, sizeof(pki_dir), "%s/test_chain.XXXXXX",
-	    tmp && *tmp ? tmp : "/tmp");
-	if (mkdtemp(pki_dir) == NULL) {
-		perror("mkdtemp");
+	if (testpki_make("test_chain") == -1)
 		return -1;
-	}
-	script = srcdir && *srcdir ? xasprintf("%s/pki.sh", srcdir) :
-	    xstrdup("tests/pki.sh");
-	if (run_pki(script, pki_dir) == -1) {
-		fprintf(stderr, "sh %s %s failed\n", script, pki_dir);
-		free(script);
-		teardown(state);
-		return -1;
-	}
-	free(script);
 	ca = pki_path("ca.pem");
 	pki_trust = trust_load(ca, &err);
 	free(ca);

@@ -2,8 +2,8 @@
  * lists built here byte by byte, held against GnuTLS's own parser where
  * both accept, inside an X.509 extension and inside OCSP responses that
  * GnuTLS's OCSP parser accepts too; every truncation of each refused
- * without reading past the end (ASan runs this too). Then the fuzz
- * harness over the same inputs. */
+ * without reading past the end (ASan runs this too). It also writes the
+ * fuzz harness's seeds (tests/fuzz/fuzz_sct.c) when asked. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -22,8 +22,6 @@
 #include "core/util.h"
 #include "verdict/sct.h"
 #include "sctbuild.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* A copy in a buffer of its own size, so that ASan sees any read past it. */
 static unsigned char *
@@ -409,13 +407,15 @@ write_seed(const struct buf *in, unsigned mode)
 	free(path);
 }
 
-/* The fuzz harness runs clean over the inputs above and every prefix of
- * them (and so its checks hold for them); libFuzzer takes it from there. */
+/* The fuzz harness's seeds (byte 0: the entry point, then its input): a
+ * list, an extension value and an OCSP response, each of three SCTs,
+ * each parsing as it should. */
 static void
-test_fuzz_harness(void **state)
+test_seeds(void **state)
 {
 	struct buf in, scts, list, resp;
 	struct sb_single single;
+	struct sct_list l;
 
 	(void)state;
 	buf_init(&scts);
@@ -430,16 +430,24 @@ test_fuzz_harness(void **state)
 	buf_init(&resp);
 	sb_ocsp(&resp, &single, 1, 1, 1);
 	for (unsigned mode = 0; mode < 3; mode++) {
-		const struct buf *body = mode == 2 ? &resp : &list;
+		const unsigned char *body;
 
 		buf_init(&in);
 		buf_putc(&in, (char)mode);
 		if (mode == 1)
 			sb_der(&in, 0x04, list.data, list.len);
 		else
-			buf_append(&in, body->data, body->len);
-		for (size_t len = 0; len <= in.len; len++)
-			assert_int_equal(LLVMFuzzerTestOneInput((uint8_t *)in.data, len), 0);
+			buf_append(&in, mode == 2 ? resp.data : list.data,
+			    mode == 2 ? resp.len : list.len);
+		body = (const unsigned char *)in.data + 1;
+		if (mode == 0)
+			assert_int_equal(sct_list_parse(body, in.len - 1, &l), 0);
+		else if (mode == 1)
+			assert_int_equal(sct_list_from_ext(body, in.len - 1, &l), 0);
+		else
+			assert_int_equal(sct_list_from_ocsp(body, in.len - 1, serial_a,
+			    sizeof(serial_a), &l), 1);
+		assert_int_equal(l.n, 3);
 		write_seed(&in, mode);
 		buf_free(&in);
 	}
@@ -459,7 +467,7 @@ main(void)
 		cmocka_unit_test(test_ext_wrapping),
 		cmocka_unit_test(test_against_gnutls),
 		cmocka_unit_test(test_ocsp),
-		cmocka_unit_test(test_fuzz_harness),
+		cmocka_unit_test(test_seeds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,9 +14,8 @@
  * parser and ours accept, they agree on the count, the log ids and the
  * times.
  *
- * Self-contained (no tests/fuzz/fuzz.h yet on this branch): built with
- * -fsanitize=fuzzer it is a libFuzzer target; tests/test_sct.c links it
- * and replays its seeds. Seeds: tests/fuzz/corpus/sct/.
+ * Seeds: tests/fuzz/corpus/sct/, written by tests/test_sct with
+ * TLSWATCH_FUZZ_SEEDS=tests/fuzz/corpus/sct.
  */
 #include "config.h"
 
@@ -28,15 +27,9 @@
 #include <gnutls/x509-ext.h>
 
 #include "verdict/sct.h"
+#include "fuzz.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond, what) do {                                           \
-	if (!(cond)) {                                                   \
-		fprintf(stderr, "fuzz_sct: %s: %s\n", what, #cond);      \
-		abort();                                                 \
-	}                                                                \
-} while (0)
+#define CHECK(cond, what) FUZZ_CHECK(cond, "%s", what)
 
 static void
 check_list(int rc, const struct sct_list *l, size_t len, int ok)
@@ -105,12 +98,18 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sct_list a, b;
-	const uint8_t *p = data + 1;
-	size_t len = size ? size - 1 : 0;
+	uint8_t *p;
+	size_t len;
 	int rc, rc2;
 
 	if (size == 0)
 		return 0;
+	/* exactly the bytes given, so that any overread is caught */
+	len = size - 1;
+	p = malloc(len ? len : 1);
+	if (p == NULL)
+		abort();
+	memcpy(p, data + 1, len);
 	switch (data[0] % 3) {
 	case 0:
 		rc = sct_list_parse(p, len, &a);
@@ -142,5 +141,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	}
 	CHECK(rc == rc2 && memcmp(&a, &b, sizeof(a)) == 0, "the same result twice");
+	free(p);
 	return 0;
 }

@@ -1,0 +1,32 @@
+/* testpki.h - the test PKI (tests/pki.sh) made into a temporary directory
+ * for a cmocka test file, and its PEM files read as DER. */
+#ifndef TLSWATCH_TESTPKI_H
+#define TLSWATCH_TESTPKI_H
+
+#include <stddef.h>
+
+#include <gnutls/gnutls.h>
+
+#include "verdict/chain.h"
+
+#define TESTPKI_MAXCERTS 8
+
+/* The certificates of one PEM file, as DER. */
+struct pem {
+	size_t n;
+	gnutls_datum_t raw[TESTPKI_MAXCERTS];
+	struct der der[TESTPKI_MAXCERTS];
+};
+
+/* Run $TEST_SRCDIR/pki.sh into a fresh $TMPDIR/NAME.XXXXXX. 0 or -1
+ * (said on stderr). */
+int testpki_make(const char *name);
+/* Remove the directory and all in it. */
+void testpki_remove(void);
+/* The directory/file name, allocated. */
+char *pki_path(const char *file);
+/* Load every certificate of file (cmocka asserts on failure). */
+void pem_load(struct pem *p, const char *file);
+void pem_free(struct pem *p);
+
+#endif
