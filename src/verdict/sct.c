@@ -9,14 +9,15 @@
  * certificate and the staple alike. tests/test_sct.c holds it against
  * GnuTLS's on every list both accept.
  *
- * The OCSP side walks the DER of RFC 6960 4.2.1 only as far as the
- * extension: GnuTLS verifies responses (revocation's job); here nothing
- * is trusted, only counted.
+ * The OCSP side walks the DER of RFC 6960 4.2.1 (with asn1.c's bounded
+ * reader) only as far as the extension: ocsp.c verifies responses; here
+ * nothing is trusted, only counted.
  */
 #include "config.h"
 
 #include <string.h>
 
+#include "verdict/asn1.h"
 #include "verdict/sct.h"
 
 /* ---- the TLS encoding ---- */
@@ -131,65 +132,18 @@ bad:
 	return -1;
 }
 
-/* ---- DER, as far as the extension ---- */
-
-/* One TLV of r: a low tag number (all we walk through), a definite length
- * of at most four octets, the contents within what is left. */
-static int
-der_take(struct rd *r, unsigned *tag, struct rd *content)
-{
-	unsigned t, l;
-	size_t len = 0;
-
-	if (rd_u8(r, &t) == -1 || (t & 0x1f) == 0x1f || rd_u8(r, &l) == -1)
-		return -1;
-	if (l < 0x80) {
-		len = l;
-	} else {
-		unsigned nb = l & 0x7f;
-
-		if (nb == 0 || nb > 4)
-			return -1;    /* indefinite, or beyond any response we take */
-		for (unsigned i = 0; i < nb; i++) {
-			unsigned b;
-
-			if (rd_u8(r, &b) == -1)
-				return -1;
-			len = len << 8 | b;
-		}
-	}
-	*tag = t;
-	return rd_sub(r, len, content);
-}
-
-/* The next TLV, which must have tag want. */
-static int
-der_expect(struct rd *r, unsigned want, struct rd *content)
-{
-	unsigned tag;
-
-	return der_take(r, &tag, content) == 0 && tag == want ? 0 : -1;
-}
-
-#define DER_INTEGER     0x02
-#define DER_OCTETS      0x04
-#define DER_OID         0x06
-#define DER_ENUMERATED  0x0a
-#define DER_GENTIME     0x18
-#define DER_SEQUENCE    0x30
-#define DER_CTX(n)      (0xa0 | (n))   /* [n] constructed */
-#define DER_CTXP(n)     (0x80 | (n))   /* [n] primitive */
-#define DER_BOOLEAN     0x01
+/* ---- DER (verdict/asn1.h), as far as the extension ---- */
 
 int
 sct_list_from_ext(const unsigned char *p, size_t len, struct sct_list *out)
 {
-	struct rd r = { p, len }, list;
+	struct asn1 c = { p, len };
+	struct asn1_tlv list;
 
 	memset(out, 0, sizeof(*out));
-	if (p == NULL || der_expect(&r, DER_OCTETS, &list) == -1 || r.n != 0)
+	if (p == NULL || asn1_get(&c, ASN1_OCTET_STRING, &list) == -1 || c.n != 0)
 		return -1;
-	return sct_list_parse(list.p, list.n, out);
+	return sct_list_parse(list.v, list.len, out);
 }
 
 /* 1.3.6.1.5.5.7.48.1.1, id-pkix-ocsp-basic */
@@ -197,118 +151,119 @@ static const unsigned char oid_ocsp_basic[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x
 /* 1.3.6.1.4.1.11129.2.4.5 (SCT_OID_OCSP) */
 static const unsigned char oid_ocsp_scts[] = { 0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79, 0x02, 0x04, 0x05 };
 
+/* The SCT list among Extensions (a SEQUENCE OF Extension, inside t): 1,
+ * 0 or -1 as sct_list_from_ocsp says. */
 static int
-rd_equal(const struct rd *r, const unsigned char *p, size_t n)
+ocsp_extensions(const struct asn1_tlv *t, struct sct_list *out)
 {
-	return r->n == n && (n == 0 || memcmp(r->p, p, n) == 0);
-}
+	struct asn1 c = asn1_inside(t), seq;
+	struct asn1_tlv exts;
 
-/* The SCT list among Extensions (a SEQUENCE OF Extension): 1, 0, -1. */
-static int
-ocsp_extensions(struct rd exts, struct sct_list *out)
-{
-	struct rd seq;
-
-	if (der_expect(&exts, DER_SEQUENCE, &seq) == -1 || exts.n != 0)
+	if (asn1_get(&c, ASN1_SEQUENCE, &exts) == -1 || c.n != 0)
 		return -1;
+	seq = asn1_inside(&exts);
 	while (seq.n > 0) {
-		struct rd ext, oid, val;
-		unsigned tag;
+		struct asn1_tlv ext, oid, val;
+		struct asn1 e;
 
-		if (der_expect(&seq, DER_SEQUENCE, &ext) == -1 ||
-		    der_expect(&ext, DER_OID, &oid) == -1 ||
-		    der_take(&ext, &tag, &val) == -1)
+		if (asn1_get(&seq, ASN1_SEQUENCE, &ext) == -1)
 			return -1;
-		if (tag == DER_BOOLEAN && der_take(&ext, &tag, &val) == -1)
+		e = asn1_inside(&ext);
+		if (asn1_get(&e, ASN1_OID, &oid) == -1 ||
+		    (asn1_peek(&e, ASN1_BOOLEAN) && asn1_get(&e, ASN1_BOOLEAN, &val) == -1) ||
+		    asn1_get(&e, ASN1_OCTET_STRING, &val) == -1 || e.n != 0)
 			return -1;
-		if (tag != DER_OCTETS || ext.n != 0)
-			return -1;
-		if (rd_equal(&oid, oid_ocsp_scts, sizeof(oid_ocsp_scts)))
-			return sct_list_from_ext(val.p, val.n, out) == 0 ? 1 : -1;
+		if (asn1_oid_is(&oid, oid_ocsp_scts, sizeof(oid_ocsp_scts)))
+			return sct_list_from_ext(val.v, val.len, out) == 0 ? 1 : -1;
 	}
 	return 0;
 }
 
-/* One SingleResponse: -1 malformed, else 0 with *match and, when it
- * matches, its list looked up (*found 1, 0 or -1 as above). */
+/* One SingleResponse: -1 malformed, else 0 with *found 1, 0 or -1 for
+ * its list when it is the one for serial (or serial is NULL). */
 static int
-ocsp_single(struct rd single, const unsigned char *serial, size_t serial_len,
+ocsp_single(const struct asn1_tlv *single, const unsigned char *serial, size_t serial_len,
             struct sct_list *out, int *found)
 {
-	struct rd certid, x, num;
-	unsigned tag;
+	struct asn1 c = asn1_inside(single), id;
+	struct asn1_tlv certid, x, num;
 
 	*found = 0;
 	/* certID: hashAlgorithm, issuerNameHash, issuerKeyHash, serialNumber */
-	if (der_expect(&single, DER_SEQUENCE, &certid) == -1 ||
-	    der_expect(&certid, DER_SEQUENCE, &x) == -1 ||
-	    der_expect(&certid, DER_OCTETS, &x) == -1 ||
-	    der_expect(&certid, DER_OCTETS, &x) == -1 ||
-	    der_expect(&certid, DER_INTEGER, &num) == -1 || certid.n != 0)
+	if (asn1_get(&c, ASN1_SEQUENCE, &certid) == -1)
+		return -1;
+	id = asn1_inside(&certid);
+	if (asn1_get(&id, ASN1_SEQUENCE, &x) == -1 || asn1_get(&id, ASN1_OCTET_STRING, &x) == -1 ||
+	    asn1_get(&id, ASN1_OCTET_STRING, &x) == -1 || asn1_get(&id, ASN1_INTEGER, &num) == -1 ||
+	    id.n != 0)
 		return -1;
 	/* certStatus: good [0], revoked [1], unknown [2]; then thisUpdate */
-	if (der_take(&single, &tag, &x) == -1 ||
-	    (tag != DER_CTXP(0) && tag != DER_CTX(1) && tag != DER_CTXP(2)) ||
-	    der_expect(&single, DER_GENTIME, &x) == -1)
+	if (asn1_next(&c, &x) != 0 ||
+	    (x.tag != ASN1_CONTEXT(0) && x.tag != ASN1_CONTEXT_C(1) && x.tag != ASN1_CONTEXT(2)) ||
+	    asn1_get(&c, ASN1_GENERALIZED, &x) == -1)
 		return -1;
-	if (serial != NULL && !rd_equal(&num, serial, serial_len))
+	if (serial != NULL && !(num.len == serial_len && memcmp(num.v, serial, serial_len) == 0))
 		return 0;
 	/* nextUpdate [0] and singleExtensions [1], both optional, in order */
-	while (single.n > 0) {
-		if (der_take(&single, &tag, &x) == -1)
-			return -1;
-		if (tag == DER_CTX(1)) {
-			*found = ocsp_extensions(x, out);
-			return *found == -1 ? -1 : 0;
-		}
-		if (tag != DER_CTX(0))
+	if (asn1_peek(&c, ASN1_CONTEXT_C(0)) && asn1_get(&c, ASN1_CONTEXT_C(0), &x) == -1)
+		return -1;
+	if (asn1_peek(&c, ASN1_CONTEXT_C(1))) {
+		if (asn1_get(&c, ASN1_CONTEXT_C(1), &x) == -1 ||
+		    (*found = ocsp_extensions(&x, out)) == -1)
 			return -1;
 	}
-	*found = 0;
-	return 0;
+	return c.n == 0 ? 0 : -1;
 }
 
 int
 sct_list_from_ocsp(const unsigned char *resp, size_t len, const unsigned char *serial,
                    size_t serial_len, struct sct_list *out)
 {
-	struct rd r = { resp, len }, top, x, bytes, basic, tbs, responses;
-	unsigned tag;
+	struct asn1 c = { resp, len }, top, rb, basic, tbs, responses;
+	struct asn1_tlv t, x;
 
 	memset(out, 0, sizeof(*out));
 	/* OCSPResponse: responseStatus, responseBytes [0] EXPLICIT */
-	if (resp == NULL || der_expect(&r, DER_SEQUENCE, &top) == -1 || r.n != 0 ||
-	    der_expect(&top, DER_ENUMERATED, &x) == -1)
+	if (resp == NULL || asn1_get(&c, ASN1_SEQUENCE, &t) == -1 || c.n != 0)
 		return -1;
-	if (!(x.n == 1 && x.p[0] == 0))
+	top = asn1_inside(&t);
+	if (asn1_get(&top, ASN1_ENUMERATED, &x) == -1)
+		return -1;
+	if (!(x.len == 1 && x.v[0] == 0))
 		return 0;     /* not "successful": no response data to look in */
-	if (der_expect(&top, DER_CTX(0), &x) == -1 ||
-	    der_expect(&x, DER_SEQUENCE, &bytes) == -1 ||
-	    der_expect(&bytes, DER_OID, &x) == -1)
+	if (asn1_get(&top, ASN1_CONTEXT_C(0), &t) == -1)
 		return -1;
-	if (!rd_equal(&x, oid_ocsp_basic, sizeof(oid_ocsp_basic)))
+	rb = asn1_inside(&t);
+	if (asn1_get(&rb, ASN1_SEQUENCE, &t) == -1)
+		return -1;
+	rb = asn1_inside(&t);
+	if (asn1_get(&rb, ASN1_OID, &x) == -1)
+		return -1;
+	if (!asn1_oid_is(&x, oid_ocsp_basic, sizeof(oid_ocsp_basic)))
 		return 0;     /* a response type other than basic */
 	/* response OCTET STRING holding BasicOCSPResponse: tbsResponseData, ... */
-	if (der_expect(&bytes, DER_OCTETS, &x) == -1 ||
-	    der_expect(&x, DER_SEQUENCE, &basic) == -1 ||
-	    der_expect(&basic, DER_SEQUENCE, &tbs) == -1)
+	if (asn1_get(&rb, ASN1_OCTET_STRING, &t) == -1)
+		return -1;
+	basic = asn1_inside(&t);
+	if (asn1_get(&basic, ASN1_SEQUENCE, &t) == -1)
+		return -1;
+	basic = asn1_inside(&t);
+	if (asn1_get(&basic, ASN1_SEQUENCE, &t) == -1)
 		return -1;
 	/* ResponseData: version [0] (optional), responderID [1] or [2],
 	 * producedAt, responses */
-	if (der_take(&tbs, &tag, &x) == -1)
+	tbs = asn1_inside(&t);
+	if (asn1_peek(&tbs, ASN1_CONTEXT_C(0)) && asn1_get(&tbs, ASN1_CONTEXT_C(0), &x) == -1)
 		return -1;
-	if (tag == DER_CTX(0) && der_take(&tbs, &tag, &x) == -1)
+	if (asn1_next(&tbs, &x) != 0 || (x.tag != ASN1_CONTEXT_C(1) && x.tag != ASN1_CONTEXT_C(2)) ||
+	    asn1_get(&tbs, ASN1_GENERALIZED, &x) == -1 || asn1_get(&tbs, ASN1_SEQUENCE, &t) == -1)
 		return -1;
-	if ((tag != DER_CTX(1) && tag != DER_CTX(2)) ||
-	    der_expect(&tbs, DER_GENTIME, &x) == -1 ||
-	    der_expect(&tbs, DER_SEQUENCE, &responses) == -1)
-		return -1;
+	responses = asn1_inside(&t);
 	while (responses.n > 0) {
-		struct rd single;
 		int found;
 
-		if (der_expect(&responses, DER_SEQUENCE, &single) == -1 ||
-		    ocsp_single(single, serial, serial_len, out, &found) == -1) {
+		if (asn1_get(&responses, ASN1_SEQUENCE, &t) == -1 ||
+		    ocsp_single(&t, serial, serial_len, out, &found) == -1) {
 			memset(out, 0, sizeof(*out));
 			return -1;
 		}
