@@ -3,7 +3,8 @@
  * certificates made here with GnuTLS at exact dates: the SC-081 schedule
  * at each step's first second, Chrome's SCT counts on both sides of 180
  * days, SCTs embedded, stapled and from the TLS extension, expired CA
- * certificates presented beside a valid path. */
+ * certificates presented beside a valid path; and the certificates
+ * tests/pki.sh makes for the integration tests say what they are made to. */
 #include "config.h"
 
 #include <regex.h>
@@ -13,6 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <gnutls/abstract.h>
@@ -25,6 +27,7 @@
 #include "verdict/expiry.h"
 #include "verdict/policy.h"
 #include "sctbuild.h"
+#include "testpki.h"
 
 #define DAY 86400
 /* 00:00:00 UTC on the first day of each SC-081 step */
@@ -608,6 +611,93 @@ test_describe(void **state)
 	assert_null(policy_sct_source_name(POLICY_NSCT_SOURCES));
 }
 
+/* ---- the test PKI's certificates (tests/pki.sh), as the issue lists them ---- */
+
+/* The chain in file, read and evaluated under public at the present time. */
+static void
+pki_eval(const char *file, struct policy_result *r)
+{
+	struct pem p;
+	gnutls_x509_crt_t crt[TESTPKI_MAXCERTS];
+	struct policy_input in;
+
+	pem_load(&p, file);
+	for (size_t i = 0; i < p.n; i++) {
+		assert_int_equal(gnutls_x509_crt_init(&crt[i]), 0);
+		assert_int_equal(gnutls_x509_crt_import(crt[i], &p.raw[i], GNUTLS_X509_FMT_DER), 0);
+	}
+	memset(&in, 0, sizeof(in));
+	in.crt = crt;
+	in.n = p.n;
+	in.public_rules = 1;
+	in.now = (int64_t)time(NULL);
+	policy_evaluate(&in, r);
+	for (size_t i = 0; i < p.n; i++)
+		gnutls_x509_crt_deinit(crt[i]);
+	pem_free(&p);
+}
+
+static void
+test_pki_certs(void **state)
+{
+	static const struct {
+		const char *file, *type;
+		unsigned bits;
+	} leaves[] = {
+		{ "rsa2048-chain.pem", "rsa", 2048 },
+		{ "rsa4096-chain.pem", "rsa", 4096 },
+		{ "p384-chain.pem", "ecdsa", 384 },
+		{ "ed25519-chain.pem", "ed25519", 256 },
+		{ "good-chain.pem", "ecdsa", 256 },
+	};
+	struct policy_result r;
+
+	(void)state;
+	if (testpki_make("test_policy") == -1)
+		fail_msg("tests/pki.sh failed");
+	for (size_t i = 0; i < ARRAY_SIZE(leaves); i++) {
+		pki_eval(leaves[i].file, &r);
+		assert_int_equal(r.n, 2);
+		assert_string_equal(r.certs[0].key_type, leaves[i].type);
+		assert_int_equal(r.certs[0].key_bits, leaves[i].bits);
+		/* all signed by the P-256 intermediate */
+		assert_string_equal(r.certs[0].sig_alg, "ecdsa_sha256");
+		assert_int_equal(r.certs[0].lifetime, 91 * DAY);
+		/* no SCT: too few for Chrome; nothing else */
+		assert_int_equal(r.findings[0], F(POLICY_TOO_FEW_SCTS));
+		assert_int_equal(r.findings[1], 0);
+		policy_result_fini(&r);
+	}
+	/* 400 days issued after 2026-03-15; 390 days issued on 2026-03-01 */
+	pki_eval("life400-chain.pem", &r);
+	assert_int_equal(r.certs[0].lifetime, 400 * DAY);
+	assert_true(r.findings[0] & F(POLICY_VALIDITY_EXCEEDS_LIMIT));
+	policy_result_fini(&r);
+	pki_eval("life390-chain.pem", &r);
+	assert_int_equal(r.certs[0].lifetime, 390 * DAY);
+	assert_int_equal(r.certs[0].not_before, T_2026_03_15 - 14 * DAY);
+	assert_false(r.findings[0] & F(POLICY_VALIDITY_EXCEEDS_LIMIT));
+	policy_result_fini(&r);
+	/* embedded lists of one and of three (mkcert -s) */
+	pki_eval("sct1-chain.pem", &r);
+	assert_int_equal(r.sct_state[POLICY_SCT_EMBEDDED], 1);
+	assert_int_equal(r.sct_count[POLICY_SCT_EMBEDDED], 1);
+	assert_int_equal(r.findings[0], F(POLICY_TOO_FEW_SCTS));
+	policy_result_fini(&r);
+	pki_eval("sct3-chain.pem", &r);
+	assert_int_equal(r.sct_count[POLICY_SCT_EMBEDDED], 3);
+	assert_int_equal(r.findings[0], 0);
+	assert_int_equal(r.certs[0].sct.v[2].log_id[0], 3);
+	policy_result_fini(&r);
+	/* the expired cross-signed root after the valid path's intermediate */
+	pki_eval("xsign-chain.pem", &r);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(r.findings[1], 0);
+	assert_int_equal(r.findings[2], F(POLICY_EXPIRED_CA_IN_CHAIN));
+	policy_result_fini(&r);
+	testpki_remove();
+}
+
 /* ---- thresholds ---- */
 
 static void
@@ -710,6 +800,7 @@ main(void)
 		cmocka_unit_test(test_scts_damaged),
 		cmocka_unit_test(test_expired_ca),
 		cmocka_unit_test(test_describe),
+		cmocka_unit_test(test_pki_certs),
 		cmocka_unit_test(test_threshold),
 		cmocka_unit_test(test_expiry_lifetime),
 	};
