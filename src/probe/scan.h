@@ -5,7 +5,7 @@
 #define TLSWATCH_SCAN_H
 
 #include "conf/conf.h"
-#include "target.h"
+#include "result.h"
 
 enum scan_version {
 	SCAN_TLS1_0,

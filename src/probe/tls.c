@@ -15,10 +15,15 @@
 #include "probe/tls.h"
 #include "core/util.h"
 
+/* Stapled OCSP responses kept per certificate, at most: a TLS 1.3 server
+ * may staple one for each certificate it sends. */
+#define TLS_MAX_STAPLES 16
+
 struct tls {
 	gnutls_session_t session;
 	struct der *chain;
 	size_t nchain;
+	struct der staples[TLS_MAX_STAPLES];
 };
 
 /* One credentials object for every session: it holds no trust anchors
@@ -76,6 +81,12 @@ tls_new(int fd, const char *sni, const char *priority, char **err)
 		if (rc < 0)
 			goto fail;
 	}
+	/* Ask for stapled OCSP in every handshake: revocation checks read it
+	 * (tls_facts); GnuTLS does not judge it here, as nothing is verified
+	 * during the handshake. */
+	rc = gnutls_ocsp_status_request_enable_client(t->session, NULL, 0, NULL);
+	if (rc < 0)
+		goto fail;
 	/* Our probe has one deadline for all stages; GnuTLS's own is off. */
 	gnutls_handshake_set_timeout(t->session, GNUTLS_INDEFINITE_TIMEOUT);
 	gnutls_transport_set_int(t->session, fd);
@@ -206,6 +217,30 @@ tls_peer_chain(struct tls *t, size_t *n)
 	}
 	*n = t->nchain;
 	return t->chain;
+}
+
+void
+tls_facts(struct tls *t, struct tls_facts *f)
+{
+	const char *name;
+	int sig;
+
+	memset(f, 0, sizeof(*f));
+	for (unsigned i = 0; i < TLS_MAX_STAPLES; i++) {
+		gnutls_datum_t resp = { NULL, 0 };
+
+		/* the data stays GnuTLS's, valid while the session lives */
+		if (gnutls_ocsp_status_request_get2(t->session, i, &resp) < 0)
+			break;
+		t->staples[i].data = resp.data;
+		t->staples[i].len = resp.size;
+		f->nstaples = i + 1;
+	}
+	f->staples = f->nstaples ? t->staples : NULL;
+	name = gnutls_group_get_name(gnutls_group_get(t->session));
+	f->group = name;
+	sig = gnutls_sign_algorithm_get(t->session);
+	f->sigscheme = sig > 0 ? gnutls_sign_get_name((gnutls_sign_algorithm_t)sig) : NULL;
 }
 
 const char *
