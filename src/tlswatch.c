@@ -25,6 +25,7 @@
 #include "verdict/certinfo.h"
 #include "verdict/certs.h"
 #include "verdict/chain.h"
+#include "verdict/policy.h"
 #include "verdict/verdict.h"
 #include "conf/conf.h"
 #include "conf/tlsctx.h"
@@ -456,6 +457,74 @@ text_finding(void *arg, const char *check, const char *line)
 	printf("\n");
 }
 
+/* The policy check's facts of the certificate at depth: its metric words,
+ * its lifetime and, for the leaf, its SCTs by source. */
+static void
+print_policy(FILE *f, const struct policy_result *pr, size_t depth)
+{
+	const struct policy_cert *c;
+
+	if (pr == NULL || depth >= pr->n)
+		return;
+	c = &pr->certs[depth];
+	fprintf(f, "  Policy:     key %s %u bits, signature %s, lifetime ", c->key_type,
+	    c->key_bits, c->sig_alg);
+	if (c->lifetime > 0)
+		fprintf(f, "%.1f days\n", (double)c->lifetime / 86400.0);
+	else
+		fputs("unknown\n", f);
+	if (depth != 0)
+		return;
+	fputs("  SCTs:       ", f);
+	for (unsigned s = 0; s < POLICY_NSCT_SOURCES; s++) {
+		fprintf(f, "%s%s ", s ? ", " : "", policy_sct_source_name(s));
+		if (pr->sct_known[s])
+			fprintf(f, "%u%s", pr->sct_count[s], pr->sct_state[s] < 0 ? " (malformed)" : "");
+		else
+			fputs(s == POLICY_SCT_TLS ? "unknown (TLS 1.3)" : "- (none stapled)", f);
+	}
+	fputc('\n', f);
+}
+
+/* The same for --json: members of the certificate's object (b ends in
+ * the object's '}', which is reopened). */
+static void
+json_policy(struct buf *b, const struct policy_result *pr, size_t depth)
+{
+	const struct policy_cert *c;
+
+	if (pr == NULL || depth >= pr->n)
+		return;
+	c = &pr->certs[depth];
+	b->len--;
+	json_key(b, "policy", 0);
+	buf_putc(b, '{');
+	json_key(b, "key_type", 1);
+	json_str(b, c->key_type);
+	json_key(b, "key_size", 0);
+	json_int(b, c->key_bits);
+	json_key(b, "signature", 0);
+	json_str(b, c->sig_alg);
+	json_key(b, "lifetime_seconds", 0);
+	if (c->lifetime > 0)
+		json_int(b, c->lifetime);
+	else
+		buf_puts(b, "null");
+	if (depth == 0) {
+		json_key(b, "scts", 0);
+		buf_putc(b, '{');
+		for (unsigned s = 0; s < POLICY_NSCT_SOURCES; s++) {
+			json_key(b, policy_sct_source_name(s), s == 0);
+			if (pr->sct_known[s])
+				json_int(b, pr->sct_count[s]);
+			else
+				buf_puts(b, "null");
+		}
+		buf_putc(b, '}');
+	}
+	buf_puts(b, "}}");
+}
+
 /* What checks found in the certificate at depth of r, or 0. */
 static uint64_t
 cert_issues_at(const struct result *r, size_t depth)
@@ -501,6 +570,10 @@ check_print_json(const struct conf_target *ct, const struct result *r,
 	json_str(&b, r->tls_version);
 	json_key(&b, "cipher", 0);
 	json_str(&b, r->cipher);
+	json_key(&b, "group", 0);
+	json_str(&b, r->tls_group);
+	json_key(&b, "signature_scheme", 0);
+	json_str(&b, r->tls_sigscheme);
 	json_key(&b, "verified", 0);
 	json_bool(&b, r->success && r->verdict.verified);
 	json_key(&b, "reasons", 0);
@@ -539,6 +612,7 @@ check_print_json(const struct conf_target *ct, const struct result *r,
 		if (i)
 			buf_putc(&b, ',');
 		certinfo_json(&b, r->certs[i], i, now);
+		json_policy(&b, policy_of(&r->verdict), i);
 		if (cert_issues_at(r, i)) {
 			b.len--;    /* reopen the object */
 			json_key(&b, "issues", 0);
@@ -591,12 +665,16 @@ check_print_text(const struct result *r, const struct check_opts *o, const struc
 	term_puts(stdout, r->tls_version);
 	printf(", ");
 	term_puts(stdout, r->cipher);
-	printf("; %zu certificate%s presented\n\n", r->ncerts, r->ncerts == 1 ? "" : "s");
+	printf("; %zu certificate%s presented\n", r->ncerts, r->ncerts == 1 ? "" : "s");
+	/* words of GnuTLS's tables (algo.c), bounded, not the peer's bytes */
+	printf("Key exchange: %s, signature %s\n\n", r->tls_group ? r->tls_group : "-",
+	    r->tls_sigscheme ? r->tls_sigscheme : "-");
 	for (size_t i = 0; i < r->ncerts; i++) {
 		if (o->pem && i < r->nders)
 			print_pem(stdout, i, r->certs[i]->subject, r->ders[i].data, r->ders[i].len);
 		else
 			print_cert(stdout, i, r->certs[i], now);
+		print_policy(stdout, policy_of(&r->verdict), i);
 		if (cert_issues_at(r, i)) {
 			struct buf w;
 

@@ -10,7 +10,15 @@
  *   mkcert -s N ISSUER.pem ISSUER.key SUBJECT.key OUT.pem
  *     a leaf for good.test valid 90 days with an embedded SCT list
  *     (RFC 6962 3.3) of N constructed v1 SCTs (tests/sctbuild.h): certtool
- *     sets no arbitrary extension, GnuTLS does.
+ *     sets no arbitrary extension, GnuTLS does;
+ *   mkcert -d N CERT.pem OUT
+ *     N SCTs for CERT as a server delivers them (RFC 6962 3.3): OUT.ocsp,
+ *     an OCSP response (DER) for CERT's serial carrying the list in a
+ *     singleExtension, for openssl s_server -status_file; OUT.serverinfo,
+ *     the signed_certificate_timestamp extension (18) as s_server
+ *     -serverinfo reads it (PEM "SERVERINFO FOR ..."). openssl ocsp cannot
+ *     add that singleExtension; the response's signature is filler (the
+ *     policy check counts SCTs, it verifies neither them nor the response).
  *
  * Run by tests/pki.sh; not part of the daemon.
  */
@@ -90,6 +98,67 @@ load(const char *path, gnutls_datum_t *d)
 	check(gnutls_load_file(path, d), path);
 }
 
+static void
+write_file(const char *path, const void *p, size_t n)
+{
+	FILE *f;
+
+	if ((f = fopen(path, "w")) == NULL || fwrite(p, 1, n, f) != n || fclose(f) != 0) {
+		perror(path);
+		exit(1);
+	}
+}
+
+/* mkcert -d: the SCTs a server delivers, stapled and in the extension. */
+static int
+delivered(int nscts, const char *certfile, const char *out)
+{
+	gnutls_x509_crt_t crt;
+	gnutls_datum_t d, b64;
+	unsigned char serial[64];
+	size_t slen = sizeof(serial);
+	struct buf scts, list, resp, ext;
+	struct sb_single one;
+	char path[4096];
+
+	check(gnutls_x509_crt_init(&crt), "crt_init");
+	load(certfile, &d);
+	check(gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_PEM), certfile);
+	gnutls_free(d.data);
+	check(gnutls_x509_crt_get_serial(crt, serial, &slen), "serial");
+	gnutls_x509_crt_deinit(crt);
+
+	buf_init(&scts);
+	for (int i = 0; i < nscts; i++)
+		sb_sct_v1(&scts, (uint8_t)(0xb0 + i), (uint64_t)time(NULL) * 1000, 0, 70);
+	buf_init(&list);
+	sb_list(&list, &scts);
+
+	buf_init(&resp);
+	one = (struct sb_single){ serial, slen, &list, 1, 0 };
+	sb_ocsp(&resp, &one, 1, 1, 0);
+	snprintf(path, sizeof(path), "%s.ocsp", out);
+	write_file(path, resp.data, resp.len);
+
+	/* extension_type, extension_data length, extension_data */
+	buf_init(&ext);
+	sb_u16(&ext, 18);
+	sb_u16(&ext, list.len);
+	buf_append(&ext, list.data, list.len);
+	d.data = (unsigned char *)ext.data;
+	d.size = (unsigned)ext.len;
+	check(gnutls_pem_base64_encode2("SERVERINFO FOR signed_certificate_timestamp", &d, &b64),
+	    "base64");
+	snprintf(path, sizeof(path), "%s.serverinfo", out);
+	write_file(path, b64.data, b64.size);
+	gnutls_free(b64.data);
+	buf_free(&ext);
+	buf_free(&resp);
+	buf_free(&list);
+	buf_free(&scts);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -101,16 +170,25 @@ main(int argc, char **argv)
 	unsigned char ip6[16] = { 0 };
 	time_t now = time(NULL);
 	FILE *f;
-	int ch, nscts = -1;
+	int ch, nscts = -1, ndelivered = -1;
 
-	while ((ch = getopt(argc, argv, "s:")) != -1) {
-		if (ch != 's' || (nscts = atoi(optarg)) < 0 || nscts > 100) {
-			fprintf(stderr, "mkcert: -s takes 0 to 100\n");
+	while ((ch = getopt(argc, argv, "s:d:")) != -1) {
+		int *n = ch == 's' ? &nscts : ch == 'd' ? &ndelivered : NULL;
+
+		if (n == NULL || (*n = atoi(optarg)) < 0 || *n > 100) {
+			fprintf(stderr, "mkcert: -s and -d take 0 to 100\n");
 			return 2;
 		}
 	}
 	argc -= optind - 1;
 	argv += optind - 1;
+	if (ndelivered >= 0) {
+		if (argc != 3) {
+			fprintf(stderr, "usage: mkcert -d NSCTS CERT.pem OUT\n");
+			return 2;
+		}
+		return delivered(ndelivered, argv[1], argv[2]);
+	}
 	if (argc != 5) {
 		fprintf(stderr, "usage: mkcert [-s NSCTS] ISSUER.pem ISSUER.key SUBJECT.key OUT.pem\n");
 		return 2;

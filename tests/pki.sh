@@ -21,6 +21,9 @@
 #   life390                a 390-day leaf issued 2026-03-01 (before 2026-03-15;
 #                          expired from 2027-03-26 on)
 #   sct1, sct3             leaves embedding a list of 1 and of 3 SCTs (mkcert -s)
+#   good-scts2.ocsp        an OCSP response for good with 2 SCTs in its
+#                          singleExtensions (mkcert -d; s_server -status_file)
+#   good-scts2.serverinfo  the same 2 SCTs as the TLS extension (s_server -serverinfo)
 #   oldroot                a root that expired 100 days ago (not in ca.pem)
 #   ca-x-old               ca's key and name cross-signed by oldroot, expired
 #                          30 days ago: xsign-chain presents it after good and
@@ -191,6 +194,7 @@ for n in 1 3; do
 	"$tmp/mkcert" -s "$n" "$out/int.pem" "$out/int.key" "$out/sct$n.key" \
 	    "$out/sct$n.pem" || die "mkcert -s $n failed"
 done
+"$tmp/mkcert" -d 2 "$out/good.pem" "$out/good-scts2" || die "mkcert -d 2 failed"
 key oldroot
 tmpl oldroot "tlswatch Test Old Root CA" "-4000 days" "-100 days" ca
 ct --generate-self-signed --load-privkey "$out/oldroot.key" \

@@ -9,12 +9,15 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
+#include "conf/conf.h"
+#include "verdict/check.h"
 #include "verdict/policy.h"
 
 static const struct policy_rule policy_rules[POLICY_NFINDINGS] = {
@@ -154,6 +157,9 @@ policy_evaluate(const struct policy_input *in, struct policy_result *out)
 
 	out->sct_state[POLICY_SCT_EMBEDDED] = leaf->scts;
 	out->sct_count[POLICY_SCT_EMBEDDED] = leaf->sct.n;
+	out->sct_known[POLICY_SCT_EMBEDDED] = 1;
+	out->sct_known[POLICY_SCT_TLS] = in->tls_scts_available || in->tls_scts != NULL;
+	out->sct_known[POLICY_SCT_OCSP] = in->staple != NULL;
 	if (in->tls_scts != NULL) {
 		out->sct_state[POLICY_SCT_TLS] =
 		    sct_list_parse(in->tls_scts, in->tls_scts_len, &list) == 0 ? 1 : -1;
@@ -242,3 +248,243 @@ policy_describe(const struct policy_result *r, struct buf *out)
 			if (r->findings[i] & ((uint64_t)1 << id))
 				describe_one(r, i, id, out);
 }
+
+/* ------------------------------------------------------------ the check */
+
+/* The words of verdict.h's cert issue table, in enum policy_finding order. */
+static const uint64_t finding_issue[POLICY_NFINDINGS] = {
+	[POLICY_VALIDITY_EXCEEDS_LIMIT] = CERT_ISSUE(VALIDITY_EXCEEDS_LIMIT),
+	[POLICY_TOO_FEW_SCTS] = CERT_ISSUE(TOO_FEW_SCTS),
+	[POLICY_EXPIRED_CA_IN_CHAIN] = CERT_ISSUE(EXPIRED_CA_IN_CHAIN),
+};
+
+uint64_t
+policy_cert_issues(uint64_t findings)
+{
+	uint64_t set = 0;
+
+	for (unsigned id = 0; id < POLICY_NFINDINGS; id++)
+		if (findings & ((uint64_t)1 << id))
+			set |= finding_issue[id];
+	return set;
+}
+
+int
+policy_public(const struct conf_target *ct)
+{
+	/* the system trust store: the Web PKI's rules; a CA of one's own: not */
+	return ct == NULL || ct->ca_file == NULL;
+}
+
+/* What the check leaves in a verdict: the facts and findings, and what the
+ * series are labelled with. */
+struct policy_blob {
+	struct policy_result res;
+	char (*sha256)[65];        /* res.n of them */
+	char (*depth)[8];
+};
+
+static void
+blob_free(void *p)
+{
+	struct policy_blob *b = p;
+
+	if (b == NULL)
+		return;
+	policy_result_fini(&b->res);
+	free(b->sha256);
+	free(b->depth);
+	free(b);
+}
+
+static void
+run(const struct check_input *in, struct check_output *out)
+{
+	const struct check_chain *cc = in->chain;
+	const struct tls_facts *f = in->tls;
+	struct policy_input pi = {
+		.crt = (gnutls_x509_crt_t *)cc->crt,
+		.n = cc->n,
+		.tls_scts_available = in->tls->scts_available,
+		.public_rules = policy_public(in->target),
+		.now = in->now,
+	};
+	struct policy_blob *b;
+
+	if (f->nstaples > 0 && f->staples[0].len > 0) {
+		pi.staple = f->staples[0].data;
+		pi.staple_len = f->staples[0].len;
+	}
+	if (f->scts.data != NULL) {
+		pi.tls_scts = f->scts.data;
+		pi.tls_scts_len = f->scts.len;
+	}
+	b = xcalloc(1, sizeof(*b));
+	policy_evaluate(&pi, &b->res);
+	b->sha256 = xcalloc(cc->n ? cc->n : 1, sizeof(*b->sha256));
+	b->depth = xcalloc(cc->n ? cc->n : 1, sizeof(*b->depth));
+	for (size_t i = 0; i < cc->n; i++) {
+		memcpy(b->sha256[i], cc->certs[i]->sha256, sizeof(b->sha256[i]));
+		snprintf(b->depth[i], sizeof(b->depth[i]), "%zu", i);
+		out->cert_issues[i] |= policy_cert_issues(b->res.findings[i]);
+	}
+	out->blob = b;
+}
+
+const struct policy_result *
+policy_of(const struct verdict *v)
+{
+	for (size_t i = 0; i < verdict_nchecks(); i++)
+		if (strcmp(verdict_check_name(i), check_policy.name) == 0) {
+			const struct policy_blob *b = verdict_blob(v, i);
+
+			return b ? &b->res : NULL;
+		}
+	return NULL;
+}
+
+/* The i-th of the certificates for which ok() holds, or -1. */
+static long
+nth_cert(const struct policy_blob *b, size_t i, int (*ok)(const struct policy_cert *))
+{
+	for (size_t k = 0; k < b->res.n; k++)
+		if (ok(&b->res.certs[k]) && i-- == 0)
+			return (long)k;
+	return -1;
+}
+
+static int
+known_key(const struct policy_cert *c)
+{
+	return c->key_bits > 0;
+}
+
+static int
+any_cert(const struct policy_cert *c)
+{
+	(void)c;
+	return 1;
+}
+
+static int
+known_lifetime(const struct policy_cert *c)
+{
+	return c->lifetime > 0;
+}
+
+/* depth and sha256, the labels every family starts with */
+static void
+cert_labels(const struct policy_blob *b, size_t k, struct check_sample *s)
+{
+	s->names[0] = "depth";
+	s->values[0] = b->depth[k];
+	s->names[1] = "sha256";
+	s->values[1] = b->sha256[k];
+}
+
+static int
+sample_key(const void *blob, size_t i, struct check_sample *s)
+{
+	const struct policy_blob *b = blob;
+	long k = nth_cert(b, i, known_key);
+
+	if (k < 0)
+		return 0;
+	cert_labels(b, (size_t)k, s);
+	s->names[2] = "key_type";
+	s->values[2] = b->res.certs[k].key_type;
+	s->value = b->res.certs[k].key_bits;
+	return 1;
+}
+
+static int
+sample_signature(const void *blob, size_t i, struct check_sample *s)
+{
+	const struct policy_blob *b = blob;
+	long k = nth_cert(b, i, any_cert);
+
+	if (k < 0)
+		return 0;
+	cert_labels(b, (size_t)k, s);
+	s->names[2] = "algorithm";
+	s->values[2] = b->res.certs[k].sig_alg;
+	s->value = 1;
+	return 1;
+}
+
+static int
+sample_lifetime(const void *blob, size_t i, struct check_sample *s)
+{
+	const struct policy_blob *b = blob;
+	long k = nth_cert(b, i, known_lifetime);
+
+	if (k < 0)
+		return 0;
+	cert_labels(b, (size_t)k, s);
+	s->value = (double)b->res.certs[k].lifetime;
+	return 1;
+}
+
+/* The leaf's SCTs, one sample per source that could be seen. */
+static int
+sample_scts(const void *blob, size_t i, struct check_sample *s)
+{
+	const struct policy_blob *b = blob;
+
+	for (unsigned src = 0; src < POLICY_NSCT_SOURCES; src++) {
+		if (b->res.n == 0 || !b->res.sct_known[src] || i-- > 0)
+			continue;
+		cert_labels(b, 0, s);
+		s->names[2] = "source";
+		s->values[2] = policy_sct_source_name(src);
+		s->value = b->res.sct_count[src];
+		return 1;
+	}
+	return 0;
+}
+
+static const char *const labels_key[] = { "depth", "sha256", "key_type", NULL };
+static const char *const labels_sig[] = { "depth", "sha256", "algorithm", NULL };
+static const char *const labels_cert[] = { "depth", "sha256", NULL };
+static const char *const labels_sct[] = { "depth", "sha256", "source", NULL };
+
+static const struct check_family families[] = {
+	{ "tlswatch_cert_key_size", "gauge",
+	  "Public key size in bits of each presented certificate, by key type.",
+	  labels_key, sample_key },
+	{ "tlswatch_cert_signature_info", "gauge",
+	  "Signature algorithm of each presented certificate.", labels_sig, sample_signature },
+	{ "tlswatch_cert_lifetime_seconds", "gauge",
+	  "notAfter - notBefore of each presented certificate, in seconds.",
+	  labels_cert, sample_lifetime },
+	{ "tlswatch_cert_scts", "gauge",
+	  "Signed Certificate Timestamps of the leaf, by where they came from "
+	  "(embedded; tls only for TLS 1.2 and earlier; ocsp when a response was stapled).",
+	  labels_sct, sample_scts },
+};
+
+static void
+describe(const void *blob, struct buf *out)
+{
+	const struct policy_blob *b = blob;
+	static const char *const where[POLICY_NSCT_SOURCES] = {
+		[POLICY_SCT_EMBEDDED] = "embedded in the leaf",
+		[POLICY_SCT_TLS] = "in the TLS extension",
+		[POLICY_SCT_OCSP] = "in the stapled OCSP response",
+	};
+
+	policy_describe(&b->res, out);
+	for (unsigned src = 0; src < POLICY_NSCT_SOURCES; src++)
+		if (b->res.sct_state[src] < 0)
+			buf_printf(out, "depth 0: the SCT list %s does not parse; none of it is "
+			    "counted\n", where[src]);
+}
+
+const struct check check_policy = {
+	.name = "policy",
+	.run = run,
+	.free_blob = blob_free,
+	.families = families,
+	.nfamilies = ARRAY_SIZE(families),
+	.describe = describe,
+};

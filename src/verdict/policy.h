@@ -72,6 +72,8 @@ struct policy_input {
 	const unsigned char *tls_scts;  /* the signed_certificate_timestamp
 	                                 * extension's data, or NULL */
 	size_t tls_scts_len;
+	int tls_scts_available;       /* the handshake could have delivered
+	                               * them (TLS 1.2 or earlier) */
 	int public_rules;             /* policy "public": the CA/B and CT rules apply */
 	int64_t now;                  /* seconds since the epoch */
 };
@@ -93,6 +95,10 @@ struct policy_result {
 	 * (for embedded: the same as certs[0].scts) */
 	int sct_state[POLICY_NSCT_SOURCES];
 	unsigned sct_count[POLICY_NSCT_SOURCES];
+	/* whether the count is known: embedded always; tls when the handshake
+	 * could deliver them (tls_scts_available or data seen); ocsp when a
+	 * response was stapled */
+	int sct_known[POLICY_NSCT_SOURCES];
 	int64_t now;
 	int public_rules;
 };
@@ -106,5 +112,20 @@ void policy_result_fini(struct policy_result *r);
  * than the 200 days allowed from 2026-03-15 (BR 6.3.2, ballot SC-081)".
  * Plain ASCII, no certificate field in it. */
 void policy_describe(const struct policy_result *r, struct buf *out);
+
+/* ---- the check (check.h's check_policy) ---- */
+
+struct conf_target;
+struct verdict;
+
+/* Whether the CA/B and CT rules apply to a target: policy "public" (the
+ * default with the system trust store) or "private" (with a ca_file of its
+ * own). NULL: public. */
+int policy_public(const struct conf_target *ct);
+/* The verdict.h cert issue words of a set of policy findings. */
+uint64_t policy_cert_issues(uint64_t findings);
+/* What the policy check found for a verdict, or NULL (not run; a result
+ * read back from the state file). */
+const struct policy_result *policy_of(const struct verdict *v);
 
 #endif
