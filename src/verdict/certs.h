@@ -29,4 +29,10 @@ void cert_put(struct cert *c);
 /* Certificates currently interned (for tests and the benchmark). */
 size_t cert_count(void);
 
+/* Whether a parsed certificate (a gnutls_x509_crt_t) is self-signed: it
+ * names itself as issuer and its own key verifies its signature. For the
+ * verdict modules, which hold GnuTLS's parse already. */
+struct gnutls_x509_crt_int;
+int certs_crt_self_signed(struct gnutls_x509_crt_int *crt);
+
 #endif

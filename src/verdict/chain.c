@@ -70,6 +70,15 @@ static uint64_t trust_next_id = 1;
  * GNUTLS_CERT_INSECURE_ALGORITHM insecure_algorithm
  * GNUTLS_CERT_SIGNATURE_FAILURE bad_signature
  * GNUTLS_CERT_REVOKED          revoked
+ * GNUTLS_CERT_PURPOSE_MISMATCH purpose (we verify for serverAuth)
+ * GNUTLS_CERT_UNKNOWN_CRIT_EXTENSIONS unknown_critical_extension
+ * GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE: GnuTLS sets it for a violated
+ *                              name constraint, an exceeded path length and
+ *                              an issuer whose key usage lacks keyCertSign
+ *                              (and for TLS features and RSA-PSS
+ *                              parameters). webpki.c's reading of the path
+ *                              tells which: name_constraints, path_length,
+ *                              key_usage; other when it finds none of them
  * any other non-zero status    other (only when none of the above is set)
  */
 static const struct {
@@ -84,13 +93,20 @@ static const struct {
 	{ GNUTLS_CERT_INSECURE_ALGORITHM, REASON_INSECURE_ALGORITHM },
 	{ GNUTLS_CERT_SIGNATURE_FAILURE, REASON_BAD_SIGNATURE },
 	{ GNUTLS_CERT_REVOKED, REASON_REVOKED },
+	{ GNUTLS_CERT_PURPOSE_MISMATCH, REASON_PURPOSE },
+	{ GNUTLS_CERT_UNKNOWN_CRIT_EXTENSIONS, REASON_UNKNOWN_CRITICAL_EXTENSION },
 };
+
+/* The reasons GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE may stand for. */
+#define CHAIN_CONSTRAINT_REASONS \
+	(REASON_NAME_CONSTRAINTS | REASON_PATH_LENGTH | REASON_KEY_USAGE)
 
 /* Indexed by bit number; these names are metric label values. */
 static const char *const chain_reason_names[CHAIN_NREASONS] = {
 	"expired", "not_yet_valid", "unknown_issuer", "self_signed",
 	"signer_not_ca", "hostname_mismatch", "insecure_algorithm",
-	"bad_signature", "revoked", "other",
+	"bad_signature", "revoked", "other", "name_constraints", "path_length",
+	"unknown_critical_extension", "purpose", "key_usage", "webpki",
 };
 
 static const char *const chain_issue_names[CHAIN_NISSUES] = {

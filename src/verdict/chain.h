@@ -17,8 +17,16 @@ enum chain_reason {
 	REASON_BAD_SIGNATURE      = 1u << 7,
 	REASON_REVOKED            = 1u << 8,
 	REASON_OTHER              = 1u << 9,
+	/* GnuTLS's status bits it shares between several causes, told apart
+	 * by webpki.c's reading of the path; and the checks' own reasons. */
+	REASON_NAME_CONSTRAINTS   = 1u << 10,
+	REASON_PATH_LENGTH        = 1u << 11,
+	REASON_UNKNOWN_CRITICAL_EXTENSION = 1u << 12,
+	REASON_PURPOSE            = 1u << 13,
+	REASON_KEY_USAGE          = 1u << 14,
+	REASON_WEBPKI             = 1u << 15,
 };
-#define CHAIN_NREASONS 10
+#define CHAIN_NREASONS 16
 
 /* What is wrong with what was presented, trusted or not. */
 enum chain_issue {
