@@ -486,8 +486,11 @@ probe_verify(struct probe *p)
 	/* Signature checks dominate a probe's CPU and give the same answer for
 	 * the same chain: reuse the last verdict while nothing it depends on
 	 * has changed. The handshake itself still proved the peer holds the
-	 * leaf's key. */
-	if (verdict_reusable(p->prev, r, n, r->verify_trust, check, now)) {
+	 * leaf's key (except one stopped at a key-usage violation, which
+	 * fails the verdict and is never reused either way). */
+	if (!tls_key_usage_violated(p->tls) &&
+	    !(p->prev != NULL && (p->prev->verdict.reasons & REASON_KEY_USAGE)) &&
+	    verdict_reusable(p->prev, r, n, r->verify_trust, check, now)) {
 		r->verdict = p->prev->verdict;
 		r->verify_from = p->prev->verify_from;
 		r->verify_until = p->prev->verify_until;
@@ -497,6 +500,11 @@ probe_verify(struct probe *p)
 		chain_verify(chain, n, p->trust, check, now, &r->verdict);
 		verdict_window(r, now);
 		verify_full++;
+	}
+	if (tls_key_usage_violated(p->tls)) {
+		r->verdict.reasons |= REASON_KEY_USAGE;
+		r->verdict.verified = 0;
+		r->verdict.verified_expiry = 0;
 	}
 	probe_stage_end(p, STAGE_VERIFY);
 	r->success = 1;

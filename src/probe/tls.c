@@ -19,6 +19,7 @@ struct tls {
 	gnutls_session_t session;
 	struct der *chain;
 	size_t nchain;
+	int key_usage_violation;
 };
 
 /* One credentials object for every session: it holds no trust anchors
@@ -173,6 +174,26 @@ tls_handshake(struct tls *t, const char **reason, char **detail)
 			continue;       /* a warning alert: the handshake goes on */
 		break;
 	}
+	/*
+	 * The leaf's key usage forbids what the handshake asks of its key
+	 * (a CA certificate as leaf; a leaf without digitalSignature). GnuTLS
+	 * 3.7.9 checks it when the server's signature (or, with RSA key
+	 * transport, our encryption to its key) comes, after the Certificate
+	 * message: the chain is in hand. Its client ignores the violation only
+	 * under %COMPAT, which also drops extended master secret and
+	 * encrypt-then-MAC from the ClientHello and so changes what every
+	 * server sees (%DEBUG_ALLOW_KEY_USAGE_VIOLATIONS is for a server's own
+	 * certificate). So the handshake stops here, and the chain it got is
+	 * verified as if it had finished; the verdict fails with key_usage.
+	 */
+	if (rc == GNUTLS_E_KEY_USAGE_VIOLATION) {
+		unsigned int count = 0;
+
+		if (gnutls_certificate_get_peers(t->session, &count) != NULL && count > 0) {
+			t->key_usage_violation = 1;
+			return TLS_DONE;
+		}
+	}
 	*reason = error_reason(t->session, rc);
 	if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED)
 		*detail = xasprintf("%s: %s", gnutls_strerror(rc),
@@ -230,11 +251,20 @@ tls_cipher_name(struct tls *t)
 	return name ? name : "unknown";
 }
 
+int
+tls_key_usage_violated(const struct tls *t)
+{
+	return t->key_usage_violation;
+}
+
 void
 tls_bye(struct tls *t)
 {
-	/* Best effort: a polite close_notify if the socket takes it now. */
-	(void)gnutls_bye(t->session, GNUTLS_SHUT_WR);
+	/* Best effort: a polite close_notify if the socket takes it now (not
+	 * after a handshake stopped at a key-usage violation: GnuTLS has
+	 * already sent its alert). */
+	if (!t->key_usage_violation)
+		(void)gnutls_bye(t->session, GNUTLS_SHUT_WR);
 }
 
 struct tls_creds {

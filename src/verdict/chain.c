@@ -40,6 +40,8 @@
 
 #include "verdict/certs.h"
 #include "verdict/chain.h"
+#include "verdict/finding.h"
+#include "verdict/webpki.h"
 #include "core/util.h"
 
 /* At most this many presented certificates are examined, and issuer paths
@@ -258,26 +260,73 @@ chain_find_issuer(const struct chain_certs *cc, size_t i)
 	return -1;
 }
 
-/* Does an anchor in t issue crt? */
-static int
-chain_anchored(const struct trust *t, gnutls_x509_crt_t crt)
+/*
+ * The path a verifier takes from the leaf: presented certificates, each
+ * issued by the next, up to the first one that an anchor in t issued (or
+ * that t holds itself), then that anchor. The trust list is asked first at
+ * each step, as GnuTLS cuts the chain at the first certificate it can
+ * anchor: a cross-signed copy of a trusted root presented past that point
+ * is not on the path.
+ */
+struct chain_path {
+	size_t idx[CHAIN_MAX_DEPTH];      /* presented indices, leaf first */
+	size_t n;
+	int anchored;                     /* the path reached a trust anchor */
+	gnutls_x509_crt_t anchor;         /* that anchor, a copy from t; NULL
+	                                   * when the last presented one is the
+	                                   * anchor itself */
+	long anchor_depth;                /* the anchor's presented index, or -1 */
+};
+
+static void
+chain_path_build(const struct chain_certs *cc, const struct trust *t,
+    struct chain_path *p)
 {
 	gnutls_x509_crt_t iss;
+	size_t cur = 0, i;
+	long j;
 
-	if (gnutls_x509_trust_list_get_issuer(t->tl, crt, &iss,
-	    GNUTLS_TL_GET_COPY) < 0)
-		return 0;
-	gnutls_x509_crt_deinit(iss);
-	return 1;
+	memset(p, 0, sizeof(*p));
+	p->anchor_depth = -1;
+	while (p->n < CHAIN_MAX_DEPTH) {
+		p->idx[p->n++] = cur;
+		if (gnutls_x509_trust_list_get_issuer(t->tl, cc->crt[cur], &iss,
+		    GNUTLS_TL_GET_COPY) >= 0) {
+			p->anchored = 1;
+			if (gnutls_x509_crt_equals(iss, cc->crt[cur])) {
+				gnutls_x509_crt_deinit(iss);
+				p->anchor_depth = (long)cur;
+				return;
+			}
+			p->anchor = iss;
+			for (i = 0; i < cc->n; i++)
+				if (gnutls_x509_crt_equals(iss, cc->crt[i]))
+					p->anchor_depth = (long)i;
+			return;
+		}
+		if ((j = chain_find_issuer(cc, cur)) == -1)
+			return;
+		for (i = 0; i < p->n; i++)
+			if (p->idx[i] == (size_t)j)
+				return;         /* a loop of cross-signatures */
+		cur = (size_t)j;
+	}
+}
+
+static void
+chain_path_free(struct chain_path *p)
+{
+	if (p->anchor != NULL)
+		gnutls_x509_crt_deinit(p->anchor);
+	p->anchor = NULL;
 }
 
 /* What is wrong with the presented list as such, trusted or not. */
 static unsigned
-chain_issues(const struct chain_certs *cc, const struct trust *t)
+chain_issues(const struct chain_certs *cc, const struct chain_path *p)
 {
-	size_t u[CHAIN_MAX], nu = 0, i, top, depth;
+	size_t u[CHAIN_MAX], nu = 0, i;
 	unsigned issues = 0;
-	long j;
 
 	for (i = 0; i < cc->n; i++) {
 		if (chain_is_dup(cc, i)) {
@@ -295,53 +344,70 @@ chain_issues(const struct chain_certs *cc, const struct trust *t)
 			break;
 		}
 	}
-
-	/* Climb from the leaf as far as the presented certificates go. A top
-	 * that is a root, or that an anchor we hold signed, needs nothing more. */
-	top = 0;
-	for (depth = 0; depth < CHAIN_MAX_DEPTH; depth++) {
-		if (cc->c[top]->self_signed ||
-		    (j = chain_find_issuer(cc, top)) == -1)
-			break;
-		top = (size_t)j;
-	}
-	if (!cc->c[top]->self_signed && !chain_anchored(t, cc->crt[top]))
+	/* Climbing the presented issuers from the leaf ends at a trust
+	 * anchor, at a root, or at a gap. */
+	if (!p->anchored && !cc->c[p->idx[p->n - 1]]->self_signed)
 		issues |= ISSUE_INCOMPLETE;
 	return issues;
 }
 
-/*
- * The earliest notAfter on the path a verifier trusts: from the leaf through
- * presented issuers up to the first certificate an anchor signed, anchor
- * included. The trust list is asked first at each step, as GnuTLS cuts the
- * chain at the first certificate it can anchor, so that an expired
- * cross-signed certificate presented past that point does not count.
- */
+/* The earliest notAfter on the path, anchor included. */
 static int64_t
-chain_verified_expiry(const struct chain_certs *cc, const struct trust *t)
+chain_verified_expiry(const struct chain_certs *cc, const struct chain_path *p)
 {
-	gnutls_x509_crt_t iss;
-	int64_t min, na;
-	size_t cur = 0, depth;
-	long j;
+	int64_t min = cc->c[0]->not_after, na;
 
-	min = cc->c[0]->not_after;
-	for (depth = 0; depth < CHAIN_MAX_DEPTH; depth++) {
-		if (gnutls_x509_trust_list_get_issuer(t->tl, cc->crt[cur], &iss,
-		    GNUTLS_TL_GET_COPY) >= 0) {
-			na = time_epoch_or_zero(gnutls_x509_crt_get_expiration_time(iss));
-			gnutls_x509_crt_deinit(iss);
-			if (na < min)
-				min = na;
-			break;
-		}
-		if ((j = chain_find_issuer(cc, cur)) == -1)
-			break;
-		cur = (size_t)j;
-		if (cc->c[cur]->not_after < min)
-			min = cc->c[cur]->not_after;
+	for (size_t i = 1; i < p->n; i++)
+		if (cc->c[p->idx[i]]->not_after < min)
+			min = cc->c[p->idx[i]]->not_after;
+	if (p->anchor != NULL) {
+		na = time_epoch_or_zero(gnutls_x509_crt_get_expiration_time(p->anchor));
+		if (na < min)
+			min = na;
 	}
 	return min;
+}
+
+/* The Web PKI findings on the path (webpki.c). */
+static void
+chain_findings(const struct chain_certs *cc, const struct chain_path *p,
+    struct findings *out)
+{
+	struct webpki_cert path[CHAIN_MAX_DEPTH + 1];
+	struct webpki_input in;
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n; i++) {
+		path[n].crt = cc->crt[p->idx[i]];
+		path[n++].depth = (int)p->idx[i];
+	}
+	if (p->anchor != NULL) {
+		path[n].crt = p->anchor;
+		/* An anchor not presented is labelled by its place on the path. */
+		path[n].depth = p->anchor_depth >= 0 ? (int)p->anchor_depth : (int)n;
+		n++;
+	}
+	in.path = path;
+	in.npath = n;
+	in.anchored = p->anchored;
+	webpki_evaluate(&in, out);
+}
+
+int
+chain_webpki(const struct der *chain, size_t n, const struct trust *t,
+    struct findings *out)
+{
+	struct chain_certs cc;
+	struct chain_path p;
+
+	if (chain == NULL || n == 0 || t == NULL ||
+	    chain_certs_load(&cc, chain, n) == -1)
+		return -1;
+	chain_path_build(&cc, t, &p);
+	chain_findings(&cc, &p, out);
+	chain_path_free(&p);
+	chain_certs_free(&cc);
+	return 0;
 }
 
 /* Only the leaf and copies of it were presented. */
@@ -361,8 +427,9 @@ chain_verify(const struct der *chain, size_t n, const struct trust *t,
     const char *hostname, int64_t now, struct verdict *v)
 {
 	struct chain_certs cc;
-	gnutls_typed_vdata_st vdata;
-	unsigned status = 0, reasons = 0;
+	struct chain_path path;
+	gnutls_typed_vdata_st vdata[2];
+	unsigned status = 0, reasons = 0, nvdata = 0;
 	size_t i;
 	int ret;
 
@@ -373,15 +440,20 @@ chain_verify(const struct der *chain, size_t n, const struct trust *t,
 		return -1;
 	}
 
-	memset(&vdata, 0, sizeof(vdata));
-	vdata.type = GNUTLS_DT_DNS_HOSTNAME;
-	vdata.data = (unsigned char *)hostname;
+	/* A TLS server's certificate: the purpose is always checked, the
+	 * name when there is one. */
+	memset(vdata, 0, sizeof(vdata));
+	vdata[nvdata].type = GNUTLS_DT_KEY_PURPOSE_OID;
+	vdata[nvdata++].data = (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER;
+	if (hostname != NULL && *hostname != '\0') {
+		vdata[nvdata].type = GNUTLS_DT_DNS_HOSTNAME;
+		vdata[nvdata++].data = (unsigned char *)hostname;
+	}
 	/* GnuTLS sorts an unsorted chain itself (we leave
 	 * GNUTLS_VERIFY_DO_NOT_ALLOW_UNSORTED_CHAIN unset), as browsers
 	 * tolerate order; the order is reported as an issue instead. */
 	ret = gnutls_x509_trust_list_verify_crt2(t->tl, cc.crt, (unsigned)cc.n,
-	    &vdata, hostname != NULL && *hostname != '\0' ? 1 : 0, 0, &status,
-	    NULL);
+	    vdata, nvdata, 0, &status, NULL);
 	if (ret < 0) {
 		chain_certs_free(&cc);
 		v->reasons = REASON_OTHER;
@@ -400,18 +472,30 @@ chain_verify(const struct der *chain, size_t n, const struct trust *t,
 		reasons |= REASON_EXPIRED;
 	if (now < cc.c[0]->not_before)
 		reasons |= REASON_NOT_YET_VALID;
+	chain_path_build(&cc, t, &path);
+	if (status & GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE) {
+		struct findings f;
+		unsigned why;
+
+		findings_init(&f);
+		chain_findings(&cc, &path, &f);
+		why = findings_reasons(&f, POLICY_PRIVATE) & CHAIN_CONSTRAINT_REASONS;
+		reasons |= why ? why : REASON_OTHER;
+		findings_fini(&f);
+	}
 	if (status != 0 && reasons == 0)
 		reasons = REASON_OTHER;
 
 	v->verified = reasons == 0;
 	v->reasons = reasons;
-	v->issues = chain_issues(&cc, t);
+	v->issues = chain_issues(&cc, &path);
 	v->earliest_expiry = cc.c[0]->not_after;
 	for (i = 1; i < cc.n; i++)
 		if (cc.c[i]->not_after < v->earliest_expiry)
 			v->earliest_expiry = cc.c[i]->not_after;
 	if (v->verified)
-		v->verified_expiry = chain_verified_expiry(&cc, t);
+		v->verified_expiry = chain_verified_expiry(&cc, &path);
+	chain_path_free(&path);
 	chain_certs_free(&cc);
 	return 0;
 }

@@ -72,4 +72,11 @@ struct verdict {
 int chain_verify(const struct der *chain, size_t n, const struct trust *t,
                  const char *hostname, int64_t now, struct verdict *v);
 
+/* The Web PKI findings (webpki.h) on the path chain[0..n) takes to an
+ * anchor in t (or as far as it goes), appended to out. 0, or -1 when the
+ * chain could not be examined. */
+struct findings;
+int chain_webpki(const struct der *chain, size_t n, const struct trust *t,
+                 struct findings *out);
+
 #endif
