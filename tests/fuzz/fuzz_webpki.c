@@ -1,0 +1,220 @@
+/*
+ * fuzz_webpki.c - the Web PKI rules (src/verdict/webpki.c) over any input.
+ *
+ * Byte 0 picks what the rest is:
+ *   even: a list of DER blobs, cut by their outer tag and length as a
+ *         server's Certificate message would list them; those that parse
+ *         as X.509 are a path, leaf first (anchored when bit 1 is set),
+ *         and also a chain verified against the system trust store
+ *         (chain_webpki, chain_verify), which builds its own path;
+ *   odd:  byte 1 is the length n of a nameConstraints extension value
+ *         (n bytes), the rest a subjectAltName value: both through the DER
+ *         reader, each name then checked against the constraints.
+ *
+ * Invariants: every finding is of a known rule, on a certificate of the
+ * path (or, for an anchor, its place), with a 64-digit fingerprint and a
+ * sentence of printable ASCII; no more than one finding per rule and
+ * certificate; the reasons they fail with are the table's; a verdict is
+ * verified exactly when it has no reason; every reference is given back.
+ *
+ * A plain libFuzzer harness. Build (clang):
+ *   ./configure CC=clang CFLAGS="-g -O1 -fsanitize=fuzzer-no-link,address,undefined"
+ *   make libtlswatch.a
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -iquote ../src \
+ *     ../tests/fuzz/fuzz_webpki.c libtlswatch.a $(pkg-config --cflags --libs \
+ *     gnutls libpsl libconfig libmicrohttpd libcares zlib) -lcrypt -lsystemd \
+ *     -pthread -o fuzz_webpki
+ * Seeds: sh tests/fuzz/webpki-seeds.sh DIR (from the conformance corpus).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include "verdict/certs.h"
+#include "verdict/chain.h"
+#include "verdict/finding.h"
+#include "verdict/gnames.h"
+#include "verdict/webpki.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+#define MAX_BLOBS 24
+
+static struct trust *fz_trust;
+
+#define CHECK(cond, ...) do {                                           \
+	if (!(cond)) {                                                  \
+		fprintf(stderr, "fuzz_webpki: %s: ", #cond);            \
+		fprintf(stderr, __VA_ARGS__);                           \
+		fputc('\n', stderr);                                    \
+		abort();                                                \
+	}                                                               \
+} while (0)
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char *err = NULL;
+
+	(void)argc;
+	(void)argv;
+	if ((fz_trust = trust_load(NULL, &err)) == NULL) {
+		fprintf(stderr, "fuzz_webpki: system trust store: %s\n", err);
+		abort();
+	}
+	return 0;
+}
+
+/* The length of the DER element at p (header included), or 0. */
+static size_t
+blob_len(const uint8_t *p, size_t n)
+{
+	size_t len = 0, k;
+
+	if (n < 2)
+		return 0;
+	if (p[1] < 0x80)
+		return 2 + (size_t)p[1] <= n ? 2 + (size_t)p[1] : 0;
+	k = p[1] & 0x7f;
+	if (k == 0 || k > 4 || n < 2 + k)
+		return 0;
+	for (size_t i = 0; i < k; i++)
+		len = len << 8 | p[2 + i];
+	return len <= n - 2 - k ? 2 + k + len : 0;
+}
+
+static void
+check_findings(const struct findings *f, size_t npath)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		const struct finding *x = &f->v[i];
+
+		CHECK(x->id < FINDING_COUNT, "finding id %u", x->id);
+		CHECK(x->depth >= 0 && (size_t)x->depth < npath + MAX_BLOBS,
+		    "depth %d of a path of %zu", x->depth, npath);
+		CHECK(strlen(x->sha256) == 64, "fingerprint %s", x->sha256);
+		for (const char *t = x->text; *t; t++)
+			CHECK(*t >= 0x20 && *t < 0x7f, "byte %#x in \"%s\"", (unsigned)*t, x->text);
+		for (size_t j = 0; j < i; j++)
+			CHECK(!(f->v[j].id == x->id && f->v[j].depth == x->depth &&
+			    strcmp(f->v[j].sha256, x->sha256) == 0),
+			    "%s twice on one certificate", finding_name(x->id));
+	}
+	CHECK((findings_reasons(f, POLICY_PRIVATE) & ~findings_reasons(f, POLICY_PUBLIC)) == 0,
+	    "private fails where public does not");
+}
+
+static void
+fuzz_path(const uint8_t *p, size_t n, int anchored)
+{
+	struct der blobs[MAX_BLOBS];
+	struct webpki_cert path[MAX_BLOBS];
+	gnutls_x509_crt_t crts[MAX_BLOBS];
+	struct webpki_input in;
+	struct findings f;
+	struct verdict v;
+	size_t nb = 0, nc = 0;
+
+	while (n > 0 && nb < MAX_BLOBS) {
+		size_t len = blob_len(p, n);
+
+		if (len == 0)
+			len = n;
+		blobs[nb].data = p;
+		blobs[nb++].len = len;
+		p += len;
+		n -= len;
+	}
+	for (size_t i = 0; i < nb; i++) {
+		gnutls_datum_t d = { (unsigned char *)blobs[i].data, (unsigned)blobs[i].len };
+
+		if (gnutls_x509_crt_init(&crts[nc]) < 0)
+			continue;
+		if (gnutls_x509_crt_import(crts[nc], &d, GNUTLS_X509_FMT_DER) < 0) {
+			gnutls_x509_crt_deinit(crts[nc]);
+			continue;
+		}
+		path[nc].crt = crts[nc];
+		path[nc].depth = (int)nc;
+		nc++;
+	}
+	findings_init(&f);
+	in.path = path;
+	in.npath = nc;
+	in.anchored = anchored;
+	webpki_evaluate(&in, &f);
+	check_findings(&f, nc);
+	findings_fini(&f);
+
+	if (nb > 0) {
+		findings_init(&f);
+		if (chain_webpki(blobs, nb, fz_trust, &f) == 0)
+			check_findings(&f, nb);
+		findings_fini(&f);
+		if (chain_verify(blobs, nb, fz_trust, "good.test", (int64_t)time(NULL), &v) == 0)
+			CHECK(v.verified == (v.reasons == 0), "verified %d, reasons %#x",
+			    v.verified, v.reasons);
+		CHECK((v.reasons & ~((1u << CHAIN_NREASONS) - 1)) == 0, "reasons %#x", v.reasons);
+	}
+	for (size_t i = 0; i < nc; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	CHECK(cert_count() == 0, "%zu certificates still interned", cert_count());
+}
+
+static void
+fuzz_names(const uint8_t *p, size_t n)
+{
+	size_t ncl;
+	gnutls_datum_t ncd, sand;
+	struct gn_constraints nc;
+	struct gn_names sans;
+
+	if (n < 1)
+		return;
+	ncl = p[0] <= n - 1 ? p[0] : n - 1;
+	ncd.data = (unsigned char *)p + 1;
+	ncd.size = (unsigned)ncl;
+	sand.data = (unsigned char *)p + 1 + ncl;
+	sand.size = (unsigned)(n - 1 - ncl);
+	memset(&nc, 0, sizeof(nc));
+	memset(&sans, 0, sizeof(sans));
+	gn_parse_constraints(&ncd, &nc);
+	gn_parse_names(&sand, &sans);
+	CHECK(sans.n <= GN_MAX_NAMES, "%zu names", sans.n);
+	for (size_t i = 0; i < sans.n; i++) {
+		const struct gn_name *hit;
+		const char *why;
+		char show[GN_SHOWBUF];
+		int r;
+
+		gn_name_show(&sans.v[i], show);
+		CHECK(strlen(show) < GN_SHOWBUF, "shown name overflows");
+		if (nc.bad)
+			continue;
+		r = gn_check(&nc, &sans.v[i], &hit, &why);
+		CHECK(r >= GN_OK && r <= GN_UNEVALUABLE, "verdict %d", r);
+		CHECK(r != GN_EXCLUDED || hit != NULL, "excluded by nothing");
+		CHECK(r != GN_UNEVALUABLE || why != NULL, "unevaluable without a reason");
+	}
+	gn_names_fini(&sans);
+	gn_constraints_fini(&nc);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	if (data[0] & 1)
+		fuzz_names(data + 1, size - 1);
+	else
+		fuzz_path(data + 1, size - 1, (data[0] & 2) != 0);
+	return 0;
+}
