@@ -26,7 +26,7 @@
 #include "probe/tls.h"
 #include "core/util.h"
 
-#define DEFAULT_CONFIG SYSCONFDIR "/tlswatchd.conf"
+#define DEFAULT_CONFIG SYSCONFDIR "/tlswatch/tlswatchd.conf"
 
 /* The status line counts certificates expiring within this (the warning
  * alert's horizon in etc/prometheus/tlswatch-rules.yml). */

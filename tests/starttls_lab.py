@@ -305,9 +305,14 @@ class ScriptPeer(L._Peer):
                 pass
 
     def send(self, conn, data):
-        conn.sendall(data)
-        with self._lock:
-            self.sent += len(data)
+        # counted as it goes: a client that gives up mid-way (as the daemon
+        # must, on a line past its bound) still leaves what went out counted
+        view = memoryview(data)
+        while view:
+            n = conn.send(view)
+            with self._lock:
+                self.sent += n
+            view = view[n:]
 
 
 def read_line(conn, limit=4096):

@@ -115,9 +115,13 @@ targets = (
     dur = expo.value("tlswatch_probe_duration_seconds", target="silent")
     lab.check(dur is not None and dur <= TIMEOUT + 0.5,
               "silent: the probe ended by its deadline (%.3f s)" % (dur or -1))
-    # The endless greeting was read only up to the bound, not to the end.
-    lab.check(hostile["longline"][1].sent >= 1 << 20,
-              "the megabyte line was sent (%d bytes)" % hostile["longline"][1].sent)
+    # The peer got more than a line's bound (4096 bytes) out before the
+    # daemon gave up on it: the bound, not the end of the line, ended it.
+    # (How much of the megabyte the kernel took before the daemon closed
+    # depends on timing, so no more than that is asserted.)
+    lab.check(hostile["longline"][1].sent > 4096,
+              "the long line went out past the line bound (%d bytes)"
+              % hostile["longline"][1].sent)
 
     for name, want in (("table-pg", "postgres"), ("table-submission", "smtp"),
                        ("table-forced", "none")):

@@ -25,14 +25,24 @@ check() {
 }
 
 sbindir=$(dirname "$TLSWATCHD")
-mkdir -p "$tmp/etc"
-cat >"$tmp/etc/tlswatchd.conf" <<CONF
+mkdir -p "$tmp/etc/tlswatch"
+cat >"$tmp/etc/tlswatch/tlswatchd.conf" <<CONF
 listen = "127.0.0.1:9793";
 targets = ( { address = "127.0.0.1:9"; } );
 CONF
 sed -e "s|@sbindir@|$sbindir|g" -e "s|@sysconfdir@|$tmp/etc|g" \
 	-e "s|@TLSWATCH_USER@|tlswatch|g" \
 	"$TEST_SRCDIR/../systemd/tlswatchd.service.in" >"$tmp/tlswatchd.service"
+
+# verify looks up every Documentation=man: page with man(1): let it find
+# the pages of this tree, not of an installed tlswatch.
+: "${TEST_BUILDDIR:?TEST_BUILDDIR is not set (run through make check)}"
+mkdir -p "$tmp/man/man1" "$tmp/man/man5" "$tmp/man/man8"
+ln -s "$TEST_SRCDIR/../man/tlswatch.1" "$tmp/man/man1/"
+ln -s "$TEST_SRCDIR/../man/tlswatchd.conf.5" "$tmp/man/man5/"
+ln -s "$TEST_BUILDDIR/../man/tlswatchd.8" "$tmp/man/man8/"
+MANPATH=$tmp/man
+export MANPATH
 
 grep -q '@[A-Za-z_]*@' "$tmp/tlswatchd.service"
 check $((1 - $?)) "every @placeholder@ in the unit is substituted"
@@ -49,7 +59,7 @@ check $? "systemd-analyze verify prints no warnings"
 pre=$(sed -n 's/^ExecStartPre=//p' "$tmp/tlswatchd.service")
 $pre >/dev/null 2>&1
 check $? "ExecStartPre (tlswatchd -t) accepts a valid config"
-grep -q "^ExecStart=$TLSWATCHD -c $tmp/etc/tlswatchd.conf\$" "$tmp/tlswatchd.service"
+grep -q "^ExecStart=$TLSWATCHD -c $tmp/etc/tlswatch/tlswatchd.conf\$" "$tmp/tlswatchd.service"
 check $? "ExecStart runs the built tlswatchd on the configured file"
 
 # The sandbox: systemd's own rating of the unit, without a running systemd.
@@ -62,7 +72,8 @@ else
 	check 1 "systemd-analyze security rates the unit ${score:-?}, at most 1.5"
 fi
 for opt in Type=notify WatchdogSec= DynamicUser=yes StateDirectory=tlswatch \
-	ConfigurationDirectory=tlswatch ExecReload=; do
+	ConfigurationDirectory=tlswatch ExecReload= \
+	'Documentation=man:tlswatchd(8) man:tlswatchd.conf(5) man:tlswatch(1)'; do
 	grep -q "^$opt" "$tmp/tlswatchd.service"
 	check $? "the unit sets $opt"
 done
