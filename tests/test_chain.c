@@ -2,7 +2,6 @@
  * against the PKI that tests/pki.sh makes at test time. */
 #include "config.h"
 
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,8 +18,7 @@
 #include "verdict/certs.h"
 #include "verdict/chain.h"
 #include "core/util.h"
-
-#define MAXCERTS 8
+#include "testpki.h"
 
 /* The subject tests/mkcert.c gives hostile.pem, as GnuTLS prints it
  * (RFC 4514: quotes and backslashes escaped, the newline left raw). */
@@ -35,68 +32,25 @@ static struct trust *pki_trust;
  * took, and a failed one does not make the next fail too. */
 static size_t live0;
 
-/* The certificates of one PEM file, as DER. */
-struct pem {
-	size_t n;
-	gnutls_datum_t raw[MAXCERTS];
-	struct der der[MAXCERTS];
-};
-
 static char *
 pki_path(const char *name)
 {
-	return xasprintf("%s/%s", pki_dir, name);
-}
-
-static void
-pem_load(struct pem *p, const char *name)
-{
-	gnutls_x509_crt_t *crts;
-	gnutls_datum_t d;
-	unsigned n, i;
-	char *path = pki_path(name);
-
-	memset(p, 0, sizeof(*p));
-	assert_int_equal(gnutls_load_file(path, &d), 0);
-	assert_int_equal(gnutls_x509_crt_list_import2(&crts, &n, &d,
-	    GNUTLS_X509_FMT_PEM, 0), 0);
-	assert_true(n > 0 && n <= MAXCERTS);
-	for (i = 0; i < n; i++) {
-		assert_int_equal(gnutls_x509_crt_export2(crts[i],
-		    GNUTLS_X509_FMT_DER, &p->raw[i]), 0);
-		p->der[i].data = p->raw[i].data;
-		p->der[i].len = p->raw[i].size;
-		gnutls_x509_crt_deinit(crts[i]);
-	}
-	p->n = n;
-	gnutls_free(crts);
-	gnutls_free(d.data);
-	free(path);
-}
-
-static void
-pem_free(struct pem *p)
-{
-	size_t i;
-
-	for (i = 0; i < p->n; i++)
-		gnutls_free(p->raw[i].data);
-	p->n = 0;
+	return test_pki_path(pki_dir, name);
 }
 
 /* notAfter of the single certificate in NAME. */
 static int64_t
 not_after(const char *name)
 {
-	struct pem p;
+	struct test_pem p;
 	struct cert *c;
 	int64_t t;
 
-	pem_load(&p, name);
+	test_pem_load(&p, pki_dir, name);
 	assert_non_null(c = cert_get(p.der[0].data, p.der[0].len));
 	t = c->not_after;
 	cert_put(c);
-	pem_free(&p);
+	test_pem_free(&p);
 	return t;
 }
 
@@ -111,10 +65,10 @@ static void
 check_chain(const char *name, const char *host, int verified,
     unsigned reasons, unsigned issues, struct verdict *out)
 {
-	struct pem p;
+	struct test_pem p;
 	struct verdict v;
 
-	pem_load(&p, name);
+	test_pem_load(&p, pki_dir, name);
 	assert_int_equal(chain_verify(p.der, p.n, pki_trust, host, time(NULL),
 	    &v), 0);
 	if (v.verified != verified || v.reasons != reasons ||
@@ -127,7 +81,7 @@ check_chain(const char *name, const char *host, int verified,
 	assert_int_equal(v.issues, issues);
 	if (!verified)
 		assert_int_equal(v.verified_expiry, 0);
-	pem_free(&p);
+	test_pem_free(&p);
 	/* Verifying must not leave references behind. */
 	assert_int_equal(cert_count(), live0);
 	if (out != NULL)
@@ -135,69 +89,22 @@ check_chain(const char *name, const char *host, int verified,
 }
 
 static int
-run_pki(const char *script, const char *dir)
-{
-	pid_t pid;
-	int st;
-
-	if ((pid = fork()) == -1)
-		return -1;
-	if (pid == 0) {
-		execlp("sh", "sh", script, dir, (char *)NULL);
-		_exit(127);
-	}
-	if (waitpid(pid, &st, 0) == -1)
-		return -1;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-}
-
-static int
 teardown(void **state)
 {
-	DIR *d;
-	struct dirent *e;
-	char *p;
-
 	(void)state;
 	trust_free(pki_trust);
 	pki_trust = NULL;
-	if (pki_dir[0] == '\0' || (d = opendir(pki_dir)) == NULL)
-		return 0;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		p = pki_path(e->d_name);
-		unlink(p);
-		free(p);
-	}
-	closedir(d);
-	rmdir(pki_dir);
-	pki_dir[0] = '\0';
+	test_pki_remove(pki_dir);
 	return 0;
 }
 
 static int
 setup(void **state)
 {
-	const char *srcdir = getenv("TEST_SRCDIR");
-	const char *tmp = getenv("TMPDIR");
-	char *script, *ca, *err = NULL;
+	char *ca, *err = NULL;
 
-	snprintf(pki_dir, sizeof(pki_dir), "%s/test_chain.XXXXXX",
-	    tmp && *tmp ? tmp : "/tmp");
-	if (mkdtemp(pki_dir) == NULL) {
-		perror("mkdtemp");
+	if (test_pki_make("pki.sh", "test_chain", pki_dir, sizeof(pki_dir)) == -1)
 		return -1;
-	}
-	script = srcdir && *srcdir ? xasprintf("%s/pki.sh", srcdir) :
-	    xstrdup("tests/pki.sh");
-	if (run_pki(script, pki_dir) == -1) {
-		fprintf(stderr, "sh %s %s failed\n", script, pki_dir);
-		free(script);
-		teardown(state);
-		return -1;
-	}
-	free(script);
 	ca = pki_path("ca.pem");
 	pki_trust = trust_load(ca, &err);
 	free(ca);
@@ -303,13 +210,13 @@ test_cert_fields(void **state)
 	static const char *const names[] = { "good.pem", "int.pem", "ca.pem",
 	    "selfsigned.pem", "expired.pem", "hostile.pem" };
 	struct certtool_info ci;
-	struct pem p;
+	struct test_pem p;
 	struct cert *c;
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(names); i++) {
-		pem_load(&p, names[i]);
+		test_pem_load(&p, pki_dir, names[i]);
 		certtool_info(names[i], &ci);
 		assert_non_null(c = cert_get(p.der[0].data, p.der[0].len));
 		assert_string_equal(c->serial, ci.serial);
@@ -323,7 +230,7 @@ test_cert_fields(void **state)
 		assert_true(c->not_after - ci.not_after <= 1 &&
 		    ci.not_after - c->not_after <= 1);
 		cert_put(c);
-		pem_free(&p);
+		test_pem_free(&p);
 	}
 	assert_int_equal(cert_count(), live0);
 }
@@ -350,13 +257,13 @@ test_cert_flags(void **state)
 		{ "client.pem", 0, 0, "CN=tlswatch client",
 		    "CN=tlswatch Test Intermediate CA" },
 	};
-	struct pem p;
+	struct test_pem p;
 	struct cert *c;
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(want); i++) {
-		pem_load(&p, want[i].name);
+		test_pem_load(&p, pki_dir, want[i].name);
 		assert_non_null(c = cert_get(p.der[0].data, p.der[0].len));
 		if (c->self_signed != want[i].self_signed ||
 		    c->is_ca != want[i].is_ca)
@@ -367,7 +274,7 @@ test_cert_flags(void **state)
 		assert_string_equal(c->subject, want[i].subject);
 		assert_string_equal(c->issuer, want[i].issuer);
 		cert_put(c);
-		pem_free(&p);
+		test_pem_free(&p);
 	}
 }
 
@@ -375,13 +282,13 @@ static void
 test_cert_intern(void **state)
 {
 	static const unsigned char garbage[] = { 0x30, 0x03, 0x02, 0x01, 0x00 };
-	struct pem p;
+	struct test_pem p;
 	struct cert *a, *b, *c;
 	unsigned char *copy;
 
 	(void)state;
 	assert_int_equal(cert_count(), live0);
-	pem_load(&p, "good-chain.pem");
+	test_pem_load(&p, pki_dir, "good-chain.pem");
 	/* A separate copy: interning is by content, not by address. */
 	copy = xmalloc(p.der[0].len);
 	memcpy(copy, p.der[0].data, p.der[0].len);
@@ -412,7 +319,7 @@ test_cert_intern(void **state)
 	cert_put(cert_get(copy, p.der[0].len));
 	assert_int_equal(cert_count(), live0);
 	free(copy);
-	pem_free(&p);
+	test_pem_free(&p);
 }
 
 /* A self-signed certificate numbered i, made here: the intern table must
@@ -537,12 +444,12 @@ test_good(void **state)
 static void
 test_now(void **state)
 {
-	struct pem p;
+	struct test_pem p;
 	struct verdict v;
 	int64_t leaf = not_after("good.pem");
 
 	(void)state;
-	pem_load(&p, "good-chain.pem");
+	test_pem_load(&p, pki_dir, "good-chain.pem");
 	assert_int_equal(chain_verify(p.der, p.n, pki_trust, "good.test",
 	    leaf + 1, &v), 0);
 	assert_int_equal(v.verified, 0);
@@ -552,7 +459,7 @@ test_now(void **state)
 	assert_int_equal(chain_verify(p.der, p.n, pki_trust, "good.test",
 	    0, &v), 0);
 	assert_int_equal(v.reasons, REASON_NOT_YET_VALID);
-	pem_free(&p);
+	test_pem_free(&p);
 }
 
 static void
@@ -601,7 +508,7 @@ test_wrongname(void **state)
 static void
 test_selfsigned(void **state)
 {
-	struct pem p;
+	struct test_pem p;
 	struct der twice[2];
 	struct verdict v;
 
@@ -610,7 +517,7 @@ test_selfsigned(void **state)
 	    NULL);
 	check_chain("selfsigned.pem", "wrong.test", 0,
 	    REASON_SELF_SIGNED | REASON_HOSTNAME_MISMATCH, 0, NULL);
-	pem_load(&p, "selfsigned.pem");
+	test_pem_load(&p, pki_dir, "selfsigned.pem");
 	twice[0] = twice[1] = p.der[0];
 	assert_int_equal(chain_verify(twice, 2, pki_trust, "good.test",
 	    time(NULL), &v), 0);
@@ -620,7 +527,7 @@ test_selfsigned(void **state)
 	assert_int_equal(chain_verify(p.der, 1, pki_trust, "good.test",
 	    not_after("selfsigned.pem") + 1, &v), 0);
 	assert_int_equal(v.reasons, REASON_SELF_SIGNED | REASON_EXPIRED);
-	pem_free(&p);
+	test_pem_free(&p);
 	assert_int_equal(cert_count(), live0);
 }
 
@@ -680,26 +587,26 @@ test_rootincl_dup(void **state)
 static void
 test_hostile(void **state)
 {
-	struct pem p;
+	struct test_pem p;
 	struct cert *c;
 
 	(void)state;
 	check_chain("hostile-chain.pem", "good.test", 1, 0, 0, NULL);
-	pem_load(&p, "hostile.pem");
+	test_pem_load(&p, pki_dir, "hostile.pem");
 	assert_non_null(c = cert_get(p.der[0].data, p.der[0].len));
 	assert_non_null(strchr(c->subject, '\n'));
 	assert_non_null(strchr(c->subject, '"'));
 	assert_string_equal(c->subject, hostile_subject);
 	assert_string_equal(c->issuer, "CN=tlswatch Test Intermediate CA");
 	cert_put(c);
-	pem_free(&p);
+	test_pem_free(&p);
 }
 
 static void
 test_bad_input(void **state)
 {
 	static const unsigned char garbage[] = "not a certificate";
-	struct pem p;
+	struct test_pem p;
 	struct der d[2];
 	struct verdict v;
 
@@ -711,7 +618,7 @@ test_bad_input(void **state)
 	assert_int_equal(v.verified, 0);
 	assert_int_equal(v.issues, 0);
 
-	pem_load(&p, "good-chain.pem");
+	test_pem_load(&p, pki_dir, "good-chain.pem");
 	assert_int_equal(chain_verify(p.der, 0, pki_trust, "good.test",
 	    time(NULL), &v), -1);
 	assert_int_equal(v.reasons, REASON_OTHER);
@@ -722,7 +629,7 @@ test_bad_input(void **state)
 	    time(NULL), &v), -1);
 	assert_int_equal(v.reasons, REASON_OTHER);
 	assert_int_equal(v.verified, 0);
-	pem_free(&p);
+	test_pem_free(&p);
 	assert_int_equal(cert_count(), live0);
 }
 
@@ -730,7 +637,7 @@ static void
 test_trust_load(void **state)
 {
 	struct trust *t;
-	struct pem p;
+	struct test_pem p;
 	struct verdict v;
 	char *err = NULL, *path;
 	FILE *f;
@@ -742,11 +649,11 @@ test_trust_load(void **state)
 	assert_non_null(t);
 	assert_null(err);
 	/* Our test root is not in the system store. */
-	pem_load(&p, "good-chain.pem");
+	test_pem_load(&p, pki_dir, "good-chain.pem");
 	assert_int_equal(chain_verify(p.der, p.n, t, "good.test", time(NULL),
 	    &v), 0);
 	assert_int_equal(v.reasons, REASON_UNKNOWN_ISSUER);
-	pem_free(&p);
+	test_pem_free(&p);
 	trust_free(t);
 	trust_free(NULL);
 

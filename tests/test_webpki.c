@@ -5,7 +5,6 @@
  * write. */
 #include "config.h"
 
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,57 +26,15 @@
 #include "verdict/finding.h"
 #include "verdict/gnames.h"
 #include "verdict/webpki.h"
-
-#define MAXCERTS 8
+#include "testpki.h"
 
 static char dir[256];
 static struct trust *roots;
 
-struct pem {
-	size_t n;
-	gnutls_datum_t raw[MAXCERTS];
-	struct der der[MAXCERTS];
-};
-
 static char *
 corpus_path(const char *name)
 {
-	return xasprintf("%s/%s", dir, name);
-}
-
-static void
-pem_load(struct pem *p, const char *name)
-{
-	gnutls_x509_crt_t *crts;
-	gnutls_datum_t d;
-	unsigned n, i;
-	char *path = corpus_path(name);
-
-	memset(p, 0, sizeof(*p));
-	if (gnutls_load_file(path, &d) < 0)
-		fail_msg("cannot read %s", path);
-	assert_int_equal(gnutls_x509_crt_list_import2(&crts, &n, &d,
-	    GNUTLS_X509_FMT_PEM, 0), 0);
-	assert_true(n > 0 && n <= MAXCERTS);
-	for (i = 0; i < n; i++) {
-		assert_int_equal(gnutls_x509_crt_export2(crts[i],
-		    GNUTLS_X509_FMT_DER, &p->raw[i]), 0);
-		p->der[i].data = p->raw[i].data;
-		p->der[i].len = p->raw[i].size;
-		gnutls_x509_crt_deinit(crts[i]);
-	}
-	p->n = n;
-	gnutls_free(crts);
-	gnutls_free(d.data);
-	free(path);
-}
-
-static void
-pem_free(struct pem *p)
-{
-	for (size_t i = 0; i < p->n; i++)
-		gnutls_free(p->raw[i].data);
-	p->n = 0;
+	return test_pki_path(dir, name);
 }
 
 /* ---- the corpus, chain by chain ---------------------------------------- */
@@ -220,13 +176,13 @@ static const struct kase {
 static void
 check_case(const struct kase *k)
 {
-	struct pem p;
+	struct test_pem p;
 	struct verdict v;
 	struct findings f;
 	char *name = xasprintf("%s-chain.pem", k->chain);
 	size_t nwant = 0;
 
-	pem_load(&p, name);
+	test_pem_load(&p, dir, name);
 	assert_int_equal(chain_verify(p.der, p.n, roots, k->host, time(NULL), &v), 0);
 	if (v.verified != k->verified || v.reasons != k->reasons || v.issues != k->issues)
 		fail_msg("%s: verified %d reasons %#x issues %#x (gnutls %#x); want %d %#x %#x",
@@ -263,7 +219,7 @@ check_case(const struct kase *k)
 		    k->chain, findings_reasons(&f, POLICY_PUBLIC),
 		    findings_reasons(&f, POLICY_PRIVATE), k->pub, k->priv);
 	findings_fini(&f);
-	pem_free(&p);
+	test_pem_free(&p);
 	free(name);
 }
 
@@ -374,14 +330,14 @@ test_fold(void **state)
 static void
 test_cross_other_root(void **state)
 {
-	struct pem p;
+	struct test_pem p;
 	struct verdict v;
 	struct trust *y;
 	char *path = corpus_path("root-y.pem"), *err = NULL;
 
 	(void)state;
 	assert_non_null(y = trust_load(path, &err));
-	pem_load(&p, "cross-chain.pem");
+	test_pem_load(&p, dir, "cross-chain.pem");
 	assert_int_equal(chain_verify(p.der, p.n, y, "good.test", time(NULL), &v), 0);
 	assert_int_equal(v.verified, 1);
 	assert_int_equal(v.issues, 0);
@@ -389,7 +345,7 @@ test_cross_other_root(void **state)
 	assert_int_equal(chain_verify(p.der, 2, y, "good.test", time(NULL), &v), 0);
 	assert_int_equal(v.reasons, REASON_UNKNOWN_ISSUER);
 	assert_int_equal(v.issues, ISSUE_INCOMPLETE);
-	pem_free(&p);
+	test_pem_free(&p);
 	trust_free(y);
 	free(path);
 }
@@ -735,7 +691,7 @@ test_bounds(void **state)
 	struct webpki_input in = { NULL, 0, 0 };
 	struct webpki_cert path[WEBPKI_MAX_PATH + 3];
 	struct findings f;
-	struct pem p;
+	struct test_pem p;
 	gnutls_x509_crt_t crt;
 	gnutls_datum_t d;
 
@@ -744,7 +700,7 @@ test_bounds(void **state)
 	webpki_evaluate(&in, &f);
 	webpki_evaluate(NULL, &f);
 	assert_int_equal(f.n, 0);
-	pem_load(&p, "v1-ca.pem");
+	test_pem_load(&p, dir, "v1-ca.pem");
 	assert_int_equal(gnutls_x509_crt_init(&crt), 0);
 	d.data = p.raw[0].data;
 	d.size = p.raw[0].size;
@@ -761,74 +717,28 @@ test_bounds(void **state)
 		assert_true(f.v[i].depth < WEBPKI_MAX_PATH);
 	findings_fini(&f);
 	gnutls_x509_crt_deinit(crt);
-	pem_free(&p);
+	test_pem_free(&p);
 }
 
 /* ---- set-up --------------------------------------------------------- */
 
 static int
-run_script(const char *script, const char *out)
-{
-	pid_t pid;
-	int st;
-
-	if ((pid = fork()) == -1)
-		return -1;
-	if (pid == 0) {
-		execlp("sh", "sh", script, out, (char *)NULL);
-		_exit(127);
-	}
-	if (waitpid(pid, &st, 0) == -1)
-		return -1;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-}
-
-static int
 teardown(void **state)
 {
-	DIR *d;
-	struct dirent *e;
-
 	(void)state;
 	trust_free(roots);
 	roots = NULL;
-	if (dir[0] == '\0' || (d = opendir(dir)) == NULL)
-		return 0;
-	while ((e = readdir(d)) != NULL) {
-		char *p;
-
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		p = corpus_path(e->d_name);
-		unlink(p);
-		free(p);
-	}
-	closedir(d);
-	rmdir(dir);
-	dir[0] = '\0';
+	test_pki_remove(dir);
 	return 0;
 }
 
 static int
 setup(void **state)
 {
-	const char *srcdir = getenv("TEST_SRCDIR"), *tmp = getenv("TMPDIR");
-	char *script, *path, *err = NULL;
+	char *path, *err = NULL;
 
-	snprintf(dir, sizeof(dir), "%s/test_webpki.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
+	if (test_pki_make("webpki-corpus.sh", "test_webpki", dir, sizeof(dir)) == -1)
 		return -1;
-	}
-	script = srcdir && *srcdir ? xasprintf("%s/webpki-corpus.sh", srcdir) :
-	    xstrdup("tests/webpki-corpus.sh");
-	if (run_script(script, dir) == -1) {
-		fprintf(stderr, "sh %s %s failed\n", script, dir);
-		free(script);
-		teardown(state);
-		return -1;
-	}
-	free(script);
 	path = corpus_path("roots.pem");
 	roots = trust_load(path, &err);
 	free(path);

@@ -222,9 +222,19 @@ void
 findings_add(struct findings *f, unsigned id, int depth, const char *sha256,
     const char *fmt, ...)
 {
+	va_list ap;
+
+	va_start(ap, fmt);
+	findings_vadd(f, id, depth, sha256, fmt, ap);
+	va_end(ap);
+}
+
+void
+findings_vadd(struct findings *f, unsigned id, int depth, const char *sha256,
+    const char *fmt, va_list ap)
+{
 	struct finding *x;
 	struct buf b;
-	va_list ap;
 
 	for (size_t i = 0; i < f->n; i++) {
 		x = &f->v[i];
@@ -250,12 +260,8 @@ findings_add(struct findings *f, unsigned id, int depth, const char *sha256,
 	x->depth = depth;
 	snprintf(x->sha256, sizeof(x->sha256), "%s", sha256);
 	buf_init(&b);
-	va_start(ap, fmt);
 	buf_vprintf(&b, fmt, ap);
-	va_end(ap);
 	x->text = buf_steal(&b);
-	if (x->text == NULL)
-		x->text = xstrdup("");
 	x->base = strlen(x->text);
 }
 

@@ -4,6 +4,7 @@
 #ifndef TLSWATCH_FINDING_H
 #define TLSWATCH_FINDING_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /* Which rules a target is held to: the Web PKI's (a target that verifies
@@ -119,6 +120,8 @@ void findings_fini(struct findings *f);
  * certificates however many names a certificate carries. */
 void findings_add(struct findings *f, unsigned id, int depth, const char *sha256,
                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void findings_vadd(struct findings *f, unsigned id, int depth, const char *sha256,
+                   const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 /* Whether f holds finding id on any certificate. */
 int findings_has(const struct findings *f, unsigned id);
 /* The reasons (enum chain_reason bits) the findings fail the verdict with

@@ -533,6 +533,22 @@ gn_host_constraint(const unsigned char *c, size_t *cn, const char **why)
 	return 1;
 }
 
+/* A host against the host constraint of an email or URI subtree: a host
+ * only that host, ".domain" the hosts below it, "" every host. */
+static int
+gn_host_within(const unsigned char *h, size_t hn, const struct gn_name *c, const char **why)
+{
+	size_t cn = c->n;
+
+	if (!gn_host_constraint(c->v, &cn, why))
+		return -1;
+	if (cn == 0)
+		return 1;
+	if (c->v[0] == '.')
+		return hn > cn && gn_iends(h, hn, c->v, cn);
+	return hn == cn && gn_ieq(h, c->v, cn);
+}
+
 static int
 gn_email_within(const struct gn_name *x, const struct gn_name *c, const char **why)
 {
@@ -564,13 +580,7 @@ gn_email_within(const struct gn_name *x, const struct gn_name *c, const char **w
 		return ll == (size_t)(at - x->v) && memcmp(c->v, x->v, ll) == 0 &&
 		    ch == hn && gn_ieq(cat + 1, host, hn);
 	}
-	if (!gn_host_constraint(c->v, &cn, why))
-		return -1;
-	if (cn == 0)
-		return 1;
-	if (c->v[0] == '.')
-		return hn > cn && gn_iends(host, hn, c->v, cn);
-	return hn == cn && gn_ieq(host, c->v, cn);
+	return gn_host_within(host, hn, c, why);
 }
 
 /* The host of a URI (RFC 3986: scheme "://" [userinfo "@"] host [":"
@@ -610,19 +620,13 @@ static int
 gn_uri_within(const struct gn_name *x, const struct gn_name *c, const char **why)
 {
 	const unsigned char *h;
-	size_t hn, cn = c->n;
+	size_t hn;
 
 	if (gn_uri_host(x, &h, &hn) < 0) {
 		*why = "a URI without a host name";
 		return -1;
 	}
-	if (!gn_host_constraint(c->v, &cn, why))
-		return -1;
-	if (cn == 0)
-		return 1;
-	if (c->v[0] == '.')
-		return hn > cn && gn_iends(h, hn, c->v, cn);
-	return hn == cn && gn_ieq(h, c->v, cn);
+	return gn_host_within(h, hn, c, why);
 }
 
 enum { GN_CMP_NE, GN_CMP_EQ, GN_CMP_UNKNOWN };

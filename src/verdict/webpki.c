@@ -107,15 +107,11 @@ wp_add(struct wp_ctx *x, unsigned id, const struct wp_cert *c, const char *fmt, 
 static void
 wp_add(struct wp_ctx *x, unsigned id, const struct wp_cert *c, const char *fmt, ...)
 {
-	struct buf b;
 	va_list ap;
 
-	buf_init(&b);
 	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
+	findings_vadd(x->out, id, c->depth, c->sha256, fmt, ap);
 	va_end(ap);
-	findings_add(x->out, id, c->depth, c->sha256, "%s", b.data ? b.data : "");
-	buf_free(&b);
 }
 
 static const struct {
