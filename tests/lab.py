@@ -128,9 +128,9 @@ def free_port(host="127.0.0.1"):
         s.close()
 
 
-def free_port_is_free(host, port):
-    """True if PORT can be bound on HOST right now."""
-    s = socket.socket(_family(host), socket.SOCK_STREAM)
+def free_port_is_free(host, port, udp=False):
+    """True if PORT (TCP, or UDP with udp=True) can be bound on HOST right now."""
+    s = socket.socket(_family(host), socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
     try:
         s.bind((host, port))
         return True

@@ -115,15 +115,21 @@ service managesieve-login {{
     return srv, ports
 
 
-def postfix(lab, pki):
-    """Postfix's smtpd alone, from a configuration directory of ours."""
+def postfix(lab, pki, name="postfix", host="127.0.0.1", port=None, chain=None, key=None,
+            myhostname="good.test", more_hosts=()):
+    """Postfix's smtpd alone, from a configuration directory of ours, on
+    HOST:PORT (a port the kernel picks unless given) and on the same port
+    of MORE_HOSTS, presenting CHAIN (a PEM file, leaf first; default the
+    PKI's good chain) with KEY. NAME names its directory under the test's,
+    so several can run at once."""
     _require("/usr/sbin/postfix", "postfix")
     _traversable(lab)
-    d = _dir(lab, "postfix")
-    conf = _dir(lab, "postfix/conf")
-    _dir(lab, "postfix/queue")
-    _dir(lab, "postfix/data", owner="postfix")
-    port = L.free_port()
+    d = _dir(lab, name)
+    conf = _dir(lab, name + "/conf")
+    _dir(lab, name + "/queue")
+    _dir(lab, name + "/data", owner="postfix")
+    if port is None:
+        port = L.free_port(host)
     _write(os.path.join(conf, "main.cf"), """\
 compatibility_level = 3.6
 queue_directory = {d}/queue
@@ -131,7 +137,7 @@ data_directory = {d}/data
 mail_owner = postfix
 inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
-myhostname = good.test
+myhostname = {myhostname}
 mydestination =
 local_recipient_maps =
 alias_maps =
@@ -141,14 +147,18 @@ maillog_file_prefixes = {tmp}
 maillog_file = {d}/postfix.log
 smtpd_tls_security_level = may
 smtpd_tls_chain_files = {key}, {chain}
-""".format(d=d, tmp=lab.tmp, key=pki.path("good.key"), chain=pki.path("good-chain.pem")))
-    _write(os.path.join(conf, "master.cf"), """\
-127.0.0.1:{port} inet n - n - - smtpd
+""".format(d=d, tmp=lab.tmp, myhostname=myhostname,
+           key=key or pki.path("good.key"), chain=chain or pki.path("good-chain.pem")))
+    # master.cf's host:port entries are what is bound; inet_interfaces only
+    # has to name an address configured on an interface (Postfix checks),
+    # which 127.0.0.1 is and the rest of 127.0.0.0/8 need not be.
+    _write(os.path.join(conf, "master.cf"), "".join(
+        "%s:%d inet n - n - - smtpd\n" % (h, port) for h in (host,) + tuple(more_hosts)) + """\
 postlog unix-dgram n - n - 1 postlogd
 proxymap unix - - n - - proxymap
 anvil unix - - n - 1 anvil
 tlsmgr unix - - n 1000? 1 tlsmgr
-""".format(port=port))
+""")
     # "postfix check" makes the queue directories with their owners; then
     # the master runs in the foreground as our child (postfix start-fg
     # would leave it behind when stopped).
@@ -157,8 +167,11 @@ tlsmgr unix - - n 1000? 1 tlsmgr
         raise L.HardError("postfix check failed; see %s/postfix.log" % d)
     master = "/usr/lib/postfix/sbin/master"
     _require(master, "postfix")
-    return L.Server(lab, "postfix", [master, "-c", conf, "-d"], "127.0.0.1", port,
-                    "postfix.out")
+    srv = L.Server(lab, name, [master, "-c", conf, "-d"], host, port, name + ".out")
+    for h in more_hosts:
+        if not L.wait_port(h, port, 10.0, srv.proc):
+            raise L.HardError("%s did not listen on %s" % (name, L.hostport(h, port)))
+    return srv
 
 
 def postgres(lab, pki):

@@ -26,31 +26,24 @@ static const char hostile_subject[] =
     "CN=evil\\\"} tlswatch_probe_success{target=\\\"forged\\\"} 1\nx\\\\y,"
     "O=org\\\"} 1\ntlswatch_up{x=\\\"\\\\\\\"} 1";
 
-static char pki_dir[256];
 static struct trust *pki_trust;
 /* Certificates interned when the test began: each test gives back all it
  * took, and a failed one does not make the next fail too. */
 static size_t live0;
 
-static char *
-pki_path(const char *name)
-{
-	return test_pki_path(pki_dir, name);
-}
-
 /* notAfter of the single certificate in NAME. */
 static int64_t
 not_after(const char *name)
 {
-	struct test_pem p;
+	struct pem p;
 	struct cert *c;
 	int64_t t;
 
-	test_pem_load(&p, pki_dir, name);
+	pem_load(&p, name);
 	assert_non_null(c = cert_get(p.der[0].data, p.der[0].len));
 	t = c->not_after;
 	cert_put(c);
-	test_pem_free(&p);
+	pem_free(&p);
 	return t;
 }
 
@@ -65,10 +58,10 @@ static void
 check_chain(const char *name, const char *host, int verified,
     unsigned reasons, unsigned issues, struct verdict *out)
 {
-	struct test_pem p;
+	struct pem p;
 	struct verdict v;
 
-	test_pem_load(&p, pki_dir, name);
+	pem_load(&p, name);
 	assert_int_equal(chain_verify(p.der, p.n, pki_trust, host, time(NULL),
 	    &v), 0);
 	if (v.verified != verified || v.reasons != reasons ||
@@ -81,7 +74,7 @@ check_chain(const char *name, const char *host, int verified,
 	assert_int_equal(v.issues, issues);
 	if (!verified)
 		assert_int_equal(v.verified_expiry, 0);
-	test_pem_free(&p);
+	pem_free(&p);
 	/* Verifying must not leave references behind. */
 	assert_int_equal(cert_count(), live0);
 	if (out != NULL)
@@ -94,7 +87,7 @@ teardown(void **state)
 	(void)state;
 	trust_free(pki_trust);
 	pki_trust = NULL;
-	test_pki_remove(pki_dir);
+	testpki_remove();
 	return 0;
 }
 
@@ -103,7 +96,7 @@ setup(void **state)
 {
 	char *ca, *err = NULL;
 
-	if (test_pki_make("pki.sh", "test_chain", pki_dir, sizeof(pki_dir)) == -1)
+	if (testpki_make("test_chain") == -1)
 		return -1;
 	ca = pki_path("ca.pem");
 	pki_trust = trust_load(ca, &err);
@@ -210,13 +203,13 @@ test_cert_fields(void **state)
 	static const char *const names[] = { "good.pem", "int.pem", "ca.pem",
 	    "selfsigned.pem", "expired.pem", "hostile.pem" };
 	struct certtool_info ci;
-	struct test_pem p;
+	struct pem p;
 	struct cert *c;
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(names); i++) {
-		test_pem_load(&p, pki_dir, names[i]);
+		pem_load(&p, names[i]);
 		certtool_info(names[i], &ci);
 		assert_non_null(c = cert_get(p.der[0].data, p.der[0].len));
 		assert_string_equal(c->serial, ci.serial);
@@ -230,7 +223,7 @@ test_cert_fields(void **state)
 		assert_true(c->not_after - ci.not_after <= 1 &&
 		    ci.not_after - c->not_after <= 1);
 		cert_put(c);
-		test_pem_free(&p);
+		pem_free(&p);
 	}
 	assert_int_equal(cert_count(), live0);
 }
@@ -257,13 +250,13 @@ test_cert_flags(void **state)
 		{ "client.pem", 0, 0, "CN=tlswatch client",
 		    "CN=tlswatch Test Intermediate CA" },
 	};
-	struct test_pem p;
+	struct pem p;
 	struct cert *c;
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(want); i++) {
-		test_pem_load(&p, pki_dir, want[i].name);
+		pem_load(&p, want[i].name);
 		assert_non_null(c = cert_get(p.der[0].data, p.der[0].len));
 		if (c->self_signed != want[i].self_signed ||
 		    c->is_ca != want[i].is_ca)
@@ -274,7 +267,7 @@ test_cert_flags(void **state)
 		assert_string_equal(c->subject, want[i].subject);
 		assert_string_equal(c->issuer, want[i].issuer);
 		cert_put(c);
-		test_pem_free(&p);
+		pem_free(&p);
 	}
 }
 
@@ -282,13 +275,13 @@ static void
 test_cert_intern(void **state)
 {
 	static const unsigned char garbage[] = { 0x30, 0x03, 0x02, 0x01, 0x00 };
-	struct test_pem p;
+	struct pem p;
 	struct cert *a, *b, *c;
 	unsigned char *copy;
 
 	(void)state;
 	assert_int_equal(cert_count(), live0);
-	test_pem_load(&p, pki_dir, "good-chain.pem");
+	pem_load(&p, "good-chain.pem");
 	/* A separate copy: interning is by content, not by address. */
 	copy = xmalloc(p.der[0].len);
 	memcpy(copy, p.der[0].data, p.der[0].len);
@@ -319,7 +312,7 @@ test_cert_intern(void **state)
 	cert_put(cert_get(copy, p.der[0].len));
 	assert_int_equal(cert_count(), live0);
 	free(copy);
-	test_pem_free(&p);
+	pem_free(&p);
 }
 
 /* A self-signed certificate numbered i, made here: the intern table must
@@ -444,12 +437,12 @@ test_good(void **state)
 static void
 test_now(void **state)
 {
-	struct test_pem p;
+	struct pem p;
 	struct verdict v;
 	int64_t leaf = not_after("good.pem");
 
 	(void)state;
-	test_pem_load(&p, pki_dir, "good-chain.pem");
+	pem_load(&p, "good-chain.pem");
 	assert_int_equal(chain_verify(p.der, p.n, pki_trust, "good.test",
 	    leaf + 1, &v), 0);
 	assert_int_equal(v.verified, 0);
@@ -459,7 +452,7 @@ test_now(void **state)
 	assert_int_equal(chain_verify(p.der, p.n, pki_trust, "good.test",
 	    0, &v), 0);
 	assert_int_equal(v.reasons, REASON_NOT_YET_VALID);
-	test_pem_free(&p);
+	pem_free(&p);
 }
 
 static void
@@ -508,7 +501,7 @@ test_wrongname(void **state)
 static void
 test_selfsigned(void **state)
 {
-	struct test_pem p;
+	struct pem p;
 	struct der twice[2];
 	struct verdict v;
 
@@ -517,7 +510,7 @@ test_selfsigned(void **state)
 	    NULL);
 	check_chain("selfsigned.pem", "wrong.test", 0,
 	    REASON_SELF_SIGNED | REASON_HOSTNAME_MISMATCH, 0, NULL);
-	test_pem_load(&p, pki_dir, "selfsigned.pem");
+	pem_load(&p, "selfsigned.pem");
 	twice[0] = twice[1] = p.der[0];
 	assert_int_equal(chain_verify(twice, 2, pki_trust, "good.test",
 	    time(NULL), &v), 0);
@@ -527,7 +520,7 @@ test_selfsigned(void **state)
 	assert_int_equal(chain_verify(p.der, 1, pki_trust, "good.test",
 	    not_after("selfsigned.pem") + 1, &v), 0);
 	assert_int_equal(v.reasons, REASON_SELF_SIGNED | REASON_EXPIRED);
-	test_pem_free(&p);
+	pem_free(&p);
 	assert_int_equal(cert_count(), live0);
 }
 
@@ -587,26 +580,26 @@ test_rootincl_dup(void **state)
 static void
 test_hostile(void **state)
 {
-	struct test_pem p;
+	struct pem p;
 	struct cert *c;
 
 	(void)state;
 	check_chain("hostile-chain.pem", "good.test", 1, 0, 0, NULL);
-	test_pem_load(&p, pki_dir, "hostile.pem");
+	pem_load(&p, "hostile.pem");
 	assert_non_null(c = cert_get(p.der[0].data, p.der[0].len));
 	assert_non_null(strchr(c->subject, '\n'));
 	assert_non_null(strchr(c->subject, '"'));
 	assert_string_equal(c->subject, hostile_subject);
 	assert_string_equal(c->issuer, "CN=tlswatch Test Intermediate CA");
 	cert_put(c);
-	test_pem_free(&p);
+	pem_free(&p);
 }
 
 static void
 test_bad_input(void **state)
 {
 	static const unsigned char garbage[] = "not a certificate";
-	struct test_pem p;
+	struct pem p;
 	struct der d[2];
 	struct verdict v;
 
@@ -618,7 +611,7 @@ test_bad_input(void **state)
 	assert_int_equal(v.verified, 0);
 	assert_int_equal(v.issues, 0);
 
-	test_pem_load(&p, pki_dir, "good-chain.pem");
+	pem_load(&p, "good-chain.pem");
 	assert_int_equal(chain_verify(p.der, 0, pki_trust, "good.test",
 	    time(NULL), &v), -1);
 	assert_int_equal(v.reasons, REASON_OTHER);
@@ -629,7 +622,7 @@ test_bad_input(void **state)
 	    time(NULL), &v), -1);
 	assert_int_equal(v.reasons, REASON_OTHER);
 	assert_int_equal(v.verified, 0);
-	test_pem_free(&p);
+	pem_free(&p);
 	assert_int_equal(cert_count(), live0);
 }
 
@@ -637,7 +630,7 @@ static void
 test_trust_load(void **state)
 {
 	struct trust *t;
-	struct test_pem p;
+	struct pem p;
 	struct verdict v;
 	char *err = NULL, *path;
 	FILE *f;
@@ -649,11 +642,11 @@ test_trust_load(void **state)
 	assert_non_null(t);
 	assert_null(err);
 	/* Our test root is not in the system store. */
-	test_pem_load(&p, pki_dir, "good-chain.pem");
+	pem_load(&p, "good-chain.pem");
 	assert_int_equal(chain_verify(p.der, p.n, t, "good.test", time(NULL),
 	    &v), 0);
 	assert_int_equal(v.reasons, REASON_UNKNOWN_ISSUER);
-	test_pem_free(&p);
+	pem_free(&p);
 	trust_free(t);
 	trust_free(NULL);
 

@@ -28,14 +28,7 @@
 #include "verdict/webpki.h"
 #include "testpki.h"
 
-static char dir[256];
 static struct trust *roots;
-
-static char *
-corpus_path(const char *name)
-{
-	return test_pki_path(dir, name);
-}
 
 /* ---- the corpus, chain by chain ---------------------------------------- */
 
@@ -176,13 +169,13 @@ static const struct kase {
 static void
 check_case(const struct kase *k)
 {
-	struct test_pem p;
+	struct pem p;
 	struct verdict v;
 	struct findings f;
 	char *name = xasprintf("%s-chain.pem", k->chain);
 	size_t nwant = 0;
 
-	test_pem_load(&p, dir, name);
+	pem_load(&p, name);
 	assert_int_equal(chain_verify(p.der, p.n, roots, k->host, time(NULL), &v), 0);
 	if (v.verified != k->verified || v.reasons != k->reasons || v.issues != k->issues)
 		fail_msg("%s: verified %d reasons %#x issues %#x (gnutls %#x); want %d %#x %#x",
@@ -219,7 +212,7 @@ check_case(const struct kase *k)
 		    k->chain, findings_reasons(&f, POLICY_PUBLIC),
 		    findings_reasons(&f, POLICY_PRIVATE), k->pub, k->priv);
 	findings_fini(&f);
-	test_pem_free(&p);
+	pem_free(&p);
 	free(name);
 }
 
@@ -330,14 +323,14 @@ test_fold(void **state)
 static void
 test_cross_other_root(void **state)
 {
-	struct test_pem p;
+	struct pem p;
 	struct verdict v;
 	struct trust *y;
-	char *path = corpus_path("root-y.pem"), *err = NULL;
+	char *path = pki_path("root-y.pem"), *err = NULL;
 
 	(void)state;
 	assert_non_null(y = trust_load(path, &err));
-	test_pem_load(&p, dir, "cross-chain.pem");
+	pem_load(&p, "cross-chain.pem");
 	assert_int_equal(chain_verify(p.der, p.n, y, "good.test", time(NULL), &v), 0);
 	assert_int_equal(v.verified, 1);
 	assert_int_equal(v.issues, 0);
@@ -345,7 +338,7 @@ test_cross_other_root(void **state)
 	assert_int_equal(chain_verify(p.der, 2, y, "good.test", time(NULL), &v), 0);
 	assert_int_equal(v.reasons, REASON_UNKNOWN_ISSUER);
 	assert_int_equal(v.issues, ISSUE_INCOMPLETE);
-	test_pem_free(&p);
+	pem_free(&p);
 	trust_free(y);
 	free(path);
 }
@@ -691,7 +684,7 @@ test_bounds(void **state)
 	struct webpki_input in = { NULL, 0, 0 };
 	struct webpki_cert path[WEBPKI_MAX_PATH + 3];
 	struct findings f;
-	struct test_pem p;
+	struct pem p;
 	gnutls_x509_crt_t crt;
 	gnutls_datum_t d;
 
@@ -700,7 +693,7 @@ test_bounds(void **state)
 	webpki_evaluate(&in, &f);
 	webpki_evaluate(NULL, &f);
 	assert_int_equal(f.n, 0);
-	test_pem_load(&p, dir, "v1-ca.pem");
+	pem_load(&p, "v1-ca.pem");
 	assert_int_equal(gnutls_x509_crt_init(&crt), 0);
 	d.data = p.raw[0].data;
 	d.size = p.raw[0].size;
@@ -717,7 +710,7 @@ test_bounds(void **state)
 		assert_true(f.v[i].depth < WEBPKI_MAX_PATH);
 	findings_fini(&f);
 	gnutls_x509_crt_deinit(crt);
-	test_pem_free(&p);
+	pem_free(&p);
 }
 
 /* ---- set-up --------------------------------------------------------- */
@@ -728,7 +721,7 @@ teardown(void **state)
 	(void)state;
 	trust_free(roots);
 	roots = NULL;
-	test_pki_remove(dir);
+	testpki_remove();
 	return 0;
 }
 
@@ -737,9 +730,9 @@ setup(void **state)
 {
 	char *path, *err = NULL;
 
-	if (test_pki_make("webpki-corpus.sh", "test_webpki", dir, sizeof(dir)) == -1)
+	if (testpki_make_script("webpki-corpus.sh", "test_webpki") == -1)
 		return -1;
-	path = corpus_path("roots.pem");
+	path = pki_path("roots.pem");
 	roots = trust_load(path, &err);
 	free(path);
 	if (roots == NULL) {

@@ -1,5 +1,4 @@
-/* testpki.c - the certificate unit tests' shared set-up: a PKI made at
- * test time by a script of tests/, and PEM chains read from it. */
+/* testpki.c - the test PKI for cmocka test files (testpki.h). */
 #include "config.h"
 
 #include <dirent.h>
@@ -19,26 +18,27 @@
 #include "core/util.h"
 #include "testpki.h"
 
+static char pki_dir[256];
+
 char *
-test_pki_path(const char *dir, const char *name)
+pki_path(const char *file)
 {
-	return xasprintf("%s/%s", dir, name);
+	return xasprintf("%s/%s", pki_dir, file);
 }
 
 void
-test_pem_load(struct test_pem *p, const char *dir, const char *name)
+pem_load(struct pem *p, const char *file)
 {
 	gnutls_x509_crt_t *crts;
 	gnutls_datum_t d;
 	unsigned n, i;
-	char *path = test_pki_path(dir, name);
+	char *path = pki_path(file);
 
 	memset(p, 0, sizeof(*p));
-	if (gnutls_load_file(path, &d) < 0)
-		fail_msg("cannot read %s", path);
+	assert_int_equal(gnutls_load_file(path, &d), 0);
 	assert_int_equal(gnutls_x509_crt_list_import2(&crts, &n, &d,
 	    GNUTLS_X509_FMT_PEM, 0), 0);
-	assert_true(n > 0 && n <= TEST_PEM_MAX);
+	assert_true(n > 0 && n <= TESTPKI_MAXCERTS);
 	for (i = 0; i < n; i++) {
 		assert_int_equal(gnutls_x509_crt_export2(crts[i],
 		    GNUTLS_X509_FMT_DER, &p->raw[i]), 0);
@@ -53,62 +53,80 @@ test_pem_load(struct test_pem *p, const char *dir, const char *name)
 }
 
 void
-test_pem_free(struct test_pem *p)
+pem_free(struct pem *p)
 {
-	for (size_t i = 0; i < p->n; i++)
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
 		gnutls_free(p->raw[i].data);
 	p->n = 0;
 }
 
+static int
+run_pki(const char *script, const char *dir)
+{
+	pid_t pid;
+	int st;
+
+	if ((pid = fork()) == -1)
+		return -1;
+	if (pid == 0) {
+		execlp("sh", "sh", script, dir, (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &st, 0) == -1)
+		return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
 void
-test_pki_remove(char *dir)
+testpki_remove(void)
 {
 	DIR *d;
 	struct dirent *e;
+	char *p;
 
-	if (dir[0] == '\0' || (d = opendir(dir)) == NULL)
+	if (pki_dir[0] == '\0' || (d = opendir(pki_dir)) == NULL)
 		return;
 	while ((e = readdir(d)) != NULL) {
-		char *p;
-
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		p = test_pki_path(dir, e->d_name);
+		p = pki_path(e->d_name);
 		unlink(p);
 		free(p);
 	}
 	closedir(d);
-	rmdir(dir);
-	dir[0] = '\0';
+	rmdir(pki_dir);
+	pki_dir[0] = '\0';
 }
 
 int
-test_pki_make(const char *script, const char *tag, char *dir, size_t size)
+testpki_make(const char *name)
 {
-	const char *srcdir = getenv("TEST_SRCDIR"), *tmp = getenv("TMPDIR");
-	char *path;
-	pid_t pid;
-	int st = -1;
+	return testpki_make_script("pki.sh", name);
+}
 
-	snprintf(dir, size, "%s/%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", tag);
-	if (mkdtemp(dir) == NULL) {
+int
+testpki_make_script(const char *file, const char *name)
+{
+	const char *srcdir = getenv("TEST_SRCDIR");
+	const char *tmp = getenv("TMPDIR");
+	char *script;
+
+	snprintf(pki_dir, sizeof(pki_dir), "%s/%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
+	if (mkdtemp(pki_dir) == NULL) {
 		perror("mkdtemp");
-		dir[0] = '\0';
+		pki_dir[0] = '\0';
 		return -1;
 	}
-	path = srcdir && *srcdir ? xasprintf("%s/%s", srcdir, script) :
-	    xasprintf("tests/%s", script);
-	if ((pid = fork()) == 0) {
-		execlp("sh", "sh", path, dir, (char *)NULL);
-		_exit(127);
-	}
-	if (pid == -1 || waitpid(pid, &st, 0) == -1 || !WIFEXITED(st) ||
-	    WEXITSTATUS(st) != 0) {
-		fprintf(stderr, "sh %s %s failed\n", path, dir);
-		free(path);
-		test_pki_remove(dir);
+	script = srcdir && *srcdir ? xasprintf("%s/%s", srcdir, file) :
+	    xasprintf("tests/%s", file);
+	if (run_pki(script, pki_dir) == -1) {
+		fprintf(stderr, "sh %s %s failed\n", script, pki_dir);
+		free(script);
+		testpki_remove();
 		return -1;
 	}
-	free(path);
+	free(script);
 	return 0;
 }

@@ -1,6 +1,6 @@
-/* testpki.h - what the certificate unit tests share: a directory of
- * certificates that a script of tests/ makes at test time, and the PEM
- * chains in it read as DER. For cmocka tests; failures are assertions. */
+/* testpki.h - the test PKI (tests/pki.sh, or another script of tests/
+ * such as the Web PKI corpus) made into a temporary directory for a cmocka
+ * test file, and its PEM files read as DER. */
 #ifndef TLSWATCH_TESTPKI_H
 #define TLSWATCH_TESTPKI_H
 
@@ -10,25 +10,26 @@
 
 #include "verdict/chain.h"
 
-#define TEST_PEM_MAX 8
+#define TESTPKI_MAXCERTS 8
 
-/* The certificates of one PEM file, as DER, in file order. */
-struct test_pem {
+/* The certificates of one PEM file, as DER. */
+struct pem {
 	size_t n;
-	gnutls_datum_t raw[TEST_PEM_MAX];
-	struct der der[TEST_PEM_MAX];
+	gnutls_datum_t raw[TESTPKI_MAXCERTS];
+	struct der der[TESTPKI_MAXCERTS];
 };
 
-/* A new directory under $TMPDIR (TAG in its name) into dir (size bytes),
- * filled by `sh $TEST_SRCDIR/SCRIPT DIR`. 0, or -1 (said on stderr, and
- * nothing left behind). */
-int test_pki_make(const char *script, const char *tag, char *dir, size_t size);
-/* Remove the directory and its files; dir becomes "". */
-void test_pki_remove(char *dir);
-/* dir/name, allocated. */
-char *test_pki_path(const char *dir, const char *name);
-/* Read dir/name (1 to TEST_PEM_MAX certificates) into p, or fail the test. */
-void test_pem_load(struct test_pem *p, const char *dir, const char *name);
-void test_pem_free(struct test_pem *p);
+/* Run $TEST_SRCDIR/pki.sh into a fresh $TMPDIR/NAME.XXXXXX. 0 or -1
+ * (said on stderr). */
+int testpki_make(const char *name);
+/* The same with another script of $TEST_SRCDIR that takes the directory. */
+int testpki_make_script(const char *script, const char *name);
+/* Remove the directory and all in it. */
+void testpki_remove(void);
+/* The directory/file name, allocated. */
+char *pki_path(const char *file);
+/* Load every certificate of file (cmocka asserts on failure). */
+void pem_load(struct pem *p, const char *file);
+void pem_free(struct pem *p);
 
 #endif

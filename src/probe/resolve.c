@@ -1,5 +1,12 @@
 /* resolve.c - c-ares driven by our epoll loop: its sockets become loop
- * watches (via the socket state callback) and its timeouts a loop timer. */
+ * watches (via the socket state callback) and its timeouts a loop timer.
+ *
+ * Two channels with the same servers: one for addresses, one for raw
+ * record queries (resolve_send). The second passes SERVFAIL, REFUSED and
+ * NOTIMP answers through (ARES_FLAG_NOCHECKRESP): c-ares 1.18 would
+ * otherwise report them as "could not contact DNS servers", and a
+ * validating resolver's SERVFAIL is how bogus data shows. Address lookups
+ * keep c-ares's habit of trying the next server on those. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -15,18 +22,25 @@
 #include "probe/resolve.h"
 #include "core/util.h"
 
+struct chan {
+	ares_channel ch;
+	struct resolver *r;
+};
+
 struct sockwatch {
 	struct loop_watch w;
-	struct resolver *r;
+	struct chan *c;
 	struct sockwatch *next;
 };
 
 struct resolver {
 	struct loop *loop;
-	ares_channel channel;
+	struct chan addr;   /* ares_getaddrinfo */
+	struct chan rec;    /* ares_send, every answer passed through */
 	struct sockwatch *socks;
 	struct loop_timer timer;
-	int starting;   /* inside ares_getaddrinfo, called from resolve_start */
+	int starting;   /* inside ares_getaddrinfo or ares_send, from our callers */
+	int trusted;    /* the servers are the configuration's (resolver_set_servers) */
 };
 
 struct resolve_req {
@@ -41,16 +55,30 @@ struct resolve_req {
 	char *detail;
 };
 
+struct resolve_query {
+	struct resolver *r;
+	resolve_raw_cb cb;
+	void *arg;
+	/* An answer that arrived inside resolve_send, held for the loop. */
+	struct loop_timer deferred;
+	unsigned char *abuf;
+	size_t alen;
+	const char *reason;
+	const char *detail;
+};
+
 static void resolver_rearm(struct resolver *r);
 
 static void
 sock_cb(struct loop_watch *w, uint32_t events)
 {
 	struct sockwatch *s = (struct sockwatch *)w;
-	struct resolver *r = s->r;
+	struct resolver *r = s->c->r;
+	ares_channel ch = s->c->ch;
 	ares_socket_t fd = w->fd;
 
-	ares_process_fd(r->channel,
+	/* s may be freed inside (the socket closed): nothing of it after */
+	ares_process_fd(ch,
 	    events & (EPOLLIN | EPOLLERR | EPOLLHUP) ? fd : ARES_SOCKET_BAD,
 	    events & EPOLLOUT ? fd : ARES_SOCKET_BAD);
 	resolver_rearm(r);
@@ -60,12 +88,13 @@ sock_cb(struct loop_watch *w, uint32_t events)
 static void
 sock_state_cb(void *data, ares_socket_t fd, int readable, int writable)
 {
-	struct resolver *r = data;
+	struct chan *c = data;
+	struct resolver *r = c->r;
 	struct sockwatch **pp, *s;
 	uint32_t events = (readable ? EPOLLIN : 0) | (writable ? EPOLLOUT : 0);
 
 	for (pp = &r->socks; (s = *pp) != NULL; pp = &s->next)
-		if (s->w.fd == fd)
+		if (s->w.fd == fd && s->c == c)
 			break;
 	if (events == 0) {
 		if (s != NULL) {
@@ -79,7 +108,7 @@ sock_state_cb(void *data, ares_socket_t fd, int readable, int writable)
 		s = xcalloc(1, sizeof(*s));
 		s->w.fd = fd;
 		s->w.cb = sock_cb;
-		s->r = r;
+		s->c = c;
 		if (loop_watch_add(r->loop, &s->w, events) == -1) {
 			log_warn("resolver: cannot watch socket %d", fd);
 			free(s);
@@ -97,7 +126,8 @@ timer_cb(struct loop_timer *t)
 {
 	struct resolver *r = (struct resolver *)((char *)t - offsetof(struct resolver, timer));
 
-	ares_process_fd(r->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+	ares_process_fd(r->addr.ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+	ares_process_fd(r->rec.ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
 	resolver_rearm(r);
 }
 
@@ -106,7 +136,12 @@ resolver_rearm(struct resolver *r)
 {
 	struct timeval tv, *tvp;
 
-	tvp = ares_timeout(r->channel, NULL, &tv);
+	struct timeval tv2, *tvp2;
+
+	tvp = ares_timeout(r->addr.ch, NULL, &tv);
+	tvp2 = ares_timeout(r->rec.ch, tvp, &tv2);
+	if (tvp2 != NULL)
+		tvp = tvp2;
 	if (tvp == NULL) {
 		loop_timer_cancel(r->loop, &r->timer);
 		return;
@@ -128,15 +163,25 @@ resolver_new(struct loop *l, char **err)
 		free(r);
 		return NULL;
 	}
+	r->addr.r = r;
+	r->rec.r = r;
 	memset(&opts, 0, sizeof(opts));
 	opts.sock_state_cb = sock_state_cb;
-	opts.sock_state_cb_data = r;
+	opts.sock_state_cb_data = &r->addr;
 	/* The probe's own deadline bounds the whole lookup; these only keep
 	 * one unanswered server from eating all of it. */
 	opts.timeout = 2000;
 	opts.tries = 2;
-	rc = ares_init_options(&r->channel, &opts,
+	rc = ares_init_options(&r->addr.ch, &opts,
 	    ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+	if (rc == ARES_SUCCESS) {
+		opts.sock_state_cb_data = &r->rec;
+		opts.flags = ARES_FLAG_NOCHECKRESP;
+		rc = ares_init_options(&r->rec.ch, &opts, ARES_OPT_SOCK_STATE_CB |
+		    ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS);
+		if (rc != ARES_SUCCESS)
+			ares_destroy(r->addr.ch);
+	}
 	if (rc != ARES_SUCCESS) {
 		*err = xasprintf("c-ares: %s", ares_strerror(rc));
 		ares_library_cleanup();
@@ -155,7 +200,8 @@ resolver_free(struct resolver *r)
 		return;
 	/* Destroying the channel runs pending callbacks with ARES_EDESTRUCTION
 	 * and closes its sockets through sock_state_cb. */
-	ares_destroy(r->channel);
+	ares_destroy(r->addr.ch);
+	ares_destroy(r->rec.ch);
 	while (r->socks) {
 		struct sockwatch *s = r->socks;
 		r->socks = s->next;
@@ -165,6 +211,50 @@ resolver_free(struct resolver *r)
 	loop_timer_cancel(r->loop, &r->timer);
 	ares_library_cleanup();
 	free(r);
+}
+
+int
+resolver_set_servers(struct resolver *r, const char *const *servers, size_t n, char **err)
+{
+	struct buf csv;
+	int rc;
+
+	if (n == 0 || n > 8) {
+		*err = xasprintf("between 1 and 8 servers, not %zu", n);
+		return -1;
+	}
+	buf_init(&csv);
+	for (size_t i = 0; i < n; i++) {
+		/* c-ares would read a comma as the next server */
+		if (strchr(servers[i], ',') != NULL) {
+			*err = xasprintf("%s: not an address:port", servers[i]);
+			buf_free(&csv);
+			return -1;
+		}
+		buf_printf(&csv, "%s%s", i ? "," : "", servers[i]);
+	}
+	rc = ares_set_servers_ports_csv(r->addr.ch, csv.data);
+	if (rc == ARES_SUCCESS)
+		rc = ares_set_servers_ports_csv(r->rec.ch, csv.data);
+	buf_free(&csv);
+	if (rc != ARES_SUCCESS) {
+		*err = xasprintf("c-ares: %s", ares_strerror(rc));
+		return -1;
+	}
+	r->trusted = 1;
+	return 0;
+}
+
+int
+resolver_trusted(const struct resolver *r)
+{
+	return r->trusted;
+}
+
+struct loop *
+resolver_loop(const struct resolver *r)
+{
+	return r->loop;
 }
 
 static const char *
@@ -272,7 +362,7 @@ resolve_start(struct resolver *r, const char *host, uint16_t port,
 	 * runs inside this call. Callers are promised it never does, so such an
 	 * answer is held and delivered from the loop like any other. */
 	r->starting = 1;
-	ares_getaddrinfo(r->channel, host, service, &hints, addrinfo_cb, req);
+	ares_getaddrinfo(r->addr.ch, host, service, &hints, addrinfo_cb, req);
 	r->starting = 0;
 	resolver_rearm(r);
 	return req;
@@ -289,6 +379,82 @@ resolve_cancel(struct resolve_req *req)
 		return;
 	}
 	req->cb = NULL;
+}
+
+static void
+query_free(struct resolve_query *q)
+{
+	free(q->abuf);
+	free(q);
+}
+
+static void
+query_deliver(struct resolve_query *q)
+{
+	if (q->cb != NULL)
+		q->cb(q->arg, q->abuf, q->alen, q->reason, q->detail);
+	query_free(q);
+}
+
+static void
+query_deferred_cb(struct loop_timer *t)
+{
+	query_deliver(container_of(t, struct resolve_query, deferred));
+}
+
+static void
+send_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct resolve_query *q = arg;
+
+	(void)timeouts;
+	if (status == ARES_EDESTRUCTION) {
+		query_free(q);
+		return;
+	}
+	if (status == ARES_SUCCESS && abuf != NULL && alen > 0) {
+		q->abuf = xmalloc((size_t)alen);
+		memcpy(q->abuf, abuf, (size_t)alen);
+		q->alen = (size_t)alen;
+	} else {
+		q->reason = status_reason(status == ARES_SUCCESS ? ARES_EBADRESP : status);
+		q->detail = ares_strerror(status == ARES_SUCCESS ? ARES_EBADRESP : status);
+	}
+	if (q->r->starting)
+		loop_timer_at(q->r->loop, &q->deferred, 0);
+	else
+		query_deliver(q);
+}
+
+struct resolve_query *
+resolve_send(struct resolver *r, const unsigned char *qbuf, size_t qlen, resolve_raw_cb cb,
+             void *arg)
+{
+	struct resolve_query *q = xcalloc(1, sizeof(*q));
+
+	q->r = r;
+	q->cb = cb;
+	q->arg = arg;
+	loop_timer_init(&q->deferred, query_deferred_cb);
+	/* As in resolve_start: an answer given at once is held for the loop. */
+	r->starting = 1;
+	ares_send(r->rec.ch, qbuf, qlen > 65535 ? 65535 : (int)qlen, send_cb, q);
+	r->starting = 0;
+	resolver_rearm(r);
+	return q;
+}
+
+void
+resolve_query_cancel(struct resolve_query *q)
+{
+	if (q == NULL)
+		return;
+	if (loop_timer_armed(&q->deferred)) {
+		loop_timer_cancel(q->r->loop, &q->deferred);
+		query_free(q);
+		return;
+	}
+	q->cb = NULL;
 }
 
 int

@@ -29,6 +29,17 @@ typedef void (*resolve_cb)(void *arg, const struct resolved_addr *addrs, size_t 
 struct resolver *resolver_new(struct loop *l, char **err);
 void resolver_free(struct resolver *r);
 
+/* Ask only these servers ("127.0.0.1:53", "[::1]:53"; at most 8), not
+ * /etc/resolv.conf's, from now on: the validating resolver named by the
+ * configuration, whose AD bit is then believed (resolver_trusted).
+ * Returns 0, or -1 with *err allocated. */
+int resolver_set_servers(struct resolver *r, const char *const *servers, size_t n,
+                         char **err);
+/* Whether the servers are ones the configuration named. */
+int resolver_trusted(const struct resolver *r);
+/* The loop r runs on. */
+struct loop *resolver_loop(const struct resolver *r);
+
 struct resolve_req;
 /* Start resolving host (a name; callers handle IP literals themselves) for
  * port. cb runs later, from the loop, never from inside this call. */
@@ -36,6 +47,20 @@ struct resolve_req *resolve_start(struct resolver *r, const char *host, uint16_t
                                   enum resolve_family family, resolve_cb cb, void *arg);
 /* cb will not be called for req; its memory goes when c-ares lets go. */
 void resolve_cancel(struct resolve_req *req);
+
+/* A raw DNS query's answer: the whole response (abuf, alen), whatever its
+ * RCODE (SERVFAIL and REFUSED too), or abuf NULL and reason as for
+ * resolve_cb when no answer came. abuf is only valid during the call. */
+typedef void (*resolve_raw_cb)(void *arg, const unsigned char *abuf, size_t alen,
+                               const char *reason, const char *detail);
+struct resolve_query;
+/* Send the DNS message q[0..qlen) (its id is replaced) to the servers,
+ * retried and over TCP when truncated, as c-ares does. cb runs later,
+ * from the loop, never from inside this call. */
+struct resolve_query *resolve_send(struct resolver *r, const unsigned char *q, size_t qlen,
+                                   resolve_raw_cb cb, void *arg);
+/* cb will not be called for q. */
+void resolve_query_cancel(struct resolve_query *q);
 
 /* Parse an IPv4 or IPv6 literal into *out. Returns 0 or -1. */
 int resolve_literal(const char *host, uint16_t port, struct resolved_addr *out);
