@@ -24,7 +24,8 @@
  *     ../tests/fuzz/fuzz_webpki.c libtlswatch.a $(pkg-config --cflags --libs \
  *     gnutls libpsl libconfig libmicrohttpd libcares zlib) -lcrypt -lsystemd \
  *     -pthread -o fuzz_webpki
- * Seeds: sh tests/fuzz/webpki-seeds.sh DIR (from the conformance corpus).
+ * Seeds: tests/fuzz/corpus/webpki; python3 tests/fuzz/webpki_seeds.py DIR
+ * makes one from every chain of the conformance corpus.
  */
 #include "config.h"
 
