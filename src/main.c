@@ -25,6 +25,7 @@
 #include "state/store.h"
 #include "probe/tls.h"
 #include "core/util.h"
+#include "core/work.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/tlswatch/tlswatchd.conf"
 
@@ -40,6 +41,7 @@ struct daemon {
 	struct resolver *resolver;
 	struct sched *sched;
 	struct listeners *listeners;
+	struct work_pool *workers;   /* password checks off the loop */
 	struct loop_watch sigwatch;
 	int reload_ok;               /* the last reload succeeded (1 at start) */
 	double reload_time;          /* wall clock of the last config loaded */
@@ -265,6 +267,7 @@ daemon_free(struct daemon *d)
 	sched_free(d->sched);
 	store_free(d->store);
 	listeners_free(d->listeners);
+	work_pool_free(d->workers);   /* after the servers: their checks drain here */
 	free(d->last_status);
 	if (d->sigwatch.fd != -1) {
 		loop_watch_del(d->loop, &d->sigwatch);
@@ -387,7 +390,14 @@ main(int argc, char **argv)
 			close(fds[i]);
 		fds[i] = -1;
 	}
-	d.listeners = listeners_new(d.loop, render_cb, &d);
+	/* Two workers: a bcrypt takes tens of ms of CPU, and two keep checks
+	 * moving while one client guesses, without taking every core. */
+	if ((d.workers = work_pool_new(d.loop, 2, "tlswatchd-work", &err)) == NULL) {
+		print_errors(err);
+		free(err);
+		goto out;
+	}
+	d.listeners = listeners_new(d.loop, d.workers, render_cb, &d);
 	listeners_set_pages(d.listeners, status_handle, &d.pages);
 	if (listeners_apply(d.listeners, d.conf, &err) == -1) {
 		print_errors(err);

@@ -100,6 +100,54 @@ teardown(void **state)
 	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* ---- the web block's connection limits and deadlines ------------------ */
+
+static void
+test_web_limits(void **state)
+{
+	struct conf *c;
+
+	(void)state;
+	c = load_ok("targets = ();\n");
+	assert_int_equal(c->web.max_connections, CONF_DEFAULT_WEB_MAX_CONNECTIONS);
+	assert_int_equal(c->web.max_connections_per_address,
+	    CONF_DEFAULT_WEB_MAX_CONNECTIONS_PER_ADDRESS);
+	assert_true(c->web.request_line_timeout_ms == 5000);
+	assert_true(c->web.header_timeout_ms == 10000);
+	assert_true(c->web.connection_timeout_ms == 10000);
+	conf_free(c);
+
+	c = load_ok("targets = ();\nweb = { max_connections_per_address = 2;\n"
+	    "  request_line_timeout = \"500ms\"; header_timeout = \"2s\"; };\n");
+	assert_int_equal(c->web.max_connections_per_address, 2);
+	assert_true(c->web.request_line_timeout_ms == 500);
+	assert_true(c->web.header_timeout_ms == 2000);
+	conf_free(c);
+
+	/* header_timeout alone below the default request line deadline: the
+	 * headers' deadline covers the line (conns.c takes the earlier) */
+	c = load_ok("targets = ();\nweb = { header_timeout = \"2s\"; };\n");
+	assert_true(c->web.header_timeout_ms == 2000);
+	conf_free(c);
+
+	expect_errors("targets = ();\nweb = {\n  max_connections_per_address = 0;\n};\n",
+	    "t.conf:3: web.max_connections_per_address: must be between 1 and 10000");
+	expect_errors("targets = ();\nweb = {\n  max_connections_per_address = \"8\";\n};\n",
+	    "t.conf:3: web.max_connections_per_address: must be an integer");
+	expect_errors("targets = ();\nweb = {\n  header_timeout = \"99ms\";\n};\n",
+	    "t.conf:3: web.header_timeout: must be between 100ms and 1h");
+	expect_errors("targets = ();\nweb = {\n  request_line_timeout = \"2h\";\n};\n",
+	    "t.conf:3: web.request_line_timeout: must be between 100ms and 1h");
+	expect_errors("targets = ();\nweb = {\n  connection_timeout = \"500ms\";\n};\n",
+	    "t.conf:3: web.connection_timeout: must be between 1s and 1h");
+	expect_errors("targets = ();\nweb = {\n  header_timeout = \"3s\";\n"
+	    "  request_line_timeout = \"4s\";\n};\n",
+	    "t.conf:4: web.request_line_timeout: 4s is longer than header_timeout (3s), "
+	    "which covers the request line too");
+	expect_errors("targets = ();\nweb = {\n  header_timeout = \"soon\";\n};\n",
+	    "t.conf:3: web.header_timeout: bad duration \"soon\" (use e.g. 90, \"90s\", \"5m\", \"1h\")");
+}
+
 /* ---- conf_split_hostport ---------------------------------------------- */
 
 static void
@@ -932,6 +980,7 @@ main(void)
 		cmocka_unit_test(test_shard),
 		cmocka_unit_test(test_example_config),
 		cmocka_unit_test(test_tlsopts),
+		cmocka_unit_test(test_web_limits),
 	};
 	int failed;
 

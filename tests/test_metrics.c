@@ -1356,8 +1356,8 @@ test_httpd_new_errors(void **state)
 	free(err);
 	err = NULL;
 
-	/* MHD refuses a descriptor it cannot poll; the descriptor is still
-	 * taken over (closed), and MHD's own message goes to our log */
+	/* a descriptor that is no listening socket is refused; it is still
+	 * taken over (closed) */
 	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
 	assert_null(httpd_new(fd, test_render_cb, NULL, &err));

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """test_web.py - the protected metrics endpoint: TLS, client certificates,
 basic auth with bcrypt hashes made by another implementation
-(python3-bcrypt), the connection and request limits, the web block's -t
+(python3-bcrypt), its checks off the loop, cached and rate-limited per
+address, the connection and request limits and deadlines, the web block's -t
 errors, and `tlswatch hash-password`."""
 
 import os
@@ -110,54 +111,248 @@ web = { tls_cert_file = "%s"; tls_key_file = "%s";
     d.stop()
 
 
+def get_from(port, source, auth=None, path="/metrics", timeout=10.0):
+    """(status, headers, body, seconds) of a plain HTTP GET from SOURCE."""
+    import http.client
+    t0 = time.monotonic()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout,
+                                      source_address=(source, 0))
+    st, hd, body = L._request(conn, "GET", path, auth)
+    return st, hd, body, time.monotonic() - t0
+
+
+def check_auth_rate_limit(lab):
+    """Failures are limited per address: 5 at once, then 429 with
+    Retry-After, the right password included; other addresses unaffected."""
+    port = L.free_port()
+    conf = """listen = "127.0.0.1:%d";
+targets = ();
+web = { basic_auth_users = { alice = "%s"; }; };
+""" % (port, L.bcrypt_hash("alicepw", cost=4))
+    d = L.Daemon(lab, conf, name="tlswatchd-ratelimit", wait=False)
+    if not L.wait_port("127.0.0.1", port, 10.0, d.proc):
+        raise L.DaemonFailure("tlswatchd-ratelimit did not listen")
+    guesser, other = "127.0.6.1", "127.0.6.2"
+    got = [get_from(port, guesser, (u, "wrong%d" % i))[0]
+           for i, u in enumerate(["alice", "mallory", "alice", "eve", "alice"])]
+    lab.eq(got, [401] * 5, "5 failed checks from an address (unknown users among "
+           "them) are answered 401")
+    st, hd, body, _ = get_from(port, guesser, ("alice", "wrong6"))
+    ra = hd.get("retry-after", "")
+    lab.check(st == 429 and ra.isdigit() and 1 <= int(ra) <= 10,
+              "the 6th is answered 429 with Retry-After (%s)" % ra, "%d %r" % (st, hd))
+    st, _, _, _ = get_from(port, guesser, ("mallory", "x"))
+    lab.eq(st, 429, "an unknown user from that address gets 429 too")
+    st, _, _, _ = get_from(port, guesser, ("alice", "alicepw"))
+    lab.eq(st, 429, "so does the right password from that address: a guess that "
+           "happens to be right costs as much as any other")
+    st, _, _, _ = get_from(port, guesser)
+    lab.eq(st, 401, "a request without credentials still gets 401 (nothing tried)")
+    st, _, body, _ = get_from(port, other, ("alice", "alicepw"))
+    lab.check(st == 200 and "tlswatch_build_info" in body,
+              "the right password from another address gets 200 meanwhile")
+    d.stop()
+    lab.check("password checks answered 429" in d.stderr(),
+              "the 429s are logged in a summary", d.stderr())
+
+
+def check_auth_off_loop(lab):
+    """A password check runs on a worker: the loop answers meanwhile; a
+    verified password is remembered; a check in flight survives a reload
+    and does not hold up a stop."""
+    port = L.free_port()
+    hashed = L.bcrypt_hash("slowpw", cost=13)   # a few hundred ms of bcrypt
+    conf = """listen = "127.0.0.1:%%d";
+targets = ();
+web = { basic_auth_users = { slow = "%s"; }; max_connections = %%d; };
+""" % hashed
+    d = L.Daemon(lab, conf % (port, 16), name="tlswatchd-offloop", wait=False)
+    if not L.wait_port("127.0.0.1", port, 10.0, d.proc):
+        raise L.DaemonFailure("tlswatchd-offloop did not listen")
+    import threading
+    res = {}
+
+    def slow_get(key, source):
+        res[key] = get_from(port, source, ("slow", "slowpw"))
+
+    t = threading.Thread(target=slow_get, args=("first", "127.0.7.1"))
+    t.start()
+    time.sleep(0.05)
+    st, _, _, took = get_from(port, "127.0.7.2")
+    t.join(30)
+    first = res.get("first")
+    lab.check(first is not None and first[0] == 200, "the right password gets 200",
+              repr(first))
+    lab.check(st == 401 and first is not None and took < first[3] / 2,
+              "while its check runs, another request is answered (401 in %.3f s; the "
+              "check took %.3f s)" % (took, first[3] if first else -1))
+    st, _, _, again = get_from(port, "127.0.7.1", ("slow", "slowpw"))
+    lab.check(st == 200 and first is not None and again < first[3] / 3,
+              "the same credentials again are answered from the cache (%.3f s after "
+              "%.3f s)" % (again, first[3] if first else -1))
+    st, _, _, _ = get_from(port, "127.0.7.1", ("slow", "slowpW"))
+    lab.eq(st, 401, "other credentials are checked, not taken from the cache")
+
+    # a reload that replaces the server while a check is in flight: the
+    # request is answered by the old server, which then goes
+    t = threading.Thread(target=slow_get, args=("reload", "127.0.7.3"))
+    t.start()
+    time.sleep(0.05)
+    start = len(d.stderr())
+    d.reload(conf % (port, 15))
+    t.join(30)
+    got = res.get("reload")
+    lab.check(got is not None and got[0] == 200 and got[1].get("connection") == "close",
+              "a check in flight across a reload is answered 200 (Connection: close)",
+              repr(got))
+    lab.check(d.wait_log("reload: done", 10, start), "the reload went through",
+              d.stderr()[start:])
+    st, _, _, _ = get_from(port, "127.0.7.4", ("slow", "slowpw"))
+    lab.eq(st, 200, "the new server answers the right password")
+
+    # stopping with a check in flight: a clean exit, not libmicrohttpd's
+    # panic over a suspended connection
+    t = threading.Thread(target=slow_get, args=("stop", "127.0.7.5"))
+    t.start()
+    time.sleep(0.05)
+    d.stop(limit=2.0)
+    t.join(30)
+
+
+def closed_by_server(sock, timeout):
+    """Whether the server closes SOCK (EOF or reset) within TIMEOUT s; the
+    seconds it took, or None."""
+    t0 = time.monotonic()
+    sock.settimeout(timeout)
+    try:
+        while True:
+            data = sock.recv(4096)
+            if not data:
+                return time.monotonic() - t0
+    except ConnectionResetError:
+        return time.monotonic() - t0
+    except socket.timeout:
+        return None
+
+
 def check_limits(lab):
     port = L.free_port()
     conf = """listen = "127.0.0.1:%d";
 targets = ();
-web = { max_connections = 2; connection_timeout = "5s"; max_request_size = 2048; };
+web = { max_connections = 2; connection_timeout = "2s"; max_request_size = 2048;
+        max_connections_per_address = 2; request_line_timeout = "1500ms";
+        header_timeout = "3s"; };
 """ % port
     d = L.Daemon(lab, conf, name="tlswatchd-limits")
-    # two idle connections take both slots ...
-    held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(2)]
-    time.sleep(0.2)
-    # ... so a third waits, unanswered, in the kernel's backlog ...
-    third = socket.create_connection(("127.0.0.1", port), timeout=5)
+    # two connections that stall after their first byte take both slots
+    # (one that sends nothing the kernel does not even hand over: see
+    # check_deferred) ...
+    held = []
+    for _ in range(2):
+        held.append(socket.create_connection(("127.0.0.1", port), timeout=5,
+                                             source_address=("127.0.5.1", 0)))
+        held[-1].sendall(b"G")
+        time.sleep(0.1)
+    time.sleep(0.1)
+    # ... and a third, with a request, takes the slot of the older one
+    t0 = time.monotonic()
+    third = socket.create_connection(("127.0.0.1", port), timeout=5,
+                                     source_address=("127.0.5.2", 0))
     third.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    third.settimeout(1.0)
+    answer = b""
+    third.settimeout(2.0)
     try:
-        early = third.recv(4096)
-    except socket.timeout:
-        early = None
-    lab.check(early is None,
-              "max_connections = 2: a third concurrent connection is not served "
-              "while two are open", repr(early))
-    # ... until the idle ones are closed by the timeout, freeing the slots
-    closed = 0
-    for s in held:
-        s.settimeout(15)
-        try:
-            closed += s.recv(1) == b""
-        except ConnectionResetError:
-            closed += 1
-        except socket.timeout:
-            pass
-        s.close()
-    lab.eq(closed, 2, "connection_timeout: idle connections are closed by the server")
-    third.settimeout(10)
-    data = b""
-    try:
-        while True:
+        while not answer.endswith(b"ok\n"):
             chunk = third.recv(4096)
             if not chunk:
                 break
-            data += chunk
+            answer += chunk
     except (socket.timeout, ConnectionResetError):
         pass
+    took = time.monotonic() - t0
     third.close()
-    lab.check(data.startswith(b"HTTP/1.1 200"),
-              "the waiting connection is served once a slot is free", repr(data[:60]))
-    st, _, _ = d.request("GET", "/healthz")
-    lab.eq(st, 200, "after the idle connections went, a new client is served")
+    lab.check(answer.startswith(b"HTTP/1.1 200") and took < 1.0,
+              "max_connections = 2, both slots idle: a third connection is served at "
+              "once (%.3f s)" % took, repr(answer[:80]))
+    first_closed = closed_by_server(held[0], 0.5)
+    second_closed = closed_by_server(held[1], 0.1)
+    lab.check(first_closed is not None and second_closed is None,
+              "the newcomer evicted the oldest idle connection, and only it",
+              "first closed: %r, second closed: %r" % (first_closed, second_closed))
+    # request_line_timeout: no request line 1.5 s after accept, and it goes
+    t = closed_by_server(held[1], 5.0)
+    lab.check(t is not None and t < 2.5,
+              "request_line_timeout = 1500ms: a connection without a request line is "
+              "closed (after %s s more)" % (t and "%.2f" % t))
+    for s in held:
+        s.close()
+
+    # max_connections_per_address = 2: a third from one address is refused
+    # at once, another address is still served
+    mine = [socket.create_connection(("127.0.0.1", port), timeout=5,
+                                     source_address=("127.0.5.3", 0)) for _ in range(3)]
+    for s in mine:
+        s.sendall(b"G")
+    refused = closed_by_server(mine[2], 1.0)
+    lab.check(refused is not None,
+              "max_connections_per_address = 2: a third connection from the address "
+              "is closed at once")
+    lab.check(closed_by_server(mine[0], 0.1) is None and
+              closed_by_server(mine[1], 0.1) is None,
+              "... and its first two stay open")
+    st, _, _ = L.http_request("127.0.0.1", port, "GET", "/healthz", timeout=2)
+    lab.eq(st, 200, "a client from another address is served meanwhile")
+    for s in mine:
+        s.close()
+
+    # header_timeout: a request line at once, then a header byte every
+    # 0.3 s: the idle timeout alone would never fire; the connection goes
+    # at 3 s after accept all the same
+    slow = socket.create_connection(("127.0.0.1", port), timeout=5,
+                                    source_address=("127.0.5.4", 0))
+    t0 = time.monotonic()
+    slow.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+    slow.settimeout(0.3)
+    gone = None
+    while time.monotonic() - t0 < 8.0:
+        try:
+            slow.send(b"a")
+        except OSError:
+            gone = time.monotonic() - t0
+            break
+        try:
+            if slow.recv(4096) == b"":
+                gone = time.monotonic() - t0
+                break
+        except socket.timeout:
+            pass
+        except ConnectionResetError:
+            gone = time.monotonic() - t0
+            break
+    slow.close()
+    lab.check(gone is not None and 2.8 < gone < 4.5,
+              "header_timeout = 3s: headers trickling a byte every 0.3 s are cut off "
+              "3 s after accept (at %s s)" % (gone and "%.2f" % gone))
+
+    # libmicrohttpd 0.9.75 closes the connection after an answer given
+    # before the request's end (as ours are): no connection is kept alive
+    ka = socket.create_connection(("127.0.0.1", port), timeout=5)
+    ka.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    got = b""
+    ka.settimeout(2.0)
+    try:
+        while True:
+            chunk = ka.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+    except socket.timeout:
+        got = None
+    ka.close()
+    lab.check(got is not None and got.startswith(b"HTTP/1.1 200") and
+              b"\r\nConnection: close\r\n" in got,
+              "an HTTP/1.1 request is answered and its connection closed", repr(got))
+
     # a request larger than max_request_size is refused
     big = {"X-Filler": "a" * 8192}
     try:
@@ -168,6 +363,11 @@ web = { max_connections = 2; connection_timeout = "5s"; max_request_size = 2048;
     st, _, _ = d.request("GET", "/healthz")
     lab.eq(st, 200, "the daemon still serves after an oversized request")
     d.stop()
+    err = d.stderr()
+    lab.check(re.search(r"httpd: \d+ waiting connections evicted at max_connections", err),
+              "the evictions and refusals are logged, in a summary", err)
+    lab.check("Server reached connection limit" not in err,
+              "libmicrohttpd's line per refused connection is not logged", err)
 
 
 def check_bad_web(lab, pki):
@@ -187,6 +387,13 @@ def check_bad_web(lab, pki):
          r"web\.basic_auth_users\.bob: (incomplete|not a hash)"),
         ("too many connections", "max_connections = 0;",
          r"web\.max_connections: must be between"),
+        ("no connection per address", "max_connections_per_address = 0;",
+         r"web\.max_connections_per_address: must be between 1 and"),
+        ("a header deadline below 100 ms", 'header_timeout = "50ms";',
+         r"web\.header_timeout: must be between 100ms and 1h"),
+        ("a request line deadline beyond the header deadline",
+         'request_line_timeout = "20s"; header_timeout = "10s";',
+         r"web\.request_line_timeout: 20s is longer than header_timeout \(10s\)"),
         ("an unknown web setting", "tls_certfile = \"x\";", r"web\.tls_certfile: unknown setting"),
     ]
     for desc, body, pat in cases:
@@ -286,6 +493,8 @@ def main(lab):
     check_bad_web(lab, pki)
     check_tls_and_client_certs(lab, pki)
     check_basic_auth(lab, pki)
+    check_auth_rate_limit(lab)
+    check_auth_off_loop(lab)
     check_limits(lab)
 
 

@@ -67,6 +67,7 @@ static const char *const top_keys[] = {
 static const char *const web_keys[] = {
 	"tls_cert_file", "tls_key_file", "client_ca_file", "basic_auth_users",
 	"max_connections", "connection_timeout", "max_request_size",
+	"max_connections_per_address", "request_line_timeout", "header_timeout",
 };
 
 static void parse_thresholds(struct ctx *x, struct conf *c, const config_setting_t *root);
@@ -1233,6 +1234,28 @@ get_web_int(struct ctx *x, const config_setting_t *g, const char *key,
 		*out = n;
 }
 
+/* A web duration of at least min_ms and at most an hour into *ms; the
+ * setting, or NULL when absent. */
+static const config_setting_t *
+get_web_duration(struct ctx *x, const config_setting_t *g, const char *key,
+    uint64_t min_ms, uint64_t *ms)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+	uint64_t v;
+
+	if (s == NULL || get_duration(x, s, &v) != 0)
+		return NULL;
+	if (v < min_ms || v > 3600 * 1000) {
+		char lo[32];
+
+		format_duration(lo, sizeof(lo), min_ms);
+		report(x, s, NULL, "must be between %s and 1h", lo);
+		return NULL;
+	}
+	*ms = v;
+	return s;
+}
+
 static void
 parse_web(struct ctx *x, struct conf *c, const config_setting_t *root)
 {
@@ -1245,6 +1268,9 @@ parse_web(struct ctx *x, struct conf *c, const config_setting_t *root)
 	w->max_connections = CONF_DEFAULT_WEB_MAX_CONNECTIONS;
 	w->connection_timeout_ms = CONF_DEFAULT_WEB_CONNECTION_TIMEOUT_MS;
 	w->max_request_size = CONF_DEFAULT_WEB_MAX_REQUEST_SIZE;
+	w->max_connections_per_address = CONF_DEFAULT_WEB_MAX_CONNECTIONS_PER_ADDRESS;
+	w->request_line_timeout_ms = CONF_DEFAULT_WEB_REQUEST_LINE_TIMEOUT_MS;
+	w->header_timeout_ms = CONF_DEFAULT_WEB_HEADER_TIMEOUT_MS;
 	if (g == NULL)
 		return;
 	if (!config_setting_is_group(g)) {
@@ -1283,16 +1309,21 @@ parse_web(struct ctx *x, struct conf *c, const config_setting_t *root)
 	get_web_int(x, g, "max_request_size", MIN_WEB_REQUEST_SIZE,
 	    MAX_WEB_REQUEST_SIZE, &n);
 	w->max_request_size = (size_t)n;
-	if ((s = config_setting_get_member(g, "connection_timeout")) != NULL) {
-		uint64_t ms;
+	n = w->max_connections_per_address;
+	get_web_int(x, g, "max_connections_per_address", 1, MAX_WEB_CONNECTIONS, &n);
+	w->max_connections_per_address = (unsigned)n;
+	/* libmicrohttpd counts whole seconds */
+	get_web_duration(x, g, "connection_timeout", 1000, &w->connection_timeout_ms);
+	get_web_duration(x, g, "header_timeout", 100, &w->header_timeout_ms);
+	s = get_web_duration(x, g, "request_line_timeout", 100,
+	    &w->request_line_timeout_ms);
+	if (s != NULL && w->request_line_timeout_ms > w->header_timeout_ms) {
+		char a[32], b[32];
 
-		/* libmicrohttpd counts whole seconds */
-		if (get_duration(x, s, &ms) == 0) {
-			if (ms < 1000 || ms > 3600 * 1000)
-				report(x, s, NULL, "must be between 1s and 1h");
-			else
-				w->connection_timeout_ms = ms;
-		}
+		format_duration(a, sizeof(a), w->request_line_timeout_ms);
+		format_duration(b, sizeof(b), w->header_timeout_ms);
+		report(x, s, NULL, "%s is longer than header_timeout (%s), "
+		    "which covers the request line too", a, b);
 	}
 }
 
@@ -1333,7 +1364,10 @@ conf_web_equal(const struct conf_web *a, const struct conf_web *b)
 	    !str_eq(a->client_ca_pem, b->client_ca_pem) ||
 	    a->nusers != b->nusers || a->max_connections != b->max_connections ||
 	    a->connection_timeout_ms != b->connection_timeout_ms ||
-	    a->max_request_size != b->max_request_size)
+	    a->max_request_size != b->max_request_size ||
+	    a->max_connections_per_address != b->max_connections_per_address ||
+	    a->request_line_timeout_ms != b->request_line_timeout_ms ||
+	    a->header_timeout_ms != b->header_timeout_ms)
 		return 0;
 	for (size_t i = 0; i < a->nusers; i++)
 		if (!str_eq(a->users[i].name, b->users[i].name) ||

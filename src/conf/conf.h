@@ -79,6 +79,9 @@ struct conf_user {
 #define CONF_DEFAULT_WEB_MAX_CONNECTIONS 64
 #define CONF_DEFAULT_WEB_CONNECTION_TIMEOUT_MS (10 * 1000)
 #define CONF_DEFAULT_WEB_MAX_REQUEST_SIZE (16 * 1024)
+#define CONF_DEFAULT_WEB_MAX_CONNECTIONS_PER_ADDRESS 8
+#define CONF_DEFAULT_WEB_REQUEST_LINE_TIMEOUT_MS (5 * 1000)
+#define CONF_DEFAULT_WEB_HEADER_TIMEOUT_MS (10 * 1000)
 
 /* The optional web block: how the metrics endpoint is served. The PEM files
  * are read at load time, so a reload sees their new contents and the
@@ -93,7 +96,12 @@ struct conf_web {
 	struct conf_user *users;   /* sorted by name; none: no basic auth */
 	size_t nusers;
 	unsigned max_connections;
+	unsigned max_connections_per_address;
 	uint64_t connection_timeout_ms;
+	/* From accept to the first request line; from accept (or the end of
+	 * the previous request) to the end of a request's headers. */
+	uint64_t request_line_timeout_ms;
+	uint64_t header_timeout_ms;
 	size_t max_request_size;
 };
 

@@ -189,6 +189,43 @@ utf8_seq(const unsigned char *p)
 	return need + 1;
 }
 
+/* Text for a terminal: ASCII and C1 control characters and bytes that are
+ * not UTF-8 are shown as \xNN (\n for a newline); nothing else changes,
+ * as in the log (distinguished names already escape their backslashes). */
+void
+term_escape(struct buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (s == NULL) {
+		buf_putc(b, '-');
+		return;
+	}
+	while (*p) {
+		int n;
+
+		if (*p == '\n') {
+			buf_puts(b, "\\n");
+			p++;
+		} else if (*p < 0x20 || *p == 0x7f) {
+			buf_printf(b, "\\x%02x", *p);
+			p++;
+		} else if (*p < 0x80) {
+			buf_putc(b, (char)*p);
+			p++;
+		} else if ((n = utf8_seq(p)) > 0 && !(p[0] == 0xc2 && p[1] < 0xa0)) {
+			buf_append(b, p, (size_t)n);
+			p += n;
+		} else {
+			/* invalid, or a C1 control (U+0080..U+009F) */
+			int k = n > 0 ? n : -n;
+			for (int i = 0; i < k; i++)
+				buf_printf(b, "\\x%02x", p[i]);
+			p += k;
+		}
+	}
+}
+
 int
 time_epoch_ok(int64_t t)
 {

@@ -100,4 +100,8 @@ void buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((form
 /* Hand the data to the caller (who frees it) and reset the buffer. */
 char *buf_steal(struct buf *b);
 
+/* Text for a terminal: ASCII and C1 control characters and bytes that are
+ * not UTF-8 as \xNN (a newline as \n), the rest as it is; NULL as "-". */
+void term_escape(struct buf *b, const char *s);
+
 #endif

@@ -1,13 +1,22 @@
-/* httpd.c - the embedded HTTP server (libmicrohttpd), driven from our event loop. */
+/* httpd.c - the embedded HTTP server (libmicrohttpd), driven from our event
+ * loop. We accept connections ourselves and hand them to libmicrohttpd, so
+ * that at the connection limit a newcomer takes the slot of the idlest
+ * waiting connection instead of queueing behind it; and we give each
+ * request deadlines for its line and headers that trickling bytes cannot
+ * stretch. Password checks run on worker threads (work.c) while their
+ * connection is suspended. */
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+/* not <netinet/tcp.h>: glibc's tcp_info lacks tcpi_bytes_received */
+#include <linux/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,27 +25,97 @@
 
 #include <microhttpd.h>
 
-#include "serve/gzip.h"
-#include "serve/auth.h"
 #include "conf/conf.h"
-#include "serve/httpd.h"
 #include "core/log.h"
-#include "serve/metrics.h"
 #include "core/util.h"
+#include "core/work.h"
+#include "serve/auth.h"
+#include "serve/authcache.h"
+#include "serve/conns.h"
+#include "serve/gzip.h"
+#include "serve/httpd.h"
+#include "serve/metrics.h"
+#include "serve/ratelimit.h"
 #include "serve/webtls.h"
 
 /* Scrapers are few; a small cap keeps a misbehaving client from using many
  * descriptors, and the timeout closes connections left idle. */
-#define HTTPD_BACKLOG 128
+#define HTTPD_BACKLOG 1024
 #define HTTPD_CONNECTION_LIMIT 64u
 #define HTTPD_CONNECTION_TIMEOUT 10u   /* seconds */
 #define HTTPD_MEMORY_LIMIT ((size_t)32 * 1024)
 
+/* Eviction looks at this many of the longest-waiting connections and takes
+ * one that never sent a byte, else the one quiet longest (TCP_INFO): cheap,
+ * and a client busy with its TLS handshake or headers outlives one that
+ * sends nothing. */
+#define HTTPD_EVICT_SAMPLE 8
+/* A connection that has spoken is evicted only once it has been quiet
+ * this long: in the middle of a TLS handshake or of its headers, its next
+ * bytes are a round trip away. One that never spoke is fair game at once:
+ * the kernel accepts those only after request_line_timeout
+ * (TCP_DEFER_ACCEPT). When nothing can be evicted, newcomers wait in the
+ * backlog, and accepting is retried this often. */
+#define HTTPD_EVICT_GRACE_MS 50
+/* Accepting stops for this long when the process is out of descriptors. */
+#define HTTPD_ACCEPT_PAUSE_MS 100
+/* Attacks are logged when they start and then once a minute. */
+#define HTTPD_REPORT_MS (60 * 1000)
+
+/* Basic auth: verified credentials are remembered (keyed hash) for ten
+ * minutes, at most 64 of them; an address may fail 5 checks at once and one
+ * more every 10 s, after which it is answered 429 without a hash. */
+#define HTTPD_AUTH_CACHE_SIZE 64
+#define HTTPD_AUTH_CACHE_TTL_MS (10 * 60 * 1000)
+#define HTTPD_AUTH_BURST 5
+#define HTTPD_AUTH_REFILL_MS (10 * 1000)
+#define HTTPD_AUTH_ADDRESSES 1024
+
 #define HTTPD_REALM "tlswatch"
+
+/* Where a request is: a request's state lives in its connection. */
+enum req_state {
+	REQ_NEW,          /* its handler has not run yet */
+	REQ_VERIFYING,    /* suspended while a worker checks the password */
+	REQ_VERIFIED,     /* the check is back: hc->auth says how it went */
+	REQ_ANSWERED,     /* a response is queued; a body that follows is dropped */
+	REQ_ABORT,        /* the server is going: close */
+};
+
+struct verify;
+
+/* One connection, from MHD's "started" to its "closed". */
+struct hconn {
+	struct conn c;
+	struct httpd *h;
+	struct MHD_Connection *mc;
+	struct sockaddr_storage addr;
+	enum req_state st;
+	int auth;                 /* REQ_VERIFIED: 1 passed, 0 failed */
+	struct verify *job;       /* REQ_VERIFYING */
+};
+
+/* A password check on a worker: it owns copies of what it hashes. */
+struct verify {
+	struct work_job job;
+	struct httpd *h;          /* NULL once the server went */
+	struct hconn *hc;         /* NULL once the connection went */
+	char *password;
+	char *hash;               /* NULL: an unknown user, checked against a dummy */
+	unsigned char key[AUTHCACHE_KEY_SIZE];
+	int ok;
+	struct verify *prev, *next;
+};
+
+/* What an attack cost, since the last report. */
+struct httpd_counts {
+	unsigned long evicted, line_late, headers_late, refused, limited;
+};
 
 struct httpd {
 	struct MHD_Daemon *daemon;
-	int epoll_fd;
+	int epoll_fd;        /* ours: MHD's epoll descriptor and the listening socket */
+	int mhd_fd;
 	httpd_render_fn render;
 	void *arg;
 	/* From the web block, copied: a draining server outlives its config. */
@@ -44,18 +123,23 @@ struct httpd {
 	struct conf_user *users;
 	size_t nusers;
 	int draining;        /* replaced by a reload: close after each answer */
-	int listen_fd;       /* the listening socket MHD was given */
-	struct stat listen_st;
+	int listen_fd;       /* the listening socket, ours */
+	int accepting;       /* 0 once quiesced */
+	int listen_watched;  /* in epoll_fd with EPOLLIN */
+	uint64_t paused_until;   /* accepting paused until then; 0: not */
+	unsigned limit;      /* max_connections */
+	unsigned batch;      /* connections accepted per run at most */
+	struct conns conns;
+	struct hconn *added; /* set by MHD's "started" inside MHD_add_connection */
+	struct work_pool *pool;   /* NULL: check passwords inline */
+	struct authcache *cache;
+	struct ratelimit *limiter;
+	struct verify *verifying;
+	struct httpd_counts counts;
+	uint64_t reported_at;
 	httpd_page_fn page;
 	void *page_arg;
 };
-
-/* The server whose request is being answered: every callback runs on our
- * one loop thread, one at a time. */
-static struct httpd *httpd_current;
-
-/* Marks a request that has had its response: see httpd_handle. */
-static int httpd_answered;
 
 /* Bodies that never change; MHD only reads them (MHD_RESPMEM_PERSISTENT). */
 static char httpd_ok[] = "ok\n";
@@ -63,6 +147,8 @@ static char httpd_not_found[] = "not found\n";
 static char httpd_not_allowed[] = "method not allowed\n";
 static char httpd_unauthorized[] = "unauthorized\n";
 static char httpd_forbidden[] = "a valid client certificate is required\n";
+static char httpd_too_many[] = "too many failed password checks from this address; "
+    "try again later\n";
 
 /* "host:port", "[v6]:port" or "*:port", for messages. */
 static void
@@ -164,11 +250,17 @@ httpd_listen(const char *host, uint16_t port, char **err)
 	return -1;
 }
 
-/* MHD's messages end with a newline; log_warnx would escape it. */
+/* MHD's messages end with a newline; log_warnx would escape it. A message
+ * repeated (a refusal per connection, under a flood) is logged once, and
+ * its count when another comes or a minute has passed. */
 __attribute__((format(printf, 2, 0)))
 static void
 httpd_log(void *arg, const char *fmt, va_list ap)
 {
+	static char last[512];
+	static unsigned long repeats;
+	static uint64_t last_at;
+	uint64_t now = mono_ms();
 	char msg[512];
 	size_t len;
 
@@ -178,11 +270,24 @@ httpd_log(void *arg, const char *fmt, va_list ap)
 	len = strlen(msg);
 	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
 		msg[--len] = '\0';
+	/* Said of every connection over max_connections_per_address (our
+	 * own limit is below MHD's): httpd_report counts those instead. */
+	if (strncmp(msg, "Server reached connection limit", 31) == 0)
+		return;
+	if (strcmp(msg, last) == 0 && now - last_at < HTTPD_REPORT_MS) {
+		repeats++;
+		return;
+	}
+	if (repeats > 0)
+		log_warnx("httpd: %s (%lu more times)", last, repeats);
+	repeats = 0;
+	last_at = now;
+	snprintf(last, sizeof(last), "%s", msg);
 	log_warnx("httpd: %s", msg);
 }
 
 static enum MHD_Result
-httpd_respond(struct MHD_Connection *conn, unsigned status,
+httpd_respond(const struct httpd *h, struct MHD_Connection *conn, unsigned status,
     struct MHD_Response *resp, const char *content_type, int allow)
 {
 	enum MHD_Result ret;
@@ -191,7 +296,7 @@ httpd_respond(struct MHD_Connection *conn, unsigned status,
 		return MHD_NO;          /* out of memory in MHD: drop the connection */
 	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 	    content_type) != MHD_YES ||
-	    (httpd_current && httpd_current->draining &&
+	    (h->draining &&
 	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES) ||
 	    (allow && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
 	    "GET, HEAD") != MHD_YES)) {
@@ -204,10 +309,10 @@ httpd_respond(struct MHD_Connection *conn, unsigned status,
 }
 
 static enum MHD_Result
-httpd_text(struct MHD_Connection *conn, unsigned status, char *body, size_t len,
-    int allow)
+httpd_text(const struct httpd *h, struct MHD_Connection *conn, unsigned status,
+    char *body, size_t len, int allow)
 {
-	return httpd_respond(conn, status,
+	return httpd_respond(h, conn, status,
 	    MHD_create_response_from_buffer(len, body, MHD_RESPMEM_PERSISTENT),
 	    "text/plain; charset=utf-8", allow);
 }
@@ -276,31 +381,8 @@ httpd_user_hash(const struct httpd *h, const char *name)
 	return NULL;
 }
 
-/* 1 when the request carries the credentials of a configured user. An
- * unknown user costs a hash computation too (auth_verify's dummy), so the
- * answer's timing does not tell which user names exist. */
-static int
-httpd_authorized(const struct httpd *h, struct MHD_Connection *conn)
-{
-	char *pass = NULL, *user;
-	int ok;
-
-	user = MHD_basic_auth_get_username_password(conn, &pass);
-	if (user == NULL) {
-		MHD_free(pass);
-		return 0;
-	}
-	ok = auth_verify(pass ? pass : "", httpd_user_hash(h, user));
-	if (pass) {
-		explicit_bzero(pass, strlen(pass));
-		MHD_free(pass);
-	}
-	MHD_free(user);
-	return ok;
-}
-
 static enum MHD_Result
-httpd_unauthorized_response(struct MHD_Connection *conn)
+httpd_unauthorized_response(const struct httpd *h, struct MHD_Connection *conn)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -311,7 +393,7 @@ httpd_unauthorized_response(struct MHD_Connection *conn)
 		return MHD_NO;
 	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 	    "text/plain; charset=utf-8") != MHD_YES ||
-	    (httpd_current && httpd_current->draining &&
+	    (h->draining &&
 	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES)) {
 		MHD_destroy_response(resp);
 		return MHD_NO;
@@ -320,6 +402,168 @@ httpd_unauthorized_response(struct MHD_Connection *conn)
 	ret = MHD_queue_basic_auth_fail_response(conn, HTTPD_REALM, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+/* 429, with the whole seconds until the address may try again. */
+static enum MHD_Result
+httpd_too_many_response(const struct httpd *h, struct MHD_Connection *conn,
+    uint64_t wait_ms)
+{
+	struct MHD_Response *resp;
+	char after[24];
+
+	resp = MHD_create_response_from_buffer(sizeof(httpd_too_many) - 1,
+	    httpd_too_many, MHD_RESPMEM_PERSISTENT);
+	snprintf(after, sizeof(after), "%llu",
+	    (unsigned long long)((wait_ms + 999) / 1000));
+	if (resp && MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
+	    after) != MHD_YES) {
+		MHD_destroy_response(resp);
+		return MHD_NO;
+	}
+	return httpd_respond(h, conn, MHD_HTTP_TOO_MANY_REQUESTS, resp,
+	    "text/plain; charset=utf-8", 0);
+}
+
+/* On a worker: the hash, and nothing else. */
+static void
+verify_run(struct work_job *j)
+{
+	struct verify *v = container_of(j, struct verify, job);
+
+	v->ok = auth_verify(v->password, v->hash);
+	explicit_bzero(v->password, strlen(v->password));
+}
+
+static void
+verify_free(struct verify *v)
+{
+	if (v->password) {
+		explicit_bzero(v->password, strlen(v->password));
+		free(v->password);
+	}
+	free(v->hash);
+	explicit_bzero(v->key, sizeof(v->key));
+	free(v);
+}
+
+static void httpd_run_mhd(struct httpd *h);
+
+/* A passed check is remembered and gives its token back; then the
+ * request goes on where it stopped. */
+static void
+verify_settle(struct httpd *h, struct hconn *hc, const unsigned char *key, int ok)
+{
+	uint64_t now = mono_ms();
+
+	if (ok) {
+		authcache_put(h->cache, key, now);
+		ratelimit_refund(h->limiter, (const struct sockaddr *)&hc->addr, now);
+	}
+	hc->auth = ok;
+	hc->st = REQ_VERIFIED;
+}
+
+/* On the loop thread, after verify_run. */
+static void
+verify_done(struct work_job *j)
+{
+	struct verify *v = container_of(j, struct verify, job);
+	struct httpd *h = v->h;
+	struct hconn *hc = v->hc;
+
+	if (h == NULL) {                /* the server went first */
+		verify_free(v);
+		return;
+	}
+	if (v->prev)
+		v->prev->next = v->next;
+	else
+		h->verifying = v->next;
+	if (v->next)
+		v->next->prev = v->prev;
+	if (hc != NULL) {
+		hc->job = NULL;
+		verify_settle(h, hc, v->key, v->ok);
+		MHD_resume_connection(hc->mc);
+	}
+	verify_free(v);
+	/* In external polling MHD takes a resumed connection up in its next
+	 * run (the documentation asks for one now). */
+	httpd_run_mhd(h);
+}
+
+/* Whether the request may go on: 1 passed; 0 a response is queued (401,
+ * 429) or the connection is to close (*ret); -1 suspended for a check. */
+static int
+httpd_authorize(struct httpd *h, struct hconn *hc, enum MHD_Result *ret)
+{
+	struct MHD_Connection *conn = hc->mc;
+	unsigned char key[AUTHCACHE_KEY_SIZE];
+	char *pass = NULL, *user;
+	const char *hash;
+	uint64_t now = mono_ms(), wait;
+	struct verify *v;
+	int result = 0;
+
+	user = MHD_basic_auth_get_username_password(conn, &pass);
+	if (user == NULL) {
+		/* no credentials: nothing was tried, nothing is counted */
+		MHD_free(pass);
+		*ret = httpd_unauthorized_response(h, conn);
+		return 0;
+	}
+	hash = httpd_user_hash(h, user);
+	/* The limit comes first, cache or not: a guess that happens to be
+	 * right must cost an address as much as any other guess. */
+	if ((wait = ratelimit_take(h->limiter, (const struct sockaddr *)&hc->addr, now)) > 0) {
+		h->counts.limited++;
+		*ret = httpd_too_many_response(h, conn, wait);
+		goto out;
+	}
+	authcache_key(h->cache, user, hash, pass ? pass : "", key);
+	if (authcache_hit(h->cache, key, now)) {
+		ratelimit_refund(h->limiter, (const struct sockaddr *)&hc->addr, now);
+		result = 1;
+		goto out;
+	}
+	if (h->pool == NULL) {
+		/* no workers (tests, tools): check here, on the loop */
+		verify_settle(h, hc, key, auth_verify(pass ? pass : "", hash));
+		if (hc->auth)
+			result = 1;
+		else
+			*ret = httpd_unauthorized_response(h, conn);
+		goto out;
+	}
+	/* An unknown user costs a hash too (auth_verify's dummy), so the
+	 * answer's timing does not tell which user names exist. */
+	v = xcalloc(1, sizeof(*v));
+	v->job.run = verify_run;
+	v->job.done = verify_done;
+	v->h = h;
+	v->hc = hc;
+	v->password = xstrdup(pass ? pass : "");
+	v->hash = hash ? xstrdup(hash) : NULL;
+	memcpy(v->key, key, sizeof(key));
+	v->next = h->verifying;
+	if (v->next)
+		v->next->prev = v;
+	h->verifying = v;
+	hc->job = v;
+	hc->st = REQ_VERIFYING;
+	MHD_suspend_connection(conn);
+	work_submit(h->pool, &v->job);
+	*ret = MHD_YES;
+	result = -1;
+out:
+	explicit_bzero(key, sizeof(key));
+	if (pass) {
+		explicit_bzero(pass, strlen(pass));
+		MHD_free(pass);
+	}
+	MHD_free(user);
+	return result;
 }
 
 /* With client_ca_file, only clients whose certificate verifies get
@@ -349,18 +593,18 @@ httpd_page(struct httpd *h, struct MHD_Connection *conn, const char *url,
 	status = h->page(h->page_arg, url, &b, &type);
 	if (status == 0) {
 		buf_free(&b);
-		return httpd_text(conn, MHD_HTTP_NOT_FOUND, httpd_not_found,
+		return httpd_text(h, conn, MHD_HTTP_NOT_FOUND, httpd_not_found,
 		    sizeof(httpd_not_found) - 1, 0);
 	}
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
 		buf_free(&b);
-		return httpd_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+		return httpd_text(h, conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 		    httpd_not_allowed, sizeof(httpd_not_allowed) - 1, 1);
 	}
 	buf_reserve(&b, 0);
 	len = b.len;
-	return httpd_respond(conn, (unsigned)status,
+	return httpd_respond(h, conn, (unsigned)status,
 	    MHD_create_response_from_buffer_with_free_callback(len,
 	    buf_steal(&b), free), type, 0);
 }
@@ -372,30 +616,66 @@ httpd_set_pages(struct httpd *h, httpd_page_fn fn, void *arg)
 	h->page_arg = arg;
 }
 
+static struct hconn *
+hconn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
 static enum MHD_Result
 httpd_handle(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **req)
 {
 	struct httpd *h = cls;
+	struct hconn *hc = *req != NULL ? *req : hconn_of(conn);
+	enum MHD_Result ret = MHD_NO;
 	int metrics;
 
 	(void)version;
 	(void)upload_data;
-	/* We answer on the first call, before any request body is read. Should
-	 * MHD still hand us a body afterwards, it is discarded. */
-	if (*req != NULL) {
+	if (hc == NULL)
+		return MHD_NO;
+	*req = hc;
+	switch (hc->st) {
+	case REQ_ANSWERED:
+		/* We answer before any request body is read. Should MHD
+		 * still hand us a body afterwards, it is discarded. */
 		*upload_data_size = 0;
 		return MHD_YES;
-	}
-	*req = &httpd_answered;
-	httpd_current = h;
+	case REQ_VERIFYING:
+		return MHD_YES;        /* suspended: not called, but harmless */
+	case REQ_ABORT:
+		return MHD_NO;
+	case REQ_NEW:
+		conns_busy(&h->conns, &hc->c);
+		if (!httpd_client_ok(h, conn)) {
+			hc->st = REQ_ANSWERED;
+			return httpd_text(h, conn, MHD_HTTP_FORBIDDEN, httpd_forbidden,
+			    sizeof(httpd_forbidden) - 1, 0);
+		}
+		if (h->nusers > 0) {
+			int r = httpd_authorize(h, hc, &ret);
 
-	if (!httpd_client_ok(h, conn))
-		return httpd_text(conn, MHD_HTTP_FORBIDDEN, httpd_forbidden,
-		    sizeof(httpd_forbidden) - 1, 0);
-	if (h->nusers > 0 && !httpd_authorized(h, conn))
-		return httpd_unauthorized_response(conn);
+			if (r < 0)
+				return ret;     /* suspended */
+			if (r == 0) {
+				hc->st = REQ_ANSWERED;
+				return ret;
+			}
+		}
+		break;
+	case REQ_VERIFIED:
+		if (!hc->auth) {
+			hc->st = REQ_ANSWERED;
+			return httpd_unauthorized_response(h, conn);
+		}
+		break;
+	}
+	hc->st = REQ_ANSWERED;
 
 	if (strcmp(url, "/metrics") == 0)
 		metrics = 1;
@@ -404,36 +684,237 @@ httpd_handle(void *cls, struct MHD_Connection *conn, const char *url,
 	else if (h->page != NULL)
 		return httpd_page(h, conn, url, method);
 	else
-		return httpd_text(conn, MHD_HTTP_NOT_FOUND, httpd_not_found,
+		return httpd_text(h, conn, MHD_HTTP_NOT_FOUND, httpd_not_found,
 		    sizeof(httpd_not_found) - 1, 0);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-		return httpd_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+		return httpd_text(h, conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 		    httpd_not_allowed, sizeof(httpd_not_allowed) - 1, 1);
 	if (!metrics)
-		return httpd_text(conn, MHD_HTTP_OK, httpd_ok,
+		return httpd_text(h, conn, MHD_HTTP_OK, httpd_ok,
 		    sizeof(httpd_ok) - 1, 0);
 
 	/* HEAD renders too, so that Content-Length is the real one. */
-	return httpd_respond(conn, MHD_HTTP_OK, httpd_metrics_response(h, conn),
+	return httpd_respond(h, conn, MHD_HTTP_OK, httpd_metrics_response(h, conn),
 	    METRICS_CONTENT_TYPE, 0);
 }
 
-/* Whether fd is still the socket st describes: MHD closes a listening socket
- * it was given on some of its failure paths and not on others. */
-static int
-httpd_same_socket(int fd, const struct stat *st)
+/* MHD: a connection we added starts, or any connection closes. */
+static void
+httpd_notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
 {
-	struct stat now;
+	struct httpd *h = cls;
+	struct hconn *hc = *socket_context;
+	const union MHD_ConnectionInfo *ci;
 
-	return fstat(fd, &now) == 0 && now.st_dev == st->st_dev &&
-	    now.st_ino == st->st_ino;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		hc = xcalloc(1, sizeof(*hc));
+		hc->h = h;
+		hc->mc = conn;
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (ci != NULL && ci->client_addr != NULL) {
+			size_t len = ci->client_addr->sa_family == AF_INET6 ?
+			    sizeof(struct sockaddr_in6) :
+			    ci->client_addr->sa_family == AF_INET ?
+			    sizeof(struct sockaddr_in) : 0;
+			memcpy(&hc->addr, ci->client_addr, len);
+		}
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		conns_add(&h->conns, &hc->c, ci ? (int)ci->connect_fd : -1, mono_ms());
+		*socket_context = hc;
+		h->added = hc;
+		return;
+	}
+	if (hc == NULL)
+		return;
+	if (hc->job != NULL)
+		hc->job->hc = NULL;     /* only at shutdown: see httpd_free */
+	conns_remove(&h->conns, &hc->c);
+	if (h->added == hc)
+		h->added = NULL;
+	free(hc);
+	*socket_context = NULL;
 }
+
+/* MHD: a request line arrived. Its return value is the request's *req. */
+static void *
+httpd_uri_seen(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct httpd *h = cls;
+	struct hconn *hc = hconn_of(conn);
+
+	(void)uri;
+	if (hc != NULL)
+		conns_line(&h->conns, &hc->c);
+	return hc;
+}
+
+/* MHD: a request ended (answered, failed, or the connection went). */
+static void
+httpd_completed(void *cls, struct MHD_Connection *conn, void **req,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct httpd *h = cls;
+	struct hconn *hc = *req != NULL ? *req : hconn_of(conn);
+
+	(void)toe;
+	if (hc == NULL || hc->st == REQ_ABORT)
+		return;
+	hc->st = REQ_NEW;
+	hc->auth = 0;
+	conns_done(&h->conns, &hc->c, mono_ms());
+}
+
+/* ---------------------------------------------------------------- slots */
+
+/* How idle a connection is, as the kernel counts: one that never sent a
+ * byte ranks above every other (by its age), the rest by the ms since
+ * their last byte; -1 when the kernel cannot tell. */
+static int64_t
+httpd_quiet(const struct conn *c, void *arg)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	(void)arg;
+	memset(&ti, 0, sizeof(ti));
+	if (c->fd < 0 || getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1 ||
+	    len < offsetof(struct tcp_info, tcpi_last_data_recv) + sizeof(ti.tcpi_last_data_recv))
+		return -1;
+	/* tcpi_bytes_received: Linux 4.1 and later */
+	if (len >= offsetof(struct tcp_info, tcpi_bytes_received) +
+	    sizeof(ti.tcpi_bytes_received) && ti.tcpi_bytes_received == 0)
+		return ((int64_t)1 << 40) + (int64_t)ti.tcpi_last_data_recv;   /* deferred, then silent */
+	return (int64_t)ti.tcpi_last_data_recv;
+}
+
+/* Close c without a word; MHD sees the end of the stream and cleans up in
+ * its next run, which the shutdown itself makes due. */
+static void
+httpd_drop(struct httpd *h, struct hconn *hc)
+{
+	if (hc->c.fd >= 0)
+		(void)shutdown(hc->c.fd, SHUT_RDWR);
+	conns_closing(&h->conns, &hc->c);
+}
+
+static void
+httpd_watch_listen(struct httpd *h, int on)
+{
+	struct epoll_event ev = { .events = on ? EPOLLIN : 0, .data.u32 = 1 };
+
+	if (h->listen_watched == on)
+		return;
+	if (epoll_ctl(h->epoll_fd, EPOLL_CTL_MOD, h->listen_fd, &ev) == -1)
+		log_warn("httpd: epoll_ctl on the listening socket");
+	else
+		h->listen_watched = on;
+}
+
+/* Accept what the backlog holds, a batch at a time. At the limit a
+ * newcomer is taken only when a waiting connection can make room; when
+ * every slot answers a request, the rest waits in the backlog until one
+ * is done. */
+static void
+httpd_accept(struct httpd *h, uint64_t now)
+{
+	for (unsigned i = 0; i < h->batch; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		struct conn *victim = NULL;
+		struct hconn *added;
+		int fd;
+
+		if (conns_open(&h->conns) >= h->limit &&
+		    (victim = conns_victim(&h->conns, HTTPD_EVICT_SAMPLE, httpd_quiet,
+		    NULL, now)) == NULL)
+			return;
+
+		fd = accept4(h->listen_fd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			switch (errno) {
+			case EINTR:
+			case ECONNABORTED:
+			case EPROTO:
+				continue;
+			case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+			case EWOULDBLOCK:
+#endif
+				return;
+			case EMFILE:
+			case ENFILE:
+			case ENOBUFS:
+			case ENOMEM:
+				log_warn("httpd: accept (pausing %d ms)", HTTPD_ACCEPT_PAUSE_MS);
+				h->paused_until = now + HTTPD_ACCEPT_PAUSE_MS;
+				return;
+			default:
+				log_warn("httpd: accept");
+				return;
+			}
+		}
+		h->added = NULL;
+		/* MHD closes fd itself when it refuses it (the per-address
+		 * limit, or its own) */
+		if (MHD_add_connection(h->daemon, fd, (struct sockaddr *)&ss, len) != MHD_YES) {
+			log_debug("httpd: connection refused (%s; %zu open, %zu closing)",
+			    strerror(errno), conns_open(&h->conns), h->conns.nclosing);
+			h->counts.refused++;
+			continue;
+		}
+		added = h->added;
+		if (conns_open(&h->conns) > h->limit && victim != NULL &&
+		    (added == NULL || victim != &added->c)) {
+			httpd_drop(h, container_of(victim, struct hconn, c));
+			h->counts.evicted++;
+		}
+	}
+}
+
+/* Close waiting connections past their deadline. */
+static void
+httpd_expire(struct httpd *h, uint64_t now)
+{
+	struct conn *c;
+
+	while ((c = conns_expired(&h->conns, now)) != NULL) {
+		if (c->served || c->line)
+			h->counts.headers_late++;
+		else
+			h->counts.line_late++;
+		httpd_drop(h, container_of(c, struct hconn, c));
+	}
+}
+
+/* An attack is logged when it starts and then at most once a minute. */
+static void
+httpd_report(struct httpd *h, uint64_t now)
+{
+	struct httpd_counts *k = &h->counts;
+
+	if (k->evicted + k->line_late + k->headers_late + k->refused + k->limited == 0)
+		return;
+	if (h->reported_at != 0 && now - h->reported_at < HTTPD_REPORT_MS)
+		return;
+	log_warnx("httpd: %lu waiting connections evicted at max_connections, %lu closed "
+	    "without a request line by request_line_timeout, %lu without their "
+	    "headers by header_timeout, %lu refused (max_connections_per_address), "
+	    "%lu password checks answered 429%s",
+	    k->evicted, k->line_late, k->headers_late, k->refused, k->limited,
+	    h->reported_at ? " since the previous report" : "");
+	memset(k, 0, sizeof(*k));
+	h->reported_at = now;
+}
+
+/* ---------------------------------------------------------------- life */
 
 struct httpd *
 httpd_new(int fd, httpd_render_fn render, void *arg, char **err)
 {
-	return httpd_new_web(fd, NULL, render, arg, err);
+	return httpd_new_web(fd, NULL, NULL, render, arg, err);
 }
 
 static void
@@ -450,25 +931,46 @@ httpd_release(struct httpd *h)
 		free(h->users[i].hash);
 	}
 	free(h->users);
+	authcache_free(h->cache);
+	ratelimit_free(h->limiter);
+	conns_fini(&h->conns);
+	if (h->epoll_fd >= 0)
+		close(h->epoll_fd);
 	free(h);
 }
 
+/* Whether fd is a listening stream socket. */
+static int
+httpd_is_listening(int fd)
+{
+	int on = 0;
+	socklen_t len = sizeof(on);
+
+	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on;
+}
+
 struct httpd *
-httpd_new_web(int fd, const struct conf_web *web, httpd_render_fn render,
-    void *arg, char **err)
+httpd_new_web(int fd, const struct conf_web *web, struct work_pool *pool,
+    httpd_render_fn render, void *arg, char **err)
 {
 	const union MHD_DaemonInfo *info;
-	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	/* No listening socket for MHD: we accept (httpd_accept). */
+	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET |
+	    MHD_ALLOW_SUSPEND_RESUME;
 	unsigned int limit = HTTPD_CONNECTION_LIMIT;
+	unsigned int per_address = CONF_DEFAULT_WEB_MAX_CONNECTIONS_PER_ADDRESS;
 	unsigned int timeout = HTTPD_CONNECTION_TIMEOUT;
+	uint64_t line_ms = CONF_DEFAULT_WEB_REQUEST_LINE_TIMEOUT_MS;
+	uint64_t header_ms = CONF_DEFAULT_WEB_HEADER_TIMEOUT_MS;
 	size_t memory = HTTPD_MEMORY_LIMIT;
 	struct MHD_OptionItem tls[4];
+	struct epoll_event ev;
 	size_t ntls = 0;
+	int defer;
 	struct httpd *h;
-	struct stat st;
 
 	*err = NULL;
-	if (fd < 0 || fstat(fd, &st) == -1) {
+	if (fd < 0 || !httpd_is_listening(fd)) {
 		*err = xstrdup("cannot start the HTTP server: no listening socket");
 		if (fd >= 0)
 			close(fd);
@@ -483,10 +985,15 @@ httpd_new_web(int fd, const struct conf_web *web, httpd_render_fn render,
 	h = xcalloc(1, sizeof(*h));
 	h->render = render;
 	h->arg = arg;
+	h->pool = pool;
+	h->epoll_fd = -1;
 	if (web != NULL) {
 		limit = web->max_connections;
+		per_address = web->max_connections_per_address;
 		/* MHD counts whole seconds; the config allows no less than 1s */
 		timeout = (unsigned int)((web->connection_timeout_ms + 999) / 1000);
+		line_ms = web->request_line_timeout_ms;
+		header_ms = web->header_timeout_ms;
 		memory = web->max_request_size;
 		if (web->tls_cert_pem && web->tls_key_pem) {
 			if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
@@ -516,47 +1023,78 @@ httpd_new_web(int fd, const struct conf_web *web, httpd_render_fn render,
 		}
 	}
 	tls[ntls] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	h->limit = limit;
+	h->batch = limit / 4 > 64 ? 64 : limit / 4 > 0 ? limit / 4 : 1;
+	conns_init(&h->conns, line_ms, header_ms, HTTPD_EVICT_GRACE_MS);
+	h->cache = authcache_new(HTTPD_AUTH_CACHE_SIZE, HTTPD_AUTH_CACHE_TTL_MS);
+	h->limiter = ratelimit_new(HTTPD_AUTH_BURST, HTTPD_AUTH_REFILL_MS, HTTPD_AUTH_ADDRESSES);
 	/* External polling through MHD's epoll descriptor: no MHD threads,
-	 * every callback runs on our loop. */
+	 * every callback runs on our loop. MHD's own limit leaves room for
+	 * connections we shut down that it has not closed yet: ours is
+	 * enforced in httpd_accept. */
 	h->daemon = MHD_start_daemon(flags, 0,
 	    NULL, NULL, httpd_handle, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, httpd_log, h,
-	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-	    MHD_OPTION_CONNECTION_LIMIT, limit,
+	    MHD_OPTION_CONNECTION_LIMIT, 2 * limit + h->batch,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address,
 	    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory,
+	    MHD_OPTION_NOTIFY_CONNECTION, httpd_notify_connection, h,
+	    MHD_OPTION_NOTIFY_COMPLETED, httpd_completed, h,
+	    MHD_OPTION_URI_LOG_CALLBACK, httpd_uri_seen, h,
 	    MHD_OPTION_ARRAY, tls,
 	    MHD_OPTION_END);
 	if (h->daemon == NULL) {
 		*err = xstrdup("cannot start the HTTP server (libmicrohttpd "
 		    "refused; see its message above)");
-		if (httpd_same_socket(fd, &st))
-			close(fd);
+		close(fd);
 		httpd_release(h);
 		return NULL;
 	}
 	h->listen_fd = fd;
-	h->listen_st = st;
+	/* The kernel keeps a connection that has sent nothing out of the
+	 * accept queue for about request_line_timeout (TCP_DEFER_ACCEPT, as
+	 * nginx's "deferred"): an idle connection costs no slot, nor even a
+	 * descriptor, until then; one that speaks is accepted at once. */
+	defer = (int)((line_ms + 999) / 1000);
+	if (setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof(defer)) == -1)
+		log_warn("httpd: TCP_DEFER_ACCEPT");
 	info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_EPOLL_FD);
 	if (info == NULL || info->epoll_fd < 0) {
 		*err = xstrdup("cannot start the HTTP server: no epoll descriptor");
 		httpd_free(h);
 		return NULL;
 	}
-	h->epoll_fd = info->epoll_fd;
+	h->mhd_fd = info->epoll_fd;
+	/* One descriptor for the loop: readable when MHD has work or a
+	 * connection waits to be accepted. */
+	if ((h->epoll_fd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    epoll_ctl(h->epoll_fd, EPOLL_CTL_ADD, h->mhd_fd,
+	    &(struct epoll_event){ .events = EPOLLIN, .data.u32 = 0 }) == -1 ||
+	    epoll_ctl(h->epoll_fd, EPOLL_CTL_ADD, h->listen_fd,
+	    (ev = (struct epoll_event){ .events = EPOLLIN, .data.u32 = 1 }, &ev)) == -1) {
+		*err = xasprintf("cannot start the HTTP server: epoll: %s", strerror(errno));
+		httpd_free(h);
+		return NULL;
+	}
+	h->accepting = 1;
+	h->listen_watched = 1;
 	return h;
 }
 
 void
 httpd_quiesce(struct httpd *h, int stop_listening)
 {
-	MHD_socket fd = MHD_quiesce_daemon(h->daemon);
-
-	/* The descriptor stays MHD's to close (see httpd_free). Shutting a
+	if (h->accepting) {
+		h->accepting = 0;
+		(void)epoll_ctl(h->epoll_fd, EPOLL_CTL_DEL, h->listen_fd, NULL);
+		h->listen_watched = 0;
+	}
+	/* The descriptor stays ours to close (see httpd_free). Shutting a
 	 * listening socket down makes the kernel refuse new connections at
 	 * once; not when another server shares the socket through a dup. */
-	if (fd != MHD_INVALID_SOCKET && stop_listening)
-		(void)shutdown((int)fd, SHUT_RDWR);
+	if (stop_listening)
+		(void)shutdown(h->listen_fd, SHUT_RDWR);
 }
 
 void
@@ -579,15 +1117,24 @@ httpd_free(struct httpd *h)
 {
 	if (h == NULL)
 		return;
-	/* Stop accepting first, so no connection is accepted while the others
-	 * are being closed. MHD_stop_daemon closes the listening socket even
-	 * after MHD_quiesce_daemon handed it back (libmicrohttpd 0.9.75 does),
-	 * so closing it ourselves before would close whatever reused its
-	 * number since. Close it after, only if MHD left it open. */
-	(void)MHD_quiesce_daemon(h->daemon);
+	httpd_quiesce(h, 0);
+	/* Checks still on a worker finish there and free themselves; their
+	 * connections must be resumed, or MHD_stop_daemon would find them
+	 * suspended (an API violation; 0.9.75 panics). */
+	for (struct verify *v = h->verifying, *next; v != NULL; v = next) {
+		next = v->next;
+		v->h = NULL;
+		if (v->hc != NULL) {
+			v->hc->job = NULL;
+			v->hc->st = REQ_ABORT;
+			MHD_resume_connection(v->hc->mc);
+			v->hc = NULL;
+		}
+	}
+	h->verifying = NULL;
+	(void)MHD_run(h->daemon);    /* takes the resumed ones up: they close */
 	MHD_stop_daemon(h->daemon);
-	if (h->listen_fd >= 0 && httpd_same_socket(h->listen_fd, &h->listen_st))
-		close(h->listen_fd);
+	close(h->listen_fd);
 	httpd_release(h);
 }
 
@@ -597,27 +1144,56 @@ httpd_fd(const struct httpd *h)
 	return h->epoll_fd;
 }
 
+static void
+httpd_run_mhd(struct httpd *h)
+{
+	/* MHD_NO only means nothing could be done; the loop goes on. */
+	(void)MHD_run(h->daemon);
+}
+
 void
 httpd_run(struct httpd *h)
 {
-	unsigned before = httpd_connections(h);
+	uint64_t now = mono_ms();
+	int room;
 
-	/* MHD_NO only means nothing could be done; the loop goes on. */
-	(void)MHD_run(h->daemon);
-	/* At the connection limit MHD takes its listening socket out of its
-	 * epoll set and puts it back only at the start of a later run. When
-	 * this run freed a slot, run again, or a client already waiting in the
-	 * backlog would make no descriptor of ours readable and wait forever. */
-	if (httpd_connections(h) < before)
-		(void)MHD_run(h->daemon);
+	if (h->paused_until != 0 && h->paused_until <= now)
+		h->paused_until = 0;
+	if (h->accepting && h->paused_until == 0)
+		httpd_accept(h, now);
+	httpd_run_mhd(h);
+	now = mono_ms();
+	httpd_expire(h, now);
+	httpd_report(h, now);
+	/* Watch the backlog only while a newcomer can be taken: else the
+	 * level-triggered socket would wake the loop for nothing (the
+	 * timeout brings it back when a waiting connection can be evicted). */
+	room = conns_open(&h->conns) < h->limit ||
+	    conns_victim(&h->conns, HTTPD_EVICT_SAMPLE, httpd_quiet, NULL, now) != NULL;
+	/* full of connections that spoke just now: look again shortly (when
+	 * every slot answers a request, the end of one brings us back) */
+	if (!room && h->conns.head != NULL && h->paused_until == 0)
+		h->paused_until = now + HTTPD_EVICT_GRACE_MS;
+	if (h->accepting)
+		httpd_watch_listen(h, room && h->paused_until == 0);
 }
 
 int64_t
 httpd_timeout_ms(const struct httpd *h)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
+	int64_t t = -1, c;
+	uint64_t now = mono_ms();
 
-	if (MHD_get_timeout(h->daemon, &ms) != MHD_YES)
-		return -1;
-	return ms > (MHD_UNSIGNED_LONG_LONG)INT64_MAX ? INT64_MAX : (int64_t)ms;
+	if (MHD_get_timeout(h->daemon, &ms) == MHD_YES)
+		t = ms > (MHD_UNSIGNED_LONG_LONG)INT64_MAX ? INT64_MAX : (int64_t)ms;
+	if ((c = conns_next_ms(&h->conns, now)) >= 0 && (t < 0 || c < t))
+		t = c;
+	/* accepting paused (out of descriptors, or full): until when */
+	if (h->accepting && h->paused_until != 0) {
+		c = h->paused_until > now ? (int64_t)(h->paused_until - now) : 0;
+		if (t < 0 || c < t)
+			t = c;
+	}
+	return t;
 }

@@ -17,10 +17,12 @@ struct httpd;
 /* Serve on the listening socket fd (taken over). NULL with *err on failure. */
 struct httpd *httpd_new(int fd, httpd_render_fn render, void *arg, char **err);
 struct conf_web;
+struct work_pool;
 /* The same, served as web says (TLS, client certificates, basic auth,
- * limits); web NULL: plain HTTP with default limits. web is copied. */
-struct httpd *httpd_new_web(int fd, const struct conf_web *web, httpd_render_fn render,
-                            void *arg, char **err);
+ * limits); web NULL: plain HTTP with default limits. web is copied.
+ * Password checks run on pool's workers (NULL: on the caller's thread). */
+struct httpd *httpd_new_web(int fd, const struct conf_web *web, struct work_pool *pool,
+                            httpd_render_fn render, void *arg, char **err);
 void httpd_free(struct httpd *h);
 /* Stop accepting; connections already accepted are served to their end.
  * With stop_listening the socket refuses new connections at once (leave it
@@ -36,7 +38,8 @@ unsigned httpd_connections(const struct httpd *h);
 typedef int (*httpd_page_fn)(void *arg, const char *url, struct buf *out,
                              const char **content_type);
 void httpd_set_pages(struct httpd *h, httpd_page_fn fn, void *arg);
-/* A descriptor that becomes readable when httpd_run has work to do. */
+/* A descriptor that becomes readable when httpd_run has work to do (a
+ * request, or a connection to accept). */
 int httpd_fd(const struct httpd *h);
 /* Do all pending work without blocking. */
 void httpd_run(struct httpd *h);

@@ -29,6 +29,7 @@ struct lis {
 
 struct listeners {
 	struct loop *loop;
+	struct work_pool *pool;
 	httpd_render_fn render;
 	void *arg;
 	httpd_page_fn page;       /* the status pages, or NULL */
@@ -48,11 +49,12 @@ lis_cb(struct loop_watch *w, uint32_t events)
 }
 
 struct listeners *
-listeners_new(struct loop *l, httpd_render_fn render, void *arg)
+listeners_new(struct loop *l, struct work_pool *pool, httpd_render_fn render, void *arg)
 {
 	struct listeners *ls = xcalloc(1, sizeof(*ls));
 
 	ls->loop = l;
+	ls->pool = pool;
 	ls->render = render;
 	ls->arg = arg;
 	return ls;
@@ -77,7 +79,7 @@ static int
 lis_start(struct listeners *ls, struct lis *l, int fd, const struct conf_web *web,
     char **msg)
 {
-	l->httpd = httpd_new_web(fd, web, ls->render, ls->arg, msg);
+	l->httpd = httpd_new_web(fd, web, ls->pool, ls->render, ls->arg, msg);
 	if (l->httpd == NULL)
 		return -1;
 	if (ls->page)

@@ -10,7 +10,10 @@
 struct loop;
 struct listeners;
 
-struct listeners *listeners_new(struct loop *l, httpd_render_fn render, void *arg);
+struct work_pool;
+/* Password checks run on pool (NULL: on the loop). */
+struct listeners *listeners_new(struct loop *l, struct work_pool *pool,
+                                httpd_render_fn render, void *arg);
 /* Pages beside /metrics on every server, now and after any reload. */
 void listeners_set_pages(struct listeners *ls, httpd_page_fn fn, void *arg);
 /* Free everything, closing every socket. Accepts NULL. */

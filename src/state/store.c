@@ -671,6 +671,35 @@ render_content(struct buf *b, const struct store_target *st, const struct result
 	}
 }
 
+/* The whole file: the format, the probe's timestamps, content, the end. */
+static void
+render_file(struct buf *file, const struct buf *content, const struct result *r)
+{
+	buf_printf(file, "format %d\n", STORE_FORMAT);
+	if (r != NULL) {
+		buf_printf(file, "probe_time %.3f\nprobe_duration %.6f\nstage_seconds", r->time,
+		    r->duration);
+		for (int i = 0; i < STAGE_COUNT; i++)
+			buf_printf(file, " %.6f", r->stage_seconds[i] >= 0 ? r->stage_seconds[i] : -1.0);
+		buf_putc(file, '\n');
+	}
+	buf_append(file, content->data, content->len);
+	buf_puts(file, "end\n");
+}
+
+char *
+store_render(const struct store_target *st, const struct result *r)
+{
+	struct buf content, file;
+
+	buf_init(&content);
+	buf_init(&file);
+	render_content(&content, st, r);
+	render_file(&file, &content, r);
+	buf_free(&content);
+	return buf_steal(&file);
+}
+
 static void
 store_save(struct store *s, const struct target *t, const struct result *r, int force)
 {
@@ -692,16 +721,7 @@ store_save(struct store *s, const struct target *t, const struct result *r, int 
 		return;
 	}
 	buf_init(&file);
-	buf_printf(&file, "format %d\n", STORE_FORMAT);
-	if (r != NULL) {
-		buf_printf(&file, "probe_time %.3f\nprobe_duration %.6f\nstage_seconds", r->time,
-		    r->duration);
-		for (int i = 0; i < STAGE_COUNT; i++)
-			buf_printf(&file, " %.6f", r->stage_seconds[i] >= 0 ? r->stage_seconds[i] : -1.0);
-		buf_putc(&file, '\n');
-	}
-	buf_append(&file, content.data, content.len);
-	buf_puts(&file, "end\n");
+	render_file(&file, &content, r);
 	name = store_file_name(t->conf->name);
 	if (store_write(s, &st->write_failing, s->targets_dir, name, file.data, file.len) == 0) {
 		memcpy(st->written, digest, sizeof(digest));

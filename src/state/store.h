@@ -88,6 +88,10 @@ int store_parse_file(const char *dir, const char *path, struct store_target **st
 size_t store_load_all(const char *dir, struct store_target ***sts, struct result ***rs,
                       char **errs);
 
+/* The text of the state file of st with its last result r (may be NULL),
+ * exactly as it is written (allocated). */
+char *store_render(const struct store_target *st, const struct result *r);
+
 /* The state file name for a target name: escaped, or hashed when long. */
 char *store_file_name(const char *name);
 

@@ -5,7 +5,7 @@
  *   even: a list of DER blobs, cut by their outer tag and length as a
  *         server's Certificate message would list them; those that parse
  *         as X.509 are a path, leaf first (anchored when bit 1 is set),
- *         and also a chain verified against the system trust store
+ *         and also a chain verified against the test PKI's root
  *         (chain_webpki, chain_verify), which builds its own path;
  *   odd:  byte 1 is the length n of a nameConstraints extension value
  *         (n bytes), the rest a subjectAltName value: both through the DER
@@ -17,15 +17,9 @@
  * certificate; the reasons they fail with are the table's; a verdict is
  * verified exactly when it has no reason; every reference is given back.
  *
- * A plain libFuzzer harness. Build (clang):
- *   ./configure CC=clang CFLAGS="-g -O1 -fsanitize=fuzzer-no-link,address,undefined"
- *   make libtlswatch.a
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -iquote ../src \
- *     ../tests/fuzz/fuzz_webpki.c libtlswatch.a $(pkg-config --cflags --libs \
- *     gnutls libpsl libconfig libmicrohttpd libcares zlib) -lcrypt -lsystemd \
- *     -pthread -o fuzz_webpki
- * Seeds: tests/fuzz/corpus/webpki; python3 tests/fuzz/webpki_seeds.py DIR
- * makes one from every chain of the conformance corpus.
+ * The trust store is the test PKI's root (fuzz.h). Seeds:
+ * tests/fuzz/corpus/webpki; tests/fuzz/webpki_seeds.py DIR makes one from
+ * every chain of the conformance corpus (tests/webpki-corpus.sh).
  */
 #include "config.h"
 
@@ -42,34 +36,25 @@
 #include "verdict/finding.h"
 #include "verdict/gnames.h"
 #include "verdict/webpki.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
+#include "fuzz.h"
 
 #define MAX_BLOBS 24
 
 static struct trust *fz_trust;
 
-#define CHECK(cond, ...) do {                                           \
-	if (!(cond)) {                                                  \
-		fprintf(stderr, "fuzz_webpki: %s: ", #cond);            \
-		fprintf(stderr, __VA_ARGS__);                           \
-		fputc('\n', stderr);                                    \
-		abort();                                                \
-	}                                                               \
-} while (0)
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char *err = NULL;
+	char *ca = fuzz_path("ca.pem"), *err = NULL;
 
 	(void)argc;
 	(void)argv;
-	if ((fz_trust = trust_load(NULL, &err)) == NULL) {
-		fprintf(stderr, "fuzz_webpki: system trust store: %s\n", err);
+	fuzz_write(ca, fuzz_ca_pem, strlen(fuzz_ca_pem));
+	if ((fz_trust = trust_load(ca, &err)) == NULL) {
+		fprintf(stderr, "fuzz_webpki: %s: %s\n", ca, err);
 		abort();
 	}
+	free(ca);
 	return 0;
 }
 
@@ -97,23 +82,23 @@ check_findings(const struct findings *f, size_t npath)
 	for (size_t i = 0; i < f->n; i++) {
 		const struct finding *x = &f->v[i];
 
-		CHECK(x->id < FINDING_COUNT, "finding id %u", x->id);
-		CHECK(x->depth >= 0 && (size_t)x->depth < npath + MAX_BLOBS,
+		FUZZ_CHECK(x->id < FINDING_COUNT, "finding id %u", x->id);
+		FUZZ_CHECK(x->depth >= 0 && (size_t)x->depth < npath + MAX_BLOBS,
 		    "depth %d of a path of %zu", x->depth, npath);
-		CHECK(strlen(x->sha256) == 64, "fingerprint %s", x->sha256);
+		FUZZ_CHECK(strlen(x->sha256) == 64, "fingerprint %s", x->sha256);
 		for (const char *t = x->text; *t; t++)
-			CHECK(*t >= 0x20 && *t < 0x7f, "byte %#x in \"%s\"", (unsigned)*t, x->text);
+			FUZZ_CHECK(*t >= 0x20 && *t < 0x7f, "byte %#x in \"%s\"", (unsigned)*t, x->text);
 		for (size_t j = 0; j < i; j++)
-			CHECK(!(f->v[j].id == x->id && f->v[j].depth == x->depth &&
+			FUZZ_CHECK(!(f->v[j].id == x->id && f->v[j].depth == x->depth &&
 			    strcmp(f->v[j].sha256, x->sha256) == 0),
 			    "%s twice on one certificate", finding_name(x->id));
 	}
-	CHECK((findings_reasons(f, POLICY_PRIVATE) & ~findings_reasons(f, POLICY_PUBLIC)) == 0,
+	FUZZ_CHECK((findings_reasons(f, POLICY_PRIVATE) & ~findings_reasons(f, POLICY_PUBLIC)) == 0,
 	    "private fails where public does not");
 }
 
 static void
-fuzz_path(const uint8_t *p, size_t n, int anchored)
+run_path(const uint8_t *p, size_t n, int anchored)
 {
 	struct der blobs[MAX_BLOBS];
 	struct webpki_cert path[MAX_BLOBS];
@@ -160,17 +145,17 @@ fuzz_path(const uint8_t *p, size_t n, int anchored)
 			check_findings(&f, nb);
 		findings_fini(&f);
 		if (chain_verify(blobs, nb, fz_trust, "good.test", (int64_t)time(NULL), &v) == 0)
-			CHECK(v.verified == (v.reasons == 0), "verified %d, reasons %#x",
+			FUZZ_CHECK(v.verified == (v.reasons == 0), "verified %d, reasons %#x",
 			    v.verified, v.reasons);
-		CHECK((v.reasons & ~((1u << CHAIN_NREASONS) - 1)) == 0, "reasons %#x", v.reasons);
+		FUZZ_CHECK((v.reasons & ~((1u << CHAIN_NREASONS) - 1)) == 0, "reasons %#x", v.reasons);
 	}
 	for (size_t i = 0; i < nc; i++)
 		gnutls_x509_crt_deinit(crts[i]);
-	CHECK(cert_count() == 0, "%zu certificates still interned", cert_count());
+	FUZZ_CHECK(cert_count() == 0, "%zu certificates still interned", cert_count());
 }
 
 static void
-fuzz_names(const uint8_t *p, size_t n)
+run_names(const uint8_t *p, size_t n)
 {
 	size_t ncl;
 	gnutls_datum_t ncd, sand;
@@ -188,7 +173,7 @@ fuzz_names(const uint8_t *p, size_t n)
 	memset(&sans, 0, sizeof(sans));
 	gn_parse_constraints(&ncd, &nc);
 	gn_parse_names(&sand, &sans);
-	CHECK(sans.n <= GN_MAX_NAMES, "%zu names", sans.n);
+	FUZZ_CHECK(sans.n <= GN_MAX_NAMES, "%zu names", sans.n);
 	for (size_t i = 0; i < sans.n; i++) {
 		const struct gn_name *hit;
 		const char *why;
@@ -196,13 +181,13 @@ fuzz_names(const uint8_t *p, size_t n)
 		int r;
 
 		gn_name_show(&sans.v[i], show);
-		CHECK(strlen(show) < GN_SHOWBUF, "shown name overflows");
+		FUZZ_CHECK(strlen(show) < GN_SHOWBUF, "shown name overflows");
 		if (nc.bad)
 			continue;
 		r = gn_check(&nc, &sans.v[i], &hit, &why);
-		CHECK(r >= GN_OK && r <= GN_UNEVALUABLE, "verdict %d", r);
-		CHECK(r != GN_EXCLUDED || hit != NULL, "excluded by nothing");
-		CHECK(r != GN_UNEVALUABLE || why != NULL, "unevaluable without a reason");
+		FUZZ_CHECK(r >= GN_OK && r <= GN_UNEVALUABLE, "verdict %d", r);
+		FUZZ_CHECK(r != GN_EXCLUDED || hit != NULL, "excluded by nothing");
+		FUZZ_CHECK(r != GN_UNEVALUABLE || why != NULL, "unevaluable without a reason");
 	}
 	gn_names_fini(&sans);
 	gn_constraints_fini(&nc);
@@ -214,8 +199,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	if (data[0] & 1)
-		fuzz_names(data + 1, size - 1);
+		run_names(data + 1, size - 1);
 	else
-		fuzz_path(data + 1, size - 1, (data[0] & 2) != 0);
+		run_path(data + 1, size - 1, (data[0] & 2) != 0);
 	return 0;
 }

@@ -1,0 +1,55 @@
+/* pki.c - the test PKI of tests/pki.sh, for the harnesses (fuzz.h).
+ * Made by tests/fuzz/mkcorpus.sh with the seeds that name these
+ * certificates: remake both together. Test keys, of no use elsewhere. */
+#include "config.h"
+
+#include "fuzz.h"
+
+const char fuzz_ca_pem[] =
+	"-----BEGIN CERTIFICATE-----\n"
+	"MIIBhDCCASqgAwIBAgIUPIPbuCeGEqhnfMWsPI6rf+s+AkowCgYIKoZIzj0EAwIw\n"
+	"IDEeMBwGA1UEAxMVdGxzd2F0Y2ggVGVzdCBSb290IENBMB4XDTI1MTAyNzEwMTgw\n"
+	"NFoXDTM2MTEyODEwMTgwNFowIDEeMBwGA1UEAxMVdGxzd2F0Y2ggVGVzdCBSb290\n"
+	"IENBMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEv6KLMMqI9cSCeJBM8pDwa25M\n"
+	"AezwOlU9obN+w0ak0jz0WG47VWl1QPWGLpd0VxkBQlAtDyIkZXJ8WuSH6gQGCaNC\n"
+	"MEAwDwYDVR0TAQH/BAUwAwEB/zAOBgNVHQ8BAf8EBAMCAQYwHQYDVR0OBBYEFLLk\n"
+	"QeUipMP7jbhv6SMDY0WWpaheMAoGCCqGSM49BAMCA0gAMEUCIQCQ+JUqF5R1hZyK\n"
+	"Btl9L17dBPVzW+lwYPgWvPerKCpTjQIgUDuBb/je+8f2pBbYvPPgDZUpPXq9h7SV\n"
+	"9g0J5O7+Wqg=\n"
+	"-----END CERTIFICATE-----\n";
+
+const char fuzz_int_pem[] =
+	"-----BEGIN CERTIFICATE-----\n"
+	"MIIBrjCCAVOgAwIBAgIUSvYAj5vRuVmo2S2xqwsTFY8rTmYwCgYIKoZIzj0EAwIw\n"
+	"IDEeMBwGA1UEAxMVdGxzd2F0Y2ggVGVzdCBSb290IENBMB4XDTI1MTIwMTEwMTgw\n"
+	"NFoXDTMxMTEzMDEwMTgwNFowKDEmMCQGA1UEAxMddGxzd2F0Y2ggVGVzdCBJbnRl\n"
+	"cm1lZGlhdGUgQ0EwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAARGGjve+fMuaVdh\n"
+	"aFyT2TsXzzitcm28BBkNUchwOgGvJww4Knis3N7bgimLqUaxqZOsoPLO/mlwC12B\n"
+	"zFDhijzbo2MwYTAPBgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB/wQEAwIBBjAdBgNV\n"
+	"HQ4EFgQUYtYN806TssQlmhUJZ+ZpTunuACowHwYDVR0jBBgwFoAUsuRB5SKkw/uN\n"
+	"uG/pIwNjRZalqF4wCgYIKoZIzj0EAwIDSQAwRgIhAPPKUQaNgm4yTQhWdPqWwYrH\n"
+	"KLkPK31Gi7D7wTMY5FlvAiEAnz/OBssG0eGOz0Ak5LhWK1LLIksv9M39A8hagXe+\n"
+	"dKc=\n"
+	"-----END CERTIFICATE-----\n";
+
+const char fuzz_good_pem[] =
+	"-----BEGIN CERTIFICATE-----\n"
+	"MIIB7TCCAZSgAwIBAgIUCidxrunJpEKS0YMhxQ7DMsb7eOQwCgYIKoZIzj0EAwIw\n"
+	"KDEmMCQGA1UEAxMddGxzd2F0Y2ggVGVzdCBJbnRlcm1lZGlhdGUgQ0EwHhcNMjYx\n"
+	"MTMwMTAxODA0WhcNMjcwMzAxMTAxODA0WjAUMRIwEAYDVQQDEwlnb29kLnRlc3Qw\n"
+	"WTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAART+CnMHJ3StAjyigGEo+etRdd3FItt\n"
+	"JGnwj97IU5MXM3lDgr38xDUzMw7aOJNrmuBKZZcGScx0K0ou49AbsX6Ko4GvMIGs\n"
+	"MAwGA1UdEwEB/wQCMAAwNwYDVR0RBDAwLoIJZ29vZC50ZXN0gglsb2NhbGhvc3SH\n"
+	"BH8AAAGHEAAAAAAAAAAAAAAAAAAAAAEwEwYDVR0lBAwwCgYIKwYBBQUHAwEwDgYD\n"
+	"VR0PAQH/BAQDAgeAMB0GA1UdDgQWBBRfJWhK0ilJm1Uj8467rYFRIN8jJzAfBgNV\n"
+	"HSMEGDAWgBRi1g3zTpOyxCWaFQln5mlO6e4AKjAKBggqhkjOPQQDAgNHADBEAiBr\n"
+	"R6jrhhs08d0zpV632INMb7j2QjyvMD0Veg3KXo7AYwIgX+54QrV7s6XyDTDoV4j6\n"
+	"ISWXBt+P/gXYjmyzm+9lDqI=\n"
+	"-----END CERTIFICATE-----\n";
+
+const char fuzz_good_key[] =
+	"-----BEGIN EC PRIVATE KEY-----\n"
+	"MHcCAQEEIGgCMLixBfkBH7ACSXK/Bn202QO6sXGShZyKwXDKNxVQoAoGCCqGSM49\n"
+	"AwEHoUQDQgAEU/gpzByd0rQI8ooBhKPnrUXXdxSLbSRp8I/eyFOTFzN5Q4K9/MQ1\n"
+	"MzMO2jiTa5rgSmWXBknMdCtKLuPQG7F+ig==\n"
+	"-----END EC PRIVATE KEY-----\n";
