@@ -451,6 +451,50 @@ test_durations(void **state)
 
 /* One error per file: the message, setting path and line for each rule. */
 static void
+test_fetch(void **state)
+{
+	struct conf *c;
+
+	(void)state;
+	c = load_ok("targets = ();\n");
+	assert_true(c->fetch.timeout_ms == CONF_DEFAULT_FETCH_TIMEOUT_MS);
+	assert_int_equal(c->fetch.concurrency, CONF_DEFAULT_FETCH_CONCURRENCY);
+	assert_true(c->fetch.max_size == (uint64_t)64 << 20);
+	assert_null(c->fetch.proxy);
+	conf_free(c);
+
+	c = load_ok("fetch = { timeout = \"2500ms\"; concurrency = 3; max_size = \"512KB\";\n"
+	    "  proxy = \"http://proxy:3128\"; };\ntargets = ();\n");
+	assert_true(c->fetch.timeout_ms == 2500);
+	assert_int_equal(c->fetch.concurrency, 3);
+	assert_true(c->fetch.max_size == 512 * 1024);
+	assert_string_equal(c->fetch.proxy, "http://proxy:3128");
+	conf_free(c);
+
+	c = load_ok("fetch = { timeout = 20; max_size = 100000; };\ntargets = ();\n");
+	assert_true(c->fetch.timeout_ms == 20000);
+	assert_true(c->fetch.max_size == 100000);
+	conf_free(c);
+
+	expect_errors("fetch = {\n timeout = \"soon\";\n concurrency = 0;\n"
+	    " max_size = \"64XB\";\n proxy = \"ftp://proxy:21\";\n retries = 3;\n};\ntargets = ();\n",
+	    "t.conf:2: fetch.timeout: bad duration \"soon\" (use e.g. 90, \"90s\", \"5m\", \"1h\")\n"
+	    "t.conf:3: fetch.concurrency: must be between 1 and 1024\n"
+	    "t.conf:4: fetch.max_size: bad size \"64XB\" (use e.g. 65536, \"512KB\", "
+	    "\"64MB\", \"1GB\")\n"
+	    "t.conf:5: fetch.proxy: unsupported proxy scheme (use http, https, socks4, "
+	    "socks4a, socks5 or socks5h)\n"
+	    "t.conf:6: fetch.retries: unknown setting");
+	expect_errors("fetch = {\n max_size = \"8GB\";\n proxy = \"\";\n};\ntargets = ();\n",
+	    "t.conf:2: fetch.max_size: size \"8GB\" too large (at most 4GB)\n"
+	    "t.conf:3: fetch.proxy: must not be empty (leave it out for no proxy)");
+	expect_errors("fetch = {\n max_size = 0;\n proxy = \"http://p:3128/x\";\n};\ntargets = ();\n",
+	    "t.conf:2: fetch.max_size: must be between 1 byte and 4GB\n"
+	    "t.conf:3: fetch.proxy: a proxy URL has no path");
+	expect_errors("fetch = \"on\";\ntargets = ();\n", "t.conf:1: fetch: must be a group");
+}
+
+static void
 test_error_messages(void **state)
 {
 	static const struct {
@@ -810,6 +854,53 @@ test_include(void **state)
 	assert_null(conf_load("inc/main.conf", &errors));
 	assert_string_equal(errors, "inc/targets.inc:2: targets.[0].address: missing port");
 	free(errors);
+
+	/* What libconfig 1.5 cannot read ends the process inside it (flex's
+	 * "input in flex scanner failed", exit 2): a directory, above all.
+	 * Each is refused before libconfig sees it, with file and line. */
+	write_file("inc/targets.inc", "targets = ();\n");
+	write_file("inc/main.conf", "interval = \"1m\";\n@include \"sub/\"\n");
+	assert_int_equal(mkdir("inc/sub", 0700), 0);
+	assert_null(conf_load("inc/main.conf", &errors));
+	assert_string_equal(errors, "inc/main.conf:2: @include \"sub/\": not a regular file");
+	free(errors);
+	write_file("inc/main.conf", "# a comment\n  @include \"nope.inc\"\n@include \"targets.inc\"\n");
+	assert_null(conf_load("inc/main.conf", &errors));
+	assert_string_equal(errors, "inc/main.conf:2: @include \"nope.inc\": No such file or directory");
+	free(errors);
+	/* nested: the error names the file that holds the line */
+	write_file("inc/main.conf", "@include \"targets.inc\"\n");
+	write_file("inc/targets.inc", "targets = ();\n@include \"sub\"\n");
+	assert_null(conf_load("inc/main.conf", &errors));
+	assert_string_equal(errors, "inc/targets.inc:2: @include \"sub\": not a regular file");
+	free(errors);
+	/* a file that includes itself stops at libconfig's depth */
+	write_file("inc/main.conf", "@include \"main.conf\"\n");
+	assert_null(conf_load("inc/main.conf", &errors));
+	assert_string_equal(errors, "inc/main.conf:1: @include \"main.conf\": nested more than 10 deep");
+	free(errors);
+	/* a NUL byte, which would cut an include name short inside libconfig */
+	{
+		FILE *f = fopen("inc/main.conf", "w");
+
+		assert_non_null(f);
+		fwrite("targets = ();\n\n@include \"sub/\0x\"\n", 1, 31, f);
+		fclose(f);
+	}
+	assert_null(conf_load("inc/main.conf", &errors));
+	assert_string_equal(errors, "inc/main.conf:3: a NUL byte: not a text file");
+	free(errors);
+	/* nor a FIFO as the file itself (it would block, or never end) */
+	assert_int_equal(mkfifo("inc/fifo.conf", 0600), 0);
+	assert_null(conf_load("inc/fifo.conf", &errors));
+	assert_string_equal(errors, "inc/fifo.conf: cannot read: not a regular file");
+	free(errors);
+	/* an escaped quote in the name, as libconfig reads it */
+	write_file("inc/a\"b.inc", "targets = ();\n");
+	write_file("inc/main.conf", "@include \"a\\\"b.inc\"\n");
+	assert_non_null(c = conf_load("inc/main.conf", &errors));
+	assert_null(errors);
+	conf_free(c);
 }
 
 static void
@@ -966,6 +1057,7 @@ main(void)
 		cmocka_unit_test(test_split_errors),
 		cmocka_unit_test(test_full_example),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_fetch),
 		cmocka_unit_test(test_top_level_inherited),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_error_messages),

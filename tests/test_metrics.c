@@ -30,9 +30,14 @@
 
 #define FFFD "\xef\xbf\xbd"
 
+static const struct fetch_stats test_fetch = {
+	.requests = { [FETCH_CRL] = { 12, 30, 1 }, [FETCH_ARI] = { 2, 0, 4 } },
+	.cache_entries = 7, .cache_bytes = 123456, .in_flight = 2, .queued = 9,
+};
+
 static const struct metrics_info test_info = {
 	.version = "0.1.0", .gnutls_version = "3.7.9", .start_time = 1700000000.5,
-	.in_flight = 3, .queued = 5,
+	.in_flight = 3, .queued = 5, .fetch = &test_fetch,
 };
 
 /* Every family, in the order rendered, with its type. */
@@ -70,6 +75,11 @@ static const struct {
 	{ "tlswatch_chain_changed_timestamp_seconds", "gauge", 1 },
 	{ "tlswatch_chain_changes_total", "counter", 1 },
 	{ "tlswatch_cert_first_seen_timestamp_seconds", "gauge", 1 },
+	{ "tlswatch_fetch_requests_total", "counter", 0 },
+	{ "tlswatch_fetch_cache_entries", "gauge", 0 },
+	{ "tlswatch_fetch_cache_bytes", "gauge", 0 },
+	{ "tlswatch_fetch_in_flight_requests", "gauge", 0 },
+	{ "tlswatch_fetch_queued_requests", "gauge", 0 },
 	{ "process_cpu_seconds_total", "counter", 0 },
 	{ "process_resident_memory_bytes", "gauge", 0 },
 	{ "process_virtual_memory_bytes", "gauge", 0 },
@@ -799,7 +809,8 @@ test_process_metrics(void **state)
 
 	/* hostile version strings are labels like any other */
 	{
-		struct metrics_info info = { .version = "1\"}\n", .gnutls_version = "\xff" };
+		struct metrics_info info = { .version = "1\"}\n", .gnutls_version = "\xff",
+			.fetch = &test_fetch };
 		struct buf b;
 
 		buf_init(&b);
@@ -856,6 +867,39 @@ test_lateness_histogram(void **state)
 	expect_line(b.data, "tlswatch_scheduler_skipped_total 7");
 	buf_free(&b);
 	histogram_fini(&h);
+}
+
+/* ---- the fetcher's counters -------------------------------------------- */
+
+static void
+test_fetch_counters(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b);
+	metrics_render(&b, NULL, 0, &test_info);
+	check_structure(b.data, NULL, 0);
+	/* every kind and result, zeros included, so rates exist from the start */
+	expect_line(b.data, "tlswatch_fetch_requests_total{kind=\"crl\",result=\"ok\"} 12");
+	expect_line(b.data, "tlswatch_fetch_requests_total{kind=\"crl\",result=\"not_modified\"} 30");
+	expect_line(b.data, "tlswatch_fetch_requests_total{kind=\"crl\",result=\"error\"} 1");
+	expect_line(b.data, "tlswatch_fetch_requests_total{kind=\"ocsp\",result=\"ok\"} 0");
+	expect_line(b.data, "tlswatch_fetch_requests_total{kind=\"ari\",result=\"error\"} 4");
+	expect_line(b.data, "tlswatch_fetch_requests_total{kind=\"aia\",result=\"not_modified\"} 0");
+	expect_line(b.data, "tlswatch_fetch_cache_entries 7");
+	expect_line(b.data, "tlswatch_fetch_cache_bytes 123456");
+	expect_line(b.data, "tlswatch_fetch_in_flight_requests 2");
+	expect_line(b.data, "tlswatch_fetch_queued_requests 9");
+	buf_free(&b);
+
+	/* without a fetcher, none of it */
+	struct metrics_info info = test_info;
+	info.fetch = NULL;
+	buf_init(&b);
+	metrics_render(&b, NULL, 0, &info);
+	assert_null(strstr(b.data, "tlswatch_fetch_"));
+	buf_free(&b);
 }
 
 /* ---- many targets sharing certificates --------------------------------- */
@@ -1456,6 +1500,7 @@ main(void)
 		cmocka_unit_test(test_render_appends),
 		cmocka_unit_test(test_render_many),
 		cmocka_unit_test(test_lateness_histogram),
+		cmocka_unit_test(test_fetch_counters),
 		cmocka_unit_test(test_promtool),
 		cmocka_unit_test(test_address_rows),
 		cmocka_unit_test(test_httpd_serves),

@@ -178,7 +178,11 @@ def main(lab):
     t_ok = expo.value("tlswatch_config_last_reload_success_timestamp_seconds")
 
     # --- invalid configs are refused; the running one stays
+    # (an @include of a directory once ended the daemon inside libconfig)
+    os.makedirs(os.path.join(lab.tmp, "a-directory"), exist_ok=True)
     for desc, text, want in (
+            ("an @include of a directory", c4 + '@include "a-directory"\n',
+             r'reload: .*\.conf:\d+: @include "a-directory": not a regular file'),
             ("a syntax error", c4 + "oops\n", r"reload: .*\.conf:\d+: syntax error"),
             ("an unknown setting", c4 + "bogus = 1;\n",
              r"reload: .*\.conf:\d+: bogus: unknown setting"),

@@ -56,6 +56,44 @@ test_duration(void **state)
 }
 
 static void
+test_size(void **state)
+{
+	uint64_t n = 0;
+
+	(void)state;
+	assert_int_equal(parse_size_bytes("65536", &n), 0);
+	assert_true(n == 65536);
+	assert_int_equal(parse_size_bytes("1B", &n), 0);
+	assert_true(n == 1);
+	assert_int_equal(parse_size_bytes("64MB", &n), 0);
+	assert_true(n == (uint64_t)64 << 20);
+	assert_int_equal(parse_size_bytes("64MiB", &n), 0);
+	assert_true(n == (uint64_t)64 << 20);
+	assert_int_equal(parse_size_bytes("512KB", &n), 0);
+	assert_true(n == 512 * 1024);
+	assert_int_equal(parse_size_bytes("2GB", &n), 0);
+	assert_true(n == (uint64_t)2 << 30);
+	assert_int_equal(parse_size_bytes("1TB", &n), 0);
+	assert_true(n == SIZE_MAX_BYTES);
+	n = 7;
+	assert_int_equal(parse_size_bytes("0", &n), -1);
+	assert_int_equal(parse_size_bytes("0MB", &n), -1);
+	assert_int_equal(parse_size_bytes("", &n), -1);
+	assert_int_equal(parse_size_bytes("MB", &n), -1);
+	assert_int_equal(parse_size_bytes("-1", &n), -1);
+	assert_int_equal(parse_size_bytes("5 MB", &n), -1);
+	assert_int_equal(parse_size_bytes("5mb", &n), -1);
+	assert_int_equal(parse_size_bytes("5MBB", &n), -1);
+	assert_int_equal(parse_size_bytes("1.5MB", &n), -1);
+	assert_int_equal(parse_size_bytes("2TB", &n), -1);
+	assert_int_equal(parse_size_bytes("1025GB", &n), -1);
+	assert_int_equal(parse_size_bytes("99999999999999999999", &n), -1);
+	/* n << shift once wrapped: 2^44 MB is 0 modulo 2^64 */
+	assert_int_equal(parse_size_bytes("17592186044416MB", &n), -1);
+	assert_true(n == 7);    /* untouched on failure */
+}
+
+static void
 test_time_range(void **state)
 {
 	char out[64];
@@ -317,6 +355,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_time_range),
 		cmocka_unit_test(test_hash_and_hex),
 		cmocka_unit_test(test_buf),

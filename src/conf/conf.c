@@ -1,6 +1,7 @@
 /* conf.c - libconfig into one validated struct conf; the only file that talks to libconfig. */
 #include "config.h"
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <arpa/inet.h>
@@ -17,7 +18,9 @@
 
 #include "serve/auth.h"
 #include "conf/conf.h"
+#include "core/file.h"
 #include "core/util.h"
+#include "fetch/fetch.h"
 #include "serve/webtls.h"
 
 #define MAX_LISTEN 64
@@ -58,7 +61,7 @@ struct target_info {
 
 static const char *const top_keys[] = {
 	"listen", "state_dir", "interval", "timeout", "concurrency", "ca_file",
-	"shard", "targets", "web",
+	"shard", "targets", "web", "fetch",
 	"starttls", "family", "addresses", "client_cert", "client_key", "priority",
 	"verify_hostname",
 	"warn", "crit", "state_refresh",
@@ -68,6 +71,10 @@ static const char *const web_keys[] = {
 	"tls_cert_file", "tls_key_file", "client_ca_file", "basic_auth_users",
 	"max_connections", "connection_timeout", "max_request_size",
 	"max_connections_per_address", "request_line_timeout", "header_timeout",
+};
+
+static const char *const fetch_keys[] = {
+	"timeout", "concurrency", "max_size", "proxy",
 };
 
 static void parse_thresholds(struct ctx *x, struct conf *c, const config_setting_t *root);
@@ -268,8 +275,8 @@ is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-static int
-is_ip_literal(const char *s)
+int
+conf_is_ip_literal(const char *s)
 {
 	unsigned char addr[16];
 
@@ -282,8 +289,8 @@ is_ip_literal(const char *s)
  * of 1..63 bytes, 253 bytes in all, one trailing dot allowed. Catches typos
  * and pasted URLs before a probe fails on them at 3 a.m.
  */
-static int
-is_dns_name(const char *s)
+int
+conf_is_dns_name(const char *s)
 {
 	size_t len = strlen(s), label = 0;
 
@@ -360,7 +367,7 @@ conf_split_hostport(const char *s, char **host, uint16_t *port)
 			free(hs);
 			return "bracketed host must be an IPv6 address";
 		}
-	} else if (!is_ip_literal(hs) && !is_dns_name(hs)) {
+	} else if (!conf_is_ip_literal(hs) && !conf_is_dns_name(hs)) {
 		free(hs);
 		return "bad host name";
 	}
@@ -842,6 +849,93 @@ parse_top(struct ctx *x, struct conf *c, const config_setting_t *root)
 	parse_thresholds(x, c, root);
 }
 
+/*
+ * libconfig 1.5 ends the process (flex's YY_FATAL_ERROR, exit status 2) when
+ * an @include names something that opens but cannot be read, a directory
+ * above all: "input in flex scanner failed". On a reload that would stop the
+ * daemon. So every file is walked before libconfig sees it: each @include
+ * line (libconfig's own syntax: at the start of a line, a quoted name with
+ * a backslash escaping only a backslash or a quote) must name a regular
+ * file, the whole tree no deeper than libconfig allows, and no file may hold
+ * a NUL byte (which would end a name early in libconfig, and is no text).
+ */
+#define CONF_MAX_INCLUDE_DEPTH 10               /* libconfig's own limit */
+#define CONF_MAX_FILE_SIZE ((size_t)64 << 20)   /* far above any real config */
+
+/* An error at a line of a file, before libconfig has parsed it. */
+static void __attribute__((format(printf, 4, 5)))
+report_at(struct ctx *x, const char *file, int line, const char *fmt, ...)
+{
+	struct buf b;
+	va_list ap;
+
+	buf_init(&b);
+	buf_printf(&b, "%s:%d: ", file, line > 0 ? line : 1);
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	add_err(x, x->nerrs, buf_steal(&b));
+}
+
+static void
+check_includes(struct ctx *x, const char *path, const char *dir, int depth)
+{
+	char *text, *nul;
+	size_t len;
+	int line = 1;
+
+	if ((text = file_read_bounded(path, CONF_MAX_FILE_SIZE, &len)) == NULL) {
+		report_at(x, path, 0, "cannot read: %s", strerror(errno));
+		return;
+	}
+	if ((nul = memchr(text, '\0', len)) != NULL) {
+		for (const char *c = text; c < nul; c++)
+			line += *c == '\n';
+		report_at(x, path, line, "a NUL byte: not a text file");
+		free(text);
+		return;
+	}
+	for (char *p = text; p < text + len; line++) {
+		char *eol = memchr(p, '\n', (size_t)(text + len - p)), *q = p;
+		struct buf name;
+		struct stat st;
+		char *full;
+
+		if (eol == NULL)
+			eol = text + len;
+		p = eol + 1;
+		while (q < eol && (*q == ' ' || *q == '\t'))
+			q++;
+		if ((size_t)(eol - q) < 9 || strncmp(q, "@include", 8) != 0 ||
+		    (q[8] != ' ' && q[8] != '\t'))
+			continue;
+		for (q += 8; q < eol && (*q == ' ' || *q == '\t'); q++)
+			;
+		if (q == eol || *q != '"')
+			continue;       /* not libconfig's form: its parser says why */
+		buf_init(&name);
+		buf_puts(&name, "");
+		for (q++; q < eol && *q != '"'; q++) {
+			if (*q == '\\' && q + 1 < eol && (q[1] == '\\' || q[1] == '"'))
+				q++;
+			buf_putc(&name, *q);
+		}
+		full = name.data[0] == '/' ? xstrdup(name.data) : xasprintf("%s/%s", dir, name.data);
+		if (depth >= CONF_MAX_INCLUDE_DEPTH)
+			report_at(x, path, line, "@include \"%s\": nested more than %d deep",
+			    name.data, CONF_MAX_INCLUDE_DEPTH);
+		else if (stat(full, &st) == -1)
+			report_at(x, path, line, "@include \"%s\": %s", name.data, strerror(errno));
+		else if (!S_ISREG(st.st_mode))
+			report_at(x, path, line, "@include \"%s\": not a regular file", name.data);
+		else
+			check_includes(x, full, dir, depth + 1);
+		free(full);
+		buf_free(&name);
+	}
+	free(text);
+}
+
 const char *
 conf_parse_shard(const char *s, unsigned *k, unsigned *n)
 {
@@ -909,6 +1003,18 @@ is_label_name(const char *s)
 	return 1;
 }
 
+enum conf_label_kind
+conf_label_check(const char *name)
+{
+	if (!is_label_name(name))
+		return CONF_LABEL_BAD;
+	/* "__" names belong to Prometheus itself */
+	if (strncmp(name, "__", 2) == 0 ||
+	    in_list(name, reserved_labels, ARRAY_SIZE(reserved_labels)))
+		return CONF_LABEL_RESERVED;
+	return CONF_LABEL_OK;
+}
+
 static int
 cmp_label(const void *a, const void *b)
 {
@@ -932,13 +1038,13 @@ parse_labels(struct ctx *x, struct conf_target *t, const config_setting_t *s)
 		const config_setting_t *l = config_setting_get_elem(s, i);
 		const char *name = config_setting_name(l), *v;
 
-		if (!is_label_name(name)) {
+		switch (conf_label_check(name)) {
+		case CONF_LABEL_OK:
+			break;
+		case CONF_LABEL_BAD:
 			report(x, l, NULL, "bad label name");
 			continue;
-		}
-		/* "__" names belong to Prometheus itself */
-		if (strncmp(name, "__", 2) == 0 ||
-		    in_list(name, reserved_labels, ARRAY_SIZE(reserved_labels))) {
+		case CONF_LABEL_RESERVED:
 			report(x, l, NULL, "label name \"%s\" is reserved", name);
 			continue;
 		}
@@ -990,7 +1096,7 @@ parse_target(struct ctx *x, struct conf *c, struct conf_target *t,
 		if ((msg = conf_split_hostport(v, &t->host, &t->port)) != NULL)
 			report(x, addr, NULL, "%s", msg);
 		else
-			t->host_is_ip = is_ip_literal(t->host);
+			t->host_is_ip = conf_is_ip_literal(t->host);
 	}
 
 	if ((name = config_setting_get_member(g, "name")) != NULL) {
@@ -1008,7 +1114,7 @@ parse_target(struct ctx *x, struct conf *c, struct conf_target *t,
 	if ((s = config_setting_get_member(g, "server_name")) != NULL) {
 		if ((v = get_string(x, s)) == NULL)
 			;       /* reported */
-		else if (*v != '\0' && !is_ip_literal(v) && !is_dns_name(v))
+		else if (*v != '\0' && !conf_is_ip_literal(v) && !conf_is_dns_name(v))
 			report(x, s, NULL, "bad server name \"%s\" "
 			    "(use a DNS name or an IP address)", v);
 		else
@@ -1216,7 +1322,7 @@ parse_users(struct ctx *x, struct conf_web *w, const config_setting_t *s)
 }
 
 static void
-get_web_int(struct ctx *x, const config_setting_t *g, const char *key,
+get_group_int(struct ctx *x, const config_setting_t *g, const char *key,
     long long min, long long max, long long *out)
 {
 	const config_setting_t *s = config_setting_get_member(g, key);
@@ -1303,14 +1409,14 @@ parse_web(struct ctx *x, struct conf *c, const config_setting_t *root)
 		parse_users(x, w, s);
 
 	n = w->max_connections;
-	get_web_int(x, g, "max_connections", 1, MAX_WEB_CONNECTIONS, &n);
+	get_group_int(x, g, "max_connections", 1, MAX_WEB_CONNECTIONS, &n);
 	w->max_connections = (unsigned)n;
 	n = (long long)w->max_request_size;
-	get_web_int(x, g, "max_request_size", MIN_WEB_REQUEST_SIZE,
+	get_group_int(x, g, "max_request_size", MIN_WEB_REQUEST_SIZE,
 	    MAX_WEB_REQUEST_SIZE, &n);
 	w->max_request_size = (size_t)n;
 	n = w->max_connections_per_address;
-	get_web_int(x, g, "max_connections_per_address", 1, MAX_WEB_CONNECTIONS, &n);
+	get_group_int(x, g, "max_connections_per_address", 1, MAX_WEB_CONNECTIONS, &n);
 	w->max_connections_per_address = (unsigned)n;
 	/* libmicrohttpd counts whole seconds */
 	get_web_duration(x, g, "connection_timeout", 1000, &w->connection_timeout_ms);
@@ -1324,6 +1430,59 @@ parse_web(struct ctx *x, struct conf *c, const config_setting_t *root)
 		format_duration(b, sizeof(b), w->header_timeout_ms);
 		report(x, s, NULL, "%s is longer than header_timeout (%s), "
 		    "which covers the request line too", a, b);
+	}
+}
+
+static void
+parse_fetch(struct ctx *x, struct conf *c, const config_setting_t *root)
+{
+	const config_setting_t *g = config_setting_get_member(root, "fetch");
+	const config_setting_t *s;
+	struct conf_fetch *f = &c->fetch;
+	const char *v, *msg;
+	long long n;
+
+	f->timeout_ms = CONF_DEFAULT_FETCH_TIMEOUT_MS;
+	f->concurrency = CONF_DEFAULT_FETCH_CONCURRENCY;
+	f->max_size = CONF_DEFAULT_FETCH_MAX_SIZE;
+	if (g == NULL)
+		return;
+	if (!config_setting_is_group(g)) {
+		report(x, g, NULL, "must be a group");
+		return;
+	}
+	check_keys(x, g, fetch_keys, ARRAY_SIZE(fetch_keys));
+	if ((s = config_setting_get_member(g, "timeout")) != NULL)
+		(void)get_duration(x, s, &f->timeout_ms);
+	n = f->concurrency;
+	get_group_int(x, g, "concurrency", 1, CONF_MAX_FETCH_CONCURRENCY, &n);
+	f->concurrency = (unsigned)n;
+	if ((s = config_setting_get_member(g, "max_size")) != NULL) {
+		uint64_t size;
+
+		if (config_setting_type(s) == CONFIG_TYPE_INT ||
+		    config_setting_type(s) == CONFIG_TYPE_INT64) {
+			n = config_setting_get_int64(s);
+			if (n < 1 || (uint64_t)n > CONF_MAX_FETCH_MAX_SIZE)
+				report(x, s, NULL, "must be between 1 byte and 4GB");
+			else
+				f->max_size = (uint64_t)n;
+		} else if ((v = get_string(x, s)) != NULL) {
+			if (parse_size_bytes(v, &size) == -1)
+				report(x, s, NULL, "bad size \"%s\" (use e.g. 65536, "
+				    "\"512KB\", \"64MB\", \"1GB\")", v);
+			else if (size > CONF_MAX_FETCH_MAX_SIZE)
+				report(x, s, NULL, "size \"%s\" too large (at most 4GB)", v);
+			else
+				f->max_size = size;
+		}
+	}
+	if ((s = config_setting_get_member(g, "proxy")) != NULL &&
+	    (v = get_string(x, s)) != NULL) {
+		if ((msg = fetch_check_proxy(v)) != NULL)
+			report(x, s, NULL, "%s", msg);
+		else
+			f->proxy = xstrdup(v);
 	}
 }
 
@@ -1385,11 +1544,17 @@ conf_load(const char *path, char **errors)
 	config_setting_t *root;
 	char *dir, *slash;
 	size_t n = 0;
+	struct stat st;
 	int err;
 
 	*errors = NULL;
 	if ((err = read_error(path)) != 0) {
 		*errors = xasprintf("%s: cannot read: %s", path, strerror(err));
+		return NULL;
+	}
+	/* a FIFO or a device would block or feed libconfig forever */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		*errors = xasprintf("%s: cannot read: not a regular file", path);
 		return NULL;
 	}
 
@@ -1406,6 +1571,12 @@ conf_load(const char *path, char **errors)
 	memset(&x, 0, sizeof(x));
 	x.path = path;
 	x.include_dir = dir;
+	check_includes(&x, path, dir, 0);
+	if (x.nerrs > 0) {
+		*errors = join_errs(&x);
+		free(dir);
+		return NULL;
+	}
 	config_init(&cfg);
 	config_set_include_dir(&cfg, dir);
 	if (!config_read_file(&cfg, path)) {
@@ -1434,6 +1605,7 @@ conf_load(const char *path, char **errors)
 	parse_top(&x, c, root);
 	parse_targets(&x, c, root);
 	parse_web(&x, c, root);
+	parse_fetch(&x, c, root);
 
 	if (x.nerrs > 0) {
 		*errors = join_errs(&x);
@@ -1485,6 +1657,7 @@ conf_free(struct conf *c)
 		free(c->web.users[i].hash);
 	}
 	free(c->web.users);
+	free(c->fetch.proxy);
 	free(c->state_dir);
 	free(c->ca_file);
 	free_tlsopts(&c->tls);

@@ -105,6 +105,21 @@ struct conf_web {
 	size_t max_request_size;
 };
 
+#define CONF_DEFAULT_FETCH_TIMEOUT_MS (10 * 1000)
+#define CONF_DEFAULT_FETCH_CONCURRENCY 8
+#define CONF_MAX_FETCH_CONCURRENCY 1024
+#define CONF_DEFAULT_FETCH_MAX_SIZE ((uint64_t)64 << 20)
+#define CONF_MAX_FETCH_MAX_SIZE ((uint64_t)4 << 30)
+
+/* The fetch block: how revocation data, renewal information and missing
+ * intermediates are fetched over HTTP(S) (src/fetch). */
+struct conf_fetch {
+	uint64_t timeout_ms;   /* one request, connect to last byte */
+	unsigned concurrency;  /* requests in flight at once */
+	uint64_t max_size;     /* bytes of body; a larger one is abandoned */
+	char *proxy;           /* NULL: none (the environment's proxies are ignored) */
+};
+
 struct conf {
 	char *path;
 	struct conf_listen *listen;
@@ -121,6 +136,7 @@ struct conf {
 	size_t ntargets;
 	struct conf_tlsopts tls;  /* top-level defaults of the same settings */
 	struct conf_web web;
+	struct conf_fetch fetch;
 	uint64_t warn_ms;          /* status page: expiring within this is "warn" */
 	uint64_t crit_ms;          /* ... and within this "crit"; <= warn_ms */
 	uint64_t state_refresh_ms; /* unchanged state is rewritten at most this often */
@@ -142,6 +158,21 @@ int conf_in_shard(const char *name, unsigned k, unsigned n);
 int conf_target_equal(const struct conf_target *a, const struct conf_target *b);
 /* Whether two web blocks serve alike (file contents included). */
 int conf_web_equal(const struct conf_web *a, const struct conf_web *b);
+
+/* Whether s is an IPv4 or IPv6 literal (no brackets). */
+int conf_is_ip_literal(const char *s);
+/* Whether s is a plausible DNS name: letters, digits, '-' and '_' in labels
+ * of 1..63 bytes, 253 in all, one trailing dot allowed. */
+int conf_is_dns_name(const char *s);
+
+/* The rule for target label names, wherever labels come from: a Prometheus
+ * label name, not one of the daemon's own nor a "__" name. */
+enum conf_label_kind {
+	CONF_LABEL_OK,
+	CONF_LABEL_BAD,        /* not [a-zA-Z_][a-zA-Z0-9_]* */
+	CONF_LABEL_RESERVED,   /* "__" names and the daemon's own (target, job, le, ...) */
+};
+enum conf_label_kind conf_label_check(const char *name);
 
 /* Split "host:port" or "[v6]:port". Returns NULL on success, else a static
  * message ("missing port", "bad port", ...). *host is allocated. */

@@ -1,4 +1,5 @@
-/* log.c - one line per event on stderr, control characters escaped. */
+/* log.c - one line per event on stderr, control characters escaped; with
+ * syslog priority prefixes when stderr is the journal. */
 #include "config.h"
 
 #include <errno.h>
@@ -6,17 +7,46 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
 
 #include "core/log.h"
+#include "core/util.h"
 
 static const char *log_progname = "tlswatch";
 static int log_verbosity;
 
+/* JOURNAL_STREAM's device and inode, when it has them */
+static int journal_known;
+static unsigned long long journal_dev, journal_ino;
+
+/* One decimal number, digits only (strtoull alone takes signs and spaces). */
+static int
+parse_decimal(const char *s, const char **end, unsigned long long *v)
+{
+	char *e;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoull(s, &e, 10);
+	if (errno != 0)
+		return -1;
+	*end = e;
+	return 0;
+}
+
 void
 log_init(const char *progname, int verbose)
 {
+	const char *v = getenv("JOURNAL_STREAM"), *p;
+
 	log_progname = progname;
 	log_verbosity = verbose;
+	/* "DEVICE:INODE" in decimal, as systemd.exec(5) documents */
+	journal_known = v != NULL && parse_decimal(v, &p, &journal_dev) == 0 && *p == ':' &&
+	    parse_decimal(p + 1, &p, &journal_ino) == 0 && *p == '\0';
 }
 
 int
@@ -25,33 +55,43 @@ log_verbose(void)
 	return log_verbosity;
 }
 
+/* stderr is the journal's stream itself, not a redirection that inherited
+ * JOURNAL_STREAM (sd_journal_stream_fd(3), systemd.exec(5)). Asked at every
+ * line: one fstat, and a test or a tool may move stderr after log_init. */
+static int
+log_to_journal(void)
+{
+	struct stat st;
+
+	return journal_known && fstat(STDERR_FILENO, &st) == 0 &&
+	    (unsigned long long)st.st_dev == journal_dev &&
+	    (unsigned long long)st.st_ino == journal_ino;
+}
+
 /* Format, escape and write one line with a single write so that concurrent
- * writers (and journald) never see half a line. */
-static void log_emit(const char *, const char *, const char *, va_list)
-    __attribute__((format(printf, 3, 0)));
+ * writers (and journald) never see half a line. The journal gets "<N>"
+ * (sd-daemon(3)) and adds the program's name itself. */
+static void log_emit(int, const char *, const char *, const char *, va_list)
+    __attribute__((format(printf, 4, 0)));
 
 static void
-log_emit(const char *level, const char *suffix, const char *fmt, va_list ap)
+log_emit(int prio, const char *level, const char *suffix, const char *fmt, va_list ap)
 {
 	char raw[2048];
 	char line[4 * sizeof(raw) + 128];
-	size_t o = 0;
+	size_t o = 0, used;
 	int n;
 
 	n = vsnprintf(raw, sizeof(raw), fmt, ap);
 	if (n < 0)
 		return;
-	o = (size_t)snprintf(line, sizeof(line), "%s: %s", log_progname, level);
-	for (const unsigned char *p = (const unsigned char *)raw; *p && o < sizeof(line) - 8; p++) {
-		if (*p == '\n') {
-			line[o++] = '\\';
-			line[o++] = 'n';
-		} else if (*p == '\t' || *p >= 0x20) {
-			line[o++] = (char)(*p == 0x7f ? '?' : *p);
-		} else {
-			o += (size_t)snprintf(line + o, sizeof(line) - o, "\\x%02x", *p);
-		}
-	}
+	if (log_to_journal())
+		o = (size_t)snprintf(line, sizeof(line), "<%d>%s", prio, level);
+	else
+		o = (size_t)snprintf(line, sizeof(line), "%s: %s", log_progname, level);
+	for (const unsigned char *p = (const unsigned char *)raw;
+	    *p && o + TERM_ESCAPE_MAX < sizeof(line) - 8; p += used)
+		o += term_escape_char(p, line + o, &used);
 	if ((size_t)n >= sizeof(raw) && o < sizeof(line) - 8) {
 		memcpy(line + o, "...", 3);
 		o += 3;
@@ -73,7 +113,7 @@ log_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_emit("", strerror(saved), fmt, ap);
+	log_emit(LOG_WARNING, "", strerror(saved), fmt, ap);
 	va_end(ap);
 	errno = saved;
 }
@@ -84,7 +124,17 @@ log_warnx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_emit("", NULL, fmt, ap);
+	log_emit(LOG_WARNING, "", NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_notice(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_emit(LOG_NOTICE, "", NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -94,7 +144,7 @@ log_info(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_emit("", NULL, fmt, ap);
+	log_emit(LOG_INFO, "", NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -106,7 +156,7 @@ log_debug(const char *fmt, ...)
 	if (log_verbosity < 1)
 		return;
 	va_start(ap, fmt);
-	log_emit("debug: ", NULL, fmt, ap);
+	log_emit(LOG_DEBUG, "debug: ", NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -117,7 +167,7 @@ fatal(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_emit("fatal: ", strerror(saved), fmt, ap);
+	log_emit(LOG_ERR, "fatal: ", strerror(saved), fmt, ap);
 	va_end(ap);
 	exit(1);
 }
@@ -128,7 +178,7 @@ fatalx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_emit("fatal: ", NULL, fmt, ap);
+	log_emit(LOG_ERR, "fatal: ", NULL, fmt, ap);
 	va_end(ap);
 	exit(1);
 }

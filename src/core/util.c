@@ -157,6 +157,57 @@ parse_duration_ms(const char *s, uint64_t *ms)
 	return 0;
 }
 
+int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	/* H. Hinnant's days_from_civil: years start in March */
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int
+parse_size_bytes(const char *s, uint64_t *bytes)
+{
+	static const struct {
+		const char *unit;
+		unsigned shift;
+	} units[] = {
+		{ "B", 0 }, { "KB", 10 }, { "MB", 20 }, { "GB", 30 }, { "TB", 40 },
+		{ "KiB", 10 }, { "MiB", 20 }, { "GiB", 30 }, { "TiB", 40 },
+	};
+	uint64_t n = 0;
+	const char *p = s;
+	unsigned shift = 0;
+
+	if (s == NULL || !isdigit((unsigned char)*p))
+		return -1;
+	for (; isdigit((unsigned char)*p); p++) {
+		if (n > SIZE_MAX_BYTES)
+			return -1;      /* no unit makes this small enough */
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p != '\0') {
+		size_t i;
+
+		for (i = 0; i < ARRAY_SIZE(units); i++)
+			if (strcmp(p, units[i].unit) == 0)
+				break;
+		if (i == ARRAY_SIZE(units))
+			return -1;
+		shift = units[i].shift;
+	}
+	if (n == 0 || n > SIZE_MAX_BYTES >> shift)
+		return -1;
+	*bytes = n << shift;
+	return 0;
+}
+
 int
 utf8_seq(const unsigned char *p)
 {
@@ -192,6 +243,42 @@ utf8_seq(const unsigned char *p)
 /* Text for a terminal: ASCII and C1 control characters and bytes that are
  * not UTF-8 are shown as \xNN (\n for a newline); nothing else changes,
  * as in the log (distinguished names already escape their backslashes). */
+size_t
+term_escape_char(const unsigned char *p, char *out, size_t *used)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	int n = 0, k;
+
+	if (*p == '\n') {
+		out[0] = '\\';
+		out[1] = 'n';
+		*used = 1;
+		return 2;
+	}
+	if (*p >= 0x20 && *p < 0x7f) {
+		out[0] = (char)*p;
+		*used = 1;
+		return 1;
+	}
+	if (*p >= 0x80 && (n = utf8_seq(p)) > 0 && !(p[0] == 0xc2 && p[1] < 0xa0)) {
+		memcpy(out, p, (size_t)n);
+		*used = (size_t)n;
+		return (size_t)n;
+	}
+	/* a C0 control, DEL, a C1 control (U+0080..U+009F) or bytes that are
+	 * not UTF-8 */
+	k = *p < 0x80 ? 1 : n > 0 ? n : -n;
+	for (int i = 0; i < k; i++) {
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[p[i] >> 4];
+		out[o++] = hex[p[i] & 0xf];
+	}
+	*used = (size_t)k;
+	return o;
+}
+
 void
 term_escape(struct buf *b, const char *s)
 {
@@ -202,27 +289,11 @@ term_escape(struct buf *b, const char *s)
 		return;
 	}
 	while (*p) {
-		int n;
+		char e[TERM_ESCAPE_MAX];
+		size_t used, n = term_escape_char(p, e, &used);
 
-		if (*p == '\n') {
-			buf_puts(b, "\\n");
-			p++;
-		} else if (*p < 0x20 || *p == 0x7f) {
-			buf_printf(b, "\\x%02x", *p);
-			p++;
-		} else if (*p < 0x80) {
-			buf_putc(b, (char)*p);
-			p++;
-		} else if ((n = utf8_seq(p)) > 0 && !(p[0] == 0xc2 && p[1] < 0xa0)) {
-			buf_append(b, p, (size_t)n);
-			p += n;
-		} else {
-			/* invalid, or a C1 control (U+0080..U+009F) */
-			int k = n > 0 ? n : -n;
-			for (int i = 0; i < k; i++)
-				buf_printf(b, "\\x%02x", p[i]);
-			p += k;
-		}
+		buf_append(b, e, n);
+		p += used;
 	}
 }
 
@@ -266,6 +337,30 @@ hash64(const void *data, size_t len)
 		h *= 1099511628211ull;
 	}
 	return h;
+}
+
+const char *
+peer_text(const void *s, size_t len, char *tmp, size_t size)
+{
+	const unsigned char *p = s;
+	size_t n = len < size - 1 ? len : size - 1;
+
+	for (size_t i = 0; i < n; i++)
+		tmp[i] = (char)(p[i] < 0x20 || p[i] == 0x7f ? '?' : p[i]);
+	tmp[n] = '\0';
+	return tmp;
+}
+
+int
+hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }
 
 void

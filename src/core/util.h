@@ -36,6 +36,15 @@ double wall_now(void);
  * longer than DURATION_MAX_MS. */
 int parse_duration_ms(const char *s, uint64_t *ms);
 
+/* The largest size accepted anywhere: 1 TiB, far beyond any cap we set. */
+#define SIZE_MAX_BYTES ((uint64_t)1 << 40)
+
+/* Parse a size: a bare number of bytes ("65536") or a number with one unit,
+ * B, KB, MB, GB, TB (powers of 1024, as Prometheus's size settings count)
+ * or KiB, MiB, GiB, TiB ("64MB", "512KiB"). Stores bytes. Returns 0, or -1
+ * when the text is not a size, is zero, or exceeds SIZE_MAX_BYTES. */
+int parse_size_bytes(const char *s, uint64_t *bytes);
+
 /* Length of the well-formed UTF-8 sequence at p (2 to 4; p[0] >= 0x80), or
  * minus the length of its maximal invalid subpart, to be replaced by one
  * U+FFFD as Unicode recommends. Overlongs, surrogates and code points above
@@ -55,13 +64,24 @@ int time_epoch_ok(int64_t t);
  * from certificates, which come from the peer. */
 int64_t time_epoch_or_zero(int64_t t);
 
+/* Days from 1970-01-01 to the (proleptic Gregorian) date y-m-d, for
+ * parsers of dates written as text (X.509 times, RFC 3339). */
+int64_t days_from_civil(int64_t y, int m, int d);
+
 /* "2026-11-22 10:16:32 UTC", or "-" for t <= 0 and for times out of range. */
 void fmt_utc(char *out, size_t size, double t);
 
 /* 64-bit FNV-1a: stable across versions and machines (used for spreading). */
 uint64_t hash64(const void *data, size_t len);
 
+/* The value of hex digit c (either case), or -1. */
+int hex_value(int c);
+
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
+/* What a peer sent, for a message: the first size - 1 bytes of s[0..len)
+ * with control characters as '?', NUL-terminated in tmp (size > 0);
+ * returns tmp. */
+const char *peer_text(const void *s, size_t len, char *tmp, size_t size);
 void hex_encode(const unsigned char *in, size_t len, char *out);
 
 /* A Prometheus-style histogram: counts per upper bound (not cumulative),
@@ -103,5 +123,10 @@ char *buf_steal(struct buf *b);
 /* Text for a terminal: ASCII and C1 control characters and bytes that are
  * not UTF-8 as \xNN (a newline as \n), the rest as it is; NULL as "-". */
 void term_escape(struct buf *b, const char *s);
+/* The same rule for the character at p (not NUL), into out (at least
+ * TERM_ESCAPE_MAX bytes, not terminated): returns the length written and
+ * sets *used to the bytes of p it took. */
+#define TERM_ESCAPE_MAX 16
+size_t term_escape_char(const unsigned char *p, char *out, size_t *used);
 
 #endif

@@ -118,22 +118,8 @@ fail(struct starttls *s, const char *reason, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Peer text quoted in a detail: at most 160 bytes, control characters
- * shown as '?', so one message stays one short line wherever it goes. */
-static const char *
-quote(const char *line, size_t len, char *tmp, size_t size)
-{
-	size_t n = len < size - 1 ? len : size - 1;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)line[i];
-		tmp[i] = (char)(c < 0x20 || c == 0x7f ? '?' : c);
-	}
-	tmp[n] = '\0';
-	return tmp;
-}
-
-#define QUOTE(line, len) quote((line), (len), qbuf, sizeof(qbuf))
+/* Peer text quoted in a detail: at most 160 bytes (qbuf), one short line. */
+#define QUOTE(line, len) peer_text((line), (len), qbuf, sizeof(qbuf))
 
 static void
 send_bytes(struct starttls *s, const void *data, size_t n)

@@ -877,6 +877,34 @@ render_schedule(struct buf *out, const struct target *targets, size_t n)
 	}
 }
 
+/* The fetcher: requests by kind and result, its cache, its queue. */
+static void
+render_fetch(struct buf *out, const struct fetch_stats *st)
+{
+	family(out, "tlswatch_fetch_requests_total", "counter",
+	    "HTTP requests for revocation data, renewal information and certificates, "
+	    "by kind and result (not_modified: the cached copy still held).");
+	for (int k = 0; k < FETCH_NKINDS; k++)
+		for (int o = 0; o < FETCH_NOUTCOMES; o++) {
+			PUT(out, "tlswatch_fetch_requests_total{");
+			put_label(out, "kind", fetch_kind_name((enum fetch_kind)k), 1);
+			LABEL(out, "result", fetch_outcome_name((enum fetch_outcome)o));
+			end_u64(out, st->requests[k][o]);
+		}
+	family(out, "tlswatch_fetch_cache_entries", "gauge",
+	    "Fetched bodies kept in the cache (state_dir/fetch).");
+	sample_u64(out, "tlswatch_fetch_cache_entries", st->cache_entries);
+	family(out, "tlswatch_fetch_cache_bytes", "gauge",
+	    "Size of the fetch cache on disk, metadata included.");
+	sample_u64(out, "tlswatch_fetch_cache_bytes", st->cache_bytes);
+	family(out, "tlswatch_fetch_in_flight_requests", "gauge",
+	    "Fetches running now; at most fetch.concurrency.");
+	sample_u64(out, "tlswatch_fetch_in_flight_requests", st->in_flight);
+	family(out, "tlswatch_fetch_queued_requests", "gauge",
+	    "Fetches waiting for a free slot.");
+	sample_u64(out, "tlswatch_fetch_queued_requests", st->queued);
+}
+
 void
 metrics_render_reload(struct buf *out, int ok, double success_time)
 {
@@ -947,6 +975,8 @@ metrics_render(struct buf *out, const struct target *targets, size_t n,
 	render_chain(out, rows, nv);
 	free(view);
 	render_memory(out, targets, n, info);
+	if (info->fetch != NULL)
+		render_fetch(out, info->fetch);
 	render_process(out, info);
 	terminate(out);
 }

@@ -6,6 +6,7 @@
 
 #include "target.h"
 #include "core/util.h"
+#include "fetch/fetch.h"
 
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -21,6 +22,7 @@ struct metrics_info {
 	uint64_t verify_reused;     /* verdicts reused for an unchanged chain */
 	int have_store;             /* state is kept on disk */
 	uint64_t state_write_errors;
+	const struct fetch_stats *fetch;  /* the fetcher's counters; NULL: none */
 };
 
 /* Append a label value escaped as the format requires: backslash, double

@@ -33,6 +33,7 @@
 #include <gnutls/crypto.h>
 
 #include "verdict/certs.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "state/store.h"
@@ -111,18 +112,6 @@ store_escape(struct buf *b, const char *s)
 	}
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* NULL when an escape is malformed or decodes to NUL. */
 char *
 store_unescape(const char *s)
@@ -134,7 +123,7 @@ store_unescape(const char *s)
 			*o++ = *p;
 			continue;
 		}
-		int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+		int hi = hex_value(p[1]), lo = hi < 0 ? -1 : hex_value(p[2]);
 		if (lo < 0 || (hi == 0 && lo == 0)) {
 			free(out);
 			return NULL;
@@ -191,148 +180,21 @@ is_sha256(const char *s)
 
 /* ------------------------------------------------------------ files */
 
-/* Read at most STORE_MAX_FILE bytes; NUL-terminated. NULL with errno (EFBIG
- * when larger). */
-static char *
-read_bounded(const char *path, size_t *len)
-{
-	struct buf b;
-	char chunk[8192];
-	ssize_t n;
-	int fd, saved;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return NULL;
-	buf_init(&b);
-	buf_reserve(&b, 1);
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		if (b.len + (size_t)n > STORE_MAX_FILE) {
-			errno = EFBIG;
-			goto fail;
-		}
-		buf_append(&b, chunk, (size_t)n);
-	}
-	close(fd);
-	b.data[b.len] = '\0';
-	if (len)
-		*len = b.len;
-	return buf_steal(&b);
-fail:
-	saved = errno;
-	close(fd);
-	buf_free(&b);
-	errno = saved;
-	return NULL;
-}
-
-static int
-fsync_dir(const char *dir)
-{
-	int fd, rc;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
-/* Write data to dir/name atomically. -1 with errno and *what the step. */
-static int
-write_atomic(const char *dir, const char *name, const char *data, size_t len,
-    const char **what)
-{
-	char *tmp = xasprintf("%s/.%s.tmp", dir, name);
-	char *path = xasprintf("%s/%s", dir, name);
-	int fd, saved;
-	size_t off = 0;
-
-	*what = "create";
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644)) == -1)
-		goto fail;
-	*what = "write";
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			goto fail_fd;
-		}
-		off += (size_t)n;
-	}
-	*what = "fsync";
-	if (fsync(fd) == -1)
-		goto fail_fd;
-	*what = "close";
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail_unlink;
-	}
-	fd = -1;
-	*what = "rename";
-	if (rename(tmp, path) == -1)
-		goto fail_unlink;
-	*what = "fsync the directory of";
-	if (fsync_dir(dir) == -1)
-		goto fail_path;
-	free(tmp);
-	free(path);
-	return 0;
-fail_fd:
-	saved = errno;
-	close(fd);
-	errno = saved;
-fail_unlink:
-	saved = errno;
-	unlink(tmp);
-	errno = saved;
-	goto fail;
-fail_path:
-fail:
-	saved = errno;
-	free(tmp);
-	free(path);
-	errno = saved;
-	return -1;
-}
-
-static int
-mkdir_one(const char *path)
-{
-	return mkdir(path, 0755) == 0 || errno == EEXIST ? 0 : -1;
-}
-
 /* mkdir -p for the state directory and its two subdirectories. */
 static int
 store_prepare(struct store *s, const char **what, const char **where)
 {
-	char *p;
-
 	if (s->ready)
 		return 0;
-	p = xstrdup(s->dir);
-	for (char *q = p + 1; *q; q++) {
-		if (*q != '/')
-			continue;
-		*q = '\0';
-		(void)mkdir_one(p);
-		*q = '/';
-	}
-	free(p);
 	*what = "create";
 	*where = s->dir;
-	if (mkdir_one(s->dir) == -1)
+	if (file_mkdir_p(s->dir) == -1)
 		return -1;
 	*where = s->targets_dir;
-	if (mkdir_one(s->targets_dir) == -1)
+	if (file_mkdir_p(s->targets_dir) == -1)
 		return -1;
 	*where = s->certs_dir;
-	if (mkdir_one(s->certs_dir) == -1)
+	if (file_mkdir_p(s->certs_dir) == -1)
 		return -1;
 	s->ready = 1;
 	return 0;
@@ -383,7 +245,7 @@ store_write(struct store *s, int *own, const char *dir, const char *name, const 
 		store_failed(s, NULL, what, where);
 		return -1;
 	}
-	if (write_atomic(dir, name, data, len, &what) == -1) {
+	if (file_write_atomic(dir, name, data, len, &what) == -1) {
 		char *path = xasprintf("%s/%s", dir, name);
 		store_failed(s, own, what, path);
 		free(path);
@@ -391,23 +253,6 @@ store_write(struct store *s, int *own, const char *dir, const char *name, const 
 	}
 	store_succeeded(s, own);
 	return 0;
-}
-
-/* Remove temporary files a crash left behind. */
-static void
-remove_tmp(const char *dir)
-{
-	struct dirent *e;
-	DIR *d;
-
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		size_t n = strlen(e->d_name);
-		if (e->d_name[0] == '.' && n > 5 && strcmp(e->d_name + n - 4, ".tmp") == 0)
-			(void)unlinkat(dirfd(d), e->d_name, 0);
-	}
-	closedir(d);
 }
 
 struct store *
@@ -420,8 +265,8 @@ store_new(const char *dir, uint64_t refresh_ms)
 	s->certs_dir = xasprintf("%s/certs", dir);
 	s->refresh_ms = refresh_ms;
 	loop_timer_init(&s->cleanup, NULL);
-	remove_tmp(s->targets_dir);
-	remove_tmp(s->certs_dir);
+	file_remove_tmp(s->targets_dir);
+	file_remove_tmp(s->certs_dir);
 	return s;
 }
 
@@ -461,7 +306,7 @@ read_cert(const char *certs_dir, const char *sha256, size_t *len)
 	unsigned char *der = NULL, d[32];
 	char hex[65];
 	size_t n;
-	char *pem = read_bounded(path, &n);
+	char *pem = file_read_bounded(path, STORE_MAX_FILE, &n);
 
 	free(path);
 	if (pem == NULL)
@@ -1129,7 +974,7 @@ store_parse_file(const char *dir, const char *path, struct store_target **st,
 	char *certs_dir, *text;
 	int rc;
 
-	if ((text = read_bounded(path, NULL)) == NULL) {
+	if ((text = file_read_bounded(path, STORE_MAX_FILE, NULL)) == NULL) {
 		*err = xstrdup(strerror(errno));
 		return -1;
 	}

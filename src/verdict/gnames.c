@@ -1,8 +1,8 @@
 /*
  * gnames.c - X.509 GeneralNames and name constraints.
  *
- * The subjectAltName and nameConstraints extensions are read here with a
- * small bounded DER reader, not GnuTLS's: GnuTLS 3.7.9 stops silently at
+ * The subjectAltName and nameConstraints extensions are read here with
+ * asn1.h's bounded DER reader, not GnuTLS's: GnuTLS 3.7.9 stops silently at
  * a subtree it cannot parse (so later constraints are lost), does not show
  * minimum and maximum, and has no type for x400Address or ediPartyName;
  * reading names and constraints with one reader keeps their kinds in step,
@@ -28,45 +28,28 @@
 #include <gnutls/x509.h>
 
 #include "core/util.h"
+#include "verdict/asn1.h"
 #include "verdict/gnames.h"
 
-/* ---- DER: just enough for GeneralNames and NameConstraints ---------- */
+/* ---- DER: asn1.h's bounded reader ---------------------------------- */
 
-struct gn_der {
-	const unsigned char *p;
-	size_t n;
-};
-
-/* The next element of in: its tag (one byte; high tag numbers are
- * refused), its content in *val and the whole element in *all (may be
- * NULL). 0, or -1 when malformed (indefinite or overlong lengths too). */
+/* The next element of in: its tag, its contents in *val and the whole
+ * element in *all (may be NULL). 0, or -1 at the end and when malformed
+ * (asn1.h refuses indefinite, non-minimal and overlong lengths). */
 static int
-gn_der_next(struct gn_der *in, unsigned *tag, struct gn_der *val, struct gn_der *all)
+gn_der_next(struct asn1 *in, unsigned *tag, struct asn1 *val, struct asn1 *all)
 {
-	size_t len, hdr = 2, k, i;
+	struct asn1_tlv t;
 
-	if (in->n < 2 || (in->p[0] & 0x1f) == 0x1f)
+	if (asn1_next(in, &t) != 0)
 		return -1;
-	len = in->p[1];
-	if (len & 0x80) {
-		k = len & 0x7f;
-		if (k == 0 || k > 4 || in->n < 2 + k)
-			return -1;
-		for (len = 0, i = 0; i < k; i++)
-			len = len << 8 | in->p[2 + i];
-		hdr += k;
-	}
-	if (len > in->n - hdr)
-		return -1;
-	*tag = in->p[0];
-	val->p = in->p + hdr;
-	val->n = len;
+	*tag = t.tag;
+	val->p = t.v;
+	val->n = t.len;
 	if (all != NULL) {
-		all->p = in->p;
-		all->n = hdr + len;
+		all->p = t.raw;
+		all->n = t.rawlen;
 	}
-	in->p += hdr + len;
-	in->n -= hdr + len;
 	return 0;
 }
 
@@ -121,7 +104,7 @@ gn_dn_import(const unsigned char *p, size_t n)
 
 /* One GeneralName element into *out. 0, or -1 when malformed. */
 static int
-gn_general_name(unsigned tag, struct gn_der val, struct gn_name *out)
+gn_general_name(unsigned tag, struct asn1 val, struct gn_name *out)
 {
 	unsigned kind = tag & 0x1f;
 	int constructed;
@@ -138,7 +121,7 @@ gn_general_name(unsigned tag, struct gn_der val, struct gn_name *out)
 	out->n = val.n;
 	if (kind == GN_DN) {
 		/* [4] is explicit: it holds one Name, a SEQUENCE. */
-		struct gn_der in = val, inner, all;
+		struct asn1 in = val, inner, all;
 		unsigned t;
 
 		if (gn_der_next(&in, &t, &inner, &all) < 0 || t != 0x30 ||
@@ -156,7 +139,7 @@ gn_general_name(unsigned tag, struct gn_der val, struct gn_name *out)
 void
 gn_parse_names(const gnutls_datum_t *d, struct gn_names *l)
 {
-	struct gn_der in = { d->data, d->size }, seq, val;
+	struct asn1 in = { d->data, d->size }, seq, val;
 	struct gn_name x;
 	unsigned tag;
 
@@ -182,9 +165,9 @@ gn_parse_names(const gnutls_datum_t *d, struct gn_names *l)
 }
 
 static int
-gn_parse_subtrees(struct gn_der list, struct gn_constraints *nc, int which)
+gn_parse_subtrees(struct asn1 list, struct gn_constraints *nc, int which)
 {
-	struct gn_der st, val;
+	struct asn1 st, val;
 	struct gn_name x;
 	unsigned tag;
 
@@ -206,7 +189,7 @@ gn_parse_subtrees(struct gn_der list, struct gn_constraints *nc, int which)
 		 * first is 0 and the second absent; anything else is a
 		 * constraint nobody evaluates. */
 		while (st.n > 0) {
-			struct gn_der mv;
+			struct asn1 mv;
 
 			if (gn_der_next(&st, &tag, &mv, NULL) < 0 ||
 			    (tag != 0x80 && tag != 0x81)) {
@@ -233,7 +216,7 @@ gn_parse_subtrees(struct gn_der list, struct gn_constraints *nc, int which)
 void
 gn_parse_constraints(const gnutls_datum_t *d, struct gn_constraints *nc)
 {
-	struct gn_der in = { d->data, d->size }, seq, val;
+	struct asn1 in = { d->data, d->size }, seq, val;
 	unsigned tag;
 	int next = 0;
 

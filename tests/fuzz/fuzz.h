@@ -32,6 +32,9 @@ void fuzz_write(const char *path, const void *data, size_t len);
 /* The input as a NUL-terminated string (allocated; embedded NULs kept). */
 char *fuzz_str(const uint8_t *data, size_t size);
 
+/* Whether s is one non-empty line of printable ASCII (an error text of ours). */
+int fuzz_printable_line(const char *s);
+
 /* Whether s[0..len) is well-formed UTF-8 (RFC 3629: no overlongs, no
  * surrogates, nothing above U+10FFFF). Written apart from util.c's
  * utf8_seq, so that it can judge what the escapers built on it write. */

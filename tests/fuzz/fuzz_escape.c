@@ -17,8 +17,10 @@
  *                         no DEL; unchanged when there was nothing to escape
  *   store_escape          a state-file value: no control byte, % only in
  *                         %XX; store_unescape gives the input back
- *   log_warnx             one line on stderr: one newline, at the end, no
- *                         control byte but tab
+ *   log_warnx             one line on stderr: one newline, at the end;
+ *                         the rest is terminal text as above (valid UTF-8,
+ *                         no C0 or C1 control, no DEL), the input itself
+ *                         when there was nothing to escape
  *
  * The input is cut at its NUL bytes; each piece is one string.
  */
@@ -350,14 +352,24 @@ check_log(const char *in, size_t inlen)
 	FUZZ_CHECK(n >= sizeof(prefix) && memcmp(out, prefix, sizeof(prefix) - 1) == 0,
 	    "a log line without its prefix");
 	FUZZ_CHECK(out[n - 1] == '\n', "a log line without its newline");
-	for (size_t i = 0; i + 1 < n; i++) {
-		unsigned char c = (unsigned char)out[i];
-		FUZZ_CHECK((c >= 0x20 || c == '\t') && c != 0x7f,
-		    "control byte 0x%02x in a log line", c);
+	FUZZ_CHECK(fuzz_utf8_valid((const unsigned char *)out, n - 1), "a log line not UTF-8");
+	for (size_t i = 0; i + 1 < n;) {
+		uint32_t cp;
+		int k = fuzz_utf8_decode((const unsigned char *)out + i, &cp);
+
+		FUZZ_CHECK(cp >= 0x20 && !(cp >= 0x7f && cp <= 0x9f),
+		    "control U+%04X in a log line", (unsigned)cp);
+		i += (size_t)k;
 	}
-	for (size_t i = 0; plain && i < inlen; i++)
-		if (((unsigned char)in[i] < 0x20 && in[i] != '\t') || in[i] == 0x7f)
+	plain = plain && fuzz_utf8_valid((const unsigned char *)in, inlen);
+	for (size_t i = 0; plain && i < inlen;) {
+		uint32_t cp;
+		int k = fuzz_utf8_decode((const unsigned char *)in + i, &cp);
+
+		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
 			plain = 0;
+		i += (size_t)k;
+	}
 	if (plain)
 		FUZZ_CHECK(n == sizeof(prefix) + inlen &&
 		    memcmp(out + sizeof(prefix) - 1, in, inlen) == 0,

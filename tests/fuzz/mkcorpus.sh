@@ -12,6 +12,9 @@
 #             test_store.c escape, and the hostile certificate's subject
 #   certs     the chains of tests/pki.sh (and each certificate), as DER
 #   http      requests for every route, method and header we read
+#   crl ocsp aia  tests/revpki.sh's CRLs, OCSP responses and issuer
+#             certificates, and revcerts.h (the certificates the OCSP seeds
+#             answer for); ari and fetch_meta: RFC 9773's examples, our files
 #
 # Usage: sh tests/fuzz/mkcorpus.sh   (from anywhere; needs certtool,
 # python3 and a C compiler, as tests/pki.sh does). The output is committed:
@@ -23,10 +26,11 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/mkcorpus.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
 sh "$top/tests/pki.sh" "$tmp/pki"
-exec python3 - "$top" "$tmp/pki" <<'EOF'
+sh "$top/tests/revpki.sh" "$tmp/rev" http://127.0.0.1:9/pki http://127.0.0.1:9/ocsp
+exec python3 - "$top" "$tmp/pki" "$tmp/rev" <<'EOF'
 import base64, hashlib, os, re, shutil, subprocess, sys
 
-top, pki = sys.argv[1], sys.argv[2]
+top, pki, rev = sys.argv[1], sys.argv[2], sys.argv[3]
 fuzz = os.path.join(top, "tests", "fuzz")
 corpus = os.path.join(fuzz, "corpus")
 
@@ -311,6 +315,48 @@ write(d, "auth-ok", ("\1GET /api/targets HTTP/1.1\r\nAuthorization: Basic %s\r\n
 write(d, "auth-metrics", ("\1GET /metrics HTTP/1.1\r\nAccept-Encoding: gzip\r\nAuthorization: Basic %s\r\n\r\n" % auth).encode())
 write(d, "auth-wrong", ("\1GET / HTTP/1.1\r\nAuthorization: Basic %s\r\n\r\n" % base64.b64encode(b"alice:guess").decode()).encode())
 write(d, "auth-none", b"\1GET / HTTP/1.1\r\n\r\n")
+# ---------------------------------------------------------------- revocation
+def rev_der(name):
+    return subprocess.run(["openssl", "x509", "-in", os.path.join(rev, name + ".pem"),
+                           "-outform", "DER"], capture_output=True, check=True).stdout
+with open(os.path.join(fuzz, "revcerts.h"), "w") as f:
+    f.write("/* revcerts.h - the certificates the fuzz seeds of corpus/ocsp and corpus/crl\n"
+            " * were made for: tests/revpki.sh's int (the issuer) and good and revoked\n"
+            " * (leaves), copied here by mkcorpus.sh with the seeds, so that the\n"
+            " * harnesses need no files. Regenerate both together. */\n")
+    for n in ("int", "good", "revoked"):
+        b = rev_der(n)
+        f.write("static const unsigned char rev_%s_der[] = {\n" % n)
+        for i in range(0, len(b), 12):
+            f.write("\t" + ", ".join("0x%02x" % x for x in b[i:i + 12]) + ",\n")
+        f.write("};\n")
+d = reset("crl")
+for n in ("int.crl", "root.crl", "int-stale.crl", "int-idp.crl", "int-badsig.crl", "int-pem.crl"):
+    write(d, n, read(rev, n))
+d = reset("ocsp")
+for n in sorted(os.listdir(rev)):
+    if n.startswith("ocsp-"):
+        write(d, n, read(rev, n))
+d = reset("aia")
+for n in ("int.cer", "int.p7c", "int.pem", "root.cer"):
+    write(d, n, read(rev, n))
+d = reset("ari")
+write(d, "directory", b'\0{"newNonce":"https://acme.example/nonce","renewalInfo":"https://acme.example/renewal-info"}')
+write(d, "window", b'\1{"suggestedWindow":{"start":"2025-01-02T04:00:00Z","end":"2025-01-03T04:00:00Z"},"explanationURL":"https://acme.example.com/docs/ari"}')
+write(d, "window-offsets", b'\1{"suggestedWindow":{"start":"2025-01-02T04:00:00.5+01:00","end":"2025-01-03T04:00:00-05:00"}}')
+write(d, "time", b"\x022025-01-02T04:00:00.123Z")
+write(d, "base64url", b"\x03\x69\x88\x5b\x6b\x87")
+write(d, "certid", b"\x04" + rev_der("highserial"))
+d = reset("fetch_meta")
+write(d, "crl", b"tlswatch-fetch 1\nurl http://crl.example/int.crl\nkind crl\n"
+      b"fetched 1763800000.500\nfresh_until 1763900000.000\netag \"6925f3a1-1c\"\n"
+      b"last_modified Tue, 25 Nov 2025 18:26:09 GMT\ncontent_type application/pkix-crl\n"
+      b"body_size 28\nbody_sha256 " + b"0123456789abcdef" * 4 + b"\nend\n")
+write(d, "ari", b"tlswatch-fetch 1\nurl https://acme.example/renewal-info/aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE\n"
+      b"kind ari\nfetched 1763800000.000\nfresh_until 1763821600.000\nretry_after 1763821600.000\n"
+      b"body_size 0\nbody_sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"
+      b"new_key ignored\nend\n")
+
 for name in sorted(os.listdir(corpus)):
     print("%s: %d seeds" % (name, len(os.listdir(os.path.join(corpus, name)))))
 EOF

@@ -109,6 +109,17 @@ fuzz_str(const uint8_t *data, size_t size)
 }
 
 int
+fuzz_printable_line(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return 0;
+	return 1;
+}
+
+int
 fuzz_utf8_decode(const unsigned char *s, uint32_t *cp)
 {
 	if (s[0] < 0x80) {
