@@ -45,35 +45,10 @@ static struct trust *fz_trust;
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char *ca = fuzz_path("ca.pem"), *err = NULL;
-
 	(void)argc;
 	(void)argv;
-	fuzz_write(ca, fuzz_ca_pem, strlen(fuzz_ca_pem));
-	if ((fz_trust = trust_load(ca, &err)) == NULL) {
-		fprintf(stderr, "fuzz_webpki: %s: %s\n", ca, err);
-		abort();
-	}
-	free(ca);
+	fz_trust = fuzz_pki_trust();
 	return 0;
-}
-
-/* The length of the DER element at p (header included), or 0. */
-static size_t
-blob_len(const uint8_t *p, size_t n)
-{
-	size_t len = 0, k;
-
-	if (n < 2)
-		return 0;
-	if (p[1] < 0x80)
-		return 2 + (size_t)p[1] <= n ? 2 + (size_t)p[1] : 0;
-	k = p[1] & 0x7f;
-	if (k == 0 || k > 4 || n < 2 + k)
-		return 0;
-	for (size_t i = 0; i < k; i++)
-		len = len << 8 | p[2 + i];
-	return len <= n - 2 - k ? 2 + k + len : 0;
 }
 
 static void
@@ -109,7 +84,7 @@ run_path(const uint8_t *p, size_t n, int anchored)
 	size_t nb = 0, nc = 0;
 
 	while (n > 0 && nb < MAX_BLOBS) {
-		size_t len = blob_len(p, n);
+		size_t len = fuzz_der_len(p, n);
 
 		if (len == 0)
 			len = n;
