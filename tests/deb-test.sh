@@ -271,7 +271,7 @@ check $? "the package build ran the unit tests, and they passed"
 # Every pkg-config module configure.ac asks for comes from a package the
 # Build-Depends name, not from one pulled in by another.
 bd=$(sed -n '/^Build-Depends:/,/^[A-Z]/p' "$top/debian/control")
-for m in $(sed -n 's/.*PKG_CHECK_\(MODULES\|VAR\)(\[[A-Za-z_]*\], \[\([a-z0-9-]*\).*/\2/p' "$top/configure.ac"); do
+for m in $(sed -n 's/.*PKG_CHECK_\(MODULES\|VAR\)(\[[A-Za-z_]*\], \[\([a-z0-9.-]*\).*/\2/p' "$top/configure.ac"); do
 	pc=$(inroot "$broot" 20 pkg-config --path "$m" 2>/dev/null)
 	pkg=$([ -n "$pc" ] && inroot "$broot" 20 dpkg -S "$pc" 2>/dev/null | sed 's/:.*//')
 	printf '%s\n' "$bd" | grep -q "[ ,]${pkg:-?}[ ,(]"
