@@ -101,7 +101,7 @@ status_line(struct daemon *d)
 {
 	size_t n, failing, expiring;
 
-	(void)sched_targets(d->sched, &n);
+	n = sched_count(d->sched);
 	sched_summary(d->sched, wall_now(), STATUS_EXPIRY_HORIZON, &failing, &expiring);
 	return xasprintf("%zu target%s, %zu failing, %zu expiring within 21 days%s",
 	    n, n == 1 ? "" : "s", failing, expiring,
@@ -175,8 +175,7 @@ reload(struct daemon *d)
 		free(nc->state_dir);
 		nc->state_dir = xstrdup(d->state_dir_override);
 	}
-	if ((ns = sched_new(d->loop, d->resolver, nc, &err)) == NULL)
-		goto fail;
+	ns = sched_new(d->loop, d->resolver, nc);
 	if (listeners_apply(d->listeners, nc, &err) == -1)
 		goto fail;
 	if (strcmp(nc->state_dir, store_dir(d->store)) != 0)
@@ -229,23 +228,24 @@ signal_cb(struct loop_watch *w, uint32_t events)
 	}
 }
 
-/* Bind every listen address. In check mode (-t) an address already in use
- * is only a warning: the running daemon is the likely holder. */
+/* -t: bind every listen address and let go; one already in use is only a
+ * warning, as the running daemon is its likely holder. 0, or -1 when one
+ * cannot be bound for another reason. */
 static int
-bind_listeners(struct daemon *d, int check, int *fds)
+check_listeners(const struct conf *c)
 {
-	const struct conf *c = d->conf;
 	int failed = 0;
 
 	for (size_t i = 0; i < c->nlisten; i++) {
 		const struct conf_listen *cl = &c->listen[i];
 		char *err = NULL;
+		int fd = httpd_listen(cl->host, cl->port, &err);
 
-		fds[i] = httpd_listen(cl->host, cl->port, &err);
-		if (fds[i] != -1)
+		if (fd != -1) {
+			close(fd);
 			continue;
-		int in_use = errno == EADDRINUSE;
-		if (check && in_use) {
+		}
+		if (errno == EADDRINUSE) {
 			fprintf(stderr, "%s:%d: listen: %s (warning: a running tlswatchd may hold it)\n",
 			    c->path, cl->line, err);
 		} else {
@@ -279,8 +279,16 @@ daemon_free(struct daemon *d)
 	tls_fini();
 }
 
-int
-main(int argc, char **argv)
+struct options {
+	const char *path;
+	const char *state_dir;     /* -s DIR, or NULL */
+	int check;
+	int verbose;
+};
+
+/* 0: go on; otherwise the exit status + 1 (help and version exit 0). */
+static int
+parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -291,167 +299,179 @@ main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct daemon d = { .sigwatch = { .fd = -1 } };
-	const char *path = DEFAULT_CONFIG;
-	const char *state_dir = NULL;
-	int check = 0, verbose = 0, ch, status = 1;
-	char *err = NULL;
-	int *fds = NULL;
-	sigset_t mask;
+	int ch;
 
+	o->path = DEFAULT_CONFIG;
 	while ((ch = getopt_long(argc, argv, "c:tvVhs:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			path = optarg;
+			o->path = optarg;
 			break;
 		case 't':
-			check = 1;
+			o->check = 1;
 			break;
 		case 's':
 			if (*optarg == '\0') {
 				fprintf(stderr, "tlswatchd: --state-dir must not be empty\n");
-				return 1;
+				return 2;
 			}
-			state_dir = optarg;
+			o->state_dir = optarg;
 			break;
 		case 'v':
-			verbose++;
+			o->verbose++;
 			break;
 		case 'V':
 			printf("tlswatchd %s (GnuTLS %s)\n", PACKAGE_VERSION, tls_library_version());
-			return 0;
+			return 1;
 		case 'h':
 			usage(stdout);
-			return 0;
+			return 1;
 		default:
 			usage(stderr);
-			return 1;
+			return 2;
 		}
 	}
 	if (optind != argc) {
 		usage(stderr);
-		return 1;
+		return 2;
 	}
-	log_init("tlswatchd", verbose);
-	d.path = path;
-	loop_timer_init(&d.status, status_cb);
-	loop_timer_init(&d.watchdog, watchdog_cb);
+	return 0;
+}
 
-	/* Everything is parsed, loaded and bound before anything runs: the
-	 * daemon never starts half-configured. */
-	d.conf = conf_load(path, &err);
-	if (d.conf == NULL) {
-		print_errors(err);
-		free(err);
+/* -t: the configuration, with everything it names loaded and checked, and
+ * the listen addresses; no scheduler is built. */
+static int
+check_config(const struct conf *c)
+{
+	if (check_listeners(c) == -1)
 		return 1;
-	}
-	if (state_dir != NULL) {
-		free(d.conf->state_dir);
-		d.conf->state_dir = xstrdup(state_dir);
-		d.state_dir_override = state_dir;
-	}
-	/* libconfig's parse tree is gone, but glibc keeps its pages: with
-	 * 100,000 targets that is most of the resident size. Hand them back. */
-	malloc_trim(0);
-	if (tls_init(&err) == -1 || (d.loop = loop_new()) == NULL ||
-	    (d.resolver = resolver_new(d.loop, &err)) == NULL ||
-	    (d.sched = sched_new(d.loop, d.resolver, d.conf, &err)) == NULL) {
+	printf("%s: configuration OK (%zu target%s)\n", c->path, c->ntargets,
+	    c->ntargets == 1 ? "" : "s");
+	return 0;
+}
+
+/* Everything is loaded and bound before anything runs: the daemon never
+ * starts half-configured. 0, or -1 (reported). */
+static int
+start(struct daemon *d)
+{
+	char *err = NULL;
+	sigset_t mask;
+	size_t mine;
+
+	if (tls_init(&err) == -1 || (d->loop = loop_new()) == NULL ||
+	    (d->resolver = resolver_new(d->loop, &err)) == NULL) {
 		if (err)
 			print_errors(err);
 		else
 			log_warn("event loop");
 		free(err);
-		goto out;
+		return -1;
 	}
-	fds = xcalloc(d.conf->nlisten, sizeof(*fds));
-	if (bind_listeners(&d, check, fds) == -1)
-		goto out;
-	if (check) {
-		for (size_t i = 0; i < d.conf->nlisten; i++)
-			if (fds[i] != -1)
-				close(fds[i]);
-		printf("%s: configuration OK (%zu target%s)\n", path, d.conf->ntargets,
-		    d.conf->ntargets == 1 ? "" : "s");
-		status = 0;
-		goto out;
-	}
-
-	/* -t bound and closed them above; the daemon binds its own, the
-	 * same way a reload does. */
-	/* Stored results are served before the first new probe; a state_dir
-	 * that cannot be read or written is logged and retried, never fatal. */
-	d.store = store_new(d.conf->state_dir, d.conf->state_refresh_ms);
-	sched_set_store(d.sched, d.store);
-	d.pages.sched = d.sched;
-	d.pages.conf = d.conf;
-	d.pages.state_dir = store_dir(d.store);
-	for (size_t i = 0; i < d.conf->nlisten; i++) {
-		if (fds[i] != -1)
-			close(fds[i]);
-		fds[i] = -1;
-	}
+	d->sched = sched_new(d->loop, d->resolver, d->conf);
 	/* Two workers: a bcrypt takes tens of ms of CPU, and two keep checks
 	 * moving while one client guesses, without taking every core. */
-	if ((d.workers = work_pool_new(d.loop, 2, "tlswatchd-work", &err)) == NULL) {
+	if ((d->workers = work_pool_new(d->loop, 2, "tlswatchd-work", &err)) == NULL) {
 		print_errors(err);
 		free(err);
-		goto out;
+		return -1;
 	}
-	d.listeners = listeners_new(d.loop, d.workers, render_cb, &d);
-	listeners_set_pages(d.listeners, status_handle, &d.pages);
-	if (listeners_apply(d.listeners, d.conf, &err) == -1) {
+	/* bound once, here, as a reload binds new addresses */
+	d->listeners = listeners_new(d->loop, d->workers, render_cb, d);
+	listeners_set_pages(d->listeners, status_handle, &d->pages);
+	d->pages.sched = d->sched;
+	d->pages.conf = d->conf;
+	if (listeners_apply(d->listeners, d->conf, &err) == -1) {
 		print_errors(err);
 		free(err);
-		goto out;
+		return -1;
 	}
-	loop_set_prepare(d.loop, prepare_cb, &d);
+	/* Stored results are served before the first new probe; a state_dir
+	 * that cannot be read or written is logged and retried, never fatal. */
+	if ((d->store = store_new(d->loop, d->conf->state_dir, d->conf->state_refresh_ms,
+	    &err)) == NULL) {
+		print_errors(err);
+		free(err);
+		return -1;
+	}
+	sched_set_store(d->sched, d->store);
+	d->pages.state_dir = store_dir(d->store);
+	loop_set_prepare(d->loop, prepare_cb, d);
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1 ||
-	    (d.sigwatch.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1) {
+	    (d->sigwatch.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1) {
 		log_warn("signalfd");
-		goto out;
+		return -1;
 	}
-	d.sigwatch.cb = signal_cb;
-	if (loop_watch_add(d.loop, &d.sigwatch, EPOLLIN) == -1) {
+	d->sigwatch.cb = signal_cb;
+	if (loop_watch_add(d->loop, &d->sigwatch, EPOLLIN) == -1) {
 		log_warn("signalfd: epoll");
-		goto out;
+		return -1;
 	}
 	/* A peer that closes mid-write must not kill the daemon. */
 	signal(SIGPIPE, SIG_IGN);
 
-	size_t mine;
-	sched_targets(d.sched, &mine);
-	if (d.conf->shard_n > 1)
+	mine = sched_count(d->sched);
+	if (d->conf->shard_n > 1)
 		log_info("tlswatchd %s started: shard %u/%u, %zu of %zu targets, concurrency %u",
-		    PACKAGE_VERSION, d.conf->shard_k, d.conf->shard_n, mine, d.conf->ntargets,
-		    d.conf->concurrency);
+		    PACKAGE_VERSION, d->conf->shard_k, d->conf->shard_n, mine, d->conf->ntargets,
+		    d->conf->concurrency);
 	else
 		log_info("tlswatchd %s started: %zu target%s, concurrency %u", PACKAGE_VERSION,
-		    mine, mine == 1 ? "" : "s", d.conf->concurrency);
-	store_schedule_cleanup(d.store, d.loop, d.conf);
-	sched_start(d.sched);
-	d.reload_ok = 1;
-	d.reload_time = wall_now();
-	loop_timer_at(d.loop, &d.status, mono_ms() + STATUS_PERIOD_MS);
-	if ((d.watchdog_ms = notify_watchdog_usec() / 2000) > 0) {
+		    mine, mine == 1 ? "" : "s", d->conf->concurrency);
+	store_schedule_cleanup(d->store, d->loop, d->conf);
+	sched_start(d->sched);
+	d->reload_ok = 1;
+	d->reload_time = wall_now();
+	loop_timer_at(d->loop, &d->status, mono_ms() + STATUS_PERIOD_MS);
+	if ((d->watchdog_ms = notify_watchdog_usec() / 2000) > 0) {
 		log_info("systemd watchdog: pinging every %llu ms",
-		    (unsigned long long)d.watchdog_ms);
-		loop_timer_at(d.loop, &d.watchdog, mono_ms() + d.watchdog_ms);
+		    (unsigned long long)d->watchdog_ms);
+		loop_timer_at(d->loop, &d->watchdog, mono_ms() + d->watchdog_ms);
 	}
 	/* Config loaded, trust stores read, listeners bound: ready. */
-	status_update(&d, 1);
-	status = loop_run(d.loop) == 0 ? 0 : 1;
-	notify_stopping();
-out:
-	if (fds) {
-		for (size_t i = 0; i < d.conf->nlisten; i++)
-			if (fds[i] > 0)
-				close(fds[i]);
-		free(fds);
+	status_update(d, 1);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon d = { .sigwatch = { .fd = -1 } };
+	struct options o = { NULL, NULL, 0, 0 };
+	char *err = NULL;
+	int rc, status = 1;
+
+	if ((rc = parse_options(argc, argv, &o)) != 0)
+		return rc - 1;
+	log_init("tlswatchd", o.verbose);
+	d.path = o.path;
+	loop_timer_init(&d.status, status_cb);
+	loop_timer_init(&d.watchdog, watchdog_cb);
+
+	d.conf = conf_load(o.path, &err);
+	if (d.conf == NULL) {
+		print_errors(err);
+		free(err);
+		return 1;
+	}
+	if (o.state_dir != NULL) {
+		free(d.conf->state_dir);
+		d.conf->state_dir = xstrdup(o.state_dir);
+		d.state_dir_override = o.state_dir;
+	}
+	/* libconfig's parse tree is gone, but glibc keeps its pages: with
+	 * 100,000 targets that is most of the resident size. Hand them back. */
+	malloc_trim(0);
+	if (o.check) {
+		status = check_config(d.conf);
+	} else if (start(&d) == 0) {
+		status = loop_run(d.loop) == 0 ? 0 : 1;
+		notify_stopping();
 	}
 	daemon_free(&d);
 	return status;

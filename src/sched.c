@@ -1,27 +1,50 @@
 /* sched.c - targets, their timers and the concurrency limit. Each target
  * has one due time in a heap; a due target starts a probe when a slot is
- * free, else waits in a FIFO, so the limit holds without starving anyone. */
+ * free, else waits in a FIFO, so the limit holds without starving anyone.
+ * Every outcome goes to the target's history (state/history.c), which
+ * decides what changed and logs it, and from there to the store; a check
+ * whose data arrived later asks for a recheck here (sched_recheck). */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "verdict/chain.h"
 #include "core/log.h"
 #include "core/loop.h"
-#include "serve/metrics.h"
+#include "core/util.h"
 #include "probe/multi.h"
 #include "probe/probe.h"
-#include "sched.h"
-#include "state/store.h"
 #include "probe/tls.h"
-#include "core/util.h"
+#include "sched.h"
+#include "serve/metrics.h"
+#include "state/history.h"
+#include "state/store.h"
+#include "verdict/verdict.h"
 
-struct trust_entry {
-	char *path;             /* NULL: the system store */
-	struct trust *trust;
+/* One configured target, as the scheduler keeps it. Every field is
+ * written here; what the target's results mean is its history's. */
+struct target {
+	const struct conf_target *conf;
+	char *labels;            /* escaped label pairs for every series (metrics.c) */
+	struct history *hist;
+	struct heap_node due;    /* key: monotonic ms of the next probe */
+	uint64_t due_at;         /* monotonic ms the current round fell due */
+	struct probe *probe;     /* in flight, or NULL */
+	struct multi *multi;     /* addresses = "all": the probes in flight, or NULL */
+	struct target *qnext;    /* queue of targets due but waiting for a slot */
+	int queued;
+	struct sched *sched;
 };
+
+/* A recheck asked for, run from the loop. */
+struct recheck {
+	char *target;
+	char *address;           /* NULL: the target's result */
+};
+
+/* At most this many rechecks wait at once; more are dropped (the next
+ * probe asks the checks again anyway). */
+#define SCHED_MAX_RECHECKS 4096
 
 struct sched {
 	struct loop *loop;
@@ -29,12 +52,7 @@ struct sched {
 	const struct conf *conf;
 	struct target *targets;
 	size_t ntargets;
-	const struct trust **target_trust;   /* per target, borrowed from trusts */
-	struct trust_entry *trusts;
-	size_t ntrusts;
-	const struct tls_creds **target_creds;  /* per target, borrowed from creds; NULL: none */
-	struct creds_entry *creds;
-	size_t ncreds;
+	struct target **byname;              /* sorted by name */
 	struct heap due;
 	struct loop_timer timer;             /* fires at the earliest due time */
 	struct target *qhead, *qtail;        /* due, waiting for a slot */
@@ -44,6 +62,10 @@ struct sched {
 	struct histogram lateness;           /* seconds from due time to start */
 	uint64_t skipped;                    /* rounds skipped: target still busy */
 	struct store *store;                 /* state on disk; NULL: none */
+	struct recheck *rechecks;
+	size_t nrechecks;
+	struct loop_timer recheck_timer;
+	uint64_t rechecked;                  /* rechecks run */
 };
 
 /* Lateness buckets: fine below a second, where a healthy scheduler lives. */
@@ -51,46 +73,30 @@ static const double lateness_bounds[] = {
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 };
 
-struct creds_entry {
-	char *cert;
-	char *key;
-	struct tls_creds *creds;
-	int64_t not_after;
-};
-
 static void sched_arm(struct sched *s);
-static int sched_load_tlsopts(struct sched *s, char **err);
+static void recheck_cb(struct loop_timer *t);
 
-static const struct trust *
-trust_for(struct sched *s, const char *path, int line, char **err)
+static int
+cmp_target_ptr(const void *a, const void *b)
 {
-	char *msg = NULL;
-	struct trust *t;
+	const struct target *ta = *(const struct target *const *)a;
+	const struct target *tb = *(const struct target *const *)b;
 
-	for (size_t i = 0; i < s->ntrusts; i++) {
-		const char *p = s->trusts[i].path;
-		if ((p == NULL && path == NULL) || (p && path && strcmp(p, path) == 0))
-			return s->trusts[i].trust;
-	}
-	t = trust_load(path, &msg);
-	if (t == NULL) {
-		if (path) {
-			*err = xasprintf("%s:%d: ca_file: %s", s->conf->path, line, msg);
-			free(msg);
-		} else {
-			*err = msg;
-		}
-		return NULL;
-	}
-	s->trusts = xreallocarray(s->trusts, s->ntrusts + 1, sizeof(*s->trusts));
-	s->trusts[s->ntrusts].path = path ? xstrdup(path) : NULL;
-	s->trusts[s->ntrusts].trust = t;
-	s->ntrusts++;
-	return t;
+	return strcmp(ta->conf->name, tb->conf->name);
+}
+
+static struct target *
+find_target(const struct sched *s, const char *name)
+{
+	struct conf_target kc = { .name = (char *)name };
+	struct target key = { .conf = &kc }, *kp = &key, **found;
+
+	found = bsearch(&kp, s->byname, s->ntargets, sizeof(*s->byname), cmp_target_ptr);
+	return found ? *found : NULL;
 }
 
 struct sched *
-sched_new(struct loop *l, struct resolver *res, const struct conf *c, char **err)
+sched_new(struct loop *l, struct resolver *res, const struct conf *c)
 {
 	struct sched *s = xcalloc(1, sizeof(*s));
 
@@ -101,160 +107,27 @@ sched_new(struct loop *l, struct resolver *res, const struct conf *c, char **err
 	histogram_init(&s->lateness, lateness_bounds, ARRAY_SIZE(lateness_bounds));
 	heap_init(&s->due);
 	loop_timer_init(&s->timer, NULL);
+	loop_timer_init(&s->recheck_timer, recheck_cb);
 	/* A sharded instance keeps only its own targets (conf_in_shard). */
 	for (size_t i = 0; i < c->ntargets; i++)
 		if (conf_in_shard(c->targets[i].name, c->shard_k, c->shard_n))
 			s->ntargets++;
-	s->targets = xcalloc(s->ntargets, sizeof(*s->targets));
-	s->target_trust = xcalloc(s->ntargets, sizeof(*s->target_trust));
+	s->targets = xcalloc(s->ntargets ? s->ntargets : 1, sizeof(*s->targets));
+	s->byname = xcalloc(s->ntargets ? s->ntargets : 1, sizeof(*s->byname));
 	for (size_t i = 0, k = 0; i < c->ntargets; i++) {
 		if (!conf_in_shard(c->targets[i].name, c->shard_k, c->shard_n))
 			continue;
 		struct target *t = &s->targets[k];
 		t->conf = &c->targets[i];
 		t->sched = s;
+		t->labels = metrics_labels(t->conf);
+		t->hist = history_new(t->conf->name);
 		heap_node_init(&t->due);
-		metrics_target_labels(t);
-		/* Trust stores are shared by every target naming the same file. */
-		s->target_trust[k] = trust_for(s, t->conf->ca_file, t->conf->ca_file_line, err);
-		if (s->target_trust[k] == NULL) {
-			sched_free(s);
-			return NULL;
-		}
+		s->byname[k] = t;
 		k++;
 	}
-	if (sched_load_tlsopts(s, err) == -1) {
-		sched_free(s);
-		return NULL;
-	}
+	qsort(s->byname, s->ntargets, sizeof(*s->byname), cmp_target_ptr);
 	return s;
-}
-
-/* One loaded client certificate per distinct (certificate, key) pair. */
-static struct creds_entry *
-creds_for(struct sched *s, const struct conf_tlsopts *o, struct buf *errs)
-{
-	struct creds_entry *e;
-	struct tls_creds *c;
-	int64_t not_after = 0;
-	char *msg = NULL;
-
-	for (size_t i = 0; i < s->ncreds; i++) {
-		e = &s->creds[i];
-		if (strcmp(e->cert, o->client_cert) == 0 && strcmp(e->key, o->client_key) == 0)
-			return e->creds ? e : NULL;
-	}
-	c = tls_creds_load(o->client_cert, o->client_key, &not_after, &msg);
-	if (c == NULL) {
-		buf_printf(errs, "%s%s: %s", errs->len ? "\n" : "", o->client_key_at, msg);
-		free(msg);
-	}
-	/* Failures are kept too, so that each is reported once. */
-	s->creds = xreallocarray(s->creds, s->ncreds + 1, sizeof(*s->creds));
-	e = &s->creds[s->ncreds++];
-	e->cert = xstrdup(o->client_cert);
-	e->key = xstrdup(o->client_key);
-	e->creds = c;
-	e->not_after = not_after;
-	return c ? e : NULL;
-}
-
-/*
- * What only GnuTLS can check: priority strings and client certificates.
- * Every error is reported (once per setting, however many targets inherit
- * it), as "FILE:LINE: SETTING: MESSAGE".
- */
-static int
-sched_load_tlsopts(struct sched *s, char **err)
-{
-	const struct conf_tlsopts *top = &s->conf->tls;
-	struct buf errs;
-	char *msg = NULL;
-
-	buf_init(&errs);
-	if (top->priority && tls_priority_check(top->priority, &msg) == -1) {
-		buf_printf(&errs, "%s: %s", top->priority_at, msg);
-		free(msg);
-	}
-	s->target_creds = xcalloc(s->ntargets, sizeof(*s->target_creds));
-	for (size_t i = 0; i < s->ntargets; i++) {
-		struct target *t = &s->targets[i];
-		const struct conf_tlsopts *o = &t->conf->tls;
-		struct creds_entry *e;
-
-		if (o->priority && !(top->priority_at && strcmp(o->priority_at, top->priority_at) == 0) &&
-		    tls_priority_check(o->priority, &msg) == -1) {
-			buf_printf(&errs, "%s%s: %s", errs.len ? "\n" : "", o->priority_at, msg);
-			free(msg);
-		}
-		if (o->client_cert && o->client_key && (e = creds_for(s, o, &errs)) != NULL) {
-			s->target_creds[i] = e->creds;
-			t->has_client_cert = 1;
-			t->client_cert_not_after = e->not_after;
-		}
-	}
-	if (errs.len == 0) {
-		buf_free(&errs);
-		return 0;
-	}
-	*err = buf_steal(&errs);
-	return -1;
-}
-
-static void
-log_result_named(const char *name, const struct result *old, const struct result *r)
-{
-	if (!r->success) {
-		if (old == NULL || old->success || strcmp(old->fail_stage, r->fail_stage) != 0 ||
-		    strcmp(old->fail_reason, r->fail_reason) != 0)
-			log_info("target %s: probe failed at %s: %s (%s)", name, r->fail_stage,
-			    r->fail_reason, r->fail_detail ? r->fail_detail : "");
-		return;
-	}
-	if (old == NULL || !old->success)
-		log_info("target %s: probe ok: %s, %s, %zu certificate%s from %s", name,
-		    r->tls_version, r->cipher, r->ncerts, r->ncerts == 1 ? "" : "s",
-		    r->peer ? r->peer : "?");
-	if (old && old->success && old->verdict.verified == r->verdict.verified &&
-	    old->verdict.reasons == r->verdict.reasons)
-		return;
-	/* what it was, when known: "verified" or the old reasons */
-	struct buf was;
-	buf_init(&was);
-	if (old && old->success) {
-		buf_puts(&was, "; was: ");
-		if (old->verdict.verified)
-			buf_puts(&was, "verified");
-		for (unsigned i = 0; i < CHAIN_NREASONS; i++)
-			if (old->verdict.reasons & (1u << i))
-				buf_printf(&was, "%s%s", was.data[was.len - 1] == ' ' ? "" : ", ",
-				    chain_reason_name(i));
-	}
-	if (r->verdict.verified) {
-		char when[32];
-		time_t exp = (time_t)r->verdict.verified_expiry;
-		struct tm tm;
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&exp, &tm));
-		log_info("target %s: chain verified, valid until %s%s", name, when,
-		    was.data ? was.data : "");
-	} else {
-		struct buf why;
-		buf_init(&why);
-		for (unsigned i = 0; i < CHAIN_NREASONS; i++)
-			if (r->verdict.reasons & (1u << i))
-				buf_printf(&why, "%s%s", why.len ? ", " : "", chain_reason_name(i));
-		log_info("target %s: chain does not verify: %s (leaf: %s)%s", name,
-		    why.data ? why.data : "other",
-		    r->ncerts ? r->certs[0]->subject : "none", was.data ? was.data : "");
-		buf_free(&why);
-	}
-	buf_free(&was);
-}
-
-static void
-log_result(const struct target *t, const struct result *old, const struct result *r)
-{
-	log_result_named(t->conf->name, old, r);
 }
 
 static void probe_done(void *arg, struct result *r);
@@ -263,14 +136,13 @@ static void multi_done(void *arg, struct result *failure, struct addr_result *a,
 static void
 sched_launch(struct sched *s, struct target *t)
 {
-	size_t i = (size_t)(t - s->targets);
 	uint64_t now = mono_ms();
 	struct probe_opts o = {
-		.trust = s->target_trust[i],
+		.trust = t->conf->trust,
 		/* Safe for every address of addresses = "all" too: a verdict
 		 * is reused only for the very same certificates. */
-		.prev = t->result,
-		.creds = s->target_creds ? s->target_creds[i] : NULL,
+		.prev = history_result(t->hist, NULL),
+		.creds = t->conf->tls.creds,
 	};
 
 	histogram_observe(&s->lateness,
@@ -298,6 +170,14 @@ sched_dequeue(struct sched *s)
 	}
 }
 
+/* What the history now remembers goes to disk (when it changed). */
+static void
+sched_save(struct sched *s, struct target *t)
+{
+	if (s->store)
+		store_save(s->store, history_memory(t->hist), history_result(t->hist, NULL));
+}
+
 static void
 probe_done(void *arg, struct result *r)
 {
@@ -306,88 +186,46 @@ probe_done(void *arg, struct result *r)
 
 	t->probe = NULL;
 	s->in_flight--;
-	if (r->success)
-		t->probes_success++;
+	/* the DER of new certificates goes to disk; none stays in memory */
+	if (s->store)
+		store_put_certs(s->store, r);
 	else
-		t->probes_failure++;
-	log_result(t, t->result, r);
-	store_result(s->store, t, r);
-	result_free(t->result);
-	t->result = r;
+		result_drop_ders(r);
+	history_record(t->hist, r);
+	sched_save(s, t);
 	sched_dequeue(s);
 }
 
-/*
- * addresses = "all" ended. Each address keeps its own counters across
- * rounds (by address); t->result becomes a copy of the first address's
- * result, or the failure to resolve, so that whatever reads one result per
- * target reads what addresses = "first" would give.
- */
+/* addresses = "all" ended: what is remembered on disk is the first
+ * address's result, whose DER goes to the store. */
 static void
 multi_done(void *arg, struct result *failure, struct addr_result *a, size_t n)
 {
 	struct target *t = arg;
 	struct sched *s = t->sched;
-	struct result *first;
 
 	t->multi = NULL;
 	s->in_flight--;
 	for (size_t i = 0; i < n; i++) {
-		struct result *old = NULL;
-		char *name;
-
-		for (size_t j = 0; j < t->naddrs; j++) {
-			if (strcmp(t->addrs[j].address, a[i].address) == 0) {
-				a[i].probes_success = t->addrs[j].probes_success;
-				a[i].probes_failure = t->addrs[j].probes_failure;
-				old = t->addrs[j].result;
-				break;
-			}
-		}
-		if (a[i].result->success)
-			a[i].probes_success++;
+		if (i == 0 && s->store)
+			store_put_certs(s->store, a[i].result);
 		else
-			a[i].probes_failure++;
-		a[i].labels = metrics_address_labels(t, a[i].address);
-		name = xasprintf("%s address %s", t->conf->name, a[i].address);
-		log_result_named(name, old, a[i].result);
-		free(name);
+			result_drop_ders(a[i].result);
 	}
-	addr_results_free(t->addrs, t->naddrs);
-	t->addrs = a;
-	t->naddrs = n;
-	first = failure ? failure : result_dup(a[0].result);
-	if (!failure) {
-		/* What is remembered on disk is the first address's result: the
-		 * store writes new certificates from the DER only it holds. */
-		first->ders = a[0].result->ders;
-		first->nders = a[0].result->nders;
-		a[0].result->ders = NULL;
-		a[0].result->nders = 0;
-	}
-	for (size_t i = 0; i < n; i++)
-		result_drop_ders(a[i].result);   /* no DER stays in memory */
-	if (first->success)
-		t->probes_success++;
-	else
-		t->probes_failure++;
-	if (failure)
-		log_result(t, t->result, failure);
-	store_result(s->store, t, first);
-	result_free(t->result);
-	t->result = first;
+	history_record_all(t->hist, failure, a, n);
+	sched_save(s, t);
 	sched_dequeue(s);
 }
 
 static void
 sched_due_cb(struct loop_timer *timer)
 {
-	struct sched *s = (struct sched *)((char *)timer - offsetof(struct sched, timer));
+	struct sched *s = container_of(timer, struct sched, timer);
 	uint64_t now = mono_ms();
 	struct heap_node *top;
 
 	while ((top = heap_top(&s->due)) != NULL && top->key <= now) {
-		struct target *t = (struct target *)((char *)top - offsetof(struct target, due));
+		struct target *t = container_of(top, struct target, due);
 		uint64_t interval = t->conf->interval_ms;
 		uint64_t next = top->key + interval;
 		uint64_t due = top->key;
@@ -429,12 +267,94 @@ sched_arm(struct sched *s)
 		loop_timer_cancel(s->loop, &s->timer);
 }
 
+/* ------------------------------------------------------------ rechecks */
+
+static void
+recheck_hook(void *arg, const char *target, const char *address)
+{
+	sched_recheck(arg, target, address);
+}
+
+void
+sched_recheck(struct sched *s, const char *target, const char *address)
+{
+	for (size_t i = 0; i < s->nrechecks; i++)
+		if (strcmp(s->rechecks[i].target, target) == 0 &&
+		    ((address == NULL && s->rechecks[i].address == NULL) ||
+		    (address && s->rechecks[i].address &&
+		    strcmp(s->rechecks[i].address, address) == 0)))
+			return;     /* asked already */
+	if (s->nrechecks >= SCHED_MAX_RECHECKS || find_target(s, target) == NULL)
+		return;
+	s->rechecks = xreallocarray(s->rechecks, s->nrechecks + 1, sizeof(*s->rechecks));
+	s->rechecks[s->nrechecks].target = xstrdup(target);
+	s->rechecks[s->nrechecks].address = address ? xstrdup(address) : NULL;
+	s->nrechecks++;
+	/* from the loop, never inside the check that asked */
+	loop_timer_at(s->loop, &s->recheck_timer, 0);
+}
+
+/* Run every check again on a result's retained input and publish the new
+ * verdict through the history (which logs a change once). */
+static void
+recheck_one(struct sched *s, struct target *t, const char *address)
+{
+	const struct result *r = history_result(t->hist, address);
+	struct verdict v;
+	struct verdict_input in = {
+		.trust = t->conf->trust,
+		.target = t->conf,
+		.hostname = conf_target_check_name(t->conf),
+		.now = (int64_t)wall_now(),
+		.ref_target = t->conf->name,
+		.ref_address = address,
+	};
+
+	if (r == NULL || !r->success || !verdict_retained(&r->verdict))
+		return;
+	if (verdict_recheck(&r->verdict, &in, &v) == -1)
+		return;
+	s->rechecked++;
+	history_reverdict(t->hist, address, &v);
+	sched_save(s, t);
+}
+
+static void
+recheck_cb(struct loop_timer *timer)
+{
+	struct sched *s = container_of(timer, struct sched, recheck_timer);
+	struct recheck *list = s->rechecks;
+	size_t n = s->nrechecks;
+
+	/* requests made while these run wait for the next round */
+	s->rechecks = NULL;
+	s->nrechecks = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct target *t = find_target(s, list[i].target);
+
+		if (t)
+			recheck_one(s, t, list[i].address);
+		free(list[i].target);
+		free(list[i].address);
+	}
+	free(list);
+}
+
+uint64_t
+sched_rechecked(const struct sched *s)
+{
+	return s->rechecked;
+}
+
+/* ------------------------------------------------------------ life */
+
 void
 sched_start(struct sched *s)
 {
 	uint64_t now = mono_ms();
 
 	s->timer.cb = sched_due_cb;
+	verdict_set_recheck_hook(recheck_hook, s);
 	/* First probes are spread over the first interval by a stable hash of
 	 * the name: no burst at start, and the same phase after a restart. */
 	for (size_t i = 0; i < s->ntargets; i++) {
@@ -452,30 +372,23 @@ sched_free(struct sched *s)
 	if (s == NULL)
 		return;
 	loop_timer_cancel(s->loop, &s->timer);
+	loop_timer_cancel(s->loop, &s->recheck_timer);
+	verdict_unset_recheck_hook(s);
 	for (size_t i = 0; i < s->ntargets; i++) {
 		struct target *t = &s->targets[i];
 		probe_cancel(t->probe);
 		multi_cancel(t->multi);
-		addr_results_free(t->addrs, t->naddrs);
-		result_free(t->result);
-		store_target_free(t->st);
+		history_free(t->hist);
 		free(t->labels);
 	}
+	for (size_t i = 0; i < s->nrechecks; i++) {
+		free(s->rechecks[i].target);
+		free(s->rechecks[i].address);
+	}
+	free(s->rechecks);
 	heap_fini(&s->due);
 	histogram_fini(&s->lateness);
-	for (size_t i = 0; i < s->ntrusts; i++) {
-		free(s->trusts[i].path);
-		trust_free(s->trusts[i].trust);
-	}
-	free(s->trusts);
-	free(s->target_trust);
-	for (size_t i = 0; i < s->ncreds; i++) {
-		free(s->creds[i].cert);
-		free(s->creds[i].key);
-		tls_creds_free(s->creds[i].creds);
-	}
-	free(s->creds);
-	free(s->target_creds);
+	free(s->byname);
 	free(s->targets);
 	free(s);
 }
@@ -486,17 +399,36 @@ sched_set_store(struct sched *s, struct store *st)
 	size_t loaded = 0;
 
 	s->store = st;
-	for (size_t i = 0; i < s->ntargets; i++)
-		loaded += (size_t)store_load(st, &s->targets[i]);
+	for (size_t i = 0; i < s->ntargets; i++) {
+		struct target *t = &s->targets[i];
+		struct store_record *rec;
+		struct result *r;
+
+		if (store_load(st, t->conf->name, &rec, &r)) {
+			history_restore(t->hist, rec, r);
+			loaded += r != NULL;
+		}
+	}
 	log_info("state_dir %s: loaded the last result of %zu of %zu target%s",
 	    store_dir(st), loaded, s->ntargets, s->ntargets == 1 ? "" : "s");
 }
 
-const struct target *
-sched_targets(const struct sched *s, size_t *n)
+size_t
+sched_count(const struct sched *s)
 {
-	*n = s->ntargets;
-	return s->targets;
+	return s->ntargets;
+}
+
+const struct conf_target *
+sched_conf(const struct sched *s, size_t i)
+{
+	return s->targets[i].conf;
+}
+
+const struct history *
+sched_history(const struct sched *s, size_t i)
+{
+	return s->targets[i].hist;
 }
 
 size_t
@@ -511,12 +443,44 @@ sched_queued(const struct sched *s)
 	return s->nqueued;
 }
 
+/* What metrics.c renders: one entry per target and one row per target, or
+ * per address with addresses = "all". */
 void
 sched_render_metrics(struct buf *out, void *arg)
 {
 	const struct sched *s = arg;
+	struct metrics_target *mt = xcalloc(s->ntargets ? s->ntargets : 1, sizeof(*mt));
+	struct metrics_row *rows;
 	struct metrics_info info;
+	size_t nrows = 0, k = 0;
 
+	for (size_t i = 0; i < s->ntargets; i++) {
+		size_t na = history_naddrs(s->targets[i].hist);
+
+		nrows += na ? na : 1;
+	}
+	rows = xcalloc(nrows ? nrows : 1, sizeof(*rows));
+	for (size_t i = 0; i < s->ntargets; i++) {
+		const struct target *t = &s->targets[i];
+		size_t na = history_naddrs(t->hist);
+
+		mt[i].conf = t->conf;
+		mt[i].labels = t->labels;
+		mt[i].memory = history_memory(t->hist);
+		mt[i].cert_first_seen = history_cert_first_seen(t->hist);
+		if (na == 0) {
+			rows[k].labels = t->labels;
+			rows[k].result = history_result(t->hist, NULL);
+			history_counts(t->hist, &rows[k].probes_success, &rows[k].probes_failure);
+			k++;
+			continue;
+		}
+		for (size_t j = 0; j < na; j++, k++) {
+			rows[k].labels = t->labels;
+			rows[k].address = history_addr(t->hist, j, &rows[k].result,
+			    &rows[k].probes_success, &rows[k].probes_failure);
+		}
+	}
 	info = (struct metrics_info){
 		.version = PACKAGE_VERSION,
 		.gnutls_version = tls_library_version(),
@@ -528,18 +492,10 @@ sched_render_metrics(struct buf *out, void *arg)
 		.have_store = s->store != NULL,
 		.state_write_errors = store_write_errors(s->store),
 	};
-	probe_verify_counts(&info.verify_full, &info.verify_reused);
-
-	metrics_render(out, s->targets, s->ntargets, &info);
-}
-
-static int
-cmp_target_ptr(const void *a, const void *b)
-{
-	const struct target *ta = *(const struct target *const *)a;
-	const struct target *tb = *(const struct target *const *)b;
-
-	return strcmp(ta->conf->name, tb->conf->name);
+	verdict_counts(&info.verify_full, &info.verify_reused);
+	metrics_render(out, mt, s->ntargets, rows, nrows, &info);
+	free(rows);
+	free(mt);
 }
 
 /*
@@ -553,8 +509,6 @@ cmp_target_ptr(const void *a, const void *b)
 void
 sched_start_from(struct sched *s, struct sched *old)
 {
-	struct target **byname, key, *kp;
-	struct conf_target kc;
 	uint64_t now = mono_ms();
 	size_t kept = 0, changed = 0, added = 0;
 
@@ -562,41 +516,25 @@ sched_start_from(struct sched *s, struct sched *old)
 	s->start_time = old->start_time;
 	/* The scheduler's own series are counters: they go on, not restart. */
 	s->skipped = old->skipped;
+	s->rechecked = old->rechecked;
 	if (s->lateness.nbounds == old->lateness.nbounds) {
 		memcpy(s->lateness.counts, old->lateness.counts,
 		    (old->lateness.nbounds + 1) * sizeof(*old->lateness.counts));
 		s->lateness.sum = old->lateness.sum;
 		s->lateness.count = old->lateness.count;
 	}
-	byname = xcalloc(old->ntargets ? old->ntargets : 1, sizeof(*byname));
-	for (size_t i = 0; i < old->ntargets; i++)
-		byname[i] = &old->targets[i];
-	qsort(byname, old->ntargets, sizeof(*byname), cmp_target_ptr);
-
 	for (size_t i = 0; i < s->ntargets; i++) {
-		struct target *t = &s->targets[i], **found, *o;
+		struct target *t = &s->targets[i], *o = find_target(old, t->conf->name);
 		uint64_t due;
 
-		kc.name = t->conf->name;
-		key.conf = &kc;
-		kp = &key;
-		found = bsearch(&kp, byname, old->ntargets, sizeof(*byname), cmp_target_ptr);
-		o = found ? *found : NULL;
 		if (o != NULL && conf_target_equal(o->conf, t->conf)) {
-			/* Unchanged: results, counters and phase carry over. */
-			/* replaces what sched_set_store loaded from disk */
-			result_free(t->result);
-			t->result = o->result;
-			o->result = NULL;
-			store_target_free(t->st);
-			t->st = o->st;
-			o->st = NULL;
-			t->addrs = o->addrs;        /* addresses = "all": each address's */
-			t->naddrs = o->naddrs;
-			o->addrs = NULL;
-			o->naddrs = 0;
-			t->probes_success = o->probes_success;
-			t->probes_failure = o->probes_failure;
+			/* Unchanged: its history (results, counters, what is
+			 * remembered, each address's) and its phase carry over,
+			 * replacing what sched_set_store loaded from disk. */
+			struct history *h = t->hist;
+
+			t->hist = o->hist;
+			o->hist = h;
 			due = heap_contains(&o->due) ? o->due.key : now;
 			if (o->probe != NULL || o->multi != NULL || o->queued)
 				due = now;   /* cancelled with old: run it again */
@@ -613,13 +551,13 @@ sched_start_from(struct sched *s, struct sched *old)
 		}
 		heap_set(&s->due, &t->due, due);
 	}
-	free(byname);
 	log_info("reload: %zu target%s kept, %zu changed, %zu added, %zu removed",
 	    kept, kept == 1 ? "" : "s", changed, added,
 	    old->ntargets - kept - changed);
 	/* Nothing of old may run any more: its timer goes now, its probes
-	 * when the caller frees it. */
+	 * when the caller frees it; rechecks come here from now on. */
 	loop_timer_cancel(old->loop, &old->timer);
+	verdict_set_recheck_hook(recheck_hook, s);
 	sched_arm(s);
 }
 
@@ -630,7 +568,7 @@ sched_summary(const struct sched *s, double now, double within, size_t *failing,
 	*failing = 0;
 	*expiring = 0;
 	for (size_t i = 0; i < s->ntargets; i++) {
-		const struct result *r = s->targets[i].result;
+		const struct result *r = history_result(s->targets[i].hist, NULL);
 		int64_t exp;
 
 		if (r == NULL)
@@ -639,9 +577,7 @@ sched_summary(const struct sched *s, double now, double within, size_t *failing,
 			(*failing)++;
 			continue;
 		}
-		/* the verified path when there is one, else what was presented */
-		exp = r->verdict.verified ? r->verdict.verified_expiry :
-		    r->verdict.earliest_expiry;
+		exp = verdict_expiry(&r->verdict);
 		if (exp != 0 && (double)exp - now < within)
 			(*expiring)++;
 	}

@@ -25,7 +25,9 @@
 #include "verdict/certinfo.h"
 #include "verdict/certs.h"
 #include "verdict/chain.h"
+#include "verdict/verdict.h"
 #include "conf/conf.h"
+#include "conf/tlsctx.h"
 #include "serve/json.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -34,7 +36,7 @@
 #include "probe/starttls.h"
 #include "serve/status.h"
 #include "state/store.h"
-#include "target.h"
+#include "result.h"
 #include "probe/tls.h"
 #include "core/util.h"
 
@@ -59,23 +61,18 @@ term_puts(FILE *f, const char *s)
 }
 
 static void
-print_names(FILE *f, unsigned bits, int issues)
+print_names(FILE *f, uint64_t bits, int issues)
 {
-	int first = 1;
+	struct buf b;
 
-	for (unsigned i = 0; i < (issues ? CHAIN_NISSUES : CHAIN_NREASONS); i++) {
-		if (!(bits & (1u << i)))
-			continue;
-		fprintf(f, "%s%s", first ? "" : ", ",
-		    issues ? chain_issue_name(i) : chain_reason_name(i));
-		first = 0;
-	}
-	if (first)
-		fputs("-", f);
+	buf_init(&b);
+	verdict_words_join(&b, issues ? VERDICT_CHAIN_ISSUE : VERDICT_REASON, bits, ", ", "-");
+	fputs(b.data, f);
+	buf_free(&b);
 }
 
 static void
-print_cert(FILE *f, size_t depth, const struct certinfo *ci, double now)
+print_cert(FILE *f, size_t depth, const struct cert *ci, double now)
 {
 	char nb[64], na[64];
 
@@ -165,6 +162,98 @@ unknown(const char *fmt, ...)
 	return PLUGIN_UNKNOWN;
 }
 
+/* What `tlswatch check` was asked. */
+struct check_opts {
+	const char *address;
+	const char *servername;
+	const char *cafile;
+	int starttls;              /* enum starttls_proto; -1: the port's */
+	uint64_t warn_ms, crit_ms, timeout_ms;
+	int json, pem;
+};
+
+/* 0: go on; 1: done (help printed); -1: bad arguments (UNKNOWN printed). */
+static int
+check_options(int argc, char **argv, struct check_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "servername", required_argument, NULL, 'n' },
+		{ "starttls", required_argument, NULL, 's' },
+		{ "cafile", required_argument, NULL, 'C' },
+		{ "warn", required_argument, NULL, 'w' },
+		{ "crit", required_argument, NULL, 'c' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "pem", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum starttls_proto proto;
+	int ch;
+
+	*o = (struct check_opts){ .starttls = -1, .warn_ms = CONF_DEFAULT_WARN_MS,
+		.crit_ms = CONF_DEFAULT_CRIT_MS, .timeout_ms = CHECK_DEFAULT_TIMEOUT_MS };
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			o->servername = optarg;
+			break;
+		case 's':
+			if (starttls_from_name(optarg, &proto) == -1) {
+				unknown("bad --starttls %s (smtp, lmtp, imap, pop3, ftp, ldap, xmpp, "
+				    "sieve, nntp, postgres, mysql or none)", optarg);
+				return -1;
+			}
+			o->starttls = (int)proto;
+			break;
+		case 'C':
+			o->cafile = optarg;
+			break;
+		case 'w':
+			if (parse_duration_ms(optarg, &o->warn_ms) == -1) {
+				unknown("bad --warn duration: %s", optarg);
+				return -1;
+			}
+			break;
+		case 'c':
+			if (parse_duration_ms(optarg, &o->crit_ms) == -1) {
+				unknown("bad --crit duration: %s", optarg);
+				return -1;
+			}
+			break;
+		case 't':
+			if (parse_duration_ms(optarg, &o->timeout_ms) == -1) {
+				unknown("bad --timeout duration: %s", optarg);
+				return -1;
+			}
+			break;
+		case 'j':
+			o->json = 1;
+			break;
+		case 'p':
+			o->pem = 1;
+			break;
+		case 'h':
+			check_usage(stdout);
+			return 1;
+		default:
+			unknown("bad arguments (see tlswatch check --help): %s", argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind + 1 != argc) {
+		unknown("bad arguments: one HOST:PORT wanted%s", " (see tlswatch check --help)");
+		return -1;
+	}
+	o->address = argv[optind];
+	if (o->crit_ms > o->warn_ms) {
+		unknown("--crit must not be above --warn%s", "");
+		return -1;
+	}
+	return 0;
+}
+
 struct check_run {
 	struct loop *loop;
 	struct result *r;
@@ -179,297 +268,270 @@ check_done(void *arg, struct result *r)
 	loop_stop(run->loop);
 }
 
-static void
-json_names(struct buf *b, unsigned bits, int issues)
+/* One probe of ct with the daemon's code; NULL with *err when the loop or
+ * the resolver cannot be set up. */
+static struct result *
+check_run(const struct conf_target *ct, char **err)
 {
-	int first = 1;
+	struct check_run run = { NULL, NULL };
+	struct resolver *res = NULL;
 
-	buf_putc(b, '[');
-	for (unsigned i = 0; i < (issues ? CHAIN_NISSUES : CHAIN_NREASONS); i++) {
-		if (!(bits & (1u << i)))
-			continue;
-		if (!first)
-			buf_putc(b, ',');
-		json_str(b, issues ? chain_issue_name(i) : chain_reason_name(i));
-		first = 0;
+	if ((run.loop = loop_new()) == NULL || (res = resolver_new(run.loop, err)) == NULL) {
+		loop_free(run.loop);
+		if (*err == NULL)
+			*err = xstrdup("cannot set up the event loop");
+		return NULL;
 	}
-	buf_putc(b, ']');
+	probe_start(run.loop, res, ct, ct->trust, NULL, check_done, &run);
+	while (run.r == NULL)
+		if (loop_run(run.loop) == -1)
+			break;
+	resolver_free(res);
+	loop_free(run.loop);
+	if (run.r == NULL)
+		*err = xstrdup("the event loop failed");
+	return run.r;
+}
+
+/* What the check says of r: the plugin status, the first line's summary and
+ * performance data, the expiry judged by. The status page's classification
+ * decides (status_classify), so the tool and the page agree. */
+struct check_verdict {
+	int status;
+	char summary[512];
+	char perf[128];
+	int64_t expiry;
+	double left;               /* days */
+};
+
+static void
+check_judge(const struct conf_target *ct, const struct result *r, const struct check_opts *o,
+    double now, struct check_verdict *cv)
+{
+	struct status_view v = { NULL, (int64_t)(o->warn_ms / 1000), (int64_t)(o->crit_ms / 1000),
+		now };
+	struct status_entry e = { ct->name, r, NULL };
+	double warn_d = (double)o->warn_ms / 86400000.0, crit_d = (double)o->crit_ms / 86400000.0;
+	enum status_state st = status_classify(&e, &v, &cv->expiry);
+	char when[64];
+
+	cv->status = st == STATUS_OK ? PLUGIN_OK : st == STATUS_WARN ? PLUGIN_WARNING :
+	    PLUGIN_CRITICAL;
+	if (!r->success) {
+		snprintf(cv->summary, sizeof(cv->summary), "%s: %s failed: %s (%s)", ct->name,
+		    r->fail_stage, r->fail_reason, r->fail_detail ? r->fail_detail : "");
+		snprintf(cv->perf, sizeof(cv->perf), "days_left=U;%.0f;%.0f", warn_d, crit_d);
+		return;
+	}
+	cv->left = ((double)cv->expiry - now) / 86400.0;
+	fmt_utc(when, sizeof(when), (double)cv->expiry);
+	if (!r->verdict.verified) {
+		struct buf why;
+
+		buf_init(&why);
+		verdict_words_join(&why, VERDICT_REASON, r->verdict.reasons, ",", NULL);
+		snprintf(cv->summary, sizeof(cv->summary), "%s: chain does not verify: %s",
+		    ct->name, why.data ? why.data : "other");
+		buf_free(&why);
+	} else {
+		snprintf(cv->summary, sizeof(cv->summary),
+		    "%s: chain verified, expires in %.1f days (%s)", ct->name, cv->left, when);
+	}
+	snprintf(cv->perf, sizeof(cv->perf), "days_left=%.2f;%.0f;%.0f", cv->left, warn_d,
+	    crit_d);
+}
+
+static void
+text_finding(void *arg, const char *check, const char *line)
+{
+	int *n = arg;
+
+	if ((*n)++ == 0)
+		printf("Findings:\n");
+	printf("  ");
+	term_puts(stdout, check);
+	printf(": ");
+	term_puts(stdout, line);
+	printf("\n");
+}
+
+/* What checks found in the certificate at depth of r, or 0. */
+static uint64_t
+cert_issues_at(const struct result *r, size_t depth)
+{
+	size_t n;
+	const uint64_t *ci = verdict_cert_issues(&r->verdict, &n);
+
+	return ci && depth < n ? ci[depth] : 0;
+}
+
+static void
+check_print_json(const struct conf_target *ct, const struct result *r,
+    const struct check_opts *o, const struct check_verdict *cv, double now)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_putc(&b, '{');
+	json_key(&b, "status", 1);
+	json_str(&b, plugin_names[cv->status]);
+	json_key(&b, "exit", 0);
+	json_int(&b, cv->status);
+	json_key(&b, "summary", 0);
+	json_str(&b, cv->summary);
+	json_key(&b, "target", 0);
+	json_str(&b, ct->address);
+	json_key(&b, "server_name", 0);
+	json_str(&b, ct->server_name);
+	json_key(&b, "time", 0);
+	json_num(&b, r->time, 3);
+	json_key(&b, "success", 0);
+	json_bool(&b, r->success);
+	json_key(&b, "fail_stage", 0);
+	json_str(&b, r->success ? NULL : r->fail_stage);
+	json_key(&b, "fail_reason", 0);
+	json_str(&b, r->success ? NULL : r->fail_reason);
+	json_key(&b, "fail_detail", 0);
+	json_str(&b, r->success ? NULL : r->fail_detail);
+	json_key(&b, "peer", 0);
+	json_str(&b, r->peer);
+	json_key(&b, "tls_version", 0);
+	json_str(&b, r->tls_version);
+	json_key(&b, "cipher", 0);
+	json_str(&b, r->cipher);
+	json_key(&b, "verified", 0);
+	json_bool(&b, r->success && r->verdict.verified);
+	json_key(&b, "reasons", 0);
+	status_json_words(&b, VERDICT_REASON, r->success ? r->verdict.reasons : 0);
+	json_key(&b, "issues", 0);
+	status_json_words(&b, VERDICT_CHAIN_ISSUE, r->success ? r->verdict.issues : 0);
+	if (r->success)
+		status_json_findings(&b, &r->verdict);
+	json_key(&b, "expiry", 0);
+	if (r->success)
+		json_int(&b, cv->expiry);
+	else
+		buf_puts(&b, "null");
+	json_key(&b, "days_left", 0);
+	if (r->success)
+		json_num(&b, cv->left, 2);
+	else
+		buf_puts(&b, "null");
+	json_key(&b, "warn_seconds", 0);
+	json_int(&b, (int64_t)(o->warn_ms / 1000));
+	json_key(&b, "crit_seconds", 0);
+	json_int(&b, (int64_t)(o->crit_ms / 1000));
+	json_key(&b, "chain", 0);
+	buf_putc(&b, '[');
+	for (size_t i = 0; i < r->ncerts; i++) {
+		if (i)
+			buf_putc(&b, ',');
+		certinfo_json(&b, r->certs[i], i, now);
+		if (cert_issues_at(r, i)) {
+			b.len--;    /* reopen the object */
+			json_key(&b, "issues", 0);
+			status_json_words(&b, VERDICT_CERT_ISSUE, cert_issues_at(r, i));
+			buf_putc(&b, '}');
+		}
+		if (o->pem && i < r->nders) {
+			char *p = certinfo_pem(r->ders[i].data, r->ders[i].len);
+
+			b.len--;    /* reopen the object */
+			json_key(&b, "pem", 0);
+			json_str(&b, p);
+			buf_putc(&b, '}');
+			free(p);
+		}
+	}
+	buf_puts(&b, "]}\n");
+	fputs(b.data, stdout);
+	buf_free(&b);
+}
+
+static void
+check_print_text(const struct result *r, const struct check_opts *o,
+    const struct check_verdict *cv, double now)
+{
+	printf("TLS %s - ", plugin_names[cv->status]);
+	term_puts(stdout, cv->summary);
+	printf(" | %s\n", cv->perf);
+	if (!r->success)
+		return;
+	printf("Connected to ");
+	term_puts(stdout, r->peer);
+	printf(", ");
+	term_puts(stdout, r->tls_version);
+	printf(", ");
+	term_puts(stdout, r->cipher);
+	printf("; %zu certificate%s presented\n\n", r->ncerts, r->ncerts == 1 ? "" : "s");
+	for (size_t i = 0; i < r->ncerts; i++) {
+		if (o->pem && i < r->nders)
+			print_pem(stdout, i, r->certs[i]->subject, r->ders[i].data, r->ders[i].len);
+		else
+			print_cert(stdout, i, r->certs[i], now);
+		if (cert_issues_at(r, i)) {
+			struct buf w;
+
+			buf_init(&w);
+			verdict_words_join(&w, VERDICT_CERT_ISSUE, cert_issues_at(r, i), ", ", "-");
+			printf("  Issues:     %s\n", w.data);
+			buf_free(&w);
+		}
+	}
+	printf("\nVerdict:      %s\nReasons:      ", r->verdict.verified ?
+	    "verified" : "not verified");
+	print_names(stdout, r->verdict.reasons, 0);
+	printf("\nChain issues: ");
+	print_names(stdout, r->verdict.issues, 1);
+	printf("\n");
+	{
+		int n = 0;
+
+		(void)verdict_details(&r->verdict, text_finding, &n);
+	}
 }
 
 static int
 cmd_check(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "servername", required_argument, NULL, 'n' },
-		{ "starttls", required_argument, NULL, 's' },
-		{ "cafile", required_argument, NULL, 'C' },
-		{ "warn", required_argument, NULL, 'w' },
-		{ "crit", required_argument, NULL, 'c' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "pem", no_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *servername = NULL, *starttls = NULL, *cafile = NULL;
-	enum starttls_proto proto = STARTTLS_NONE;
-	uint64_t warn_ms = CONF_DEFAULT_WARN_MS, crit_ms = CONF_DEFAULT_CRIT_MS;
-	uint64_t timeout_ms = CHECK_DEFAULT_TIMEOUT_MS;
-	int json = 0, pem = 0, ch, status;
+	struct check_opts o;
+	struct check_verdict cv;
 	struct conf_target ct;
-	struct resolved_addr lit;
-	struct check_run run = { NULL, NULL };
-	struct resolver *res = NULL;
-	struct trust *trust = NULL;
-	char *err = NULL, *host = NULL, summary[512], perf[128];
-	const char *msg;
-	uint16_t port;
-	struct result *r;
-	double now, left = 0;
-	int64_t expiry = 0;
+	struct tlsctx *tls;
+	struct result *r = NULL;
+	char *err = NULL;
+	int rc;
 
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'n':
-			servername = optarg;
-			break;
-		case 's':
-			starttls = optarg;
-			break;
-		case 'C':
-			cafile = optarg;
-			break;
-		case 'w':
-			if (parse_duration_ms(optarg, &warn_ms) == -1)
-				return unknown("bad --warn duration: %s", optarg);
-			break;
-		case 'c':
-			if (parse_duration_ms(optarg, &crit_ms) == -1)
-				return unknown("bad --crit duration: %s", optarg);
-			break;
-		case 't':
-			if (parse_duration_ms(optarg, &timeout_ms) == -1)
-				return unknown("bad --timeout duration: %s", optarg);
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'p':
-			pem = 1;
-			break;
-		case 'h':
-			check_usage(stdout);
-			return PLUGIN_OK;
-		default:
-			return unknown("bad arguments (see tlswatch check --help): %s",
-			    argv[optind - 1]);
-		}
-	}
-	if (optind + 1 != argc)
-		return unknown("bad arguments: one HOST:PORT wanted%s",
-		    " (see tlswatch check --help)");
-	if ((msg = conf_split_hostport(argv[optind], &host, &port)) != NULL) {
-		free(host);
-		return unknown("bad HOST:PORT: %s", msg);
-	}
-	if (crit_ms > warn_ms) {
-		free(host);
-		return unknown("--crit must not be above --warn%s", "");
-	}
-	if (starttls != NULL && starttls_from_name(starttls, &proto) == -1) {
-		free(host);
-		return unknown("bad --starttls %s (smtp, lmtp, imap, pop3, ftp, ldap, xmpp, "
-		    "sieve, nntp, postgres, mysql or none)", starttls);
-	}
-
-	memset(&ct, 0, sizeof(ct));
-	ct.name = argv[optind];
-	ct.address = argv[optind];
-	ct.host = host;
-	ct.port = port;
-	ct.host_is_ip = resolve_literal(host, port, &lit) == 0;
-	ct.server_name = servername ? (char *)servername : ct.host_is_ip ? NULL : host;
-	ct.ca_file = (char *)cafile;
-	ct.timeout_ms = timeout_ms;
-	ct.interval_ms = timeout_ms + 1;
-	/* as the daemon would probe it: the port's protocol unless told,
-	 * every address family, the name checked */
-	ct.tls.starttls = starttls ? (int)proto : (int)starttls_for_port(port);
-	ct.tls.family = CONF_FAMILY_ANY;
-	ct.tls.verify_hostname = 1;
-
+	if ((rc = check_options(argc, argv, &o)) != 0)
+		return rc > 0 ? PLUGIN_OK : PLUGIN_UNKNOWN;
 	log_init("tlswatch", 0);
-	if (tls_init(&err) == -1 || (run.loop = loop_new()) == NULL ||
-	    (res = resolver_new(run.loop, &err)) == NULL ||
-	    (trust = trust_load(cafile, &err)) == NULL) {
-		status = unknown("%s", err ? err : "cannot set up the event loop");
+	tls = tlsctx_new();
+	/* the target as the daemon would make it of this address */
+	if (conf_target_for(o.address, o.servername, o.starttls, o.cafile, o.timeout_ms, tls,
+	    &ct, &err) == -1) {
+		rc = unknown("%s", err);
 		free(err);
-		goto out;
+		tlsctx_free(tls);
+		return rc;
 	}
-	probe_start(run.loop, res, &ct, trust, NULL, check_done, &run);
-	while (run.r == NULL)
-		if (loop_run(run.loop) == -1)
-			break;
-	if ((r = run.r) == NULL) {
-		status = unknown("the event loop failed%s", "");
-		goto out;
-	}
-	now = wall_now();
-
-	if (!r->success) {
-		status = PLUGIN_CRITICAL;
-		snprintf(summary, sizeof(summary), "%s: %s failed: %s (%s)", ct.name,
-		    r->fail_stage, r->fail_reason, r->fail_detail ? r->fail_detail : "");
-		snprintf(perf, sizeof(perf), "days_left=U;%.0f;%.0f", (double)warn_ms / 86400000.0,
-		    (double)crit_ms / 86400000.0);
+	if (tls_init(&err) == -1 || (r = check_run(&ct, &err)) == NULL) {
+		rc = unknown("%s", err ? err : "cannot set up TLS");
+		free(err);
 	} else {
-		char when[64];
+		double now = wall_now();
 
-		expiry = r->verdict.verified ? r->verdict.verified_expiry : r->verdict.earliest_expiry;
-		left = ((double)expiry - now) / 86400.0;
-		fmt_utc(when, sizeof(when), (double)expiry);
-		if (!r->verdict.verified) {
-			struct buf why;
-
-			buf_init(&why);
-			for (unsigned i = 0; i < CHAIN_NREASONS; i++)
-				if (r->verdict.reasons & (1u << i))
-					buf_printf(&why, "%s%s", why.len ? "," : "", chain_reason_name(i));
-			status = PLUGIN_CRITICAL;
-			snprintf(summary, sizeof(summary), "%s: chain does not verify: %s", ct.name,
-			    why.data ? why.data : "other");
-			buf_free(&why);
-		} else {
-			double ms = ((double)expiry - now) * 1000.0;
-			status = ms < (double)crit_ms ? PLUGIN_CRITICAL :
-			    ms < (double)warn_ms ? PLUGIN_WARNING : PLUGIN_OK;
-			snprintf(summary, sizeof(summary), "%s: chain verified, expires in %.1f days (%s)",
-			    ct.name, left, when);
-		}
-		snprintf(perf, sizeof(perf), "days_left=%.2f;%.0f;%.0f", left,
-		    (double)warn_ms / 86400000.0, (double)crit_ms / 86400000.0);
-	}
-
-	if (json) {
-		struct buf b;
-
-		buf_init(&b);
-		buf_putc(&b, '{');
-		json_key(&b, "status", 1);
-		json_str(&b, plugin_names[status]);
-		json_key(&b, "exit", 0);
-		json_int(&b, status);
-		json_key(&b, "summary", 0);
-		json_str(&b, summary);
-		json_key(&b, "target", 0);
-		json_str(&b, ct.address);
-		json_key(&b, "server_name", 0);
-		json_str(&b, ct.server_name);
-		json_key(&b, "time", 0);
-		json_num(&b, r->time, 3);
-		json_key(&b, "success", 0);
-		json_bool(&b, r->success);
-		json_key(&b, "fail_stage", 0);
-		json_str(&b, r->success ? NULL : r->fail_stage);
-		json_key(&b, "fail_reason", 0);
-		json_str(&b, r->success ? NULL : r->fail_reason);
-		json_key(&b, "fail_detail", 0);
-		json_str(&b, r->success ? NULL : r->fail_detail);
-		json_key(&b, "peer", 0);
-		json_str(&b, r->peer);
-		json_key(&b, "tls_version", 0);
-		json_str(&b, r->tls_version);
-		json_key(&b, "cipher", 0);
-		json_str(&b, r->cipher);
-		json_key(&b, "verified", 0);
-		json_bool(&b, r->success && r->verdict.verified);
-		json_key(&b, "reasons", 0);
-		json_names(&b, r->success ? r->verdict.reasons : 0, 0);
-		json_key(&b, "issues", 0);
-		json_names(&b, r->success ? r->verdict.issues : 0, 1);
-		json_key(&b, "expiry", 0);
-		if (r->success)
-			json_int(&b, expiry);
+		check_judge(&ct, r, &o, now, &cv);
+		if (o.json)
+			check_print_json(&ct, r, &o, &cv, now);
 		else
-			buf_puts(&b, "null");
-		json_key(&b, "days_left", 0);
-		if (r->success)
-			json_num(&b, left, 2);
-		else
-			buf_puts(&b, "null");
-		json_key(&b, "warn_seconds", 0);
-		json_int(&b, (int64_t)(warn_ms / 1000));
-		json_key(&b, "crit_seconds", 0);
-		json_int(&b, (int64_t)(crit_ms / 1000));
-		json_key(&b, "chain", 0);
-		buf_putc(&b, '[');
-		for (size_t i = 0; i < r->nders; i++) {
-			struct certinfo ci;
-
-			if (i)
-				buf_putc(&b, ',');
-			if (certinfo_get(r->ders[i].data, r->ders[i].len, &ci) == -1) {
-				buf_puts(&b, "null");
-				continue;
-			}
-			certinfo_json(&b, &ci, i, now);
-			if (pem) {
-				char *p = certinfo_pem(r->ders[i].data, r->ders[i].len);
-				b.len--;    /* reopen the object */
-				json_key(&b, "pem", 0);
-				json_str(&b, p);
-				buf_putc(&b, '}');
-				free(p);
-			}
-			certinfo_fini(&ci);
-		}
-		buf_puts(&b, "]}\n");
-		fputs(b.data, stdout);
-		buf_free(&b);
-		goto done;
+			check_print_text(r, &o, &cv, now);
+		rc = cv.status;
 	}
-
-	printf("TLS %s - ", plugin_names[status]);
-	term_puts(stdout, summary);
-	printf(" | %s\n", perf);
-	if (r->success) {
-		printf("Connected to ");
-		term_puts(stdout, r->peer);
-		printf(", ");
-		term_puts(stdout, r->tls_version);
-		printf(", ");
-		term_puts(stdout, r->cipher);
-		printf("; %zu certificate%s presented\n\n", r->nders, r->nders == 1 ? "" : "s");
-		for (size_t i = 0; i < r->nders; i++) {
-			struct certinfo ci;
-
-			if (certinfo_get(r->ders[i].data, r->ders[i].len, &ci) == -1) {
-				printf("Certificate %zu: does not parse\n", i);
-				continue;
-			}
-			if (pem)
-				print_pem(stdout, i, ci.subject, r->ders[i].data, r->ders[i].len);
-			else
-				print_cert(stdout, i, &ci, now);
-			certinfo_fini(&ci);
-		}
-		printf("\nVerdict:      %s\nReasons:      ", r->verdict.verified ?
-		    "verified" : "not verified");
-		print_names(stdout, r->verdict.reasons, 0);
-		printf("\nChain issues: ");
-		print_names(stdout, r->verdict.issues, 1);
-		printf("\n");
-	}
-done:
 	result_free(r);
-out:
-	trust_free(trust);
-	resolver_free(res);
-	loop_free(run.loop);
+	conf_target_fini(&ct);
+	tlsctx_free(tls);
 	tls_fini();
-	free(host);
-	return status;
+	return rc;
 }
 
 /* ------------------------------------------------------------ show */
@@ -537,20 +599,17 @@ show_table(struct status_entry *e, size_t n, const struct status_view *v)
 static void
 print_fp(const char *dir, size_t depth, const char *fp)
 {
-	struct certinfo ci;
-	size_t len;
-	unsigned char *der = store_read_cert(dir, fp, &len);
+	struct cert *c = store_cert(dir, fp);
 	char na[64];
 
 	printf("    %zu %s", depth, fp);
-	if (der && certinfo_get(der, len, &ci) == 0) {
-		fmt_utc(na, sizeof(na), (double)ci.not_after);
+	if (c) {
+		fmt_utc(na, sizeof(na), (double)c->not_after);
 		printf(" ");
-		term_puts(stdout, ci.subject);
+		term_puts(stdout, c->subject);
 		printf(" (expires %s)", na);
-		certinfo_fini(&ci);
+		cert_put(c);
 	}
-	free(der);
 	printf("\n");
 }
 
@@ -558,7 +617,7 @@ static int
 show_target(const char *dir, const char *name, int pem, const struct status_view *v)
 {
 	char *file = store_file_name(name), *path = xasprintf("%s/targets/%s", dir, file);
-	struct store_target *st = NULL;
+	struct store_record *st = NULL;
 	struct result *r = NULL;
 	char *err = NULL, when[64], until[64];
 	int rc = 0;
@@ -625,18 +684,15 @@ show_target(const char *dir, const char *name, int pem, const struct status_view
 	fmt_utc(when, sizeof(when), st->last_change);
 	printf("Last change:   %s\n\nPresented chain:\n", when);
 	for (size_t i = 0; i < st->chain.n; i++) {
-		struct certinfo ci;
-		size_t len;
-		unsigned char *der = store_read_cert(dir, st->chain.fps[i], &len);
+		struct cert *c = store_cert(dir, st->chain.fps[i]);
 
-		if (der && certinfo_get(der, len, &ci) == 0) {
-			print_cert(stdout, i, &ci, v->now);
-			certinfo_fini(&ci);
+		if (c) {
+			print_cert(stdout, i, c, v->now);
+			cert_put(c);
 		} else {
 			printf("Certificate %zu\n  SHA-256:    %s (not in %s/certs)\n", i,
 			    st->chain.fps[i], dir);
 		}
-		free(der);
 	}
 	printf("\nHistory (newest first):\n");
 	fmt_utc(when, sizeof(when), st->chain.since);
@@ -652,7 +708,7 @@ show_target(const char *dir, const char *name, int pem, const struct status_view
 			print_fp(dir, j, st->hist[i].fps[j]);
 	}
 out:
-	store_target_free(st);
+	store_record_free(st);
 	result_free(r);
 	free(file);
 	free(path);
@@ -699,7 +755,7 @@ cmd_show(int argc, char **argv)
 	if (optind < argc) {
 		rc = show_target(dir, argv[optind], pem, &v);
 	} else {
-		struct store_target **sts;
+		struct store_record **sts;
 		struct result **rs;
 		struct status_entry *e;
 		char *errs = NULL;
@@ -719,7 +775,7 @@ cmd_show(int argc, char **argv)
 			rc = 1;
 		}
 		for (size_t i = 0; i < n; i++) {
-			store_target_free(sts[i]);
+			store_record_free(sts[i]);
 			result_free(rs[i]);
 		}
 		free(e);

@@ -17,6 +17,7 @@
 
 #include "verdict/certs.h"
 #include "verdict/chain.h"
+#include "verdict/verdict.h"
 #include "core/util.h"
 #include "testpki.h"
 
@@ -56,19 +57,20 @@ min64(int64_t a, int64_t b)
 /* Verify the chain in NAME for HOST now, and check the whole verdict. */
 static void
 check_chain(const char *name, const char *host, int verified,
-    unsigned reasons, unsigned issues, struct verdict *out)
+    uint64_t reasons, uint64_t issues, struct verdict *out)
 {
 	struct pem p;
 	struct verdict v;
 
 	pem_load(&p, name);
-	assert_int_equal(chain_verify(p.der, p.n, pki_trust, host, time(NULL),
+	assert_int_equal(verdict_verify(p.der, p.n, pki_trust, host, time(NULL),
 	    &v), 0);
 	if (v.verified != verified || v.reasons != reasons ||
 	    v.issues != issues)
-		print_error("%s for %s: verified %d reasons %#x issues %#x "
+		print_error("%s for %s: verified %d reasons %#llx issues %#llx "
 		    "gnutls %#x\n", name, host ? host : "(none)", v.verified,
-		    v.reasons, v.issues, v.gnutls_status);
+		    (unsigned long long)v.reasons, (unsigned long long)v.issues,
+		    v.gnutls_status);
 	assert_int_equal(v.verified, verified);
 	assert_int_equal(v.reasons, reasons);
 	assert_int_equal(v.issues, issues);
@@ -77,8 +79,12 @@ check_chain(const char *name, const char *host, int verified,
 	pem_free(&p);
 	/* Verifying must not leave references behind. */
 	assert_int_equal(cert_count(), live0);
-	if (out != NULL)
-		*out = v;
+	if (out != NULL) {
+		*out = v;       /* its dates and bits; what it holds goes below */
+		out->name = NULL;
+		out->detail = NULL;
+	}
+	verdict_fini(&v);
 }
 
 static int
@@ -178,23 +184,23 @@ static void
 test_names(void **state)
 {
 	(void)state;
-	assert_string_equal(chain_reason_name(0), "expired");
-	assert_string_equal(chain_reason_name(1), "not_yet_valid");
-	assert_string_equal(chain_reason_name(2), "unknown_issuer");
-	assert_string_equal(chain_reason_name(3), "self_signed");
-	assert_string_equal(chain_reason_name(4), "signer_not_ca");
-	assert_string_equal(chain_reason_name(5), "hostname_mismatch");
-	assert_string_equal(chain_reason_name(6), "insecure_algorithm");
-	assert_string_equal(chain_reason_name(7), "bad_signature");
-	assert_string_equal(chain_reason_name(8), "revoked");
-	assert_string_equal(chain_reason_name(9), "other");
-	assert_null(chain_reason_name(CHAIN_NREASONS));
-	assert_null(chain_reason_name(1000));
-	assert_string_equal(chain_issue_name(0), "misordered");
-	assert_string_equal(chain_issue_name(1), "incomplete");
-	assert_string_equal(chain_issue_name(2), "root_included");
-	assert_string_equal(chain_issue_name(3), "duplicate");
-	assert_null(chain_issue_name(CHAIN_NISSUES));
+	assert_string_equal(verdict_word(VERDICT_REASON, 0), "expired");
+	assert_string_equal(verdict_word(VERDICT_REASON, 1), "not_yet_valid");
+	assert_string_equal(verdict_word(VERDICT_REASON, 2), "unknown_issuer");
+	assert_string_equal(verdict_word(VERDICT_REASON, 3), "self_signed");
+	assert_string_equal(verdict_word(VERDICT_REASON, 4), "signer_not_ca");
+	assert_string_equal(verdict_word(VERDICT_REASON, 5), "hostname_mismatch");
+	assert_string_equal(verdict_word(VERDICT_REASON, 6), "insecure_algorithm");
+	assert_string_equal(verdict_word(VERDICT_REASON, 7), "bad_signature");
+	assert_string_equal(verdict_word(VERDICT_REASON, 8), "revoked");
+	assert_string_equal(verdict_word(VERDICT_REASON, 9), "other");
+	assert_null(verdict_word(VERDICT_REASON, VERDICT_NREASONS));
+	assert_null(verdict_word(VERDICT_REASON, 1000));
+	assert_string_equal(verdict_word(VERDICT_CHAIN_ISSUE, 0), "misordered");
+	assert_string_equal(verdict_word(VERDICT_CHAIN_ISSUE, 1), "incomplete");
+	assert_string_equal(verdict_word(VERDICT_CHAIN_ISSUE, 2), "root_included");
+	assert_string_equal(verdict_word(VERDICT_CHAIN_ISSUE, 3), "duplicate");
+	assert_null(verdict_word(VERDICT_CHAIN_ISSUE, VERDICT_NCHAIN_ISSUES));
 }
 
 static void
@@ -426,11 +432,11 @@ test_good(void **state)
 	check_chain("good-chain.pem", NULL, 1, 0, 0, NULL);
 	check_chain("good-chain.pem", "", 1, 0, 0, NULL);
 	check_chain("good-chain.pem", "127.0.0.2", 0,
-	    REASON_HOSTNAME_MISMATCH, 0, NULL);
-	check_chain("good-chain.pem", "::2", 0, REASON_HOSTNAME_MISMATCH, 0,
+	    REASON(HOSTNAME_MISMATCH), 0, NULL);
+	check_chain("good-chain.pem", "::2", 0, REASON(HOSTNAME_MISMATCH), 0,
 	    NULL);
 	check_chain("good-chain.pem", "other.test", 0,
-	    REASON_HOSTNAME_MISMATCH, 0, NULL);
+	    REASON(HOSTNAME_MISMATCH), 0, NULL);
 }
 
 /* The verdict follows `now` for the leaf even where GnuTLS uses its clock. */
@@ -443,15 +449,17 @@ test_now(void **state)
 
 	(void)state;
 	pem_load(&p, "good-chain.pem");
-	assert_int_equal(chain_verify(p.der, p.n, pki_trust, "good.test",
+	assert_int_equal(verdict_verify(p.der, p.n, pki_trust, "good.test",
 	    leaf + 1, &v), 0);
 	assert_int_equal(v.verified, 0);
-	assert_int_equal(v.reasons, REASON_EXPIRED);
+	assert_int_equal(v.reasons, REASON(EXPIRED));
 	assert_int_equal(v.verified_expiry, 0);
 	assert_int_equal(v.earliest_expiry, leaf);
-	assert_int_equal(chain_verify(p.der, p.n, pki_trust, "good.test",
+	verdict_fini(&v);
+	assert_int_equal(verdict_verify(p.der, p.n, pki_trust, "good.test",
 	    0, &v), 0);
-	assert_int_equal(v.reasons, REASON_NOT_YET_VALID);
+	assert_int_equal(v.reasons, REASON(NOT_YET_VALID));
+	verdict_fini(&v);
 	pem_free(&p);
 }
 
@@ -461,13 +469,13 @@ test_expired(void **state)
 	struct verdict v;
 
 	(void)state;
-	check_chain("expired-chain.pem", "good.test", 0, REASON_EXPIRED, 0, &v);
+	check_chain("expired-chain.pem", "good.test", 0, REASON(EXPIRED), 0, &v);
 	assert_int_equal(v.earliest_expiry, not_after("expired.pem"));
 	/* Issuer missing too: both reported. */
 	check_chain("expired.pem", "good.test", 0,
-	    REASON_EXPIRED | REASON_UNKNOWN_ISSUER, ISSUE_INCOMPLETE, NULL);
+	    REASON(EXPIRED) | REASON(UNKNOWN_ISSUER), CHAIN_ISSUE(INCOMPLETE), NULL);
 	check_chain("expired-chain.pem", "wrong.test", 0,
-	    REASON_EXPIRED | REASON_HOSTNAME_MISMATCH, 0, NULL);
+	    REASON(EXPIRED) | REASON(HOSTNAME_MISMATCH), 0, NULL);
 }
 
 static void
@@ -477,7 +485,7 @@ test_notyet_soon(void **state)
 	int64_t soon;
 
 	(void)state;
-	check_chain("notyet-chain.pem", "good.test", 0, REASON_NOT_YET_VALID, 0,
+	check_chain("notyet-chain.pem", "good.test", 0, REASON(NOT_YET_VALID), 0,
 	    NULL);
 	soon = not_after("soon.pem");
 	check_chain("soon-chain.pem", "good.test", 1, 0, 0, &v);
@@ -492,10 +500,10 @@ test_wrongname(void **state)
 {
 	(void)state;
 	check_chain("wrongname-chain.pem", "good.test", 0,
-	    REASON_HOSTNAME_MISMATCH, 0, NULL);
+	    REASON(HOSTNAME_MISMATCH), 0, NULL);
 	check_chain("wrongname-chain.pem", "wrong.test", 1, 0, 0, NULL);
 	check_chain("wrongname-chain.pem", "127.0.0.1", 0,
-	    REASON_HOSTNAME_MISMATCH, 0, NULL);
+	    REASON(HOSTNAME_MISMATCH), 0, NULL);
 }
 
 static void
@@ -506,20 +514,22 @@ test_selfsigned(void **state)
 	struct verdict v;
 
 	(void)state;
-	check_chain("selfsigned.pem", "good.test", 0, REASON_SELF_SIGNED, 0,
+	check_chain("selfsigned.pem", "good.test", 0, REASON(SELF_SIGNED), 0,
 	    NULL);
 	check_chain("selfsigned.pem", "wrong.test", 0,
-	    REASON_SELF_SIGNED | REASON_HOSTNAME_MISMATCH, 0, NULL);
+	    REASON(SELF_SIGNED) | REASON(HOSTNAME_MISMATCH), 0, NULL);
 	pem_load(&p, "selfsigned.pem");
 	twice[0] = twice[1] = p.der[0];
-	assert_int_equal(chain_verify(twice, 2, pki_trust, "good.test",
+	assert_int_equal(verdict_verify(twice, 2, pki_trust, "good.test",
 	    time(NULL), &v), 0);
-	assert_int_equal(v.reasons, REASON_SELF_SIGNED);
-	assert_int_equal(v.issues, ISSUE_DUPLICATE);
+	assert_int_equal(v.reasons, REASON(SELF_SIGNED));
+	assert_int_equal(v.issues, CHAIN_ISSUE(DUPLICATE));
+	verdict_fini(&v);
 	/* Past its end it is both self-signed and expired. */
-	assert_int_equal(chain_verify(p.der, 1, pki_trust, "good.test",
+	assert_int_equal(verdict_verify(p.der, 1, pki_trust, "good.test",
 	    not_after("selfsigned.pem") + 1, &v), 0);
-	assert_int_equal(v.reasons, REASON_SELF_SIGNED | REASON_EXPIRED);
+	assert_int_equal(v.reasons, REASON(SELF_SIGNED) | REASON(EXPIRED));
+	verdict_fini(&v);
 	pem_free(&p);
 	assert_int_equal(cert_count(), live0);
 }
@@ -529,9 +539,9 @@ test_untrusted(void **state)
 {
 	(void)state;
 	check_chain("untrusted-chain.pem", "good.test", 0,
-	    REASON_UNKNOWN_ISSUER, ISSUE_ROOT_INCLUDED, NULL);
-	check_chain("untrusted.pem", "good.test", 0, REASON_UNKNOWN_ISSUER,
-	    ISSUE_INCOMPLETE, NULL);
+	    REASON(UNKNOWN_ISSUER), CHAIN_ISSUE(ROOT_INCLUDED), NULL);
+	check_chain("untrusted.pem", "good.test", 0, REASON(UNKNOWN_ISSUER),
+	    CHAIN_ISSUE(INCOMPLETE), NULL);
 }
 
 static void
@@ -540,8 +550,8 @@ test_noint(void **state)
 	struct verdict v;
 
 	(void)state;
-	check_chain("noint-chain.pem", "good.test", 0, REASON_UNKNOWN_ISSUER,
-	    ISSUE_INCOMPLETE, &v);
+	check_chain("noint-chain.pem", "good.test", 0, REASON(UNKNOWN_ISSUER),
+	    CHAIN_ISSUE(INCOMPLETE), &v);
 	assert_int_equal(v.earliest_expiry, not_after("good.pem"));
 }
 
@@ -557,11 +567,11 @@ test_deep_misordered(void **state)
 	check_chain("deep-chain.pem", "good.test", 1, 0, 0, &v);
 	assert_int_equal(v.verified_expiry, want);
 	check_chain("misordered-chain.pem", "good.test", 1, 0,
-	    ISSUE_MISORDERED, &v);
+	    CHAIN_ISSUE(MISORDERED), &v);
 	assert_int_equal(v.verified_expiry, want);
 	/* deep without int2: int cannot be reached from the leaf. */
-	check_chain("deep.pem", "good.test", 0, REASON_UNKNOWN_ISSUER,
-	    ISSUE_INCOMPLETE, NULL);
+	check_chain("deep.pem", "good.test", 0, REASON(UNKNOWN_ISSUER),
+	    CHAIN_ISSUE(INCOMPLETE), NULL);
 }
 
 static void
@@ -571,10 +581,10 @@ test_rootincl_dup(void **state)
 
 	(void)state;
 	check_chain("rootincl-chain.pem", "good.test", 1, 0,
-	    ISSUE_ROOT_INCLUDED, &v);
+	    CHAIN_ISSUE(ROOT_INCLUDED), &v);
 	assert_int_equal(v.verified_expiry, min64(min64(not_after("good.pem"),
 	    not_after("int.pem")), not_after("ca.pem")));
-	check_chain("dup-chain.pem", "good.test", 1, 0, ISSUE_DUPLICATE, NULL);
+	check_chain("dup-chain.pem", "good.test", 1, 0, CHAIN_ISSUE(DUPLICATE), NULL);
 }
 
 static void
@@ -605,22 +615,22 @@ test_bad_input(void **state)
 
 	(void)state;
 	memset(&v, 0xa5, sizeof(v));
-	assert_int_equal(chain_verify(NULL, 0, pki_trust, "good.test",
+	assert_int_equal(verdict_verify(NULL, 0, pki_trust, "good.test",
 	    time(NULL), &v), -1);
-	assert_int_equal(v.reasons, REASON_OTHER);
+	assert_int_equal(v.reasons, REASON(OTHER));
 	assert_int_equal(v.verified, 0);
 	assert_int_equal(v.issues, 0);
 
 	pem_load(&p, "good-chain.pem");
-	assert_int_equal(chain_verify(p.der, 0, pki_trust, "good.test",
+	assert_int_equal(verdict_verify(p.der, 0, pki_trust, "good.test",
 	    time(NULL), &v), -1);
-	assert_int_equal(v.reasons, REASON_OTHER);
+	assert_int_equal(v.reasons, REASON(OTHER));
 	d[0] = p.der[0];
 	d[1].data = garbage;
 	d[1].len = sizeof(garbage);
-	assert_int_equal(chain_verify(d, 2, pki_trust, "good.test",
+	assert_int_equal(verdict_verify(d, 2, pki_trust, "good.test",
 	    time(NULL), &v), -1);
-	assert_int_equal(v.reasons, REASON_OTHER);
+	assert_int_equal(v.reasons, REASON(OTHER));
 	assert_int_equal(v.verified, 0);
 	pem_free(&p);
 	assert_int_equal(cert_count(), live0);
@@ -643,9 +653,10 @@ test_trust_load(void **state)
 	assert_null(err);
 	/* Our test root is not in the system store. */
 	pem_load(&p, "good-chain.pem");
-	assert_int_equal(chain_verify(p.der, p.n, t, "good.test", time(NULL),
+	assert_int_equal(verdict_verify(p.der, p.n, t, "good.test", time(NULL),
 	    &v), 0);
-	assert_int_equal(v.reasons, REASON_UNKNOWN_ISSUER);
+	assert_int_equal(v.reasons, REASON(UNKNOWN_ISSUER));
+	verdict_fini(&v);
 	pem_free(&p);
 	trust_free(t);
 	trust_free(NULL);

@@ -1,4 +1,7 @@
-/* test_conf.c - conf_load and conf_split_hostport against files written at test time. */
+/* test_conf.c - conf_parse, conf_load and conf_split_hostport against files
+ * written at test time. The file format is tested with conf_parse; the TLS
+ * material (trust stores, client certificates, priority strings) with
+ * conf_load and certificates made here. */
 #include "config.h"
 
 #include <sys/stat.h>
@@ -13,9 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 
 #include "conf/conf.h"
 #include "core/util.h"
@@ -40,7 +46,7 @@ static struct conf *
 load(const char *text, char **errors)
 {
 	write_file("t.conf", text);
-	return conf_load("t.conf", errors);
+	return conf_parse("t.conf", errors);
 }
 
 static struct conf *
@@ -971,6 +977,8 @@ test_example_config(void **state)
 	if (c == NULL)
 		print_error("%s\n", errors);
 	assert_non_null(c);
+	/* the system store, loaded once for every target */
+	assert_non_null(c->targets[0].trust);
 	assert_string_equal(c->listen[0].address, "127.0.0.1:9793");
 	assert_string_equal(c->state_dir, "/var/lib/tlswatch");
 	assert_int_equal(c->interval_ms, 300000);
@@ -1011,15 +1019,17 @@ test_tlsopts(void **state)
 	assert_int_equal(c->targets[0].tls.family, CONF_FAMILY_ANY);
 	assert_int_equal(c->targets[0].tls.verify_hostname, 1);
 	assert_string_equal(c->targets[0].tls.priority, "NORMAL");
-	assert_string_equal(c->targets[0].tls.priority_at, "t.conf:1: priority");
 	assert_null(c->targets[0].tls.client_cert);
 	assert_int_equal(c->targets[1].tls.starttls, STARTTLS_NONE);
 	assert_int_equal(c->targets[1].tls.family, CONF_FAMILY_IPV6);
 	assert_int_equal(c->targets[1].tls.addresses_all, 0);
 	assert_int_equal(c->targets[1].tls.verify_hostname, 0);
-	assert_string_equal(c->targets[1].tls.priority_at, "t.conf:5: targets.[1].priority");
+	assert_string_equal(c->targets[1].tls.priority, "SECURE256");
 	assert_string_equal(c->targets[1].tls.client_cert, "c.pem");
-	assert_string_equal(c->targets[1].tls.client_key_at, "t.conf:6: targets.[1].client_key");
+	assert_string_equal(c->targets[1].tls.client_key, "k.pem");
+	/* conf_parse loads nothing */
+	assert_null(c->targets[1].tls.creds);
+	assert_null(c->targets[1].trust);
 	conf_free(c);
 
 	/* no starttls anywhere: the port decides */
@@ -1044,6 +1054,130 @@ test_tlsopts(void **state)
 	    "t.conf:4: targets.[2].priority: must not be empty (leave it out for GnuTLS's default)\n"
 	    "t.conf:5: targets.[3].client_cert: missing: client_key needs its certificate\n"
 	    "t.conf:5: targets.[3].verify_hostname: must be true or false");
+}
+
+/* A self-signed certificate and its key, as PEM files. */
+static void
+make_pair(const char *cert, const char *key)
+{
+	gnutls_x509_privkey_t k;
+	gnutls_x509_crt_t c;
+	gnutls_datum_t out;
+	unsigned char serial[1] = { 7 };
+	time_t now = time(NULL);
+	FILE *f;
+
+	assert_int_equal(gnutls_x509_privkey_init(&k), 0);
+	assert_int_equal(gnutls_x509_privkey_generate(k, GNUTLS_PK_ECDSA,
+	    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0), 0);
+	assert_int_equal(gnutls_x509_crt_init(&c), 0);
+	assert_int_equal(gnutls_x509_crt_set_version(c, 3), 0);
+	assert_int_equal(gnutls_x509_crt_set_serial(c, serial, sizeof(serial)), 0);
+	assert_int_equal(gnutls_x509_crt_set_activation_time(c, now - 60), 0);
+	assert_int_equal(gnutls_x509_crt_set_expiration_time(c, now + 86400), 0);
+	assert_int_equal(gnutls_x509_crt_set_dn_by_oid(c, GNUTLS_OID_X520_COMMON_NAME, 0,
+	    "client", 6), 0);
+	assert_int_equal(gnutls_x509_crt_set_key(c, k), 0);
+	assert_int_equal(gnutls_x509_crt_sign2(c, c, k, GNUTLS_DIG_SHA256, 0), 0);
+	assert_int_equal(gnutls_x509_crt_export2(c, GNUTLS_X509_FMT_PEM, &out), 0);
+	assert_non_null(f = fopen(cert, "w"));
+	assert_int_equal(fwrite(out.data, 1, out.size, f), out.size);
+	assert_int_equal(fclose(f), 0);
+	gnutls_free(out.data);
+	assert_int_equal(gnutls_x509_privkey_export2(k, GNUTLS_X509_FMT_PEM, &out), 0);
+	assert_non_null(f = fopen(key, "w"));
+	assert_int_equal(fwrite(out.data, 1, out.size, f), out.size);
+	assert_int_equal(fclose(f), 0);
+	gnutls_free(out.data);
+	gnutls_x509_crt_deinit(c);
+	gnutls_x509_privkey_deinit(k);
+}
+
+static int
+has_error(const char *errors, const char *prefix, const char *part)
+{
+	for (const char *p = errors; p && *p; ) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char *line = xstrndup(p, len);
+		int found = strncmp(line, prefix, strlen(prefix)) == 0 && strstr(line, part);
+
+		free(line);
+		if (found)
+			return 1;
+		p = nl ? nl + 1 : NULL;
+	}
+	return 0;
+}
+
+/*
+ * What only GnuTLS can check is checked by conf_load, every error of the
+ * file at once with its file and line: a bad priority on one target, a
+ * client key that is no key on another, a CA file without a certificate
+ * on a third (once only the last was reported, by the scheduler).
+ */
+static void
+test_tls_material(void **state)
+{
+	const char *text =
+	    "ca_file = \"ca.pem\";\n"                                   /* 1 */
+	    "targets = (\n"
+	    "  { address = \"a.test:443\"; priority = \"NORMAL:%NOPE\"; },\n"
+	    "  { address = \"b.test:443\";\n"
+	    "    client_cert = \"client.pem\"; client_key = \"bad.key\"; },\n"  /* 5 */
+	    "  { address = \"c.test:443\"; ca_file = \"empty.pem\"; },\n"
+	    "  { address = \"d.test:443\";\n"
+	    "    client_cert = \"client.pem\"; client_key = \"client.key\"; },\n"
+	    "  { address = \"e.test:443\";\n"
+	    "    client_cert = \"client.pem\"; client_key = \"bad.key\"; }\n"  /* 10 */
+	    ");\n";
+	char *errors = NULL;
+	struct conf *c;
+	size_t lines = 1;
+
+	(void)state;
+	make_pair("client.pem", "client.key");
+	make_pair("ca.pem", "ca.key");
+	write_file("bad.key", "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n");
+	write_file("empty.pem", "no certificate here\n");
+	write_file("t.conf", text);
+	assert_null(conf_load("t.conf", &errors));
+	assert_non_null(errors);
+	for (const char *p = errors; *p; p++)
+		lines += *p == '\n';
+	if (!has_error(errors, "t.conf:3: targets.[0].priority: ", "bad priority string at position 8") ||
+	    !has_error(errors, "t.conf:5: targets.[1].client_key: ", "cannot load") ||
+	    !has_error(errors, "t.conf:6: targets.[2].ca_file: ", "no certificates found in empty.pem") ||
+	    !has_error(errors, "t.conf:10: targets.[4].client_key: ", "cannot load") || lines != 4)
+		print_error("%s\n", errors);
+	assert_true(has_error(errors, "t.conf:3: targets.[0].priority: ",
+	    "bad priority string at position 8"));
+	assert_true(has_error(errors, "t.conf:5: targets.[1].client_key: ", "cannot load"));
+	assert_true(has_error(errors, "t.conf:6: targets.[2].ca_file: ",
+	    "no certificates found in empty.pem"));
+	/* the same bad pair written again is the same mistake in another place */
+	assert_true(has_error(errors, "t.conf:10: targets.[4].client_key: ", "cannot load"));
+	assert_int_equal(lines, 4);
+	free(errors);
+
+	/* good material: loaded once, shared by every target naming it */
+	errors = NULL;
+	write_file("t.conf",
+	    "ca_file = \"ca.pem\"; client_cert = \"client.pem\"; client_key = \"client.key\";\n"
+	    "targets = ( { address = \"a.test:443\"; },\n"
+	    "  { address = \"b.test:443\"; client_key = \"client.key\"; },\n"
+	    "  { address = \"c.test:443\"; ca_file = \"ca.pem\"; } );\n");
+	c = conf_load("t.conf", &errors);
+	if (c == NULL)
+		print_error("%s\n", errors);
+	assert_non_null(c);
+	assert_non_null(c->targets[0].trust);
+	assert_ptr_equal(c->targets[0].trust, c->targets[1].trust);
+	assert_ptr_equal(c->targets[0].trust, c->targets[2].trust);
+	assert_non_null(c->targets[0].tls.creds);
+	assert_ptr_equal(c->targets[0].tls.creds, c->targets[1].tls.creds);
+	assert_true(c->targets[0].tls.client_not_after > time(NULL));
+	conf_free(c);
 }
 
 int
@@ -1072,6 +1206,7 @@ main(void)
 		cmocka_unit_test(test_shard),
 		cmocka_unit_test(test_example_config),
 		cmocka_unit_test(test_tlsopts),
+		cmocka_unit_test(test_tls_material),
 		cmocka_unit_test(test_web_limits),
 	};
 	int failed;

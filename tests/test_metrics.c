@@ -124,8 +124,55 @@ result_blank(struct result *r)
 		r->stage_seconds[s] = -1;
 }
 
+/* A target as these tests build it: what the scheduler holds of one, made
+ * into metrics_render's targets and rows by render_into(). */
+struct taddr {
+	const char *address;
+	struct result *result;
+	uint64_t probes_success;
+	uint64_t probes_failure;
+};
+
+struct ttarget {
+	struct conf_target *conf;
+	char *labels;
+	struct result *result;
+	uint64_t probes_success;
+	uint64_t probes_failure;
+	struct taddr *addrs;        /* addresses = "all" */
+	size_t naddrs;
+};
+
 static void
-target_setup(struct target *t, struct conf_target *c, const char *name,
+render_into(struct buf *b, const struct ttarget *t, size_t n, const struct metrics_info *info)
+{
+	struct metrics_target *mt = xcalloc(n ? n : 1, sizeof(*mt));
+	struct metrics_row *rows;
+	size_t nrows = 0, k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		nrows += t[i].naddrs ? t[i].naddrs : 1;
+	rows = xcalloc(nrows ? nrows : 1, sizeof(*rows));
+	for (size_t i = 0; i < n; i++) {
+		mt[i].labels = t[i].labels;
+		mt[i].conf = t[i].conf;
+		if (t[i].naddrs == 0) {
+			rows[k++] = (struct metrics_row){ t[i].labels, NULL, t[i].result,
+				t[i].probes_success, t[i].probes_failure };
+			continue;
+		}
+		for (size_t j = 0; j < t[i].naddrs; j++)
+			rows[k++] = (struct metrics_row){ t[i].labels, t[i].addrs[j].address,
+				t[i].addrs[j].result, t[i].addrs[j].probes_success,
+				t[i].addrs[j].probes_failure };
+	}
+	metrics_render(b, mt, n, rows, nrows, info);
+	free(rows);
+	free(mt);
+}
+
+static void
+target_setup(struct ttarget *t, struct conf_target *c, const char *name,
     struct conf_label *labels, size_t nlabels)
 {
 	memset(c, 0, sizeof(*c));
@@ -134,16 +181,16 @@ target_setup(struct target *t, struct conf_target *c, const char *name,
 	c->labels = labels;
 	c->nlabels = nlabels;
 	t->conf = c;
-	metrics_target_labels(t);
+	t->labels = metrics_labels(c);
 }
 
 static char *
-render(const struct target *t, size_t n)
+render(const struct ttarget *t, size_t n)
 {
 	struct buf b;
 
 	buf_init(&b);
-	metrics_render(&b, t, n, &test_info);
+	render_into(&b, t, n, &test_info);
 	return buf_steal(&b);
 }
 
@@ -269,7 +316,7 @@ utf8_valid(const unsigned char *s)
  * and the text is valid UTF-8.
  */
 static void
-check_structure(const char *out, const struct target *t, size_t n)
+check_structure(const char *out, const struct ttarget *t, size_t n)
 {
 	size_t seen[ARRAY_SIZE(families)] = { 0 };
 	size_t cur = SIZE_MAX, types = 0;
@@ -486,15 +533,16 @@ test_target_labels(void **state)
 		{ "has-dash", "x" },
 	};
 	struct conf_target c;
-	struct target t;
+	struct ttarget t;
 
 	(void)state;
 	target_setup(&t, &c, "web \"1\"", labels, ARRAY_SIZE(labels));
 	assert_string_equal(t.labels, "target=\"web \\\"1\\\"\",env=\"prod\","
 	    "team=\"a\\\\b \\\"c\\\"\\nd\",zone=\"" FFFD "\"");
-	/* rebuilding replaces (and frees) the old string */
+	/* made again from the config */
 	c.nlabels = 1;
-	metrics_target_labels(&t);
+	free(t.labels);
+	t.labels = metrics_labels(&c);
 	assert_string_equal(t.labels, "target=\"web \\\"1\\\"\",env=\"prod\"");
 	free(t.labels);
 
@@ -502,6 +550,18 @@ test_target_labels(void **state)
 	target_setup(&t, &c, "x", bad, ARRAY_SIZE(bad));
 	assert_string_equal(t.labels, "target=\"x\",ok=\"1\"");
 	free(t.labels);
+
+	/* one list for conf.c and the exposition: the histogram's and
+	 * Prometheus's own names are reserved here too */
+	assert_true(metrics_label_reserved("le"));
+	assert_true(metrics_label_reserved("job"));
+	assert_true(metrics_label_reserved("instance"));
+	assert_true(metrics_label_reserved("quantile"));
+	assert_true(metrics_label_reserved("__x"));
+	assert_false(metrics_label_reserved("team"));
+	assert_true(metrics_label_name_valid("_a9"));
+	assert_false(metrics_label_name_valid("9a"));
+	assert_false(metrics_label_name_valid("a-b"));
 }
 
 /* ---- rendering --------------------------------------------------------- */
@@ -511,7 +571,7 @@ test_not_probed(void **state)
 {
 	struct conf_label labels[] = { { "env", "prod" } };
 	struct conf_target c;
-	struct target t;
+	struct ttarget t;
 	char *out;
 
 	(void)state;
@@ -542,7 +602,7 @@ test_failed_probe(void **state)
 {
 	struct conf_label labels[] = { { "env", "prod" } };
 	struct conf_target c;
-	struct target t;
+	struct ttarget t;
 	struct result r;
 	char *out;
 
@@ -602,7 +662,7 @@ test_unverified_chain(void **state)
 	struct conf_label labels[] = { { "env", "prod" }, { "team", "web" } };
 	struct cert *certs[2];
 	struct conf_target c;
-	struct target t;
+	struct ttarget t;
 	struct result r;
 	char *out;
 
@@ -623,8 +683,8 @@ test_unverified_chain(void **state)
 	r.certs = certs;
 	r.ncerts = 2;
 	r.verdict.verified = 0;
-	r.verdict.reasons = REASON_UNKNOWN_ISSUER | REASON_HOSTNAME_MISMATCH;
-	r.verdict.issues = ISSUE_INCOMPLETE;
+	r.verdict.reasons = REASON(UNKNOWN_ISSUER) | REASON(HOSTNAME_MISMATCH);
+	r.verdict.issues = CHAIN_ISSUE(INCOMPLETE);
 	r.verdict.earliest_expiry = 1767225600;
 	t.result = &r;
 	t.probes_success = 1;
@@ -689,7 +749,7 @@ test_verified_chain(void **state)
 {
 	struct cert *certs[3];
 	struct conf_target c;
-	struct target t;
+	struct ttarget t;
 	struct result r;
 	char *out;
 
@@ -703,7 +763,7 @@ test_verified_chain(void **state)
 	r.certs = certs;
 	r.ncerts = 3;
 	r.verdict.verified = 1;
-	r.verdict.issues = ISSUE_ROOT_INCLUDED | ISSUE_DUPLICATE | ISSUE_MISORDERED;
+	r.verdict.issues = CHAIN_ISSUE(ROOT_INCLUDED) | CHAIN_ISSUE(DUPLICATE) | CHAIN_ISSUE(MISORDERED);
 	r.verdict.earliest_expiry = 1760000000;
 	r.verdict.verified_expiry = 1760000001;
 	t.result = &r;
@@ -736,7 +796,7 @@ test_many_targets(void **state)
 	struct conf_label la[] = { { "env", "prod" }, { "team", "x" } };
 	struct conf_label lb[] = { { "env", "staging" } };
 	struct conf_target c[4];
-	struct target t[4];
+	struct ttarget t[4];
 	struct result r[3];
 	struct cert *cert;
 	char *out;
@@ -755,7 +815,7 @@ test_many_targets(void **state)
 		r[i].fail_stage = i == 1 ? "handshake" : NULL;
 		r[i].fail_reason = i == 1 ? "protocol" : NULL;
 		r[i].verdict.verified = i == 0;
-		r[i].verdict.reasons = i == 2 ? REASON_EXPIRED | REASON_OTHER : 0;
+		r[i].verdict.reasons = i == 2 ? REASON(EXPIRED) | REASON(OTHER) : 0;
 		r[i].tls_version = "TLS1.2";
 		t[i].result = &r[i];
 	}
@@ -814,7 +874,7 @@ test_process_metrics(void **state)
 		struct buf b;
 
 		buf_init(&b);
-		metrics_render(&b, NULL, 0, &info);
+		render_into(&b, NULL, 0, &info);
 		assert_non_null(strstr(b.data,
 		    "\ntlswatch_build_info{version=\"1\\\"}\\n\",gnutls_version=\"" FFFD "\"} 1\n"));
 		check_structure(b.data, NULL, 0);
@@ -831,7 +891,7 @@ test_render_appends(void **state)
 	(void)state;
 	buf_init(&b);
 	buf_puts(&b, "# before\n");
-	metrics_render(&b, NULL, 0, &test_info);
+	render_into(&b, NULL, 0, &test_info);
 	assert_int_equal(strncmp(b.data, "# before\n# HELP tlswatch_build_info ", 36), 0);
 	assert_int_equal(strlen(b.data), b.len);
 	buf_free(&b);
@@ -856,7 +916,7 @@ test_lateness_histogram(void **state)
 	info.lateness = &h;
 	info.skipped = 7;
 	buf_init(&b);
-	metrics_render(&b, NULL, 0, &info);
+	render_into(&b, NULL, 0, &info);
 	check_structure(b.data, NULL, 0);
 	expect_line(b.data, "tlswatch_scheduler_lateness_seconds_bucket{le=\"0.01\"} 1");
 	expect_line(b.data, "tlswatch_scheduler_lateness_seconds_bucket{le=\"0.1\"} 3");
@@ -878,7 +938,7 @@ test_fetch_counters(void **state)
 
 	(void)state;
 	buf_init(&b);
-	metrics_render(&b, NULL, 0, &test_info);
+	render_into(&b, NULL, 0, &test_info);
 	check_structure(b.data, NULL, 0);
 	/* every kind and result, zeros included, so rates exist from the start */
 	expect_line(b.data, "tlswatch_fetch_requests_total{kind=\"crl\",result=\"ok\"} 12");
@@ -897,7 +957,7 @@ test_fetch_counters(void **state)
 	struct metrics_info info = test_info;
 	info.fetch = NULL;
 	buf_init(&b);
-	metrics_render(&b, NULL, 0, &info);
+	render_into(&b, NULL, 0, &info);
 	assert_null(strstr(b.data, "tlswatch_fetch_"));
 	buf_free(&b);
 }
@@ -912,7 +972,7 @@ render_many(size_t n)
 	struct conf_label labels[] = { { "env", "production" }, { "team", "platform" },
 	    { "zone", "eu-west-1" } };
 	struct conf_target *c = xcalloc(n, sizeof(*c));
-	struct target *t = xcalloc(n, sizeof(*t));
+	struct ttarget *t = xcalloc(n, sizeof(*t));
 	struct result *r = xcalloc(n, sizeof(*r));
 	struct cert **leaves = xcalloc(n, sizeof(*leaves));
 	struct cert **chains = xcalloc(3 * n, sizeof(*chains));
@@ -945,7 +1005,7 @@ render_many(size_t n)
 		r[i].certs = chains + 3 * i;
 		r[i].ncerts = 3;
 		r[i].verdict.verified = 1;
-		r[i].verdict.issues = ISSUE_ROOT_INCLUDED;
+		r[i].verdict.issues = CHAIN_ISSUE(ROOT_INCLUDED);
 		r[i].verdict.earliest_expiry = 1707776000;
 		r[i].verdict.verified_expiry = 1707776000;
 		t[i].result = &r[i];
@@ -955,7 +1015,7 @@ render_many(size_t n)
 	 * from one render into the next. */
 	for (int round = 0; round < 2; round++) {
 		buf_init(&b);
-		metrics_render(&b, t, n, &test_info);
+		render_into(&b, t, n, &test_info);
 		assert_int_equal(count_prefix(b.data, "tlswatch_probe_success{"), n);
 		assert_int_equal(count_prefix(b.data, "tlswatch_cert_not_after_timestamp_seconds{"), 3 * n);
 		assert_int_equal(count_prefix(b.data, "tlswatch_cert_not_before_timestamp_seconds{"), 3 * n);
@@ -997,7 +1057,7 @@ test_promtool(void **state)
 	struct conf_label labels[] = { { "env", "a\"b\\c\nd\te\rf\xff" } };
 	struct cert *certs[2];
 	struct conf_target c[2];
-	struct target t[2];
+	struct ttarget t[2];
 	struct result r[2];
 	char path[] = "/tmp/test_metrics.XXXXXX", msg[8192];
 	char *out;
@@ -1016,8 +1076,8 @@ test_promtool(void **state)
 	r[0].success = 1;
 	r[0].certs = certs;
 	r[0].ncerts = 2;
-	r[0].verdict.reasons = (1u << CHAIN_NREASONS) - 1;
-	r[0].verdict.issues = (1u << CHAIN_NISSUES) - 1;
+	r[0].verdict.reasons = ((uint64_t)1 << VERDICT_NREASONS) - 1;
+	r[0].verdict.issues = ((uint64_t)1 << VERDICT_NCHAIN_ISSUES) - 1;
 	r[0].tls_version = "TLS1.3\"";
 	r[0].cipher = "\n";
 	r[0].stage_seconds[STAGE_VERIFY] = 0;
@@ -1416,9 +1476,9 @@ static void
 test_address_rows(void **state)
 {
 	struct conf_target c[2];
-	struct target t[2];
+	struct ttarget t[2];
 	struct result ok, bad;
-	struct addr_result a[2];
+	struct taddr a[2];
 	char *out;
 
 	(void)state;
@@ -1429,8 +1489,8 @@ test_address_rows(void **state)
 	c[0].tls.starttls = STARTTLS_SMTP;
 	c[0].tls.addresses_all = 1;
 	c[1].address = "127.0.0.1:443";
-	t[1].has_client_cert = 1;
-	t[1].client_cert_not_after = 1800000000;
+	c[1].tls.creds = (const struct tls_creds *)&c[1];  /* loaded, as conf_load does */
+	c[1].tls.client_not_after = 1800000000;
 
 	result_blank(&ok);
 	ok.success = 1;
@@ -1446,8 +1506,6 @@ test_address_rows(void **state)
 	a[1].address = "::1";
 	a[1].result = &bad;
 	a[1].probes_failure = 2;
-	for (int i = 0; i < 2; i++)
-		a[i].labels = metrics_address_labels(&t[0], a[i].address);
 	t[0].addrs = a;
 	t[0].naddrs = 2;
 	t[0].result = &ok;      /* the first address's, not rendered as such */
@@ -1477,10 +1535,8 @@ test_address_rows(void **state)
 	    "1800000000");
 	assert_int_equal(count_prefix(out, "tlswatch_client_cert_not_after_timestamp_seconds{"), 1);
 	free(out);
-	for (int i = 0; i < 2; i++) {
-		free(a[i].labels);
+	for (int i = 0; i < 2; i++)
 		free(t[i].labels);
-	}
 }
 
 int

@@ -1,5 +1,6 @@
 /* test_store.c - state files: escaping, names, round trips, change
- * detection, writes only on change, damaged files, clean-up. */
+ * detection (history.c, whose memory the store writes), writes only on
+ * change, off the loop, damaged files, clean-up. */
 #include "config.h"
 
 #include <dirent.h>
@@ -18,14 +19,53 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
-#include "verdict/certs.h"
 #include "core/log.h"
-#include "state/store.h"
-#include "target.h"
+#include "core/loop.h"
 #include "core/util.h"
+#include "result.h"
+#include "state/history.h"
+#include "state/store.h"
+#include "testlib.h"
+#include "verdict/certs.h"
 
 static char dir[256];
 static gnutls_x509_privkey_t key;
+static struct loop *loop;
+
+/* What the scheduler does with a result: certificates to the store, the
+ * result to the target's history, what it remembers to the store; then
+ * wait for the writes, so that the files can be looked at. */
+static void
+record(struct store *s, struct history *h, struct result *r)
+{
+	store_put_certs(s, r);
+	history_record(h, r);
+	store_save(s, history_memory(h), history_result(h, NULL));
+	store_drain(s);
+}
+
+/* A target's stored state, into a history of its own. */
+static int
+load(struct store *s, struct history *h)
+{
+	struct store_record *rec;
+	struct result *r;
+	int loaded = store_load(s, history_name(h), &rec, &r);
+
+	if (loaded)
+		history_restore(h, rec, r);
+	return loaded && r != NULL;
+}
+
+static struct store *
+new_store(uint64_t refresh_ms)
+{
+	char *err = NULL;
+	struct store *s = store_new(loop, dir, refresh_ms, &err);
+
+	assert_non_null(s);
+	return s;
+}
 
 /* A self-signed certificate with common name cn, as DER (caller frees).
  * ECDSA signatures are randomised, so one is made per name and copied. */
@@ -107,8 +147,8 @@ make_result(const char *const *cns, size_t n, double t, int verified)
 	}
 	r->ncerts = r->nders = n;
 	r->verdict.verified = verified;
-	r->verdict.reasons = verified ? 0 : REASON_EXPIRED | REASON_HOSTNAME_MISMATCH;
-	r->verdict.issues = ISSUE_INCOMPLETE;
+	r->verdict.reasons = verified ? 0 : REASON(EXPIRED) | REASON(HOSTNAME_MISMATCH);
+	r->verdict.issues = CHAIN_ISSUE(INCOMPLETE);
 	r->verdict.earliest_expiry = 2000000000;
 	return r;
 }
@@ -148,28 +188,6 @@ read_file(const char *path)
 	return buf_steal(&b);
 }
 
-static void
-rm_rf(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-
-	if (d == NULL) {
-		unlink(path);
-		return;
-	}
-	while ((e = readdir(d)) != NULL) {
-		char *p;
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		p = xasprintf("%s/%s", path, e->d_name);
-		rm_rf(p);
-		free(p);
-	}
-	closedir(d);
-	rmdir(path);
-}
-
 static int
 setup(void **state)
 {
@@ -186,7 +204,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	rm_rf(dir);
+	tl_rm_rf(dir);
 	return 0;
 }
 
@@ -241,84 +259,78 @@ test_round_trip(void **state)
 {
 	static const char *const first[] = { "leaf.test", "Intermediate" };
 	static const char *const second[] = { "new.test", "Intermediate" };
-	struct conf_target ct = { .name = (char *)"t/1 \"x\"\n" };
-	struct target t = { .conf = &ct }, t2 = { .conf = &ct };
+	const char *name = "t/1 \"x\"\n";
+	struct history *h = history_new(name), *h2 = history_new(name);
+	const struct store_record *st;
+	const struct result *r2;
 	struct store *s;
 	struct result *r;
 	char *path, *text, *fp_leaf, *certpath;
 	struct stat st1, st2;
 
 	(void)state;
-	s = store_new(dir, 60 * 1000);
+	s = new_store(60 * 1000);
 	r = make_result(first, 2, 1000.5, 1);
 	fp_leaf = xstrdup(r->certs[0]->sha256);
-	store_result(s, &t, r);
+	record(s, h, r);
 	assert_null(r->ders);           /* handed over and dropped */
-	t.result = r;
 	assert_int_equal(store_write_errors(s), 0);
 	certpath = xasprintf("%s/certs/%s.pem", dir, fp_leaf);
 	assert_int_equal(access(certpath, R_OK), 0);
-	path = path_of(ct.name);
+	path = path_of(name);
 	text = read_file(path);
 	assert_non_null(strstr(text, "format 1\n"));
 	assert_non_null(strstr(text, "name t/1 \"x\"%0A\n"));
 	assert_non_null(strstr(text, "chain_changes 0\n"));
 	assert_non_null(strstr(text, "\nend\n"));
 	free(text);
-	assert_int_equal(t.st->chain_changes, 0);
-	assert_true(t.st->chain_changed == 1000.5);
+	st = history_memory(h);
+	assert_int_equal(st->chain_changes, 0);
+	assert_true(st->chain_changed == 1000.5);
 
 	/* unchanged, within the refresh: no write (a rename would change the inode) */
 	assert_int_equal(stat(path, &st1), 0);
-	r = make_result(first, 2, 1010.0, 1);
-	store_result(s, &t, r);
-	result_free(t.result);
-	t.result = r;
+	record(s, h, make_result(first, 2, 1010.0, 1));
 	assert_int_equal(stat(path, &st2), 0);
 	assert_true(st1.st_ino == st2.st_ino);
 	/* the refresh falls due: written again */
-	r = make_result(first, 2, 1100.0, 1);
-	store_result(s, &t, r);
-	result_free(t.result);
-	t.result = r;
+	record(s, h, make_result(first, 2, 1100.0, 1));
 	assert_int_equal(stat(path, &st2), 0);
 	assert_true(st1.st_ino != st2.st_ino);
 
 	/* a new leaf: a change, counted, the old chain in the history */
-	r = make_result(second, 2, 2000.25, 0);
-	store_result(s, &t, r);
-	result_free(t.result);
-	t.result = r;
-	assert_int_equal(t.st->chain_changes, 1);
-	assert_true(t.st->chain_changed == 2000.25);
-	assert_int_equal(t.st->nhist, 1);
-	assert_string_equal(t.st->hist[0].fps[0], fp_leaf);
-	assert_true(t.st->hist[0].since == 1000.5 && t.st->hist[0].until == 2000.25);
+	record(s, h, make_result(second, 2, 2000.25, 0));
+	st = history_memory(h);
+	assert_int_equal(st->chain_changes, 1);
+	assert_true(st->chain_changed == 2000.25);
+	assert_int_equal(st->nhist, 1);
+	assert_string_equal(st->hist[0].fps[0], fp_leaf);
+	assert_true(st->hist[0].since == 1000.5 && st->hist[0].until == 2000.25);
 	/* the intermediate keeps its first sighting, the new leaf is new */
-	assert_true(t.st->cert_first_seen[1] == 1000.5);
-	assert_true(t.st->cert_first_seen[0] == 2000.25);
+	assert_true(history_cert_first_seen(h)[1] == 1000.5);
+	assert_true(history_cert_first_seen(h)[0] == 2000.25);
 
 	/* loaded back as it was */
-	assert_int_equal(store_load(s, &t2), 1);
-	assert_non_null(t2.st);
-	assert_string_equal(t2.st->name, ct.name);
-	assert_int_equal(t2.st->chain_changes, 1);
-	assert_true(t2.st->chain_changed == 2000.25);
-	assert_true(t2.st->first_seen == 1000.5);
-	assert_int_equal(t2.st->nhist, 1);
-	assert_true(t2.result->time == 2000.25);
-	assert_int_equal(t2.result->success, 1);
-	assert_int_equal(t2.result->ncerts, 2);
-	assert_string_equal(t2.result->certs[0]->sha256, t.result->certs[0]->sha256);
-	assert_int_equal(t2.result->verdict.reasons, REASON_EXPIRED | REASON_HOSTNAME_MISMATCH);
-	assert_int_equal(t2.result->verdict.issues, ISSUE_INCOMPLETE);
-	assert_string_equal(t2.result->cipher, "TLS_AES_128_GCM_SHA256");
-	assert_true(t2.st->cert_first_seen[1] == 1000.5);
+	assert_int_equal(load(s, h2), 1);
+	st = history_memory(h2);
+	r2 = history_result(h2, NULL);
+	assert_non_null(st);
+	assert_string_equal(st->name, name);
+	assert_int_equal(st->chain_changes, 1);
+	assert_true(st->chain_changed == 2000.25);
+	assert_true(st->first_seen == 1000.5);
+	assert_int_equal(st->nhist, 1);
+	assert_true(r2->time == 2000.25);
+	assert_int_equal(r2->success, 1);
+	assert_int_equal(r2->ncerts, 2);
+	assert_string_equal(r2->certs[0]->sha256, history_result(h, NULL)->certs[0]->sha256);
+	assert_int_equal(r2->verdict.reasons, REASON(EXPIRED) | REASON(HOSTNAME_MISMATCH));
+	assert_int_equal(r2->verdict.issues, CHAIN_ISSUE(INCOMPLETE));
+	assert_string_equal(r2->cipher, "TLS_AES_128_GCM_SHA256");
+	assert_true(history_cert_first_seen(h2)[1] == 1000.5);
 
-	result_free(t.result);
-	store_target_free(t.st);
-	result_free(t2.result);
-	store_target_free(t2.st);
+	history_free(h);
+	history_free(h2);
 	store_free(s);
 	free(path);
 	free(certpath);
@@ -330,36 +342,35 @@ static void
 test_failure_kept(void **state)
 {
 	static const char *const chain[] = { "kept.test" };
-	struct conf_target ct = { .name = (char *)"failing" };
-	struct target t = { .conf = &ct }, t2 = { .conf = &ct };
-	struct store *s = store_new(dir, 60 * 1000);
-	struct result *r = make_result(chain, 1, 100, 1), *f;
+	struct history *h = history_new("failing"), *h2 = history_new("failing");
+	struct store *s = new_store(60 * 1000);
+	const struct store_record *st;
+	const struct result *r2;
+	struct result *f;
 
 	(void)state;
-	store_result(s, &t, r);
-	t.result = r;
+	record(s, h, make_result(chain, 1, 100, 1));
 	f = xcalloc(1, sizeof(*f));
 	f->time = 200;
 	f->fail_stage = "connect";
 	f->fail_reason = "refused";
 	f->fail_detail = xstrdup("Connection refused");
-	store_result(s, &t, f);
-	result_free(t.result);
-	t.result = f;
+	record(s, h, f);
 	/* a failure is not a chain change; the last chain is remembered */
-	assert_int_equal(t.st->chain_changes, 0);
-	assert_int_equal(t.st->chain.n, 1);
-	assert_int_equal(store_load(s, &t2), 1);
-	assert_int_equal(t2.result->success, 0);
-	assert_string_equal(t2.result->fail_stage, "connect");
-	assert_string_equal(t2.result->fail_reason, "refused");
-	assert_string_equal(t2.result->fail_detail, "Connection refused");
-	assert_int_equal(t2.st->chain.n, 1);
-	assert_non_null(t2.st->certs[0]);
-	result_free(t.result);
-	store_target_free(t.st);
-	result_free(t2.result);
-	store_target_free(t2.st);
+	st = history_memory(h);
+	assert_int_equal(st->chain_changes, 0);
+	assert_int_equal(st->chain.n, 1);
+	assert_int_equal(load(s, h2), 1);
+	r2 = history_result(h2, NULL);
+	st = history_memory(h2);
+	assert_int_equal(r2->success, 0);
+	assert_string_equal(r2->fail_stage, "connect");
+	assert_string_equal(r2->fail_reason, "refused");
+	assert_string_equal(r2->fail_detail, "Connection refused");
+	assert_int_equal(st->chain.n, 1);
+	assert_non_null(st->certs[0]);
+	history_free(h);
+	history_free(h2);
 	store_free(s);
 }
 
@@ -396,8 +407,7 @@ test_damaged(void **state)
 		"format 1\nname d\nstage_seconds 0 0 0 0 1e30\nend\n",
 		"format 1\nname d\nhistory 1e19 2 " FP64 "\nend\n",
 	};
-	struct conf_target ct = { .name = (char *)"d" };
-	struct store *s = store_new(dir, 1000);
+	struct store *s = new_store(1000);
 	char *path = path_of("d");
 	char *tdir = xasprintf("%s/targets", dir);
 
@@ -405,27 +415,29 @@ test_damaged(void **state)
 	mkdir(dir, 0755);
 	mkdir(tdir, 0755);
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		struct target t = { .conf = &ct };
+		struct history *h = history_new("d");
 
 		write_file(path, bad[i]);
-		assert_int_equal(store_load(s, &t), 0);
-		assert_null(t.st);
-		assert_null(t.result);
+		assert_int_equal(load(s, h), 0);
+		assert_null(history_memory(h));
+		assert_null(history_result(h, NULL));
+		history_free(h);
 	}
 	/* a key from a newer version is ignored */
 	{
-		struct target t = { .conf = &ct };
+		struct history *h = history_new("d");
 
 		write_file(path, "format 1\nname d\nfirst_seen 5\nfuture_key x y\nend\n");
-		assert_int_equal(store_load(s, &t), 0);    /* no result, but the state */
-		assert_non_null(t.st);
-		assert_true(t.st->first_seen == 5);
-		store_target_free(t.st);
+		assert_int_equal(load(s, h), 0);    /* no result, but the state */
+		assert_non_null(history_memory(h));
+		assert_true(history_memory(h)->first_seen == 5);
+		history_free(h);
 	}
 	/* more history than we keep (a version keeping more wrote it): the
 	 * newest STORE_HISTORY are kept, the file is not refused */
 	{
-		struct target t = { .conf = &ct };
+		struct history *h = history_new("d");
+		const struct store_record *st;
 		struct buf b;
 
 		buf_init(&b);
@@ -435,28 +447,26 @@ test_damaged(void **state)
 		buf_puts(&b, "end\n");
 		write_file(path, b.data);
 		buf_free(&b);
-		assert_int_equal(store_load(s, &t), 0);
-		assert_non_null(t.st);
-		assert_int_equal(t.st->nhist, STORE_HISTORY);
-		assert_true(t.st->hist[0].since == 100);
-		assert_true(t.st->hist[STORE_HISTORY - 1].since == 100 - (STORE_HISTORY - 1));
-		assert_int_equal(t.st->chain.n, 1);
-		assert_null(t.st->certs[0]);    /* no such certificate stored */
-		store_target_free(t.st);
+		assert_int_equal(load(s, h), 0);
+		assert_non_null(st = history_memory(h));
+		assert_int_equal(st->nhist, STORE_HISTORY);
+		assert_true(st->hist[0].since == 100);
+		assert_true(st->hist[STORE_HISTORY - 1].since == 100 - (STORE_HISTORY - 1));
+		assert_int_equal(st->chain.n, 1);
+		assert_null(st->certs[0]);    /* no such certificate stored */
+		history_free(h);
 	}
 	/* a directory where the file should be: unreadable, then unwritable */
 	unlink(path);
 	assert_int_equal(mkdir(path, 0755), 0);
 	{
 		static const char *const chain[] = { "x.test" };
-		struct target t = { .conf = &ct };
-		struct result *r = make_result(chain, 1, 10, 1);
+		struct history *h = history_new("d");
 
-		assert_int_equal(store_load(s, &t), 0);
-		store_result(s, &t, r);
+		assert_int_equal(load(s, h), 0);
+		record(s, h, make_result(chain, 1, 10, 1));
 		assert_int_equal(store_write_errors(s), 1);
-		result_free(r);
-		store_target_free(t.st);
+		history_free(h);
 	}
 	rmdir(path);
 	free(path);
@@ -469,16 +479,14 @@ test_cleanup(void **state)
 {
 	static const char *const a[] = { "kept.test" };
 	static const char *const b[] = { "dropped.test" };
-	struct conf_target ct_gone = { .name = (char *)"gone" };
 	/* several names, out of order: clean-up looks them up sorted */
 	struct conf_target configured[] = {
 		{ .name = (char *)"zeta" }, { .name = (char *)"keep" },
 		{ .name = (char *)"alpha" }, { .name = (char *)"gonf" },
 	};
-	struct conf_target ct_keep = configured[1];
 	struct conf conf = { .targets = configured, .ntargets = ARRAY_SIZE(configured) };
-	struct target tk = { .conf = &ct_keep }, tg = { .conf = &ct_gone };
-	struct store *s = store_new(dir, 1000);
+	struct history *tk = history_new("keep"), *tg = history_new("gone");
+	struct store *s = new_store(1000);
 	double now = (double)time(NULL), old = now - 40 * 86400.0;
 	struct result *ra = make_result(a, 1, old, 1), *rb = make_result(b, 1, old, 1);
 	char *pa = xasprintf("%s/certs/%s.pem", dir, ra->certs[0]->sha256);
@@ -487,8 +495,8 @@ test_cleanup(void **state)
 	struct timespec ts[2] = { { (time_t)old, 0 }, { (time_t)old, 0 } };
 
 	(void)state;
-	store_result(s, &tk, ra);
-	store_result(s, &tg, rb);
+	record(s, tk, ra);
+	record(s, tg, rb);
 	assert_int_equal(utimensat(AT_FDCWD, pa, ts, 0), 0);
 	assert_int_equal(utimensat(AT_FDCWD, pb, ts, 0), 0);
 	store_cleanup(s, &conf, now);
@@ -498,10 +506,8 @@ test_cleanup(void **state)
 	assert_int_equal(access(pb, F_OK), -1);
 	assert_int_equal(access(keep, F_OK), 0);
 	assert_int_equal(access(pa, F_OK), 0);
-	result_free(ra);
-	result_free(rb);
-	store_target_free(tk.st);
-	store_target_free(tg.st);
+	history_free(tk);
+	history_free(tg);
 	store_free(s);
 	free(pa);
 	free(pb);
@@ -523,6 +529,8 @@ main(void)
 	int rc;
 
 	log_init("test_store", 0);
+	if ((loop = loop_new()) == NULL)
+		return 1;
 	if (gnutls_x509_privkey_init(&key) < 0 ||
 	    gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
 	    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0) < 0)
@@ -531,5 +539,6 @@ main(void)
 	gnutls_x509_privkey_deinit(key);
 	for (size_t i = 0; i < ARRAY_SIZE(made); i++)
 		free((void *)made[i].der.data);
+	loop_free(loop);
 	return rc;
 }

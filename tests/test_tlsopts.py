@@ -101,6 +101,36 @@ targets = (
                         % (re.escape(path), line_of(conf, "good.key")), err, re.M),
               "-t: a key that does not match the client certificate", err)
 
+    # GnuTLS's findings and conf.c's together: every error of the file at
+    # once, although a missing ca_file once stopped -t before the scheduler
+    # (which alone checked priorities and client certificates) was built.
+    conf = """\
+listen = "127.0.0.1:%d";
+targets = (
+  { name = "p"; address = "127.0.0.1:443";
+    priority = "NORMAL:%%NOPE"; },
+  { name = "k"; address = "127.0.0.1:443";
+    client_cert = %s;
+    client_key = %s; },
+  { name = "m"; address = "127.0.0.1:443";
+    ca_file = %s; }
+);
+""" % (L.free_port(), L.conf_string(pki.path("client.pem")), L.conf_string(pki.path("ca.pem")),
+       L.conf_string(os.path.join(lab.tmp, "no-such-ca.pem")))
+    path = os.path.join(lab.tmp, "all.conf")
+    with open(path, "w") as f:
+        f.write(conf)
+    rc, out, err = L.run_tlswatchd(lab, ["-t", "-c", path])
+    lab.eq(rc, 1, "-t rejects a file with GnuTLS and conf errors with status 1", err)
+    for needle, setting, msg in (("%NOPE", "targets.[0].priority", "bad priority string"),
+                                 ("ca.pem", "targets.[1].client_key", "cannot load"),
+                                 ("no-such-ca", "targets.[2].ca_file", "cannot read")):
+        lab.check(re.search(r"^%s:%d: %s: .*%s" % (re.escape(path), line_of(conf, needle),
+                                                    re.escape(setting), re.escape(msg)), err, re.M),
+                  "-t reports %s with the others: %s" % (setting, msg), err)
+    lab.eq(len([line for line in err.splitlines() if line.strip()]), 3,
+           "-t reports those three errors and nothing else", err)
+
 
 def serve_both(lab, pki):
     """The same port on 127.0.0.1 (good chain) and ::1 (expired chain)."""

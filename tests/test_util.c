@@ -116,6 +116,13 @@ test_time_range(void **state)
 	assert_string_equal(out, "9999-12-31 23:59:59 UTC");
 	fmt_utc(out, sizeof(out), 1763806592);
 	assert_string_equal(out, "2025-11-22 10:16:32 UTC");
+	/* the log lines' form, from the same formatter */
+	fmt_utc_iso(out, sizeof(out), 1763806592);
+	assert_string_equal(out, "2025-11-22T10:16:32Z");
+	fmt_utc_iso(out, sizeof(out), 0);
+	assert_string_equal(out, "1970-01-01T00:00:00Z");
+	fmt_utc_iso(out, sizeof(out), INT64_MAX);
+	assert_string_equal(out, "9223372036854775807");
 }
 
 static void

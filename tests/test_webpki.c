@@ -22,7 +22,10 @@
 
 #include "core/util.h"
 #include "verdict/certs.h"
+#include "conf/conf.h"
 #include "verdict/chain.h"
+#include "verdict/check.h"
+#include "verdict/verdict.h"
 #include "verdict/finding.h"
 #include "verdict/gnames.h"
 #include "verdict/webpki.h"
@@ -38,17 +41,17 @@ struct want {
 	const char *says;        /* the sentence contains this, when set */
 };
 
-#define PUB  REASON_WEBPKI
-#define NC   REASON_NAME_CONSTRAINTS
+#define PUB  REASON(WEBPKI)
+#define NC   REASON(NAME_CONSTRAINTS)
 
 static const struct kase {
 	const char *chain;
 	const char *host;         /* the name chain_verify checks */
 	int verified;             /* what chain_verify says */
-	unsigned reasons;
-	unsigned issues;
+	uint64_t reasons;
+	uint64_t issues;          /* chain issues of the whole verdict */
 	struct want f[5];         /* exactly these findings */
-	unsigned pub, priv;       /* the reasons they fail with, per policy */
+	uint64_t pub, priv;       /* the reasons they fail with, per policy */
 } cases[] = {
 	{ "pass", "good.test", 1, 0, 0, { { 0 } }, 0, 0 },
 
@@ -85,19 +88,19 @@ static const struct kase {
 	  { { "name_constraints_unevaluable", 0, "minimum or maximum" } }, NC, NC },
 
 	/* path length: the anchor, not presented, is depth 2 */
-	{ "pathlen", "good.test", 0, REASON_PATH_LENGTH, 0,
+	{ "pathlen", "good.test", 0, REASON(PATH_LENGTH), 0,
 	  { { "path_length_exceeded", 2, "allows 0 intermediates below it" } },
-	  REASON_PATH_LENGTH, REASON_PATH_LENGTH },
+	  REASON(PATH_LENGTH), REASON(PATH_LENGTH) },
 
 	/* extended key usage */
-	{ "eku-client", "good.test", 0, REASON_PURPOSE, 0,
-	  { { "no_server_auth", 0, "(clientAuth)" } }, REASON_PURPOSE, REASON_PURPOSE },
+	{ "eku-client", "good.test", 0, REASON(PURPOSE), 0,
+	  { { "no_server_auth", 0, "(clientAuth)" } }, REASON(PURPOSE), REASON(PURPOSE) },
 	{ "eku-any", "good.test", 1, 0, 0,
-	  { { "no_server_auth", 0, "anyExtendedKeyUsage" } }, REASON_PURPOSE, REASON_PURPOSE },
+	  { { "no_server_auth", 0, "anyExtendedKeyUsage" } }, REASON(PURPOSE), REASON(PURPOSE) },
 	{ "eku-none", "good.test", 1, 0, 0, { { "no_eku", 0, NULL } }, PUB, 0 },
-	{ "ca-eku", "good.test", 0, REASON_PURPOSE, 0,
+	{ "ca-eku", "good.test", 0, REASON(PURPOSE), 0,
 	  { { "ca_eku_excludes_server_auth", 1, "cannot issue TLS server certificates" } },
-	  REASON_PURPOSE, REASON_PURPOSE },
+	  REASON(PURPOSE), REASON(PURPOSE) },
 	{ "ca-eku-ok", "good.test", 1, 0, 0, { { 0 } }, 0, 0 },
 	{ "root-eku", "good.test", 1, 0, 0,
 	  { { "root_has_eku", 2, "the trust anchor \"webpki Root with EKU\"" } }, PUB, 0 },
@@ -107,14 +110,14 @@ static const struct kase {
 	  { { "ca_basic_constraints", 1, "not marked critical" } }, PUB, 0 },
 	{ "leaf-ca", "good.test", 1, 0, 0,
 	  { { "no_eku", 0, NULL }, { "leaf_is_ca", 0, NULL }, { "leaf_key_cert_sign", 0, NULL },
-	    { "leaf_key_usage", 0, "lacks digitalSignature" } }, PUB | REASON_KEY_USAGE, REASON_KEY_USAGE },
+	    { "leaf_key_usage", 0, "lacks digitalSignature" } }, PUB | REASON(KEY_USAGE), REASON(KEY_USAGE) },
 	{ "leaf-certsign", "good.test", 1, 0, 0, { { "leaf_key_cert_sign", 0, NULL } }, PUB, 0 },
 	{ "leaf-kenc", "good.test", 1, 0, 0, { { "leaf_key_usage", 0, NULL } },
-	  REASON_KEY_USAGE, REASON_KEY_USAGE },
-	{ "ca-ku", "good.test", 0, REASON_KEY_USAGE, 0,
-	  { { "ca_key_usage", 1, "lacks keyCertSign" } }, REASON_KEY_USAGE, REASON_KEY_USAGE },
+	  REASON(KEY_USAGE), REASON(KEY_USAGE) },
+	{ "ca-ku", "good.test", 0, REASON(KEY_USAGE), 0,
+	  { { "ca_key_usage", 1, "lacks keyCertSign" } }, REASON(KEY_USAGE), REASON(KEY_USAGE) },
 	{ "ca-noku", "good.test", 1, 0, 0, { { "ca_no_key_usage", 1, NULL } }, PUB, 0 },
-	{ "v1-ca", "good.test", 0, REASON_SIGNER_NOT_CA, 0,
+	{ "v1-ca", "good.test", 0, REASON(SIGNER_NOT_CA), 0,
 	  { { "v1_ca", 1, "version 1" } }, PUB, 0 },
 
 	/* key identifiers */
@@ -150,13 +153,13 @@ static const struct kase {
 	{ "p224", "good.test", 1, 0, 0, { { "disallowed_curve", 0, "SECP224R1" } }, PUB, 0 },
 	{ "ed25519", "good.test", 1, 0, 0, { { "disallowed_key_type", 0, "Ed25519" } }, PUB, 0 },
 	{ "dsa", "good.test", 1, 0, 0, { { "disallowed_key_type", 0, "DSA" } }, PUB, 0 },
-	{ "sha1", "good.test", 0, REASON_INSECURE_ALGORITHM, 0,
+	{ "sha1", "good.test", 0, REASON(INSECURE_ALGORITHM), 0,
 	  { { "sha1_signature", 0, NULL } }, PUB, 0 },
-	{ "md5", "good.test", 0, REASON_INSECURE_ALGORITHM, 0,
+	{ "md5", "good.test", 0, REASON(INSECURE_ALGORITHM), 0,
 	  { { "md5_signature", 0, "RSA-MD5" } }, PUB, 0 },
 
 	/* extensions */
-	{ "unknown-crit", "good.test", 0, REASON_UNKNOWN_CRITICAL_EXTENSION, 0,
+	{ "unknown-crit", "good.test", 0, REASON(UNKNOWN_CRITICAL_EXTENSION), 0,
 	  { { "unknown_critical_extension", 0, "1.3.6.1.4.1.99999.1" } }, PUB, 0 },
 	{ "aia-bad", "good.test", 1, 0, 0, { { "aia_malformed", 0, NULL } }, PUB, 0 },
 	{ "aia-crit", "good.test", 1, 0, 0, { { "aia_critical", 0, NULL } }, PUB, 0 },
@@ -166,24 +169,76 @@ static const struct kase {
 	{ "cross", "good.test", 1, 0, 0, { { 0 } }, 0, 0 },
 };
 
+/* The verdict a target of policy pol (conf.h) with the corpus's CA file
+ * gets for the chain in p. */
+static void
+verdict_under(const struct pem *p, const char *host, int pol, struct verdict *v)
+{
+	struct conf_target t;
+	struct verdict_input in;
+
+	memset(&t, 0, sizeof(t));
+	t.policy = pol;
+	t.ca_file = (char *)"roots.pem";
+	memset(&in, 0, sizeof(in));
+	in.chain = p->der;
+	in.n = p->n;
+	in.trust = roots;
+	in.target = &t;
+	in.hostname = host;
+	in.now = time(NULL);
+	assert_int_equal(verdict_evaluate(&in, v), 0);
+}
+
+/* Whether the webpki check published word on the anchor with sha256. */
+static int
+anchor_issue(const struct verdict *v, const char *sha256, const char *word)
+{
+	for (size_t c = 0; c < verdict_nchecks(); c++) {
+		const struct check_family *fam;
+		const void *blob = verdict_blob(v, c);
+		struct check_sample sm;
+		size_t nf;
+
+		if (strcmp(verdict_check_name(c), "webpki") != 0 || blob == NULL)
+			continue;
+		fam = verdict_check_families(c, &nf);
+		assert_int_equal(nf, 1);
+		assert_string_equal(fam[0].name, "tlswatch_anchor_issue");
+		for (size_t i = 0; fam[0].sample(blob, i, &sm); i++)
+			if (strcmp(sm.values[0], sha256) == 0 && strcmp(sm.values[1], word) == 0)
+				return 1;
+	}
+	return 0;
+}
+
 static void
 check_case(const struct kase *k)
 {
 	struct pem p;
-	struct verdict v;
+	struct check_chain cc;
+	struct check_path path;
+	struct chain_base base;
 	struct findings f;
 	char *name = xasprintf("%s-chain.pem", k->chain);
 	size_t nwant = 0;
 
 	pem_load(&p, name);
-	assert_int_equal(chain_verify(p.der, p.n, roots, k->host, time(NULL), &v), 0);
-	if (v.verified != k->verified || v.reasons != k->reasons || v.issues != k->issues)
-		fail_msg("%s: verified %d reasons %#x issues %#x (gnutls %#x); want %d %#x %#x",
-		    k->chain, v.verified, v.reasons, v.issues, v.gnutls_status,
-		    k->verified, k->reasons, k->issues);
+	/* GnuTLS's verdict, with the constraint bit told apart */
+	assert_int_equal(check_chain_load(&cc, p.der, p.n), 0);
+	assert_int_equal(chain_verify(&cc, roots, k->host, time(NULL), &base, &path), 0);
+	if (base.verified != k->verified || base.reasons != k->reasons)
+		fail_msg("%s: verified %d reasons %#llx (gnutls %#x); want %d %#llx",
+		    k->chain, base.verified, (unsigned long long)base.reasons,
+		    base.gnutls_status, k->verified, (unsigned long long)k->reasons);
+	check_path_free(&path);
 
+	/* the rules over the path */
 	findings_init(&f);
-	assert_int_equal(chain_webpki(p.der, p.n, roots, &f), 0);
+	check_path_build(&cc, trust_list(roots), &path);
+	webpki_evaluate_path(&cc, &path, &f);
+	check_path_free(&path);
+	check_chain_free(&cc);
 	for (; nwant < ARRAY_SIZE(k->f) && k->f[nwant].word != NULL; nwant++) {
 		const struct want *w = &k->f[nwant];
 		size_t i;
@@ -198,7 +253,7 @@ check_case(const struct kase *k)
 			fail_msg("%s: %s says \"%s\", not \"%s\"", k->chain, w->word,
 			    f.v[i].text, w->says);
 		/* The finding names the certificate by its fingerprint. */
-		assert_true(w->depth >= (int)p.n || strlen(f.v[i].sha256) == 64);
+		assert_int_equal(strlen(f.v[i].sha256), 64);
 	}
 	if (f.n != nwant) {
 		for (size_t i = 0; i < f.n; i++)
@@ -208,9 +263,51 @@ check_case(const struct kase *k)
 	}
 	if (findings_reasons(&f, POLICY_PUBLIC) != k->pub ||
 	    findings_reasons(&f, POLICY_PRIVATE) != k->priv)
-		fail_msg("%s: fails public with %#x and private with %#x; want %#x, %#x",
-		    k->chain, findings_reasons(&f, POLICY_PUBLIC),
-		    findings_reasons(&f, POLICY_PRIVATE), k->pub, k->priv);
+		fail_msg("%s: fails public with %#llx and private with %#llx; want %#llx, %#llx",
+		    k->chain, (unsigned long long)findings_reasons(&f, POLICY_PUBLIC),
+		    (unsigned long long)findings_reasons(&f, POLICY_PRIVATE),
+		    (unsigned long long)k->pub, (unsigned long long)k->priv);
+
+	/* the whole verdict, as the daemon makes it, under each policy */
+	for (int pol = CONF_POLICY_PUBLIC; pol <= CONF_POLICY_PRIVATE; pol++) {
+		struct verdict v;
+		uint64_t want = k->reasons | (pol == CONF_POLICY_PUBLIC ? k->pub : k->priv);
+		const uint64_t *ci;
+		size_t nci;
+
+		verdict_under(&p, k->host, pol, &v);
+		if (v.reasons != want || v.verified != (want == 0) || v.issues != k->issues)
+			fail_msg("%s, policy %s: reasons %#llx verified %d issues %#llx; want %#llx",
+			    k->chain, pol == CONF_POLICY_PUBLIC ? "public" : "private",
+			    (unsigned long long)v.reasons, v.verified,
+			    (unsigned long long)v.issues, (unsigned long long)want);
+		ci = verdict_cert_issues(&v, &nci);
+		for (size_t i = 0; i < f.n; i++) {
+			const struct finding *x = &f.v[i];
+
+			if ((size_t)x->depth < p.n && nci == 0)
+				fail_msg("%s: no certificate issues in the verdict", k->chain);
+			if ((size_t)x->depth < p.n)
+				assert_true(ci[x->depth] & ((uint64_t)1 << x->id));
+			else if (!anchor_issue(&v, x->sha256, finding_name(x->id)))
+				fail_msg("%s: %s on the anchor is not in tlswatch_anchor_issue",
+				    k->chain, finding_name(x->id));
+		}
+		/* no word but those found */
+		for (size_t d = 0; d < nci; d++)
+			for (unsigned id = 0; id < 64; id++) {
+				int found = 0;
+
+				if (!(ci[d] & ((uint64_t)1 << id)))
+					continue;
+				for (size_t i = 0; i < f.n; i++)
+					found |= f.v[i].id == id && (size_t)f.v[i].depth == d;
+				if (!found)
+					fail_msg("%s: stray issue %s at depth %zu", k->chain,
+					    verdict_word(VERDICT_CERT_ISSUE, id), d);
+			}
+		verdict_fini(&v);
+	}
 	findings_fini(&f);
 	pem_free(&p);
 	free(name);
@@ -231,48 +328,51 @@ static void
 test_table(void **state)
 {
 	(void)state;
-	for (unsigned id = 0; id < FINDING_COUNT; id++) {
+	for (unsigned id = 0; id < VERDICT_NCERT_ISSUES; id++) {
 		const struct finding_rule *r = finding_rule(id);
+		const char *word = finding_name(id);
 		int seen = 0;
 
 		assert_non_null(r);
-		assert_non_null(r->word);
-		assert_non_null(r->source);
+		assert_non_null(word);
+		/* every word of VERDICT_CERT_ISSUES has its line in the table */
+		if (r->source == NULL)
+			fail_msg("finding.c has no rule for %s", word);
 		assert_non_null(r->rule);
 		assert_non_null(r->applies);
-		assert_string_equal(finding_name(id), r->word);
+		assert_string_equal(verdict_word(VERDICT_CERT_ISSUE, id), word);
 		/* Under public everything fails; under private only what a
 		 * client must reject, with its own reason. */
 		assert_int_equal(r->effect[POLICY_PUBLIC], FINDING_FAIL);
-		if (r->reason == REASON_WEBPKI)
+		if (r->reason == REASON(WEBPKI))
 			assert_int_equal(r->effect[POLICY_PRIVATE], FINDING_NOTE);
 		else
 			assert_int_equal(r->effect[POLICY_PRIVATE], FINDING_FAIL);
-		assert_true(r->reason & (REASON_WEBPKI | REASON_NAME_CONSTRAINTS |
-		    REASON_PATH_LENGTH | REASON_PURPOSE | REASON_KEY_USAGE));
+		assert_true(r->reason & (REASON(WEBPKI) | REASON(NAME_CONSTRAINTS) |
+		    REASON(PATH_LENGTH) | REASON(PURPOSE) | REASON(KEY_USAGE)));
 		for (unsigned j = 0; j < id; j++)
-			assert_string_not_equal(finding_name(j), r->word);
+			assert_string_not_equal(finding_name(j), word);
 		for (size_t i = 0; i < ARRAY_SIZE(cases) && !seen; i++)
 			for (size_t k = 0; k < ARRAY_SIZE(cases[i].f) && cases[i].f[k].word; k++)
-				if (strcmp(cases[i].f[k].word, r->word) == 0)
+				if (strcmp(cases[i].f[k].word, word) == 0)
 					seen = 1;
 		if (!seen)
-			fail_msg("no chain of the corpus breaks %s", r->word);
+			fail_msg("no chain of the corpus breaks %s", word);
 	}
-	assert_null(finding_rule(FINDING_COUNT));
-	assert_null(finding_name(FINDING_COUNT));
+	assert_null(finding_rule(VERDICT_NCERT_ISSUES));
+	assert_null(finding_name(VERDICT_NCERT_ISSUES));
 	/* The words issue 13 shares. */
-	assert_string_equal(finding_name(FINDING_WEAK_KEY), "weak_key");
-	assert_string_equal(finding_name(FINDING_SHA1_SIGNATURE), "sha1_signature");
-	assert_string_equal(finding_name(FINDING_NO_SAN), "no_san");
-	assert_string_equal(finding_name(FINDING_CN_NOT_IN_SAN), "cn_not_in_san");
-	assert_string_equal(chain_reason_name(10), "name_constraints");
-	assert_string_equal(chain_reason_name(11), "path_length");
-	assert_string_equal(chain_reason_name(12), "unknown_critical_extension");
-	assert_string_equal(chain_reason_name(13), "purpose");
-	assert_string_equal(chain_reason_name(14), "key_usage");
-	assert_string_equal(chain_reason_name(15), "webpki");
-	assert_null(chain_reason_name(CHAIN_NREASONS));
+	assert_string_equal(finding_name(VBIT_WEAK_KEY), "weak_key");
+	assert_string_equal(finding_name(VBIT_SHA1_SIGNATURE), "sha1_signature");
+	assert_string_equal(finding_name(VBIT_NO_SAN), "no_san");
+	assert_string_equal(finding_name(VBIT_CN_NOT_IN_SAN), "cn_not_in_san");
+	assert_string_equal(verdict_word(VERDICT_REASON, VBIT_NAME_CONSTRAINTS), "name_constraints");
+	assert_string_equal(verdict_word(VERDICT_REASON, VBIT_PATH_LENGTH), "path_length");
+	assert_string_equal(verdict_word(VERDICT_REASON, VBIT_UNKNOWN_CRITICAL_EXTENSION),
+	    "unknown_critical_extension");
+	assert_string_equal(verdict_word(VERDICT_REASON, VBIT_PURPOSE), "purpose");
+	assert_string_equal(verdict_word(VERDICT_REASON, VBIT_KEY_USAGE), "key_usage");
+	assert_string_equal(verdict_word(VERDICT_REASON, VBIT_WEBPKI), "webpki");
 }
 
 static void
@@ -302,16 +402,16 @@ test_fold(void **state)
 
 	(void)state;
 	findings_init(&f);
-	findings_add(&f, FINDING_NAME_EXCLUDED, 0, sha, "first %d", 1);
-	findings_add(&f, FINDING_NAME_EXCLUDED, 0, sha, "second");
-	findings_add(&f, FINDING_NAME_EXCLUDED, 0, sha, "third");
-	findings_add(&f, FINDING_NAME_EXCLUDED, 1, sha, "other depth");
-	findings_add(&f, FINDING_WEAK_KEY, 0, sha, "other rule");
+	findings_add(&f, VBIT_NAME_EXCLUDED, 0, sha, "first %d", 1);
+	findings_add(&f, VBIT_NAME_EXCLUDED, 0, sha, "second");
+	findings_add(&f, VBIT_NAME_EXCLUDED, 0, sha, "third");
+	findings_add(&f, VBIT_NAME_EXCLUDED, 1, sha, "other depth");
+	findings_add(&f, VBIT_WEAK_KEY, 0, sha, "other rule");
 	assert_int_equal(f.n, 3);
 	assert_string_equal(f.v[0].text, "first 1 (and 2 more)");
 	assert_int_equal(f.v[0].more, 2);
-	assert_true(findings_has(&f, FINDING_WEAK_KEY));
-	assert_false(findings_has(&f, FINDING_NO_SAN));
+	assert_true(findings_has(&f, VBIT_WEAK_KEY));
+	assert_false(findings_has(&f, VBIT_NO_SAN));
 	assert_int_equal(findings_reasons(&f, POLICY_PUBLIC), NC | PUB);
 	assert_int_equal(findings_reasons(&f, POLICY_PRIVATE), NC);
 	findings_fini(&f);
@@ -331,13 +431,15 @@ test_cross_other_root(void **state)
 	(void)state;
 	assert_non_null(y = trust_load(path, &err));
 	pem_load(&p, "cross-chain.pem");
-	assert_int_equal(chain_verify(p.der, p.n, y, "good.test", time(NULL), &v), 0);
+	assert_int_equal(verdict_verify(p.der, p.n, y, "good.test", time(NULL), &v), 0);
 	assert_int_equal(v.verified, 1);
 	assert_int_equal(v.issues, 0);
+	verdict_fini(&v);
 	/* Without the cross-certificate, Y cannot be reached: incomplete. */
-	assert_int_equal(chain_verify(p.der, 2, y, "good.test", time(NULL), &v), 0);
-	assert_int_equal(v.reasons, REASON_UNKNOWN_ISSUER);
-	assert_int_equal(v.issues, ISSUE_INCOMPLETE);
+	assert_int_equal(verdict_verify(p.der, 2, y, "good.test", time(NULL), &v), 0);
+	assert_int_equal(v.reasons, REASON(UNKNOWN_ISSUER));
+	assert_int_equal(v.issues, CHAIN_ISSUE(INCOMPLETE));
+	verdict_fini(&v);
 	pem_free(&p);
 	trust_free(y);
 	free(path);

@@ -21,7 +21,9 @@
 #include "core/file.h"
 #include "core/util.h"
 #include "fetch/fetch.h"
+#include "serve/metrics.h"
 #include "serve/webtls.h"
+#include "conf/tlsctx.h"
 
 #define MAX_LISTEN 64
 #define MAX_NAME_LEN 200
@@ -50,6 +52,10 @@ struct ctx {
 	/* the top-level values targets inherit, and whether they are usable */
 	int interval_ok;
 	int timeout_ok;
+	/* TLS material, when loading it (conf_load); NULL for conf_parse */
+	struct tlsctx *tls;
+	const struct trust *top_trust;     /* the top-level ca_file's store */
+	int system_trust_reported;         /* the system store failed; said once */
 };
 
 /* What a target's checks need beside the struct itself. */
@@ -61,7 +67,7 @@ struct target_info {
 
 static const char *const top_keys[] = {
 	"listen", "state_dir", "interval", "timeout", "concurrency", "ca_file",
-	"shard", "targets", "web", "fetch",
+	"policy", "shard", "targets", "web", "fetch",
 	"starttls", "family", "addresses", "client_cert", "client_key", "priority",
 	"verify_hostname",
 	"warn", "crit", "state_refresh",
@@ -80,19 +86,12 @@ static const char *const fetch_keys[] = {
 static void parse_thresholds(struct ctx *x, struct conf *c, const config_setting_t *root);
 
 static const char *const target_keys[] = {
-	"name", "address", "server_name", "ca_file", "interval", "timeout",
+	"name", "address", "server_name", "ca_file", "policy", "interval", "timeout",
 	"labels",
 	"starttls", "family", "addresses", "client_cert", "client_key", "priority",
 	"verify_hostname",
 };
 
-/* Label names the daemon puts on its own series; a target label of the
- * same name would produce clashing or ambiguous series. */
-static const char *const reserved_labels[] = {
-	"target", "depth", "subject", "issuer", "serial", "sha256", "stage",
-	"reason", "result", "version", "cipher", "issue", "address",
-	"server_name", "starttls", "le", "quantile", "job", "instance",
-};
 
 /*
  * libconfig keeps settings in file order with includes spliced in place.
@@ -588,19 +587,6 @@ parse_listen(struct ctx *x, struct conf *c, const config_setting_t *s)
 		add_listen(x, c, config_setting_get_elem(s, i));
 }
 
-/* "FILE:LINE: SETTING" of s, for errors that only GnuTLS finds later. */
-static char *
-setting_at(struct ctx *x, const config_setting_t *s)
-{
-	struct buf b;
-
-	buf_init(&b);
-	put_file(x, &b, config_setting_source_file(s));
-	buf_printf(&b, ":%d: ", config_setting_source_line(s));
-	put_path(&b, s);
-	return buf_steal(&b);
-}
-
 /* A string setting among fixed choices; its index, or -1 (reported). */
 static int
 get_choice(struct ctx *x, const config_setting_t *s, const char *const *choices, size_t n)
@@ -621,15 +607,28 @@ get_choice(struct ctx *x, const config_setting_t *s, const char *const *choices,
 	return -1;
 }
 
+/* The policy setting of group g, or inherited when g has none. */
+static int
+get_policy(struct ctx *x, const config_setting_t *g, int inherited)
+{
+	static const char *const policies[] = { "public", "private" };
+	const config_setting_t *s = config_setting_get_member(g, "policy");
+	int i;
+
+	if (s == NULL || (i = get_choice(x, s, policies, ARRAY_SIZE(policies))) < 0)
+		return inherited;
+	return i == 0 ? CONF_POLICY_PUBLIC : CONF_POLICY_PRIVATE;
+}
+
 static void
 copy_str(char **dst, const char *src)
 {
 	*dst = src ? xstrdup(src) : NULL;
 }
 
-/* A readable file named by setting `key` of g, with where it was set. */
+/* A readable file named by setting `key` of g. */
 static void
-get_file(struct ctx *x, const config_setting_t *g, const char *key, char **path, char **at)
+get_file(struct ctx *x, const config_setting_t *g, const char *key, char **path)
 {
 	const config_setting_t *s = config_setting_get_member(g, key);
 	const char *v;
@@ -637,12 +636,77 @@ get_file(struct ctx *x, const config_setting_t *g, const char *key, char **path,
 	if (s == NULL)
 		return;
 	free(*path);
-	free(*at);
-	*path = *at = NULL;
-	if ((v = get_string(x, s)) != NULL && check_readable(x, s, v) == 0) {
+	*path = NULL;
+	if ((v = get_string(x, s)) != NULL && check_readable(x, s, v) == 0)
 		*path = xstrdup(v);
-		*at = setting_at(x, s);
+}
+
+/*
+ * What only GnuTLS can check, where it is written in g: the priority
+ * string and the client certificate pair. A target that inherits both from
+ * the top level shares what was loaded there (and its error, reported
+ * once, at the top level).
+ */
+static void
+load_tlsopts(struct ctx *x, const config_setting_t *g, const struct conf_tlsopts *parent,
+    struct conf_tlsopts *o)
+{
+	const config_setting_t *s, *cert = config_setting_get_member(g, "client_cert");
+	const config_setting_t *key = config_setting_get_member(g, "client_key");
+	char *msg = NULL;
+
+	if (x->tls == NULL)
+		return;
+	/* only a string written here: one refused here keeps the inherited one,
+	 * checked where it was written */
+	if ((s = config_setting_get_member(g, "priority")) != NULL && o->priority != NULL &&
+	    config_setting_type(s) == CONFIG_TYPE_STRING &&
+	    strcmp(config_setting_get_string(s), o->priority) == 0 &&
+	    tlsctx_priority(x->tls, o->priority, &msg) == -1) {
+		report(x, s, NULL, "%s", msg);
+		free(msg);
+		msg = NULL;
 	}
+	if (cert == NULL && key == NULL) {
+		if (parent != NULL) {
+			o->creds = parent->creds;
+			o->client_not_after = parent->client_not_after;
+		}
+		return;
+	}
+	if (o->client_cert == NULL || o->client_key == NULL)
+		return;         /* unreadable or missing: reported */
+	o->creds = tlsctx_creds(x->tls, o->client_cert, o->client_key, &o->client_not_after,
+	    &msg);
+	if (o->creds == NULL) {
+		report(x, key ? key : cert, NULL, "%s", msg);
+		free(msg);
+	}
+}
+
+/* The trust store for a target (ca_setting: its own ca_file setting, or NULL
+ * when it inherits the top level's or uses the system store). */
+static const struct trust *
+load_trust(struct ctx *x, const config_setting_t *root, const config_setting_t *ca_setting,
+    const char *ca_file, int inherited)
+{
+	const struct trust *t;
+	char *msg = NULL;
+
+	if (x->tls == NULL)
+		return NULL;
+	if (inherited)
+		return x->top_trust;
+	if ((t = tlsctx_trust(x->tls, ca_file, &msg)) != NULL)
+		return t;
+	if (ca_setting != NULL) {
+		report(x, ca_setting, NULL, "%s", msg);
+	} else if (!x->system_trust_reported) {
+		report(x, root, "ca_file", "%s (name a CA file)", msg);
+		x->system_trust_reported = 1;
+	}
+	free(msg);
+	return NULL;
 }
 
 /*
@@ -667,11 +731,8 @@ parse_tlsopts(struct ctx *x, const config_setting_t *g, const struct conf_tlsopt
 		o->addresses_all = parent->addresses_all;
 		o->verify_hostname = parent->verify_hostname;
 		copy_str(&o->client_cert, parent->client_cert);
-		copy_str(&o->client_cert_at, parent->client_cert_at);
 		copy_str(&o->client_key, parent->client_key);
-		copy_str(&o->client_key_at, parent->client_key_at);
 		copy_str(&o->priority, parent->priority);
-		copy_str(&o->priority_at, parent->priority_at);
 	} else {
 		o->starttls = -1;
 		o->family = CONF_FAMILY_ANY;
@@ -704,8 +765,8 @@ parse_tlsopts(struct ctx *x, const config_setting_t *g, const struct conf_tlsopt
 		else
 			o->verify_hostname = config_setting_get_bool(s);
 	}
-	get_file(x, g, "client_cert", &o->client_cert, &o->client_cert_at);
-	get_file(x, g, "client_key", &o->client_key, &o->client_key_at);
+	get_file(x, g, "client_cert", &o->client_cert);
+	get_file(x, g, "client_key", &o->client_key);
 	/* Only where the pair is written: a target that inherits both was
 	 * checked once at the top level. */
 	if (config_setting_get_member(g, "client_cert") != NULL ||
@@ -726,11 +787,10 @@ parse_tlsopts(struct ctx *x, const config_setting_t *g, const struct conf_tlsopt
 			report(x, s, NULL, "must not be empty (leave it out for GnuTLS's default)");
 		} else {
 			free(o->priority);
-			free(o->priority_at);
 			o->priority = xstrdup(v);
-			o->priority_at = setting_at(x, s);
 		}
 	}
+	load_tlsopts(x, g, parent, o);
 }
 
 /* What needs the whole target: the port table, the family of an IP literal. */
@@ -757,11 +817,8 @@ static void
 free_tlsopts(struct conf_tlsopts *o)
 {
 	free(o->client_cert);
-	free(o->client_cert_at);
 	free(o->client_key);
-	free(o->client_key_at);
 	free(o->priority);
-	free(o->priority_at);
 }
 
 static void
@@ -836,7 +893,10 @@ parse_top(struct ctx *x, struct conf *c, const config_setting_t *root)
 	    (v = get_string(x, s)) != NULL && check_readable(x, s, v) == 0) {
 		c->ca_file = xstrdup(v);
 		c->ca_file_line = config_setting_source_line(s);
+		x->top_trust = load_trust(x, root, s, c->ca_file, 0);
 	}
+
+	c->policy = get_policy(x, root, CONF_POLICY_DEFAULT);
 
 	c->shard_k = c->shard_n = 1;
 	if ((s = config_setting_get_member(root, "shard")) != NULL &&
@@ -991,26 +1051,14 @@ parse_thresholds(struct ctx *x, struct conf *c, const config_setting_t *root)
 		(void)get_duration(x, s, &c->state_refresh_ms);
 }
 
-/* Prometheus label names; libconfig's own names admit '-' and '*' too. */
-static int
-is_label_name(const char *s)
-{
-	if (!is_alpha(s[0]) && s[0] != '_')
-		return 0;
-	for (; *s; s++)
-		if (!is_alpha(*s) && !is_digit(*s) && *s != '_')
-			return 0;
-	return 1;
-}
-
+/* A label name as Prometheus allows it, and whether the daemon uses it
+ * itself: metrics.c's rules, shared with file_sd documents (filesd.c). */
 enum conf_label_kind
 conf_label_check(const char *name)
 {
-	if (!is_label_name(name))
+	if (!metrics_label_name_valid(name))
 		return CONF_LABEL_BAD;
-	/* "__" names belong to Prometheus itself */
-	if (strncmp(name, "__", 2) == 0 ||
-	    in_list(name, reserved_labels, ARRAY_SIZE(reserved_labels)))
+	if (metrics_label_reserved(name))
 		return CONF_LABEL_RESERVED;
 	return CONF_LABEL_OK;
 }
@@ -1080,7 +1128,7 @@ check_name(struct ctx *x, const config_setting_t *s, const char *v)
 
 static void
 parse_target(struct ctx *x, struct conf *c, struct conf_target *t,
-    struct target_info *ti, const config_setting_t *g)
+    struct target_info *ti, const config_setting_t *root, const config_setting_t *g)
 {
 	const config_setting_t *s, *addr, *name, *interval, *timeout;
 	const char *v, *msg;
@@ -1126,11 +1174,16 @@ parse_target(struct ctx *x, struct conf *c, struct conf_target *t,
 		if ((v = get_string(x, s)) != NULL && check_readable(x, s, v) == 0) {
 			t->ca_file = xstrdup(v);
 			t->ca_file_line = config_setting_source_line(s);
+			t->trust = load_trust(x, root, s, t->ca_file, 0);
 		}
 	} else if (c->ca_file != NULL) {
 		t->ca_file = xstrdup(c->ca_file);
 		t->ca_file_line = c->ca_file_line;
+		t->trust = load_trust(x, root, NULL, t->ca_file, 1);
+	} else {
+		t->trust = load_trust(x, root, NULL, NULL, 0);
 	}
+	t->policy = get_policy(x, g, c->policy);
 
 	t->interval_ms = c->interval_ms;
 	if ((interval = config_setting_get_member(g, "interval")) != NULL)
@@ -1217,7 +1270,7 @@ parse_targets(struct ctx *x, struct conf *c, const config_setting_t *root)
 			report(x, g, NULL, "must be a group");
 			continue;
 		}
-		parse_target(x, c, &c->targets[i], &ti[i], g);
+		parse_target(x, c, &c->targets[i], &ti[i], root, g);
 	}
 	check_duplicate_names(x, ti, (size_t)len);
 	free(ti);
@@ -1497,10 +1550,11 @@ conf_target_equal(const struct conf_target *a, const struct conf_target *b)
 {
 	if (!str_eq(a->name, b->name) || !str_eq(a->address, b->address) ||
 	    !str_eq(a->server_name, b->server_name) ||
-	    !str_eq(a->ca_file, b->ca_file) || a->interval_ms != b->interval_ms ||
+	    !str_eq(a->ca_file, b->ca_file) || a->policy != b->policy ||
+	    a->interval_ms != b->interval_ms ||
 	    a->timeout_ms != b->timeout_ms || a->nlabels != b->nlabels)
 		return 0;
-	/* how it is probed (the _at strings only say where it was written) */
+	/* how it is probed */
 	if (a->tls.starttls != b->tls.starttls || a->tls.family != b->tls.family ||
 	    a->tls.addresses_all != b->tls.addresses_all ||
 	    a->tls.verify_hostname != b->tls.verify_hostname ||
@@ -1513,6 +1567,14 @@ conf_target_equal(const struct conf_target *a, const struct conf_target *b)
 		    !str_eq(a->labels[i].value, b->labels[i].value))
 			return 0;
 	return 1;
+}
+
+const char *
+conf_target_check_name(const struct conf_target *t)
+{
+	if (!t->tls.verify_hostname)
+		return NULL;    /* verify_hostname = false: everything but the name */
+	return t->server_name && *t->server_name ? t->server_name : t->host;
 }
 
 int
@@ -1535,8 +1597,8 @@ conf_web_equal(const struct conf_web *a, const struct conf_web *b)
 	return 1;
 }
 
-struct conf *
-conf_load(const char *path, char **errors)
+static struct conf *
+conf_read(const char *path, char **errors, int load_tls)
 {
 	struct ctx x;
 	struct conf *c;
@@ -1602,6 +1664,8 @@ conf_load(const char *path, char **errors)
 
 	c = xcalloc(1, sizeof(*c));
 	c->path = xstrdup(path);
+	if (load_tls)
+		x.tls = c->tlsctx = tlsctx_new();
 	parse_top(&x, c, root);
 	parse_targets(&x, c, root);
 	parse_web(&x, c, root);
@@ -1618,6 +1682,68 @@ conf_load(const char *path, char **errors)
 }
 
 void
+conf_target_fini(struct conf_target *t)
+{
+	free(t->name);
+	free(t->address);
+	free(t->host);
+	free(t->server_name);
+	free(t->ca_file);
+	for (size_t j = 0; j < t->nlabels; j++) {
+		free(t->labels[j].name);
+		free(t->labels[j].value);
+	}
+	free(t->labels);
+	free_tlsopts(&t->tls);
+	memset(t, 0, sizeof(*t));
+}
+
+int
+conf_target_for(const char *address, const char *server_name, int starttls,
+    const char *ca_file, uint64_t timeout_ms, struct tlsctx *tls, struct conf_target *t,
+    char **err)
+{
+	const char *msg;
+
+	memset(t, 0, sizeof(*t));
+	if ((msg = conf_split_hostport(address, &t->host, &t->port)) != NULL) {
+		*err = xasprintf("bad HOST:PORT: %s", msg);
+		return -1;
+	}
+	t->name = xstrdup(address);
+	t->address = xstrdup(address);
+	t->host_is_ip = conf_is_ip_literal(t->host);
+	/* as parse_target makes them: the host names the server unless told */
+	if (server_name != NULL)
+		t->server_name = xstrdup(server_name);
+	else if (!t->host_is_ip)
+		t->server_name = xstrdup(t->host);
+	t->ca_file = ca_file ? xstrdup(ca_file) : NULL;
+	t->timeout_ms = timeout_ms;
+	t->interval_ms = timeout_ms + 1;
+	t->tls.starttls = starttls >= 0 ? starttls : (int)starttls_for_port(t->port);
+	t->tls.family = CONF_FAMILY_ANY;
+	t->tls.verify_hostname = 1;
+	if (tls != NULL && (t->trust = tlsctx_trust(tls, ca_file, err)) == NULL) {
+		conf_target_fini(t);
+		return -1;
+	}
+	return 0;
+}
+
+struct conf *
+conf_load(const char *path, char **errors)
+{
+	return conf_read(path, errors, 1);
+}
+
+struct conf *
+conf_parse(const char *path, char **errors)
+{
+	return conf_read(path, errors, 0);
+}
+
+void
 conf_free(struct conf *c)
 {
 	if (c == NULL)
@@ -1627,21 +1753,8 @@ conf_free(struct conf *c)
 		free(c->listen[i].host);
 	}
 	free(c->listen);
-	for (size_t i = 0; i < c->ntargets; i++) {
-		struct conf_target *t = &c->targets[i];
-
-		free(t->name);
-		free(t->address);
-		free(t->host);
-		free(t->server_name);
-		free(t->ca_file);
-		for (size_t j = 0; j < t->nlabels; j++) {
-			free(t->labels[j].name);
-			free(t->labels[j].value);
-		}
-		free(t->labels);
-		free_tlsopts(&t->tls);
-	}
+	for (size_t i = 0; i < c->ntargets; i++)
+		conf_target_fini(&c->targets[i]);
 	free(c->targets);
 	free(c->web.tls_cert_file);
 	free(c->web.tls_key_file);
@@ -1661,6 +1774,7 @@ conf_free(struct conf *c)
 	free(c->state_dir);
 	free(c->ca_file);
 	free_tlsopts(&c->tls);
+	tlsctx_free(c->tlsctx);
 	free(c->path);
 	free(c);
 }

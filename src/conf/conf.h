@@ -23,9 +23,21 @@ enum conf_family {
 	CONF_FAMILY_IPV6,
 };
 
+/* policy = "public" | "private": which rules the verdict holds a chain to
+ * (src/verdict/finding.c). Unset, it follows the trust store: public with
+ * the system store, private with a ca_file. */
+enum conf_policy {
+	CONF_POLICY_DEFAULT,
+	CONF_POLICY_PUBLIC,
+	CONF_POLICY_PRIVATE,
+};
+
+struct trust;
+struct tls_creds;
+struct tlsctx;
+
 /* Per-target TLS settings; a target's values are effective (its own, else
- * the top-level ones). The *_at strings are "FILE:LINE: SETTING" for errors
- * found later, when GnuTLS loads them (sched_new). */
+ * the top-level ones). */
 struct conf_tlsopts {
 	int starttls;            /* enum starttls_proto; -1 at the top level: unset */
 	int family;              /* enum conf_family */
@@ -33,10 +45,10 @@ struct conf_tlsopts {
 	int verify_hostname;     /* 0: skip only the name check */
 	char *client_cert;       /* NULL: none */
 	char *client_key;
-	char *client_cert_at;
-	char *client_key_at;
 	char *priority;          /* GnuTLS priority string; NULL: GnuTLS's default */
-	char *priority_at;
+	/* loaded by conf_load (NULL from conf_parse): the pair above */
+	const struct tls_creds *creds;   /* NULL: no client certificate */
+	int64_t client_not_after;        /* the client certificate's notAfter */
 };
 
 struct conf_label {
@@ -61,6 +73,8 @@ struct conf_target {
 	                    * "": server_name = "" written, send no SNI */
 	char *ca_file;     /* effective: target's, else global; NULL = system store */
 	int ca_file_line;  /* line of the setting ca_file came from (0 if none) */
+	const struct trust *trust;  /* ca_file loaded (conf_load; NULL from conf_parse) */
+	int policy;        /* enum conf_policy: the target's, else the top level's */
 	uint64_t interval_ms;  /* effective */
 	uint64_t timeout_ms;   /* effective */
 	struct conf_label *labels;  /* sorted by name */
@@ -130,6 +144,7 @@ struct conf {
 	unsigned concurrency;
 	char *ca_file;     /* NULL = system trust store */
 	int ca_file_line;
+	int policy;        /* enum conf_policy */
 	unsigned shard_k;  /* this instance probes shard shard_k of shard_n (1-based) */
 	unsigned shard_n;  /* 1: no sharding */
 	struct conf_target *targets;
@@ -140,12 +155,18 @@ struct conf {
 	uint64_t warn_ms;          /* status page: expiring within this is "warn" */
 	uint64_t crit_ms;          /* ... and within this "crit"; <= warn_ms */
 	uint64_t state_refresh_ms; /* unchanged state is rewritten at most this often */
+	struct tlsctx *tlsctx;     /* owns what trust and creds above point to */
 };
 
-/* Parse and validate path. On success returns the config and *errors is NULL.
- * On failure returns NULL and *errors holds one "file:line: setting: message"
- * per line (caller frees). Every error in the file is reported, not just the first. */
+/* Parse and validate path, loading the TLS material it names (trust stores,
+ * client certificates; priority strings checked) with GnuTLS. On success
+ * returns the config and *errors is NULL. On failure returns NULL and
+ * *errors holds one "file:line: setting: message" per line (caller frees).
+ * Every error in the file is reported, not just the first. */
 struct conf *conf_load(const char *path, char **errors);
+/* The same without loading TLS material (trust and creds stay NULL):
+ * settings and files as text, for tests of the file format. */
+struct conf *conf_parse(const char *path, char **errors);
 void conf_free(struct conf *c);
 
 /* Parse "K/N" (1 <= K <= N <= 4096). Returns NULL or a static message. */
@@ -153,9 +174,23 @@ const char *conf_parse_shard(const char *s, unsigned *k, unsigned *n);
 /* Whether the target named name belongs to shard k of n: FNV-1a 64 of the
  * name, modulo n, equals k - 1. Stable across versions and machines. */
 int conf_in_shard(const char *name, unsigned k, unsigned n);
+/* A target as a configuration naming only these would make it (server_name
+ * NULL: the host when it is a name; starttls -1: the port's protocol), its
+ * trust store loaded into tls (NULL: none loaded). 0, or -1 with *err
+ * (allocated). For the tool, which probes one target without a file. */
+int conf_target_for(const char *address, const char *server_name, int starttls,
+                    const char *ca_file, uint64_t timeout_ms, struct tlsctx *tls,
+                    struct conf_target *t, char **err);
+/* Free what a conf_target holds (conf_target_for's; conf_free frees its own). */
+void conf_target_fini(struct conf_target *t);
 /* Whether two targets are configured alike (every setting, lines aside):
  * a reload keeps an unchanged target's results and schedule. */
 int conf_target_equal(const struct conf_target *a, const struct conf_target *b);
+/* The name a target's certificate is checked against: server_name if set,
+ * else the host (an IP literal is matched against the certificate's IP
+ * addresses); NULL with verify_hostname = false. The one copy of the rule,
+ * for probes and rechecks. */
+const char *conf_target_check_name(const struct conf_target *t);
 /* Whether two web blocks serve alike (file contents included). */
 int conf_web_equal(const struct conf_web *a, const struct conf_web *b);
 

@@ -309,21 +309,36 @@ time_epoch_or_zero(int64_t t)
 	return time_epoch_ok(t) ? t : 0;
 }
 
-void
-fmt_utc(char *out, size_t size, double t)
+/* The one place a time becomes text; 0 when t is outside what X.509 and
+ * time_t can express (checked before the cast: a double beyond time_t's
+ * range is undefined). */
+static int
+utc_format(char *out, size_t size, double t, int iso)
 {
 	time_t tt;
 	struct tm tm;
 
-	/* checked before the cast: a double beyond time_t's range is undefined */
-	if (!(t > 0 && t <= (double)TIME_MAX_EPOCH)) {
-		snprintf(out, size, "-");
-		return;
-	}
+	if (!(t >= (double)TIME_MIN_EPOCH && t <= (double)TIME_MAX_EPOCH))
+		return 0;
 	tt = (time_t)t;
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(out, size, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+	if (gmtime_r(&tt, &tm) == NULL)
+		return 0;
+	return (iso ? strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm) :
+	    strftime(out, size, "%Y-%m-%d %H:%M:%S UTC", &tm)) != 0;
+}
+
+void
+fmt_utc(char *out, size_t size, double t)
+{
+	if (!(t > 0) || !utc_format(out, size, t, 0))
 		snprintf(out, size, "-");
+}
+
+void
+fmt_utc_iso(char *out, size_t size, int64_t t)
+{
+	if (!utc_format(out, size, (double)t, 1))
+		snprintf(out, size, "%lld", (long long)t);
 }
 
 uint64_t

@@ -68,8 +68,12 @@ int64_t time_epoch_or_zero(int64_t t);
  * parsers of dates written as text (X.509 times, RFC 3339). */
 int64_t days_from_civil(int64_t y, int m, int d);
 
-/* "2026-11-22 10:16:32 UTC", or "-" for t <= 0 and for times out of range. */
+/* "2026-11-22 10:16:32 UTC", or "-" for t <= 0 and for times out of range:
+ * for people (the tool, the status page). */
 void fmt_utc(char *out, size_t size, double t);
+/* "2026-11-22T10:16:32Z", or the number itself when out of range: for log
+ * lines, which machines read too. Both come from one formatter. */
+void fmt_utc_iso(char *out, size_t size, int64_t t);
 
 /* 64-bit FNV-1a: stable across versions and machines (used for spreading). */
 uint64_t hash64(const void *data, size_t len);

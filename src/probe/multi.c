@@ -101,17 +101,6 @@ child_done(void *arg, struct result *r)
 }
 
 static void
-ip_string(const struct resolved_addr *ra, char *buf, size_t size)
-{
-	const void *p = ra->ss.ss_family == AF_INET ?
-	    (const void *)&((const struct sockaddr_in *)&ra->ss)->sin_addr :
-	    (const void *)&((const struct sockaddr_in6 *)&ra->ss)->sin6_addr;
-
-	if (inet_ntop(ra->ss.ss_family, p, buf, (socklen_t)size) == NULL)
-		snprintf(buf, size, "?");
-}
-
-static void
 resolved_cb(void *arg, const struct resolved_addr *addrs, size_t n,
             const char *reason, const char *detail)
 {
@@ -135,7 +124,7 @@ resolved_cb(void *arg, const struct resolved_addr *addrs, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		int dup = 0;
 
-		ip_string(&addrs[i], ip, sizeof(ip));
+		resolve_ip(&addrs[i], ip, sizeof(ip));
 		for (size_t j = 0; j < k && !dup; j++)
 			dup = strcmp(m->a[j].address, ip) == 0;
 		if (dup)
@@ -152,7 +141,7 @@ resolved_cb(void *arg, const struct resolved_addr *addrs, size_t n,
 	o.deadline_ms = m->start_ms + m->ct->timeout_ms;
 	k = 0;
 	for (size_t i = 0; i < n && k < m->n; i++) {
-		ip_string(&addrs[i], ip, sizeof(ip));
+		resolve_ip(&addrs[i], ip, sizeof(ip));
 		if (strcmp(ip, m->a[k].address) != 0)
 			continue;       /* a duplicate */
 		o.addr = &addrs[i];

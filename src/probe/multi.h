@@ -7,7 +7,7 @@
 
 #include "conf/conf.h"
 #include "probe/probe.h"
-#include "target.h"
+#include "result.h"
 
 /* At most this many addresses of one name are probed (and published). */
 #define MULTI_MAX_ADDRS 16

@@ -31,6 +31,7 @@ struct probe {
 	const struct tls_creds *creds;  /* NULL: no client certificate */
 	int fixed;                  /* probe fixed_addr only, without resolving */
 	struct resolved_addr fixed_addr;
+	char ref_address[48];       /* with fixed: its address, for rechecks */
 	double resolve_seconds;     /* with fixed: measured by whoever resolved */
 	probe_done_fn done;
 	void *arg;
@@ -55,9 +56,6 @@ struct probe {
 
 	struct result *r;
 };
-
-/* Verifications done in full and verdicts carried over, since start. */
-static uint64_t verify_full, verify_reused;
 
 static void probe_connect_next(struct probe *p);
 static void probe_handshake(struct probe *p);
@@ -379,70 +377,12 @@ resolved_cb(void *arg, const struct resolved_addr *addrs, size_t n,
 	probe_connect_next(p);
 }
 
-/* Longest a verdict is carried over without verifying again, whatever the
- * certificates' dates say: it bounds what time dependencies we do not model
- * (a trust anchor's own validity) can go unnoticed. */
-#define VERIFY_REUSE_MAX 3600
-
-/*
- * The verdict's window: the seconds around now in which no certificate of
- * the chain changes state. A certificate is valid from not_before to
- * not_after inclusive, so its states begin at not_before and not_after + 1;
- * the window runs from the latest such instant at or before now to the
- * earliest after it. The verified path's anchor counts through
- * verified_expiry.
- */
-static void
-verdict_window(struct result *r, int64_t now)
-{
-	int64_t from = INT64_MIN, until = now + VERIFY_REUSE_MAX;
-	int64_t b[2];
-
-	for (size_t i = 0; i <= r->ncerts; i++) {
-		if (i < r->ncerts) {
-			b[0] = r->certs[i]->not_before;
-			b[1] = r->certs[i]->not_after + 1;
-		} else if (r->verdict.verified) {
-			b[0] = b[1] = r->verdict.verified_expiry + 1;
-		} else {
-			break;
-		}
-		for (int k = 0; k < 2; k++) {
-			if (b[k] <= now && b[k] > from)
-				from = b[k];
-			else if (b[k] > now && b[k] < until)
-				until = b[k];
-		}
-	}
-	r->verify_from = from;
-	r->verify_until = until;
-}
-
-/* Whether prev's verdict holds for r: the same certificates in the same
- * order (certificates are interned, so the same pointers), the same trust
- * store and name, and now inside prev's window. */
-static int
-verdict_reusable(const struct result *prev, const struct result *r, size_t presented,
-                 uint64_t trust, const char *name, int64_t now)
-{
-	if (prev == NULL || !prev->success || prev->verify_trust != trust ||
-	    prev->ncerts != r->ncerts || r->ncerts != presented ||
-	    now < prev->verify_from || now >= prev->verify_until)
-		return 0;
-	if ((prev->verify_name == NULL) != (name == NULL) ||
-	    (name && strcmp(prev->verify_name, name) != 0))
-		return 0;
-	for (size_t i = 0; i < r->ncerts; i++)
-		if (prev->certs[i] != r->certs[i])
-			return 0;
-	return 1;
-}
-
 static void
 probe_verify(struct probe *p)
 {
 	struct result *r = p->r;
 	const struct der *chain;
+	struct tls_facts facts;
 	size_t n;
 	const char *check;
 	int64_t now;
@@ -450,6 +390,7 @@ probe_verify(struct probe *p)
 	chain = tls_peer_chain(p->tls, &n);
 	r->tls_version = xstrdup(tls_version_name(p->tls));
 	r->cipher = xstrdup(tls_cipher_name(p->tls));
+	tls_facts(p->tls, &facts);
 	tls_bye(p->tls);
 	if (n == 0) {
 		probe_fail(p, "handshake", "no_certificate",
@@ -475,47 +416,30 @@ probe_verify(struct probe *p)
 		}
 	}
 	r->nders = r->ncerts;
-	/* The name to check: server_name if set, else the host (an IP literal
-	 * is matched against the certificate's IP addresses). */
-	check = p->ct->server_name && *p->ct->server_name ? p->ct->server_name : p->ct->host;
-	if (!p->ct->tls.verify_hostname)
-		check = NULL;   /* verify_hostname = false: everything but the name */
+	check = conf_target_check_name(p->ct);
 	now = (int64_t)wall_now();
-	r->verify_trust = trust_id(p->trust);
-	r->verify_name = check ? xstrdup(check) : NULL;
 	/* Signature checks dominate a probe's CPU and give the same answer for
 	 * the same chain: reuse the last verdict while nothing it depends on
 	 * has changed. The handshake itself still proved the peer holds the
-	 * leaf's key (except one stopped at a key-usage violation, which
-	 * fails the verdict and is never reused either way). */
-	if (!tls_key_usage_violated(p->tls) &&
-	    !(p->prev != NULL && (p->prev->verdict.reasons & REASON_KEY_USAGE)) &&
-	    verdict_reusable(p->prev, r, n, r->verify_trust, check, now)) {
-		r->verdict = p->prev->verdict;
-		r->verify_from = p->prev->verify_from;
-		r->verify_until = p->prev->verify_until;
-		r->verify_reused = 1;
-		verify_reused++;
+	 * leaf's key (except one stopped at a key-usage violation, whose
+	 * verdict is made afresh and not reused: see tls.c). */
+	if (p->prev && p->prev->success && !facts.key_usage_violation &&
+	    verdict_holds(&p->prev->verdict, p->prev->certs, p->prev->ncerts, r->certs,
+	    r->ncerts, n, p->trust, check, now)) {
+		verdict_copy(&r->verdict, &p->prev->verdict);
+		r->verdict.reused = 1;
+		verdict_count_reuse();
 	} else {
-		chain_verify(chain, n, p->trust, check, now, &r->verdict);
-		verdict_window(r, now);
-		verify_full++;
-	}
-	if (tls_key_usage_violated(p->tls)) {
-		r->verdict.reasons |= REASON_KEY_USAGE;
-		r->verdict.verified = 0;
-		r->verdict.verified_expiry = 0;
+		struct verdict_input in = {
+			.chain = chain, .n = n, .trust = p->trust, .target = p->ct,
+			.hostname = check, .now = now, .tls = &facts,
+			.ref_target = p->ct->name, .ref_address = p->fixed ? p->ref_address : NULL,
+		};
+		verdict_evaluate(&in, &r->verdict);
 	}
 	probe_stage_end(p, STAGE_VERIFY);
 	r->success = 1;
 	probe_finish(p);
-}
-
-void
-probe_verify_counts(uint64_t *full, uint64_t *reused)
-{
-	*full = verify_full;
-	*reused = verify_reused;
 }
 
 static void
@@ -602,6 +526,7 @@ probe_start_ex(struct loop *l, struct resolver *res, const struct conf_target *c
 		p->fixed = 1;
 		p->fixed_addr = *o->addr;
 		p->resolve_seconds = o->resolve_seconds;
+		resolve_ip(o->addr, p->ref_address, sizeof(p->ref_address));
 	}
 	p->done = done;
 	p->arg = arg;

@@ -5,9 +5,10 @@
 #include <stdint.h>
 
 #include "verdict/chain.h"
+#include "verdict/verdict.h"
 #include "conf/conf.h"
 #include "probe/resolve.h"
-#include "target.h"
+#include "result.h"
 
 struct loop;
 struct resolver;
@@ -45,10 +46,6 @@ struct probe *probe_start_ex(struct loop *l, struct resolver *res, const struct 
                              const struct probe_opts *o, probe_done_fn done, void *arg);
 /* The resolver family a target asks for (family = ...). */
 enum resolve_family probe_family(const struct conf_target *ct);
-
-/* Chain verifications done in full, and verdicts reused for an unchanged
- * chain, since the process started. */
-void probe_verify_counts(uint64_t *full, uint64_t *reused);
 
 /* Abandon a probe in flight; its callback will not run. Accepts NULL. */
 void probe_cancel(struct probe *p);

@@ -124,7 +124,7 @@ sock_state_cb(void *data, ares_socket_t fd, int readable, int writable)
 static void
 timer_cb(struct loop_timer *t)
 {
-	struct resolver *r = (struct resolver *)((char *)t - offsetof(struct resolver, timer));
+	struct resolver *r = container_of(t, struct resolver, timer);
 
 	ares_process_fd(r->addr.ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
 	ares_process_fd(r->rec.ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
@@ -295,7 +295,7 @@ req_deliver(struct resolve_req *req)
 static void
 deferred_cb(struct loop_timer *t)
 {
-	req_deliver((struct resolve_req *)((char *)t - offsetof(struct resolve_req, deferred)));
+	req_deliver(container_of(t, struct resolve_req, deferred));
 }
 
 static void
@@ -477,6 +477,17 @@ resolve_literal(const char *host, uint16_t port, struct resolved_addr *out)
 		return 0;
 	}
 	return -1;
+}
+
+void
+resolve_ip(const struct resolved_addr *ra, char *buf, size_t size)
+{
+	const void *p = ra->ss.ss_family == AF_INET ?
+	    (const void *)&((const struct sockaddr_in *)&ra->ss)->sin_addr :
+	    (const void *)&((const struct sockaddr_in6 *)&ra->ss)->sin6_addr;
+
+	if (inet_ntop(ra->ss.ss_family, p, buf, (socklen_t)size) == NULL)
+		snprintf(buf, size, "?");
 }
 
 void

@@ -64,6 +64,8 @@ void resolve_query_cancel(struct resolve_query *q);
 
 /* Parse an IPv4 or IPv6 literal into *out. Returns 0 or -1. */
 int resolve_literal(const char *host, uint16_t port, struct resolved_addr *out);
+/* "1.2.3.4" or "::1" (no port) into buf; "?" when it cannot be printed. */
+void resolve_ip(const struct resolved_addr *a, char *buf, size_t size);
 /* "1.2.3.4:443" or "[::1]:443" into buf. */
 void resolve_format(const struct resolved_addr *a, char *buf, size_t size);
 

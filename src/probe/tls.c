@@ -15,10 +15,15 @@
 #include "probe/tls.h"
 #include "core/util.h"
 
+/* Stapled OCSP responses kept per certificate, at most: a TLS 1.3 server
+ * may staple one for each certificate it sends. */
+#define TLS_MAX_STAPLES 16
+
 struct tls {
 	gnutls_session_t session;
 	struct der *chain;
 	size_t nchain;
+	struct der staples[TLS_MAX_STAPLES];
 	int key_usage_violation;
 };
 
@@ -77,6 +82,12 @@ tls_new(int fd, const char *sni, const char *priority, char **err)
 		if (rc < 0)
 			goto fail;
 	}
+	/* Ask for stapled OCSP in every handshake: revocation checks read it
+	 * (tls_facts); GnuTLS does not judge it here, as nothing is verified
+	 * during the handshake. */
+	rc = gnutls_ocsp_status_request_enable_client(t->session, NULL, 0, NULL);
+	if (rc < 0)
+		goto fail;
 	/* Our probe has one deadline for all stages; GnuTLS's own is off. */
 	gnutls_handshake_set_timeout(t->session, GNUTLS_INDEFINITE_TIMEOUT);
 	gnutls_transport_set_int(t->session, fd);
@@ -184,7 +195,8 @@ tls_handshake(struct tls *t, const char **reason, char **detail)
 	 * encrypt-then-MAC from the ClientHello and so changes what every
 	 * server sees (%DEBUG_ALLOW_KEY_USAGE_VIOLATIONS is for a server's own
 	 * certificate). So the handshake stops here, and the chain it got is
-	 * verified as if it had finished; the verdict fails with key_usage.
+	 * verified as if it had finished; the verdict fails with key_usage
+	 * (tls_facts).
 	 */
 	if (rc == GNUTLS_E_KEY_USAGE_VIOLATION) {
 		unsigned int count = 0;
@@ -229,6 +241,31 @@ tls_peer_chain(struct tls *t, size_t *n)
 	return t->chain;
 }
 
+void
+tls_facts(struct tls *t, struct tls_facts *f)
+{
+	const char *name;
+	int sig;
+
+	memset(f, 0, sizeof(*f));
+	for (unsigned i = 0; i < TLS_MAX_STAPLES; i++) {
+		gnutls_datum_t resp = { NULL, 0 };
+
+		/* the data stays GnuTLS's, valid while the session lives */
+		if (gnutls_ocsp_status_request_get2(t->session, i, &resp) < 0)
+			break;
+		t->staples[i].data = resp.data;
+		t->staples[i].len = resp.size;
+		f->nstaples = i + 1;
+	}
+	f->staples = f->nstaples ? t->staples : NULL;
+	name = gnutls_group_get_name(gnutls_group_get(t->session));
+	f->group = name;
+	sig = gnutls_sign_algorithm_get(t->session);
+	f->sigscheme = sig > 0 ? gnutls_sign_get_name((gnutls_sign_algorithm_t)sig) : NULL;
+	f->key_usage_violation = t->key_usage_violation;
+}
+
 const char *
 tls_version_name(struct tls *t)
 {
@@ -249,12 +286,6 @@ tls_cipher_name(struct tls *t)
 	    gnutls_cipher_get(t->session), gnutls_mac_get(t->session));
 #endif
 	return name ? name : "unknown";
-}
-
-int
-tls_key_usage_violated(const struct tls *t)
-{
-	return t->key_usage_violation;
 }
 
 void

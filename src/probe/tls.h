@@ -5,7 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "verdict/chain.h"
+#include "verdict/certs.h"
+#include "verdict/verdict.h"
 
 /* Process-wide set-up: the shared (trust-less) credentials. 0 or -1. */
 int tls_init(char **err);
@@ -37,6 +38,10 @@ enum tls_status tls_handshake(struct tls *t, const char **reason, char **detail)
 int tls_key_usage_violated(const struct tls *t);
 /* The certificates the peer presented, in order; valid until tls_free. */
 const struct der *tls_peer_chain(struct tls *t, size_t *n);
+/* What later checks need from the handshake (verdict.h): the stapled OCSP
+ * responses (every session asks for them), the group and the signature
+ * scheme. Valid until tls_free. */
+void tls_facts(struct tls *t, struct tls_facts *f);
 const char *tls_version_name(struct tls *t);  /* "TLS1.3" */
 const char *tls_cipher_name(struct tls *t);   /* "TLS_AES_256_GCM_SHA384" */
 /* Send close_notify if the socket takes it now; never waits. */

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "serve/metrics.h"
 #include "state/store.h"
+#include "verdict/verdict.h"
 
 /*
  * Every family is written in one pass over the targets, straight into the
@@ -53,11 +54,13 @@ terminate(struct buf *b)
 
 /* Label names the exposition itself uses; a configured label with one of
  * these names would make a series with a duplicate label, which Prometheus
- * rejects together with the whole scrape. */
+ * rejects together with the whole scrape. le and quantile belong to
+ * histograms and summaries, job and instance to the scraping Prometheus. */
 static const char *const metrics_reserved_labels[] = {
 	"target", "stage", "reason", "result", "version", "cipher", "depth",
 	"subject", "issuer", "serial", "sha256", "issue",
 	"address", "server_name", "starttls",
+	"le", "quantile", "job", "instance",
 };
 
 
@@ -109,22 +112,46 @@ metrics_escape_label(struct buf *out, const char *value)
 	terminate(out);
 }
 
-static int
-metrics_label_name_ok(const char *name)
+int
+metrics_label_name_valid(const char *name)
 {
 	const char *p;
 
-	if (name == NULL || name[0] == '\0' || strncmp(name, "__", 2) == 0)
+	if (name == NULL || name[0] == '\0')
 		return 0;
 	for (p = name; *p; p++) {
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		    *p == '_' || (p != name && *p >= '0' && *p <= '9')))
 			return 0;
 	}
+	return 1;
+}
+
+int
+metrics_label_reserved(const char *name)
+{
+	if (strncmp(name, "__", 2) == 0)
+		return 1;       /* Prometheus's own */
 	for (size_t i = 0; i < ARRAY_SIZE(metrics_reserved_labels); i++)
 		if (strcmp(name, metrics_reserved_labels[i]) == 0)
-			return 0;
-	return 1;
+			return 1;
+	/* and every label a check's families use */
+	for (size_t c = 0; c < verdict_nchecks(); c++) {
+		size_t nf;
+		const struct check_family *fam = verdict_check_families(c, &nf);
+
+		for (size_t f = 0; f < nf; f++)
+			for (const char *const *l = fam[f].labels; l && *l; l++)
+				if (strcmp(name, *l) == 0)
+					return 1;
+	}
+	return 0;
+}
+
+static int
+metrics_label_name_ok(const char *name)
+{
+	return metrics_label_name_valid(name) && !metrics_label_reserved(name);
 }
 
 /* name="value" with the value escaped, preceded by a comma unless first. */
@@ -163,29 +190,13 @@ put_conf_labels(struct buf *b, const struct conf_target *c, int warn)
 	}
 }
 
-void
-metrics_target_labels(struct target *t)
-{
-	struct buf b;
-
-	buf_init(&b);
-	put_conf_labels(&b, t->conf, 1);
-	terminate(&b);
-	free(t->labels);
-	t->labels = buf_steal(&b);
-}
-
 char *
-metrics_address_labels(const struct target *t, const char *address)
+metrics_labels(const struct conf_target *c)
 {
 	struct buf b;
 
 	buf_init(&b);
-	if (t->labels)
-		put(&b, t->labels, strlen(t->labels));
-	else
-		put_conf_labels(&b, t->conf, 0);
-	LABEL(&b, "address", address);
+	put_conf_labels(&b, c, 1);
 	terminate(&b);
 	return buf_steal(&b);
 }
@@ -273,7 +284,7 @@ family(struct buf *b, const char *name, const char *type, const char *help)
 
 /* "name{target=...,labels": the caller adds its own labels and the end. */
 static void
-series(struct buf *b, const struct family *f, const struct target *t)
+series(struct buf *b, const struct family *f, const struct metrics_target *t)
 {
 	put(b, f->name, f->len);
 	putc1(b, '{');
@@ -281,6 +292,17 @@ series(struct buf *b, const struct family *f, const struct target *t)
 		put(b, t->labels, strlen(t->labels));
 	else
 		put_conf_labels(b, t->conf, 0);
+}
+
+/* The same for a row: the target's labels, and its address when it is one. */
+static void
+row_series(struct buf *b, const struct family *f, const struct metrics_row *t)
+{
+	put(b, f->name, f->len);
+	putc1(b, '{');
+	put(b, t->labels, strlen(t->labels));
+	if (t->address)
+		LABEL(b, "address", t->address);
 }
 
 static void
@@ -308,9 +330,9 @@ end_fixed(struct buf *b, double v, int decimals)
 }
 
 static void
-render_probe(struct buf *out, const struct target *targets, size_t n)
+render_probe(struct buf *out, const struct metrics_row *targets, size_t n)
 {
-	const struct target *t;
+	const struct metrics_row *t;
 	const struct result *r;
 	struct family f;
 
@@ -321,7 +343,7 @@ render_probe(struct buf *out, const struct target *targets, size_t n)
 		t = &targets[k];
 		if ((r = t->result) == NULL)
 			continue;
-		series(out, &f, t);
+		row_series(out, &f, t);
 		end_u64(out, r->success ? 1 : 0);
 	}
 
@@ -331,7 +353,7 @@ render_probe(struct buf *out, const struct target *targets, size_t n)
 		t = &targets[k];
 		if ((r = t->result) == NULL || r->success)
 			continue;
-		series(out, &f, t);
+		row_series(out, &f, t);
 		LABEL(out, "stage", r->fail_stage ? r->fail_stage : "unknown");
 		LABEL(out, "reason", r->fail_reason ? r->fail_reason : "unknown");
 		end_u64(out, 1);
@@ -343,7 +365,7 @@ render_probe(struct buf *out, const struct target *targets, size_t n)
 		t = &targets[k];
 		if ((r = t->result) == NULL)
 			continue;
-		series(out, &f, t);
+		row_series(out, &f, t);
 		end_fixed(out, r->duration, 6);
 	}
 
@@ -353,7 +375,7 @@ render_probe(struct buf *out, const struct target *targets, size_t n)
 		t = &targets[k];
 		if ((r = t->result) == NULL)
 			continue;
-		series(out, &f, t);
+		row_series(out, &f, t);
 		end_fixed(out, r->time, 3);
 	}
 
@@ -367,7 +389,7 @@ render_probe(struct buf *out, const struct target *targets, size_t n)
 			/* written so that a NaN counts as not reached */
 			if (!(r->stage_seconds[s] >= 0))
 				continue;
-			series(out, &f, t);
+			row_series(out, &f, t);
 			LABEL(out, "stage", stage_name((enum stage)s));
 			end_fixed(out, r->stage_seconds[s], 6);
 		}
@@ -379,19 +401,19 @@ render_probe(struct buf *out, const struct target *targets, size_t n)
 		t = &targets[k];
 		if (t->result == NULL)
 			continue;
-		series(out, &f, t);
+		row_series(out, &f, t);
 		PUT(out, ",result=\"success\"");
 		end_u64(out, t->probes_success);
-		series(out, &f, t);
+		row_series(out, &f, t);
 		PUT(out, ",result=\"failure\"");
 		end_u64(out, t->probes_failure);
 	}
 }
 
 static void
-render_tls(struct buf *out, const struct target *targets, size_t n)
+render_tls(struct buf *out, const struct metrics_row *targets, size_t n)
 {
-	const struct target *t;
+	const struct metrics_row *t;
 	const struct result *r;
 	struct family f;
 
@@ -401,7 +423,7 @@ render_tls(struct buf *out, const struct target *targets, size_t n)
 		t = &targets[k];
 		if ((r = t->result) == NULL || r->tls_version == NULL)
 			continue;
-		series(out, &f, t);
+		row_series(out, &f, t);
 		LABEL(out, "version", r->tls_version);
 		end_u64(out, 1);
 	}
@@ -412,7 +434,7 @@ render_tls(struct buf *out, const struct target *targets, size_t n)
 		t = &targets[k];
 		if ((r = t->result) == NULL || r->cipher == NULL)
 			continue;
-		series(out, &f, t);
+		row_series(out, &f, t);
 		LABEL(out, "cipher", r->cipher);
 		end_u64(out, 1);
 	}
@@ -481,10 +503,10 @@ cert_slot(struct cert_index *ix, const struct cert *c)
 /* One series per certificate presented, whether the chain verified or not:
  * an expiring certificate matters most when something else is also wrong. */
 static void
-render_certs(struct buf *out, const struct target *targets, size_t n,
+render_certs(struct buf *out, const struct metrics_row *targets, size_t n,
     const struct family *f, int after, struct cert_index *ix)
 {
-	const struct target *t;
+	const struct metrics_row *t;
 	const struct result *r;
 
 	for (size_t k = 0; k < n; k++) {
@@ -497,7 +519,7 @@ render_certs(struct buf *out, const struct target *targets, size_t n,
 
 			if (c == NULL)
 				continue;
-			series(out, f, t);
+			row_series(out, f, t);
 			PUT(out, ",depth=\"");
 			put_u64(out, i);
 			putc1(out, '"');
@@ -517,9 +539,9 @@ render_certs(struct buf *out, const struct target *targets, size_t n,
 }
 
 static void
-render_chain(struct buf *out, const struct target *targets, size_t n)
+render_chain(struct buf *out, const struct metrics_row *targets, size_t n)
 {
-	const struct target *t;
+	const struct metrics_row *t;
 	const struct result *r;
 	struct family f;
 
@@ -529,7 +551,7 @@ render_chain(struct buf *out, const struct target *targets, size_t n)
 		t = &targets[k];
 		if ((r = t->result) == NULL || !r->success)
 			continue;
-		series(out, &f, t);
+		row_series(out, &f, t);
 		end_u64(out, r->verdict.verified ? 1 : 0);
 	}
 
@@ -539,14 +561,12 @@ render_chain(struct buf *out, const struct target *targets, size_t n)
 		t = &targets[k];
 		if ((r = t->result) == NULL || !r->success)
 			continue;
-		for (unsigned i = 0; i < CHAIN_NREASONS; i++) {
-			const char *reason;
+		const char *w[64];
+		size_t nw = verdict_words(VERDICT_REASON, r->verdict.reasons, w);
 
-			if (!(r->verdict.reasons & (1u << i)) ||
-			    (reason = chain_reason_name(i)) == NULL)
-				continue;
-			series(out, &f, t);
-			LABEL(out, "reason", reason);
+		for (size_t i = 0; i < nw; i++) {
+			row_series(out, &f, t);
+			LABEL(out, "reason", w[i]);
 			end_u64(out, 1);
 		}
 	}
@@ -557,7 +577,7 @@ render_chain(struct buf *out, const struct target *targets, size_t n)
 		t = &targets[k];
 		if ((r = t->result) == NULL || !r->success)
 			continue;
-		series(out, &f, t);
+		row_series(out, &f, t);
 		end_i64(out, r->verdict.earliest_expiry);
 	}
 
@@ -567,7 +587,7 @@ render_chain(struct buf *out, const struct target *targets, size_t n)
 		t = &targets[k];
 		if ((r = t->result) == NULL || !r->success || !r->verdict.verified)
 			continue;
-		series(out, &f, t);
+		row_series(out, &f, t);
 		end_i64(out, r->verdict.verified_expiry);
 	}
 
@@ -577,7 +597,7 @@ render_chain(struct buf *out, const struct target *targets, size_t n)
 		t = &targets[k];
 		if ((r = t->result) == NULL || !r->success)
 			continue;
-		series(out, &f, t);
+		row_series(out, &f, t);
 		end_u64(out, r->ncerts);
 	}
 
@@ -587,15 +607,115 @@ render_chain(struct buf *out, const struct target *targets, size_t n)
 		t = &targets[k];
 		if ((r = t->result) == NULL || !r->success)
 			continue;
-		for (unsigned i = 0; i < CHAIN_NISSUES; i++) {
-			const char *issue;
+		const char *w[64];
+		size_t nw = verdict_words(VERDICT_CHAIN_ISSUE, r->verdict.issues, w);
 
-			if (!(r->verdict.issues & (1u << i)) ||
-			    (issue = chain_issue_name(i)) == NULL)
-				continue;
-			series(out, &f, t);
-			LABEL(out, "issue", issue);
+		for (size_t i = 0; i < nw; i++) {
+			row_series(out, &f, t);
+			LABEL(out, "issue", w[i]);
 			end_u64(out, 1);
+		}
+	}
+}
+
+/* A family whose HELP and TYPE are written with its first series: the
+ * families checks add appear only once something fills them, so output
+ * without them stays as it was. */
+struct lazy_family {
+	struct family f;
+	const char *type;
+	const char *help;
+	int started;
+};
+
+static void
+lazy_series(struct buf *out, struct lazy_family *lf, const struct metrics_row *t)
+{
+	if (!lf->started) {
+		lf->f = family(out, lf->f.name, lf->type, lf->help);
+		lf->started = 1;
+	}
+	row_series(out, &lf->f, t);
+}
+
+/* A sample value: an integer as such, anything else with 9 digits. */
+static void
+end_value(struct buf *b, double v)
+{
+	PUT(b, "} ");
+	if (!isfinite(v))
+		v = 0;          /* keep the exposition parseable */
+	if (v == (double)(int64_t)v && v > -9e15 && v < 9e15)
+		put_i64(b, (int64_t)v);
+	else
+		buf_printf(b, "%.9g", v);
+	putc1(b, '\n');
+}
+
+/* What checks say of single certificates, by depth. */
+static void
+render_cert_issues(struct buf *out, const struct metrics_row *targets, size_t n)
+{
+	struct lazy_family lf = { { "tlswatch_cert_issue", 19 }, "gauge",
+		"Problems with one presented certificate, by depth.", 0 };
+
+	for (size_t k = 0; k < n; k++) {
+		const struct metrics_row *t = &targets[k];
+		const struct result *r = t->result;
+		const uint64_t *ci;
+		size_t nci;
+
+		if (r == NULL || !r->success ||
+		    (ci = verdict_cert_issues(&r->verdict, &nci)) == NULL)
+			continue;
+		for (size_t d = 0; d < nci && d < r->ncerts; d++) {
+			const char *w[64];
+			size_t nw = verdict_words(VERDICT_CERT_ISSUE, ci[d], w);
+
+			for (size_t i = 0; i < nw; i++) {
+				lazy_series(out, &lf, t);
+				PUT(out, ",depth=\"");
+				put_u64(out, d);
+				putc1(out, '"');
+				LABEL(out, "sha256", r->certs[d]->sha256);
+				LABEL(out, "issue", w[i]);
+				end_u64(out, 1);
+			}
+		}
+	}
+}
+
+/* Every check's own families, from the result it left in each verdict:
+ * metrics.c knows the shape (check.h), never the check. */
+static void
+render_checks(struct buf *out, const struct metrics_row *targets, size_t n)
+{
+	for (size_t c = 0; c < verdict_nchecks(); c++) {
+		size_t nf;
+		const struct check_family *fam = verdict_check_families(c, &nf);
+
+		for (size_t fi = 0; fi < nf; fi++) {
+			const struct check_family *cf = &fam[fi];
+			struct lazy_family lf = { { cf->name, strlen(cf->name) }, cf->type,
+				cf->help, 0 };
+
+			for (size_t k = 0; k < n; k++) {
+				const struct metrics_row *t = &targets[k];
+				const struct result *r = t->result;
+				const void *blob;
+				struct check_sample s;
+
+				if (r == NULL || !r->success ||
+				    (blob = verdict_blob(&r->verdict, c)) == NULL)
+					continue;
+				for (size_t i = 0; memset(&s, 0, sizeof(s)),
+				    cf->sample(blob, i, &s); i++) {
+					lazy_series(out, &lf, t);
+					for (size_t l = 0; l < CHECK_SAMPLE_LABELS && s.names[l]; l++)
+						put_label(out, s.names[l], s.values[l], 0);
+					end_value(out, s.value);
+				}
+			}
 		}
 	}
 }
@@ -605,18 +725,18 @@ static void sample_u64(struct buf *b, const char *name, uint64_t v);
 /* What the store remembers across restarts: change times and counts, and
  * when each presented certificate was first seen. */
 static void
-render_memory(struct buf *out, const struct target *targets, size_t n,
+render_memory(struct buf *out, const struct metrics_target *targets, size_t n,
     const struct metrics_info *info)
 {
-	const struct target *t;
-	const struct store_target *st;
+	const struct metrics_target *t;
+	const struct store_record *st;
 	struct family f;
 
 	f = family(out, "tlswatch_chain_changed_timestamp_seconds", "gauge",
 	    "When the presented chain last changed (or was first seen), by fingerprints.");
 	for (size_t k = 0; k < n; k++) {
 		t = &targets[k];
-		if ((st = t->st) == NULL || st->chain_changed <= 0)
+		if ((st = t->memory) == NULL || st->chain_changed <= 0)
 			continue;
 		series(out, &f, t);
 		end_fixed(out, st->chain_changed, 3);
@@ -626,7 +746,7 @@ render_memory(struct buf *out, const struct target *targets, size_t n,
 	    "Changes of the presented chain since the target was first seen.");
 	for (size_t k = 0; k < n; k++) {
 		t = &targets[k];
-		if ((st = t->st) == NULL || st->chain_changed <= 0)
+		if ((st = t->memory) == NULL || st->chain_changed <= 0)
 			continue;
 		series(out, &f, t);
 		end_u64(out, st->chain_changes);
@@ -636,7 +756,7 @@ render_memory(struct buf *out, const struct target *targets, size_t n,
 	    "When the target first presented each certificate of its last chain.");
 	for (size_t k = 0; k < n; k++) {
 		t = &targets[k];
-		if ((st = t->st) == NULL || st->cert_first_seen == NULL)
+		if ((st = t->memory) == NULL || t->cert_first_seen == NULL)
 			continue;
 		for (size_t i = 0; i < st->chain.n; i++) {
 			series(out, &f, t);
@@ -644,7 +764,7 @@ render_memory(struct buf *out, const struct target *targets, size_t n,
 			put_u64(out, i);
 			putc1(out, '"');
 			LABEL(out, "sha256", st->chain.fps[i]);
-			end_fixed(out, st->cert_first_seen[i], 3);
+			end_fixed(out, t->cert_first_seen[i], 3);
 		}
 	}
 
@@ -794,9 +914,9 @@ render_histogram(struct buf *out, const char *name, const char *help,
 
 /* What each target is probed with, and its client certificate's expiry. */
 static void
-render_target_info(struct buf *out, const struct target *targets, size_t n)
+render_target_info(struct buf *out, const struct metrics_target *targets, size_t n)
 {
-	const struct target *t;
+	const struct metrics_target *t;
 	struct family f;
 
 	f = family(out, "tlswatch_target_info", "gauge",
@@ -815,57 +935,17 @@ render_target_info(struct buf *out, const struct target *targets, size_t n)
 	    "notAfter of the client certificate a target presents, in seconds since the epoch.");
 	for (size_t k = 0; k < n; k++) {
 		t = &targets[k];
-		if (!t->has_client_cert)
+		if (t->conf->tls.creds == NULL)
 			continue;
 		series(out, &f, t);
-		end_i64(out, t->client_cert_not_after);
+		end_i64(out, t->conf->tls.client_not_after);
 	}
-}
-
-/*
- * Targets with addresses = "all" and addresses to show become one row per
- * address: a shallow copy of the target whose labels, result and counters
- * are the address's. NULL (and *nv = n) when no target needs it, so the
- * common case costs nothing.
- */
-static struct target *
-address_view(const struct target *targets, size_t n, size_t *nv)
-{
-	struct target *v;
-	size_t rows = 0, k = 0;
-	int any = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		rows += targets[i].naddrs ? targets[i].naddrs : 1;
-		any |= targets[i].naddrs > 0;
-	}
-	*nv = rows;
-	if (!any)
-		return NULL;
-	v = xcalloc(rows, sizeof(*v));
-	for (size_t i = 0; i < n; i++) {
-		const struct target *t = &targets[i];
-
-		if (t->naddrs == 0) {
-			v[k++] = *t;
-			continue;
-		}
-		for (size_t j = 0; j < t->naddrs; j++) {
-			v[k] = *t;
-			v[k].labels = t->addrs[j].labels;
-			v[k].result = t->addrs[j].result;
-			v[k].probes_success = t->addrs[j].probes_success;
-			v[k].probes_failure = t->addrs[j].probes_failure;
-			k++;
-		}
-	}
-	return v;
 }
 
 /* Every configured target, probed yet or not: an alert on stale results
  * compares the last probe's time with this. */
 static void
-render_schedule(struct buf *out, const struct target *targets, size_t n)
+render_schedule(struct buf *out, const struct metrics_target *targets, size_t n)
 {
 	struct family f;
 
@@ -919,8 +999,8 @@ metrics_render_reload(struct buf *out, int ok, double success_time)
 }
 
 void
-metrics_render(struct buf *out, const struct target *targets, size_t n,
-    const struct metrics_info *info)
+metrics_render(struct buf *out, const struct metrics_target *targets, size_t n,
+    const struct metrics_row *rows, size_t nv, const struct metrics_info *info)
 {
 	struct cert_index ix = { NULL, 0, 0, { NULL, 0, 0, NULL, NULL, 0 } };
 	struct family f;
@@ -959,9 +1039,6 @@ metrics_render(struct buf *out, const struct target *targets, size_t n,
 	render_schedule(out, targets, n);
 	/* From here on, a target probed at every address is one row per
 	 * address, labelled with it. */
-	size_t nv;
-	struct target *view = address_view(targets, n, &nv);
-	const struct target *rows = view ? view : targets;
 	render_probe(out, rows, nv);
 	render_tls(out, rows, nv);
 	f = family(out, "tlswatch_cert_not_after_timestamp_seconds", "gauge",
@@ -973,7 +1050,8 @@ metrics_render(struct buf *out, const struct target *targets, size_t n,
 	free(ix.slots);
 	buf_free(&ix.text);
 	render_chain(out, rows, nv);
-	free(view);
+	render_cert_issues(out, rows, nv);
+	render_checks(out, rows, nv);
 	render_memory(out, targets, n, info);
 	if (info->fetch != NULL)
 		render_fetch(out, info->fetch);

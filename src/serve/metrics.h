@@ -4,9 +4,10 @@
 
 #include <stddef.h>
 
-#include "target.h"
+#include "conf/conf.h"
 #include "core/util.h"
 #include "fetch/fetch.h"
+#include "result.h"
 
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -29,15 +30,39 @@ struct metrics_info {
  * quote and newline escaped; invalid UTF-8 replaced by U+FFFD. */
 void metrics_escape_label(struct buf *out, const char *value);
 
-/* Build t->labels for every series of this target: target="NAME" followed by
- * the configured labels, escaped. */
-void metrics_target_labels(struct target *t);
+/* The label rules, in one place for conf.c and the exposition: a valid
+ * Prometheus label name, and one the daemon's own series (or Prometheus)
+ * already use, which a target's labels may not take. */
+int metrics_label_name_valid(const char *name);
+int metrics_label_reserved(const char *name);
 
-/* t->labels followed by address="ADDRESS", escaped (addresses = "all"). */
-char *metrics_address_labels(const struct target *t, const char *address);
+/* The labels of every series of target c: target="NAME" followed by the
+ * configured labels, escaped (allocated). */
+char *metrics_labels(const struct conf_target *c);
 
-/* Render every metric family for targets[0..n). */
-void metrics_render(struct buf *out, const struct target *targets, size_t n,
+struct store_record;
+
+/* What the per-target families show of one target. */
+struct metrics_target {
+	const char *labels;                  /* metrics_labels() */
+	const struct conf_target *conf;      /* address, server name, client certificate, ... */
+	const struct store_record *memory;   /* remembered across restarts; NULL: nothing yet */
+	const double *cert_first_seen;       /* memory->chain.n entries, or NULL */
+};
+
+/* What the per-probe families show of one row: a target, or one address of
+ * a target probed at every address. */
+struct metrics_row {
+	const char *labels;                  /* the target's */
+	const char *address;                 /* addresses = "all": this row's; else NULL */
+	const struct result *result;         /* NULL: not probed yet */
+	uint64_t probes_success;
+	uint64_t probes_failure;
+};
+
+/* Render every metric family for targets[0..n) and rows[0..nrows). */
+void metrics_render(struct buf *out, const struct metrics_target *targets, size_t n,
+                    const struct metrics_row *rows, size_t nrows,
                     const struct metrics_info *info);
 
 /* The configuration reload families: whether the last reload succeeded,

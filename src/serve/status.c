@@ -14,9 +14,10 @@
 
 #include "verdict/certinfo.h"
 #include "verdict/certs.h"
-#include "verdict/chain.h"
+#include "verdict/verdict.h"
 #include "serve/json.h"
 #include "sched.h"
+#include "state/history.h"
 #include "serve/status.h"
 
 #define HTML_CONTENT_TYPE "text/html; charset=utf-8"
@@ -50,11 +51,11 @@ enum status_state
 status_classify(const struct status_entry *e, const struct status_view *v, int64_t *expiry)
 {
 	const struct result *r = e->r;
-	const struct store_target *st = e->st;
+	const struct store_record *st = e->st;
 	int64_t exp = 0;
 
 	if (r && r->success) {
-		exp = r->verdict.verified ? r->verdict.verified_expiry : r->verdict.earliest_expiry;
+		exp = verdict_expiry(&r->verdict);
 	} else if (st) {
 		/* failing now: judge by the last chain presented */
 		for (size_t i = 0; i < st->chain.n; i++)
@@ -154,25 +155,86 @@ url_escape(struct buf *b, const char *s)
 	}
 }
 
-static void
-put_names(struct buf *b, unsigned bits, int issues, int json)
+void
+status_json_words(struct buf *b, enum verdict_table t, uint64_t set)
 {
-	int first = 1;
+	const char *w[64];
+	size_t n = verdict_words(t, set, w);
 
-	for (unsigned i = 0; i < (issues ? CHAIN_NISSUES : CHAIN_NREASONS); i++) {
-		const char *n = issues ? chain_issue_name(i) : chain_reason_name(i);
-		if (!(bits & (1u << i)))
-			continue;
-		if (!first)
-			buf_puts(b, json ? "," : ", ");
-		if (json)
-			json_str(b, n);
-		else
-			buf_puts(b, n);
-		first = 0;
+	buf_putc(b, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_putc(b, ',');
+		json_str(b, w[i]);
 	}
-	if (first && !json)
-		buf_puts(b, "-");
+	buf_putc(b, ']');
+}
+
+/* A set of words as text. */
+static void
+put_names(struct buf *b, uint64_t bits, int issues)
+{
+	verdict_words_join(b, issues ? VERDICT_CHAIN_ISSUE : VERDICT_REASON, bits, ", ", "-");
+}
+
+/* What checks found in the certificate at depth of e's result: words, or
+ * 0 when none (or no such result). */
+static uint64_t
+cert_issues_at(const struct status_entry *e, size_t depth)
+{
+	size_t n;
+	const uint64_t *ci;
+
+	if (e->r == NULL || !e->r->success ||
+	    (ci = verdict_cert_issues(&e->r->verdict, &n)) == NULL || depth >= n)
+		return 0;
+	return ci[depth];
+}
+
+static void
+html_finding(void *arg, const char *check, const char *line)
+{
+	struct buf *b = arg;
+
+	buf_puts(b, "<li>");
+	html_escape(b, check);
+	buf_puts(b, ": ");
+	html_escape(b, line);
+	buf_puts(b, "</li>");
+}
+
+struct json_findings {
+	struct buf *b;
+	int n;
+};
+
+static void
+json_finding(void *arg, const char *check, const char *line)
+{
+	struct json_findings *jf = arg;
+
+	if (jf->n++)
+		buf_putc(jf->b, ',');
+	buf_putc(jf->b, '{');
+	json_key(jf->b, "check", 1);
+	json_str(jf->b, check);
+	json_key(jf->b, "text", 0);
+	json_str(jf->b, line);
+	buf_putc(jf->b, '}');
+}
+
+void
+status_json_findings(struct buf *b, const struct verdict *v)
+{
+	struct buf f;
+	struct json_findings jf = { &f, 0 };
+
+	buf_init(&f);
+	if (verdict_details(v, json_finding, &jf) > 0) {
+		json_key(b, "findings", 0);
+		buf_printf(b, "[%s]", f.data);
+	}
+	buf_free(&f);
 }
 
 static const char *
@@ -264,7 +326,7 @@ status_html_list(struct buf *b, const struct status_entry *e, size_t n,
 			buf_puts(b, "verified");
 		else {
 			buf_puts(b, "not verified: ");
-			put_names(b, r->verdict.reasons, 0, 0);
+			put_names(b, r->verdict.reasons, 0);
 		}
 		buf_puts(b, "</td><td class=\"subject\">");
 		html_escape(b, leaf_subject(&e[i]));
@@ -278,66 +340,60 @@ status_html_list(struct buf *b, const struct status_entry *e, size_t n,
 	buf_puts(b, "</body></html>\n");
 }
 
-/* Details of the certificate fp: from its file when the state directory has
- * it, else what is in memory. */
-static int
-load_info(const struct status_view *v, const char *fp, struct certinfo *ci)
+/* The certificate fp: the one in memory when there is one, else from its
+ * file when the state directory has it. A reference either way (cert_put). */
+static struct cert *
+load_cert(const struct status_view *v, const char *fp, const struct cert *c)
 {
-	unsigned char *der;
-	size_t len;
-	int rc = -1;
-
-	memset(ci, 0, sizeof(*ci));
-	if (v->state_dir == NULL || (der = store_read_cert(v->state_dir, fp, &len)) == NULL)
-		return -1;
-	rc = certinfo_get(der, len, ci);
-	free(der);
-	return rc;
+	if (c != NULL)
+		return cert_ref((struct cert *)c);
+	return v->state_dir ? store_cert(v->state_dir, fp) : NULL;
 }
 
 static void
-html_cert(struct buf *b, size_t depth, const char *fp, const struct cert *c,
-    const struct status_view *v)
+html_cert(struct buf *b, size_t depth, const char *fp, const struct cert *mem,
+    uint64_t issues, const struct status_view *v)
 {
-	struct certinfo ci;
+	struct cert *c = load_cert(v, fp, mem);
 	char nb[64], na[64];
-	int have = load_info(v, fp, &ci) == 0;
 
 	buf_printf(b, "<table class=\"cert\" id=\"depth%zu\"><tr><th>Depth</th><td>%zu</td></tr>\n",
 	    depth, depth);
-	if (have || c) {
-		int64_t before = have ? ci.not_before : c->not_before;
-		int64_t after = have ? ci.not_after : c->not_after;
-
+	if (c) {
 		buf_puts(b, "<tr><th>Subject</th><td class=\"subject\">");
-		html_escape(b, have ? ci.subject : c->subject);
+		html_escape(b, c->subject);
 		buf_puts(b, "</td></tr>\n<tr><th>Issuer</th><td class=\"issuer\">");
-		html_escape(b, have ? ci.issuer : c->issuer);
-		fmt_utc(nb, sizeof(nb), (double)before);
-		fmt_utc(na, sizeof(na), (double)after);
+		html_escape(b, c->issuer);
+		fmt_utc(nb, sizeof(nb), (double)c->not_before);
+		fmt_utc(na, sizeof(na), (double)c->not_after);
 		buf_printf(b, "</td></tr>\n<tr><th>Valid</th><td>%s to %s (%.1f days left)</td></tr>\n",
-		    nb, na, ((double)after - v->now) / 86400.0);
+		    nb, na, ((double)c->not_after - v->now) / 86400.0);
 		buf_puts(b, "<tr><th>Serial</th><td class=\"fp\">");
-		html_escape(b, have ? ci.serial : c->serial);
+		html_escape(b, c->serial);
 		buf_puts(b, "</td></tr>\n");
 	}
-	if (have) {
+	if (c && c->key_type) {
 		buf_puts(b, "<tr><th>Key</th><td>");
-		html_escape(b, ci.key_type);
-		if (ci.key_curve) {
+		html_escape(b, c->key_type);
+		if (c->key_curve) {
 			buf_putc(b, ' ');
-			html_escape(b, ci.key_curve);
+			html_escape(b, c->key_curve);
 		}
-		buf_printf(b, " %u bits</td></tr>\n<tr><th>Signature</th><td>", ci.key_bits);
-		html_escape(b, ci.sig_alg);
+		buf_printf(b, " %u bits</td></tr>\n<tr><th>Signature</th><td>", c->key_bits);
+		html_escape(b, c->sig_alg);
 		buf_puts(b, "</td></tr>\n<tr><th>SANs</th><td>");
-		for (size_t i = 0; i < ci.nsans; i++) {
+		for (size_t i = 0; i < c->nsans; i++) {
 			if (i)
 				buf_puts(b, ", ");
-			html_escape(b, ci.sans[i]);
+			html_escape(b, c->sans[i]);
 		}
 		buf_puts(b, "</td></tr>\n");
-		certinfo_fini(&ci);
+	}
+	cert_put(c);
+	if (issues) {
+		buf_puts(b, "<tr><th>Issues</th><td>");
+		verdict_words_join(b, VERDICT_CERT_ISSUE, issues, ", ", "-");
+		buf_puts(b, "</td></tr>\n");
 	}
 	buf_puts(b, "<tr><th>SHA-256</th><td class=\"fp\">");
 	html_escape(b, fp);
@@ -349,16 +405,16 @@ html_cert(struct buf *b, size_t depth, const char *fp, const struct cert *c,
 static void
 html_fp(struct buf *b, const struct status_view *v, size_t depth, const char *fp)
 {
-	struct certinfo ci;
+	struct cert *c = load_cert(v, fp, NULL);
 	char na[64];
 
 	buf_printf(b, "%s<span class=\"fp\">%s</span>", depth ? "<br>" : "", fp);
-	if (load_info(v, fp, &ci) == 0) {
-		fmt_utc(na, sizeof(na), (double)ci.not_after);
+	if (c) {
+		fmt_utc(na, sizeof(na), (double)c->not_after);
 		buf_puts(b, " ");
-		html_escape(b, ci.subject);
+		html_escape(b, c->subject);
 		buf_printf(b, " (expires %s)", na);
-		certinfo_fini(&ci);
+		cert_put(c);
 	}
 }
 
@@ -366,7 +422,7 @@ void
 status_html_target(struct buf *b, const struct status_entry *e, const struct status_view *v)
 {
 	const struct result *r = e->r;
-	const struct store_target *st = e->st;
+	const struct store_record *st = e->st;
 	char when[64], until[64];
 	int64_t exp;
 	enum status_state s = status_classify(e, v, &exp);
@@ -398,9 +454,19 @@ status_html_target(struct buf *b, const struct status_entry *e, const struct sta
 		buf_puts(b, "</td></tr>\n");
 		if (r->success) {
 			buf_puts(b, "<tr><th>Reasons</th><td>");
-			put_names(b, r->verdict.reasons, 0, 0);
+			put_names(b, r->verdict.reasons, 0);
 			buf_puts(b, "</td></tr>\n<tr><th>Chain issues</th><td>");
-			put_names(b, r->verdict.issues, 1, 0);
+			put_names(b, r->verdict.issues, 1);
+			{
+				/* what checks say, when they say anything */
+				struct buf f;
+
+				buf_init(&f);
+				if (verdict_details(&r->verdict, html_finding, &f) > 0)
+					buf_printf(b, "</td></tr>\n<tr><th>Findings</th><td><ul>%s</ul>",
+					    f.data);
+				buf_free(&f);
+			}
 			buf_puts(b, "</td></tr>\n<tr><th>TLS</th><td>");
 			html_escape(b, r->tls_version);
 			buf_putc(b, ' ');
@@ -423,7 +489,8 @@ status_html_target(struct buf *b, const struct status_entry *e, const struct sta
 	buf_puts(b, "</table>\n<h2>Presented chain</h2>\n");
 	if (st && st->chain.n) {
 		for (size_t i = 0; i < st->chain.n; i++)
-			html_cert(b, i, st->chain.fps[i], st->certs ? st->certs[i] : NULL, v);
+			html_cert(b, i, st->chain.fps[i], st->certs ? st->certs[i] : NULL,
+			    cert_issues_at(e, i), v);
 	} else {
 		buf_puts(b, "<p>No chain seen yet.</p>\n");
 	}
@@ -453,7 +520,7 @@ static void
 json_summary(struct buf *b, const struct status_entry *e, const struct status_view *v)
 {
 	const struct result *r = e->r;
-	const struct store_target *st = e->st;
+	const struct store_record *st = e->st;
 	int64_t exp;
 	enum status_state s = status_classify(e, v, &exp);
 	struct buf url;
@@ -498,15 +565,9 @@ json_summary(struct buf *b, const struct status_entry *e, const struct status_vi
 	else
 		buf_puts(b, "null");
 	json_key(b, "reasons", 0);
-	buf_putc(b, '[');
-	if (r && r->success)
-		put_names(b, r->verdict.reasons, 0, 1);
-	buf_putc(b, ']');
+	status_json_words(b, VERDICT_REASON, r && r->success ? r->verdict.reasons : 0);
 	json_key(b, "issues", 0);
-	buf_putc(b, '[');
-	if (r && r->success)
-		put_names(b, r->verdict.issues, 1, 1);
-	buf_putc(b, ']');
+	status_json_words(b, VERDICT_CHAIN_ISSUE, r && r->success ? r->verdict.issues : 0);
 	json_key(b, "leaf_subject", 0);
 	json_str(b, leaf_subject(e));
 	json_key(b, "first_seen", 0);
@@ -562,7 +623,7 @@ void
 status_json_target(struct buf *b, const struct status_entry *e, const struct status_view *v)
 {
 	const struct result *r = e->r;
-	const struct store_target *st = e->st;
+	const struct store_record *st = e->st;
 
 	buf_putc(b, '{');
 	json_summary(b, e, v);
@@ -574,17 +635,26 @@ status_json_target(struct buf *b, const struct status_entry *e, const struct sta
 	json_str(b, r ? r->tls_version : NULL);
 	json_key(b, "cipher", 0);
 	json_str(b, r ? r->cipher : NULL);
+	if (r && r->success)
+		status_json_findings(b, &r->verdict);
 	json_key(b, "chain", 0);
 	buf_putc(b, '[');
 	for (size_t i = 0; st && i < st->chain.n; i++) {
-		struct certinfo ci;
-		const struct cert *c = st->certs ? st->certs[i] : NULL;
+		struct cert *c = load_cert(v, st->chain.fps[i], st->certs ? st->certs[i] : NULL);
 
 		if (i)
 			buf_putc(b, ',');
-		if (load_info(v, st->chain.fps[i], &ci) == 0) {
-			certinfo_json(b, &ci, i, v->now);
-			certinfo_fini(&ci);
+		if (c) {
+			uint64_t issues = cert_issues_at(e, i);
+
+			certinfo_json(b, c, i, v->now);
+			cert_put(c);
+			if (issues) {
+				b->len--;       /* reopen the object */
+				json_key(b, "issues", 0);
+				status_json_words(b, VERDICT_CERT_ISSUE, issues);
+				buf_putc(b, '}');
+			}
 			continue;
 		}
 		buf_putc(b, '{');
@@ -592,18 +662,6 @@ status_json_target(struct buf *b, const struct status_entry *e, const struct sta
 		json_int(b, (int64_t)i);
 		json_key(b, "sha256", 0);
 		json_str(b, st->chain.fps[i]);
-		if (c) {
-			json_key(b, "subject", 0);
-			json_str(b, c->subject);
-			json_key(b, "issuer", 0);
-			json_str(b, c->issuer);
-			json_key(b, "serial", 0);
-			json_str(b, c->serial);
-			json_key(b, "not_before", 0);
-			json_int(b, c->not_before);
-			json_key(b, "not_after", 0);
-			json_int(b, c->not_after);
-		}
 		buf_putc(b, '}');
 	}
 	buf_putc(b, ']');
@@ -630,7 +688,6 @@ int
 status_handle(void *arg, const char *url, struct buf *out, const char **content_type)
 {
 	const struct status_ctx *ctx = arg;
-	const struct target *targets;
 	struct status_entry *e;
 	struct status_view v;
 	const char *name = NULL;
@@ -653,12 +710,14 @@ status_handle(void *arg, const char *url, struct buf *out, const char **content_
 	v.warn_s = (int64_t)(ctx->conf->warn_ms / 1000);
 	v.crit_s = (int64_t)(ctx->conf->crit_ms / 1000);
 	v.now = wall_now();
-	targets = sched_targets(ctx->sched, &n);
+	n = sched_count(ctx->sched);
 	e = xcalloc(n ? n : 1, sizeof(*e));
 	for (size_t i = 0; i < n; i++) {
-		e[i].name = targets[i].conf->name;
-		e[i].r = targets[i].result;
-		e[i].st = targets[i].st;
+		const struct history *h = sched_history(ctx->sched, i);
+
+		e[i].name = sched_conf(ctx->sched, i)->name;
+		e[i].r = history_result(h, NULL);
+		e[i].st = history_memory(h);
 	}
 	*content_type = json ? JSON_CONTENT_TYPE : HTML_CONTENT_TYPE;
 	if (name == NULL) {

@@ -6,7 +6,8 @@
 #include <stdint.h>
 
 #include "state/store.h"
-#include "target.h"
+#include "verdict/verdict.h"
+#include "result.h"
 #include "core/util.h"
 
 enum status_state {
@@ -22,7 +23,7 @@ enum status_state {
 struct status_entry {
 	const char *name;
 	const struct result *r;          /* last result, or NULL */
-	const struct store_target *st;   /* what is remembered, or NULL */
+	const struct store_record *st;   /* what is remembered, or NULL */
 };
 
 struct status_view {
@@ -39,6 +40,10 @@ enum status_state status_classify(const struct status_entry *e, const struct sta
 /* Soonest expiry first; unknown expiry last; then by name. */
 void status_sort(struct status_entry *e, size_t n, const struct status_view *v);
 
+/* A set of verdict words as a JSON array. */
+void status_json_words(struct buf *b, enum verdict_table t, uint64_t set);
+/* ,"findings":[{"check":...,"text":...},...] when checks say anything of v. */
+void status_json_findings(struct buf *b, const struct verdict *v);
 /* Text for HTML (elements and quoted attributes): & < > " ' as entities,
  * control characters as visible \n or \xNN, invalid UTF-8 as U+FFFD. */
 void html_escape(struct buf *b, const char *s);

@@ -1,5 +1,5 @@
 /*
- * store.c - state on disk.
+ * store.c - state on disk: the file format and its atomic writes.
  *
  * state_dir/certs/SHA256.pem   every certificate ever presented, once
  * state_dir/targets/NAME.state one per target: its last result, its last
@@ -7,14 +7,14 @@
  *
  * A state file is lines of "key value" (format in README.md, "State
  * directory"); values escape control bytes and '%' as %XX, so a line is a
- * line whatever a certificate or a name holds. Every file is written whole
- * to a temporary name, fsynced, renamed over the old one and the directory
- * fsynced: a crash leaves the old file or the new one. The DER of a
- * certificate is written when a result first carries it and never kept in
- * memory.
+ * line whatever a certificate or a name holds. One table of keys (below)
+ * drives both the writer and the parser, so the two halves of the format
+ * cannot drift. Every file is written whole by writer.c, off the loop: a
+ * crash leaves the old file or the new one. The DER of a certificate is
+ * written when a result first carries it and never kept in memory.
  *
- * Used from the event loop only; the I/O is small and local, once per
- * change (or per refresh) of a target.
+ * What the contents mean (a chain change, a verdict change) is history.c's;
+ * this file only reads and writes them.
  */
 #include "config.h"
 
@@ -26,17 +26,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <gnutls/gnutls.h>
-#include <gnutls/crypto.h>
-
-#include "verdict/certs.h"
 #include "core/file.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "state/store.h"
+#include "state/writer.h"
+#include "verdict/certs.h"
+#include "verdict/verdict.h"
 
 #define STORE_CLEANUP_MS ((uint64_t)86400 * 1000)
 /* The first clean-up waits this long after start: it reads every state
@@ -44,14 +42,29 @@
 #define STORE_CLEANUP_FIRST_MS ((uint64_t)60 * 1000)
 #define STORE_MAX_NAME 160   /* longer escaped names are hashed */
 
+/* What was last written to a target's file, to write it only when it
+ * changes: the SHA-256 of its content, the probe's timestamps aside (the
+ * text itself would be ~1 KB a target kept only to compare). One per
+ * target name seen since start: a target a reload removed keeps its entry
+ * (under 100 bytes) until the next start, as a write of it may be in
+ * flight. */
+struct written {
+	char *name;
+	unsigned char digest[32];
+	int have;
+	double at;
+	struct written *hnext;
+};
+
 struct store {
 	char *dir;
 	char *targets_dir;
 	char *certs_dir;
 	uint64_t refresh_ms;
-	int ready;              /* directories known to exist */
-	int failing;            /* the last write failed; logged once */
-	uint64_t write_errors;
+	struct writer *writer;
+	struct written **tab;       /* by target name */
+	size_t nbuckets;
+	size_t nwritten;
 	struct loop *loop;
 	const struct conf *conf;
 	struct loop_timer cleanup;
@@ -158,7 +171,7 @@ store_file_name(const char *name)
 		unsigned char d[32];
 		char h[65];
 
-		gnutls_hash_fast(GNUTLS_DIG_SHA256, name, strlen(name), d);
+		(void)cert_sha256(name, strlen(name), d);
 		hex_encode(d, sizeof(d), h);
 		b.len = 0;
 		buf_printf(&b, "%%%s", h);   /* '%' never starts an escaped name */
@@ -180,86 +193,57 @@ is_sha256(const char *s)
 
 /* ------------------------------------------------------------ files */
 
-/* mkdir -p for the state directory and its two subdirectories. */
-static int
-store_prepare(struct store *s, const char **what, const char **where)
+/* ------------------------------------------------------------ records */
+
+void
+store_chain_free(struct store_chain *c)
 {
-	if (s->ready)
-		return 0;
-	*what = "create";
-	*where = s->dir;
-	if (file_mkdir_p(s->dir) == -1)
-		return -1;
-	*where = s->targets_dir;
-	if (file_mkdir_p(s->targets_dir) == -1)
-		return -1;
-	*where = s->certs_dir;
-	if (file_mkdir_p(s->certs_dir) == -1)
-		return -1;
-	s->ready = 1;
-	return 0;
+	free(c->fps);
+	c->fps = NULL;
+	c->n = 0;
 }
 
-/* Errors that concern the whole directory, not one file. */
-static int
-dir_wide(int e)
+struct store_record *
+store_record_new(const char *name)
 {
-	return e == EROFS || e == ENOSPC || e == EDQUOT || e == EACCES || e == EPERM ||
-	    e == ENOENT || e == EIO;
+	struct store_record *rec = xcalloc(1, sizeof(*rec));
+
+	rec->name = xstrdup(name);
+	return rec;
 }
 
-/* Count a failed write; log it once while it lasts: once for the directory
- * (read-only, full, gone), once per file for anything else. */
-static void
-store_failed(struct store *s, int *own, const char *what, const char *path)
+void
+store_record_free(struct store_record *st)
 {
-	int *flag = dir_wide(errno) || own == NULL ? &s->failing : own;
-
-	s->write_errors++;
-	if (!*flag)
-		log_warn("state_dir %s: cannot %s %s (retried at every change; "
-		    "until it works, further errors are counted, not logged)", s->dir, what, path);
-	else
-		log_debug("state_dir: cannot %s %s: %s", what, path, strerror(errno));
-	*flag = 1;
-	s->ready = 0;
+	if (st == NULL)
+		return;
+	/* certs is made only once a file parsed whole: a record that failed to
+	 * parse has fingerprints but no certificates */
+	for (size_t i = 0; st->certs != NULL && i < st->chain.n; i++)
+		cert_put(st->certs[i]);
+	free(st->certs);
+	store_chain_free(&st->chain);
+	for (size_t i = 0; i < st->nhist; i++)
+		store_chain_free(&st->hist[i]);
+	free(st->hist);
+	free(st->name);
+	free(st);
 }
 
-static void
-store_succeeded(struct store *s, int *own)
-{
-	if (s->failing)
-		log_info("state_dir %s: writing works again", s->dir);
-	s->failing = 0;
-	if (own)
-		*own = 0;
-}
-
-static int
-store_write(struct store *s, int *own, const char *dir, const char *name, const char *data,
-    size_t len)
-{
-	const char *what, *where;
-
-	if (store_prepare(s, &what, &where) == -1) {
-		store_failed(s, NULL, what, where);
-		return -1;
-	}
-	if (file_write_atomic(dir, name, data, len, &what) == -1) {
-		char *path = xasprintf("%s/%s", dir, name);
-		store_failed(s, own, what, path);
-		free(path);
-		return -1;
-	}
-	store_succeeded(s, own);
-	return 0;
-}
+/* ------------------------------------------------------------ the store */
 
 struct store *
-store_new(const char *dir, uint64_t refresh_ms)
+store_new(struct loop *l, const char *dir, uint64_t refresh_ms, char **err)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
+	char *what = xasprintf("state_dir %s", dir);
 
+	s->writer = writer_new(l, what, err);
+	free(what);
+	if (s->writer == NULL) {
+		free(s);
+		return NULL;
+	}
 	s->dir = xstrdup(dir);
 	s->targets_dir = xasprintf("%s/targets", dir);
 	s->certs_dir = xasprintf("%s/certs", dir);
@@ -270,13 +254,32 @@ store_new(const char *dir, uint64_t refresh_ms)
 	return s;
 }
 
+static void
+written_free_all(struct store *s)
+{
+	for (size_t i = 0; i < s->nbuckets; i++) {
+		struct written *w, *next;
+
+		for (w = s->tab[i]; w; w = next) {
+			next = w->hnext;
+			free(w->name);
+			free(w);
+		}
+	}
+	free(s->tab);
+	s->tab = NULL;
+	s->nbuckets = s->nwritten = 0;
+}
+
 void
 store_free(struct store *s)
 {
 	if (s == NULL)
 		return;
+	writer_free(s->writer);     /* every queued write first */
 	if (s->loop)
 		loop_timer_cancel(s->loop, &s->cleanup);
+	written_free_all(s);
 	free(s->dir);
 	free(s->targets_dir);
 	free(s->certs_dir);
@@ -293,7 +296,61 @@ store_dir(const struct store *s)
 uint64_t
 store_write_errors(const struct store *s)
 {
-	return s ? s->write_errors : 0;
+	return s ? writer_errors(s->writer) : 0;
+}
+
+void
+store_drain(struct store *s)
+{
+	if (s)
+		writer_drain(s->writer);
+}
+
+static size_t
+written_bucket(const struct store *s, const char *name)
+{
+	return (size_t)(hash64(name, strlen(name)) & (s->nbuckets - 1));
+}
+
+/* The bookkeeping of name's file; made when create is set, else NULL. */
+static struct written *
+written_get(struct store *s, const char *name, int create)
+{
+	struct written *w;
+	size_t b;
+
+	if (s->nbuckets) {
+		for (w = s->tab[written_bucket(s, name)]; w; w = w->hnext)
+			if (strcmp(w->name, name) == 0)
+				return w;
+	}
+	if (!create)
+		return NULL;
+	if (s->nwritten >= s->nbuckets) {
+		size_t n = s->nbuckets ? s->nbuckets * 2 : 256;
+		struct written **tab = xcalloc(n, sizeof(*tab));
+
+		for (size_t i = 0; i < s->nbuckets; i++) {
+			struct written *next;
+
+			for (w = s->tab[i]; w; w = next) {
+				next = w->hnext;
+				b = (size_t)(hash64(w->name, strlen(w->name)) & (n - 1));
+				w->hnext = tab[b];
+				tab[b] = w;
+			}
+		}
+		free(s->tab);
+		s->tab = tab;
+		s->nbuckets = n;
+	}
+	w = xcalloc(1, sizeof(*w));
+	w->name = xstrdup(name);
+	b = written_bucket(s, name);
+	w->hnext = s->tab[b];
+	s->tab[b] = w;
+	s->nwritten++;
+	return w;
 }
 
 /* ------------------------------------------------------------ certificates */
@@ -302,30 +359,26 @@ static unsigned char *
 read_cert(const char *certs_dir, const char *sha256, size_t *len)
 {
 	char *path = xasprintf("%s/%s.pem", certs_dir, sha256);
-	gnutls_datum_t in, out = { NULL, 0 };
-	unsigned char *der = NULL, d[32];
+	unsigned char *der, d[32];
 	char hex[65];
-	size_t n;
+	size_t n, dlen = 0;
 	char *pem = file_read_bounded(path, STORE_MAX_FILE, &n);
 
 	free(path);
 	if (pem == NULL)
 		return NULL;
-	in.data = (unsigned char *)pem;
-	in.size = (unsigned)n;
-	if (gnutls_pem_base64_decode2("CERTIFICATE", &in, &out) == 0 &&
-	    gnutls_hash_fast(GNUTLS_DIG_SHA256, out.data, out.size, d) == 0) {
-		/* A file that is not what its name says is not used. */
+	der = cert_der_from_pem(pem, n, &dlen);
+	free(pem);
+	/* A file that is not what its name says is not used. */
+	if (der && cert_sha256(der, dlen, d) == 0) {
 		hex_encode(d, sizeof(d), hex);
 		if (strcmp(hex, sha256) == 0) {
-			der = xmalloc(out.size);
-			memcpy(der, out.data, out.size);
-			*len = out.size;
+			*len = dlen;
+			return der;
 		}
 	}
-	gnutls_free(out.data);
-	free(pem);
-	return der;
+	free(der);
+	return NULL;
 }
 
 unsigned char *
@@ -342,28 +395,51 @@ store_read_cert(const char *dir, const char *sha256, size_t *len)
 	return der;
 }
 
-static void
-store_certs(struct store *s, struct result *r)
+struct cert *
+store_cert(const char *dir, const char *sha256)
 {
-	for (size_t i = 0; i < r->ncerts && i < r->nders; i++) {
-		struct cert *c = r->certs[i];
-		gnutls_datum_t der, pem = { NULL, 0 };
-		char *name, *path;
+	size_t len;
+	unsigned char *der = store_read_cert(dir, sha256, &len);
+	struct cert *c = der ? cert_get(der, len) : NULL;
 
-		if (c->stored)
+	free(der);
+	return c;
+}
+
+/* A certificate file settled: one that failed is written again the next
+ * time a result carries it. */
+static void
+cert_written(void *arg, enum writer_status st)
+{
+	struct cert *c = arg;
+
+	if (st == WRITER_FAILED)
+		c->stored = 0;
+	cert_put(c);
+}
+
+void
+store_put_certs(struct store *s, struct result *r)
+{
+	for (size_t i = 0; s && i < r->ncerts && i < r->nders; i++) {
+		struct cert *c = r->certs[i];
+		char *name, *path, *pem;
+		size_t pem_len = 0;
+
+		if (c->stored || r->ders[i].data == NULL)
 			continue;
 		name = xasprintf("%s.pem", c->sha256);
 		path = xasprintf("%s/%s", s->certs_dir, name);
-		if (access(path, F_OK) == 0) {
-			c->stored = 1;
-		} else {
-			der.data = (unsigned char *)r->ders[i].data;
-			der.size = (unsigned)r->ders[i].len;
-			if (gnutls_pem_base64_encode2("CERTIFICATE", &der, &pem) == 0 &&
-			    store_write(s, NULL, s->certs_dir, name, (const char *)pem.data,
-			    pem.size) == 0)
-				c->stored = 1;
-			gnutls_free(pem.data);
+		/* queued now, so that no other result queues it again; cert_written
+		 * takes it back if the write fails */
+		c->stored = 1;
+		if (access(path, F_OK) != 0) {
+			if ((pem = cert_pem(r->ders[i].data, r->ders[i].len, &pem_len)) == NULL ||
+			    writer_put(s->writer, s->certs_dir, name, pem, pem_len,
+			    cert_written, c) == -1)
+				c->stored = 0;   /* the next result carries it again */
+			else
+				cert_ref(c);     /* for cert_written */
 		}
 		free(name);
 		free(path);
@@ -371,330 +447,216 @@ store_certs(struct store *s, struct result *r)
 	result_drop_ders(r);
 }
 
-/* ------------------------------------------------------------ targets */
+/* ------------------------------------------------------------ the format */
 
-static void
-chain_free(struct store_chain *c)
+/*
+ * The keys of a state file, in the order they are written. Keys of the
+ * STAMP part (the probe's own timestamps) are outside the digest that
+ * decides whether a file changed; every other key is content. A key of
+ * a newer version is ignored when read; one of ours that is missing keeps
+ * its default. Adding a key is a line here (and in README's list).
+ */
+enum part { STAMP, CONTENT };
+/* Which struct a key's field lives in. */
+enum base { REC, RES, VER };
+/* When a key is written. */
+enum when {
+	ALWAYS,
+	IF_RESULT,           /* there is a last result */
+	IF_FAILURE,          /* it failed */
+	IF_SET,              /* it has the field (a string not NULL) */
+	IF_VERDICT,          /* a verdict is remembered */
+	IF_SUCCESS_VERDICT,  /* ... and the last result succeeded */
+};
+enum type {
+	T_TIME,          /* double, seconds since the epoch, "%.3f" */
+	T_SECONDS,       /* double, a duration, "%.6f" */
+	T_COUNT,         /* uint64_t */
+	T_EPOCH,         /* int64_t, seconds since the epoch */
+	T_STR,           /* char *, escaped */
+	T_WORD,          /* const char *, escaped, interned when read */
+	T_REASONS,       /* uint64_t, verdict words */
+	T_ISSUES,
+	T_CUSTOM,        /* the key's own functions */
+};
+
+struct parse_ctx {
+	struct store_record *st;
+	struct result *r;
+	int have_result;
+	int have_format;
+	uint64_t cert_issues[64];    /* by depth, while reading */
+	size_t ncert_issues;
+};
+
+struct key {
+	const char *name;
+	enum part part;
+	enum base base;
+	size_t off;                  /* of the field in its base */
+	enum when when;
+	enum type type;
+	const char *dflt;            /* T_WORD, T_STR: written when NULL */
+	int (*parse)(struct parse_ctx *p, char *val);
+	void (*render)(struct buf *b, const struct key *k, const struct store_record *st,
+	               const struct result *r);
+};
+
+static int finish_state(const char *certs_dir, struct parse_ctx *p,
+    struct store_record **stp, struct result **rp);
+static int parse_stage_seconds(struct parse_ctx *p, char *val);
+static void put_stage_seconds(struct buf *b, const struct key *k,
+    const struct store_record *st, const struct result *r);
+static int parse_name(struct parse_ctx *p, char *val);
+static int parse_result(struct parse_ctx *p, char *val);
+static void put_result(struct buf *b, const struct key *k, const struct store_record *st,
+    const struct result *r);
+static int parse_verified(struct parse_ctx *p, char *val);
+static void put_verified(struct buf *b, const struct key *k, const struct store_record *st,
+    const struct result *r);
+static int parse_cert_issues(struct parse_ctx *p, char *val);
+static void put_cert_issues(struct buf *b, const struct key *k,
+    const struct store_record *st, const struct result *r);
+static int parse_cert(struct parse_ctx *p, char *val);
+static void put_certs(struct buf *b, const struct key *k, const struct store_record *st,
+    const struct result *r);
+static int parse_history(struct parse_ctx *p, char *val);
+static void put_history(struct buf *b, const struct key *k, const struct store_record *st,
+    const struct result *r);
+
+#define F(base, s, field) (base), offsetof(s, field)
+static const struct key keys[] = {
+	{ "probe_time", STAMP, F(RES, struct result, time), IF_RESULT, T_TIME, NULL, NULL, NULL },
+	{ "probe_duration", STAMP, F(RES, struct result, duration), IF_RESULT, T_SECONDS,
+	  NULL, NULL, NULL },
+	{ "stage_seconds", STAMP, RES, 0, IF_RESULT, T_CUSTOM, NULL, parse_stage_seconds,
+	  put_stage_seconds },
+	{ "name", CONTENT, F(REC, struct store_record, name), ALWAYS, T_CUSTOM, NULL,
+	  parse_name, NULL },
+	{ "first_seen", CONTENT, F(REC, struct store_record, first_seen), ALWAYS, T_TIME,
+	  NULL, NULL, NULL },
+	{ "last_change", CONTENT, F(REC, struct store_record, last_change), ALWAYS, T_TIME,
+	  NULL, NULL, NULL },
+	{ "chain_changed", CONTENT, F(REC, struct store_record, chain_changed), ALWAYS, T_TIME,
+	  NULL, NULL, NULL },
+	{ "chain_changes", CONTENT, F(REC, struct store_record, chain_changes), ALWAYS, T_COUNT,
+	  NULL, NULL, NULL },
+	{ "result", CONTENT, RES, 0, IF_RESULT, T_CUSTOM, NULL, parse_result, put_result },
+	{ "fail_stage", CONTENT, F(RES, struct result, fail_stage), IF_FAILURE, T_WORD,
+	  "unknown", NULL, NULL },
+	{ "fail_reason", CONTENT, F(RES, struct result, fail_reason), IF_FAILURE, T_WORD,
+	  "unknown", NULL, NULL },
+	{ "fail_detail", CONTENT, F(RES, struct result, fail_detail), IF_FAILURE, T_STR,
+	  "", NULL, NULL },
+	{ "peer", CONTENT, F(RES, struct result, peer), IF_SET, T_STR, NULL, NULL, NULL },
+	{ "tls_version", CONTENT, F(RES, struct result, tls_version), IF_SET, T_STR, NULL,
+	  NULL, NULL },
+	{ "cipher", CONTENT, F(RES, struct result, cipher), IF_SET, T_STR, NULL, NULL, NULL },
+	{ "verified", CONTENT, REC, 0, IF_VERDICT, T_CUSTOM, NULL, parse_verified,
+	  put_verified },
+	{ "reasons", CONTENT, F(REC, struct store_record, reasons), IF_VERDICT, T_REASONS,
+	  NULL, NULL, NULL },
+	{ "issues", CONTENT, F(REC, struct store_record, issues), IF_VERDICT, T_ISSUES,
+	  NULL, NULL, NULL },
+	{ "earliest_expiry", CONTENT, F(VER, struct verdict, earliest_expiry),
+	  IF_SUCCESS_VERDICT, T_EPOCH, NULL, NULL, NULL },
+	{ "verified_expiry", CONTENT, F(VER, struct verdict, verified_expiry),
+	  IF_SUCCESS_VERDICT, T_EPOCH, NULL, NULL, NULL },
+	/* what checks say per certificate: "cert_issues DEPTH word,word", one
+	 * line per depth that has any */
+	{ "cert_issues", CONTENT, VER, 0, IF_SUCCESS_VERDICT, T_CUSTOM, NULL,
+	  parse_cert_issues, put_cert_issues },
+	{ "cert", CONTENT, REC, 0, ALWAYS, T_CUSTOM, NULL, parse_cert, put_certs },
+	{ "history", CONTENT, REC, 0, ALWAYS, T_CUSTOM, NULL, parse_history, put_history },
+};
+#undef F
+
+static void *
+field(const struct key *k, const struct store_record *st, const struct result *r)
 {
-	free(c->fps);
-	c->fps = NULL;
-	c->n = 0;
-}
+	const void *base = k->base == REC ? (const void *)st : k->base == RES ?
+	    (const void *)r : r ? (const void *)&r->verdict : NULL;
 
-void
-store_target_free(struct store_target *st)
-{
-	if (st == NULL)
-		return;
-	/* certs is made only once a file parsed whole: a state that failed to
-	 * parse has fingerprints but no certificates */
-	for (size_t i = 0; st->certs != NULL && i < st->chain.n; i++)
-		cert_put(st->certs[i]);
-	free(st->certs);
-	free(st->cert_first_seen);
-	chain_free(&st->chain);
-	for (size_t i = 0; i < st->nhist; i++)
-		chain_free(&st->hist[i]);
-	free(st->hist);
-	free(st->name);
-	free(st);
-}
-
-/* When fp was first presented: the oldest chain holding it. */
-static double
-first_seen_of(const struct store_target *st, const char *fp)
-{
-	double t = st->chain.since;
-
-	for (size_t i = 0; i < st->nhist; i++)
-		for (size_t j = 0; j < st->hist[i].n; j++)
-			if (strcmp(st->hist[i].fps[j], fp) == 0 && st->hist[i].since < t)
-				t = st->hist[i].since;
-	return t;
-}
-
-static void
-update_first_seen(struct store_target *st)
-{
-	free(st->cert_first_seen);
-	st->cert_first_seen = xcalloc(st->chain.n ? st->chain.n : 1, sizeof(double));
-	for (size_t i = 0; i < st->chain.n; i++)
-		st->cert_first_seen[i] = first_seen_of(st, st->chain.fps[i]);
-}
-
-static void
-fmt_time(char *out, size_t size, int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, size, "%lld", (long long)t);
-}
-
-static void
-put_names(struct buf *b, unsigned bits, int issues)
-{
-	size_t start = b->len;
-
-	for (unsigned i = 0; i < (issues ? CHAIN_NISSUES : CHAIN_NREASONS); i++) {
-		const char *n = issues ? chain_issue_name(i) : chain_reason_name(i);
-		if (bits & (1u << i))
-			buf_printf(b, "%s%s", b->len > start ? "," : "", n);
-	}
-	if (b->len == start)
-		buf_putc(b, '-');
-}
-
-/* What identifies a state file's content, to compare with the last write.
- * 0, or -1 when it cannot be computed (then the file counts as changed). */
-static int
-content_digest(const struct buf *b, unsigned char out[32])
-{
-	return gnutls_hash_fast(GNUTLS_DIG_SHA256, b->data ? b->data : "", b->len, out) < 0 ?
-	    -1 : 0;
-}
-
-/* The content of a state file, the probe's timestamps aside: written when it
- * differs from what was last written. */
-static void
-render_content(struct buf *b, const struct store_target *st, const struct result *r)
-{
-	buf_puts(b, "name ");
-	store_escape(b, st->name);
-	buf_printf(b, "\nfirst_seen %.3f\nlast_change %.3f\nchain_changed %.3f\n"
-	    "chain_changes %llu\n", st->first_seen, st->last_change, st->chain_changed,
-	    (unsigned long long)st->chain_changes);
-	if (r != NULL) {
-		buf_printf(b, "result %s\n", r->success ? "success" : "failure");
-		if (!r->success) {
-			buf_puts(b, "fail_stage ");
-			store_escape(b, r->fail_stage ? r->fail_stage : "unknown");
-			buf_puts(b, "\nfail_reason ");
-			store_escape(b, r->fail_reason ? r->fail_reason : "unknown");
-			buf_puts(b, "\nfail_detail ");
-			store_escape(b, r->fail_detail ? r->fail_detail : "");
-			buf_putc(b, '\n');
-		}
-		if (r->peer) {
-			buf_puts(b, "peer ");
-			store_escape(b, r->peer);
-			buf_putc(b, '\n');
-		}
-		if (r->tls_version) {
-			buf_puts(b, "tls_version ");
-			store_escape(b, r->tls_version);
-			buf_putc(b, '\n');
-		}
-		if (r->cipher) {
-			buf_puts(b, "cipher ");
-			store_escape(b, r->cipher);
-			buf_putc(b, '\n');
-		}
-	}
-	if (st->have_verdict) {
-		buf_printf(b, "verified %d\nreasons ", st->verified);
-		put_names(b, st->reasons, 0);
-		buf_puts(b, "\nissues ");
-		put_names(b, st->issues, 1);
-		buf_putc(b, '\n');
-		if (r != NULL && r->success)
-			buf_printf(b, "earliest_expiry %lld\nverified_expiry %lld\n",
-			    (long long)r->verdict.earliest_expiry,
-			    (long long)r->verdict.verified_expiry);
-	}
-	for (size_t i = 0; i < st->chain.n; i++)
-		buf_printf(b, "cert %s\n", st->chain.fps[i]);
-	for (size_t i = 0; i < st->nhist; i++) {
-		const struct store_chain *h = &st->hist[i];
-		buf_printf(b, "history %.3f %.3f ", h->since, h->until);
-		for (size_t j = 0; j < h->n; j++)
-			buf_printf(b, "%s%s", j ? "," : "", h->fps[j]);
-		if (h->n == 0)
-			buf_putc(b, '-');
-		buf_putc(b, '\n');
-	}
-}
-
-/* The whole file: the format, the probe's timestamps, content, the end. */
-static void
-render_file(struct buf *file, const struct buf *content, const struct result *r)
-{
-	buf_printf(file, "format %d\n", STORE_FORMAT);
-	if (r != NULL) {
-		buf_printf(file, "probe_time %.3f\nprobe_duration %.6f\nstage_seconds", r->time,
-		    r->duration);
-		for (int i = 0; i < STAGE_COUNT; i++)
-			buf_printf(file, " %.6f", r->stage_seconds[i] >= 0 ? r->stage_seconds[i] : -1.0);
-		buf_putc(file, '\n');
-	}
-	buf_append(file, content->data, content->len);
-	buf_puts(file, "end\n");
-}
-
-char *
-store_render(const struct store_target *st, const struct result *r)
-{
-	struct buf content, file;
-
-	buf_init(&content);
-	buf_init(&file);
-	render_content(&content, st, r);
-	render_file(&file, &content, r);
-	buf_free(&content);
-	return buf_steal(&file);
-}
-
-static void
-store_save(struct store *s, const struct target *t, const struct result *r, int force)
-{
-	struct store_target *st = t->st;
-	struct buf content, file;
-	char *name;
-	double now = r ? r->time : wall_now();
-
-	unsigned char digest[32];
-	int have_digest;
-
-	buf_init(&content);
-	render_content(&content, st, r);
-	have_digest = content_digest(&content, digest) == 0;
-	if (!force && have_digest && st->have_written &&
-	    memcmp(st->written, digest, sizeof(digest)) == 0 &&
-	    (now - st->written_at) * 1000 < (double)s->refresh_ms) {
-		buf_free(&content);
-		return;
-	}
-	buf_init(&file);
-	render_file(&file, &content, r);
-	name = store_file_name(t->conf->name);
-	if (store_write(s, &st->write_failing, s->targets_dir, name, file.data, file.len) == 0) {
-		memcpy(st->written, digest, sizeof(digest));
-		st->have_written = have_digest;
-		st->written_at = now;
-	}
-	free(name);
-	buf_free(&content);
-	buf_free(&file);
+	return base ? (char *)base + k->off : NULL;
 }
 
 static int
-same_chain(const struct store_chain *c, const struct result *r)
+key_wanted(const struct key *k, const struct store_record *st, const struct result *r)
 {
-	if (c->n != r->ncerts)
-		return 0;
-	for (size_t i = 0; i < c->n; i++)
-		if (strcmp(c->fps[i], r->certs[i]->sha256) != 0)
-			return 0;
-	return 1;
+	switch (k->when) {
+	case ALWAYS:
+		return 1;
+	case IF_RESULT:
+		return r != NULL;
+	case IF_FAILURE:
+		return r != NULL && !r->success;
+	case IF_SET:
+		return r != NULL && *(char **)field(k, st, r) != NULL;
+	case IF_VERDICT:
+		return st->have_verdict;
+	case IF_SUCCESS_VERDICT:
+		return st->have_verdict && r != NULL && r->success;
+	}
+	return 0;
 }
 
 static void
-log_chain_change(const struct target *t, const struct store_target *st,
+put_key(struct buf *b, const struct key *k, const struct store_record *st,
     const struct result *r)
 {
-	size_t d = 0;
-	const struct cert *o, *n;
-	char oexp[32] = "?", nexp[32] = "?";
+	void *f;
 
-	while (d < st->chain.n && d < r->ncerts &&
-	    strcmp(st->chain.fps[d], r->certs[d]->sha256) == 0)
-		d++;
-	o = d < st->chain.n ? st->certs[d] : NULL;
-	n = d < r->ncerts ? r->certs[d] : NULL;
-	if (o)
-		fmt_time(oexp, sizeof(oexp), o->not_after);
-	if (n)
-		fmt_time(nexp, sizeof(nexp), n->not_after);
-	log_info("target %s: chain changed at depth %zu: %s (subject %s, expires %s) -> "
-	    "%s (subject %s, expires %s); %zu -> %zu certificates", t->conf->name, d,
-	    d < st->chain.n ? st->chain.fps[d] : "none", o ? o->subject : "?", oexp,
-	    n ? n->sha256 : "none", n ? n->subject : "?", nexp, st->chain.n, r->ncerts);
-}
-
-static void
-set_chain(struct store_target *st, const struct result *r, double now)
-{
-	for (size_t i = 0; i < st->chain.n; i++)
-		cert_put(st->certs[i]);
-	free(st->certs);
-	chain_free(&st->chain);
-	st->chain.n = r->ncerts;
-	st->chain.since = now;
-	st->chain.fps = xcalloc(r->ncerts ? r->ncerts : 1, sizeof(*st->chain.fps));
-	st->certs = xcalloc(r->ncerts ? r->ncerts : 1, sizeof(*st->certs));
-	for (size_t i = 0; i < r->ncerts; i++) {
-		memcpy(st->chain.fps[i], r->certs[i]->sha256, 65);
-		st->certs[i] = cert_ref(r->certs[i]);
-	}
-	st->chain_changed = now;
-}
-
-static struct store_target *
-target_state(struct target *t)
-{
-	if (t->st == NULL) {
-		t->st = xcalloc(1, sizeof(*t->st));
-		t->st->name = xstrdup(t->conf->name);
-	}
-	return t->st;
-}
-
-void
-store_result(struct store *s, struct target *t, struct result *r)
-{
-	struct store_target *st = target_state(t);
-	double now = r->time;
-	int changed = 0;
-
-	if (st->first_seen == 0)
-		st->first_seen = now;
-	if (r->success) {
-		if (st->chain.n == 0 && st->chain_changed == 0) {
-			set_chain(st, r, now);
-			changed = 1;
-		} else if (!same_chain(&st->chain, r)) {
-			struct store_chain old = st->chain;
-
-			log_chain_change(t, st, r);
-			/* the old chain goes first in the history; the oldest falls off */
-			if (st->nhist == STORE_HISTORY)
-				chain_free(&st->hist[--st->nhist]);
-			st->hist = xreallocarray(st->hist, st->nhist + 1, sizeof(*st->hist));
-			memmove(st->hist + 1, st->hist, st->nhist * sizeof(*st->hist));
-			st->hist[0] = old;
-			st->hist[0].until = now;
-			st->nhist++;
-			st->chain.fps = NULL;
-			st->chain.n = 0;
-			for (size_t i = 0; i < old.n; i++)
-				cert_put(st->certs[i]);
-			free(st->certs);
-			st->certs = NULL;
-			set_chain(st, r, now);
-			st->chain_changes++;
-			changed = 1;
-		}
-		if (!st->have_verdict || st->verified != r->verdict.verified ||
-		    st->reasons != r->verdict.reasons || st->issues != r->verdict.issues) {
-			st->have_verdict = 1;
-			st->verified = r->verdict.verified;
-			st->reasons = r->verdict.reasons;
-			st->issues = r->verdict.issues;
-			changed = 1;
-		}
-		if (changed) {
-			st->last_change = now;
-			update_first_seen(st);
-		}
-	}
-	if (s == NULL)
+	if (!key_wanted(k, st, r))
 		return;
-	store_certs(s, r);
-	store_save(s, t, r, 0);
+	if (k->type == T_CUSTOM && k->render) {
+		k->render(b, k, st, r);
+		return;
+	}
+	f = field(k, st, r);
+	buf_puts(b, k->name);
+	buf_putc(b, ' ');
+	switch (k->type) {
+	case T_TIME:
+		buf_printf(b, "%.3f", *(double *)f);
+		break;
+	case T_SECONDS:
+		buf_printf(b, "%.6f", *(double *)f);
+		break;
+	case T_COUNT:
+		buf_printf(b, "%llu", (unsigned long long)*(uint64_t *)f);
+		break;
+	case T_EPOCH:
+		buf_printf(b, "%lld", (long long)*(int64_t *)f);
+		break;
+	case T_STR:
+	case T_WORD: {
+		const char *v = *(const char **)f;
+
+		store_escape(b, v ? v : k->dflt);
+		break;
+	}
+	case T_REASONS:
+		verdict_words_join(b, VERDICT_REASON, *(uint64_t *)f, ",", "-");
+		break;
+	case T_ISSUES:
+		verdict_words_join(b, VERDICT_CHAIN_ISSUE, *(uint64_t *)f, ",", "-");
+		break;
+	case T_CUSTOM:      /* name: a string that is never NULL */
+		store_escape(b, *(const char **)f);
+		break;
+	}
+	buf_putc(b, '\n');
 }
 
-/* ------------------------------------------------------------ reading */
+/* Render one part of a file. */
+static void
+render_part(struct buf *b, enum part part, const struct store_record *st,
+    const struct result *r)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (keys[i].part == part)
+			put_key(b, &keys[i], st, r);
+}
 
 static int
 parse_double(const char *v, double *out)
@@ -736,29 +698,182 @@ parse_i64(const char *v, int64_t *out)
 	return 0;
 }
 
+/* One key's value into its field: 0, or -1 when it is bad. */
 static int
-parse_names(const char *v, unsigned *bits, int issues)
+parse_key(struct parse_ctx *p, const struct key *k, char *val)
 {
-	char *copy, *tok, *save = NULL;
-	int rc = 0;
+	void *f;
+	int64_t n;
 
-	*bits = 0;
-	if (strcmp(v, "-") == 0)
+	if (k->parse)
+		return k->parse(p, val);
+	f = field(k, p->st, p->r);
+	switch (k->type) {
+	case T_TIME:
+		return parse_time(val, f);
+	case T_SECONDS:
+		return parse_seconds(val, f);
+	case T_COUNT:
+		if (parse_i64(val, &n) == -1 || n < 0)
+			return -1;
+		*(uint64_t *)f = (uint64_t)n;
 		return 0;
-	copy = xstrdup(v);
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		unsigned i, n = issues ? CHAIN_NISSUES : CHAIN_NREASONS;
-		for (i = 0; i < n; i++)
-			if (strcmp(tok, issues ? chain_issue_name(i) : chain_reason_name(i)) == 0)
-				break;
-		if (i == n) {
-			rc = -1;
-			break;
-		}
-		*bits |= 1u << i;
+	case T_EPOCH:
+		if (parse_i64(val, &n) == -1 || !time_epoch_ok(n))
+			return -1;
+		*(int64_t *)f = n;
+		return 0;
+	case T_STR:
+		free(*(char **)f);
+		return (*(char **)f = store_unescape(val)) != NULL ? 0 : -1;
+	case T_WORD: {
+		char *v = store_unescape(val);
+
+		if (v == NULL)
+			return -1;
+		*(const char **)f = intern(v);
+		free(v);
+		return 0;
 	}
-	free(copy);
-	return rc;
+	case T_REASONS:
+		return verdict_words_parse(VERDICT_REASON, val, f);
+	case T_ISSUES:
+		return verdict_words_parse(VERDICT_CHAIN_ISSUE, val, f);
+	case T_CUSTOM:
+		return -1;
+	}
+	return -1;
+}
+
+static int
+parse_stage_seconds(struct parse_ctx *p, char *val)
+{
+	double stage[STAGE_COUNT];
+	char *end = val;
+
+	for (int i = 0; i < STAGE_COUNT; i++) {
+		stage[i] = strtod(end, &end);
+		/* -1: the stage was not reached */
+		if (!(stage[i] == -1 || (stage[i] >= 0 && stage[i] <= 86400.0 * 366)))
+			return -1;
+	}
+	if (*end != '\0')
+		return -1;
+	memcpy(p->r->stage_seconds, stage, sizeof(stage));
+	return 0;
+}
+
+static void
+put_stage_seconds(struct buf *b, const struct key *k, const struct store_record *st,
+    const struct result *r)
+{
+	(void)st;
+	buf_puts(b, k->name);
+	for (int i = 0; i < STAGE_COUNT; i++)
+		buf_printf(b, " %.6f", r->stage_seconds[i] >= 0 ? r->stage_seconds[i] : -1.0);
+	buf_putc(b, '\n');
+}
+
+static int
+parse_name(struct parse_ctx *p, char *val)
+{
+	free(p->st->name);
+	return (p->st->name = store_unescape(val)) != NULL && *p->st->name ? 0 : -1;
+}
+
+static int
+parse_result(struct parse_ctx *p, char *val)
+{
+	if (strcmp(val, "success") != 0 && strcmp(val, "failure") != 0)
+		return -1;
+	p->r->success = strcmp(val, "success") == 0;
+	p->have_result = 1;
+	return 0;
+}
+
+static void
+put_result(struct buf *b, const struct key *k, const struct store_record *st,
+    const struct result *r)
+{
+	(void)st;
+	buf_printf(b, "%s %s\n", k->name, r->success ? "success" : "failure");
+}
+
+static int
+parse_verified(struct parse_ctx *p, char *val)
+{
+	if (strcmp(val, "0") != 0 && strcmp(val, "1") != 0)
+		return -1;
+	p->st->verified = val[0] == '1';
+	p->st->have_verdict = 1;
+	return 0;
+}
+
+static void
+put_verified(struct buf *b, const struct key *k, const struct store_record *st,
+    const struct result *r)
+{
+	(void)r;
+	buf_printf(b, "%s %d\n", k->name, st->verified);
+}
+
+static int
+parse_cert_issues(struct parse_ctx *p, char *val)
+{
+	char *sp = strchr(val, ' '), *end;
+	unsigned long depth;
+	uint64_t set;
+
+	if (sp == NULL)
+		return -1;
+	*sp = '\0';
+	errno = 0;
+	depth = strtoul(val, &end, 10);
+	if (end == val || *end != '\0' || errno != 0 || depth >= ARRAY_SIZE(p->cert_issues) ||
+	    verdict_words_parse(VERDICT_CERT_ISSUE, sp + 1, &set) == -1)
+		return -1;
+	p->cert_issues[depth] = set;
+	if (depth + 1 > p->ncert_issues)
+		p->ncert_issues = depth + 1;
+	return 0;
+}
+
+static void
+put_cert_issues(struct buf *b, const struct key *k, const struct store_record *st,
+    const struct result *r)
+{
+	size_t n;
+	const uint64_t *ci = verdict_cert_issues(&r->verdict, &n);
+
+	(void)st;
+	for (size_t d = 0; ci && d < n; d++) {
+		if (ci[d] == 0)
+			continue;
+		buf_printf(b, "%s %zu ", k->name, d);
+		verdict_words_join(b, VERDICT_CERT_ISSUE, ci[d], ",", "-");
+		buf_putc(b, '\n');
+	}
+}
+
+static int
+parse_cert(struct parse_ctx *p, char *val)
+{
+	struct store_record *st = p->st;
+
+	if (!is_sha256(val) || st->chain.n >= 1000)
+		return -1;
+	st->chain.fps = xreallocarray(st->chain.fps, st->chain.n + 1, sizeof(*st->chain.fps));
+	memcpy(st->chain.fps[st->chain.n++], val, 65);
+	return 0;
+}
+
+static void
+put_certs(struct buf *b, const struct key *k, const struct store_record *st,
+    const struct result *r)
+{
+	(void)r;
+	for (size_t i = 0; i < st->chain.n; i++)
+		buf_printf(b, "%s %s\n", k->name, st->chain.fps[i]);
 }
 
 static int
@@ -785,22 +900,117 @@ parse_fps(const char *v, struct store_chain *c)
 	}
 }
 
+
+static int
+parse_history(struct parse_ctx *p, char *val)
+{
+	struct store_record *st = p->st;
+	struct store_chain h = { 0, 0, NULL, 0 };
+	char *sp1 = strchr(val, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+	int ok;
+
+	if (sp1 == NULL || sp2 == NULL)
+		return -1;
+	*sp1 = *sp2 = '\0';
+	ok = parse_time(val, &h.since) == 0 &&
+	    parse_time(sp1 + 1, &h.until) == 0 && parse_fps(sp2 + 1, &h) == 0;
+	if (!ok || st->nhist >= STORE_HISTORY)
+		store_chain_free(&h);
+	if (!ok)
+		return -1;
+	/* newest first: what a version keeping more wrote beyond ours is the
+	 * oldest, and is dropped, not an error */
+	if (st->nhist >= STORE_HISTORY)
+		return 0;
+	st->hist = xreallocarray(st->hist, st->nhist + 1, sizeof(*st->hist));
+	st->hist[st->nhist++] = h;
+	return 0;
+}
+
+static void
+put_history(struct buf *b, const struct key *k, const struct store_record *st,
+    const struct result *r)
+{
+	(void)r;
+	for (size_t i = 0; i < st->nhist; i++) {
+		const struct store_chain *h = &st->hist[i];
+
+		buf_printf(b, "%s %.3f %.3f ", k->name, h->since, h->until);
+		for (size_t j = 0; j < h->n; j++)
+			buf_printf(b, "%s%s", j ? "," : "", h->fps[j]);
+		if (h->n == 0)
+			buf_putc(b, '-');
+		buf_putc(b, '\n');
+	}
+}
+
+/* The content of a state file, the probe's timestamps aside: written when it
+ * differs from what was last written. */
+static void
+render_content(struct buf *b, const struct store_record *st, const struct result *r)
+{
+	render_part(b, CONTENT, st, r);
+}
+
+/* The whole file. */
+static void
+render_file(struct buf *b, const struct store_record *st, const struct result *r,
+    const struct buf *content)
+{
+	buf_printf(b, "format %d\n", STORE_FORMAT);
+	render_part(b, STAMP, st, r);
+	buf_append(b, content->data, content->len);
+	buf_puts(b, "end\n");
+}
+
+char *
+store_render(const struct store_record *st, const struct result *r)
+{
+	struct buf content, file;
+
+	buf_init(&content);
+	buf_init(&file);
+	render_content(&content, st, r);
+	render_file(&file, st, r, &content);
+	buf_free(&content);
+	return buf_steal(&file);
+}
+
+/* What identifies a state file's content, to compare with the last write.
+ * 0, or -1 when it cannot be computed (then the file counts as changed). */
+static int
+content_digest(const struct buf *b, unsigned char out[32])
+{
+	return cert_sha256(b->data ? b->data : "", b->len, out);
+}
+
+static const struct key *
+find_key(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
 /* Parse text into a state and a result. -1 with *err on anything amiss. */
 static int
-parse_state(const char *certs_dir, char *text, struct store_target **stp,
+parse_state(const char *certs_dir, char *text, struct store_record **stp,
     struct result **rp, char **err)
 {
-	struct store_target *st = xcalloc(1, sizeof(*st));
-	struct result *r = xcalloc(1, sizeof(*r));
-	int have_format = 0, have_end = 0, have_result = 0, lineno = 0;
-	double stage[STAGE_COUNT];
+	struct parse_ctx p;
+	int have_end = 0, lineno = 0;
 	char *line, *next;
 	const char *bad = NULL;
 
+	memset(&p, 0, sizeof(p));
+	p.st = xcalloc(1, sizeof(*p.st));
+	p.r = xcalloc(1, sizeof(*p.r));
 	for (int i = 0; i < STAGE_COUNT; i++)
-		r->stage_seconds[i] = -1;
+		p.r->stage_seconds[i] = -1;
 	for (line = text; line && *line && !have_end; line = next) {
 		char *key = line, *val, *nl = strchr(line, '\n');
+		const struct key *k;
 		int64_t n;
 
 		lineno++;
@@ -812,129 +1022,60 @@ parse_state(const char *certs_dir, char *text, struct store_target **stp,
 		next = nl + 1;
 		if (*line == '#' || *line == '\0')
 			continue;
-		if ((val = strchr(line, ' ')) == NULL) {
+		if ((val = strchr(line, ' ')) == NULL)
 			val = line + strlen(line);
-		} else {
+		else
 			*val++ = '\0';
-		}
-#define NEED(cond) do { if (!(cond)) { bad = "bad value"; goto out; } } while (0)
 		if (lineno == 1) {
-			NEED(strcmp(key, "format") == 0 && parse_i64(val, &n) == 0);
+			if (strcmp(key, "format") != 0 || parse_i64(val, &n) != 0) {
+				bad = "bad value";
+				break;
+			}
 			if (n != STORE_FORMAT) {
 				bad = "unknown format version";
-				goto out;
+				break;
 			}
-			have_format = 1;
+			p.have_format = 1;
 		} else if (strcmp(key, "end") == 0) {
 			have_end = 1;
-		} else if (strcmp(key, "name") == 0) {
-			free(st->name);
-			NEED((st->name = store_unescape(val)) != NULL && *st->name);
-		} else if (strcmp(key, "probe_time") == 0) {
-			NEED(parse_time(val, &r->time) == 0);
-		} else if (strcmp(key, "probe_duration") == 0) {
-			NEED(parse_seconds(val, &r->duration) == 0);
-		} else if (strcmp(key, "stage_seconds") == 0) {
-			char *end = val;
-			for (int i = 0; i < STAGE_COUNT; i++) {
-				stage[i] = strtod(end, &end);
-				/* -1: the stage was not reached */
-				NEED(stage[i] == -1 || (stage[i] >= 0 && stage[i] <= 86400.0 * 366));
-			}
-			NEED(*end == '\0');
-			memcpy(r->stage_seconds, stage, sizeof(stage));
-		} else if (strcmp(key, "first_seen") == 0) {
-			NEED(parse_time(val, &st->first_seen) == 0);
-		} else if (strcmp(key, "last_change") == 0) {
-			NEED(parse_time(val, &st->last_change) == 0);
-		} else if (strcmp(key, "chain_changed") == 0) {
-			NEED(parse_time(val, &st->chain_changed) == 0);
-		} else if (strcmp(key, "chain_changes") == 0) {
-			NEED(parse_i64(val, &n) == 0 && n >= 0);
-			st->chain_changes = (uint64_t)n;
-		} else if (strcmp(key, "result") == 0) {
-			NEED(strcmp(val, "success") == 0 || strcmp(val, "failure") == 0);
-			r->success = strcmp(val, "success") == 0;
-			have_result = 1;
-		} else if (strcmp(key, "fail_stage") == 0 || strcmp(key, "fail_reason") == 0) {
-			char *v = store_unescape(val);
-			NEED(v != NULL);
-			if (key[5] == 's')
-				r->fail_stage = intern(v);
-			else
-				r->fail_reason = intern(v);
-			free(v);
-		} else if (strcmp(key, "fail_detail") == 0) {
-			free(r->fail_detail);
-			NEED((r->fail_detail = store_unescape(val)) != NULL);
-		} else if (strcmp(key, "peer") == 0) {
-			free(r->peer);
-			NEED((r->peer = store_unescape(val)) != NULL);
-		} else if (strcmp(key, "tls_version") == 0) {
-			free(r->tls_version);
-			NEED((r->tls_version = store_unescape(val)) != NULL);
-		} else if (strcmp(key, "cipher") == 0) {
-			free(r->cipher);
-			NEED((r->cipher = store_unescape(val)) != NULL);
-		} else if (strcmp(key, "verified") == 0) {
-			NEED(strcmp(val, "0") == 0 || strcmp(val, "1") == 0);
-			st->verified = val[0] == '1';
-			st->have_verdict = 1;
-		} else if (strcmp(key, "reasons") == 0) {
-			NEED(parse_names(val, &st->reasons, 0) == 0);
-		} else if (strcmp(key, "issues") == 0) {
-			NEED(parse_names(val, &st->issues, 1) == 0);
-		} else if (strcmp(key, "earliest_expiry") == 0) {
-			NEED(parse_i64(val, &r->verdict.earliest_expiry) == 0 &&
-			    time_epoch_ok(r->verdict.earliest_expiry));
-		} else if (strcmp(key, "verified_expiry") == 0) {
-			NEED(parse_i64(val, &r->verdict.verified_expiry) == 0 &&
-			    time_epoch_ok(r->verdict.verified_expiry));
-		} else if (strcmp(key, "cert") == 0) {
-			NEED(is_sha256(val) && st->chain.n < 1000);
-			st->chain.fps = xreallocarray(st->chain.fps, st->chain.n + 1,
-			    sizeof(*st->chain.fps));
-			memcpy(st->chain.fps[st->chain.n++], val, 65);
-		} else if (strcmp(key, "history") == 0) {
-			struct store_chain h = { 0, 0, NULL, 0 };
-			char *sp1 = strchr(val, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-			int ok;
-
-			NEED(sp1 && sp2);
-			*sp1 = *sp2 = '\0';
-			ok = parse_time(val, &h.since) == 0 &&
-			    parse_time(sp1 + 1, &h.until) == 0 && parse_fps(sp2 + 1, &h) == 0;
-			if (!ok || st->nhist >= STORE_HISTORY)
-				chain_free(&h);
-			NEED(ok);
-			/* newest first: what a version keeping more wrote beyond ours
-			 * is the oldest, and is dropped, not an error */
-			if (st->nhist >= STORE_HISTORY)
-				continue;
-			st->hist = xreallocarray(st->hist, st->nhist + 1, sizeof(*st->hist));
-			st->hist[st->nhist++] = h;
+		} else if ((k = find_key(key)) != NULL && parse_key(&p, k, val) == -1) {
+			bad = "bad value";
+			break;
 		}
 		/* unknown keys: written by a newer version; ignored */
-#undef NEED
 	}
-	if (!have_format)
-		bad = bad ? bad : "not a tlswatch state file";
-	else if (!have_end)
-		bad = bad ? bad : "truncated (no end line)";
-	else if (st->name == NULL)
-		bad = "no name";
-out:
+	if (bad == NULL) {
+		if (!p.have_format)
+			bad = "not a tlswatch state file";
+		else if (!have_end)
+			bad = "truncated (no end line)";
+		else if (p.st->name == NULL)
+			bad = "no name";
+	}
 	if (bad) {
 		*err = xasprintf("line %d: %s", lineno, bad);
-		store_target_free(st);
-		result_free(r);
+		store_record_free(p.st);
+		result_free(p.r);
 		return -1;
 	}
+	return finish_state(certs_dir, &p, stp, rp);
+}
+
+/* A parsed file made whole: the stored certificates read, the result
+ * given the stored chain and verdict. */
+static int
+finish_state(const char *certs_dir, struct parse_ctx *p, struct store_record **stp,
+    struct result **rp)
+{
+	struct store_record *st = p->st;
+	struct result *r = p->r;
+
 	st->chain.since = st->chain_changed;
 	st->certs = xcalloc(st->chain.n ? st->chain.n : 1, sizeof(*st->certs));
 	for (size_t i = 0; i < st->chain.n; i++) {
 		size_t len;
 		unsigned char *der = read_cert(certs_dir, st->chain.fps[i], &len);
+
 		if (der) {
 			st->certs[i] = cert_get(der, len);
 			if (st->certs[i])
@@ -942,8 +1083,7 @@ out:
 			free(der);
 		}
 	}
-	update_first_seen(st);
-	if (!have_result || r->time <= 0) {
+	if (!p->have_result || r->time <= 0) {
 		result_free(r);
 		r = NULL;
 	} else if (r->success) {
@@ -956,6 +1096,9 @@ out:
 		r->verdict.verified = st->verified;
 		r->verdict.reasons = st->reasons;
 		r->verdict.issues = st->issues;
+		/* per depth of the stored chain; beyond what was kept, nothing */
+		if (p->ncert_issues && p->ncert_issues <= r->ncerts)
+			verdict_set_cert_issues(&r->verdict, p->cert_issues, p->ncert_issues);
 	} else {
 		if (r->fail_stage == NULL)
 			r->fail_stage = intern("unknown");
@@ -968,7 +1111,7 @@ out:
 }
 
 int
-store_parse_file(const char *dir, const char *path, struct store_target **st,
+store_parse_file(const char *dir, const char *path, struct store_record **st,
     struct result **r, char **err)
 {
 	char *certs_dir, *text;
@@ -985,51 +1128,106 @@ store_parse_file(const char *dir, const char *path, struct store_target **st,
 	return rc;
 }
 
-int
-store_load(struct store *s, struct target *t)
+/* Remember what is on disk as what was written last. */
+static void
+written_set(struct store *s, const char *name, const struct buf *content, double at)
 {
-	char *name = store_file_name(t->conf->name);
-	char *path = xasprintf("%s/%s", s->targets_dir, name);
-	struct store_target *st = NULL;
+	struct written *w = written_get(s, name, 1);
+
+	w->have = content_digest(content, w->digest) == 0;
+	w->at = at;
+}
+
+int
+store_load(struct store *s, const char *name, struct store_record **recp, struct result **rp)
+{
+	char *file = store_file_name(name);
+	char *path = xasprintf("%s/%s", s->targets_dir, file);
+	struct store_record *st = NULL;
 	struct result *r = NULL;
 	char *err = NULL;
 	int loaded = 0;
 
+	*recp = NULL;
+	*rp = NULL;
 	if (access(path, F_OK) == -1 && errno == ENOENT) {
-		log_debug("target %s: no state in %s", t->conf->name, path);
+		log_debug("target %s: no state in %s", name, path);
 	} else if (store_parse_file(s->dir, path, &st, &r, &err) == -1) {
 		log_warnx("target %s: state file %s unusable (%s); starting fresh",
-		    t->conf->name, path, err);
+		    name, path, err);
 		free(err);
-	} else if (strcmp(st->name, t->conf->name) != 0) {
+	} else if (strcmp(st->name, name) != 0) {
 		log_warnx("target %s: state file %s is for another target (%s); "
-		    "starting fresh", t->conf->name, path, st->name);
-		store_target_free(st);
+		    "starting fresh", name, path, st->name);
+		store_record_free(st);
 		result_free(r);
 	} else {
-		store_target_free(t->st);
-		t->st = st;
-		result_free(t->result);
-		t->result = r;
-		loaded = r != NULL;
+		struct buf b;
+
 		/* what is on disk now is what would be written: no write until
 		 * something changes or the refresh falls due */
-		{
-			struct buf b;
-			buf_init(&b);
-			render_content(&b, st, r);
-			st->have_written = content_digest(&b, st->written) == 0;
-			st->written_at = r ? r->time : wall_now();
-			buf_free(&b);
-		}
+		buf_init(&b);
+		render_content(&b, st, r);
+		written_set(s, name, &b, r ? r->time : wall_now());
+		buf_free(&b);
+		*recp = st;
+		*rp = r;
+		loaded = 1;
 	}
-	free(name);
+	free(file);
 	free(path);
 	return loaded;
 }
 
+/* A state file settled: after a failure the next result writes again,
+ * whatever it holds. */
+static void
+state_written(void *arg, enum writer_status st)
+{
+	struct written *w = arg;
+
+	if (st == WRITER_FAILED)
+		w->have = 0;
+}
+
+void
+store_save(struct store *s, const struct store_record *st, const struct result *r)
+{
+	struct buf content, file;
+	struct written *w;
+	double now = r ? r->time : wall_now();
+	unsigned char digest[32];
+	int have_digest;
+	char *name;
+
+	if (s == NULL || st == NULL)
+		return;
+	buf_init(&content);
+	render_content(&content, st, r);
+	have_digest = content_digest(&content, digest) == 0;
+	w = written_get(s, st->name, 1);
+	if (have_digest && w->have && memcmp(w->digest, digest, sizeof(digest)) == 0 &&
+	    (now - w->at) * 1000 < (double)s->refresh_ms) {
+		buf_free(&content);
+		return;
+	}
+	buf_init(&file);
+	render_file(&file, st, r, &content);
+	memcpy(w->digest, digest, sizeof(digest));
+	w->have = have_digest;
+	w->at = now;
+	name = store_file_name(st->name);
+	/* w lives as long as the store, which drains before it goes; a full
+	 * queue leaves the file to the target's next result */
+	if (writer_put(s->writer, s->targets_dir, name, file.data ? file.data : xstrdup(""),
+	    file.len, state_written, w) == -1)
+		w->have = 0;
+	free(name);
+	buf_free(&content);
+}
+
 size_t
-store_load_all(const char *dir, struct store_target ***sts, struct result ***rs, char **errs)
+store_load_all(const char *dir, struct store_record ***sts, struct result ***rs, char **errs)
 {
 	char *tdir = xasprintf("%s/targets", dir);
 	struct buf eb;
@@ -1045,7 +1243,7 @@ store_load_all(const char *dir, struct store_target ***sts, struct result ***rs,
 	} else {
 		while ((e = readdir(d)) != NULL) {
 			size_t len = strlen(e->d_name);
-			struct store_target *st;
+			struct store_record *st;
 			struct result *r;
 			char *path, *err = NULL;
 
@@ -1126,7 +1324,7 @@ store_cleanup(struct store *s, const struct conf *c, double now)
 	}
 	while ((e = readdir(d)) != NULL) {
 		size_t len = strlen(e->d_name);
-		struct store_target *st;
+		struct store_record *st;
 		struct result *r;
 		char *path, *err = NULL;
 
@@ -1159,7 +1357,7 @@ store_cleanup(struct store *s, const struct conf *c, double now)
 					memcpy(refs[nrefs++], st->hist[h].fps[i], 65);
 			}
 		}
-		store_target_free(st);
+		store_record_free(st);
 		result_free(r);
 		free(path);
 	}
@@ -1196,7 +1394,7 @@ store_cleanup(struct store *s, const struct conf *c, double now)
 static void
 cleanup_cb(struct loop_timer *t)
 {
-	struct store *s = (struct store *)((char *)t - offsetof(struct store, cleanup));
+	struct store *s = container_of(t, struct store, cleanup);
 
 	store_cleanup(s, s->conf, wall_now());
 	loop_timer_at(s->loop, &s->cleanup, mono_ms() + STORE_CLEANUP_MS);

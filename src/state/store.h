@@ -1,4 +1,7 @@
-/* store.h - state on disk: certificates by SHA-256 and one state file per target. */
+/* store.h - state on disk: the format of the state files (one per target)
+ * and the certificate files, read and written whole and atomically; the
+ * writes run off the loop (writer.c). What the contents mean over time is
+ * history.c's. */
 #ifndef TLSWATCH_STORE_H
 #define TLSWATCH_STORE_H
 
@@ -6,8 +9,8 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
-#include "target.h"
 #include "core/util.h"
+#include "result.h"
 
 #define STORE_FORMAT 1
 #define STORE_HISTORY 16                 /* earlier chains kept per target */
@@ -22,8 +25,10 @@ struct store_chain {
 	size_t n;
 };
 
-/* What is remembered of one target across restarts. */
-struct store_target {
+/* What is remembered of one target across restarts, beside its last result:
+ * the content of its state file. Made by the parser; afterwards changed by
+ * history.c only. */
+struct store_record {
 	char *name;
 	double first_seen;        /* first result ever */
 	double last_change;       /* last change of chain or verdict */
@@ -31,39 +36,43 @@ struct store_target {
 	uint64_t chain_changes;   /* changes of the presented chain */
 	struct store_chain chain; /* the last presented chain (kept when a probe fails) */
 	struct cert **certs;      /* chain.n entries, NULL where unknown */
-	double *cert_first_seen;  /* chain.n entries */
 	struct store_chain *hist; /* earlier chains, newest first */
 	size_t nhist;
-	int have_verdict;         /* verdict below is that of the last success */
+	int have_verdict;         /* the verdict below is that of the last success */
 	int verified;
-	unsigned reasons, issues;
-	/* bookkeeping, private to store.c */
-	unsigned char written[32];  /* SHA-256 of the content last written,
-	                             * timestamps aside (the text itself would be
-	                             * ~1 KB a target kept only to compare) */
-	int have_written;
-	double written_at;
-	int write_failing;        /* the last write of this file failed; logged */
+	uint64_t reasons, issues;
 };
+
+struct store_record *store_record_new(const char *name);
+void store_record_free(struct store_record *rec);
+void store_chain_free(struct store_chain *c);
 
 struct loop;
 struct store;
 
-/* A store on dir; creating it (and retrying) happens on the first write, so
- * a missing or read-only directory is logged, never fatal. */
-struct store *store_new(const char *dir, uint64_t refresh_ms);
+/* A store on dir, writing on a thread of its own that reports to l; the
+ * directories are made (and remade) with the first write, so a missing or
+ * read-only directory is logged, never fatal. NULL with *err when the
+ * thread cannot start. */
+struct store *store_new(struct loop *l, const char *dir, uint64_t refresh_ms, char **err);
+/* Wait for every write queued, then free. Accepts NULL. */
 void store_free(struct store *s);
 const char *store_dir(const struct store *s);
 
-/* Load t's state file, if any: t->st and t->result (with its original
- * times). A missing file is silent; an unreadable or corrupt one is logged
- * once with its path and t starts fresh. Returns 1 when a result was loaded. */
-int store_load(struct store *s, struct target *t);
+/* Read the state file of the target called name: 1 with *rec and *r (the
+ * last result with its original times, or NULL) when there is one, 0
+ * otherwise (*rec NULL: no usable file; a corrupt or unreadable one is
+ * logged once with its path). */
+int store_load(struct store *s, const char *name, struct store_record **rec, struct result **r);
 
-/* A new result r for t, before it replaces t->result: detect and log chain
- * changes, write new certificates and the state file when something
- * changed (or the refresh is due), drop r's DER. */
-void store_result(struct store *s, struct target *t, struct result *r);
+/* Queue the certificates of r not stored yet (r's DER), then drop r's DER. */
+void store_put_certs(struct store *s, struct result *r);
+/* Queue the state file of rec and r when its content changed since the
+ * last write, or the refresh is due. The newest content wins: a file
+ * already being written is written once more, with the latest. */
+void store_save(struct store *s, const struct store_record *rec, const struct result *r);
+/* Wait until everything queued is on disk (or failed). */
+void store_drain(struct store *s);
 
 /* Remove state of targets not in c whose last probe is older than
  * STORE_KEEP_SECONDS and certificates no state references for as long. */
@@ -74,23 +83,24 @@ void store_schedule_cleanup(struct store *s, struct loop *l, const struct conf *
 void store_set_conf(struct store *s, const struct conf *c);
 
 uint64_t store_write_errors(const struct store *s);
-void store_target_free(struct store_target *st);
 
 /* The DER of a stored certificate (allocated), or NULL. */
 unsigned char *store_read_cert(const char *dir, const char *sha256, size_t *len);
+/* A stored certificate, interned (cert_put when done), or NULL. */
+struct cert *store_cert(const char *dir, const char *sha256);
 
 /* Reading state files without a daemon (the tlswatch tool): the parsed
  * state and last result of one file. Returns 0, or -1 with *err. */
-int store_parse_file(const char *dir, const char *path, struct store_target **st,
+int store_parse_file(const char *dir, const char *path, struct store_record **rec,
                      struct result **r, char **err);
 /* Every state file under dir/targets, parsed; bad ones reported in *errs
  * (one line each). Returns the number loaded. */
-size_t store_load_all(const char *dir, struct store_target ***sts, struct result ***rs,
+size_t store_load_all(const char *dir, struct store_record ***recs, struct result ***rs,
                       char **errs);
 
 /* The text of the state file of st with its last result r (may be NULL),
  * exactly as it is written (allocated). */
-char *store_render(const struct store_target *st, const struct result *r);
+char *store_render(const struct store_record *st, const struct result *r);
 
 /* The state file name for a target name: escaped, or hashed when long. */
 char *store_file_name(const char *name);

@@ -10,6 +10,7 @@
 
 #include "core/util.h"
 #include "verdict/aia.h"
+#include "verdict/verdict.h"
 #include "verdict/x509.h"
 
 int
@@ -130,18 +131,21 @@ int
 aia_completes(const struct der *chain, size_t n, const struct der *extra, size_t nextra,
     const struct trust *t, int64_t now)
 {
-	const unsigned path_broken = REASON_UNKNOWN_ISSUER | REASON_SELF_SIGNED |
-	    REASON_SIGNER_NOT_CA | REASON_BAD_SIGNATURE | REASON_INSECURE_ALGORITHM | REASON_OTHER;
+	const uint64_t path_broken = REASON(UNKNOWN_ISSUER) | REASON(SELF_SIGNED) |
+	    REASON(SIGNER_NOT_CA) | REASON(BAD_SIGNATURE) | REASON(INSECURE_ALGORITHM) |
+	    REASON(OTHER);
 	struct der *all;
 	struct verdict v;
-	int rc;
+	int rc, ok;
 
 	if (n == 0 || nextra == 0)
 		return 0;
 	all = xcalloc(n + nextra, sizeof(*all));
 	memcpy(all, chain, n * sizeof(*all));
 	memcpy(all + n, extra, nextra * sizeof(*all));
-	rc = chain_verify(all, n + nextra, t, NULL, now, &v);
+	rc = verdict_verify(all, n + nextra, t, NULL, now, &v);
 	free(all);
-	return rc == 0 && !(v.reasons & path_broken);
+	ok = rc == 0 && !(v.reasons & path_broken);
+	verdict_fini(&v);
+	return ok;
 }

@@ -4,15 +4,19 @@
  * Many targets present the same intermediates, and a target presents the
  * same chain probe after probe, so each distinct DER is parsed once into a
  * small immutable struct cert and shared by reference count. Neither the DER
- * nor the gnutls_x509_crt_t is kept: only the fields we report.
+ * nor the gnutls_x509_crt_t is kept: only the fields we report. This is the
+ * one parser of certificate fields: the status page and the tool read a
+ * stored certificate by interning it too (certinfo.c formats).
  *
  * Used from the event loop only; not thread-safe.
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
@@ -119,6 +123,94 @@ certs_serial(gnutls_x509_crt_t crt)
 	return hex;
 }
 
+/* One SAN as text: "DNS:name", "IP:addr", ... */
+static char *
+certs_san_text(unsigned type, const char *data, size_t size)
+{
+	char ip[INET6_ADDRSTRLEN];
+	int af;
+
+	switch (type) {
+	case GNUTLS_SAN_DNSNAME:
+		return xasprintf("DNS:%.*s", (int)size, data);
+	case GNUTLS_SAN_RFC822NAME:
+		return xasprintf("email:%.*s", (int)size, data);
+	case GNUTLS_SAN_URI:
+		return xasprintf("URI:%.*s", (int)size, data);
+	case GNUTLS_SAN_IPADDRESS:
+		af = size == 4 ? AF_INET : size == 16 ? AF_INET6 : 0;
+		if (af && inet_ntop(af, data, ip, sizeof(ip)))
+			return xasprintf("IP:%s", ip);
+		return xstrdup("IP:?");
+	default:
+		return xasprintf("other(%u)", type);
+	}
+}
+
+/* The subject alternative names, as one allocation: the pointers, then the
+ * strings. Each is read into a bounded buffer; longer ones say so. */
+static void
+certs_sans(gnutls_x509_crt_t crt, struct cert *c)
+{
+	char *tmp[CERT_MAX_SANS];
+	size_t n = 0, bytes = 0;
+	char *p;
+
+	for (unsigned i = 0; i < CERT_MAX_SANS; i++) {
+		char data[1024];
+		size_t size = sizeof(data) - 1;
+		unsigned type = 0, critical = 0;
+		int ret = gnutls_x509_crt_get_subject_alt_name2(crt, i, data, &size,
+		    &type, &critical);
+
+		if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (ret == GNUTLS_E_SHORT_MEMORY_BUFFER)
+			tmp[n] = xstrdup("(too long)");
+		else if (ret < 0)
+			break;
+		else
+			tmp[n] = certs_san_text(type, data, size);
+		bytes += strlen(tmp[n]) + 1;
+		n++;
+	}
+	c->nsans = n;
+	if (n == 0)
+		return;
+	c->sans = xmalloc(n * sizeof(*c->sans) + bytes);
+	p = (char *)(c->sans + n);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(tmp[i]) + 1;
+
+		memcpy(p, tmp[i], len);
+		c->sans[i] = p;
+		p += len;
+		free(tmp[i]);
+	}
+}
+
+/* Key and signature: GnuTLS's static names. */
+static void
+certs_key(gnutls_x509_crt_t crt, struct cert *c)
+{
+	unsigned bits = 0;
+	int pk = gnutls_x509_crt_get_pk_algorithm(crt, &bits);
+	int sig = gnutls_x509_crt_get_signature_algorithm(crt);
+	const char *name;
+
+	name = pk >= 0 ? gnutls_pk_algorithm_get_name((gnutls_pk_algorithm_t)pk) : NULL;
+	c->key_type = name ? name : "unknown";
+	c->key_bits = bits;
+	if (pk == GNUTLS_PK_ECDSA) {
+		gnutls_ecc_curve_t curve;
+
+		if (gnutls_x509_crt_get_pk_ecc_raw(crt, &curve, NULL, NULL) >= 0)
+			c->key_curve = gnutls_ecc_curve_get_name(curve);
+	}
+	name = sig >= 0 ? gnutls_sign_get_name((gnutls_sign_algorithm_t)sig) : NULL;
+	c->sig_alg = name ? name : "unknown";
+}
+
 static struct cert *
 certs_parse(const unsigned char *der, size_t len, const char *sha256)
 {
@@ -145,6 +237,8 @@ certs_parse(const unsigned char *der, size_t len, const char *sha256)
 	c->self_signed = certs_crt_self_signed(crt);
 	c->is_ca = gnutls_x509_crt_get_basic_constraints(crt, &critical, &ca,
 	    NULL) > 0;
+	certs_key(crt, c);
+	certs_sans(crt, c);
 	gnutls_x509_crt_deinit(crt);
 	return c;
 }
@@ -201,6 +295,7 @@ cert_put(struct cert *c)
 	free(c->subject);
 	free(c->issuer);
 	free(c->serial);
+	free(c->sans);
 	free(c);
 	/* Give the table back when nothing is left, so leak checkers see none. */
 	if (--certs_n == 0) {
@@ -214,4 +309,48 @@ size_t
 cert_count(void)
 {
 	return certs_n;
+}
+
+int
+cert_sha256(const void *data, size_t len, unsigned char out[32])
+{
+	return gnutls_hash_fast(GNUTLS_DIG_SHA256, len ? data : "", len, out) < 0 ? -1 : 0;
+}
+
+char *
+cert_pem(const unsigned char *der, size_t len, size_t *pem_len)
+{
+	gnutls_datum_t in, out = { NULL, 0 };
+	char *pem = NULL;
+
+	if (len > UINT32_MAX)
+		return NULL;
+	in.data = (unsigned char *)der;
+	in.size = (unsigned)len;
+	if (gnutls_pem_base64_encode2("CERTIFICATE", &in, &out) == 0) {
+		pem = xstrndup((const char *)out.data, out.size);
+		if (pem_len)
+			*pem_len = out.size;
+	}
+	gnutls_free(out.data);
+	return pem;
+}
+
+unsigned char *
+cert_der_from_pem(const char *pem, size_t len, size_t *der_len)
+{
+	gnutls_datum_t in, out = { NULL, 0 };
+	unsigned char *der = NULL;
+
+	if (len > UINT32_MAX)
+		return NULL;
+	in.data = (unsigned char *)pem;
+	in.size = (unsigned)len;
+	if (gnutls_pem_base64_decode2("CERTIFICATE", &in, &out) == 0) {
+		der = xmalloc(out.size ? out.size : 1);
+		memcpy(der, out.data, out.size);
+		*der_len = out.size;
+	}
+	gnutls_free(out.data);
+	return der;
 }

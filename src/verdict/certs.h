@@ -1,9 +1,17 @@
-/* certs.h - certificates seen on the wire, interned by SHA-256 and shared. */
+/* certs.h - certificates seen on the wire, interned by SHA-256 and shared:
+ * the one place a certificate's DER is read into fields (certinfo.c formats
+ * them for people, the checks read them). */
 #ifndef TLSWATCH_CERTS_H
 #define TLSWATCH_CERTS_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* A certificate's DER as it came (borrowed or allocated, as its owner says). */
+struct der {
+	const unsigned char *data;
+	size_t len;
+};
 
 /* Immutable once made. An intermediate presented by many targets exists once. */
 struct cert {
@@ -16,9 +24,18 @@ struct cert {
 	int64_t not_after;
 	int self_signed;     /* subject and key match its own issuer */
 	int is_ca;           /* basicConstraints CA:TRUE */
+	const char *key_type;   /* "RSA", "EC", "Ed25519", ... (GnuTLS's names); "unknown" */
+	const char *key_curve;  /* "SECP256R1" for EC keys, else NULL */
+	unsigned key_bits;
+	const char *sig_alg;    /* "ECDSA-SHA256", "RSA-SHA256", ...; "unknown" */
+	char **sans;            /* "DNS:name", "IP:addr", "email:x", "URI:x", at most
+	                         * CERT_MAX_SANS, in one allocation */
+	size_t nsans;
 	int stored;          /* known to be in state_dir (set by store.c) */
 	struct cert *hnext;  /* hash bucket chain, private to certs.c */
 };
+
+#define CERT_MAX_SANS 1000
 
 /* The interned certificate for this DER, with one more reference; NULL when
  * the DER does not parse as X.509. */
@@ -28,6 +45,14 @@ struct cert *cert_ref(struct cert *c);
 void cert_put(struct cert *c);
 /* Certificates currently interned (for tests and the benchmark). */
 size_t cert_count(void);
+
+/* The encodings of certificate files, for modules that keep them on disk
+ * without touching GnuTLS themselves. SHA-256 of data into out: 0, or -1. */
+int cert_sha256(const void *data, size_t len, unsigned char out[32]);
+/* PEM text of a DER certificate (allocated, *pem_len bytes), or NULL. */
+char *cert_pem(const unsigned char *der, size_t len, size_t *pem_len);
+/* The DER of the CERTIFICATE in PEM text (allocated), or NULL. */
+unsigned char *cert_der_from_pem(const char *pem, size_t len, size_t *der_len);
 
 /* Whether a parsed certificate (a gnutls_x509_crt_t) is self-signed: it
  * names itself as issuer and its own key verifies its signature. For the

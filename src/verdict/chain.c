@@ -1,9 +1,9 @@
 /*
- * chain.c - verification verdict and analysis of a presented chain.
- *
- * GnuTLS decides whether a chain verifies; we translate its status into a
- * fixed set of reasons and add what it does not report: how the server's
- * chain was put together (order, gaps, extras) and when the chain expires.
+ * chain.c - trust stores, and the base of every verdict: GnuTLS decides
+ * whether a chain verifies; we translate its status into the reasons of
+ * verdict.h, work out when the verified path expires, and hand the path to
+ * the checks (check.h), the first of which reports how the server's chain
+ * was put together (chainissues.c).
  *
  * What GnuTLS 3.7.9 reports, observed with tests/pki.sh's certificates and
  * gnutls_x509_trust_list_verify_crt2 with flags 0:
@@ -38,17 +38,12 @@
 
 #include <gnutls/x509.h>
 
+#include "core/util.h"
 #include "verdict/certs.h"
 #include "verdict/chain.h"
+#include "verdict/check.h"
 #include "verdict/finding.h"
 #include "verdict/webpki.h"
-#include "core/util.h"
-
-/* At most this many presented certificates are examined, and issuer paths
- * are followed at most this deep. Real chains have 2 to 5; the bound keeps
- * the quadratic analysis cheap whatever a server sends. */
-#define CHAIN_MAX       64
-#define CHAIN_MAX_DEPTH 16
 
 struct trust {
 	gnutls_x509_trust_list_t tl;
@@ -85,52 +80,34 @@ static uint64_t trust_next_id = 1;
  */
 static const struct {
 	unsigned status;
-	unsigned reason;
+	uint64_t reason;
 } chain_status_map[] = {
-	{ GNUTLS_CERT_EXPIRED, REASON_EXPIRED },
-	{ GNUTLS_CERT_NOT_ACTIVATED, REASON_NOT_YET_VALID },
-	{ GNUTLS_CERT_SIGNER_NOT_FOUND, REASON_UNKNOWN_ISSUER },
-	{ GNUTLS_CERT_SIGNER_NOT_CA, REASON_SIGNER_NOT_CA },
-	{ GNUTLS_CERT_UNEXPECTED_OWNER, REASON_HOSTNAME_MISMATCH },
-	{ GNUTLS_CERT_INSECURE_ALGORITHM, REASON_INSECURE_ALGORITHM },
-	{ GNUTLS_CERT_SIGNATURE_FAILURE, REASON_BAD_SIGNATURE },
-	{ GNUTLS_CERT_REVOKED, REASON_REVOKED },
-	{ GNUTLS_CERT_PURPOSE_MISMATCH, REASON_PURPOSE },
-	{ GNUTLS_CERT_UNKNOWN_CRIT_EXTENSIONS, REASON_UNKNOWN_CRITICAL_EXTENSION },
+	{ GNUTLS_CERT_EXPIRED, REASON(EXPIRED) },
+	{ GNUTLS_CERT_NOT_ACTIVATED, REASON(NOT_YET_VALID) },
+	{ GNUTLS_CERT_SIGNER_NOT_FOUND, REASON(UNKNOWN_ISSUER) },
+	{ GNUTLS_CERT_SIGNER_NOT_CA, REASON(SIGNER_NOT_CA) },
+	{ GNUTLS_CERT_UNEXPECTED_OWNER, REASON(HOSTNAME_MISMATCH) },
+	{ GNUTLS_CERT_INSECURE_ALGORITHM, REASON(INSECURE_ALGORITHM) },
+	{ GNUTLS_CERT_SIGNATURE_FAILURE, REASON(BAD_SIGNATURE) },
+	{ GNUTLS_CERT_REVOKED, REASON(REVOKED) },
+	{ GNUTLS_CERT_PURPOSE_MISMATCH, REASON(PURPOSE) },
+	{ GNUTLS_CERT_UNKNOWN_CRIT_EXTENSIONS, REASON(UNKNOWN_CRITICAL_EXTENSION) },
 };
 
 /* The reasons GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE may stand for. */
 #define CHAIN_CONSTRAINT_REASONS \
-	(REASON_NAME_CONSTRAINTS | REASON_PATH_LENGTH | REASON_KEY_USAGE)
-
-/* Indexed by bit number; these names are metric label values. */
-static const char *const chain_reason_names[CHAIN_NREASONS] = {
-	"expired", "not_yet_valid", "unknown_issuer", "self_signed",
-	"signer_not_ca", "hostname_mismatch", "insecure_algorithm",
-	"bad_signature", "revoked", "other", "name_constraints", "path_length",
-	"unknown_critical_extension", "purpose", "key_usage", "webpki",
-};
-
-static const char *const chain_issue_names[CHAIN_NISSUES] = {
-	"misordered", "incomplete", "root_included", "duplicate",
-};
-
-const char *
-chain_reason_name(unsigned i)
-{
-	return i < ARRAY_SIZE(chain_reason_names) ? chain_reason_names[i] : NULL;
-}
-
-const char *
-chain_issue_name(unsigned i)
-{
-	return i < ARRAY_SIZE(chain_issue_names) ? chain_issue_names[i] : NULL;
-}
+	(REASON(NAME_CONSTRAINTS) | REASON(PATH_LENGTH) | REASON(KEY_USAGE))
 
 uint64_t
 trust_id(const struct trust *t)
 {
 	return t->id;
+}
+
+gnutls_x509_trust_list_t
+trust_list(const struct trust *t)
+{
+	return t->tl;
 }
 
 struct trust *
@@ -186,34 +163,27 @@ trust_free(struct trust *t)
 	free(t);
 }
 
-/* The presented certificates, parsed twice over: our interned summary
- * (for names, dates and flags) and GnuTLS's (to verify and match issuers). */
-struct chain_certs {
-	size_t n;
-	gnutls_x509_crt_t crt[CHAIN_MAX];
-	struct cert *c[CHAIN_MAX];
-};
-
-static void
-chain_certs_free(struct chain_certs *cc)
+void
+check_chain_free(struct check_chain *cc)
 {
-	size_t i;
-
-	for (i = 0; i < cc->n; i++) {
+	for (size_t i = 0; i < cc->n; i++) {
 		gnutls_x509_crt_deinit(cc->crt[i]);
-		cert_put(cc->c[i]);
+		cert_put(cc->certs[i]);
 	}
 	cc->n = 0;
 }
 
-static int
-chain_certs_load(struct chain_certs *cc, const struct der *chain, size_t n)
+/* The presented certificates, parsed twice over: our interned summary
+ * (for names, dates and flags) and GnuTLS's (to verify and match issuers). */
+int
+check_chain_load(struct check_chain *cc, const struct der *chain, size_t n)
 {
 	gnutls_datum_t d;
 	size_t i;
 
 	cc->n = 0;
-	for (i = 0; i < n && i < CHAIN_MAX; i++) {
+	cc->der = chain;
+	for (i = 0; i < n && i < CHECK_MAX_CERTS; i++) {
 		if (chain[i].len > UINT32_MAX ||
 		    gnutls_x509_crt_init(&cc->crt[i]) < 0)
 			goto fail;
@@ -221,7 +191,7 @@ chain_certs_load(struct chain_certs *cc, const struct der *chain, size_t n)
 		d.size = (unsigned)chain[i].len;
 		if (gnutls_x509_crt_import(cc->crt[i], &d,
 		    GNUTLS_X509_FMT_DER) < 0 ||
-		    (cc->c[i] = cert_get(chain[i].data, chain[i].len)) == NULL) {
+		    (cc->certs[i] = cert_get(chain[i].data, chain[i].len)) == NULL) {
 			gnutls_x509_crt_deinit(cc->crt[i]);
 			goto fail;
 		}
@@ -229,219 +199,125 @@ chain_certs_load(struct chain_certs *cc, const struct der *chain, size_t n)
 	}
 	return 0;
 fail:
-	chain_certs_free(cc);
+	check_chain_free(cc);
 	return -1;
 }
 
-/* Is cc[i] a repeat of an earlier certificate? Interning makes equal DER
- * the same pointer. */
-static int
-chain_is_dup(const struct chain_certs *cc, size_t i)
+long
+check_chain_issuer(const struct check_chain *cc, size_t i)
 {
-	size_t j;
-
-	for (j = 0; j < i; j++)
-		if (cc->c[j] == cc->c[i])
-			return 1;
-	return 0;
-}
-
-/* An issuer of cc[i] among the presented certificates other than itself,
- * or -1. */
-static long
-chain_find_issuer(const struct chain_certs *cc, size_t i)
-{
-	size_t j;
-
-	for (j = 0; j < cc->n; j++)
-		if (cc->c[j] != cc->c[i] &&
+	for (size_t j = 0; j < cc->n; j++)
+		if (cc->certs[j] != cc->certs[i] &&
 		    gnutls_x509_crt_check_issuer(cc->crt[i], cc->crt[j]))
 			return (long)j;
 	return -1;
 }
 
-/*
- * The path a verifier takes from the leaf: presented certificates, each
- * issued by the next, up to the first one that an anchor in t issued (or
- * that t holds itself), then that anchor. The trust list is asked first at
- * each step, as GnuTLS cuts the chain at the first certificate it can
- * anchor: a cross-signed copy of a trusted root presented past that point
- * is not on the path.
- */
-struct chain_path {
-	size_t idx[CHAIN_MAX_DEPTH];      /* presented indices, leaf first */
-	size_t n;
-	int anchored;                     /* the path reached a trust anchor */
-	gnutls_x509_crt_t anchor;         /* that anchor, a copy from t; NULL
-	                                   * when the last presented one is the
-	                                   * anchor itself */
-	long anchor_depth;                /* the anchor's presented index, or -1 */
-};
+void
+check_path_free(struct check_path *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->index[i] == -1)
+			gnutls_x509_crt_deinit(p->crt[i]);   /* the anchor's copy */
+		cert_put(p->certs[i]);
+	}
+	p->n = 0;
+}
 
 static void
-chain_path_build(const struct chain_certs *cc, const struct trust *t,
-    struct chain_path *p)
+path_add(struct check_path *p, gnutls_x509_crt_t crt, struct cert *c, long index)
+{
+	p->crt[p->n] = crt;
+	p->certs[p->n] = c;
+	p->index[p->n] = index;
+	p->n++;
+}
+
+/* The anchor as interned certificate (NULL when it cannot be exported). */
+static struct cert *
+intern_crt(gnutls_x509_crt_t crt)
+{
+	gnutls_datum_t d = { NULL, 0 };
+	struct cert *c = NULL;
+
+	if (gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &d) == 0)
+		c = cert_get(d.data, d.size);
+	gnutls_free(d.data);
+	return c;
+}
+
+/*
+ * The path a verifier trusts: from the leaf through presented issuers up to
+ * the first certificate an anchor signed, anchor included. The trust list
+ * is asked first at each step, as GnuTLS cuts the chain at the first
+ * certificate it can anchor, so that an expired cross-signed certificate
+ * presented past that point is not on it. Built for an unverified chain
+ * too (check_path_build), as far as the presented issuers go.
+ */
+void
+check_path_build(const struct check_chain *cc, gnutls_x509_trust_list_t tl,
+    struct check_path *p)
 {
 	gnutls_x509_crt_t iss;
-	size_t cur = 0, i;
+	size_t cur = 0, depth;
 	long j;
 
-	memset(p, 0, sizeof(*p));
-	p->anchor_depth = -1;
-	while (p->n < CHAIN_MAX_DEPTH) {
-		p->idx[p->n++] = cur;
-		if (gnutls_x509_trust_list_get_issuer(t->tl, cc->crt[cur], &iss,
+	p->n = 0;
+	path_add(p, cc->crt[0], cert_ref(cc->certs[0]), 0);
+	for (depth = 0; depth < CHECK_MAX_DEPTH; depth++) {
+		if (gnutls_x509_trust_list_get_issuer(tl, cc->crt[cur], &iss,
 		    GNUTLS_TL_GET_COPY) >= 0) {
-			p->anchored = 1;
-			if (gnutls_x509_crt_equals(iss, cc->crt[cur])) {
-				gnutls_x509_crt_deinit(iss);
-				p->anchor_depth = (long)cur;
-				return;
-			}
-			p->anchor = iss;
-			for (i = 0; i < cc->n; i++)
-				if (gnutls_x509_crt_equals(iss, cc->crt[i]))
-					p->anchor_depth = (long)i;
+			path_add(p, iss, intern_crt(iss), -1);
 			return;
 		}
-		if ((j = chain_find_issuer(cc, cur)) == -1)
+		if ((j = check_chain_issuer(cc, cur)) == -1)
 			return;
-		for (i = 0; i < p->n; i++)
-			if (p->idx[i] == (size_t)j)
+		for (size_t k = 0; k < p->n; k++)
+			if (p->index[k] == j)
 				return;         /* a loop of cross-signatures */
 		cur = (size_t)j;
+		path_add(p, cc->crt[cur], cert_ref(cc->certs[cur]), j);
 	}
 }
 
-static void
-chain_path_free(struct chain_path *p)
-{
-	if (p->anchor != NULL)
-		gnutls_x509_crt_deinit(p->anchor);
-	p->anchor = NULL;
-}
-
-/* What is wrong with the presented list as such, trusted or not. */
-static unsigned
-chain_issues(const struct chain_certs *cc, const struct chain_path *p)
-{
-	size_t u[CHAIN_MAX], nu = 0, i;
-	unsigned issues = 0;
-
-	for (i = 0; i < cc->n; i++) {
-		if (chain_is_dup(cc, i)) {
-			issues |= ISSUE_DUPLICATE;
-			continue;
-		}
-		u[nu++] = i;
-		if (i > 0 && cc->c[i]->self_signed && cc->c[i]->is_ca)
-			issues |= ISSUE_ROOT_INCLUDED;
-	}
-	for (i = 0; i + 1 < nu; i++) {
-		if (!gnutls_x509_crt_check_issuer(cc->crt[u[i]],
-		    cc->crt[u[i + 1]])) {
-			issues |= ISSUE_MISORDERED;
-			break;
-		}
-	}
-	/* Climbing the presented issuers from the leaf ends at a trust
-	 * anchor, at a root, or at a gap. */
-	if (!p->anchored && !cc->c[p->idx[p->n - 1]]->self_signed)
-		issues |= ISSUE_INCOMPLETE;
-	return issues;
-}
-
-/* The earliest notAfter on the path, anchor included. */
+/* The earliest notAfter on the path, the anchor's included. */
 static int64_t
-chain_verified_expiry(const struct chain_certs *cc, const struct chain_path *p)
+path_expiry(const struct check_path *p)
 {
-	int64_t min = cc->c[0]->not_after, na;
+	int64_t min = 0;
 
-	for (size_t i = 1; i < p->n; i++)
-		if (cc->c[p->idx[i]]->not_after < min)
-			min = cc->c[p->idx[i]]->not_after;
-	if (p->anchor != NULL) {
-		na = time_epoch_or_zero(gnutls_x509_crt_get_expiration_time(p->anchor));
-		if (na < min)
+	for (size_t i = 0; i < p->n; i++) {
+		int64_t na = p->certs[i] ? p->certs[i]->not_after :
+		    time_epoch_or_zero(gnutls_x509_crt_get_expiration_time(p->crt[i]));
+		if (i == 0 || na < min)
 			min = na;
 	}
 	return min;
 }
 
-/* The Web PKI findings on the path (webpki.c). */
-static void
-chain_findings(const struct chain_certs *cc, const struct chain_path *p,
-    struct findings *out)
-{
-	struct webpki_cert path[CHAIN_MAX_DEPTH + 1];
-	struct webpki_input in;
-	size_t n = 0;
-
-	for (size_t i = 0; i < p->n; i++) {
-		path[n].crt = cc->crt[p->idx[i]];
-		path[n++].depth = (int)p->idx[i];
-	}
-	if (p->anchor != NULL) {
-		path[n].crt = p->anchor;
-		/* An anchor not presented is labelled by its place on the path. */
-		path[n].depth = p->anchor_depth >= 0 ? (int)p->anchor_depth : (int)n;
-		n++;
-	}
-	in.path = path;
-	in.npath = n;
-	in.anchored = p->anchored;
-	webpki_evaluate(&in, out);
-}
-
-int
-chain_webpki(const struct der *chain, size_t n, const struct trust *t,
-    struct findings *out)
-{
-	struct chain_certs cc;
-	struct chain_path p;
-
-	if (chain == NULL || n == 0 || t == NULL ||
-	    chain_certs_load(&cc, chain, n) == -1)
-		return -1;
-	chain_path_build(&cc, t, &p);
-	chain_findings(&cc, &p, out);
-	chain_path_free(&p);
-	chain_certs_free(&cc);
-	return 0;
-}
-
 /* Only the leaf and copies of it were presented. */
 static int
-chain_leaf_alone(const struct chain_certs *cc)
+chain_leaf_alone(const struct check_chain *cc)
 {
-	size_t i;
-
-	for (i = 1; i < cc->n; i++)
-		if (cc->c[i] != cc->c[0])
+	for (size_t i = 1; i < cc->n; i++)
+		if (cc->certs[i] != cc->certs[0])
 			return 0;
 	return 1;
 }
 
 int
-chain_verify(const struct der *chain, size_t n, const struct trust *t,
-    const char *hostname, int64_t now, struct verdict *v)
+chain_verify(const struct check_chain *cc, const struct trust *t, const char *hostname,
+    int64_t now, struct chain_base *b, struct check_path *path)
 {
-	struct chain_certs cc;
-	struct chain_path path;
 	gnutls_typed_vdata_st vdata[2];
-	unsigned status = 0, reasons = 0, nvdata = 0;
-	size_t i;
+	unsigned status = 0, nvdata = 0;
+	uint64_t reasons = 0;
 	int ret;
 
-	memset(v, 0, sizeof(*v));
-	if (chain == NULL || n == 0 || t == NULL ||
-	    chain_certs_load(&cc, chain, n) == -1) {
-		v->reasons = REASON_OTHER;
-		return -1;
-	}
-
-	/* A TLS server's certificate: the purpose is always checked, the
-	 * name when there is one. */
+	memset(b, 0, sizeof(*b));
+	path->n = 0;
+	/* A TLS server's certificate: the purpose is always checked, the name
+	 * when there is one. */
 	memset(vdata, 0, sizeof(vdata));
 	vdata[nvdata].type = GNUTLS_DT_KEY_PURPOSE_OID;
 	vdata[nvdata++].data = (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER;
@@ -452,50 +328,49 @@ chain_verify(const struct der *chain, size_t n, const struct trust *t,
 	/* GnuTLS sorts an unsorted chain itself (we leave
 	 * GNUTLS_VERIFY_DO_NOT_ALLOW_UNSORTED_CHAIN unset), as browsers
 	 * tolerate order; the order is reported as an issue instead. */
-	ret = gnutls_x509_trust_list_verify_crt2(t->tl, cc.crt, (unsigned)cc.n,
-	    vdata, nvdata, 0, &status, NULL);
+	ret = gnutls_x509_trust_list_verify_crt2(t->tl, (gnutls_x509_crt_t *)cc->crt,
+	    (unsigned)cc->n, vdata, nvdata, 0, &status, NULL);
 	if (ret < 0) {
-		chain_certs_free(&cc);
-		v->reasons = REASON_OTHER;
+		b->reasons = REASON(OTHER);
 		return -1;
 	}
-	v->gnutls_status = status;
+	b->gnutls_status = status;
 
-	for (i = 0; i < ARRAY_SIZE(chain_status_map); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(chain_status_map); i++)
 		if (status & chain_status_map[i].status)
 			reasons |= chain_status_map[i].reason;
-	if ((reasons & REASON_UNKNOWN_ISSUER) && cc.c[0]->self_signed &&
-	    chain_leaf_alone(&cc))
-		reasons = (reasons & ~(unsigned)REASON_UNKNOWN_ISSUER) |
-		    REASON_SELF_SIGNED;
-	if (now > cc.c[0]->not_after)
-		reasons |= REASON_EXPIRED;
-	if (now < cc.c[0]->not_before)
-		reasons |= REASON_NOT_YET_VALID;
-	chain_path_build(&cc, t, &path);
+	if ((reasons & REASON(UNKNOWN_ISSUER)) && cc->certs[0]->self_signed &&
+	    chain_leaf_alone(cc))
+		reasons = (reasons & ~REASON(UNKNOWN_ISSUER)) | REASON(SELF_SIGNED);
+	if (now > cc->certs[0]->not_after)
+		reasons |= REASON(EXPIRED);
+	if (now < cc->certs[0]->not_before)
+		reasons |= REASON(NOT_YET_VALID);
 	if (status & GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE) {
+		struct check_path p;
 		struct findings f;
-		unsigned why;
+		uint64_t why;
 
+		check_path_build(cc, t->tl, &p);
 		findings_init(&f);
-		chain_findings(&cc, &path, &f);
+		webpki_evaluate_path(cc, &p, &f);
 		why = findings_reasons(&f, POLICY_PRIVATE) & CHAIN_CONSTRAINT_REASONS;
-		reasons |= why ? why : REASON_OTHER;
+		reasons |= why ? why : REASON(OTHER);
 		findings_fini(&f);
+		check_path_free(&p);
 	}
 	if (status != 0 && reasons == 0)
-		reasons = REASON_OTHER;
+		reasons = REASON(OTHER);
 
-	v->verified = reasons == 0;
-	v->reasons = reasons;
-	v->issues = chain_issues(&cc, &path);
-	v->earliest_expiry = cc.c[0]->not_after;
-	for (i = 1; i < cc.n; i++)
-		if (cc.c[i]->not_after < v->earliest_expiry)
-			v->earliest_expiry = cc.c[i]->not_after;
-	if (v->verified)
-		v->verified_expiry = chain_verified_expiry(&cc, &path);
-	chain_path_free(&path);
-	chain_certs_free(&cc);
+	b->verified = reasons == 0;
+	b->reasons = reasons;
+	b->earliest_expiry = cc->certs[0]->not_after;
+	for (size_t i = 1; i < cc->n; i++)
+		if (cc->certs[i]->not_after < b->earliest_expiry)
+			b->earliest_expiry = cc->certs[i]->not_after;
+	if (b->verified) {
+		check_path_build(cc, t->tl, path);
+		b->verified_expiry = path_expiry(path);
+	}
 	return 0;
 }

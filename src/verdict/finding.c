@@ -18,154 +18,154 @@
 #include <string.h>
 
 #include "core/util.h"
-#include "verdict/chain.h"
 #include "verdict/finding.h"
+#include "verdict/verdict.h"
 
 #define BOTH(reason) (reason), { FINDING_FAIL, FINDING_FAIL }
-#define PUBLIC       REASON_WEBPKI, { FINDING_FAIL, FINDING_NOTE }
+#define PUBLIC       REASON(WEBPKI), { FINDING_FAIL, FINDING_NOTE }
 
-static const struct finding_rule finding_rules[FINDING_COUNT] = {
-	[FINDING_NAME_NOT_PERMITTED] = { "name_not_permitted",
-	    BOTH(REASON_NAME_CONSTRAINTS), "every name of every certificate below a CA with name constraints",
+static const struct finding_rule finding_rules[VERDICT_NCERT_ISSUES] = {
+	[VBIT_NAME_NOT_PERMITTED] = {
+	    BOTH(REASON(NAME_CONSTRAINTS)), "every name of every certificate below a CA with name constraints",
 	    "each DNS name, IP address, email address, URI and directory name (and the leaf's subject CN when it is a host name) lies within the CA's permitted subtrees of its kind",
 	    "RFC 5280 4.2.1.10, 6.1.3 (b)" },
-	[FINDING_NAME_EXCLUDED] = { "name_excluded",
-	    BOTH(REASON_NAME_CONSTRAINTS), "every name of every certificate below a CA with name constraints",
+	[VBIT_NAME_EXCLUDED] = {
+	    BOTH(REASON(NAME_CONSTRAINTS)), "every name of every certificate below a CA with name constraints",
 	    "no name lies within the CA's excluded subtrees (a wildcard is excluded when any name it matches is)",
 	    "RFC 5280 4.2.1.10, 6.1.3 (c)" },
-	[FINDING_NAME_CONSTRAINTS_UNEVALUABLE] = { "name_constraints_unevaluable",
-	    BOTH(REASON_NAME_CONSTRAINTS), "a CA with name constraints, and the certificates below it",
+	[VBIT_NAME_CONSTRAINTS_UNEVALUABLE] = {
+	    BOTH(REASON(NAME_CONSTRAINTS)), "a CA with name constraints, and the certificates below it",
 	    "the constraints and the names they apply to can be evaluated: a malformed extension, minimum or maximum, a constraint of a kind tlswatch does not evaluate meeting a name of that kind, or a name not in DNS syntax fails closed",
 	    "RFC 5280 4.2.1.10" },
-	[FINDING_PATH_LENGTH_EXCEEDED] = { "path_length_exceeded",
-	    BOTH(REASON_PATH_LENGTH), "every CA with pathLenConstraint",
+	[VBIT_PATH_LENGTH_EXCEEDED] = {
+	    BOTH(REASON(PATH_LENGTH)), "every CA with pathLenConstraint",
 	    "no more intermediates below the CA than its pathLenConstraint allows",
 	    "RFC 5280 4.2.1.9, 6.1.4 (l)-(m)" },
-	[FINDING_NO_SERVER_AUTH] = { "no_server_auth",
-	    BOTH(REASON_PURPOSE), "the leaf",
+	[VBIT_NO_SERVER_AUTH] = {
+	    BOTH(REASON(PURPOSE)), "the leaf",
 	    "an extended key usage, when present, includes serverAuth (anyExtendedKeyUsage alone does not do)",
 	    "RFC 5280 4.2.1.12; BR 7.1.2.7.10" },
-	[FINDING_NO_EKU] = { "no_eku",
+	[VBIT_NO_EKU] = {
 	    PUBLIC, "the leaf",
 	    "the leaf has an extended key usage extension",
 	    "BR 7.1.2.7.10" },
-	[FINDING_CA_EKU_EXCLUDES_SERVER_AUTH] = { "ca_eku_excludes_server_auth",
-	    BOTH(REASON_PURPOSE), "every CA of the path, the trust anchor included",
+	[VBIT_CA_EKU_EXCLUDES_SERVER_AUTH] = {
+	    BOTH(REASON(PURPOSE)), "every CA of the path, the trust anchor included",
 	    "a CA's extended key usage, when present, includes serverAuth or anyExtendedKeyUsage",
 	    "RFC 5280 4.2.1.12; BR 7.1.2.10.6" },
-	[FINDING_ROOT_HAS_EKU] = { "root_has_eku",
+	[VBIT_ROOT_HAS_EKU] = {
 	    PUBLIC, "the trust anchor (or a self-signed top of an unverified path)",
 	    "a root has no extended key usage",
 	    "BR 7.1.2.1.2" },
-	[FINDING_CA_BASIC_CONSTRAINTS] = { "ca_basic_constraints",
+	[VBIT_CA_BASIC_CONSTRAINTS] = {
 	    PUBLIC, "every CA below the trust anchor",
 	    "a CA certificate carries basicConstraints with cA TRUE, marked critical",
 	    "RFC 5280 4.2.1.9; BR 7.1.2.10.4" },
-	[FINDING_LEAF_IS_CA] = { "leaf_is_ca",
+	[VBIT_LEAF_IS_CA] = {
 	    PUBLIC, "the leaf",
 	    "the leaf's basicConstraints does not say cA TRUE",
 	    "BR 7.1.2.7.8" },
-	[FINDING_LEAF_KEY_CERT_SIGN] = { "leaf_key_cert_sign",
+	[VBIT_LEAF_KEY_CERT_SIGN] = {
 	    PUBLIC, "the leaf",
 	    "the leaf's key usage does not include keyCertSign",
 	    "BR 7.1.2.7.11" },
-	[FINDING_LEAF_KEY_USAGE] = { "leaf_key_usage",
-	    BOTH(REASON_KEY_USAGE), "the leaf",
+	[VBIT_LEAF_KEY_USAGE] = {
+	    BOTH(REASON(KEY_USAGE)), "the leaf",
 	    "a key usage, when present, includes digitalSignature, which every TLS 1.3 and ECDHE handshake needs",
 	    "RFC 5280 4.2.1.3; RFC 8446 4.4.2.2; BR 7.1.2.7.11" },
-	[FINDING_CA_KEY_USAGE] = { "ca_key_usage",
-	    BOTH(REASON_KEY_USAGE), "every CA of the path, the trust anchor included",
+	[VBIT_CA_KEY_USAGE] = {
+	    BOTH(REASON(KEY_USAGE)), "every CA of the path, the trust anchor included",
 	    "a CA's key usage, when present, includes keyCertSign",
 	    "RFC 5280 4.2.1.3, 6.1.4 (n)" },
-	[FINDING_CA_NO_KEY_USAGE] = { "ca_no_key_usage",
+	[VBIT_CA_NO_KEY_USAGE] = {
 	    PUBLIC, "every CA below the trust anchor",
 	    "a CA certificate has a key usage extension",
 	    "RFC 5280 4.2.1.3; BR 7.1.2.10.7" },
-	[FINDING_V1_CA] = { "v1_ca",
+	[VBIT_V1_CA] = {
 	    PUBLIC, "every CA below the trust anchor",
 	    "a CA certificate is version 3",
 	    "RFC 5280 6.1.4 (k); BR 7.1.1" },
-	[FINDING_AKI_MISSING] = { "aki_missing",
+	[VBIT_AKI_MISSING] = {
 	    PUBLIC, "every certificate below the trust anchor that is not self-signed",
 	    "the certificate has an authorityKeyIdentifier",
 	    "RFC 5280 4.2.1.1; BR 7.1.2.11.1" },
-	[FINDING_SKI_MISSING] = { "ski_missing",
+	[VBIT_SKI_MISSING] = {
 	    PUBLIC, "every CA below the trust anchor",
 	    "a CA certificate has a subjectKeyIdentifier",
 	    "RFC 5280 4.2.1.2; BR 7.1.2.11.4" },
-	[FINDING_AKI_CRITICAL] = { "aki_critical",
+	[VBIT_AKI_CRITICAL] = {
 	    PUBLIC, "every certificate below the trust anchor",
 	    "authorityKeyIdentifier is not critical",
 	    "RFC 5280 4.2.1.1" },
-	[FINDING_SKI_CRITICAL] = { "ski_critical",
+	[VBIT_SKI_CRITICAL] = {
 	    PUBLIC, "every certificate below the trust anchor",
 	    "subjectKeyIdentifier is not critical",
 	    "RFC 5280 4.2.1.2" },
-	[FINDING_SERIAL_ZERO] = { "serial_zero",
+	[VBIT_SERIAL_ZERO] = {
 	    PUBLIC, "every certificate below the trust anchor",
 	    "the serial number is not zero",
 	    "RFC 5280 4.1.2.2; BR 7.1" },
-	[FINDING_SERIAL_NEGATIVE] = { "serial_negative",
+	[VBIT_SERIAL_NEGATIVE] = {
 	    PUBLIC, "every certificate below the trust anchor",
 	    "the serial number is not negative",
 	    "RFC 5280 4.1.2.2; BR 7.1" },
-	[FINDING_SERIAL_TOO_LONG] = { "serial_too_long",
+	[VBIT_SERIAL_TOO_LONG] = {
 	    PUBLIC, "every certificate below the trust anchor",
 	    "the serial number takes at most 20 octets",
 	    "RFC 5280 4.1.2.2; BR 7.1" },
-	[FINDING_NO_SAN] = { "no_san",
+	[VBIT_NO_SAN] = {
 	    PUBLIC, "the leaf",
 	    "the leaf has a subjectAltName (clients no longer read the subject CN)",
 	    "RFC 6125 6.4.4; BR 7.1.2.7.12" },
-	[FINDING_CN_NOT_IN_SAN] = { "cn_not_in_san",
+	[VBIT_CN_NOT_IN_SAN] = {
 	    PUBLIC, "the leaf",
 	    "a subject CN repeats one of the subjectAltName's DNS names or IP addresses",
 	    "BR 7.1.4.3" },
-	[FINDING_UNDERSCORE_IN_DNS_NAME] = { "underscore_in_dns_name",
+	[VBIT_UNDERSCORE_IN_DNS_NAME] = {
 	    PUBLIC, "the leaf",
 	    "no DNS name of the subjectAltName contains an underscore",
 	    "BR 7.1.2.7.12 (ballot SC12)" },
-	[FINDING_INVALID_DNS_NAME] = { "invalid_dns_name",
+	[VBIT_INVALID_DNS_NAME] = {
 	    PUBLIC, "the leaf",
 	    "every DNS name of the subjectAltName is in preferred name syntax: letters, digits and hyphens in labels of 1 to 63, at most 253 in all, a wildcard only as the whole leftmost label",
 	    "RFC 5280 4.2.1.6; RFC 1034 3.5; BR 7.1.2.7.12" },
-	[FINDING_WILDCARD_ON_PUBLIC_SUFFIX] = { "wildcard_on_public_suffix",
+	[VBIT_WILDCARD_ON_PUBLIC_SUFFIX] = {
 	    PUBLIC, "the leaf",
 	    "no wildcard stands directly left of a public suffix (the ICANN section of the Public Suffix List, through libpsl)",
 	    "BR 3.2.2.6" },
-	[FINDING_EMPTY_SUBJECT_SAN_NOT_CRITICAL] = { "empty_subject_san_not_critical",
+	[VBIT_EMPTY_SUBJECT_SAN_NOT_CRITICAL] = {
 	    PUBLIC, "every certificate below the trust anchor",
 	    "a certificate with an empty subject has a critical subjectAltName",
 	    "RFC 5280 4.1.2.6, 4.2.1.6" },
-	[FINDING_WEAK_KEY] = { "weak_key",
+	[VBIT_WEAK_KEY] = {
 	    PUBLIC, "every certificate of the path, the trust anchor included",
 	    "an RSA key has at least 2048 bits",
 	    "BR 6.1.5" },
-	[FINDING_DISALLOWED_CURVE] = { "disallowed_curve",
+	[VBIT_DISALLOWED_CURVE] = {
 	    PUBLIC, "every certificate of the path, the trust anchor included",
 	    "an EC key is on P-256, P-384 or P-521",
 	    "BR 6.1.5, 7.1.3.1.2" },
-	[FINDING_DISALLOWED_KEY_TYPE] = { "disallowed_key_type",
+	[VBIT_DISALLOWED_KEY_TYPE] = {
 	    PUBLIC, "every certificate of the path, the trust anchor included",
 	    "the key is RSA or ECDSA (not DSA, EdDSA, GOST or RSA-PSS-only)",
 	    "BR 6.1.5, 7.1.3.1" },
-	[FINDING_SHA1_SIGNATURE] = { "sha1_signature",
+	[VBIT_SHA1_SIGNATURE] = {
 	    PUBLIC, "every certificate below the trust anchor",
 	    "the certificate is not signed with SHA-1",
 	    "BR 7.1.3.2" },
-	[FINDING_MD5_SIGNATURE] = { "md5_signature",
+	[VBIT_MD5_SIGNATURE] = {
 	    PUBLIC, "every certificate below the trust anchor",
 	    "the certificate is not signed with MD5 (or MD2)",
 	    "RFC 6151; BR 7.1.3.2" },
-	[FINDING_UNKNOWN_CRITICAL_EXTENSION] = { "unknown_critical_extension",
+	[VBIT_UNKNOWN_CRIT_EXT] = {
 	    PUBLIC, "every certificate below the trust anchor",
 	    "every critical extension is one RFC 5280 or RFC 7633 defines",
 	    "RFC 5280 4.2" },
-	[FINDING_AIA_MALFORMED] = { "aia_malformed",
+	[VBIT_AIA_MALFORMED] = {
 	    PUBLIC, "every certificate below the trust anchor",
 	    "authorityInfoAccess, when present, parses and gives each access method a URI",
 	    "RFC 5280 4.2.2.1; BR 7.1.2.7.7" },
-	[FINDING_AIA_CRITICAL] = { "aia_critical",
+	[VBIT_AIA_CRITICAL] = {
 	    PUBLIC, "every certificate below the trust anchor",
 	    "authorityInfoAccess is not critical",
 	    "RFC 5280 4.2.2.1" },
@@ -194,13 +194,13 @@ policy_parse(const char *s, enum policy *p)
 const struct finding_rule *
 finding_rule(unsigned id)
 {
-	return id < FINDING_COUNT ? &finding_rules[id] : NULL;
+	return id < VERDICT_NCERT_ISSUES ? &finding_rules[id] : NULL;
 }
 
 const char *
 finding_name(unsigned id)
 {
-	return id < FINDING_COUNT ? finding_rules[id].word : NULL;
+	return id < VERDICT_NCERT_ISSUES ? verdict_word(VERDICT_CERT_ISSUE, id) : NULL;
 }
 
 void
@@ -274,10 +274,10 @@ findings_has(const struct findings *f, unsigned id)
 	return 0;
 }
 
-unsigned
+uint64_t
 findings_reasons(const struct findings *f, enum policy p)
 {
-	unsigned reasons = 0;
+	uint64_t reasons = 0;
 
 	for (size_t i = 0; i < f->n; i++) {
 		const struct finding_rule *r = finding_rule(f->v[i].id);

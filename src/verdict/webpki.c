@@ -39,6 +39,7 @@
 
 #include "core/util.h"
 #include "verdict/certs.h"
+#include "verdict/check.h"
 #include "verdict/finding.h"
 #include "verdict/gnames.h"
 #include "verdict/webpki.h"
@@ -375,7 +376,7 @@ wp_rule_nc(struct wp_ctx *x)
 		if (!ca->nc)
 			continue;
 		if (ca->ncs.bad) {
-			wp_add(x, FINDING_NAME_CONSTRAINTS_UNEVALUABLE, ca,
+			wp_add(x, VBIT_NAME_CONSTRAINTS_UNEVALUABLE, ca,
 			    "the name constraints of %s cannot be read (%s), so no name below it can be checked: clients reject the chain",
 			    ca->who, ca->ncs.why ? ca->ncs.why : "malformed");
 			continue;
@@ -387,13 +388,13 @@ wp_rule_nc(struct wp_ctx *x)
 			if (j > 0 && c->self_issued)
 				continue;
 			if (c->sans.bad && ca->ncs.kinds) {
-				wp_add(x, FINDING_NAME_CONSTRAINTS_UNEVALUABLE, c,
+				wp_add(x, VBIT_NAME_CONSTRAINTS_UNEVALUABLE, c,
 				    "the subjectAltName of %s cannot be read, and %s constrains names: tlswatch fails closed",
 				    c->who, ca->who);
 				continue;
 			}
 			if ((c->sans.toomany || c->names.toomany) && ca->ncs.kinds) {
-				wp_add(x, FINDING_NAME_CONSTRAINTS_UNEVALUABLE, c,
+				wp_add(x, VBIT_NAME_CONSTRAINTS_UNEVALUABLE, c,
 				    "%s carries more than %d names, more than tlswatch checks against the name constraints of %s",
 				    c->who, GN_MAX_NAMES, ca->who);
 				continue;
@@ -407,19 +408,19 @@ wp_rule_nc(struct wp_ctx *x)
 				case GN_EXCLUDED:
 					gn_name_show(n, ns);
 					gn_name_show(hit, hs);
-					wp_add(x, FINDING_NAME_EXCLUDED, c,
+					wp_add(x, VBIT_NAME_EXCLUDED, c,
 					    "the name constraints of %s exclude %s, which %s names%s (%s)",
 					    ca->who, hs, c->who, where, ns);
 					break;
 				case GN_NOT_PERMITTED:
 					gn_name_show(n, ns);
-					wp_add(x, FINDING_NAME_NOT_PERMITTED, c,
+					wp_add(x, VBIT_NAME_NOT_PERMITTED, c,
 					    "the name constraints of %s do not permit %s, which %s names%s",
 					    ca->who, ns, c->who, where);
 					break;
 				case GN_UNEVALUABLE:
 					gn_name_show(n, ns);
-					wp_add(x, FINDING_NAME_CONSTRAINTS_UNEVALUABLE, c,
+					wp_add(x, VBIT_NAME_CONSTRAINTS_UNEVALUABLE, c,
 					    "%s names %s%s and %s constrains such names, but they cannot be compared (%s): tlswatch fails closed",
 					    c->who, ns, where, ca->who, why ? why : "unsupported");
 					break;
@@ -444,7 +445,7 @@ wp_rule_path_length(struct wp_ctx *x)
 			if (!x->c[i].self_issued)
 				below++;
 		if (below > ca->pathlen)
-			wp_add(x, FINDING_PATH_LENGTH_EXCEEDED, ca,
+			wp_add(x, VBIT_PATH_LENGTH_EXCEEDED, ca,
 			    "%s allows %d intermediate%s below it (pathLenConstraint), and the path has %d",
 			    ca->who, ca->pathlen, ca->pathlen == 1 ? "" : "s", below);
 	}
@@ -456,13 +457,13 @@ wp_rule_eku(struct wp_ctx *x)
 	const struct wp_cert *leaf = &x->c[0], *top = &x->c[x->n - 1];
 
 	if (!leaf->eku)
-		wp_add(x, FINDING_NO_EKU, leaf,
+		wp_add(x, VBIT_NO_EKU, leaf,
 		    "the leaf has no extended key usage; publicly trusted server certificates must list serverAuth");
 	else if (leaf->eku_bad)
-		wp_add(x, FINDING_NO_SERVER_AUTH, leaf,
+		wp_add(x, VBIT_NO_SERVER_AUTH, leaf,
 		    "the leaf's extended key usage cannot be read: clients cannot tell it is for a TLS server");
 	else if (!leaf->eku_server)
-		wp_add(x, FINDING_NO_SERVER_AUTH, leaf,
+		wp_add(x, VBIT_NO_SERVER_AUTH, leaf,
 		    "the leaf's extended key usage (%s) does not include serverAuth: %s",
 		    leaf->eku_list, leaf->eku_any ?
 		    "browsers and OpenSSL do not take anyExtendedKeyUsage for it" :
@@ -471,12 +472,12 @@ wp_rule_eku(struct wp_ctx *x)
 		const struct wp_cert *ca = &x->c[k];
 
 		if (ca->eku && (ca->eku_bad || (!ca->eku_server && !ca->eku_any)))
-			wp_add(x, FINDING_CA_EKU_EXCLUDES_SERVER_AUTH, ca,
+			wp_add(x, VBIT_CA_EKU_EXCLUDES_SERVER_AUTH, ca,
 			    "the extended key usage of %s (%s) does not include serverAuth, so it cannot issue TLS server certificates",
 			    ca->who, ca->eku_bad ? "unreadable" : ca->eku_list);
 	}
 	if (x->n > 1 && top->eku && (x->anchored || top->self_signed))
-		wp_add(x, FINDING_ROOT_HAS_EKU, top,
+		wp_add(x, VBIT_ROOT_HAS_EKU, top,
 		    "%s carries an extended key usage (%s); a root must have none",
 		    top->who, top->eku_bad ? "unreadable" : top->eku_list);
 }
@@ -488,30 +489,30 @@ wp_rule_ca(struct wp_ctx *x)
 		const struct wp_cert *ca = &x->c[k];
 
 		if (ca->ku && (ca->ku_bad || !(ca->ku_bits & GNUTLS_KEY_KEY_CERT_SIGN)))
-			wp_add(x, FINDING_CA_KEY_USAGE, ca,
+			wp_add(x, VBIT_CA_KEY_USAGE, ca,
 			    "the key usage of %s %s, yet it signed the certificate below it",
 			    ca->who, ca->ku_bad ? "cannot be read" : "lacks keyCertSign");
 		if (!ca->below)
 			continue;
 		if (ca->version < 3) {
-			wp_add(x, FINDING_V1_CA, ca,
+			wp_add(x, VBIT_V1_CA, ca,
 			    "%s is a version %d certificate, which has no extensions to make it a CA",
 			    ca->who, ca->version);
 			continue;
 		}
 		if (!ca->bc)
-			wp_add(x, FINDING_CA_BASIC_CONSTRAINTS, ca,
+			wp_add(x, VBIT_CA_BASIC_CONSTRAINTS, ca,
 			    "%s has no basicConstraints, yet it signed the certificate below it",
 			    ca->who);
 		else if (!ca->ca)
-			wp_add(x, FINDING_CA_BASIC_CONSTRAINTS, ca,
+			wp_add(x, VBIT_CA_BASIC_CONSTRAINTS, ca,
 			    "%s says cA FALSE in basicConstraints, yet it signed the certificate below it",
 			    ca->who);
 		else if (!ca->bc_critical)
-			wp_add(x, FINDING_CA_BASIC_CONSTRAINTS, ca,
+			wp_add(x, VBIT_CA_BASIC_CONSTRAINTS, ca,
 			    "the basicConstraints of %s is not marked critical", ca->who);
 		if (!ca->ku)
-			wp_add(x, FINDING_CA_NO_KEY_USAGE, ca,
+			wp_add(x, VBIT_CA_NO_KEY_USAGE, ca,
 			    "%s has no key usage extension", ca->who);
 	}
 }
@@ -522,18 +523,18 @@ wp_rule_leaf(struct wp_ctx *x)
 	const struct wp_cert *c = &x->c[0];
 
 	if (c->bc && c->ca)
-		wp_add(x, FINDING_LEAF_IS_CA, c,
+		wp_add(x, VBIT_LEAF_IS_CA, c,
 		    "the leaf says cA TRUE in basicConstraints: it is a CA certificate, not a server's");
 	if (c->ku && c->ku_bad) {
-		wp_add(x, FINDING_LEAF_KEY_USAGE, c,
+		wp_add(x, VBIT_LEAF_KEY_USAGE, c,
 		    "the leaf's key usage cannot be read");
 		return;
 	}
 	if (c->ku && (c->ku_bits & GNUTLS_KEY_KEY_CERT_SIGN))
-		wp_add(x, FINDING_LEAF_KEY_CERT_SIGN, c,
+		wp_add(x, VBIT_LEAF_KEY_CERT_SIGN, c,
 		    "the leaf's key usage includes keyCertSign, which only a CA may have");
 	if (c->ku && !(c->ku_bits & GNUTLS_KEY_DIGITAL_SIGNATURE))
-		wp_add(x, FINDING_LEAF_KEY_USAGE, c,
+		wp_add(x, VBIT_LEAF_KEY_USAGE, c,
 		    "the leaf's key usage lacks digitalSignature, which TLS 1.3 and every ECDHE handshake need: clients refuse the server's signature");
 }
 
@@ -555,7 +556,7 @@ wp_rule_names(struct wp_ctx *x)
 	gnutls_x509_ava_st ava;
 
 	if (!c->san || c->sans.bad) {
-		wp_add(x, FINDING_NO_SAN, c, c->san ?
+		wp_add(x, VBIT_NO_SAN, c, c->san ?
 		    "the leaf's subjectAltName cannot be read: clients find no name in it" :
 		    "the leaf has no subjectAltName: clients no longer read the subject CN, so it matches no name");
 	}
@@ -570,10 +571,10 @@ wp_rule_names(struct wp_ctx *x)
 		gn_name_show(n, ns);
 		f = gn_dns_syntax(n->v, n->n, 1, 0, &why);
 		if (f & GN_DNS_BAD)
-			wp_add(x, FINDING_INVALID_DNS_NAME, c,
+			wp_add(x, VBIT_INVALID_DNS_NAME, c,
 			    "the leaf names %s, which is not a host name: %s", ns, why);
 		if (f & GN_DNS_UNDERSCORE)
-			wp_add(x, FINDING_UNDERSCORE_IN_DNS_NAME, c,
+			wp_add(x, VBIT_UNDERSCORE_IN_DNS_NAME, c,
 			    "the leaf names %s, with an underscore, which publicly trusted CAs may no longer issue",
 			    ns);
 		if ((f & (GN_DNS_WILDCARD | GN_DNS_BAD)) != GN_DNS_WILDCARD || n->n - 2 >= sizeof(low))
@@ -583,7 +584,7 @@ wp_rule_names(struct wp_ctx *x)
 		low[n->n - 2] = '\0';
 		pthread_once(&wp_psl_once, wp_psl_load);
 		if (wp_psl != NULL && psl_is_public_suffix2(wp_psl, low, PSL_TYPE_ICANN))
-			wp_add(x, FINDING_WILDCARD_ON_PUBLIC_SUFFIX, c,
+			wp_add(x, VBIT_WILDCARD_ON_PUBLIC_SUFFIX, c,
 			    "the leaf names %s: a wildcard directly on the public suffix %s would cover every domain registered under it",
 			    ns, low);
 	}
@@ -627,7 +628,7 @@ wp_rule_names(struct wp_ctx *x)
 			}
 			if (!found) {
 				gn_show(vs, v, vn);
-				wp_add(x, FINDING_CN_NOT_IN_SAN, c,
+				wp_add(x, VBIT_CN_NOT_IN_SAN, c,
 				    "the leaf's subject CN \"%s\" is not among its subjectAltName names", vs);
 			}
 		}
@@ -648,7 +649,7 @@ wp_rule_keys(struct wp_ctx *x)
 		switch (pk) {
 		case GNUTLS_PK_RSA:
 			if (bits < 2048)
-				wp_add(x, FINDING_WEAK_KEY, c,
+				wp_add(x, VBIT_WEAK_KEY, c,
 				    "the RSA key of %s has %u bits; at least 2048 are required",
 				    c->who, bits);
 			break;
@@ -663,7 +664,7 @@ wp_rule_keys(struct wp_ctx *x)
 				break;
 			name = curve != GNUTLS_ECC_CURVE_INVALID ?
 			    gnutls_ecc_curve_get_name(curve) : NULL;
-			wp_add(x, FINDING_DISALLOWED_CURVE, c,
+			wp_add(x, VBIT_DISALLOWED_CURVE, c,
 			    "the EC key of %s is on %s; only P-256, P-384 and P-521 are allowed",
 			    c->who, name ? name : "a curve GnuTLS does not know");
 			break;
@@ -674,7 +675,7 @@ wp_rule_keys(struct wp_ctx *x)
 			name = pk > 0 ? gnutls_pk_get_name((gnutls_pk_algorithm_t)pk) : NULL;
 			if (name == NULL && gnutls_x509_crt_get_pk_oid(c->crt, oid, &size) >= 0)
 				name = oid;
-			wp_add(x, FINDING_DISALLOWED_KEY_TYPE, c,
+			wp_add(x, VBIT_DISALLOWED_KEY_TYPE, c,
 			    "%s has a %s key; only RSA and ECDSA keys are allowed",
 			    c->who, name ? name : "unknown");
 			break;
@@ -705,7 +706,7 @@ wp_rule_extensions(struct wp_ctx *x, const struct wp_cert *c)
 		int ret;
 
 		if (i == WP_MAX_EXTS) {
-			wp_add(x, FINDING_UNKNOWN_CRITICAL_EXTENSION, c,
+			wp_add(x, VBIT_UNKNOWN_CRIT_EXT, c,
 			    "%s has more than %d extensions, more than tlswatch reads",
 			    c->who, WP_MAX_EXTS);
 			break;
@@ -714,22 +715,22 @@ wp_rule_extensions(struct wp_ctx *x, const struct wp_cert *c)
 		if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
 			break;
 		if (ret < 0) {
-			wp_add(x, FINDING_UNKNOWN_CRITICAL_EXTENSION, c,
+			wp_add(x, VBIT_UNKNOWN_CRIT_EXT, c,
 			    "the extensions of %s cannot be read", c->who);
 			break;
 		}
 		if (strcmp(oid, OID_AKI) == 0) {
 			aki = 1;
 			if (crit)
-				wp_add(x, FINDING_AKI_CRITICAL, c,
+				wp_add(x, VBIT_AKI_CRITICAL, c,
 				    "the authorityKeyIdentifier of %s is marked critical", c->who);
 		} else if (strcmp(oid, OID_SKI) == 0) {
 			ski = 1;
 			if (crit)
-				wp_add(x, FINDING_SKI_CRITICAL, c,
+				wp_add(x, VBIT_SKI_CRITICAL, c,
 				    "the subjectKeyIdentifier of %s is marked critical", c->who);
 		} else if (strcmp(oid, OID_AIA) == 0 && crit) {
-			wp_add(x, FINDING_AIA_CRITICAL, c,
+			wp_add(x, VBIT_AIA_CRITICAL, c,
 			    "the authorityInfoAccess of %s is marked critical", c->who);
 		}
 		if (!crit)
@@ -740,11 +741,11 @@ wp_rule_extensions(struct wp_ctx *x, const struct wp_cert *c)
 		if (known)
 			continue;
 		if (strcmp(oid, OID_CT_POISON) == 0)
-			wp_add(x, FINDING_UNKNOWN_CRITICAL_EXTENSION, c,
+			wp_add(x, VBIT_UNKNOWN_CRIT_EXT, c,
 			    "%s carries the critical CT poison extension: it is a precertificate, not a certificate",
 			    c->who);
 		else
-			wp_add(x, FINDING_UNKNOWN_CRITICAL_EXTENSION, c,
+			wp_add(x, VBIT_UNKNOWN_CRIT_EXT, c,
 			    "%s marks extension %s critical; clients that do not know it reject the certificate",
 			    c->who, oid);
 	}
@@ -752,10 +753,10 @@ wp_rule_extensions(struct wp_ctx *x, const struct wp_cert *c)
 	if (c->version < 3)
 		return;
 	if (!aki && !c->self_signed)
-		wp_add(x, FINDING_AKI_MISSING, c,
+		wp_add(x, VBIT_AKI_MISSING, c,
 		    "%s has no authorityKeyIdentifier", c->who);
 	if (c->pos > 0 && !ski)
-		wp_add(x, FINDING_SKI_MISSING, c,
+		wp_add(x, VBIT_SKI_MISSING, c,
 		    "%s has no subjectKeyIdentifier", c->who);
 }
 
@@ -798,7 +799,7 @@ wp_rule_aia(struct wp_ctx *x, const struct wp_cert *c)
 	}
 	gnutls_free(d.data);
 	if (bad != NULL)
-		wp_add(x, FINDING_AIA_MALFORMED, c,
+		wp_add(x, VBIT_AIA_MALFORMED, c,
 		    "the authorityInfoAccess of %s is malformed: %s", c->who, bad);
 }
 
@@ -810,7 +811,7 @@ wp_rule_serial(struct wp_ctx *x, const struct wp_cert *c)
 	int ret = gnutls_x509_crt_get_serial(c->crt, s, &size);
 
 	if (ret == GNUTLS_E_SHORT_MEMORY_BUFFER || (ret >= 0 && size > 20)) {
-		wp_add(x, FINDING_SERIAL_TOO_LONG, c,
+		wp_add(x, VBIT_SERIAL_TOO_LONG, c,
 		    "the serial number of %s takes %s octets; at most 20 are allowed",
 		    c->who, ret >= 0 ? "more than 20" : "more than 64");
 		return;
@@ -818,14 +819,14 @@ wp_rule_serial(struct wp_ctx *x, const struct wp_cert *c)
 	if (ret < 0 || size == 0)
 		return;
 	if (s[0] & 0x80) {
-		wp_add(x, FINDING_SERIAL_NEGATIVE, c,
+		wp_add(x, VBIT_SERIAL_NEGATIVE, c,
 		    "the serial number of %s is negative", c->who);
 		return;
 	}
 	for (i = 0; i < size && s[i] == 0; i++)
 		;
 	if (i == size)
-		wp_add(x, FINDING_SERIAL_ZERO, c,
+		wp_add(x, VBIT_SERIAL_ZERO, c,
 		    "the serial number of %s is zero", c->who);
 }
 
@@ -839,11 +840,11 @@ wp_rule_signature(struct wp_ctx *x, const struct wp_cert *c)
 		return;
 	dig = gnutls_sign_get_hash_algorithm((gnutls_sign_algorithm_t)sign);
 	if (dig == GNUTLS_DIG_SHA1)
-		wp_add(x, FINDING_SHA1_SIGNATURE, c,
+		wp_add(x, VBIT_SHA1_SIGNATURE, c,
 		    "%s is signed with SHA-1 (%s), which collisions have broken",
 		    c->who, gnutls_sign_get_name((gnutls_sign_algorithm_t)sign));
 	else if (dig == GNUTLS_DIG_MD5 || dig == GNUTLS_DIG_MD2)
-		wp_add(x, FINDING_MD5_SIGNATURE, c,
+		wp_add(x, VBIT_MD5_SIGNATURE, c,
 		    "%s is signed with %s, which collisions have broken",
 		    c->who, gnutls_sign_get_name((gnutls_sign_algorithm_t)sign));
 }
@@ -862,7 +863,7 @@ wp_rule_profile(struct wp_ctx *x)
 		wp_rule_serial(x, c);
 		wp_rule_signature(x, c);
 		if (c->empty_subject && (!c->san || !c->san_critical))
-			wp_add(x, FINDING_EMPTY_SUBJECT_SAN_NOT_CRITICAL, c,
+			wp_add(x, VBIT_EMPTY_SUBJECT_SAN_NOT_CRITICAL, c,
 			    "%s has an empty subject and %s", c->who, c->san ?
 			    "a subjectAltName not marked critical" : "no subjectAltName");
 	}
@@ -903,4 +904,40 @@ webpki_evaluate(const struct webpki_input *in, struct findings *out)
 	for (size_t k = 0; k < x->n; k++)
 		wp_fini(&x->c[k]);
 	free(x);
+}
+
+void
+webpki_evaluate_path(const struct check_chain *cc, const struct check_path *p,
+    struct findings *out)
+{
+	struct webpki_cert path[CHECK_MAX_DEPTH + 1];
+	struct webpki_input in;
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n && n < ARRAY_SIZE(path); i++) {
+		long depth = p->index[i];
+
+		if (depth < 0) {
+			/* The anchor, a copy from the store: the server may have
+			 * sent it too, or it may be the last certificate itself
+			 * (a trusted self-signed leaf). */
+			for (size_t k = 0; k < cc->n; k++) {
+				if (gnutls_x509_crt_equals(p->crt[i], cc->crt[k])) {
+					depth = (long)k;
+					break;
+				}
+			}
+			if (n > 0 && depth == path[n - 1].depth)
+				continue;
+			if (depth < 0)
+				depth = (long)i;
+		}
+		path[n].crt = p->crt[i];
+		path[n].depth = (int)depth;
+		n++;
+	}
+	in.path = path;
+	in.npath = n;
+	in.anchored = p->n > 0 && p->index[p->n - 1] == -1;
+	webpki_evaluate(&in, out);
 }

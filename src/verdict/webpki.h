@@ -36,4 +36,12 @@ struct webpki_input {
  * certificates give the same findings, whatever the clock. */
 void webpki_evaluate(const struct webpki_input *in, struct findings *out);
 
+/* The same over a check's path (check.h) of the presented chain cc: a
+ * finding on a certificate that was presented carries its depth there; an
+ * anchor from the store that equals a presented certificate, that one's. */
+struct check_chain;
+struct check_path;
+void webpki_evaluate_path(const struct check_chain *cc, const struct check_path *p,
+                          struct findings *out);
+
 #endif

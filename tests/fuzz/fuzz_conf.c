@@ -1,7 +1,10 @@
 /*
- * fuzz_conf.c - configuration loading (conf_load): the input is written to
- * t.conf in a directory of its own and loaded, so libconfig parses it and
- * conf.c validates every setting, as `tlswatchd -t` does. The directory
+ * fuzz_conf.c - configuration parsing (conf_parse): the input is written to
+ * t.conf in a directory of its own and parsed, so libconfig reads it and
+ * conf.c validates every setting as `tlswatchd -t` does, short of loading
+ * the trust stores and client certificates it names (conf_load's GnuTLS
+ * part, which would load the system store at every input and refuse the
+ * seeds' placeholder PEM files). The directory
  * holds the files the seeds (tests/test_conf.c's configurations) name:
  * ca.pem, a certificate and key for the web block, an include file.
  * Durations (parse_duration_ms) are fed the raw input as well.
@@ -126,19 +129,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(s);
 
 	fuzz_write("t.conf", data, size);
-	c = conf_load("t.conf", &errors);
+	c = conf_parse("t.conf", &errors);
 	FUZZ_CHECK((c == NULL) != (errors == NULL), "a config %s errors", c ? "and" : "nor");
 	if (c == NULL) {
 		check_errors(errors);
 		/* the same file, the same errors */
-		FUZZ_CHECK(conf_load("t.conf", &errors2) == NULL && errors2 != NULL &&
+		FUZZ_CHECK(conf_parse("t.conf", &errors2) == NULL && errors2 != NULL &&
 		    strcmp(errors, errors2) == 0, "loaded twice, different errors");
 		free(errors);
 		free(errors2);
 		return 0;
 	}
 	check_conf(c);
-	c2 = conf_load("t.conf", &errors2);
+	c2 = conf_parse("t.conf", &errors2);
 	FUZZ_CHECK(c2 != NULL, "accepted once, refused the next time: %s", errors2);
 	FUZZ_CHECK(c2->ntargets == c->ntargets, "loaded twice, different targets");
 	for (size_t i = 0; i < c->ntargets; i++)

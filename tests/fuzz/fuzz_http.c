@@ -156,9 +156,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	if (tls_init(&err) == -1 || (loop = loop_new()) == NULL ||
 	    (res = resolver_new(loop, &err)) == NULL ||
-	    (sched = sched_new(loop, res, conf, &err)) == NULL)
+	    (store = store_new(loop, conf->state_dir, conf->state_refresh_ms, &err)) == NULL ||
+	    (sched = sched_new(loop, res, conf)) == NULL)
 		die("start", err);
-	store = store_new(conf->state_dir, conf->state_refresh_ms);
 	sched_set_store(sched, store);
 	pages.sched = sched;
 	pages.conf = conf;

@@ -19,11 +19,13 @@
 
 #include "verdict/certs.h"
 #include "fuzz.h"
+#include "core/loop.h"
 #include "state/store.h"
-#include "target.h"
+#include "result.h"
 #include "core/util.h"
 
 static char *state_file;
+static struct loop *loop;
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -32,6 +34,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	fuzz_state_certs(fuzz_dir());
 	state_file = fuzz_path("t.state");
+	if ((loop = loop_new()) == NULL)
+		abort();
 	return 0;
 }
 
@@ -60,8 +64,8 @@ check_chain(const struct store_chain *a, const struct store_chain *b, const char
 
 /* What is written of st and r survives a write and a read. */
 static void
-check_same(const struct store_target *a, const struct result *ra,
-    const struct store_target *b, const struct result *rb)
+check_same(const struct store_record *a, const struct result *ra,
+    const struct store_record *b, const struct result *rb)
 {
 	FUZZ_CHECK(strcmp(a->name, b->name) == 0, "name \"%s\" came back as \"%s\"", a->name,
 	    b->name);
@@ -114,10 +118,10 @@ check_same(const struct store_target *a, const struct result *ra,
 }
 
 static void
-check_parsed(const struct store_target *st, const struct result *r)
+check_parsed(const struct store_record *st, const struct result *r)
 {
 	FUZZ_CHECK(st->name != NULL && st->name[0] != '\0', "a state without a name");
-	FUZZ_CHECK(st->certs != NULL && st->cert_first_seen != NULL, "no certs array");
+	FUZZ_CHECK(st->certs != NULL, "no certs array");
 	FUZZ_CHECK(st->nhist <= STORE_HISTORY, "%zu history entries", st->nhist);
 	if (r == NULL)
 		return;
@@ -129,7 +133,7 @@ check_parsed(const struct store_target *st, const struct result *r)
 }
 
 static int
-parse(const void *text, size_t len, struct store_target **st, struct result **r, char **err)
+parse(const void *text, size_t len, struct store_record **st, struct result **r, char **err)
 {
 	fuzz_write(state_file, text, len);
 	*st = NULL;
@@ -142,11 +146,11 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t live = cert_count();
-	struct store_target *st, *st2;
+	struct store_record *st, *st2;
 	struct result *r, *r2;
 	char *err, *text, *text2;
 	/* store_free forgets the stage and reason names files brought in */
-	struct store *s = store_new(fuzz_dir(), 1000);
+	struct store *s = store_new(loop, fuzz_dir(), 1000, &err);
 
 	if (parse(data, size, &st, &r, &err) == -1) {
 		FUZZ_CHECK(err != NULL && strncmp(err, "line ", 5) == 0, "refused without a reason");
@@ -167,8 +171,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    text2);
 	free(text);
 	free(text2);
-	store_target_free(st);
-	store_target_free(st2);
+	store_record_free(st);
+	store_record_free(st2);
 	result_free(r);
 	result_free(r2);
 	store_free(s);

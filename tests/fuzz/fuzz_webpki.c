@@ -5,8 +5,9 @@
  *   even: a list of DER blobs, cut by their outer tag and length as a
  *         server's Certificate message would list them; those that parse
  *         as X.509 are a path, leaf first (anchored when bit 1 is set),
- *         and also a chain verified against the test PKI's root
- *         (chain_webpki, chain_verify), which builds its own path;
+ *         and also a chain, its path built as the verdict builds it
+ *         (check_path_build) and its verdict made under each policy,
+ *         against the test PKI's root;
  *   odd:  byte 1 is the length n of a nameConstraints extension value
  *         (n bytes), the rest a subjectAltName value: both through the DER
  *         reader, each name then checked against the constraints.
@@ -32,7 +33,10 @@
 #include <gnutls/x509.h>
 
 #include "verdict/certs.h"
+#include "conf/conf.h"
 #include "verdict/chain.h"
+#include "verdict/check.h"
+#include "verdict/verdict.h"
 #include "verdict/finding.h"
 #include "verdict/gnames.h"
 #include "verdict/webpki.h"
@@ -57,7 +61,7 @@ check_findings(const struct findings *f, size_t npath)
 	for (size_t i = 0; i < f->n; i++) {
 		const struct finding *x = &f->v[i];
 
-		FUZZ_CHECK(x->id < FINDING_COUNT, "finding id %u", x->id);
+		FUZZ_CHECK(x->id < VERDICT_NCERT_ISSUES, "finding id %u", x->id);
 		FUZZ_CHECK(x->depth >= 0 && (size_t)x->depth < npath + MAX_BLOBS,
 		    "depth %d of a path of %zu", x->depth, npath);
 		FUZZ_CHECK(strlen(x->sha256) == 64, "fingerprint %s", x->sha256);
@@ -115,14 +119,39 @@ run_path(const uint8_t *p, size_t n, int anchored)
 	findings_fini(&f);
 
 	if (nb > 0) {
-		findings_init(&f);
-		if (chain_webpki(blobs, nb, fz_trust, &f) == 0)
+		struct check_chain cc;
+		struct check_path cp;
+		struct conf_target t;
+		struct verdict_input vin;
+		uint64_t known = ((uint64_t)1 << VERDICT_NREASONS) - 1;
+
+		if (check_chain_load(&cc, blobs, nb) == 0) {
+			findings_init(&f);
+			check_path_build(&cc, trust_list(fz_trust), &cp);
+			webpki_evaluate_path(&cc, &cp, &f);
 			check_findings(&f, nb);
-		findings_fini(&f);
-		if (chain_verify(blobs, nb, fz_trust, "good.test", (int64_t)time(NULL), &v) == 0)
-			FUZZ_CHECK(v.verified == (v.reasons == 0), "verified %d, reasons %#x",
-			    v.verified, v.reasons);
-		FUZZ_CHECK((v.reasons & ~((1u << CHAIN_NREASONS) - 1)) == 0, "reasons %#x", v.reasons);
+			findings_fini(&f);
+			check_path_free(&cp);
+			check_chain_free(&cc);
+		}
+		/* the whole verdict, under each policy */
+		for (int pol = CONF_POLICY_PUBLIC; pol <= CONF_POLICY_PRIVATE; pol++) {
+			memset(&t, 0, sizeof(t));
+			t.policy = pol;
+			memset(&vin, 0, sizeof(vin));
+			vin.chain = blobs;
+			vin.n = nb;
+			vin.trust = fz_trust;
+			vin.target = &t;
+			vin.hostname = "good.test";
+			vin.now = (int64_t)time(NULL);
+			(void)verdict_evaluate(&vin, &v);
+			FUZZ_CHECK(v.verified == (v.reasons == 0), "verified %d, reasons %#llx",
+			    v.verified, (unsigned long long)v.reasons);
+			FUZZ_CHECK((v.reasons & ~known) == 0, "reasons %#llx",
+			    (unsigned long long)v.reasons);
+			verdict_fini(&v);
+		}
 	}
 	for (size_t i = 0; i < nc; i++)
 		gnutls_x509_crt_deinit(crts[i]);

@@ -1,10 +1,10 @@
-/* target.c - results and their lifetime. */
+/* result.c - results and their lifetime. */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "target.h"
+#include "result.h"
 #include "core/util.h"
 
 const char *
@@ -34,7 +34,7 @@ result_free(struct result *r)
 	free(r->peer);
 	free(r->tls_version);
 	free(r->cipher);
-	free(r->verify_name);
+	verdict_fini(&r->verdict);
 	free(r);
 }
 
@@ -54,7 +54,7 @@ result_dup(const struct result *r)
 	d->peer = dup_or_null(r->peer);
 	d->tls_version = dup_or_null(r->tls_version);
 	d->cipher = dup_or_null(r->cipher);
-	d->verify_name = dup_or_null(r->verify_name);
+	verdict_copy(&d->verdict, &r->verdict);
 	/* the DER goes to the store from the original only */
 	d->ders = NULL;
 	d->nders = 0;
@@ -72,7 +72,6 @@ addr_results_free(struct addr_result *a, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(a[i].address);
-		free(a[i].labels);
 		result_free(a[i].result);
 	}
 	free(a);

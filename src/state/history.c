@@ -1,0 +1,436 @@
+/*
+ * history.c - what one target's results mean over time, and the one place
+ * that logs their changes (history.h).
+ *
+ * Log lines, one per change and never per repetition:
+ *   target T: probe failed at STAGE: REASON (DETAIL)   a new failure
+ *   target T: probe ok: VERSION, CIPHER, N certificates from PEER
+ *   target T: chain verified, valid until WHEN[; was: ...]
+ *   target T: chain does not verify: REASONS (leaf: SUBJECT)[; was: ...]
+ *   target T: chain changed at depth D: OLD (...) -> NEW (...); N -> M certificates
+ * With addresses = "all" the first four name "T address A".
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/util.h"
+#include "state/history.h"
+#include "verdict/certs.h"
+
+struct haddr {
+	char *address;
+	struct result *result;
+	uint64_t success, failure;
+};
+
+struct history {
+	char *name;
+	struct result *result;       /* the target's last result */
+	uint64_t success, failure;
+	struct haddr *addrs;         /* addresses = "all" */
+	size_t naddrs;
+	struct store_record *mem;    /* NULL before the first result */
+	double *first_seen;          /* mem->chain.n entries */
+};
+
+struct history *
+history_new(const char *name)
+{
+	struct history *h = xcalloc(1, sizeof(*h));
+
+	h->name = xstrdup(name);
+	return h;
+}
+
+static void
+addrs_free(struct haddr *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(a[i].address);
+		result_free(a[i].result);
+	}
+	free(a);
+}
+
+void
+history_free(struct history *h)
+{
+	if (h == NULL)
+		return;
+	result_free(h->result);
+	addrs_free(h->addrs, h->naddrs);
+	store_record_free(h->mem);
+	free(h->first_seen);
+	free(h->name);
+	free(h);
+}
+
+const char *
+history_name(const struct history *h)
+{
+	return h->name;
+}
+
+/* ------------------------------------------------------------ logging */
+
+/* A verdict's line, when it differs from the one before (was: NULL when
+ * unknown or the probe before failed); r presented the chain. */
+static void
+log_verdict(const char *name, const struct verdict *was, const struct verdict *v,
+    const struct result *r)
+{
+	struct buf prev;
+
+	if (was && was->verified == v->verified && was->reasons == v->reasons)
+		return;
+	/* what it was, when known: "verified" or the old reasons */
+	buf_init(&prev);
+	if (was) {
+		buf_puts(&prev, "; was: ");
+		if (was->verified)
+			buf_puts(&prev, "verified");
+		else
+			verdict_words_join(&prev, VERDICT_REASON, was->reasons, ", ", NULL);
+	}
+	if (v->verified) {
+		char when[32];
+
+		fmt_utc_iso(when, sizeof(when), v->verified_expiry);
+		log_info("target %s: chain verified, valid until %s%s", name, when,
+		    prev.data ? prev.data : "");
+	} else {
+		struct buf why;
+
+		buf_init(&why);
+		verdict_words_join(&why, VERDICT_REASON, v->reasons, ", ", NULL);
+		log_info("target %s: chain does not verify: %s (leaf: %s)%s", name,
+		    why.data ? why.data : "other",
+		    r->ncerts ? r->certs[0]->subject : "none", prev.data ? prev.data : "");
+		buf_free(&why);
+	}
+	buf_free(&prev);
+}
+
+static void
+log_result(const char *name, const struct result *old, const struct result *r)
+{
+	if (!r->success) {
+		if (old == NULL || old->success || strcmp(old->fail_stage, r->fail_stage) != 0 ||
+		    strcmp(old->fail_reason, r->fail_reason) != 0)
+			log_info("target %s: probe failed at %s: %s (%s)", name, r->fail_stage,
+			    r->fail_reason, r->fail_detail ? r->fail_detail : "");
+		return;
+	}
+	if (old == NULL || !old->success)
+		log_info("target %s: probe ok: %s, %s, %zu certificate%s from %s", name,
+		    r->tls_version, r->cipher, r->ncerts, r->ncerts == 1 ? "" : "s",
+		    r->peer ? r->peer : "?");
+	log_verdict(name, old && old->success ? &old->verdict : NULL, &r->verdict, r);
+}
+
+static void
+log_chain_change(const char *name, const struct store_record *st, const struct result *r)
+{
+	size_t d = 0;
+	const struct cert *o, *n;
+	char oexp[32] = "?", nexp[32] = "?";
+
+	while (d < st->chain.n && d < r->ncerts &&
+	    strcmp(st->chain.fps[d], r->certs[d]->sha256) == 0)
+		d++;
+	o = d < st->chain.n ? st->certs[d] : NULL;
+	n = d < r->ncerts ? r->certs[d] : NULL;
+	if (o)
+		fmt_utc_iso(oexp, sizeof(oexp), o->not_after);
+	if (n)
+		fmt_utc_iso(nexp, sizeof(nexp), n->not_after);
+	log_info("target %s: chain changed at depth %zu: %s (subject %s, expires %s) -> "
+	    "%s (subject %s, expires %s); %zu -> %zu certificates", name, d,
+	    d < st->chain.n ? st->chain.fps[d] : "none", o ? o->subject : "?", oexp,
+	    n ? n->sha256 : "none", n ? n->subject : "?", nexp, st->chain.n, r->ncerts);
+}
+
+/* ------------------------------------------------------------ memory */
+
+/* When fp was first presented: the oldest chain holding it. */
+static double
+first_seen_of(const struct store_record *st, const char *fp)
+{
+	double t = st->chain.since;
+
+	for (size_t i = 0; i < st->nhist; i++)
+		for (size_t j = 0; j < st->hist[i].n; j++)
+			if (strcmp(st->hist[i].fps[j], fp) == 0 && st->hist[i].since < t)
+				t = st->hist[i].since;
+	return t;
+}
+
+static void
+update_first_seen(struct history *h)
+{
+	const struct store_record *st = h->mem;
+
+	free(h->first_seen);
+	h->first_seen = xcalloc(st->chain.n ? st->chain.n : 1, sizeof(double));
+	for (size_t i = 0; i < st->chain.n; i++)
+		h->first_seen[i] = first_seen_of(st, st->chain.fps[i]);
+}
+
+static int
+same_chain(const struct store_chain *c, const struct result *r)
+{
+	if (c->n != r->ncerts)
+		return 0;
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->fps[i], r->certs[i]->sha256) != 0)
+			return 0;
+	return 1;
+}
+
+static void
+set_chain(struct store_record *st, const struct result *r, double now)
+{
+	for (size_t i = 0; st->certs && i < st->chain.n; i++)
+		cert_put(st->certs[i]);
+	free(st->certs);
+	store_chain_free(&st->chain);
+	st->chain.n = r->ncerts;
+	st->chain.since = now;
+	st->chain.fps = xcalloc(r->ncerts ? r->ncerts : 1, sizeof(*st->chain.fps));
+	st->certs = xcalloc(r->ncerts ? r->ncerts : 1, sizeof(*st->certs));
+	for (size_t i = 0; i < r->ncerts; i++) {
+		memcpy(st->chain.fps[i], r->certs[i]->sha256, 65);
+		st->certs[i] = cert_ref(r->certs[i]);
+	}
+	st->chain_changed = now;
+}
+
+/* The verdict remembered, from a successful result: 1 when it changed. */
+static int
+remember_verdict(struct store_record *st, const struct verdict *v)
+{
+	if (st->have_verdict && st->verified == v->verified && st->reasons == v->reasons &&
+	    st->issues == v->issues)
+		return 0;
+	st->have_verdict = 1;
+	st->verified = v->verified;
+	st->reasons = v->reasons;
+	st->issues = v->issues;
+	return 1;
+}
+
+/* What r changes in what is remembered; 1 when anything did. */
+static int
+remember(struct history *h, const struct result *r)
+{
+	struct store_record *st;
+	double now = r->time;
+	int changed = 0, touched = 0;
+
+	if (h->mem == NULL)
+		h->mem = store_record_new(h->name);
+	st = h->mem;
+	if (st->first_seen == 0) {
+		st->first_seen = now;
+		touched = 1;
+	}
+	if (!r->success)
+		return touched;
+	if (st->chain.n == 0 && st->chain_changed == 0) {
+		set_chain(st, r, now);
+		changed = 1;
+	} else if (!same_chain(&st->chain, r)) {
+		struct store_chain old = st->chain;
+
+		log_chain_change(h->name, st, r);
+		/* the old chain goes first in the history; the oldest falls off */
+		if (st->nhist == STORE_HISTORY)
+			store_chain_free(&st->hist[--st->nhist]);
+		st->hist = xreallocarray(st->hist, st->nhist + 1, sizeof(*st->hist));
+		memmove(st->hist + 1, st->hist, st->nhist * sizeof(*st->hist));
+		st->hist[0] = old;
+		st->hist[0].until = now;
+		st->nhist++;
+		st->chain.fps = NULL;
+		st->chain.n = 0;
+		for (size_t i = 0; i < old.n; i++)
+			cert_put(st->certs[i]);
+		free(st->certs);
+		st->certs = NULL;
+		set_chain(st, r, now);
+		st->chain_changes++;
+		changed = 1;
+	}
+	changed |= remember_verdict(st, &r->verdict);
+	if (changed) {
+		st->last_change = now;
+		update_first_seen(h);
+	}
+	return changed | touched;
+}
+
+/* ------------------------------------------------------------ results */
+
+void
+history_restore(struct history *h, struct store_record *rec, struct result *r)
+{
+	store_record_free(h->mem);
+	h->mem = rec;
+	result_free(h->result);
+	h->result = r;
+	if (rec)
+		update_first_seen(h);
+}
+
+int
+history_record(struct history *h, struct result *r)
+{
+	int changed;
+
+	if (r->success)
+		h->success++;
+	else
+		h->failure++;
+	log_result(h->name, h->result, r);
+	changed = remember(h, r);
+	result_free(h->result);
+	h->result = r;
+	return changed;
+}
+
+int
+history_record_all(struct history *h, struct result *failure, struct addr_result *a,
+    size_t n)
+{
+	struct haddr *na = xcalloc(n ? n : 1, sizeof(*na));
+	struct result *first;
+	int changed;
+
+	for (size_t i = 0; i < n; i++) {
+		struct result *old = NULL;
+		char *name;
+
+		na[i].address = a[i].address;
+		na[i].result = a[i].result;
+		for (size_t j = 0; j < h->naddrs; j++) {
+			if (strcmp(h->addrs[j].address, a[i].address) == 0) {
+				na[i].success = h->addrs[j].success;
+				na[i].failure = h->addrs[j].failure;
+				old = h->addrs[j].result;
+				break;
+			}
+		}
+		if (a[i].result->success)
+			na[i].success++;
+		else
+			na[i].failure++;
+		name = xasprintf("%s address %s", h->name, a[i].address);
+		log_result(name, old, a[i].result);
+		free(name);
+	}
+	free(a);
+	addrs_free(h->addrs, h->naddrs);
+	h->addrs = na;
+	h->naddrs = n;
+	first = failure ? failure : result_dup(na[0].result);
+	if (first->success)
+		h->success++;
+	else
+		h->failure++;
+	if (failure)
+		log_result(h->name, h->result, failure);
+	changed = remember(h, first);
+	result_free(h->result);
+	h->result = first;
+	return changed;
+}
+
+int
+history_reverdict(struct history *h, const char *address, struct verdict *v)
+{
+	struct result *r = NULL;
+	int changed = 0, target = address == NULL;
+	char *name = NULL;
+
+	if (address == NULL) {
+		r = h->result;
+	} else {
+		for (size_t i = 0; i < h->naddrs && r == NULL; i++) {
+			if (strcmp(h->addrs[i].address, address) == 0) {
+				r = h->addrs[i].result;
+				/* the target's result is the first address's copy */
+				target = i == 0 && h->result && h->result->success;
+			}
+		}
+		name = xasprintf("%s address %s", h->name, address);
+	}
+	if (r == NULL || !r->success) {
+		verdict_fini(v);
+		free(name);
+		return -1;
+	}
+	log_verdict(name ? name : h->name, &r->verdict, v, r);
+	free(name);
+	verdict_fini(&r->verdict);
+	r->verdict = *v;
+	if (target) {
+		if (r != h->result) {
+			verdict_fini(&h->result->verdict);
+			verdict_copy(&h->result->verdict, v);
+		}
+		if (h->mem && remember_verdict(h->mem, v)) {
+			h->mem->last_change = wall_now();
+			changed = 1;
+		}
+	}
+	return changed;
+}
+
+const struct result *
+history_result(const struct history *h, const char *address)
+{
+	if (address == NULL)
+		return h->result;
+	for (size_t i = 0; i < h->naddrs; i++)
+		if (strcmp(h->addrs[i].address, address) == 0)
+			return h->addrs[i].result;
+	return NULL;
+}
+
+void
+history_counts(const struct history *h, uint64_t *success, uint64_t *failure)
+{
+	*success = h->success;
+	*failure = h->failure;
+}
+
+size_t
+history_naddrs(const struct history *h)
+{
+	return h->naddrs;
+}
+
+const char *
+history_addr(const struct history *h, size_t i, const struct result **r, uint64_t *success,
+    uint64_t *failure)
+{
+	*r = h->addrs[i].result;
+	*success = h->addrs[i].success;
+	*failure = h->addrs[i].failure;
+	return h->addrs[i].address;
+}
+
+const struct store_record *
+history_memory(const struct history *h)
+{
+	return h->mem;
+}
+
+const double *
+history_cert_first_seen(const struct history *h)
+{
+	return h->mem ? h->first_seen : NULL;
+}

@@ -1,0 +1,383 @@
+/* test_sched.c - the scheduler (sched.c) on a real loop, probing GnuTLS
+ * servers on loopback: probes and counters, the concurrency limit, what a
+ * reload carries over (and what it does not), and a recheck: a check that
+ * answered "pending" asks, once its data is there, for the same input to
+ * be checked again; the new verdict goes through the history (logged once)
+ * to the store, with no new handshake. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "conf/conf.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/util.h"
+#include "probe/resolve.h"
+#include "probe/tls.h"
+#include "result.h"
+#include "sched.h"
+#include "state/history.h"
+#include "state/store.h"
+#include "testlib.h"
+#include "verdict/check.h"
+#include "verdict/verdict.h"
+
+static struct tc ca, leaf;
+static char dir[64];
+static struct loop *loop;
+static struct resolver *res;
+
+/* ---- a check that waits for data, for the target named "rc" only ---- */
+
+static int data_arrived;
+static int check_runs, check_rechecks;
+static char *ref_target, *ref_address;
+
+static void
+waiting_run(const struct check_input *in, struct check_output *out)
+{
+	if (in->ref_target == NULL || strcmp(in->ref_target, "rc") != 0)
+		return;
+	check_runs++;
+	check_rechecks += in->recheck;
+	if (!data_arrived) {
+		/* "unknown for now": keep the input and ask later */
+		free(ref_target);
+		free(ref_address);
+		ref_target = xstrdup(in->ref_target);
+		ref_address = in->ref_address ? xstrdup(in->ref_address) : NULL;
+		out->pending = 1;
+		return;
+	}
+	out->reasons |= REASON(REVOKED);
+}
+
+static const struct check waiting_check = { .name = "waiting", .run = waiting_run };
+
+/* ---- helpers ---- */
+
+static struct conf *
+load(const char *text)
+{
+	char *path = xasprintf("%s/t.conf", dir), *errors = NULL;
+	FILE *f = fopen(path, "w");
+	struct conf *c;
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	c = conf_load(path, &errors);
+	if (c == NULL)
+		fail_msg("%s", errors);
+	free(path);
+	return c;
+}
+
+static const struct history *
+hist_of(const struct sched *s, const char *name)
+{
+	for (size_t i = 0; i < sched_count(s); i++)
+		if (strcmp(sched_conf(s, i)->name, name) == 0)
+			return sched_history(s, i);
+	fail_msg("no target %s", name);
+	return NULL;
+}
+
+static uint64_t
+probes(const struct sched *s, const char *name)
+{
+	uint64_t ok, bad;
+
+	history_counts(hist_of(s, name), &ok, &bad);
+	return ok + bad;
+}
+
+/* Run the loop until every target has been probed n times (or ms pass). */
+static int
+run_until_probed(struct sched *s, uint64_t n, uint64_t ms)
+{
+	uint64_t end = mono_ms() + ms;
+
+	for (;;) {
+		int all = 1;
+
+		for (size_t i = 0; i < sched_count(s); i++)
+			all &= probes(s, sched_conf(s, i)->name) >= n;
+		if (all)
+			return 0;
+		if (mono_ms() >= end)
+			return -1;
+		loop_run_once(loop, 50);
+	}
+}
+
+static void
+test_probes(void **state)
+{
+	const struct tc *chain[] = { &leaf, &ca };
+	struct ts srv;
+	struct conf *c;
+	struct sched *s;
+	char *text;
+	uint64_t ok, bad;
+
+	(void)state;
+	assert_int_equal(ts_start(&srv, "127.0.0.1", chain, 2, NULL, 0, TS_HANDSHAKE), 0);
+	text = xasprintf("ca_file = \"%s/ca.pem\"; interval = \"500ms\"; timeout = \"400ms\";\n"
+	    "targets = ( { name = \"a\"; address = \"127.0.0.1:%u\"; server_name = \"leaf.test\"; },\n"
+	    "  { name = \"b\"; address = \"127.0.0.1:%u\"; server_name = \"wrong.test\"; } );\n",
+	    dir, srv.port, srv.port);
+	c = load(text);
+	free(text);
+	s = sched_new(loop, res, c);
+	assert_int_equal(sched_count(s), 2);
+	assert_null(history_result(hist_of(s, "a"), NULL));
+	sched_start(s);
+	assert_int_equal(run_until_probed(s, 2, 10000), 0);
+	history_counts(hist_of(s, "a"), &ok, &bad);
+	assert_true(ok >= 2 && bad == 0);
+	assert_true(history_result(hist_of(s, "a"), NULL)->verdict.verified);
+	assert_int_equal(history_result(hist_of(s, "b"), NULL)->verdict.reasons,
+	    REASON(HOSTNAME_MISMATCH));
+	assert_int_equal(history_memory(hist_of(s, "a"))->chain.n, 2);
+	sched_free(s);
+	conf_free(c);
+	ts_stop(&srv);
+}
+
+/* concurrency = 1: never two probes at once, the others wait their turn
+ * and all get theirs. */
+static void
+test_concurrency(void **state)
+{
+	const struct tc *chain[] = { &leaf, &ca };
+	struct ts srv;
+	struct conf *c;
+	struct sched *s;
+	char *text;
+	size_t max_flight = 0, max_queued = 0;
+	uint64_t end;
+
+	(void)state;
+	assert_int_equal(ts_start(&srv, "127.0.0.1", chain, 2, NULL, 0, TS_SILENT), 0);
+	text = xasprintf("ca_file = \"%s/ca.pem\"; concurrency = 1;\n"
+	    "interval = \"3s\"; timeout = \"600ms\";\n"
+	    "targets = ( { name = \"x\"; address = \"127.0.0.1:%u\"; },\n"
+	    "  { name = \"y\"; address = \"127.0.0.1:%u\"; },\n"
+	    "  { name = \"z\"; address = \"127.0.0.1:%u\"; } );\n",
+	    dir, srv.port, srv.port, srv.port);
+	c = load(text);
+	free(text);
+	s = sched_new(loop, res, c);
+	sched_start(s);
+	end = mono_ms() + 8000;
+	while (mono_ms() < end && (probes(s, "x") < 1 || probes(s, "y") < 1 || probes(s, "z") < 1)) {
+		loop_run_once(loop, 20);
+		if (sched_in_flight(s) > max_flight)
+			max_flight = sched_in_flight(s);
+		if (sched_queued(s) > max_queued)
+			max_queued = sched_queued(s);
+	}
+	assert_int_equal(max_flight, 1);
+	assert_true(probes(s, "x") >= 1 && probes(s, "y") >= 1 && probes(s, "z") >= 1);
+	assert_string_equal(history_result(hist_of(s, "x"), NULL)->fail_stage, "timeout");
+	sched_free(s);
+	conf_free(c);
+	ts_stop(&srv);
+}
+
+/* A reload keeps what an unchanged target had, down to its history; a
+ * changed or new one starts afresh; a removed one goes. */
+static void
+test_reload(void **state)
+{
+	const struct tc *chain[] = { &leaf, &ca };
+	struct ts srv;
+	struct conf *c1, *c2;
+	struct sched *s1, *s2;
+	const struct history *ha;
+	const struct result *ra;
+	uint64_t ok, bad, ok2, bad2;
+	char *text;
+
+	(void)state;
+	assert_int_equal(ts_start(&srv, "127.0.0.1", chain, 2, NULL, 0, TS_HANDSHAKE), 0);
+	text = xasprintf("ca_file = \"%s/ca.pem\"; interval = \"1s\"; timeout = \"500ms\";\n"
+	    "targets = ( { name = \"a\"; address = \"127.0.0.1:%u\"; server_name = \"leaf.test\"; },\n"
+	    "  { name = \"b\"; address = \"127.0.0.1:%u\"; server_name = \"leaf.test\"; },\n"
+	    "  { name = \"gone\"; address = \"127.0.0.1:%u\"; server_name = \"leaf.test\"; } );\n",
+	    dir, srv.port, srv.port, srv.port);
+	c1 = load(text);
+	free(text);
+	s1 = sched_new(loop, res, c1);
+	sched_start(s1);
+	assert_int_equal(run_until_probed(s1, 1, 10000), 0);
+	ha = hist_of(s1, "a");
+	ra = history_result(ha, NULL);
+	history_counts(ha, &ok, &bad);
+
+	text = xasprintf("ca_file = \"%s/ca.pem\"; interval = \"1s\"; timeout = \"500ms\";\n"
+	    "targets = ( { name = \"a\"; address = \"127.0.0.1:%u\"; server_name = \"leaf.test\"; },\n"
+	    "  { name = \"b\"; address = \"127.0.0.1:%u\"; server_name = \"leaf.test\";\n"
+	    "    interval = \"2s\"; },\n"
+	    "  { name = \"new\"; address = \"127.0.0.1:%u\"; server_name = \"leaf.test\"; } );\n",
+	    dir, srv.port, srv.port, srv.port);
+	c2 = load(text);
+	free(text);
+	s2 = sched_new(loop, res, c2);
+	sched_start_from(s2, s1);
+	sched_free(s1);          /* cancels its probes */
+	conf_free(c1);           /* nothing of it is held any more */
+	/* unchanged: the same history, result and counters */
+	assert_ptr_equal(hist_of(s2, "a"), ha);
+	assert_ptr_equal(history_result(hist_of(s2, "a"), NULL), ra);
+	history_counts(hist_of(s2, "a"), &ok2, &bad2);
+	assert_int_equal(ok2, ok);
+	assert_int_equal(bad2, bad);
+	/* changed and new: nothing yet */
+	assert_null(history_result(hist_of(s2, "b"), NULL));
+	assert_null(history_result(hist_of(s2, "new"), NULL));
+	assert_int_equal(sched_count(s2), 3);
+	/* and all of them go on, the kept one on its old phase */
+	assert_int_equal(run_until_probed(s2, ok + bad + 1, 10000), 0);
+	history_counts(hist_of(s2, "a"), &ok2, &bad2);
+	assert_true(ok2 > ok);
+	sched_free(s2);
+	conf_free(c2);
+	ts_stop(&srv);
+}
+
+static void
+test_recheck(void **state)
+{
+	const struct tc *chain[] = { &leaf, &ca };
+	char *sd = xasprintf("%s/state", dir), *text, *file;
+	struct store *st;
+	struct ts srv;
+	struct conf *c;
+	struct sched *s;
+	const struct result *r;
+	unsigned handshakes;
+	uint64_t end;
+
+	(void)state;
+	assert_int_equal(ts_start(&srv, "127.0.0.1", chain, 2, NULL, 0, TS_HANDSHAKE), 0);
+	/* a long interval: no second probe during the test */
+	text = xasprintf("ca_file = \"%s/ca.pem\"; interval = \"5s\"; timeout = \"1s\";\n"
+	    "targets = ( { name = \"rc\"; address = \"127.0.0.1:%u\"; server_name = \"leaf.test\"; } );\n",
+	    dir, srv.port);
+	c = load(text);
+	free(text);
+	assert_non_null(st = store_new(loop, sd, 3600 * 1000, &text));
+	s = sched_new(loop, res, c);
+	sched_set_store(s, st);
+	sched_start(s);
+	assert_int_equal(run_until_probed(s, 1, 10000), 0);
+	r = history_result(hist_of(s, "rc"), NULL);
+	assert_true(r->success);
+	assert_true(r->verdict.verified);       /* unknown for now: verified */
+	assert_true(verdict_pending(&r->verdict));
+	assert_true(verdict_retained(&r->verdict));
+	assert_true(verdict_retained_bytes() >= leaf.der.len + ca.der.len);
+	assert_string_equal(ref_target, "rc");
+	assert_null(ref_address);
+	assert_int_equal(check_runs, 1);
+	handshakes = ts_wait_handshakes(&srv, 1, 2000);
+
+	/* the data is there: the check asks, and the scheduler runs it again */
+	tl_log_start();
+	data_arrived = 1;
+	verdict_request_recheck(ref_target, ref_address);
+	verdict_request_recheck(ref_target, ref_address);   /* once is enough */
+	assert_int_equal(sched_rechecked(s), 0);            /* from the loop, later */
+	end = mono_ms() + 5000;
+	while (sched_rechecked(s) == 0 && mono_ms() < end)
+		loop_run_once(loop, 20);
+	store_drain(st);
+	text = tl_log_stop();
+	assert_int_equal(sched_rechecked(s), 1);
+	assert_int_equal(check_runs, 2);
+	assert_int_equal(check_rechecks, 1);
+	assert_int_equal(ts_handshakes(&srv), handshakes);   /* no new handshake */
+	r = history_result(hist_of(s, "rc"), NULL);
+	assert_false(r->verdict.verified);
+	assert_int_equal(r->verdict.reasons, REASON(REVOKED));
+	assert_false(verdict_pending(&r->verdict));
+	assert_int_equal(verdict_retained_bytes(), 0);
+	/* logged once, through the history */
+	assert_int_equal(tl_count(text, "target rc: chain does not verify: revoked (leaf: "
+	    "CN=leaf.test); was: verified"), 1);
+	free(text);
+	/* and remembered on disk */
+	file = xasprintf("%s/targets/rc.state", sd);
+	{
+		FILE *f = fopen(file, "r");
+		char line[256];
+		int found = 0;
+
+		assert_non_null(f);
+		while (fgets(line, sizeof(line), f))
+			found |= strcmp(line, "reasons revoked\n") == 0;
+		fclose(f);
+		assert_true(found);
+	}
+	free(file);
+
+	/* nothing retained any more, an unknown target: nothing to do */
+	sched_recheck(s, "rc", NULL);
+	sched_recheck(s, "nope", NULL);
+	end = mono_ms() + 200;
+	while (mono_ms() < end)
+		loop_run_once(loop, 20);
+	assert_int_equal(sched_rechecked(s), 1);
+	sched_free(s);
+	store_free(st);
+	conf_free(c);
+	ts_stop(&srv);
+	free(sd);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_probes),
+		cmocka_unit_test(test_concurrency),
+		cmocka_unit_test(test_reload),
+		cmocka_unit_test(test_recheck),
+	};
+	static const char *const sans[] = { "DNS:leaf.test", NULL };
+	struct tc_spec cs = { .cn = "Sched Test CA", .ca = 1 };
+	struct tc_spec ls = { .cn = "leaf.test", .sans = sans };
+	char *err = NULL, *ca_path;
+	int rc;
+
+	log_init("test_sched", 0);
+	snprintf(dir, sizeof(dir), "/tmp/test_sched.XXXXXX");
+	if (mkdtemp(dir) == NULL || tls_init(&err) == -1 || (loop = loop_new()) == NULL ||
+	    (res = resolver_new(loop, &err)) == NULL || verdict_add_check(&waiting_check) == -1)
+		return 1;
+	tc_make(&ca, &cs, NULL);
+	tc_make(&leaf, &ls, &ca);
+	ca_path = xasprintf("%s/ca.pem", dir);
+	tc_write(&ca, NULL, ca_path, NULL);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	free(ref_target);
+	free(ref_address);
+	tc_free(&leaf);
+	tc_free(&ca);
+	resolver_free(res);
+	loop_free(loop);
+	tls_fini();
+	tl_rm_rf(dir);
+	free(ca_path);
+	return rc;
+}
