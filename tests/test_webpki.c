@@ -375,6 +375,49 @@ test_table(void **state)
 	assert_string_equal(verdict_word(VERDICT_REASON, VBIT_WEBPKI), "webpki");
 }
 
+/* README's table of rules is finding.c's: each word with its source, the
+ * certificates it looks at and the policies that fail the verdict. */
+static void
+test_readme(void **state)
+{
+	const char *srcdir = getenv("TEST_SRCDIR");
+	char *path = xasprintf("%s/../README.md", srcdir && *srcdir ? srcdir : "tests");
+	gnutls_datum_t d;
+	char *text, *section;
+
+	(void)state;
+	if (gnutls_load_file(path, &d) < 0)
+		fail_msg("cannot read %s", path);
+	text = xstrndup((const char *)d.data, d.size);
+	gnutls_free(d.data);
+	if ((section = strstr(text, "\n## Web PKI rules\n")) == NULL)
+		fail_msg("README has no section \"Web PKI rules\"");
+	for (unsigned id = 0; id < VERDICT_NCERT_ISSUES; id++) {
+		const struct finding_rule *r = finding_rule(id);
+		char *head = xasprintf("\n| `%s` | ", finding_name(id)), *line, *end;
+		struct buf want;
+
+		if ((line = strstr(section, head)) == NULL)
+			fail_msg("README's table has no row for %s", finding_name(id));
+		line++;
+		end = strchr(line, '\n');
+		*end = '\0';
+		buf_init(&want);
+		buf_printf(&want, "| %s | %s | %s | %s: `", r->applies, r->rule, r->source,
+		    r->effect[POLICY_PRIVATE] == FINDING_FAIL ? "both" : "public");
+		verdict_words_join(&want, VERDICT_REASON, r->reason, ",", NULL);
+		buf_puts(&want, "` |");
+		if (strstr(line, want.data) == NULL)
+			fail_msg("README's row for %s is\n%s\nnot\n%s", finding_name(id), line,
+			    want.data);
+		*end = '\n';
+		buf_free(&want);
+		free(head);
+	}
+	free(text);
+	free(path);
+}
+
 static void
 test_policy(void **state)
 {
@@ -853,6 +896,7 @@ main(void)
 		cmocka_unit_test(test_corpus),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_readme),
 		cmocka_unit_test(test_fold),
 		cmocka_unit_test(test_cross_other_root),
 		cmocka_unit_test(test_dns_syntax),
