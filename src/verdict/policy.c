@@ -258,6 +258,15 @@ static const uint64_t finding_issue[POLICY_NFINDINGS] = {
 	[POLICY_EXPIRED_CA_IN_CHAIN] = CERT_ISSUE(EXPIRED_CA_IN_CHAIN),
 };
 
+const struct policy_rule *
+policy_rule_for_issue(unsigned bit)
+{
+	for (unsigned id = 0; id < POLICY_NFINDINGS; id++)
+		if (finding_issue[id] == (uint64_t)1 << bit)
+			return &policy_rules[id];
+	return NULL;
+}
+
 uint64_t
 policy_cert_issues(uint64_t findings)
 {
@@ -272,8 +281,17 @@ policy_cert_issues(uint64_t findings)
 int
 policy_public(const struct conf_target *ct)
 {
-	/* the system trust store: the Web PKI's rules; a CA of one's own: not */
-	return ct == NULL || ct->ca_file == NULL;
+	if (ct == NULL)
+		return 0;       /* no target: what holds for any PKI */
+	switch (ct->policy) {
+	case CONF_POLICY_PUBLIC:
+		return 1;
+	case CONF_POLICY_PRIVATE:
+		return 0;
+	default:
+		/* the system trust store: the Web PKI's rules; a CA of one's own: not */
+		return ct->ca_file == NULL;
+	}
 }
 
 /* What the check leaves in a verdict: the facts and findings, and what the

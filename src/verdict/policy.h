@@ -118,10 +118,13 @@ void policy_describe(const struct policy_result *r, struct buf *out);
 struct conf_target;
 struct verdict;
 
-/* Whether the CA/B and CT rules apply to a target: policy "public" (the
- * default with the system trust store) or "private" (with a ca_file of its
- * own). NULL: public. */
+/* Whether the CA/B and CT rules apply to a target: its policy setting,
+ * "public" (the default with the system trust store) or "private" (the
+ * default with a ca_file of its own). NULL: private. */
 int policy_public(const struct conf_target *ct);
+/* The rule of the verdict.h cert issue word of bit, when it is one of
+ * the policy check's; NULL for the other checks' words. */
+const struct policy_rule *policy_rule_for_issue(unsigned bit);
 /* The verdict.h cert issue words of a set of policy findings. */
 uint64_t policy_cert_issues(uint64_t findings);
 /* What the policy check found for a verdict, or NULL (not run; a result
