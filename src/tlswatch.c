@@ -424,7 +424,7 @@ static void
 check_judge(const struct conf_target *ct, const struct result *r, const struct check_opts *o,
     const struct scan_run *sr, double now, struct check_verdict *cv)
 {
-	struct status_view v = { NULL, o->warn, o->crit, now };
+	struct status_view v = { NULL, o->warn, o->crit, now, NULL };
 	struct status_entry e = { ct->name, r, NULL };
 	enum status_state st = status_classify(&e, &v, &cv->expiry);
 	char when[64];

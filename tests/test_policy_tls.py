@@ -17,7 +17,8 @@ not 2 delivered, and never under policy "private") and expired_ca_in_chain
 policies), each on the certificate it concerns; that none of them fails the
 verdict; tlswatch_tls_group_info and _signature_scheme_info; warn = "33%"
 judged by the lifetime on the API; the findings in words on the API and
-the status page; `tlswatch check` and its --json. Every scrape passes
+the status page; the filter by issue (?issue=WORD) of the list on both;
+`tlswatch check` and its --json. Every scrape passes
 promtool."""
 
 import json
@@ -182,6 +183,28 @@ def main(lab):
     status, _h, body = L.http_request("127.0.0.1", port, "GET", "/targets/xsign")
     lab.check(status == 200 and "expired_ca_in_chain" in body,
               "the status page shows expired_ca_in_chain", body[:3000])
+    # the filter by issue: the API's list and the status page
+    for word in POLICY_WORDS:
+        want = sorted(t for t, row in CASES.items()
+                      if any(word in ws for ws in row[4].values()))
+        status, _h, body = L.http_request("127.0.0.1", port, "GET", "/api/targets?issue=" + word)
+        try:
+            lst = json.loads(body)
+        except ValueError:
+            lst = {}
+        got = sorted(x.get("name") for x in lst.get("targets", []))
+        lab.check(status == 200 and lst.get("issue") == word and got == want and
+                  all(word in x.get("cert_issues", []) for x in lst.get("targets", [])),
+                  "/api/targets?issue=%s lists exactly %s, with their cert_issues" % (word, want),
+                  body[:1500])
+    status, _h, body = L.http_request("127.0.0.1", port, "GET",
+                                      "/?issue=validity_exceeds_limit")
+    lab.check(status == 200 and 'href="/targets/life400"' in body and
+              'href="/targets/sct1"' not in body and "1 target with the issue" in body,
+              "the status page filtered by validity_exceeds_limit shows life400 alone",
+              body[:2000])
+    status, _h, body = L.http_request("127.0.0.1", port, "GET", "/api/targets?issue=nonsense")
+    lab.check(status == 400 and "issue" in body, "an unknown issue word is a 400", body[:300])
     d.stop()
 
     # the tool: text and JSON

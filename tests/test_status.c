@@ -92,7 +92,7 @@ static void
 test_classify_and_sort(void **state)
 {
 	const double now = 1e9;
-	struct status_view v = { NULL, { 21ULL * 86400 * 1000, 0 }, { 7ULL * 86400 * 1000, 0 }, now };
+	struct status_view v = { NULL, { 21ULL * 86400 * 1000, 0 }, { 7ULL * 86400 * 1000, 0 }, now, NULL };
 	struct result r[6];
 	struct status_entry e[6];
 	static const char *const names[6] = { "ok", "warn", "crit", "unverified", "failing",
@@ -136,7 +136,7 @@ static void
 test_classify_fraction(void **state)
 {
 	const double now = 1e9;
-	struct status_view v = { NULL, { 0, 3300 }, { 0, 1000 }, now };
+	struct status_view v = { NULL, { 0, 3300 }, { 0, 1000 }, now, NULL };
 	struct cert *six = fake_cert("CN=six", (int64_t)now + 86400);
 	struct cert *long_ = fake_cert("CN=long", (int64_t)now + 130 * 86400);
 	struct cert *six_ok = fake_cert("CN=six", (int64_t)now + 3 * 86400);
@@ -201,7 +201,7 @@ static void
 test_hostile_page(void **state)
 {
 	const char *hostile = "CN=</td><script>alert(1)</script>\n\"x\\";
-	struct status_view v = { NULL, { 21ULL * 86400 * 1000, 0 }, { 7ULL * 86400 * 1000, 0 }, 1e9 };
+	struct status_view v = { NULL, { 21ULL * 86400 * 1000, 0 }, { 7ULL * 86400 * 1000, 0 }, 1e9, NULL };
 	struct cert *c = fake_cert(hostile, 2000000000);
 	struct result r;
 	struct status_entry e = { "<b>name</b>", &r, NULL };

@@ -291,7 +291,7 @@ test_metrics(void **state)
 		struct store_record *st = store_record_new("t");
 		struct status_entry e = { "t", &r, st };
 		struct status_view sv = { NULL, { 21ULL * 86400 * 1000, 0 }, { 7ULL * 86400 * 1000, 0 },
-			(double)time(NULL) };
+			(double)time(NULL), NULL };
 
 		st->chain.n = 2;
 		st->chain.fps = xcalloc(2, sizeof(*st->chain.fps));

@@ -195,6 +195,48 @@ cert_issues_at(const struct status_entry *e, size_t depth)
 	return ci[depth];
 }
 
+/* The words of every presented certificate of e's result, together. */
+static uint64_t
+cert_issues_all(const struct status_entry *e)
+{
+	size_t n;
+	const uint64_t *ci;
+	uint64_t all = 0;
+
+	if (e->r == NULL || !e->r->success ||
+	    (ci = verdict_cert_issues(&e->r->verdict, &n)) == NULL)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		all |= ci[i];
+	return all;
+}
+
+int
+status_has_issue(const struct status_entry *e, const char *word)
+{
+	uint64_t set;
+
+	if (e->r == NULL || !e->r->success)
+		return 0;
+	if (verdict_words_parse(VERDICT_CHAIN_ISSUE, word, &set) == 0 && set != 0 &&
+	    (e->r->verdict.issues & set) == set)
+		return 1;
+	return verdict_words_parse(VERDICT_CERT_ISSUE, word, &set) == 0 && set != 0 &&
+	    (cert_issues_all(e) & set) == set;
+}
+
+/* A word status_has_issue knows: one chain or certificate issue. */
+static int
+issue_word_known(const char *word)
+{
+	uint64_t set;
+
+	if (word == NULL || *word == '\0' || strchr(word, ',') != NULL)
+		return 0;
+	return (verdict_words_parse(VERDICT_CHAIN_ISSUE, word, &set) == 0 && set != 0) ||
+	    (verdict_words_parse(VERDICT_CERT_ISSUE, word, &set) == 0 && set != 0);
+}
+
 static void
 html_finding(void *arg, const char *check, const char *line)
 {
@@ -311,8 +353,13 @@ status_html_list(struct buf *b, const struct status_entry *e, size_t n,
 	buf_puts(b, "tlswatch");
 	buf_puts(b, html_style);
 	fmt_utc(when, sizeof(when), v->now);
-	buf_printf(b, "<h1>tlswatch: %zu target%s</h1>\n<p>As of %s; warn ", n, n == 1 ? "" : "s",
-	    when);
+	buf_printf(b, "<h1>tlswatch: %zu target%s", n, n == 1 ? "" : "s");
+	if (v->issue != NULL) {
+		buf_puts(b, " with the issue <code>");
+		html_escape(b, v->issue);
+		buf_puts(b, "</code> (<a href=\"/\">all</a>)");
+	}
+	buf_printf(b, "</h1>\n<p>As of %s; warn ", when);
 	put_threshold(b, &v->warn);
 	buf_puts(b, ", critical ");
 	put_threshold(b, &v->crit);
@@ -590,6 +637,8 @@ json_summary(struct buf *b, const struct status_entry *e, const struct status_vi
 	status_json_words(b, VERDICT_REASON, r && r->success ? r->verdict.reasons : 0);
 	json_key(b, "issues", 0);
 	status_json_words(b, VERDICT_CHAIN_ISSUE, r && r->success ? r->verdict.issues : 0);
+	json_key(b, "cert_issues", 0);
+	status_json_words(b, VERDICT_CERT_ISSUE, cert_issues_all(e));
 	json_key(b, "leaf_subject", 0);
 	json_str(b, leaf_subject(e));
 	json_key(b, "first_seen", 0);
@@ -637,6 +686,10 @@ status_json_list(struct buf *b, const struct status_entry *e, size_t n,
 	json_key(b, "time", 1);
 	json_num(b, v->now, 3);
 	status_json_thresholds(b, &v->warn, &v->crit, 0);
+	if (v->issue != NULL) {
+		json_key(b, "issue", 0);
+		json_str(b, v->issue);
+	}
 	json_key(b, "targets", 0);
 	buf_putc(b, '[');
 	for (size_t i = 0; i < n; i++) {
@@ -731,7 +784,8 @@ status_json_target(struct buf *b, const struct status_entry *e, const struct sta
 /* ------------------------------------------------------------ routes */
 
 int
-status_handle(void *arg, const char *url, struct buf *out, const char **content_type)
+status_handle(void *arg, const char *url, httpd_query_fn query, void *req, struct buf *out,
+              const char **content_type)
 {
 	const struct status_ctx *ctx = arg;
 	struct status_entry *e;
@@ -756,6 +810,13 @@ status_handle(void *arg, const char *url, struct buf *out, const char **content_
 	v.warn = ctx->conf->warn;
 	v.crit = ctx->conf->crit;
 	v.now = wall_now();
+	v.issue = name == NULL && query != NULL ? query(req, "issue") : NULL;
+	if (v.issue != NULL && !issue_word_known(v.issue)) {
+		*content_type = "text/plain; charset=utf-8";
+		buf_puts(out, "issue: not a chain or certificate issue word (see tlswatch_chain_issue, "
+		    "tlswatch_cert_issue)\n");
+		return 400;
+	}
 	n = sched_count(ctx->sched);
 	e = xcalloc(n ? n : 1, sizeof(*e));
 	for (size_t i = 0; i < n; i++) {
@@ -767,6 +828,14 @@ status_handle(void *arg, const char *url, struct buf *out, const char **content_
 	}
 	*content_type = json ? JSON_CONTENT_TYPE : HTML_CONTENT_TYPE;
 	if (name == NULL) {
+		if (v.issue != NULL) {
+			size_t k = 0;
+
+			for (size_t i = 0; i < n; i++)
+				if (status_has_issue(&e[i], v.issue))
+					e[k++] = e[i];
+			n = k;
+		}
 		status_sort(e, n, &v);
 		if (json)
 			status_json_list(out, e, n, &v);

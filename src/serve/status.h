@@ -10,6 +10,7 @@
 #include "result.h"
 #include "core/util.h"
 #include "verdict/expiry.h"
+#include "serve/httpd.h"
 
 enum status_state {
 	STATUS_PENDING,      /* not probed yet */
@@ -31,6 +32,8 @@ struct status_view {
 	const char *state_dir;   /* where certificates are read for details; may be NULL */
 	struct threshold warn, crit;   /* durations or fractions of the lifetime */
 	double now;
+	const char *issue;       /* only the targets with this issue word
+	                          * (chain or certificate); NULL: all */
 };
 
 const char *status_state_name(enum status_state s);   /* "ok", "warn", ... */
@@ -64,7 +67,9 @@ void status_json_target(struct buf *b, const struct status_entry *e, const struc
 void status_json_thresholds(struct buf *b, const struct threshold *warn,
                             const struct threshold *crit, int64_t lifetime);
 
-/* The daemon's pages: GET /, /targets/NAME, /api/targets, /api/targets/NAME. */
+/* The daemon's pages: GET /, /targets/NAME, /api/targets, /api/targets/NAME;
+ * / and /api/targets take ?issue=WORD (a chain or certificate issue word):
+ * only the targets that have it. */
 struct sched;
 struct status_ctx {
 	const struct sched *sched;
@@ -73,6 +78,10 @@ struct status_ctx {
 };
 /* For the HTTP server: 0 when url is not a status page, else the HTTP
  * status with out and *content_type filled. */
-int status_handle(void *arg, const char *url, struct buf *out, const char **content_type);
+int status_handle(void *arg, const char *url, httpd_query_fn query, void *req, struct buf *out,
+                  const char **content_type);
+/* Whether e's last result has the issue word (a chain issue, or one of a
+ * presented certificate). */
+int status_has_issue(const struct status_entry *e, const char *word);
 
 #endif
