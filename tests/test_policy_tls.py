@@ -181,8 +181,10 @@ def main(lab):
     lab.check(status == 200 and "validity_exceeds_limit" in body and "200 days" in body,
               "the API names validity_exceeds_limit and says the 200-day limit", body[:3000])
     status, _h, body = L.http_request("127.0.0.1", port, "GET", "/targets/xsign")
-    lab.check(status == 200 and "expired_ca_in_chain" in body,
-              "the status page shows expired_ca_in_chain", body[:3000])
+    lab.check(status == 200 and
+              '<a href="/?issue=expired_ca_in_chain">expired_ca_in_chain</a>' in body,
+              "the status page shows expired_ca_in_chain, a link to the targets with it",
+              body[:3000])
     # the filter by issue: the API's list and the status page
     for word in POLICY_WORDS:
         want = sorted(t for t, row in CASES.items()

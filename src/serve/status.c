@@ -460,8 +460,18 @@ html_cert(struct buf *b, size_t depth, const char *fp, const struct cert *mem,
 	}
 	cert_put(c);
 	if (issues) {
+		const char *words[64];
+		size_t nw = verdict_words(VERDICT_CERT_ISSUE, issues, words);
+
+		/* each word links to the list of the targets that have it */
 		buf_puts(b, "<tr><th>Issues</th><td>");
-		verdict_words_join(b, VERDICT_CERT_ISSUE, issues, ", ", "-");
+		for (size_t k = 0; k < nw; k++) {
+			buf_puts(b, k ? ", <a href=\"/?issue=" : "<a href=\"/?issue=");
+			url_escape(b, words[k]);
+			buf_puts(b, "\">");
+			html_escape(b, words[k]);
+			buf_puts(b, "</a>");
+		}
 		buf_puts(b, "</td></tr>\n");
 	}
 	buf_puts(b, "<tr><th>SHA-256</th><td class=\"fp\">");
