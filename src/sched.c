@@ -76,8 +76,11 @@ struct sched {
 	uint64_t load_started;               /* monotonic ms */
 };
 
-/* A slice of loading takes at most this long; the loop runs between. */
+/* A slice of loading takes at most this long, the loop running between;
+ * but it reads at least this many files, so that loading goes on when the
+ * machine is so loaded that a few ms of wall time hold no work. */
 #define SCHED_LOAD_SLICE_MS 5
+#define SCHED_LOAD_SLICE_MIN 16
 
 /* Lateness buckets: fine below a second, where a healthy scheduler lives. */
 static const double lateness_bounds[] = {
@@ -431,13 +434,16 @@ load_cb(struct loop_timer *timer)
 {
 	struct sched *s = container_of(timer, struct sched, load_timer);
 	uint64_t until = mono_ms() + SCHED_LOAD_SLICE_MS;
+	size_t done = 0;
 
 	do
 		target_load(s, &s->targets[s->load_next++]);
-	while (s->load_next < s->ntargets && mono_ms() < until);
+	while (s->load_next < s->ntargets &&
+	    (++done < SCHED_LOAD_SLICE_MIN || mono_ms() < until));
 	if (s->load_next < s->ntargets) {
-		/* a millisecond on: timers due now would run before the loop polls */
-		loop_timer_at(s->loop, &s->load_timer, mono_ms() + 1);
+		/* Due now, it runs after the loop's next poll: this pass of the
+		 * timers only fires those due by the time it began. */
+		loop_timer_at(s->loop, &s->load_timer, mono_ms());
 		return;
 	}
 	log_info("state_dir %s: loaded the last result of %zu of %zu target%s in %llu ms",
