@@ -35,6 +35,7 @@
 	X(INSECURE_ALGORITHM, "insecure_algorithm") \
 	X(BAD_SIGNATURE, "bad_signature") \
 	X(REVOKED, "revoked") \
+	X(REVOCATION_UNKNOWN, "revocation_unknown") \
 	X(OTHER, "other")
 
 /* What is wrong with the presented chain as a whole, trusted or not
@@ -43,7 +44,9 @@
 	X(MISORDERED, "misordered") \
 	X(INCOMPLETE, "incomplete") \
 	X(ROOT_INCLUDED, "root_included") \
-	X(DUPLICATE, "duplicate")
+	X(DUPLICATE, "duplicate") \
+	X(MUST_STAPLE_MISSING, "must_staple_missing") \
+	X(AIA_COMPLETES, "aia_completes")
 
 /* What is wrong with one presented certificate, by depth
  * (tlswatch_cert_issue{depth,sha256,issue}). The Web PKI and policy checks
