@@ -246,6 +246,11 @@ const void *verdict_blob(const struct verdict *v, size_t i);
 /* What check i's blob says, as plain-text lines appended to out (the
  * caller escapes them); nothing when the check says nothing. */
 void verdict_describe(size_t i, const void *blob, struct buf *out);
+/* Check i's blob as one JSON value appended to out (str appends a JSON
+ * string, or null for NULL): 1, or 0 (nothing appended) when the check
+ * has no JSON form. */
+int verdict_check_json(size_t i, const void *blob, struct buf *out,
+                       void (*str)(struct buf *out, const char *s));
 /* Every line every check says of v, in check order: fn(arg, check name,
  * line) for each (lines are the check's plain text; the caller escapes).
  * Returns the number of lines. */
