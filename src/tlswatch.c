@@ -25,6 +25,7 @@
 #include "verdict/certinfo.h"
 #include "verdict/certs.h"
 #include "verdict/chain.h"
+#include "verdict/fetchrun.h"
 #include "verdict/verdict.h"
 #include "conf/conf.h"
 #include "conf/tlsctx.h"
@@ -126,7 +127,7 @@ check_usage(FILE *f)
 {
 	fputs("usage: tlswatch check HOST:PORT [--servername NAME] [--starttls PROTO]\n"
 	    "                      [--cafile FILE] [--warn 21d] [--crit 7d] [--timeout 10s]\n"
-	    "                      [--json] [--pem]\n"
+	    "                      [--json] [--pem] [--no-fetch] [--acme-directory URL]\n"
 	    "Probe one TLS endpoint as tlswatchd does and print the presented chain and\n"
 	    "the verdict. The first line and the exit status follow the monitoring\n"
 	    "plugins convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n"
@@ -138,6 +139,10 @@ check_usage(FILE *f)
 	    "  --timeout DURATION the whole probe (default 10s)\n"
 	    "  --json             print a JSON object instead (see tlswatch(1))\n"
 	    "  --pem              print the presented chain as PEM\n"
+	    "  --no-fetch         no CRL, OCSP, renewal information or caIssuers fetches\n"
+	    "                     (a stapled OCSP response is still judged)\n"
+	    "  --acme-directory URL  an ACME directory to ask for renewal information\n"
+	    "                     (RFC 9773); may be given several times\n"
 	    "  -h, --help         this help\n", f);
 }
 
@@ -170,6 +175,9 @@ struct check_opts {
 	int starttls;              /* enum starttls_proto; -1: the port's */
 	uint64_t warn_ms, crit_ms, timeout_ms;
 	int json, pem;
+	int no_fetch;
+	char *acme[8];             /* --acme-directory, borrowed from argv */
+	size_t nacme;
 };
 
 /* 0: go on; 1: done (help printed); -1: bad arguments (UNKNOWN printed). */
@@ -185,6 +193,8 @@ check_options(int argc, char **argv, struct check_opts *o)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "pem", no_argument, NULL, 'p' },
+		{ "no-fetch", no_argument, NULL, 'F' },
+		{ "acme-directory", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -234,6 +244,16 @@ check_options(int argc, char **argv, struct check_opts *o)
 		case 'p':
 			o->pem = 1;
 			break;
+		case 'F':
+			o->no_fetch = 1;
+			break;
+		case 'A':
+			if (o->nacme == ARRAY_SIZE(o->acme)) {
+				unknown("at most %zu --acme-directory", ARRAY_SIZE(o->acme));
+				return -1;
+			}
+			o->acme[o->nacme++] = optarg;
+			break;
 		case 'h':
 			check_usage(stdout);
 			return 1;
@@ -268,15 +288,21 @@ check_done(void *arg, struct result *r)
 	loop_stop(run->loop);
 }
 
-/* One probe of ct with the daemon's code; NULL with *err when the loop or
- * the resolver cannot be set up. */
+/* One probe of ct with the daemon's code, and unless o->no_fetch the
+ * fetches its revocation, renewal and AIA checks ask for (each bounded by
+ * --timeout, all of them by three times that); NULL with *err when the loop
+ * or the resolver cannot be set up. */
 static struct result *
-check_run(const struct conf_target *ct, char **err)
+check_run(const struct conf_target *ct, const struct check_opts *o, char **err)
 {
 	struct check_run run = { NULL, NULL };
 	struct resolver *res = NULL;
+	struct fetchrun *fr = NULL;
+	struct cadata_settings cs = { CONF_DEFAULT_REVOCATION_REFRESH_MS, o->acme, o->nacme };
 
-	if ((run.loop = loop_new()) == NULL || (res = resolver_new(run.loop, err)) == NULL) {
+	if ((run.loop = loop_new()) == NULL || (res = resolver_new(run.loop, err)) == NULL ||
+	    (!o->no_fetch && (fr = fetchrun_start(run.loop, &cs, o->timeout_ms, err)) == NULL)) {
+		resolver_free(res);
 		loop_free(run.loop);
 		if (*err == NULL)
 			*err = xstrdup("cannot set up the event loop");
@@ -286,6 +312,9 @@ check_run(const struct conf_target *ct, char **err)
 	while (run.r == NULL)
 		if (loop_run(run.loop) == -1)
 			break;
+	if (fr && run.r && run.r->success)
+		fetchrun_settle(fr, ct, &run.r->verdict, 3 * o->timeout_ms);
+	fetchrun_free(fr);
 	resolver_free(res);
 	loop_free(run.loop);
 	if (run.r == NULL)
@@ -514,7 +543,7 @@ cmd_check(int argc, char **argv)
 		tlsctx_free(tls);
 		return rc;
 	}
-	if (tls_init(&err) == -1 || (r = check_run(&ct, &err)) == NULL) {
+	if (tls_init(&err) == -1 || (r = check_run(&ct, &o, &err)) == NULL) {
 		rc = unknown("%s", err ? err : "cannot set up TLS");
 		free(err);
 	} else {
@@ -721,6 +750,8 @@ cmd_show(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "pem", no_argument, NULL, 'p' },
+		{ "no-fetch", no_argument, NULL, 'F' },
+		{ "acme-directory", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

@@ -417,6 +417,34 @@ targets = (
               "GET /api/targets/revoked shows the revoked certificate", body[:400])
     d.stop(limit=3.0)
 
+    # tlswatch check: the same answers, fetched by the tool itself
+    def check(name, *extra):
+        return L.run_tlswatch(lab, ["check", s[name].address, "--servername", "localhost",
+                                    "--cafile", p("root.pem"), "--timeout", "3s"] + list(extra))
+    rc, out, err = check("revoked")
+    lab.check(rc == 2 and out.startswith("TLS CRITICAL") and "revoked" in out.splitlines()[0]
+              and "crl %s/int.crl: revoked (key_compromise" % base in out,
+              "tlswatch check: a revoked leaf is CRITICAL, with the CRL's word and reason",
+              "status %d\n%s%s" % (rc, out, err))
+    rc, out, err = check("revoked", "--no-fetch")
+    lab.check(rc == 0 and "not fetched" in out and ": revoked" not in out,
+              "tlswatch check --no-fetch: nothing fetched, nothing revoked",
+              "status %d\n%s%s" % (rc, out, err))
+    rc, out, err = check("good", "--acme-directory", "http://127.0.0.1:%d/directory" % ari.port,
+                         "--json")
+    try:
+        j = json.loads(out)
+        findings = json.dumps(j.get("findings"))
+    except ValueError:
+        j, findings = {}, ""
+    lab.check(rc == 0 and j.get("verified") is True and "renewal window" in findings
+              and "ocsp" in findings, "tlswatch check --json: the ARI window and the OCSP "
+              "answer among the findings", "status %d\n%s%s" % (rc, out, err))
+    rc, out, err = check("aia")
+    lab.check(rc == 2 and "aia_completes" in out, "tlswatch check: aia_completes on an "
+              "incomplete chain whose caIssuers URL completes it", "status %d\n%s%s"
+              % (rc, out, err))
+
     # Restart on the same state: served from the cache, nginx not asked again
     before = len(access(web))
     d2 = L.Daemon(lab, conf, name="tlswatchd2", args=("-v", "-s", state))
