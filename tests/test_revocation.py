@@ -33,6 +33,7 @@ import base64
 import http.server
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -341,6 +342,17 @@ targets = (
               % (WAIT, time.monotonic() - t0), "still missing: %s" % unmet)
     lab.note("the scrape before the last was missing: %s" % (unmet[1:],))
     lab.promtool(d.scrape_text())
+    # every revocation and renewal metric the shipped rules and dashboard
+    # name is here (tests/test_alerts.py cannot make them)
+    top = os.path.join(lab.srcdir, "..")
+    with open(os.path.join(top, "etc", "prometheus", "tlswatch-rules.yml")) as f:
+        named = set(re.findall(r"\btlswatch_[a-z0-9_]+", f.read()))
+    with open(os.path.join(top, "etc", "grafana", "tlswatch.json")) as f:
+        named |= set(re.findall(r"\btlswatch_[a-z0-9_]+", f.read()))
+    named = {n for n in named if re.match(r"tlswatch_(revocation_|cert_revoked_|ari_|ocsp_staple_)", n)}
+    lab.check(len(named) >= 5 and named <= {s.name for s in e.samples},
+              "every revocation and renewal metric of the rules and dashboard is scraped",
+              sorted(named - {s.name for s in e.samples}))
 
     def verified(t):
         return e.value("tlswatch_chain_verified", target=t)
