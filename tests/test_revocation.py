@@ -427,6 +427,21 @@ targets = (
     code, _, body = d.request("GET", "/api/targets/revoked")
     lab.check(code == 200 and b'"revoked":true' in body.replace(b" ", b"") if isinstance(body, bytes) else '"revoked":true' in body.replace(" ", ""),
               "GET /api/targets/revoked shows the revoked certificate", body[:400])
+    code, _, body = d.request("GET", "/api/targets")
+    try:
+        states = {x["name"]: x["state"] for x in json.loads(body)["targets"]}
+    except (ValueError, KeyError, TypeError):
+        states = {}
+    lab.check(states.get("revoked") == "revoked" and states.get("under2") == "revoked"
+              and states.get("hard") == "unverified" and states.get("good") == "ok",
+              "the API's states: revoked for revoked certificates, unverified for "
+              "revocation_unknown, ok for good", states)
+    code, _, page = d.request("GET", "/")
+    lab.check(code == 200 and 'class="revoked"' in page and "tr.revoked td{" in page,
+              "the status page gives revoked rows their own class and colour")
+    code, _, page = d.request("GET", "/targets/good")
+    lab.check(code == 200 and "renewal window" in page and "ocsp" in page,
+              "the target page shows the ARI window and the OCSP answer")
     d.stop(limit=3.0)
 
     # tlswatch check: the same answers, fetched by the tool itself
