@@ -43,7 +43,9 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lab as L  # noqa: E402
 
-NSAME = 20        # targets probing the same good server: one CRL fetch for all
+SERIALS = iter(range(0x5000, 0x6000))
+MAX_SIZE = 16384  # fetch.max_size here: big.crl is larger
+NSAME = 100       # targets probing the same good server: one CRL fetch for all
 WAIT = 20.0       # seconds any answer may take to show on /metrics (first probes spread over 8 s)
 
 
@@ -77,7 +79,7 @@ def leaf(pki, name, exts):
          "-out", key])
     run(["openssl", "req", "-new", "-key", key, "-subj", "/CN=%s.test" % name, "-out", csr])
     run(["openssl", "x509", "-req", "-in", csr, "-CA", os.path.join(pki, "int.pem"),
-         "-CAkey", os.path.join(pki, "int.key"), "-set_serial", "0x%x" % (0x5000 + len(name)),
+         "-CAkey", os.path.join(pki, "int.key"), "-set_serial", "0x%x" % next(SERIALS),
          "-days", "30", "-extfile", ext, "-out", pem])
     return pem, key
 
@@ -210,11 +212,20 @@ def main(lab):
                                     "authorityInfoAccess = caIssuers;URI:http://%s/int.cer\n"
                                     % closed.address)
 
+    # leaves whose distribution point serves a stale CRL, one with a bad
+    # signature, one over the size cap
+    bad = {}
+    for name, crl in (("stalecrl", "int-stale.crl"), ("badsigcrl", "int-badsig.crl"),
+                      ("bigcrl", "big.crl")):
+        bad[name] = leaf(pki, name, "crlDistributionPoints = URI:%s/%s\n" % (base, crl))
+
     www = os.path.join(lab.tmp, "www")
     os.makedirs(www)
-    for n in ("int.crl", "root.crl", "int.cer", "root.cer"):
+    for n in ("int.crl", "root.crl", "int.cer", "root.cer", "int-stale.crl", "int-badsig.crl"):
         with open(p(n), "rb") as f, open(os.path.join(www, n), "wb") as o:
             o.write(f.read())
+    with open(os.path.join(www, "big.crl"), "wb") as o:
+        o.write(os.urandom(MAX_SIZE + 4096))
     # The OCSP responder: openssl ocsp -index over openssl ca's database,
     # one run per request (-reqin/-respout) as CGI through fcgiwrap behind
     # nginx. Its own server mode (-port) binds every address in OpenSSL 3.0,
@@ -240,13 +251,15 @@ def main(lab):
             time.sleep(0.02)
         web = nginx(lab, www, http_port, ocsp_port, sock, cgi)
         L.wait_port("127.0.0.1", ocsp_port, 10.0)
-        run_all(lab, pki, p, web, base, silent, dead_pem, dead_key, deadaia_pem, deadaia_key)
+        run_all(lab, pki, p, web, base, silent, dead_pem, dead_key, deadaia_pem, deadaia_key,
+                bad)
     finally:
         fcgi.terminate()
         fcgi.wait(5)
 
 
-def run_all(lab, pki, p, web, base, silent, dead_pem, dead_key, deadaia_pem, deadaia_key):
+def run_all(lab, pki, p, web, base, silent, dead_pem, dead_key, deadaia_pem, deadaia_key,
+            bad):
 
     now = int(time.time())
     ari = ARI({serial_of(p("good.pem")): (now - 3600, now + 86400, "https://ca.test/why"),
@@ -254,13 +267,13 @@ def run_all(lab, pki, p, web, base, silent, dead_pem, dead_key, deadaia_pem, dea
                serial_of(p("hold.pem")): (now + 10 * 86400, now + 20 * 86400)})
     try:
         run_cases(lab, pki, p, web, ari, silent, dead_pem, dead_key, deadaia_pem, deadaia_key,
-                  base)
+                  base, bad)
     finally:
         ari.stop()
 
 
 def run_cases(lab, pki, p, web, ari, silent, dead_pem, dead_key, deadaia_pem, deadaia_key,
-              base):
+              base, bad):
     def chain(name, *parts):
         return cat(os.path.join(pki, name + "-served.pem"), *parts)
 
@@ -286,6 +299,8 @@ def run_cases(lab, pki, p, web, ari, silent, dead_pem, dead_key, deadaia_pem, de
     s["deadsrc"] = lab.serve_chain(chain("deadsrc", dead_pem, p("int.pem")), dead_key)
     s["aia"] = lab.serve_chain(chain("aia", p("good.pem")), p("good.key"))
     s["deadaia"] = lab.serve_chain(chain("deadaia", deadaia_pem), deadaia_key)
+    for name, (pem, key) in bad.items():
+        s[name] = lab.serve_chain(chain(name, pem, p("int.pem")), key)
 
     targets = []
     for name, srv in s.items():
@@ -302,12 +317,12 @@ ca_file = %s;
 interval = "8s";
 timeout = "3s";
 revocation = "soft";
-fetch = { timeout = "2s"; };
+fetch = { timeout = "2s"; max_size = %d; };
 acme_directories = ( "http://127.0.0.1:%d/directory" );
 targets = (
   %s
 );
-""" % (port, L.conf_string(p("root.pem")), ari.port, ",\n  ".join(targets))
+""" % (port, L.conf_string(p("root.pem")), MAX_SIZE, ari.port, ",\n  ".join(targets))
     state = os.path.join(lab.tmp, "state")
     d = L.Daemon(lab, conf, args=("-v", "-s", state))
 
@@ -322,7 +337,8 @@ targets = (
                 ("hold", "crl"): "revoked", ("unlisted", "ocsp"): "unknown",
                 ("stapled", "ocsp_staple"): "good", ("wrongstaple", "ocsp"): "good",
                 ("badstaple", "ocsp"): "good", ("deadsrc", "crl"): "error",
-                ("deadsrc", "ocsp"): "error"}
+                ("deadsrc", "ocsp"): "error", ("stalecrl", "crl"): "error",
+                ("badsigcrl", "crl"): "error", ("bigcrl", "crl"): "error"}
         want[("under2", "crl", "1")] = "revoked"
         missing = ["%s %s: %s" % (k[0], k[1], status(e, *k)) for k, v in want.items()
                    if status(e, *k) != v]
@@ -360,7 +376,8 @@ targets = (
     def reasons(t):
         return sorted(x.labels["reason"] for x in e.find("tlswatch_chain_verify_error", target=t))
 
-    for t in ("good", "unlisted", "stapled", "wrongstaple", "badstaple", "deadsrc", "muststaple"):
+    for t in ("good", "unlisted", "stapled", "wrongstaple", "badstaple", "deadsrc", "muststaple",
+              "stalecrl", "badsigcrl", "bigcrl"):
         lab.eq(verified(t), 1.0, "%s: verified (soft: no source says revoked)" % t,
                reasons(t))
     for t in ("revoked", "hold", "under2"):
@@ -414,9 +431,12 @@ targets = (
     ncrl = sum(1 for line in log if line.startswith("GET /int.crl "))
     lab.eq(ncrl, 1, "nginx served int.crl once for %d targets under the intermediate"
            % (NSAME + 9), "\n".join(log))
-    lab.eq(e.value("tlswatch_fetch_requests_total", kind="crl", result="ok"), 2.0,
-           "tlswatch_fetch_requests_total{kind=crl,result=ok}: int.crl and root.crl")
-    lab.check((e.value("tlswatch_fetch_requests_total", kind="crl", result="error") or 0) >= 1,
+    lab.check(any(line.startswith("GET /big.crl 200") for line in log),
+              "nginx sent big.crl: the size cap, not the server, made it an error")
+    lab.eq(e.value("tlswatch_fetch_requests_total", kind="crl", result="ok"), 4.0,
+           "tlswatch_fetch_requests_total{kind=crl,result=ok}: int.crl, root.crl, the stale "
+           "and the badly signed one (HTTP was fine)")
+    lab.check((e.value("tlswatch_fetch_requests_total", kind="crl", result="error") or 0) >= 3,
               "tlswatch_fetch_requests_total{kind=crl,result=error} counts the dead ones")
     lab.check((e.value("tlswatch_fetch_requests_total", kind="ocsp", result="ok") or 0) >= 4,
               "tlswatch_fetch_requests_total{kind=ocsp,result=ok}")
@@ -427,6 +447,16 @@ targets = (
     code, _, body = d.request("GET", "/api/targets/revoked")
     lab.check(code == 200 and b'"revoked":true' in body.replace(b" ", b"") if isinstance(body, bytes) else '"revoked":true' in body.replace(" ", ""),
               "GET /api/targets/revoked shows the revoked certificate", body[:400])
+    for t, want in (("stalecrl", "nextUpdate"), ("badsigcrl", "signature"),
+                    ("bigcrl", "size")):
+        code, _, body = d.request("GET", "/api/targets/" + t)
+        try:
+            src = [x for x in json.loads(body)["checks"]["revocation"]["certificates"][0]
+                   ["sources"] if x["method"] == "crl"][0]
+        except (ValueError, KeyError, IndexError, TypeError):
+            src = {}
+        lab.check(want in (src.get("error") or ""), "%s: the API says why the CRL is "
+                  "unusable (%s)" % (t, want), src)
     code, _, body = d.request("GET", "/api/targets")
     try:
         states = {x["name"]: x["state"] for x in json.loads(body)["targets"]}
