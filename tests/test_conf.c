@@ -325,6 +325,33 @@ test_full_example(void **state)
 	conf_free(c);
 }
 
+/* warn and crit as fractions of the lifetime, alone or beside a duration */
+static void
+test_thresholds(void **state)
+{
+	struct conf *c;
+
+	(void)state;
+	c = load_ok("warn = \"33%\";\ncrit = \"7d\";\ntargets = ();\n");
+	assert_int_equal(c->warn.fraction, 3300);
+	assert_true(c->warn.ms == 0);
+	assert_int_equal(c->crit.fraction, 0);
+	assert_true(c->crit.ms == 7ULL * 86400 * 1000);
+	conf_free(c);
+	c = load_ok("warn = \"12.5%\";\ncrit = \"12.5%\";\ntargets = ();\n");
+	assert_int_equal(c->warn.fraction, 1250);
+	assert_int_equal(c->crit.fraction, 1250);
+	conf_free(c);
+	/* a bigger duration for crit than a fraction for warn: the
+	 * certificate decides which comes first */
+	c = load_ok("warn = \"10%\";\ncrit = \"30d\";\ntargets = ();\n");
+	assert_int_equal(c->warn.fraction, 1000);
+	conf_free(c);
+	c = load_ok("warn = 864000;\ntargets = ();\n");
+	assert_true(c->warn.ms == 864000000);
+	conf_free(c);
+}
+
 static void
 test_defaults(void **state)
 {
@@ -338,7 +365,8 @@ test_defaults(void **state)
 	assert_int_equal(c->listen[0].port, 9793);
 	assert_int_equal(c->listen[0].line, 0);
 	assert_string_equal(c->state_dir, CONF_DEFAULT_STATE_DIR);
-	assert_true(c->warn_ms == CONF_DEFAULT_WARN_MS && c->crit_ms == CONF_DEFAULT_CRIT_MS);
+	assert_true(c->warn.ms == CONF_DEFAULT_WARN_MS && c->crit.ms == CONF_DEFAULT_CRIT_MS);
+	assert_int_equal(c->warn.fraction + c->crit.fraction, 0);
 	assert_true(c->state_refresh_ms == CONF_DEFAULT_STATE_REFRESH_MS);
 	assert_int_equal(c->interval_ms, CONF_DEFAULT_INTERVAL_MS);
 	assert_int_equal(c->timeout_ms, CONF_DEFAULT_TIMEOUT_MS);
@@ -609,6 +637,14 @@ test_error_messages(void **state)
 		  "t.conf:2: crit: crit (21d) must not be above warn (7d)" },
 		{ "warn = \"soon\";\ntargets = ();\n",
 		  "t.conf:1: warn: bad duration \"soon\" (use e.g. 90, \"90s\", \"5m\", \"1h\")" },
+		{ "warn = \"33%\";\ncrit = \"50%\";\ntargets = ();\n",
+		  "t.conf:2: crit: crit (50%) must not be above warn (33%)" },
+		{ "warn = \"33%\";\ncrit = \"100%\";\ntargets = ();\n",
+		  "t.conf:2: crit: bad fraction \"100%\" (a percentage of the lifetime above 0% "
+		  "and below 100%, at most two decimals: \"33%\", \"12.5%\")" },
+		{ "warn = \"33.333%\";\ntargets = ();\n",
+		  "t.conf:1: warn: bad fraction \"33.333%\" (a percentage of the lifetime above 0% "
+		  "and below 100%, at most two decimals: \"33%\", \"12.5%\")" },
 		{ "state_refresh = 0;\ntargets = ();\n",
 		  "t.conf:1: state_refresh: must be above zero" },
 		/* listen */
@@ -1099,6 +1135,47 @@ test_tlsopts(void **state)
 	    "t.conf:5: targets.[3].verify_hostname: must be true or false");
 }
 
+/* policy: the target's, else the top level's, else unset (the check then
+ * follows the trust store); conf_target_equal tells them apart. */
+static void
+test_policy(void **state)
+{
+	char *errors = NULL;
+	struct conf *c;
+
+	(void)state;
+	c = load("targets = (\n"
+	    "  { address = \"a.test:443\"; },\n"
+	    "  { address = \"b.test:443\"; policy = \"private\"; },\n"
+	    "  { address = \"c.test:443\"; policy = \"public\"; }\n"
+	    ");\n", &errors);
+	assert_non_null(c);
+	assert_int_equal(c->policy, CONF_POLICY_DEFAULT);
+	assert_int_equal(c->targets[0].policy, CONF_POLICY_DEFAULT);
+	assert_int_equal(c->targets[1].policy, CONF_POLICY_PRIVATE);
+	assert_int_equal(c->targets[2].policy, CONF_POLICY_PUBLIC);
+	assert_false(conf_target_equal(&c->targets[1], &c->targets[2]));
+	conf_free(c);
+
+	c = load("policy = \"private\";\n"
+	    "targets = (\n"
+	    "  { address = \"a.test:443\"; },\n"
+	    "  { address = \"b.test:443\"; policy = \"public\"; }\n"
+	    ");\n", &errors);
+	assert_non_null(c);
+	assert_int_equal(c->policy, CONF_POLICY_PRIVATE);
+	assert_int_equal(c->targets[0].policy, CONF_POLICY_PRIVATE);
+	assert_int_equal(c->targets[1].policy, CONF_POLICY_PUBLIC);
+	conf_free(c);
+
+	expect_errors("policy = \"strict\";\n"
+	    "targets = (\n"
+	    "  { address = \"a.test:443\"; policy = 1; }\n"
+	    ");\n",
+	    "t.conf:1: policy: unknown value \"strict\" (use \"public\", \"private\")\n"
+	    "t.conf:3: targets.[0].policy: must be a string");
+}
+
 /* A self-signed certificate and its key, as PEM files. */
 static void
 make_pair(const char *cert, const char *key)
@@ -1234,6 +1311,7 @@ main(void)
 		cmocka_unit_test(test_split_errors),
 		cmocka_unit_test(test_full_example),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_thresholds),
 		cmocka_unit_test(test_fetch),
 		cmocka_unit_test(test_revocation),
 		cmocka_unit_test(test_top_level_inherited),
@@ -1250,6 +1328,7 @@ main(void)
 		cmocka_unit_test(test_shard),
 		cmocka_unit_test(test_example_config),
 		cmocka_unit_test(test_tlsopts),
+		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_tls_material),
 		cmocka_unit_test(test_web_limits),
 	};

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "probe/starttls.h"
+#include "verdict/expiry.h"
 
 #define CONF_DEFAULT_LISTEN "127.0.0.1:9793"
 #define CONF_DEFAULT_STATE_DIR "/var/lib/tlswatch"
@@ -15,12 +16,23 @@
 #define CONF_MAX_CONCURRENCY 100000
 #define CONF_DEFAULT_WARN_MS ((uint64_t)21 * 86400 * 1000)
 #define CONF_DEFAULT_CRIT_MS ((uint64_t)7 * 86400 * 1000)
+#define CONF_DEFAULT_WARN { CONF_DEFAULT_WARN_MS, 0 }
+#define CONF_DEFAULT_CRIT { CONF_DEFAULT_CRIT_MS, 0 }
 #define CONF_DEFAULT_STATE_REFRESH_MS ((uint64_t)15 * 60 * 1000)
 
 enum conf_family {
 	CONF_FAMILY_ANY,
 	CONF_FAMILY_IPV4,
 	CONF_FAMILY_IPV6,
+};
+
+/* policy = "public" | "private": which rules the verdict holds a chain to
+ * (src/verdict/finding.c). Unset, it follows the trust store: public with
+ * the system store, private with a ca_file. */
+enum conf_policy {
+	CONF_POLICY_DEFAULT,
+	CONF_POLICY_PUBLIC,
+	CONF_POLICY_PRIVATE,
 };
 
 struct trust;
@@ -76,6 +88,7 @@ struct conf_target {
 	char *ca_file;     /* effective: target's, else global; NULL = system store */
 	int ca_file_line;  /* line of the setting ca_file came from (0 if none) */
 	const struct trust *trust;  /* ca_file loaded (conf_load; NULL from conf_parse) */
+	int policy;        /* enum conf_policy: the target's, else the top level's */
 	uint64_t interval_ms;  /* effective */
 	uint64_t timeout_ms;   /* effective */
 	struct conf_label *labels;  /* sorted by name */
@@ -146,6 +159,7 @@ struct conf {
 	unsigned concurrency;
 	char *ca_file;     /* NULL = system trust store */
 	int ca_file_line;
+	int policy;        /* enum conf_policy */
 	unsigned shard_k;  /* this instance probes shard shard_k of shard_n (1-based) */
 	unsigned shard_n;  /* 1: no sharding */
 	struct conf_target *targets;
@@ -160,8 +174,9 @@ struct conf {
 	uint64_t revocation_refresh_ms;
 	char **acme_directories;
 	size_t nacme_directories;
-	uint64_t warn_ms;          /* status page: expiring within this is "warn" */
-	uint64_t crit_ms;          /* ... and within this "crit"; <= warn_ms */
+	struct threshold warn;     /* status page: expiring within this is "warn" */
+	struct threshold crit;     /* ... and within this "crit"; not above warn
+	                            * when both are durations or both fractions */
 	uint64_t state_refresh_ms; /* unchanged state is rewritten at most this often */
 	struct tlsctx *tlsctx;     /* owns what trust and creds above point to */
 };

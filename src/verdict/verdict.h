@@ -36,7 +36,13 @@
 	X(BAD_SIGNATURE, "bad_signature") \
 	X(REVOKED, "revoked") \
 	X(REVOCATION_UNKNOWN, "revocation_unknown") \
-	X(OTHER, "other")
+	X(OTHER, "other") \
+	X(NAME_CONSTRAINTS, "name_constraints") \
+	X(PATH_LENGTH, "path_length") \
+	X(UNKNOWN_CRITICAL_EXTENSION, "unknown_critical_extension") \
+	X(PURPOSE, "purpose") \
+	X(KEY_USAGE, "key_usage") \
+	X(WEBPKI, "webpki")
 
 /* What is wrong with the presented chain as a whole, trusted or not
  * (tlswatch_chain_issue{issue}). */
@@ -49,9 +55,49 @@
 	X(AIA_COMPLETES, "aia_completes")
 
 /* What is wrong with one presented certificate, by depth
- * (tlswatch_cert_issue{depth,sha256,issue}). The Web PKI and policy checks
- * add their words here. */
-#define VERDICT_CERT_ISSUES(X)
+ * (tlswatch_cert_issue{depth,sha256,issue}): the findings of the Web PKI
+ * check (finding.c holds each one's reason, policies and source); the
+ * policy checks add their words here. */
+#define VERDICT_CERT_ISSUES(X) \
+	X(NAME_NOT_PERMITTED, "name_not_permitted") \
+	X(NAME_EXCLUDED, "name_excluded") \
+	X(NAME_CONSTRAINTS_UNEVALUABLE, "name_constraints_unevaluable") \
+	X(PATH_LENGTH_EXCEEDED, "path_length_exceeded") \
+	X(NO_SERVER_AUTH, "no_server_auth") \
+	X(NO_EKU, "no_eku") \
+	X(CA_EKU_EXCLUDES_SERVER_AUTH, "ca_eku_excludes_server_auth") \
+	X(ROOT_HAS_EKU, "root_has_eku") \
+	X(CA_BASIC_CONSTRAINTS, "ca_basic_constraints") \
+	X(LEAF_IS_CA, "leaf_is_ca") \
+	X(LEAF_KEY_CERT_SIGN, "leaf_key_cert_sign") \
+	X(LEAF_KEY_USAGE, "leaf_key_usage") \
+	X(CA_KEY_USAGE, "ca_key_usage") \
+	X(CA_NO_KEY_USAGE, "ca_no_key_usage") \
+	X(V1_CA, "v1_ca") \
+	X(AKI_MISSING, "aki_missing") \
+	X(SKI_MISSING, "ski_missing") \
+	X(AKI_CRITICAL, "aki_critical") \
+	X(SKI_CRITICAL, "ski_critical") \
+	X(SERIAL_ZERO, "serial_zero") \
+	X(SERIAL_NEGATIVE, "serial_negative") \
+	X(SERIAL_TOO_LONG, "serial_too_long") \
+	X(NO_SAN, "no_san") \
+	X(CN_NOT_IN_SAN, "cn_not_in_san") \
+	X(UNDERSCORE_IN_DNS_NAME, "underscore_in_dns_name") \
+	X(INVALID_DNS_NAME, "invalid_dns_name") \
+	X(WILDCARD_ON_PUBLIC_SUFFIX, "wildcard_on_public_suffix") \
+	X(EMPTY_SUBJECT_SAN_NOT_CRITICAL, "empty_subject_san_not_critical") \
+	X(WEAK_KEY, "weak_key") \
+	X(DISALLOWED_CURVE, "disallowed_curve") \
+	X(DISALLOWED_KEY_TYPE, "disallowed_key_type") \
+	X(SHA1_SIGNATURE, "sha1_signature") \
+	X(MD5_SIGNATURE, "md5_signature") \
+	X(UNKNOWN_CRIT_EXT, "unknown_critical_extension") \
+	X(AIA_MALFORMED, "aia_malformed") \
+	X(AIA_CRITICAL, "aia_critical") \
+	X(VALIDITY_EXCEEDS_LIMIT, "validity_exceeds_limit") \
+	X(TOO_FEW_SCTS, "too_few_scts") \
+	X(EXPIRED_CA_IN_CHAIN, "expired_ca_in_chain")
 
 #define VERDICT_BIT_ENUM(id, word) VBIT_##id,
 enum { VERDICT_REASONS(VERDICT_BIT_ENUM) VERDICT_NREASONS };
@@ -95,12 +141,17 @@ struct tls_facts {
 	const struct der *staples;   /* stapled OCSP response per certificate
 	                              * index (len 0: none); the leaf's first */
 	size_t nstaples;
-	/* SCTs from the TLS extension: GnuTLS 3.7.9 neither requests nor
-	 * exposes signed_certificate_timestamp (RFC 6962 section 3.3), so this
-	 * stays empty; SCTs embedded in the certificate are in its DER. */
+	/* SCTs from the TLS extension (RFC 6962 3.3.1): the server's
+	 * SignedCertificateTimestampList as sent (data NULL: none sent). tls.c
+	 * asks for it in every handshake, but GnuTLS 3.7.9 shows it only in a
+	 * TLS 1.2 (or earlier) ServerHello: scts_available says whether this
+	 * handshake was one. SCTs embedded in a certificate are in its DER. */
 	struct der scts;
 	const char *group;           /* key exchange group ("X25519"); NULL: unknown */
 	const char *sigscheme;       /* the server's signature ("ECDSA-SECP256R1-SHA256") */
+	int scts_available;          /* see scts */
+	int key_usage_violation;     /* GnuTLS stopped the handshake at the leaf's
+	                              * key usage, after receiving the chain */
 };
 
 struct verdict_detail;
@@ -124,6 +175,8 @@ struct verdict {
 	 * `from` until `until` (seconds since the epoch), so the next probe
 	 * presenting the same chain may reuse it. trust 0: not reusable. */
 	uint64_t trust;           /* trust_id() of the store */
+	uint64_t facts;           /* what the handshake said beyond the chain
+	                           * (stapled responses, SCTs), hashed */
 	char *name;               /* name checked, or NULL */
 	int64_t from;
 	int64_t until;
@@ -160,13 +213,15 @@ int verdict_verify(const struct der *chain, size_t n, const struct trust *t,
                    const char *hostname, int64_t now, struct verdict *v);
 
 /* Whether prev (the verdict for prev_certs) holds for certs, presented
- * as `presented` certificates (certs holds those that parsed), checked
- * against trust for name at now: the same certificates in the same order
- * (interned: the same pointers), the same store and name, now within its
- * window, and no check waiting for data. */
+ * as `presented` certificates (certs holds those that parsed) in a
+ * handshake that said tls (NULL: nothing), checked against trust for name
+ * at now: the same certificates in the same order (interned: the same
+ * pointers), the same stapled responses and SCT extension, the same store
+ * and name, now within its window, and no check waiting for data. */
 int verdict_holds(const struct verdict *prev, struct cert *const *prev_certs, size_t prev_n,
                   struct cert *const *certs, size_t n, size_t presented,
-                  const struct trust *trust, const char *name, int64_t now);
+                  const struct trust *trust, const char *name,
+                  const struct tls_facts *tls, int64_t now);
 
 /* A verdict that is a copy of src (detail shared). */
 void verdict_copy(struct verdict *dst, const struct verdict *src);
