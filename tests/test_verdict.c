@@ -314,7 +314,8 @@ test_metrics(void **state)
 		status_html_target(&b, &e, &sv);
 		assert_non_null(strstr(b.data, "<tr><th>Findings</th><td><ul><li>test: the test "
 		    "check saw w&quot;1</li></ul>"));
-		assert_non_null(strstr(b.data, "<tr><th>Issues</th><td>test_issue</td></tr>"));
+		assert_non_null(strstr(b.data, "<tr><th>Issues</th><td><a href=\"/?issue=test_issue\">"
+		    "test_issue</a></td></tr>"));
 		buf_free(&b);
 		store_record_free(st);
 	}
