@@ -309,6 +309,18 @@ sel_next(const struct method_answer *m)
 	return m->have && m->a.next_update != 0;
 }
 
+/* depth, sha256 and method of certificate c's method k. */
+static void
+method_labels(const struct rev_blob *b, size_t c, int k, struct check_sample *s)
+{
+	s->names[0] = "depth";
+	s->values[0] = depth_text(b->c[c].depth);
+	s->names[1] = "sha256";
+	s->values[1] = b->c[c].sha256;
+	s->names[2] = "method";
+	s->values[2] = method_names[k];
+}
+
 static int
 sample_status(const void *blob, size_t i, struct check_sample *s)
 {
@@ -318,12 +330,7 @@ sample_status(const void *blob, size_t i, struct check_sample *s)
 
 	if (!nth_method(b, i, sel_status, &c, &k))
 		return 0;
-	s->names[0] = "depth";
-	s->values[0] = depth_text(b->c[c].depth);
-	s->names[1] = "sha256";
-	s->values[1] = b->c[c].sha256;
-	s->names[2] = "method";
-	s->values[2] = method_names[k];
+	method_labels(b, c, k, s);
 	s->names[3] = "status";
 	s->values[3] = rev_status_name(b->c[c].m[k].a.status);
 	s->value = 1;
@@ -339,12 +346,7 @@ sample_next(const void *blob, size_t i, struct check_sample *s)
 
 	if (!nth_method(b, i, sel_next, &c, &k))
 		return 0;
-	s->names[0] = "depth";
-	s->values[0] = depth_text(b->c[c].depth);
-	s->names[1] = "sha256";
-	s->values[1] = b->c[c].sha256;
-	s->names[2] = "method";
-	s->values[2] = method_names[k];
+	method_labels(b, c, k, s);
 	s->value = (double)b->c[c].m[k].a.next_update;
 	return 1;
 }
