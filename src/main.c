@@ -19,6 +19,7 @@
 #include "core/loop.h"
 #include "serve/metrics.h"
 #include "serve/notify.h"
+#include "serve/probeep.h"
 #include "probe/resolve.h"
 #include "sched.h"
 #include "serve/status.h"
@@ -41,6 +42,7 @@ struct daemon {
 	struct resolver *resolver;
 	struct sched *sched;
 	struct listeners *listeners;
+	struct probeep *probeep;     /* GET /probe (probe_endpoint) */
 	struct work_pool *workers;   /* password checks off the loop */
 	struct loop_watch sigwatch;
 	int reload_ok;               /* the last reload succeeded (1 at start) */
@@ -92,6 +94,7 @@ render_cb(struct buf *out, void *arg)
 	struct daemon *d = arg;
 
 	sched_render_metrics(out, d->sched);
+	probeep_render_metrics(out, d->probeep);
 	metrics_render_reload(out, d->reload_ok, d->reload_time);
 }
 
@@ -184,6 +187,7 @@ reload(struct daemon *d)
 	/* Stored state for new targets; kept ones bring theirs from memory. */
 	sched_set_store(ns, d->store);
 	sched_start_from(ns, d->sched);
+	probeep_set(d->probeep, ns, nc);   /* before the old scheduler goes */
 	sched_free(d->sched);      /* cancels the old probes: see sched.h */
 	d->sched = ns;
 	conf_free(d->conf);
@@ -264,6 +268,7 @@ daemon_free(struct daemon *d)
 		loop_timer_cancel(d->loop, &d->watchdog);
 		loop_timer_cancel(d->loop, &d->status);
 	}
+	probeep_free(d->probeep);     /* its jobs are the scheduler's */
 	sched_free(d->sched);
 	store_free(d->store);
 	listeners_free(d->listeners);
@@ -379,6 +384,9 @@ start(struct daemon *d)
 	/* bound once, here, as a reload binds new addresses */
 	d->listeners = listeners_new(d->loop, d->workers, render_cb, d);
 	listeners_set_pages(d->listeners, status_handle, &d->pages);
+	d->probeep = probeep_new(d->loop);
+	probeep_set(d->probeep, d->sched, d->conf);
+	listeners_set_async(d->listeners, "/probe", probeep_handle, d->probeep);
 	d->pages.sched = d->sched;
 	d->pages.conf = d->conf;
 	if (listeners_apply(d->listeners, d->conf, &err) == -1) {
