@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "conf/tfiles.h"
 #include "serve/httpd.h"
 #include "serve/listen.h"
 #include "core/log.h"
@@ -43,6 +44,7 @@ struct daemon {
 	struct sched *sched;
 	struct listeners *listeners;
 	struct probeep *probeep;     /* GET /probe (probe_endpoint) */
+	struct tfiles *tfiles;       /* target_files: the scheduler's file targets */
 	struct work_pool *workers;   /* password checks off the loop */
 	struct loop_watch sigwatch;
 	int reload_ok;               /* the last reload succeeded (1 at start) */
@@ -95,7 +97,19 @@ render_cb(struct buf *out, void *arg)
 
 	sched_render_metrics(out, d->sched);
 	probeep_render_metrics(out, d->probeep);
+	tfiles_render_metrics(out, d->tfiles);
 	metrics_render_reload(out, d->reload_ok, d->reload_time);
+}
+
+/* The target files changed: their targets, as a reload of only those. */
+static void
+tfiles_changed(void *arg)
+{
+	struct daemon *d = arg;
+	size_t n;
+	const struct conf_target *const *ts = tfiles_targets(d->tfiles, &n);
+
+	sched_set_file_targets(d->sched, ts, n);
 }
 
 /* "3 targets, 1 failing, 0 expiring within 21 days" */
@@ -168,6 +182,9 @@ reload(struct daemon *d)
 {
 	struct conf *nc;
 	struct sched *ns = NULL;
+	struct tfiles *ntf = NULL;
+	const struct conf_target *const *fts;
+	size_t nfts;
 	char *err = NULL;
 
 	log_info("SIGHUP: reloading %s", d->path);
@@ -179,6 +196,10 @@ reload(struct daemon *d)
 		nc->state_dir = xstrdup(d->state_dir_override);
 	}
 	ns = sched_new(d->loop, d->resolver, nc);
+	/* a file broken now keeps what it last gave */
+	ntf = tfiles_new(d->loop, nc, d->tfiles);
+	fts = tfiles_targets(ntf, &nfts);
+	sched_set_file_targets(ns, fts, nfts);
 	if (listeners_apply(d->listeners, nc, &err) == -1)
 		goto fail;
 	if (strcmp(nc->state_dir, store_dir(d->store)) != 0)
@@ -190,6 +211,9 @@ reload(struct daemon *d)
 	probeep_set(d->probeep, ns, nc);   /* before the old scheduler goes */
 	sched_free(d->sched);      /* cancels the old probes: see sched.h */
 	d->sched = ns;
+	tfiles_free(d->tfiles);    /* after the scheduler that held its targets */
+	d->tfiles = ntf;
+	tfiles_watch(ntf, tfiles_changed, d);
 	conf_free(d->conf);
 	d->conf = nc;
 	d->pages.sched = ns;
@@ -197,7 +221,7 @@ reload(struct daemon *d)
 	store_set_conf(d->store, nc);
 	d->reload_ok = 1;
 	d->reload_time = wall_now();
-	log_info("reload: done, %zu target%s", nc->ntargets, nc->ntargets == 1 ? "" : "s");
+	log_info("reload: done, %zu target%s", sched_count(ns), sched_count(ns) == 1 ? "" : "s");
 	status_update(d, 1);
 	return;
 fail:
@@ -206,6 +230,7 @@ fail:
 	log_warnx("reload: configuration refused; the running one stays in force");
 	free(err);
 	sched_free(ns);
+	tfiles_free(ntf);
 	conf_free(nc);
 	d->reload_ok = 0;
 	status_update(d, 1);
@@ -270,6 +295,7 @@ daemon_free(struct daemon *d)
 	}
 	probeep_free(d->probeep);     /* its jobs are the scheduler's */
 	sched_free(d->sched);
+	tfiles_free(d->tfiles);
 	store_free(d->store);
 	listeners_free(d->listeners);
 	work_pool_free(d->workers);   /* after the servers: their checks drain here */
@@ -374,6 +400,13 @@ start(struct daemon *d)
 		return -1;
 	}
 	d->sched = sched_new(d->loop, d->resolver, d->conf);
+	d->tfiles = tfiles_new(d->loop, d->conf, NULL);
+	{
+		size_t n;
+		const struct conf_target *const *ts = tfiles_targets(d->tfiles, &n);
+
+		sched_set_file_targets(d->sched, ts, n);
+	}
 	/* Two workers: a bcrypt takes tens of ms of CPU, and two keep checks
 	 * moving while one client guesses, without taking every core. */
 	if ((d->workers = work_pool_new(d->loop, 2, "tlswatchd-work", &err)) == NULL) {
@@ -433,6 +466,7 @@ start(struct daemon *d)
 		    mine, mine == 1 ? "" : "s", d->conf->concurrency);
 	store_schedule_cleanup(d->store, d->loop, d->conf);
 	sched_start(d->sched);
+	tfiles_watch(d->tfiles, tfiles_changed, d);
 	d->reload_ok = 1;
 	d->reload_time = wall_now();
 	loop_timer_at(d->loop, &d->status, mono_ms() + STATUS_PERIOD_MS);

@@ -503,6 +503,7 @@ sched_free(struct sched *s)
 		s->jobs->queued = 0;
 		sched_job_cancel(s->jobs);
 	}
+	heap_fini(&s->due);        /* it touches the targets' nodes */
 	for (size_t i = 0; i < s->ntargets; i++)
 		target_free(s->targets[i]);
 	for (size_t i = 0; i < s->nrechecks; i++) {
@@ -510,7 +511,6 @@ sched_free(struct sched *s)
 		free(s->rechecks[i].address);
 	}
 	free(s->rechecks);
-	heap_fini(&s->due);
 	histogram_fini(&s->lateness);
 	free(s->byname);
 	free(s->byaddr);
