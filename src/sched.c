@@ -775,14 +775,11 @@ job_launch(struct sched *s, struct sched_job *j)
 		j->probe = probe_start_ex(s->loop, s->res, j->ct, &j->opts, job_probe_done, j);
 }
 
-/* Its deadline passed in the queue: a timeout, without a probe. */
+/* Take a queued job out of the queue. */
 static void
-job_expire_cb(struct loop_timer *t)
+job_unqueue(struct sched *s, struct sched_job *j)
 {
-	struct sched_job *j = container_of(t, struct sched_job, expire);
-	struct sched *s = j->sched;
 	struct sched_job **pp, *prev = NULL;
-	struct result *r = xcalloc(1, sizeof(*r));
 
 	for (pp = &s->jqhead; *pp != NULL; prev = *pp, pp = &(*pp)->qnext) {
 		if (*pp != j)
@@ -792,8 +789,20 @@ job_expire_cb(struct loop_timer *t)
 			s->jqtail = prev;
 		break;
 	}
+	j->qnext = NULL;
 	j->queued = 0;
 	s->jobs_queued--;
+}
+
+/* Its deadline passed in the queue: a timeout, without a probe. */
+static void
+job_expire_cb(struct loop_timer *t)
+{
+	struct sched_job *j = container_of(t, struct sched_job, expire);
+	struct sched *s = j->sched;
+	struct result *r = xcalloc(1, sizeof(*r));
+
+	job_unqueue(s, j);
 	for (int i = 0; i < STAGE_COUNT; i++)
 		r->stage_seconds[i] = -1;
 	r->time = wall_now();
@@ -851,19 +860,8 @@ sched_job_cancel(struct sched_job *j)
 	if (j == NULL)
 		return;
 	s = j->sched;
-	if (j->queued) {
-		struct sched_job **pp, *prev = NULL;
-
-		for (pp = &s->jqhead; *pp != NULL; prev = *pp, pp = &(*pp)->qnext) {
-			if (*pp != j)
-				continue;
-			*pp = j->qnext;
-			if (s->jqtail == j)
-				s->jqtail = prev;
-			break;
-		}
-		s->jobs_queued--;
-	}
+	if (j->queued)
+		job_unqueue(s, j);
 	if (j->probe != NULL || j->multi != NULL) {
 		probe_cancel(j->probe);
 		multi_cancel(j->multi);

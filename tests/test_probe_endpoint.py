@@ -31,6 +31,7 @@ import json
 import os
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -158,11 +159,17 @@ scrape_configs:
 
 
 def prom_get(pport, path, params=None):
+    """The API's JSON answer, or None while Prometheus is not ready (503)."""
     url = "http://127.0.0.1:%d%s" % (pport, path)
     if params:
         url += "?" + urllib.parse.urlencode(params)
-    with urllib.request.urlopen(url, timeout=5) as r:
-        return json.loads(r.read().decode())
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return json.loads(r.read().decode())
+    except urllib.error.HTTPError as e:
+        if e.code == 503:
+            return None
+        raise
 
 
 def wait_until(fn, timeout, interval=0.3):
@@ -176,7 +183,12 @@ def wait_until(fn, timeout, interval=0.3):
 
 def check_prometheus(lab, pport, good, soon):
     def query(expr):
-        return prom_get(pport, "/api/v1/query", {"query": expr})["data"]["result"]
+        r = prom_get(pport, "/api/v1/query", {"query": expr})
+        return r["data"]["result"] if r else []
+
+    def alerts():
+        r = prom_get(pport, "/api/v1/alerts")
+        return r["data"]["alerts"] if r else []
 
     ups = wait_until(lambda: [r for r in query("up") if r["value"][1] == "1"]
                      if len(query("up")) == 2 else None, 30)
@@ -185,8 +197,7 @@ def check_prometheus(lab, pport, good, soon):
     ok = query('probe_success{instance="%s",module="tls"}' % good)
     lab.check(ok and ok[0]["value"][1] == "1",
               "probe_success 1 under the operator's instance and module labels", json.dumps(ok))
-    firing = wait_until(lambda: [a for a in prom_get(pport, "/api/v1/alerts")["data"]["alerts"]
-                                 if a["state"] == "firing"], 30)
+    firing = wait_until(lambda: [a for a in alerts() if a["state"] == "firing"], 30)
     lab.eq(sorted(a["labels"].get("instance") for a in (firing or [])), [soon],
            "the blackbox-style expiry rule fires for the expiring target only")
 

@@ -39,29 +39,6 @@ label(struct buf *b, const char *name, const char *value, int first)
 	buf_putc(b, '"');
 }
 
-/* "[::1]:443" or "127.0.0.1:443" into its address; 0, or -1. */
-static int
-peer_address(const char *peer, struct resolved_addr *a)
-{
-	char host[64];
-	const char *end;
-
-	if (peer == NULL)
-		return -1;
-	if (peer[0] == '[') {
-		if ((end = strchr(peer, ']')) == NULL || (size_t)(end - peer - 1) >= sizeof(host))
-			return -1;
-		memcpy(host, peer + 1, (size_t)(end - peer - 1));
-		host[end - peer - 1] = '\0';
-	} else {
-		if ((end = strrchr(peer, ':')) == NULL || (size_t)(end - peer) >= sizeof(host))
-			return -1;
-		memcpy(host, peer, (size_t)(end - peer));
-		host[end - peer] = '\0';
-	}
-	return resolve_literal(host, 0, a);
-}
-
 uint32_t
 blackbox_addr_hash(const struct resolved_addr *a)
 {
@@ -137,7 +114,7 @@ blackbox_render(struct buf *b, const struct result *r)
 {
 	const struct cert *leaf = r->success && r->ncerts ? r->certs[0] : NULL;
 	struct resolved_addr a;
-	int have_addr = peer_address(r->peer ? r->peer : r->tried, &a) == 0;
+	int have_addr = resolve_parse_peer(r->peer ? r->peer : r->tried, &a) == 0;
 	/* Go parses every name; one it refuses fails blackbox's handshake. */
 	int handshake = r->success && !blackbox_go_refused(r);
 	double dns = r->stage_seconds[STAGE_RESOLVE];

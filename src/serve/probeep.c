@@ -423,24 +423,10 @@ static int
 allowed_result(const struct allow *allow, const struct conf_target *ct, const struct result *r)
 {
 	struct resolved_addr a;
-	const char *p = r->peer, *end;
-	char host[64];
 
 	if (allowed_before(allow, ct) == 1)
 		return 1;
-	if (p == NULL || ct->tls.proxy != NULL)
-		return 0;
-	if (*p == '[') {
-		p++;
-		end = strchr(p, ']');
-	} else {
-		end = strrchr(p, ':');
-	}
-	if (end == NULL || (size_t)(end - p) >= sizeof(host))
-		return 0;
-	memcpy(host, p, (size_t)(end - p));
-	host[end - p] = '\0';
-	return resolve_literal(host, 0, &a) == 0 &&
+	return ct->tls.proxy == NULL && resolve_parse_peer(r->peer, &a) == 0 &&
 	    allow_address(allow, (const struct sockaddr *)&a.ss);
 }
 
