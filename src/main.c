@@ -56,15 +56,18 @@ struct daemon {
 	struct store *store;
 	struct status_ctx pages;         /* the status pages: what they read */
 	const char *state_dir_override;  /* -s DIR, for every config loaded */
+	unsigned shard_k, shard_n;       /* --shard or TLSWATCH_SHARD; 0: the config's */
 };
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: tlswatchd [-tvV] [-c FILE] [-s DIR]\n"
+	    "usage: tlswatchd [-tvV] [-c FILE] [-s DIR] [--shard K/N]\n"
 	    "  -c, --config FILE  configuration file (default %s)\n"
 	    "  -s, --state-dir DIR  keep state in DIR instead of the config's state_dir\n"
+	    "      --shard K/N    probe only shard K of N (overrides TLSWATCH_SHARD and\n"
+	    "                     the config's shard)\n"
 	    "  -t, --test         check the configuration and exit: 0 valid, 1 not\n"
 	    "  -v, --verbose      log debug messages too\n"
 	    "  -V, --version      print the version and exit\n"
@@ -195,6 +198,10 @@ reload(struct daemon *d)
 		free(nc->state_dir);
 		nc->state_dir = xstrdup(d->state_dir_override);
 	}
+	if (d->shard_n > 0) {
+		nc->shard_k = d->shard_k;
+		nc->shard_n = d->shard_n;
+	}
 	ns = sched_new(d->loop, d->resolver, nc);
 	/* a file broken now keeps what it last gave */
 	ntf = tfiles_new(d->loop, nc, d->tfiles);
@@ -313,6 +320,7 @@ daemon_free(struct daemon *d)
 struct options {
 	const char *path;
 	const char *state_dir;     /* -s DIR, or NULL */
+	const char *shard;         /* --shard K/N, else TLSWATCH_SHARD, or NULL */
 	int check;
 	int verbose;
 };
@@ -328,11 +336,15 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "state-dir", required_argument, NULL, 's' },
+		{ "shard", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 
 	o->path = DEFAULT_CONFIG;
+	/* replicas of one image or template unit: no per-shard file */
+	if ((o->shard = getenv("TLSWATCH_SHARD")) != NULL && *o->shard == '\0')
+		o->shard = NULL;
 	while ((ch = getopt_long(argc, argv, "c:tvVhs:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -347,6 +359,9 @@ parse_options(int argc, char **argv, struct options *o)
 				return 2;
 			}
 			o->state_dir = optarg;
+			break;
+		case 'S':
+			o->shard = optarg;
 			break;
 		case 'v':
 			o->verbose++;
@@ -484,12 +499,18 @@ int
 main(int argc, char **argv)
 {
 	struct daemon d = { .sigwatch = { .fd = -1 } };
-	struct options o = { NULL, NULL, 0, 0 };
+	struct options o = { NULL, NULL, NULL, 0, 0 };
 	char *err = NULL;
+	const char *msg;
 	int rc, status = 1;
 
 	if ((rc = parse_options(argc, argv, &o)) != 0)
 		return rc - 1;
+	if (o.shard != NULL && (msg = conf_parse_shard(o.shard, &d.shard_k, &d.shard_n)) != NULL) {
+		fprintf(stderr, "tlswatchd: %s \"%s\": %s\n", getenv("TLSWATCH_SHARD") == o.shard ?
+		    "TLSWATCH_SHARD" : "--shard", o.shard, msg);
+		return 2;
+	}
 	log_init("tlswatchd", o.verbose);
 	d.path = o.path;
 	loop_timer_init(&d.status, status_cb);
@@ -505,6 +526,10 @@ main(int argc, char **argv)
 		free(d.conf->state_dir);
 		d.conf->state_dir = xstrdup(o.state_dir);
 		d.state_dir_override = o.state_dir;
+	}
+	if (d.shard_n > 0) {
+		d.conf->shard_k = d.shard_k;
+		d.conf->shard_n = d.shard_n;
 	}
 	/* libconfig's parse tree is gone, but glibc keeps its pages: with
 	 * 100,000 targets that is most of the resident size. Hand them back. */
