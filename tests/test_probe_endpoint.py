@@ -23,12 +23,14 @@ Checked:
 - probe_cache answers a second request from the first probe;
 - Prometheus scrapes /probe with the operator's relabelling: up 1,
   probe_success 1 under the instance and module labels, and the
-  blackbox-style rule probe_ssl_earliest_cert_expiry - time() < 86400 * 30
+  shipped rule (etc/prometheus/tlswatch-probe-rules.yml)
+  probe_ssl_earliest_cert_expiry - time() < 86400 * 30
   fires for the expiring target only;
 - after a reload with probe_endpoint = false, /probe is a 404."""
 
 import json
 import os
+import shutil
 import sys
 import time
 import urllib.error
@@ -112,13 +114,10 @@ def start_prometheus(lab, dport, targets):
     pport = L.free_port()
     pdir = os.path.join(lab.tmp, "prometheus")
     os.makedirs(pdir)
-    with open(os.path.join(pdir, "rules.yml"), "w") as f:
-        f.write("""groups:
-  - name: blackbox
-    rules:
-      - alert: SSLCertExpiringSoon
-        expr: probe_ssl_earliest_cert_expiry - time() < 86400 * 30
-""")
+    # the shipped blackbox-compatible rules
+    top = os.path.dirname(lab.srcdir)
+    shutil.copy(os.path.join(top, "etc", "prometheus", "tlswatch-probe-rules.yml"),
+                os.path.join(pdir, "rules.yml"))
     # As prometheus-operator writes a Probe with staticConfig targets and
     # module "tls" (its probe/.../tls job).
     with open(os.path.join(pdir, "prometheus.yml"), "w") as f:
@@ -197,9 +196,11 @@ def check_prometheus(lab, pport, good, soon):
     ok = query('probe_success{instance="%s",module="tls"}' % good)
     lab.check(ok and ok[0]["value"][1] == "1",
               "probe_success 1 under the operator's instance and module labels", json.dumps(ok))
-    firing = wait_until(lambda: [a for a in alerts() if a["state"] == "firing"], 30)
+    firing = wait_until(lambda: [a for a in alerts() if a["state"] == "firing"
+                                 and a["labels"]["alertname"] == "ProbeSSLCertExpiringSoon"], 30)
     lab.eq(sorted(a["labels"].get("instance") for a in (firing or [])), [soon],
-           "the blackbox-style expiry rule fires for the expiring target only")
+           "the shipped ProbeSSLCertExpiringSoon (probe_ssl_earliest_cert_expiry - time() < "
+           "86400 * 30) fires for the expiring target only")
 
 
 def main(lab):
