@@ -432,8 +432,8 @@ allowed_result(const struct allow *allow, const struct conf_target *ct, const st
 
 /* X-Prometheus-Scrape-Timeout-Seconds less half a second, capped by the
  * module's timeout (as blackbox_exporter's getTimeout): ms, or -1. */
-static int64_t
-probe_timeout(const char *header, uint64_t module_ms)
+int64_t
+probeep_timeout_ms(const char *header, uint64_t module_ms)
 {
 	double t = PROBEEP_DEFAULT_TIMEOUT, m = (double)module_ms / 1000.0, max;
 	char *end;
@@ -494,7 +494,7 @@ handle(void *arg, struct httpd_req *rq)
 	}
 	if (hostname != NULL && *hostname == '\0')
 		hostname = NULL;
-	timeout_ms = probe_timeout(httpd_req_header(rq, "X-Prometheus-Scrape-Timeout-Seconds"),
+	timeout_ms = probeep_timeout_ms(httpd_req_header(rq, "X-Prometheus-Scrape-Timeout-Seconds"),
 	    m->t.timeout_ms);
 	if (timeout_ms < 0) {
 		answer_text(ep, rq, ANSWER_BAD, 400, "Failed to parse timeout from Prometheus "

@@ -4,6 +4,8 @@
 #ifndef TLSWATCH_PROBEEP_H
 #define TLSWATCH_PROBEEP_H
 
+#include <stdint.h>
+
 #include "core/util.h"
 
 struct loop;
@@ -25,5 +27,10 @@ void probeep_free(struct probeep *ep);
 /* tlswatch_probe_requests_total{answer} and the endpoint's gauges, when
  * probe_endpoint is on. */
 void probeep_render_metrics(struct buf *b, const struct probeep *ep);
+/* A probe's timeout: X-Prometheus-Scrape-Timeout-Seconds (header; NULL:
+ * absent, then 120 s) less 0.5 s, capped by the module's timeout, as
+ * blackbox_exporter's getTimeout; ms, at least 1, or -1 when the header is
+ * not a number of seconds. */
+int64_t probeep_timeout_ms(const char *header, uint64_t module_ms);
 
 #endif
