@@ -68,6 +68,8 @@ def main(lab):
     d = L.Daemon(lab, """listen = "127.0.0.1:%d";
 probe_endpoint = true;
 probe_allow = ( "localhost" );
+# a Prometheus server keeps a connection per /probe target (README)
+web = { max_connections = 256; max_connections_per_address = 128; };
 modules = { tls = { ca_file = "%s"; timeout = "1500ms"; }; };
 targets = ();
 """ % (port, pki.path("ca.pem")), name="tlswatchd-hashmod")
