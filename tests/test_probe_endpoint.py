@@ -20,7 +20,8 @@ Checked:
 - X-Prometheus-Scrape-Timeout-Seconds minus half a second bounds a probe
   of a silent server, capped by the module's timeout;
 - debug=true answers the probe's log, its metrics and the module;
-- probe_cache answers a second request from the first probe;
+- probe_cache answers a second request from the first probe, and a
+  request for a configured target probed alike from its scheduled result;
 - Prometheus scrapes /probe with the operator's relabelling: up 1,
   probe_success 1 under the instance and module labels, and the
   shipped rule (etc/prometheus/tlswatch-probe-rules.yml)
@@ -223,8 +224,9 @@ modules = {
   tls = { ca_file = "%s"; server_name = "good.test"; timeout = "5s"; };
   quick = { ca_file = "%s"; server_name = "good.test"; timeout = "700ms"; };
 };
-targets = ();
-"""
+targets = ( { name = "scheduled"; address = "@SOON@"; server_name = "good.test";
+              ca_file = "@CA@"; interval = "2s"; timeout = "1s"; } );
+""".replace("@SOON@", soon.address).replace("@CA@", pki.path("ca.pem"))
     d = L.Daemon(lab, conf % (port, "0", pki.path("ca.pem"), pki.path("ca.pem")),
                  name="tlswatchd-probe")
     lab.daemon = d
@@ -313,6 +315,15 @@ targets = ();
     m = d.scrape()
     lab.eq(m.value("tlswatch_probe_requests_total", answer="cached"), 1,
            "tlswatch_probe_requests_total{answer=\"cached\"} counts it")
+    # a configured target probed alike answers from its scheduled result
+    d.wait_for(lambda e: e.find("tlswatch_probe_success", target="scheduled"), 10)
+    status, _, body = get(port, probe_path(soon.address, module="tls", debug="true"))
+    lab.check(status == 200 and "answered from the scheduled target's result" in body
+              and "probe_success 1" in body,
+              "probe_cache: a configured target probed alike answers from its scheduled result",
+              body[:3000])
+    lab.eq(d.scrape().value("tlswatch_probe_requests_total", answer="scheduled"), 1,
+           "tlswatch_probe_requests_total{answer=\"scheduled\"} counts it")
 
     # -- a real Prometheus, as prometheus-operator configures it
     pport = start_prometheus(lab, port, [good.address, soon.address])
