@@ -20,6 +20,7 @@
 #include "serve/metrics.h"
 #include "serve/notify.h"
 #include "probe/resolve.h"
+#include "probe/tlsa.h"
 #include "sched.h"
 #include "serve/status.h"
 #include "state/store.h"
@@ -155,6 +156,36 @@ log_errors(const char *text)
 	}
 }
 
+/* dnssec.resolver: every lookup goes to the validating resolvers named,
+ * whose AD bit then counts (DANE). A reload may name others; going back to
+ * resolv.conf's servers takes a restart. 0, or -1 (reported). */
+static int
+apply_dnssec(struct daemon *d, const struct conf *c, const struct conf *old)
+{
+	char *err = NULL;
+	int same = old != NULL && old->ndnssec_resolvers == c->ndnssec_resolvers;
+
+	for (size_t i = 0; same && i < c->ndnssec_resolvers; i++)
+		same = strcmp(old->dnssec_resolvers[i], c->dnssec_resolvers[i]) == 0;
+	if (same)
+		return 0;
+	if (c->ndnssec_resolvers == 0) {
+		if (old != NULL)
+			log_warnx("reload: dnssec.resolver removed: lookups go to %s until the "
+			    "next start", old->dnssec_resolvers[0]);
+		return 0;
+	}
+	if (resolver_set_servers(d->resolver, (const char *const *)c->dnssec_resolvers,
+	    c->ndnssec_resolvers, &err) == -1) {
+		log_warnx("%s: dnssec.resolver: %s", c->path, err);
+		free(err);
+		return -1;
+	}
+	log_info("dnssec.resolver: lookups go to %s%s, whose DNSSEC answers count",
+	    c->dnssec_resolvers[0], c->ndnssec_resolvers > 1 ? " and others" : "");
+	return 0;
+}
+
 /*
  * SIGHUP: a new config is parsed and validated beside the running one, its
  * trust stores loaded and its listeners bound; only when all of that works
@@ -176,7 +207,8 @@ reload(struct daemon *d)
 		nc->state_dir = xstrdup(d->state_dir_override);
 	}
 	ns = sched_new(d->loop, d->resolver, nc);
-	if (listeners_apply(d->listeners, nc, &err) == -1)
+	if (listeners_apply(d->listeners, nc, &err) == -1 ||
+	    apply_dnssec(d, nc, d->conf) == -1)
 		goto fail;
 	if (strcmp(nc->state_dir, store_dir(d->store)) != 0)
 		log_warnx("reload: state_dir %s takes effect at the next start; state stays in %s",
@@ -273,6 +305,7 @@ daemon_free(struct daemon *d)
 		loop_watch_del(d->loop, &d->sigwatch);
 		close(d->sigwatch.fd);
 	}
+	tlsa_fini();
 	resolver_free(d->resolver);
 	loop_free(d->loop);
 	conf_free(d->conf);
@@ -368,6 +401,9 @@ start(struct daemon *d)
 		free(err);
 		return -1;
 	}
+	if (apply_dnssec(d, d->conf, NULL) == -1)
+		return -1;
+	tlsa_init(d->resolver);
 	d->sched = sched_new(d->loop, d->resolver, d->conf);
 	/* Two workers: a bcrypt takes tens of ms of CPU, and two keep checks
 	 * moving while one client guesses, without taking every core. */

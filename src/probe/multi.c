@@ -11,6 +11,7 @@
 
 #include "core/loop.h"
 #include "probe/multi.h"
+#include "probe/tlsa.h"
 #include "probe/resolve.h"
 #include "core/util.h"
 
@@ -159,6 +160,8 @@ first_cb(struct loop_timer *t)
 	struct multi *m = container_of(t, struct multi, first);
 	struct resolved_addr lit;
 
+	/* the TLSA records, while the addresses are looked up and probed */
+	tlsa_prefetch(m->ct);
 	if (resolve_literal(m->ct->host, m->ct->port, &lit) == 0) {
 		resolved_cb(m, &lit, 1, NULL, NULL);
 		return;

@@ -19,6 +19,7 @@
 #include "probe/resolve.h"
 #include "probe/starttls.h"
 #include "probe/tls.h"
+#include "probe/tlsa.h"
 #include "core/util.h"
 
 
@@ -488,9 +489,12 @@ first_step_cb(struct loop_timer *t)
 
 	t->cb = attempt_cb;
 	if (p->fixed) {
+		/* multi.c asked for the TLSA records of all its addresses */
 		resolved_cb(p, &p->fixed_addr, 1, NULL, NULL);
 		return;
 	}
+	/* DANE: the TLSA records come while we connect and shake hands */
+	tlsa_prefetch(p->ct);
 	if (resolve_literal(p->ct->host, p->ct->port, &lit) == 0) {
 		resolved_cb(p, &lit, 1, NULL, NULL);
 		return;

@@ -157,5 +157,6 @@ void check_path_free(struct check_path *p);
 
 /* The built-in checks. */
 extern const struct check check_chain_issues;
+extern const struct check check_dane;       /* danecheck.c */
 
 #endif

@@ -140,8 +140,9 @@ verdict_words_parse(enum verdict_table t, const char *text, uint64_t *set)
 /* The checks every verdict runs, in order. A new check is one line here. */
 static const struct check *checks[VERDICT_MAX_CHECKS] = {
 	&check_chain_issues,
+	&check_dane,
 };
-static size_t nchecks = 1;
+static size_t nchecks = 2;
 
 int
 verdict_add_check(const struct check *c)

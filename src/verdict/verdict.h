@@ -35,7 +35,9 @@
 	X(INSECURE_ALGORITHM, "insecure_algorithm") \
 	X(BAD_SIGNATURE, "bad_signature") \
 	X(REVOKED, "revoked") \
-	X(OTHER, "other")
+	X(OTHER, "other") \
+	X(DANE_MISMATCH, "dane_mismatch") \
+	X(DANE_BOGUS, "dane_bogus")
 
 /* What is wrong with the presented chain as a whole, trusted or not
  * (tlswatch_chain_issue{issue}). */
