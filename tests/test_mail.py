@@ -9,7 +9,13 @@ DANE (address targets with STARTTLS smtp): TLSA 3 1 1 (match), 3 1 1 of a
 previous key (mismatch), 2 0 1 on the intermediate (match), 3 1 1 of a
 chain the Web PKI refuses (a match that authenticates it), an unsigned
 zone (insecure), broken signatures (bogus), no TLSA (no_records); what
-dane = "auto" keeps to itself."""
+dane = "auto" keeps to itself.
+
+Mail domains: a domain with two MX hosts (mx1 at two addresses with a good
+chain and a matching TLSA record, mx2 with a chain from an untrusted root
+and a TLSA record that does not match it), the implicit MX of a domain
+without MX records, a second port nothing listens on, and an MX set changed
+while the daemon runs (logged and counted)."""
 
 import os
 import sys
@@ -114,6 +120,87 @@ def check_dane(lab, d):
     return expo
 
 
+MAIL_TARGETS = [
+    '{ name = "dom-mail"; mail_domain = "mail.%s"; }' % Z,
+    '{ name = "dom-nomx"; mail_domain = "nomx.%s"; ports = (25, %d); }',
+    '{ name = "dom-change"; mail_domain = "change.%s"; }' % Z,
+]
+
+
+def check_mail(lab, d, m, closed_port):
+    def h(n):
+        return "%s.%s" % (n, Z)
+
+    mx1, mx2, nomx = h("mx1"), h("mx2"), h("nomx")
+    good = sorted(m.good_addrs)
+
+    def rows(expo, target, mx, port="25"):
+        return sorted(s.labels.get("address", "") for s in
+                      expo.find("tlswatch_probe_success", target=target, mx=mx, port=port))
+
+    def settled(expo):
+        return (rows(expo, "dom-mail", mx1) == good and rows(expo, "dom-mail", mx2) != [] and
+                expo.value("tlswatch_dane_status", target="dom-mail", mx=mx2,
+                           status="mismatch") == 1 and
+                rows(expo, "dom-nomx", nomx, str(closed_port)) != [] and
+                rows(expo, "dom-change", mx2) != [])
+
+    ok, expo = d.wait_for(settled, WAIT)
+    lab.check(ok, "every mail domain settles within %.0f s" % WAIT,
+              None if ok else expo.excerpt(names=("tlswatch_probe_success", "tlswatch_mx_info",
+                                                  "tlswatch_probe_failure_info")))
+    info = sorted((s.labels["target"], s.labels["domain"], s.labels["mx"],
+                   s.labels["preference"]) for s in expo.find("tlswatch_mx_info"))
+    lab.eq(info, [("dom-change", h("change"), mx1, "10"), ("dom-change", h("change"), mx2, "20"),
+                  ("dom-mail", h("mail"), mx1, "10"), ("dom-mail", h("mail"), mx2, "20"),
+                  ("dom-nomx", h("nomx"), nomx, "0")],
+           "tlswatch_mx_info: each MX set by preference; the implicit MX has preference 0")
+    lab.eq(rows(expo, "dom-mail", mx1), good, "mx1 is probed at both its addresses")
+    for a in good:
+        lab.eq(expo.value("tlswatch_chain_verified", target="dom-mail", domain=h("mail"),
+                          mx=mx1, port="25", address=a), 1, "mx1 %s: verified" % a)
+        lab.eq(expo.value("tlswatch_dane_status", target="dom-mail", mx=mx1, address=a,
+                          status="match"), 1, "mx1 %s: DANE match (on for a mail domain)" % a)
+    lab.eq(rows(expo, "dom-mail", mx2), [m.bad_addr], "mx2 at its one address")
+    lab.eq(expo.value("tlswatch_chain_verified", target="dom-mail", mx=mx2), 0,
+           "mx2: its chain fails")
+    lab.check(expo.value("tlswatch_chain_verify_error", target="dom-mail", mx=mx2,
+                         reason="dane_mismatch") == 1, "mx2: reason dane_mismatch")
+    lab.eq(expo.value("tlswatch_chain_verified", target="dom-nomx", mx=nomx, port="25"), 1,
+           "the implicit MX is probed and verifies for its name")
+    lab.eq(expo.value("tlswatch_dane_status", target="dom-nomx", mx=nomx, port="25",
+                      status="no_records"), 1, "the implicit MX has no TLSA records")
+    lab.eq(expo.value("tlswatch_probe_success", target="dom-nomx", mx=nomx,
+                      port=str(closed_port)), 0,
+           "the second port, where nothing listens, fails on its own row")
+    lab.eq(expo.value("tlswatch_mx_changes_total", target="dom-change"), 0,
+           "no MX change yet")
+    lab.check(not expo.find("tlswatch_probe_success", target="dom-mail", mx=None),
+              "every row of a mail domain carries mx", None)
+
+    m.set_mx("change", [(5, "mx3")])
+    mx3 = h("mx3")
+
+    def changed(expo):
+        return (expo.value("tlswatch_mx_changes_total", target="dom-change") == 1 and
+                rows(expo, "dom-change", mx3) != [])
+
+    ok, expo = d.wait_for(changed, WAIT)
+    lab.check(ok, "the MX change is counted and the new MX probed within %.0f s" % WAIT,
+              None if ok else expo.excerpt(target="dom-change"))
+    lab.eq(sorted(s.labels["mx"] for s in expo.find("tlswatch_mx_info", target="dom-change")),
+           [mx3], "tlswatch_mx_info shows the new MX set")
+    lab.eq(sorted(s.labels["mx"] for s in expo.find("tlswatch_probe_success",
+                                                     target="dom-change")), [mx3],
+           "the old MX hosts' rows are gone")
+    lab.eq(expo.value("tlswatch_chain_verified", target="dom-change", mx=mx3), 1,
+           "mx3 verifies")
+    lab.check(d.wait_log("the MX set of %s changed: 5 %s, was 10 %s, 20 %s"
+                         % (h("change"), mx3, mx1, mx2), WAIT),
+              "the MX change is logged with both sets")
+    return expo
+
+
 def main(lab):
     lab.require_daemon()
     lab.require_tools()
@@ -122,11 +209,16 @@ def main(lab):
     lab.note("lab up in %.1f s" % (time.monotonic() - t0))
 
     port = L.free_port()
+    closed_port = L.free_port()
     targets = [line for _, line in dane_targets()]
+    targets += [t % (Z, closed_port) if "%d" in t else t for t in MAIL_TARGETS]
     d = L.Daemon(lab, daemon_conf(m, port, targets))
     t0 = time.monotonic()
     expo = check_dane(lab, d)
     lab.note("DANE settled in %.1f s" % (time.monotonic() - t0))
+    t0 = time.monotonic()
+    check_mail(lab, d, m, closed_port)
+    lab.note("mail domains checked in %.1f s" % (time.monotonic() - t0))
     lab.promtool(d.scrape_text())
     del expo
     d.stop()

@@ -108,7 +108,8 @@ resolved_cb(void *arg, const struct resolved_addr *addrs, size_t n,
 	struct multi *m = arg;
 	struct probe_opts o = m->opts;
 	char ip[INET6_ADDRSTRLEN];
-	size_t k = 0;
+	const char *prefix = m->opts.ref_prefix ? m->opts.ref_prefix : "";
+	size_t k = 0, plen = strlen(prefix);
 
 	m->req = NULL;
 	if (addrs == NULL) {
@@ -127,10 +128,10 @@ resolved_cb(void *arg, const struct resolved_addr *addrs, size_t n,
 
 		resolve_ip(&addrs[i], ip, sizeof(ip));
 		for (size_t j = 0; j < k && !dup; j++)
-			dup = strcmp(m->a[j].address, ip) == 0;
+			dup = strcmp(m->a[j].address + plen, ip) == 0;
 		if (dup)
 			continue;
-		m->a[k].address = xstrdup(ip);
+		m->a[k].address = xasprintf("%s%s", prefix, ip);
 		k++;
 	}
 	m->n = k;
@@ -143,7 +144,7 @@ resolved_cb(void *arg, const struct resolved_addr *addrs, size_t n,
 	k = 0;
 	for (size_t i = 0; i < n && k < m->n; i++) {
 		resolve_ip(&addrs[i], ip, sizeof(ip));
-		if (strcmp(ip, m->a[k].address) != 0)
+		if (strcmp(ip, m->a[k].address + plen) != 0)
 			continue;       /* a duplicate */
 		o.addr = &addrs[i];
 		m->children[k].m = m;

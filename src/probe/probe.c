@@ -4,8 +4,10 @@
  * all under one deadline. A failure is a result like any other. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -32,7 +34,7 @@ struct probe {
 	const struct tls_creds *creds;  /* NULL: no client certificate */
 	int fixed;                  /* probe fixed_addr only, without resolving */
 	struct resolved_addr fixed_addr;
-	char ref_address[48];       /* with fixed: its address, for rechecks */
+	char ref_address[320];      /* with fixed: its key (address), for rechecks */
 	double resolve_seconds;     /* with fixed: measured by whoever resolved */
 	probe_done_fn done;
 	void *arg;
@@ -529,7 +531,11 @@ probe_start_ex(struct loop *l, struct resolver *res, const struct conf_target *c
 		p->fixed = 1;
 		p->fixed_addr = *o->addr;
 		p->resolve_seconds = o->resolve_seconds;
-		resolve_ip(o->addr, p->ref_address, sizeof(p->ref_address));
+		char ip[INET6_ADDRSTRLEN];
+
+		resolve_ip(o->addr, ip, sizeof(ip));
+		snprintf(p->ref_address, sizeof(p->ref_address), "%s%s",
+		    o->ref_prefix ? o->ref_prefix : "", ip);
 	}
 	p->done = done;
 	p->arg = arg;

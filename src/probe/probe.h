@@ -40,6 +40,9 @@ struct probe_opts {
 	                                     * without resolving; NULL: resolve */
 	double resolve_seconds;             /* with addr: what resolving it took */
 	uint64_t deadline_ms;               /* monotonic ms; 0: start + timeout */
+	const char *ref_prefix;             /* with addr: put before the address in
+	                                     * the key rechecks name the result by
+	                                     * (mail domains: "MX PORT "); NULL: none */
 };
 /* probe_start with more to say: see struct probe_opts. */
 struct probe *probe_start_ex(struct loop *l, struct resolver *res, const struct conf_target *ct,
