@@ -140,9 +140,10 @@ verdict_words_parse(enum verdict_table t, const char *text, uint64_t *set)
 /* The checks every verdict runs, in order. A new check is one line here. */
 static const struct check *checks[VERDICT_MAX_CHECKS] = {
 	&check_chain_issues,
+	&check_webpki,
 	&check_dane,
 };
-static size_t nchecks = 2;
+static size_t nchecks = 3;
 
 int
 verdict_add_check(const struct check *c)
@@ -291,6 +292,7 @@ evidence_keep(const struct der *chain, size_t n, const struct tls_facts *f)
 	/* GnuTLS's names are its own static strings */
 	e->facts.group = f->group;
 	e->facts.sigscheme = f->sigscheme;
+	e->facts.key_usage_violation = f->key_usage_violation;
 	e->bytes = bytes;
 	retained_bytes += bytes;
 	return e;
