@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "fetch/fetch.h"
 #include "serve/httpd.h"
 #include "serve/listen.h"
 #include "core/log.h"
@@ -24,6 +25,7 @@
 #include "sched.h"
 #include "serve/status.h"
 #include "state/store.h"
+#include "probe/stsround.h"
 #include "probe/tls.h"
 #include "core/util.h"
 #include "core/work.h"
@@ -42,7 +44,8 @@ struct daemon {
 	struct resolver *resolver;
 	struct sched *sched;
 	struct listeners *listeners;
-	struct work_pool *workers;   /* password checks off the loop */
+	struct work_pool *workers;   /* password checks, fetch cache I/O */
+	struct fetch *fetch;         /* MTA-STS policies */
 	struct loop_watch sigwatch;
 	int reload_ok;               /* the last reload succeeded (1 at start) */
 	double reload_time;          /* wall clock of the last config loaded */
@@ -143,6 +146,18 @@ watchdog_cb(struct loop_timer *t)
 	loop_timer_at(d->loop, &d->watchdog, loop_now(d->loop) + d->watchdog_ms);
 }
 
+/* The fetcher's settings from a configuration. */
+static void
+fetch_settings_of(const struct conf *c, struct fetch_settings *fs)
+{
+	*fs = (struct fetch_settings){
+		.timeout_ms = c->fetch.timeout_ms,
+		.concurrency = c->fetch.concurrency,
+		.max_size = c->fetch.max_size,
+		.proxy = c->fetch.proxy,
+	};
+}
+
 static void
 log_errors(const char *text)
 {
@@ -215,6 +230,14 @@ reload(struct daemon *d)
 		    nc->state_dir, store_dir(d->store));
 	/* Stored state for new targets; kept ones bring theirs from memory. */
 	sched_set_store(ns, d->store);
+	/* One fetcher for the daemon's life: its cache and the requests in
+	 * flight go on; new settings hold for requests from now. */
+	{
+		struct fetch_settings fs;
+
+		fetch_settings_of(nc, &fs);
+		fetch_set_settings(d->fetch, &fs);
+	}
 	sched_start_from(ns, d->sched);
 	sched_free(d->sched);      /* cancels the old probes: see sched.h */
 	d->sched = ns;
@@ -297,6 +320,8 @@ daemon_free(struct daemon *d)
 		loop_timer_cancel(d->loop, &d->status);
 	}
 	sched_free(d->sched);
+	sts_set_fetch(NULL);
+	fetch_free(d->fetch);
 	store_free(d->store);
 	listeners_free(d->listeners);
 	work_pool_free(d->workers);   /* after the servers: their checks drain here */
@@ -432,6 +457,16 @@ start(struct daemon *d)
 	}
 	sched_set_store(d->sched, d->store);
 	d->pages.state_dir = store_dir(d->store);
+	/* MTA-STS policies, cached in state_dir/fetch across restarts. */
+	{
+		struct fetch_settings fs;
+		char *dir = xasprintf("%s/fetch", store_dir(d->store));
+
+		fetch_settings_of(d->conf, &fs);
+		d->fetch = fetch_new(d->loop, d->workers, dir, &fs);
+		free(dir);
+		sts_set_fetch(d->fetch);
+	}
 	loop_set_prepare(d->loop, prepare_cb, d);
 
 	sigemptyset(&mask);

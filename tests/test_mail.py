@@ -15,7 +15,13 @@ Mail domains: a domain with two MX hosts (mx1 at two addresses with a good
 chain and a matching TLSA record, mx2 with a chain from an untrusted root
 and a TLSA record that does not match it), the implicit MX of a domain
 without MX records, a second port nothing listens on, and an MX set changed
-while the daemon runs (logged and counted)."""
+while the daemon runs (logged and counted).
+
+MTA-STS (policies fetched from nginx over HTTPS by the daemon's fetcher at
+the address Unbound gave): enforce covering both MX hosts (with a TLS-RPT
+record), a policy leaving one MX out, a policy host whose certificate comes
+from an untrusted root, a malformed policy, no record at all; testing mode
+with max_age 3600 on the domain whose MX set changes."""
 
 import os
 import sys
@@ -124,7 +130,49 @@ MAIL_TARGETS = [
     '{ name = "dom-mail"; mail_domain = "mail.%s"; }' % Z,
     '{ name = "dom-nomx"; mail_domain = "nomx.%s"; ports = (25, %d); }',
     '{ name = "dom-change"; mail_domain = "change.%s"; }' % Z,
-]
+] + ['{ name = "dom-%s"; mail_domain = "%s.%s"; }' % (d, d, Z)
+     for d in ("partial", "untrusted", "malformed", "nosts")]
+
+# target: (status, (mode, id, max_age) or None, {mx: covered} or None, tlsrpt)
+STS_WANT = {
+    "dom-mail": ("ok", ("enforce", "mail1", 86400), {"mx1": 1, "mx2": 1}, 1),
+    "dom-partial": ("ok", ("enforce", "partial1", 86400), {"mx1": 1, "mx2": 0}, 0),
+    "dom-untrusted": ("policy_cert_invalid", None, None, 0),
+    "dom-malformed": ("invalid_policy", None, None, 0),
+    "dom-nosts": ("no_record", None, None, 0),
+    "dom-nomx": ("no_record", None, None, 0),
+    # its MX set is mx3 alone by now (check_mail changed it)
+    "dom-change": ("ok", ("testing", "change1", 3600), {"mx3": 1}, 0),
+}
+
+
+def check_sts(lab, d):
+    def settled(expo):
+        return all(expo.value("tlswatch_mta_sts_status", target=t, status=w[0]) == 1
+                   for t, w in STS_WANT.items())
+
+    ok, expo = d.wait_for(settled, WAIT)
+    lab.check(ok, "every MTA-STS case settles within %.0f s" % WAIT,
+              None if ok else expo.excerpt(names=("tlswatch_mta_sts_status",)))
+    for t, (status, pol, cov, rpt) in sorted(STS_WANT.items()):
+        lab.eq([s.labels["status"] for s in expo.find("tlswatch_mta_sts_status", target=t)],
+               [status], "%s: tlswatch_mta_sts_status{status=\"%s\"} alone" % (t, status))
+        info = [(s.labels["mode"], s.labels["id"]) for s in
+                expo.find("tlswatch_mta_sts_policy_info", target=t)]
+        lab.eq(info, [pol[:2]] if pol else [], "%s: tlswatch_mta_sts_policy_info %s" % (t, pol))
+        lab.eq(expo.value("tlswatch_mta_sts_policy_max_age_seconds", target=t),
+               pol[2] if pol else None, "%s: max_age" % t)
+        got = {s.labels["mx"]: s.value for s in
+               expo.find("tlswatch_mta_sts_mx_covered", target=t)}
+        lab.eq(got, {"%s.%s" % (k, Z): v for k, v in cov.items()} if cov else {},
+               "%s: tlswatch_mta_sts_mx_covered" % t)
+        lab.eq(expo.value("tlswatch_tlsrpt_record_present", target=t), rpt,
+               "%s: tlswatch_tlsrpt_record_present %d" % (t, rpt))
+        lab.check(all(s.labels.get("domain") for s in
+                      expo.find("tlswatch_mta_sts_status", target=t)), "%s: domain label" % t)
+    lab.check(d.wait_log("MTA-STS of untrusted.%s: policy_cert_invalid" % Z, WAIT),
+              "the untrusted policy host is logged")
+    return expo
 
 
 def check_mail(lab, d, m, closed_port):
@@ -150,7 +198,8 @@ def check_mail(lab, d, m, closed_port):
               None if ok else expo.excerpt(names=("tlswatch_probe_success", "tlswatch_mx_info",
                                                   "tlswatch_probe_failure_info")))
     info = sorted((s.labels["target"], s.labels["domain"], s.labels["mx"],
-                   s.labels["preference"]) for s in expo.find("tlswatch_mx_info"))
+                   s.labels["preference"]) for s in expo.find("tlswatch_mx_info")
+                  if s.labels["target"] in ("dom-mail", "dom-nomx", "dom-change"))
     lab.eq(info, [("dom-change", h("change"), mx1, "10"), ("dom-change", h("change"), mx2, "20"),
                   ("dom-mail", h("mail"), mx1, "10"), ("dom-mail", h("mail"), mx2, "20"),
                   ("dom-nomx", h("nomx"), nomx, "0")],
@@ -219,6 +268,9 @@ def main(lab):
     t0 = time.monotonic()
     check_mail(lab, d, m, closed_port)
     lab.note("mail domains checked in %.1f s" % (time.monotonic() - t0))
+    t0 = time.monotonic()
+    check_sts(lab, d)
+    lab.note("MTA-STS checked in %.1f s" % (time.monotonic() - t0))
     lab.promtool(d.scrape_text())
     del expo
     d.stop()

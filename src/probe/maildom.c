@@ -13,6 +13,7 @@
 #include "core/util.h"
 #include "probe/dnsrec.h"
 #include "probe/maildom.h"
+#include "probe/stsround.h"
 
 struct mx {
 	char *host;
@@ -33,6 +34,7 @@ struct maildom {
 	struct mx *mx;             /* the last answer's set, by preference */
 	size_t nmx;
 	uint64_t changes;
+	struct sts *sts;           /* MTA-STS and TLS-RPT, apart from the rounds */
 	/* the round in flight */
 	struct loop *loop;
 	struct resolver *res;
@@ -61,14 +63,14 @@ maildom_new(void)
 	struct maildom *md = xcalloc(1, sizeof(*md));
 
 	loop_timer_init(&md->deadline, NULL);
+	md->sts = sts_new();
 	return md;
 }
 
-void
-maildom_cancel(struct maildom *md)
+/* The round in flight (not the MTA-STS lookup) abandoned. */
+static void
+round_reset(struct maildom *md)
 {
-	if (md == NULL)
-		return;
 	if (md->loop)
 		loop_timer_cancel(md->loop, &md->deadline);
 	dnsrec_cancel(md->req);
@@ -83,6 +85,15 @@ maildom_cancel(struct maildom *md)
 	md->done = NULL;
 }
 
+void
+maildom_cancel(struct maildom *md)
+{
+	if (md == NULL)
+		return;
+	round_reset(md);
+	sts_cancel(md->sts);
+}
+
 int
 maildom_busy(const struct maildom *md)
 {
@@ -95,6 +106,7 @@ maildom_free(struct maildom *md)
 	if (md == NULL)
 		return;
 	maildom_cancel(md);
+	sts_free(md->sts);
 	mx_free(md->mx, md->nmx);
 	free(md);
 }
@@ -114,7 +126,7 @@ round_fail(struct maildom *md, const char *stage, const char *reason, char *deta
 	r->fail_detail = detail;
 	r->duration = (double)(mono_us() - md->start_us) / 1e6;
 	r->time = wall_now();
-	maildom_cancel(md);
+	round_reset(md);
 	done(arg, r, NULL, 0);
 }
 
@@ -148,7 +160,7 @@ round_end(struct maildom *md)
 		s->a = NULL;
 		s->n = 0;
 	}
-	maildom_cancel(md);
+	round_reset(md);
 	done(arg, NULL, all, n);
 }
 
@@ -305,7 +317,7 @@ void
 maildom_start(struct maildom *md, struct loop *l, struct resolver *res,
     const struct conf_target *ct, const struct probe_opts *o, multi_done_fn done, void *arg)
 {
-	maildom_cancel(md);
+	round_reset(md);
 	md->loop = l;
 	md->res = res;
 	md->ct = ct;
@@ -319,6 +331,8 @@ maildom_start(struct maildom *md, struct loop *l, struct resolver *res,
 	loop_timer_at(l, &md->deadline, mono_ms() + ct->timeout_ms);
 	/* answered from the loop, never from here */
 	md->req = dnsrec_lookup(res, ct->mail_domain, DNS_T_MX, mx_cb, md);
+	/* MTA-STS, unless the last round's lookup still runs */
+	sts_start(md->sts, l, res, ct);
 }
 
 int
@@ -392,4 +406,10 @@ uint64_t
 maildom_mx_changes(const struct maildom *md)
 {
 	return md->changes;
+}
+
+const struct sts *
+maildom_sts(const struct maildom *md)
+{
+	return md->sts;
 }

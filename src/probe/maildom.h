@@ -37,8 +37,8 @@ void maildom_free(struct maildom *md);
 void maildom_start(struct maildom *md, struct loop *l, struct resolver *res,
                    const struct conf_target *ct, const struct probe_opts *o,
                    multi_done_fn done, void *arg);
-/* Abandon the round in flight, if any; done will not be called. NULL is
- * fine. */
+/* Abandon the round in flight, if any, and the MTA-STS lookup; done will
+ * not be called. NULL is fine. */
 void maildom_cancel(struct maildom *md);
 /* Whether a round is in flight (NULL: no). */
 int maildom_busy(const struct maildom *md);
@@ -67,5 +67,8 @@ size_t maildom_nmx(const struct maildom *md);
 const char *maildom_mx(const struct maildom *md, size_t i, uint16_t *preference);
 /* Changes of the MX set seen since the first answer. */
 uint64_t maildom_mx_changes(const struct maildom *md);
+/* Its MTA-STS and TLS-RPT state (stsround.h), looked up at each round
+ * start unless the previous lookup still runs. */
+const struct sts *maildom_sts(const struct maildom *md);
 
 #endif

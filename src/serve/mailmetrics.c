@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "probe/maildom.h"
+#include "probe/stsround.h"
 #include "serve/mailmetrics.h"
 
 static void
@@ -41,6 +42,75 @@ mailmetrics_row_fini(struct metrics_row *row)
 {
 	free(row->extra);
 	row->extra = NULL;
+}
+
+/* A family's header and one series per mail domain whose MTA-STS state
+ * says so. */
+enum sts_family { F_STATUS, F_POLICY, F_MAX_AGE, F_COVERED, F_TLSRPT, F_COUNT };
+
+static const char *const sts_families[F_COUNT][2] = {
+	{ "tlswatch_mta_sts_status", "1 for the result of a mail domain's last MTA-STS "
+	  "lookup (RFC 8461): ok, no_record, fetch_error, invalid_policy, "
+	  "policy_cert_invalid." },
+	{ "tlswatch_mta_sts_policy_info", "1 for a mail domain's MTA-STS policy: its mode "
+	  "and the id of its _mta-sts record." },
+	{ "tlswatch_mta_sts_policy_max_age_seconds", "The max_age of a mail domain's "
+	  "MTA-STS policy." },
+	{ "tlswatch_mta_sts_mx_covered", "1 when the MTA-STS policy's mx patterns cover "
+	  "the MX host, 0 when a sender enforcing it would refuse it." },
+	{ "tlswatch_tlsrpt_record_present", "1 when the mail domain publishes one "
+	  "TLSRPTv1 record (RFC 8460), 0 when none." },
+};
+
+static void
+render_sts(struct buf *out, const struct metrics_target *t, size_t n,
+    mailmetrics_get_fn get, const void *arg)
+{
+	for (int f = 0; f < F_COUNT; f++) {
+		buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", sts_families[f][0],
+		    sts_families[f][1], sts_families[f][0]);
+		for (size_t i = 0; i < n; i++) {
+			const struct maildom *md = get(arg, i);
+			const struct mtasts_policy *p;
+			const char *id;
+			int rpt;
+			enum sts_status st;
+
+			if (md == NULL)
+				continue;
+			st = sts_result(maildom_sts(md), &p, &id, &rpt);
+#define SERIES() do {                                                   \
+	buf_printf(out, "%s{%s", sts_families[f][0], t[i].labels);           \
+	label(out, "domain", t[i].conf->mail_domain);                        \
+} while (0)
+			if (f == F_STATUS && st != STS_NONE) {
+				SERIES();
+				label(out, "status", sts_status_name(st));
+				buf_puts(out, "} 1\n");
+			} else if (f == F_POLICY && p) {
+				SERIES();
+				label(out, "mode", mtasts_mode_name(p->mode));
+				label(out, "id", id);
+				buf_puts(out, "} 1\n");
+			} else if (f == F_MAX_AGE && p) {
+				SERIES();
+				buf_printf(out, "} %u\n", (unsigned)p->max_age);
+			} else if (f == F_COVERED && p) {
+				for (size_t j = 0; j < maildom_nmx(md); j++) {
+					uint16_t pref;
+					const char *mx = maildom_mx(md, j, &pref);
+
+					SERIES();
+					label(out, "mx", mx);
+					buf_printf(out, "} %d\n", mtasts_policy_covers(p, mx) ? 1 : 0);
+				}
+			} else if (f == F_TLSRPT && rpt >= 0) {
+				SERIES();
+				buf_printf(out, "} %d\n", rpt);
+			}
+#undef SERIES
+		}
+	}
 }
 
 void
@@ -84,4 +154,5 @@ mailmetrics_render(struct buf *out, const struct metrics_target *t, size_t n,
 		label(out, "domain", t[i].conf->mail_domain);
 		buf_printf(out, "} %llu\n", (unsigned long long)maildom_mx_changes(md));
 	}
+	render_sts(out, t, n, get, arg);
 }

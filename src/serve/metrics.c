@@ -60,7 +60,7 @@ static const char *const metrics_reserved_labels[] = {
 	"target", "stage", "reason", "result", "version", "cipher", "depth",
 	"subject", "issuer", "serial", "sha256", "issue",
 	"address", "server_name", "starttls",
-	"domain", "mx", "port", "preference",
+	"domain", "mx", "port", "preference", "status", "mode", "id",
 	"le", "quantile", "job", "instance",
 };
 
