@@ -21,7 +21,11 @@ MTA-STS (policies fetched from nginx over HTTPS by the daemon's fetcher at
 the address Unbound gave): enforce covering both MX hosts (with a TLS-RPT
 record), a policy leaving one MX out, a policy host whose certificate comes
 from an untrusted root, a malformed policy, no record at all; testing mode
-with max_age 3600 on the domain whose MX set changes."""
+with max_age 3600 on the domain whose MX set changes.
+
+`tlswatch check --mail-domain`: the whole picture and the plugin status of
+a good domain, of one with a failing MX host, of one whose policy leaves
+an MX host out, and of a domain that does not exist."""
 
 import os
 import sys
@@ -250,6 +254,43 @@ def check_mail(lab, d, m, closed_port):
     return expo
 
 
+def check_tool(lab, m):
+    base = ["check", "--resolver", m.resolver_address, "--cafile", m.pki.path("ca.pem"),
+            "--timeout", "5s", "--mail-domain"]
+    mx1, mx2 = "mx1.%s" % Z, "mx2.%s" % Z
+
+    rc, out, err = L.run_tlswatch(lab, base + ["nosts." + Z])
+    lab.eq(rc, 0, "check --mail-domain nosts: OK", out + err)
+    lab.check(out.startswith("TLS OK - nosts.%s: 1 MX host, 2 rows" % Z), "nosts: first line",
+              out)
+    for a in m.good_addrs:
+        lab.check("[OK] %s 25 %s: verified" % (mx1, a) in out, "nosts: %s verified" % a, out)
+    lab.check("dane: match" in out.lower() or "3 1 1" in out, "nosts: the DANE finding is shown",
+              out)
+    lab.check("MTA-STS: no_record" in out and "TLS-RPT: no record" in out,
+              "nosts: no MTA-STS, no TLS-RPT", out)
+
+    rc, out, err = L.run_tlswatch(lab, base + ["mail." + Z])
+    lab.eq(rc, 2, "check --mail-domain mail: CRITICAL (mx2 fails)", out + err)
+    lab.check(out.startswith("TLS CRITICAL - mail.%s: 2 MX hosts, 3 rows, 1 not OK: %s 25 %s: "
+                             "chain does not verify" % (Z, mx2, m.bad_addr)), "mail: first line",
+              out)
+    lab.check("dane_mismatch" in out.splitlines()[0], "mail: dane_mismatch named", out)
+    lab.check("  10 %s\n  20 %s\n" % (mx1, mx2) in out, "mail: the MX set by preference", out)
+    lab.check("MTA-STS: ok, mode enforce, id mail1, max_age 86400" in out and
+              "%s: covered" % mx2 in out and "TLS-RPT: record present" in out,
+              "mail: MTA-STS and TLS-RPT", out)
+
+    rc, out, err = L.run_tlswatch(lab, base + ["partial." + Z])
+    lab.eq(rc, 2, "check --mail-domain partial: CRITICAL", out + err)
+    lab.check("%s: NOT covered" % mx2 in out, "partial: mx2 not covered by the policy", out)
+
+    rc, out, err = L.run_tlswatch(lab, base + ["nosuch." + Z])
+    lab.eq(rc, 2, "check --mail-domain of a domain that does not exist: CRITICAL", out + err)
+    lab.check(out.startswith("TLS CRITICAL - nosuch.%s: resolve failed: nxdomain" % Z),
+              "nosuch: nxdomain", out)
+
+
 def main(lab):
     lab.require_daemon()
     lab.require_tools()
@@ -271,6 +312,9 @@ def main(lab):
     t0 = time.monotonic()
     check_sts(lab, d)
     lab.note("MTA-STS checked in %.1f s" % (time.monotonic() - t0))
+    t0 = time.monotonic()
+    check_tool(lab, m)
+    lab.note("tlswatch check --mail-domain checked in %.1f s" % (time.monotonic() - t0))
     lab.promtool(d.scrape_text())
     del expo
     d.stop()

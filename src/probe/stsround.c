@@ -102,6 +102,12 @@ sts_cancel(struct sts *s)
 	s->busy = 0;
 }
 
+int
+sts_busy(const struct sts *s)
+{
+	return s->busy;
+}
+
 void
 sts_free(struct sts *s)
 {

@@ -42,6 +42,8 @@ void sts_free(struct sts *s);
 void sts_start(struct sts *s, struct loop *l, struct resolver *res,
                const struct conf_target *ct);
 void sts_cancel(struct sts *s);
+/* Whether a lookup is in flight. */
+int sts_busy(const struct sts *s);
 
 /* The last completed lookup. policy is set with STS_OK only; id is the
  * record's ("" when none); tlsrpt: 1 a TLSRPTv1 record, 0 none, -1 not
