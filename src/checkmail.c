@@ -150,8 +150,7 @@ print_row(const struct addr_result *a, const struct checkmail_opts *o, double no
     char *worst, size_t wsize, int *worst_status)
 {
 	const struct result *r = a->result;
-	struct status_view v = { NULL, (int64_t)(o->warn_ms / 1000),
-		(int64_t)(o->crit_ms / 1000), now };
+	struct status_view v = { .warn = o->warn, .crit = o->crit, .now = now };
 	struct status_entry e = { a->address, r, NULL };
 	int64_t expiry = 0;
 	enum status_state st = status_classify(&e, &v, &expiry);

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "verdict/expiry.h"
+
 struct checkmail_opts {
 	const char *domain;
 	const uint16_t *ports;     /* none: 25 */
@@ -16,7 +18,8 @@ struct checkmail_opts {
 	                            * counts: DANE on; NULL: resolv.conf's, DANE off */
 	const char *cafile;        /* NULL: the system trust store */
 	int policy;                /* enum conf_policy */
-	uint64_t warn_ms, crit_ms, timeout_ms;
+	struct threshold warn, crit;   /* as for one address */
+	uint64_t timeout_ms;
 };
 
 /* Prints the picture on stdout; returns 0 OK, 1 WARNING, 2 CRITICAL, 3

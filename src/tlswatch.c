@@ -25,6 +25,7 @@
 #include "verdict/certinfo.h"
 #include "verdict/certs.h"
 #include "verdict/chain.h"
+#include "verdict/policy.h"
 #include "verdict/verdict.h"
 #include "checkmail.h"
 #include "conf/conf.h"
@@ -34,6 +35,7 @@
 #include "core/loop.h"
 #include "probe/probe.h"
 #include "probe/resolve.h"
+#include "probe/scan.h"
 #include "probe/starttls.h"
 #include "serve/status.h"
 #include "state/store.h"
@@ -127,9 +129,9 @@ check_usage(FILE *f)
 {
 	fputs("usage: tlswatch check HOST:PORT [--servername NAME] [--starttls PROTO]\n"
 	    "                      [--cafile FILE] [--policy public|private] [--warn 21d]\n"
-	    "                      [--crit 7d] [--timeout 10s] [--json] [--pem]\n"
+	    "                      [--crit 7d] [--timeout 10s] [--scan] [--json] [--pem]\n"
 	    "       tlswatch check --mail-domain DOMAIN [--ports 25,465,587]\n"
-	    "                      [--resolver IP:PORT] [--cafile FILE] [--policy ...]\n"
+	    "                      [--resolver ADDRESS] [--cafile FILE] [--policy ...]\n"
 	    "                      [--warn 21d] [--crit 7d] [--timeout 10s]\n"
 	    "Probe one TLS endpoint as tlswatchd does and print the presented chain and\n"
 	    "the verdict. The first line and the exit status follow the monitoring\n"
@@ -140,15 +142,19 @@ check_usage(FILE *f)
 	    "  --policy POLICY    the rules the verdict holds the chain to: public (the\n"
 	    "                     Web PKI's) or private (what every client enforces);\n"
 	    "                     default public, private with --cafile\n"
-	    "  --warn DURATION    WARNING when the chain expires within it (default 21d)\n"
-	    "  --crit DURATION    CRITICAL when it expires within it (default 7d)\n"
+	    "  --warn DURATION    WARNING when the chain expires within it (default 21d),\n"
+	    "                     or with less than a fraction of its lifetime left (33%)\n"
+	    "  --crit DURATION    CRITICAL when it expires within it (default 7d), or 10%\n"
 	    "  --timeout DURATION the whole probe (default 10s)\n"
+	    "  --scan             also try TLS 1.0, 1.1, 1.2 and 1.3 one at a time; TLS 1.0\n"
+	    "                     or 1.1 accepted makes an OK a WARNING\n"
 	    "  --json             print a JSON object instead (see tlswatch(1))\n"
 	    "  --pem              print the presented chain as PEM\n"
 	    "  --mail-domain DOMAIN  every MX host of DOMAIN on every port at every\n"
 	    "                     address, DANE (with --resolver), MTA-STS, TLS-RPT\n"
 	    "  --ports LIST       the MX hosts' ports (default 25)\n"
-	    "  --resolver IP:PORT a validating resolver whose AD bit counts (DANE)\n"
+	    "  --resolver ADDRESS a validating resolver, IP:PORT, whose AD bit counts\n"
+	    "                     (DANE)\n"
 	    "  -h, --help         this help\n", f);
 }
 
@@ -180,8 +186,9 @@ struct check_opts {
 	const char *cafile;
 	int policy;                /* enum conf_policy */
 	int starttls;              /* enum starttls_proto; -1: the port's */
-	uint64_t warn_ms, crit_ms, timeout_ms;
-	int json, pem;
+	struct threshold warn, crit;
+	uint64_t timeout_ms;
+	int json, pem, scan;
 	const char *mail_domain;   /* --mail-domain: checkmail.c's */
 	const char *resolver;
 	uint16_t ports[CONF_MAX_MAIL_PORTS];
@@ -219,6 +226,7 @@ check_options(int argc, char **argv, struct check_opts *o)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "pem", no_argument, NULL, 'p' },
+		{ "scan", no_argument, NULL, 'S' },
 		{ "mail-domain", required_argument, NULL, 'M' },
 		{ "ports", required_argument, NULL, 'T' },
 		{ "resolver", required_argument, NULL, 'R' },
@@ -228,8 +236,8 @@ check_options(int argc, char **argv, struct check_opts *o)
 	enum starttls_proto proto;
 	int ch;
 
-	*o = (struct check_opts){ .starttls = -1, .warn_ms = CONF_DEFAULT_WARN_MS,
-		.crit_ms = CONF_DEFAULT_CRIT_MS, .timeout_ms = CHECK_DEFAULT_TIMEOUT_MS };
+	*o = (struct check_opts){ .starttls = -1, .warn = CONF_DEFAULT_WARN,
+		.crit = CONF_DEFAULT_CRIT, .timeout_ms = CHECK_DEFAULT_TIMEOUT_MS };
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -258,14 +266,14 @@ check_options(int argc, char **argv, struct check_opts *o)
 			}
 			break;
 		case 'w':
-			if (parse_duration_ms(optarg, &o->warn_ms) == -1) {
-				unknown("bad --warn duration: %s", optarg);
+			if (threshold_parse(optarg, &o->warn) == -1) {
+				unknown("bad --warn duration or fraction: %s", optarg);
 				return -1;
 			}
 			break;
 		case 'c':
-			if (parse_duration_ms(optarg, &o->crit_ms) == -1) {
-				unknown("bad --crit duration: %s", optarg);
+			if (threshold_parse(optarg, &o->crit) == -1) {
+				unknown("bad --crit duration or fraction: %s", optarg);
 				return -1;
 			}
 			break;
@@ -280,6 +288,9 @@ check_options(int argc, char **argv, struct check_opts *o)
 			break;
 		case 'p':
 			o->pem = 1;
+			break;
+		case 'S':
+			o->scan = 1;
 			break;
 		case 'M':
 			o->mail_domain = optarg;
@@ -303,9 +314,10 @@ check_options(int argc, char **argv, struct check_opts *o)
 		}
 	}
 	if (o->mail_domain != NULL) {
-		if (optind != argc || o->servername || o->starttls != -1 || o->json || o->pem) {
+		if (optind != argc || o->servername || o->starttls != -1 || o->json || o->pem ||
+		    o->scan) {
 			unknown("bad arguments: --mail-domain takes no HOST:PORT, --servername, "
-			    "--starttls, --json or --pem%s", "");
+			    "--starttls, --scan, --json or --pem%s", "");
 			return -1;
 		}
 	} else if (o->nports || o->resolver) {
@@ -317,7 +329,7 @@ check_options(int argc, char **argv, struct check_opts *o)
 	} else {
 		o->address = argv[optind];
 	}
-	if (o->crit_ms > o->warn_ms) {
+	if (!threshold_in_order(&o->warn, &o->crit)) {
 		unknown("--crit must not be above --warn%s", "");
 		return -1;
 	}
@@ -338,10 +350,57 @@ check_done(void *arg, struct result *r)
 	loop_stop(run->loop);
 }
 
-/* One probe of ct with the daemon's code; NULL with *err when the loop or
- * the resolver cannot be set up. */
+/* --scan: one probe per TLS version, all at once, each under the timeout. */
+struct scan_run {
+	struct loop *loop;
+	struct conf_target ct[SCAN_NVERSIONS];
+	struct result *r[SCAN_NVERSIONS];
+	struct scan_one {
+		struct scan_run *run;
+		unsigned v;
+	} one[SCAN_NVERSIONS];
+	unsigned pending;
+	enum scan_answer answer[SCAN_NVERSIONS];
+};
+
+static void
+scan_done(void *arg, struct result *r)
+{
+	struct scan_one *o = arg;
+
+	o->run->r[o->v] = r;
+	if (--o->run->pending == 0)
+		loop_stop(o->run->loop);
+}
+
+static int
+scan_run(struct scan_run *s, struct loop *l, struct resolver *res, const struct conf_target *ct)
+{
+	memset(s, 0, sizeof(*s));
+	s->loop = l;
+	s->pending = SCAN_NVERSIONS;
+	for (unsigned v = 0; v < SCAN_NVERSIONS; v++) {
+		scan_target(ct, v, &s->ct[v]);
+		s->one[v].run = s;
+		s->one[v].v = v;
+		probe_start(l, res, &s->ct[v], ct->trust, NULL, scan_done, &s->one[v]);
+	}
+	while (s->pending > 0)
+		if (loop_run(l) == -1)
+			return -1;
+	for (unsigned v = 0; v < SCAN_NVERSIONS; v++) {
+		s->answer[v] = scan_answer(s->r[v], v);
+		result_free(s->r[v]);
+		s->r[v] = NULL;
+	}
+	return 0;
+}
+
+/* One probe of ct with the daemon's code, then the scan when sr is not
+ * NULL; NULL with *err when the loop or the resolver cannot be set up or
+ * the loop fails. */
 static struct result *
-check_run(const struct conf_target *ct, char **err)
+check_run(const struct conf_target *ct, struct scan_run *sr, char **err)
 {
 	struct check_run run = { NULL, NULL };
 	struct resolver *res = NULL;
@@ -356,6 +415,10 @@ check_run(const struct conf_target *ct, char **err)
 	while (run.r == NULL)
 		if (loop_run(run.loop) == -1)
 			break;
+	if (run.r != NULL && sr != NULL && scan_run(sr, run.loop, res, ct) == -1) {
+		result_free(run.r);
+		run.r = NULL;
+	}
 	resolver_free(res);
 	loop_free(run.loop);
 	if (run.r == NULL)
@@ -371,28 +434,69 @@ struct check_verdict {
 	char summary[512];
 	char perf[128];
 	int64_t expiry;
+	int64_t lifetime;          /* of the certificate expiry is of; 0: unknown */
 	double left;               /* days */
 };
 
+/* Performance data: days left ("U" when known is 0) and the thresholds in
+ * days for this lifetime, empty for a fraction of an unknown lifetime. */
+static void
+perf_days(char *out, size_t size, int known, double days, const struct threshold *warn,
+    const struct threshold *crit, int64_t lifetime)
+{
+	char t[2][32];
+	const struct threshold *th[2] = { warn, crit };
+
+	for (size_t i = 0; i < 2; i++) {
+		double secs = threshold_seconds(th[i], lifetime);
+
+		if (secs < 0)
+			t[i][0] = '\0';
+		else if (secs / 86400.0 == (double)(long long)(secs / 86400.0))
+			snprintf(t[i], sizeof(t[i]), "%.0f", secs / 86400.0);
+		else
+			snprintf(t[i], sizeof(t[i]), "%.2f", secs / 86400.0);
+	}
+	if (!known)
+		snprintf(out, size, "days_left=U;%s;%s", t[0], t[1]);
+	else
+		snprintf(out, size, "days_left=%.2f;%s;%s", days, t[0], t[1]);
+}
+
+/* The scan's part of the verdict: TLS 1.0 or 1.1 accepted makes an OK a
+ * WARNING and says so. */
+static void
+check_judge_scan(const struct scan_run *sr, struct check_verdict *cv)
+{
+	size_t len = strlen(cv->summary);
+
+	if (sr == NULL || !scan_legacy(sr->answer))
+		return;
+	if (cv->status == PLUGIN_OK)
+		cv->status = PLUGIN_WARNING;
+	snprintf(cv->summary + len, sizeof(cv->summary) - len, "; legacy TLS (1.0 or 1.1) accepted");
+}
+
 static void
 check_judge(const struct conf_target *ct, const struct result *r, const struct check_opts *o,
-    double now, struct check_verdict *cv)
+    const struct scan_run *sr, double now, struct check_verdict *cv)
 {
-	struct status_view v = { NULL, (int64_t)(o->warn_ms / 1000), (int64_t)(o->crit_ms / 1000),
-		now };
+	struct status_view v = { NULL, o->warn, o->crit, now, NULL };
 	struct status_entry e = { ct->name, r, NULL };
-	double warn_d = (double)o->warn_ms / 86400000.0, crit_d = (double)o->crit_ms / 86400000.0;
 	enum status_state st = status_classify(&e, &v, &cv->expiry);
 	char when[64];
 
 	cv->status = st == STATUS_OK ? PLUGIN_OK : st == STATUS_WARN ? PLUGIN_WARNING :
 	    PLUGIN_CRITICAL;
+	cv->lifetime = 0;
 	if (!r->success) {
 		snprintf(cv->summary, sizeof(cv->summary), "%s: %s failed: %s (%s)", ct->name,
 		    r->fail_stage, r->fail_reason, r->fail_detail ? r->fail_detail : "");
-		snprintf(cv->perf, sizeof(cv->perf), "days_left=U;%.0f;%.0f", warn_d, crit_d);
+		perf_days(cv->perf, sizeof(cv->perf), 0, 0, &o->warn, &o->crit, 0);
+		check_judge_scan(sr, cv);
 		return;
 	}
+	cv->lifetime = expiry_lifetime(r->certs, r->ncerts, cv->expiry);
 	cv->left = ((double)cv->expiry - now) / 86400.0;
 	fmt_utc(when, sizeof(when), (double)cv->expiry);
 	if (!r->verdict.verified) {
@@ -407,8 +511,8 @@ check_judge(const struct conf_target *ct, const struct result *r, const struct c
 		snprintf(cv->summary, sizeof(cv->summary),
 		    "%s: chain verified, expires in %.1f days (%s)", ct->name, cv->left, when);
 	}
-	snprintf(cv->perf, sizeof(cv->perf), "days_left=%.2f;%.0f;%.0f", cv->left, warn_d,
-	    crit_d);
+	perf_days(cv->perf, sizeof(cv->perf), 1, cv->left, &o->warn, &o->crit, cv->lifetime);
+	check_judge_scan(sr, cv);
 }
 
 static void
@@ -425,6 +529,74 @@ text_finding(void *arg, const char *check, const char *line)
 	printf("\n");
 }
 
+/* The policy check's facts of the certificate at depth: its metric words,
+ * its lifetime and, for the leaf, its SCTs by source. */
+static void
+print_policy(FILE *f, const struct policy_result *pr, size_t depth)
+{
+	const struct policy_cert *c;
+
+	if (pr == NULL || depth >= pr->n)
+		return;
+	c = &pr->certs[depth];
+	fprintf(f, "  Policy:     key %s %u bits, signature %s, lifetime ", c->key_type,
+	    c->key_bits, c->sig_alg);
+	if (c->lifetime > 0)
+		fprintf(f, "%.1f days\n", (double)c->lifetime / 86400.0);
+	else
+		fputs("unknown\n", f);
+	if (depth != 0)
+		return;
+	fputs("  SCTs:       ", f);
+	for (unsigned s = 0; s < POLICY_NSCT_SOURCES; s++) {
+		fprintf(f, "%s%s ", s ? ", " : "", policy_sct_source_name(s));
+		if (pr->sct_known[s])
+			fprintf(f, "%u%s", pr->sct_count[s], pr->sct_state[s] < 0 ? " (malformed)" : "");
+		else
+			fputs(s == POLICY_SCT_TLS ? "unknown (TLS 1.3)" : "- (none stapled)", f);
+	}
+	fputc('\n', f);
+}
+
+/* The same for --json: members of the certificate's object (b ends in
+ * the object's '}', which is reopened). */
+static void
+json_policy(struct buf *b, const struct policy_result *pr, size_t depth)
+{
+	const struct policy_cert *c;
+
+	if (pr == NULL || depth >= pr->n)
+		return;
+	c = &pr->certs[depth];
+	b->len--;
+	json_key(b, "policy", 0);
+	buf_putc(b, '{');
+	json_key(b, "key_type", 1);
+	json_str(b, c->key_type);
+	json_key(b, "key_size", 0);
+	json_int(b, c->key_bits);
+	json_key(b, "signature", 0);
+	json_str(b, c->sig_alg);
+	json_key(b, "lifetime_seconds", 0);
+	if (c->lifetime > 0)
+		json_int(b, c->lifetime);
+	else
+		buf_puts(b, "null");
+	if (depth == 0) {
+		json_key(b, "scts", 0);
+		buf_putc(b, '{');
+		for (unsigned s = 0; s < POLICY_NSCT_SOURCES; s++) {
+			json_key(b, policy_sct_source_name(s), s == 0);
+			if (pr->sct_known[s])
+				json_int(b, pr->sct_count[s]);
+			else
+				buf_puts(b, "null");
+		}
+		buf_putc(b, '}');
+	}
+	buf_puts(b, "}}");
+}
+
 /* What checks found in the certificate at depth of r, or 0. */
 static uint64_t
 cert_issues_at(const struct result *r, size_t depth)
@@ -437,7 +609,8 @@ cert_issues_at(const struct result *r, size_t depth)
 
 static void
 check_print_json(const struct conf_target *ct, const struct result *r,
-    const struct check_opts *o, const struct check_verdict *cv, double now)
+    const struct check_opts *o, const struct scan_run *sr, const struct check_verdict *cv,
+    double now)
 {
 	struct buf b;
 
@@ -469,6 +642,10 @@ check_print_json(const struct conf_target *ct, const struct result *r,
 	json_str(&b, r->tls_version);
 	json_key(&b, "cipher", 0);
 	json_str(&b, r->cipher);
+	json_key(&b, "group", 0);
+	json_str(&b, r->tls_group);
+	json_key(&b, "signature_scheme", 0);
+	json_str(&b, r->tls_sigscheme);
 	json_key(&b, "verified", 0);
 	json_bool(&b, r->success && r->verdict.verified);
 	json_key(&b, "reasons", 0);
@@ -487,16 +664,27 @@ check_print_json(const struct conf_target *ct, const struct result *r,
 		json_num(&b, cv->left, 2);
 	else
 		buf_puts(&b, "null");
-	json_key(&b, "warn_seconds", 0);
-	json_int(&b, (int64_t)(o->warn_ms / 1000));
-	json_key(&b, "crit_seconds", 0);
-	json_int(&b, (int64_t)(o->crit_ms / 1000));
+	status_json_thresholds(&b, &o->warn, &o->crit, cv->lifetime);
+	json_key(&b, "scan", 0);
+	if (sr != NULL) {
+		buf_putc(&b, '{');
+		for (unsigned v = 0; v < SCAN_NVERSIONS; v++) {
+			json_key(&b, scan_version_name(v), v == 0);
+			json_str(&b, scan_answer_name(sr->answer[v]));
+		}
+		buf_putc(&b, '}');
+	} else {
+		buf_puts(&b, "null");
+	}
+	json_key(&b, "target_issues", 0);
+	buf_puts(&b, sr != NULL && scan_legacy(sr->answer) ? "[\"legacy_tls_enabled\"]" : "[]");
 	json_key(&b, "chain", 0);
 	buf_putc(&b, '[');
 	for (size_t i = 0; i < r->ncerts; i++) {
 		if (i)
 			buf_putc(&b, ',');
 		certinfo_json(&b, r->certs[i], i, now);
+		json_policy(&b, policy_of(&r->verdict), i);
 		if (cert_issues_at(r, i)) {
 			b.len--;    /* reopen the object */
 			json_key(&b, "issues", 0);
@@ -518,27 +706,47 @@ check_print_json(const struct conf_target *ct, const struct result *r,
 	buf_free(&b);
 }
 
+/* The scan's lines of the text output. */
 static void
-check_print_text(const struct result *r, const struct check_opts *o,
+print_scan(const struct scan_run *sr)
+{
+	printf("Protocols:    ");
+	for (unsigned v = 0; v < SCAN_NVERSIONS; v++)
+		printf("%s%s %s", v ? ", " : "", scan_version_name(v),
+		    scan_answer_name(sr->answer[v]));
+	printf("\nTarget issues: %s\n", scan_legacy(sr->answer) ? "legacy_tls_enabled" : "-");
+}
+
+static void
+check_print_text(const struct result *r, const struct check_opts *o, const struct scan_run *sr,
     const struct check_verdict *cv, double now)
 {
 	printf("TLS %s - ", plugin_names[cv->status]);
 	term_puts(stdout, cv->summary);
 	printf(" | %s\n", cv->perf);
-	if (!r->success)
+	if (!r->success) {
+		if (sr != NULL) {
+			printf("\n");
+			print_scan(sr);
+		}
 		return;
+	}
 	printf("Connected to ");
 	term_puts(stdout, r->peer);
 	printf(", ");
 	term_puts(stdout, r->tls_version);
 	printf(", ");
 	term_puts(stdout, r->cipher);
-	printf("; %zu certificate%s presented\n\n", r->ncerts, r->ncerts == 1 ? "" : "s");
+	printf("; %zu certificate%s presented\n", r->ncerts, r->ncerts == 1 ? "" : "s");
+	/* words of GnuTLS's tables (algo.c), bounded, not the peer's bytes */
+	printf("Key exchange: %s, signature %s\n\n", r->tls_group ? r->tls_group : "-",
+	    r->tls_sigscheme ? r->tls_sigscheme : "-");
 	for (size_t i = 0; i < r->ncerts; i++) {
 		if (o->pem && i < r->nders)
 			print_pem(stdout, i, r->certs[i]->subject, r->ders[i].data, r->ders[i].len);
 		else
 			print_cert(stdout, i, r->certs[i], now);
+		print_policy(stdout, policy_of(&r->verdict), i);
 		if (cert_issues_at(r, i)) {
 			struct buf w;
 
@@ -559,6 +767,8 @@ check_print_text(const struct result *r, const struct check_opts *o,
 
 		(void)verdict_details(&r->verdict, text_finding, &n);
 	}
+	if (sr != NULL)
+		print_scan(sr);
 }
 
 static int
@@ -566,6 +776,7 @@ cmd_check(int argc, char **argv)
 {
 	struct check_opts o;
 	struct check_verdict cv;
+	struct scan_run sr;
 	struct conf_target ct;
 	struct tlsctx *tls;
 	struct result *r = NULL;
@@ -579,7 +790,7 @@ cmd_check(int argc, char **argv)
 		struct checkmail_opts mo = {
 			.domain = o.mail_domain, .ports = o.ports, .nports = o.nports,
 			.resolver = o.resolver, .cafile = o.cafile, .policy = o.policy,
-			.warn_ms = o.warn_ms, .crit_ms = o.crit_ms, .timeout_ms = o.timeout_ms,
+			.warn = o.warn, .crit = o.crit, .timeout_ms = o.timeout_ms,
 		};
 
 		return checkmail_run(&mo);
@@ -594,17 +805,17 @@ cmd_check(int argc, char **argv)
 		return rc;
 	}
 	ct.policy = o.policy;
-	if (tls_init(&err) == -1 || (r = check_run(&ct, &err)) == NULL) {
+	if (tls_init(&err) == -1 || (r = check_run(&ct, o.scan ? &sr : NULL, &err)) == NULL) {
 		rc = unknown("%s", err ? err : "cannot set up TLS");
 		free(err);
 	} else {
 		double now = wall_now();
 
-		check_judge(&ct, r, &o, now, &cv);
+		check_judge(&ct, r, &o, o.scan ? &sr : NULL, now, &cv);
 		if (o.json)
-			check_print_json(&ct, r, &o, &cv, now);
+			check_print_json(&ct, r, &o, o.scan ? &sr : NULL, &cv, now);
 		else
-			check_print_text(r, &o, &cv, now);
+			check_print_text(r, &o, o.scan ? &sr : NULL, &cv, now);
 		rc = cv.status;
 	}
 	result_free(r);
@@ -829,8 +1040,8 @@ cmd_show(int argc, char **argv)
 		return 2;
 	}
 	v.state_dir = dir;
-	v.warn_s = (int64_t)(CONF_DEFAULT_WARN_MS / 1000);
-	v.crit_s = (int64_t)(CONF_DEFAULT_CRIT_MS / 1000);
+	v.warn = (struct threshold)CONF_DEFAULT_WARN;
+	v.crit = (struct threshold)CONF_DEFAULT_CRIT;
 	v.now = wall_now();
 	if (optind < argc) {
 		rc = show_target(dir, argv[optind], pem, &v);

@@ -347,11 +347,11 @@ test_pending_and_reuse(void **state)
 	pem_load(&p, "good-chain.pem");
 	certs[0] = cert_get(p.der[0].data, p.der[0].len);
 	certs[1] = cert_get(p.der[1].data, p.der[1].len);
-	assert_true(verdict_holds(&o.v, certs, 2, certs, 2, 2, trust, "good.test", now));
+	assert_true(verdict_holds(&o.v, certs, 2, certs, 2, 2, trust, "good.test", NULL, now));
 	put(NAME, DNSREC_SECURE, 0, "good.pem", 3u, 1u, 1u, NULL);   /* the same again */
-	assert_true(verdict_holds(&o.v, certs, 2, certs, 2, 2, trust, "good.test", now));
+	assert_true(verdict_holds(&o.v, certs, 2, certs, 2, 2, trust, "good.test", NULL, now));
 	put(NAME, DNSREC_SECURE, 0, "good.pem", 3u, 1u, 1u, "soon.pem", 3u, 1u, 1u, NULL);
-	assert_false(verdict_holds(&o.v, certs, 2, certs, 2, 2, trust, "good.test", now));
+	assert_false(verdict_holds(&o.v, certs, 2, certs, 2, 2, trust, "good.test", NULL, now));
 	cert_put(certs[0]);
 	cert_put(certs[1]);
 	pem_free(&p);

@@ -583,6 +583,12 @@ httpd_client_ok(const struct httpd *h, struct MHD_Connection *conn)
 	return ci != NULL && webtls_client_verified(ci->tls_session);
 }
 
+static const char *
+httpd_query(void *req, const char *key)
+{
+	return MHD_lookup_connection_value(req, MHD_GET_ARGUMENT_KIND, key);
+}
+
 /* The status pages (status.c), same methods as /metrics. */
 static enum MHD_Result
 httpd_page(struct httpd *h, struct MHD_Connection *conn, const char *url,
@@ -594,7 +600,7 @@ httpd_page(struct httpd *h, struct MHD_Connection *conn, const char *url,
 	int status;
 
 	buf_init(&b);
-	status = h->page(h->page_arg, url, &b, &type);
+	status = h->page(h->page_arg, url, httpd_query, conn, &b, &type);
 	if (status == 0) {
 		buf_free(&b);
 		return httpd_text(h, conn, MHD_HTTP_NOT_FOUND, httpd_not_found,

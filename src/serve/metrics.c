@@ -59,7 +59,7 @@ terminate(struct buf *b)
 static const char *const metrics_reserved_labels[] = {
 	"target", "stage", "reason", "result", "version", "cipher", "depth",
 	"subject", "issuer", "serial", "sha256", "issue",
-	"address", "server_name", "starttls",
+	"address", "server_name", "starttls", "group", "scheme",
 	"domain", "mx", "port", "preference", "status", "mode", "id",
 	"le", "quantile", "job", "instance",
 };
@@ -655,6 +655,36 @@ end_value(struct buf *b, double v)
 	putc1(b, '\n');
 }
 
+/* The key exchange group and the server's signature scheme of each row's
+ * last handshake (absent where there was none, as with RSA key exchange). */
+static void
+render_handshake(struct buf *out, const struct metrics_row *targets, size_t n)
+{
+	struct lazy_family group = { { "tlswatch_tls_group_info", 23 }, "gauge",
+		"Key exchange group of the last handshake, as IANA names it.", 0 };
+	struct lazy_family scheme = { { "tlswatch_tls_signature_scheme_info", 34 }, "gauge",
+		"Signature scheme the server signed the last handshake with, as IANA names it.", 0 };
+
+	for (size_t k = 0; k < n; k++) {
+		const struct result *r = targets[k].result;
+
+		if (r == NULL || r->tls_group == NULL)
+			continue;
+		lazy_series(out, &group, &targets[k]);
+		LABEL(out, "group", r->tls_group);
+		end_u64(out, 1);
+	}
+	for (size_t k = 0; k < n; k++) {
+		const struct result *r = targets[k].result;
+
+		if (r == NULL || r->tls_sigscheme == NULL)
+			continue;
+		lazy_series(out, &scheme, &targets[k]);
+		LABEL(out, "scheme", r->tls_sigscheme);
+		end_u64(out, 1);
+	}
+}
+
 /* What checks say of single certificates, by depth. */
 static void
 render_cert_issues(struct buf *out, const struct metrics_row *targets, size_t n)
@@ -1053,6 +1083,7 @@ metrics_render(struct buf *out, const struct metrics_target *targets, size_t n,
 	free(ix.slots);
 	buf_free(&ix.text);
 	render_chain(out, rows, nv);
+	render_handshake(out, rows, nv);
 	render_cert_issues(out, rows, nv);
 	render_checks(out, rows, nv);
 	render_memory(out, targets, n, info);

@@ -70,11 +70,15 @@ status_classify(const struct status_entry *e, const struct status_view *v, int64
 		return STATUS_FAILING;
 	if (!r->verdict.verified)
 		return STATUS_UNVERIFIED;
-	if ((double)exp - v->now < (double)v->crit_s)
+	switch (expiry_judge(&v->warn, &v->crit, exp, expiry_lifetime(r->certs, r->ncerts, exp),
+	    v->now)) {
+	case EXPIRY_CRIT:
 		return STATUS_CRIT;
-	if ((double)exp - v->now < (double)v->warn_s)
+	case EXPIRY_WARN:
 		return STATUS_WARN;
-	return STATUS_OK;
+	default:
+		return STATUS_OK;
+	}
 }
 
 static const struct status_view *sort_view;
@@ -191,6 +195,48 @@ cert_issues_at(const struct status_entry *e, size_t depth)
 	return ci[depth];
 }
 
+/* The words of every presented certificate of e's result, together. */
+static uint64_t
+cert_issues_all(const struct status_entry *e)
+{
+	size_t n;
+	const uint64_t *ci;
+	uint64_t all = 0;
+
+	if (e->r == NULL || !e->r->success ||
+	    (ci = verdict_cert_issues(&e->r->verdict, &n)) == NULL)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		all |= ci[i];
+	return all;
+}
+
+int
+status_has_issue(const struct status_entry *e, const char *word)
+{
+	uint64_t set;
+
+	if (e->r == NULL || !e->r->success)
+		return 0;
+	if (verdict_words_parse(VERDICT_CHAIN_ISSUE, word, &set) == 0 && set != 0 &&
+	    (e->r->verdict.issues & set) == set)
+		return 1;
+	return verdict_words_parse(VERDICT_CERT_ISSUE, word, &set) == 0 && set != 0 &&
+	    (cert_issues_all(e) & set) == set;
+}
+
+/* A word status_has_issue knows: one chain or certificate issue. */
+static int
+issue_word_known(const char *word)
+{
+	uint64_t set;
+
+	if (word == NULL || *word == '\0' || strchr(word, ',') != NULL)
+		return 0;
+	return (verdict_words_parse(VERDICT_CHAIN_ISSUE, word, &set) == 0 && set != 0) ||
+	    (verdict_words_parse(VERDICT_CERT_ISSUE, word, &set) == 0 && set != 0);
+}
+
 static void
 html_finding(void *arg, const char *check, const char *line)
 {
@@ -281,6 +327,22 @@ html_legend(struct buf *b)
 	buf_puts(b, "</table>\n");
 }
 
+/* "within 21 days", "with less than 33% of the lifetime left" */
+static void
+put_threshold(struct buf *b, const struct threshold *t)
+{
+	char text[64];
+
+	threshold_format(text, sizeof(text), t);
+	if (t->fraction)
+		buf_printf(b, "with less than %s of the lifetime left", text);
+	else if (t->ms % 86400000 == 0)
+		buf_printf(b, "within %llu day%s", (unsigned long long)(t->ms / 86400000),
+		    t->ms == 86400000 ? "" : "s");
+	else
+		buf_printf(b, "within %s", text);
+}
+
 void
 status_html_list(struct buf *b, const struct status_entry *e, size_t n,
     const struct status_view *v)
@@ -291,10 +353,17 @@ status_html_list(struct buf *b, const struct status_entry *e, size_t n,
 	buf_puts(b, "tlswatch");
 	buf_puts(b, html_style);
 	fmt_utc(when, sizeof(when), v->now);
-	buf_printf(b, "<h1>tlswatch: %zu target%s</h1>\n<p>As of %s; warn within %lld days, "
-	    "critical within %lld days. <a href=\"/api/targets\">JSON</a> "
-	    "<a href=\"/metrics\">metrics</a></p>\n", n, n == 1 ? "" : "s", when,
-	    (long long)(v->warn_s / 86400), (long long)(v->crit_s / 86400));
+	buf_printf(b, "<h1>tlswatch: %zu target%s", n, n == 1 ? "" : "s");
+	if (v->issue != NULL) {
+		buf_puts(b, " with the issue <code>");
+		html_escape(b, v->issue);
+		buf_puts(b, "</code> (<a href=\"/\">all</a>)");
+	}
+	buf_printf(b, "</h1>\n<p>As of %s; warn ", when);
+	put_threshold(b, &v->warn);
+	buf_puts(b, ", critical ");
+	put_threshold(b, &v->crit);
+	buf_puts(b, ". <a href=\"/api/targets\">JSON</a> <a href=\"/metrics\">metrics</a></p>\n");
 	buf_puts(b, "<table id=\"targets\"><thead><tr><th>Target</th><th>State</th>"
 	    "<th>Days left</th><th>Expires</th><th>Verdict</th><th>Leaf subject</th>"
 	    "<th>Last probe</th><th>Chain changed</th></tr></thead><tbody>\n");
@@ -391,8 +460,18 @@ html_cert(struct buf *b, size_t depth, const char *fp, const struct cert *mem,
 	}
 	cert_put(c);
 	if (issues) {
+		const char *words[64];
+		size_t nw = verdict_words(VERDICT_CERT_ISSUE, issues, words);
+
+		/* each word links to the list of the targets that have it */
 		buf_puts(b, "<tr><th>Issues</th><td>");
-		verdict_words_join(b, VERDICT_CERT_ISSUE, issues, ", ", "-");
+		for (size_t k = 0; k < nw; k++) {
+			buf_puts(b, k ? ", <a href=\"/?issue=" : "<a href=\"/?issue=");
+			url_escape(b, words[k]);
+			buf_puts(b, "\">");
+			html_escape(b, words[k]);
+			buf_puts(b, "</a>");
+		}
 		buf_puts(b, "</td></tr>\n");
 	}
 	buf_puts(b, "<tr><th>SHA-256</th><td class=\"fp\">");
@@ -568,6 +647,8 @@ json_summary(struct buf *b, const struct status_entry *e, const struct status_vi
 	status_json_words(b, VERDICT_REASON, r && r->success ? r->verdict.reasons : 0);
 	json_key(b, "issues", 0);
 	status_json_words(b, VERDICT_CHAIN_ISSUE, r && r->success ? r->verdict.issues : 0);
+	json_key(b, "cert_issues", 0);
+	status_json_words(b, VERDICT_CERT_ISSUE, cert_issues_all(e));
 	json_key(b, "leaf_subject", 0);
 	json_str(b, leaf_subject(e));
 	json_key(b, "first_seen", 0);
@@ -585,16 +666,40 @@ json_summary(struct buf *b, const struct status_entry *e, const struct status_vi
 }
 
 void
+status_json_thresholds(struct buf *b, const struct threshold *warn,
+                       const struct threshold *crit, int64_t lifetime)
+{
+	const struct threshold *t[2] = { warn, crit };
+	static const char *const names[2][2] = { { "warn", "warn_seconds" },
+	                                         { "crit", "crit_seconds" } };
+
+	for (size_t i = 0; i < 2; i++) {
+		char text[64];
+		double secs = threshold_seconds(t[i], lifetime);
+
+		threshold_format(text, sizeof(text), t[i]);
+		json_key(b, names[i][0], 0);
+		json_str(b, text);
+		json_key(b, names[i][1], 0);
+		if (secs < 0)
+			buf_puts(b, "null");
+		else
+			json_int(b, (int64_t)secs);
+	}
+}
+
+void
 status_json_list(struct buf *b, const struct status_entry *e, size_t n,
     const struct status_view *v)
 {
 	buf_putc(b, '{');
 	json_key(b, "time", 1);
 	json_num(b, v->now, 3);
-	json_key(b, "warn_seconds", 0);
-	json_int(b, v->warn_s);
-	json_key(b, "crit_seconds", 0);
-	json_int(b, v->crit_s);
+	status_json_thresholds(b, &v->warn, &v->crit, 0);
+	if (v->issue != NULL) {
+		json_key(b, "issue", 0);
+		json_str(b, v->issue);
+	}
 	json_key(b, "targets", 0);
 	buf_putc(b, '[');
 	for (size_t i = 0; i < n; i++) {
@@ -624,6 +729,7 @@ status_json_target(struct buf *b, const struct status_entry *e, const struct sta
 {
 	const struct result *r = e->r;
 	const struct store_record *st = e->st;
+	int64_t exp;
 
 	buf_putc(b, '{');
 	json_summary(b, e, v);
@@ -635,6 +741,9 @@ status_json_target(struct buf *b, const struct status_entry *e, const struct sta
 	json_str(b, r ? r->tls_version : NULL);
 	json_key(b, "cipher", 0);
 	json_str(b, r ? r->cipher : NULL);
+	(void)status_classify(e, v, &exp);
+	status_json_thresholds(b, &v->warn, &v->crit,
+	    r && r->success ? expiry_lifetime(r->certs, r->ncerts, exp) : 0);
 	if (r && r->success)
 		status_json_findings(b, &r->verdict);
 	json_key(b, "chain", 0);
@@ -685,7 +794,8 @@ status_json_target(struct buf *b, const struct status_entry *e, const struct sta
 /* ------------------------------------------------------------ routes */
 
 int
-status_handle(void *arg, const char *url, struct buf *out, const char **content_type)
+status_handle(void *arg, const char *url, httpd_query_fn query, void *req, struct buf *out,
+              const char **content_type)
 {
 	const struct status_ctx *ctx = arg;
 	struct status_entry *e;
@@ -707,9 +817,16 @@ status_handle(void *arg, const char *url, struct buf *out, const char **content_
 		return 0;
 	}
 	v.state_dir = ctx->state_dir;
-	v.warn_s = (int64_t)(ctx->conf->warn_ms / 1000);
-	v.crit_s = (int64_t)(ctx->conf->crit_ms / 1000);
+	v.warn = ctx->conf->warn;
+	v.crit = ctx->conf->crit;
 	v.now = wall_now();
+	v.issue = name == NULL && query != NULL ? query(req, "issue") : NULL;
+	if (v.issue != NULL && !issue_word_known(v.issue)) {
+		*content_type = "text/plain; charset=utf-8";
+		buf_puts(out, "issue: not a chain or certificate issue word (see tlswatch_chain_issue, "
+		    "tlswatch_cert_issue)\n");
+		return 400;
+	}
 	n = sched_count(ctx->sched);
 	e = xcalloc(n ? n : 1, sizeof(*e));
 	for (size_t i = 0; i < n; i++) {
@@ -721,6 +838,14 @@ status_handle(void *arg, const char *url, struct buf *out, const char **content_
 	}
 	*content_type = json ? JSON_CONTENT_TYPE : HTML_CONTENT_TYPE;
 	if (name == NULL) {
+		if (v.issue != NULL) {
+			size_t k = 0;
+
+			for (size_t i = 0; i < n; i++)
+				if (status_has_issue(&e[i], v.issue))
+					e[k++] = e[i];
+			n = k;
+		}
 		status_sort(e, n, &v);
 		if (json)
 			status_json_list(out, e, n, &v);

@@ -9,6 +9,8 @@
 #include "verdict/verdict.h"
 #include "result.h"
 #include "core/util.h"
+#include "verdict/expiry.h"
+#include "serve/httpd.h"
 
 enum status_state {
 	STATUS_PENDING,      /* not probed yet */
@@ -28,13 +30,16 @@ struct status_entry {
 
 struct status_view {
 	const char *state_dir;   /* where certificates are read for details; may be NULL */
-	int64_t warn_s, crit_s;
+	struct threshold warn, crit;   /* durations or fractions of the lifetime */
 	double now;
+	const char *issue;       /* only the targets with this issue word
+	                          * (chain or certificate); NULL: all */
 };
 
 const char *status_state_name(enum status_state s);   /* "ok", "warn", ... */
 /* The state of e and (when known, else 0) the expiry it is judged by: the
- * verified path's when the chain verified, else the earliest presented. */
+ * verified path's when the chain verified, else the earliest presented;
+ * warn and crit by expiry_judge, for the lifetime expiry_lifetime gives. */
 enum status_state status_classify(const struct status_entry *e, const struct status_view *v,
                                   int64_t *expiry);
 /* Soonest expiry first; unknown expiry last; then by name. */
@@ -56,8 +61,15 @@ void status_html_target(struct buf *b, const struct status_entry *e, const struc
 void status_json_list(struct buf *b, const struct status_entry *e, size_t n,
                       const struct status_view *v);
 void status_json_target(struct buf *b, const struct status_entry *e, const struct status_view *v);
+/* The members "warn": "21d" or "33%", "warn_seconds": the threshold in
+ * seconds for a certificate of that lifetime (null for a fraction of an
+ * unknown lifetime), and the same for crit; each after a comma. */
+void status_json_thresholds(struct buf *b, const struct threshold *warn,
+                            const struct threshold *crit, int64_t lifetime);
 
-/* The daemon's pages: GET /, /targets/NAME, /api/targets, /api/targets/NAME. */
+/* The daemon's pages: GET /, /targets/NAME, /api/targets, /api/targets/NAME;
+ * / and /api/targets take ?issue=WORD (a chain or certificate issue word):
+ * only the targets that have it. */
 struct sched;
 struct status_ctx {
 	const struct sched *sched;
@@ -66,6 +78,10 @@ struct status_ctx {
 };
 /* For the HTTP server: 0 when url is not a status page, else the HTTP
  * status with out and *content_type filled. */
-int status_handle(void *arg, const char *url, struct buf *out, const char **content_type);
+int status_handle(void *arg, const char *url, httpd_query_fn query, void *req, struct buf *out,
+                  const char **content_type);
+/* Whether e's last result has the issue word (a chain issue, or one of a
+ * presented certificate). */
+int status_has_issue(const struct status_entry *e, const char *word);
 
 #endif
