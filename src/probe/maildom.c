@@ -115,17 +115,10 @@ maildom_free(struct maildom *md)
 static void
 round_fail(struct maildom *md, const char *stage, const char *reason, char *detail)
 {
-	struct result *r = xcalloc(1, sizeof(*r));
+	struct result *r = result_failed(stage, reason, detail, md->start_us);
 	multi_done_fn done = md->done;
 	void *arg = md->arg;
 
-	for (int s = 0; s < STAGE_COUNT; s++)
-		r->stage_seconds[s] = -1;
-	r->fail_stage = stage;
-	r->fail_reason = reason;
-	r->fail_detail = detail;
-	r->duration = (double)(mono_us() - md->start_us) / 1e6;
-	r->time = wall_now();
 	round_reset(md);
 	done(arg, r, NULL, 0);
 }

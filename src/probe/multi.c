@@ -56,17 +56,10 @@ multi_release(struct multi *m)
 static void
 multi_fail(struct multi *m, const char *stage, const char *reason, char *detail)
 {
-	struct result *r = xcalloc(1, sizeof(*r));
+	struct result *r = result_failed(stage, reason, detail, m->start_us);
 	multi_done_fn done = m->done;
 	void *arg = m->arg;
 
-	for (int s = 0; s < STAGE_COUNT; s++)
-		r->stage_seconds[s] = -1;
-	r->fail_stage = stage;
-	r->fail_reason = reason;
-	r->fail_detail = detail;
-	r->duration = (double)(mono_us() - m->start_us) / 1e6;
-	r->time = wall_now();
 	multi_release(m);
 	done(arg, r, NULL, 0);
 }

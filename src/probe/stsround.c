@@ -80,12 +80,10 @@ sts_new(void)
 	return s;
 }
 
-void
-sts_cancel(struct sts *s)
+/* Every step in flight abandoned. */
+static void
+stop_steps(struct sts *s)
 {
-	if (s == NULL || !s->busy)
-		return;
-	loop_timer_cancel(s->loop, &s->deadline);
 	dnsrec_cancel(s->sts_req);
 	dnsrec_cancel(s->rpt_req);
 	resolve_cancel(s->addr_req);
@@ -94,6 +92,16 @@ sts_cancel(struct sts *s)
 	s->sts_req = s->rpt_req = NULL;
 	s->addr_req = NULL;
 	s->waiter = NULL;
+	s->txt_pending = 0;
+}
+
+void
+sts_cancel(struct sts *s)
+{
+	if (s == NULL || !s->busy)
+		return;
+	loop_timer_cancel(s->loop, &s->deadline);
+	stop_steps(s);
 	mtasts_policy_free(&s->npolicy);
 	memset(&s->npolicy, 0, sizeof(s->npolicy));
 	free(s->url);
@@ -181,15 +189,7 @@ deadline_cb(struct loop_timer *t)
 {
 	struct sts *s = container_of(t, struct sts, deadline);
 
-	s->txt_pending = 0;
-	dnsrec_cancel(s->sts_req);
-	dnsrec_cancel(s->rpt_req);
-	resolve_cancel(s->addr_req);
-	if (s->waiter)
-		fetch_cancel(fetcher, s->waiter);
-	s->sts_req = s->rpt_req = NULL;
-	s->addr_req = NULL;
-	s->waiter = NULL;
+	stop_steps(s);
 	if (s->nstatus == STS_NONE)
 		fail(s, STS_FETCH_ERROR, xasprintf("no answer within %llu s",
 		    (unsigned long long)(STS_DEADLINE_MS / 1000)));
