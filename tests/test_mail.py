@@ -27,6 +27,7 @@ with max_age 3600 on the domain whose MX set changes.
 a good domain, of one with a failing MX host, of one whose policy leaves
 an MX host out, and of a domain that does not exist."""
 
+import json
 import os
 import sys
 import time
@@ -230,6 +231,18 @@ def check_mail(lab, d, m, closed_port):
            "no MX change yet")
     lab.check(not expo.find("tlswatch_probe_success", target="dom-mail", mx=None),
               "every row of a mail domain carries mx", None)
+    # the target's own result (status page, API) is its failing row
+    status, _h, body = L.http_request(d.http[0], d.http[1], "GET", "/api/targets/dom-mail")
+    try:
+        api = json.loads(body)
+    except ValueError:
+        api = {}
+    lab.check(status == 200 and api.get("state") == "unverified" and
+              "dane_mismatch" in api.get("reasons", []),
+              "the API shows dom-mail unverified, from its failing MX host", body[:1500])
+    status, _h, body = L.http_request(d.http[0], d.http[1], "GET", "/api/targets/dom-nomx")
+    lab.check(status == 200 and '"state":"failing"' in body.replace(" ", ""),
+              "dom-nomx: failing (its second port refuses)", body[:600])
 
     m.set_mx("change", [(5, "mx3")])
     mx3 = h("mx3")

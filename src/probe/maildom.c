@@ -144,14 +144,26 @@ round_end(struct maildom *md)
 	for (size_t i = 0; i < md->nsubs; i++)
 		n += md->subs[i].n;
 	all = xcalloc(n ? n : 1, sizeof(*all));
-	for (size_t i = 0; i < md->nsubs; i++) {
-		struct sub *s = &md->subs[i];
+	/* Rows that fail (no probe, or a chain that does not verify) first,
+	 * each part in MX, port and address order: the target's own result
+	 * (the status page's, the state file's) is the first row's, and a
+	 * failing MX host must not hide behind a good one. */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < md->nsubs; i++) {
+			struct sub *s = &md->subs[i];
 
-		memcpy(all + k, s->a, s->n * sizeof(*s->a));
-		k += s->n;
-		free(s->a);
-		s->a = NULL;
-		s->n = 0;
+			for (size_t j = 0; j < s->n; j++) {
+				const struct result *r = s->a[j].result;
+				int bad = !r->success || !r->verdict.verified;
+
+				if (bad == (pass == 0))
+					all[k++] = s->a[j];
+			}
+		}
+	for (size_t i = 0; i < md->nsubs; i++) {
+		free(md->subs[i].a);
+		md->subs[i].a = NULL;
+		md->subs[i].n = 0;
 	}
 	round_reset(md);
 	done(arg, NULL, all, n);

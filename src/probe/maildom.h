@@ -31,7 +31,10 @@ void maildom_free(struct maildom *md);
  * One round for the mail domain target ct (which must outlive it): done is
  * called once, from the loop, either with a failure (the MX lookup failed,
  * or the domain has a null MX) or with one result per MX host, port and
- * address, keyed as above, MX hosts by preference. o->prev and o->addr are
+ * address, keyed as above: the failing ones (no probe, or a chain that
+ * does not verify) first, then the others, each part by MX preference,
+ * port and address, so that the first (the target's own result) is a
+ * failing one when there is one. o->prev and o->addr are
  * ignored: a verdict is never reused across MX hosts, whose names differ.
  */
 void maildom_start(struct maildom *md, struct loop *l, struct resolver *res,
