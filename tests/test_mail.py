@@ -304,6 +304,34 @@ def check_tool(lab, m):
               "nosuch: nxdomain", out)
 
 
+def check_reload(lab, d, m, port, targets):
+    """A reload keeps an unchanged mail domain's MX set and counters (its
+    round in flight, on the old config, cancelled and run again); a changed
+    one starts afresh; a removed one goes."""
+    before = d.scrape()
+    def probes_of(expo):
+        return sum(x.value for x in expo.find("tlswatch_probes_total", target="dom-change",
+                                              result="success"))
+
+    probes = probes_of(before)
+    changed = [t.replace('mail_domain = "nosts.', 'ports = (25, 587); mail_domain = "nosts.')
+               for t in targets if '"dom-nomx"' not in t]
+    start = len(d.stderr())
+    d.reload(daemon_conf(m, port, changed))
+    lab.check(d.wait_log("reload: done", WAIT, start), "the reload is done")
+
+    def settled(expo):
+        return (probes_of(expo) > probes and
+                expo.find("tlswatch_probe_success", target="dom-nosts", port="587") != [])
+
+    ok, expo = d.wait_for(settled, WAIT)
+    lab.check(ok, "probes go on after the reload, the changed target with its new port",
+              None if ok else expo.excerpt(target="dom-change"))
+    lab.eq(expo.value("tlswatch_mx_changes_total", target="dom-change"), 1,
+           "an unchanged mail domain keeps its MX change count")
+    lab.eq(expo.find("tlswatch_mx_info", target="dom-nomx"), [], "a removed one is gone")
+
+
 def main(lab):
     lab.require_daemon()
     lab.require_tools()
@@ -330,6 +358,8 @@ def main(lab):
     lab.note("tlswatch check --mail-domain checked in %.1f s" % (time.monotonic() - t0))
     lab.promtool(d.scrape_text())
     del expo
+    check_reload(lab, d, m, port, targets)
+    d.check_sanitizers()
     d.stop()
 
 
