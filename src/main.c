@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "fetch/fetch.h"
+#include "conf/tfiles.h"
 #include "serve/httpd.h"
 #include "serve/listen.h"
 #include "core/log.h"
@@ -20,13 +22,17 @@
 #include "core/pin.h"
 #include "serve/metrics.h"
 #include "serve/notify.h"
+#include "serve/probeep.h"
 #include "probe/resolve.h"
+#include "probe/tlsa.h"
 #include "sched.h"
 #include "serve/status.h"
 #include "state/store.h"
+#include "probe/stsround.h"
 #include "probe/tls.h"
 #include "core/util.h"
 #include "core/work.h"
+#include "verdict/cadata.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/tlswatch/tlswatchd.conf"
 
@@ -42,7 +48,10 @@ struct daemon {
 	struct resolver *resolver;
 	struct sched *sched;
 	struct listeners *listeners;
-	struct work_pool *workers;   /* password checks off the loop */
+	struct probeep *probeep;     /* GET /probe (probe_endpoint) */
+	struct tfiles *tfiles;       /* target_files: the scheduler's file targets */
+	struct work_pool *workers;   /* password checks, fetch cache I/O, CRL parses */
+	struct fetch *fetch;         /* CRLs, OCSP, renewal information, caIssuers, MTA-STS */
 	struct loop_watch sigwatch;
 	int reload_ok;               /* the last reload succeeded (1 at start) */
 	double reload_time;          /* wall clock of the last config loaded */
@@ -53,15 +62,18 @@ struct daemon {
 	struct store *store;
 	struct status_ctx pages;         /* the status pages: what they read */
 	const char *state_dir_override;  /* -s DIR, for every config loaded */
+	unsigned shard_k, shard_n;       /* --shard or TLSWATCH_SHARD; 0: the config's */
 };
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: tlswatchd [-tvV] [-c FILE] [-s DIR]\n"
+	    "usage: tlswatchd [-tvV] [-c FILE] [-s DIR] [--shard K/N]\n"
 	    "  -c, --config FILE  configuration file (default %s)\n"
 	    "  -s, --state-dir DIR  keep state in DIR instead of the config's state_dir\n"
+	    "      --shard K/N    probe only shard K of N (overrides TLSWATCH_SHARD and\n"
+	    "                     the config's shard)\n"
 	    "  -t, --test         check the configuration and exit: 0 valid, 1 not\n"
 	    "  -v, --verbose      log debug messages too\n"
 	    "  -V, --version      print the version and exit\n"
@@ -93,13 +105,21 @@ render_cb(struct buf *out, void *arg)
 	struct daemon *d = arg;
 
 	sched_render_metrics(out, d->sched);
+	probeep_render_metrics(out, d->probeep);
+	tfiles_render_metrics(out, d->tfiles);
 	metrics_render_reload(out, d->reload_ok, d->reload_time);
 }
 
 /* The same off the loop (httpd_set_scrape): what the scheduler shows and
- * the reload state, taken on the loop, rendered on a worker. */
+ * the reload state, taken on the loop, rendered on a worker; the few
+ * families of /probe and the target files are rendered at once, on the
+ * loop, as their state changes in place. The target files free their
+ * targets' settings when they change, without waiting for a scrape: with
+ * any file_sd target the whole text is rendered here, on the loop, and the
+ * worker only compresses it (NOT yet off the loop for file_sd targets). */
 struct scrape_snap {
 	struct sched_scrape *sched;
+	struct buf small;
 	int reload_ok;
 	double reload_time;
 };
@@ -109,8 +129,17 @@ scrape_take(void *arg)
 {
 	struct daemon *d = arg;
 	struct scrape_snap *sn = xcalloc(1, sizeof(*sn));
+	size_t nfile = 0;
 
+	buf_init(&sn->small);
+	(void)tfiles_targets(d->tfiles, &nfile);
+	if (nfile > 0) {
+		render_cb(&sn->small, d);
+		return sn;
+	}
 	sn->sched = sched_scrape_take(d->sched);
+	probeep_render_metrics(&sn->small, d->probeep);
+	tfiles_render_metrics(&sn->small, d->tfiles);
 	sn->reload_ok = d->reload_ok;
 	sn->reload_time = d->reload_time;
 	return sn;
@@ -121,7 +150,13 @@ scrape_render(struct buf *out, void *snap)
 {
 	struct scrape_snap *sn = snap;
 
+	if (sn->sched == NULL) {        /* rendered whole at take */
+		buf_append(out, sn->small.data, sn->small.len);
+		return;
+	}
 	sched_scrape_render(out, sn->sched);
+	if (sn->small.len > 0)
+		buf_append(out, sn->small.data, sn->small.len);
 	metrics_render_reload(out, sn->reload_ok, sn->reload_time);
 }
 
@@ -131,6 +166,7 @@ scrape_release(void *snap)
 	struct scrape_snap *sn = snap;
 
 	sched_scrape_release(sn->sched);
+	buf_free(&sn->small);
 	free(sn);
 }
 
@@ -140,6 +176,17 @@ static void
 conf_free_cb(void *p)
 {
 	conf_free(p);
+}
+
+/* The target files changed: their targets, as a reload of only those. */
+static void
+tfiles_changed(void *arg)
+{
+	struct daemon *d = arg;
+	size_t n;
+	const struct conf_target *const *ts = tfiles_targets(d->tfiles, &n);
+
+	sched_set_file_targets(d->sched, ts, n);
 }
 
 /* "3 targets, 1 failing, 0 expiring within 21 days" */
@@ -189,6 +236,23 @@ watchdog_cb(struct loop_timer *t)
 	loop_timer_at(d->loop, &d->watchdog, loop_now(d->loop) + d->watchdog_ms);
 }
 
+/* The fetcher's and cadata's settings from a configuration. */
+static void
+fetch_settings_of(const struct conf *c, struct fetch_settings *fs, struct cadata_settings *cs)
+{
+	*fs = (struct fetch_settings){
+		.timeout_ms = c->fetch.timeout_ms,
+		.concurrency = c->fetch.concurrency,
+		.max_size = c->fetch.max_size,
+		.proxy = c->fetch.proxy,
+	};
+	*cs = (struct cadata_settings){
+		.refresh_ms = c->revocation_refresh_ms,
+		.acme_directories = c->acme_directories,
+		.nacme_directories = c->nacme_directories,
+	};
+}
+
 static void
 log_errors(const char *text)
 {
@@ -202,6 +266,36 @@ log_errors(const char *text)
 	}
 }
 
+/* dnssec.resolver: every lookup goes to the validating resolvers named,
+ * whose AD bit then counts (DANE). A reload may name others; going back to
+ * resolv.conf's servers takes a restart. 0, or -1 (reported). */
+static int
+apply_dnssec(struct daemon *d, const struct conf *c, const struct conf *old)
+{
+	char *err = NULL;
+	int same = old != NULL && old->ndnssec_resolvers == c->ndnssec_resolvers;
+
+	for (size_t i = 0; same && i < c->ndnssec_resolvers; i++)
+		same = strcmp(old->dnssec_resolvers[i], c->dnssec_resolvers[i]) == 0;
+	if (same)
+		return 0;
+	if (c->ndnssec_resolvers == 0) {
+		if (old != NULL)
+			log_warnx("reload: dnssec.resolver removed: lookups go to %s until the "
+			    "next start", old->dnssec_resolvers[0]);
+		return 0;
+	}
+	if (resolver_set_servers(d->resolver, (const char *const *)c->dnssec_resolvers,
+	    c->ndnssec_resolvers, &err) == -1) {
+		log_warnx("%s: dnssec.resolver: %s", c->path, err);
+		free(err);
+		return -1;
+	}
+	log_info("dnssec.resolver: lookups go to %s%s, whose DNSSEC answers count",
+	    c->dnssec_resolvers[0], c->ndnssec_resolvers > 1 ? " and others" : "");
+	return 0;
+}
+
 /*
  * SIGHUP: a new config is parsed and validated beside the running one, its
  * trust stores loaded and its listeners bound; only when all of that works
@@ -212,6 +306,9 @@ reload(struct daemon *d)
 {
 	struct conf *nc;
 	struct sched *ns = NULL;
+	struct tfiles *ntf = NULL;
+	const struct conf_target *const *fts;
+	size_t nfts;
 	char *err = NULL;
 
 	log_info("SIGHUP: reloading %s", d->path);
@@ -222,17 +319,41 @@ reload(struct daemon *d)
 		free(nc->state_dir);
 		nc->state_dir = xstrdup(d->state_dir_override);
 	}
+	if (d->shard_n > 0) {
+		nc->shard_k = d->shard_k;
+		nc->shard_n = d->shard_n;
+	}
 	ns = sched_new(d->loop, d->resolver, nc);
-	if (listeners_apply(d->listeners, nc, &err) == -1)
+	/* a file broken now keeps what it last gave */
+	ntf = tfiles_new(d->loop, nc, d->tfiles);
+	fts = tfiles_targets(ntf, &nfts);
+	sched_set_file_targets(ns, fts, nfts);
+	if (listeners_apply(d->listeners, nc, &err) == -1 ||
+	    apply_dnssec(d, nc, d->conf) == -1)
 		goto fail;
 	if (strcmp(nc->state_dir, store_dir(d->store)) != 0)
 		log_warnx("reload: state_dir %s takes effect at the next start; state stays in %s",
 		    nc->state_dir, store_dir(d->store));
 	/* Stored state for new targets; kept ones bring theirs from memory. */
 	sched_set_store(ns, d->store);
+	/* One fetcher for the daemon's life: its cache, its counters and the
+	 * requests in flight go on; new settings hold for requests from now. */
+	{
+		struct fetch_settings fs;
+		struct cadata_settings cs;
+
+		fetch_settings_of(nc, &fs, &cs);
+		fetch_set_settings(d->fetch, &fs);
+		cadata_setup(d->loop, d->workers, d->fetch, &cs);
+	}
+	sched_set_fetch(ns, d->fetch);
 	sched_start_from(ns, d->sched);
+	probeep_set(d->probeep, ns, nc);   /* before the old scheduler goes */
 	sched_free(d->sched);      /* cancels the old probes: see sched.h */
 	d->sched = ns;
+	tfiles_free(d->tfiles);    /* after the scheduler that held its targets */
+	d->tfiles = ntf;
+	tfiles_watch(ntf, tfiles_changed, d);
 	pin_free(conf_free_cb, d->conf);   /* a scrape may be rendering from it */
 	d->conf = nc;
 	d->pages.sched = ns;
@@ -240,7 +361,7 @@ reload(struct daemon *d)
 	store_set_conf(d->store, nc);
 	d->reload_ok = 1;
 	d->reload_time = wall_now();
-	log_info("reload: done, %zu target%s", nc->ntargets, nc->ntargets == 1 ? "" : "s");
+	log_info("reload: done, %zu target%s", sched_count(ns), sched_count(ns) == 1 ? "" : "s");
 	status_update(d, 1);
 	return;
 fail:
@@ -249,6 +370,7 @@ fail:
 	log_warnx("reload: configuration refused; the running one stays in force");
 	free(err);
 	sched_free(ns);
+	tfiles_free(ntf);
 	conf_free(nc);
 	d->reload_ok = 0;
 	status_update(d, 1);
@@ -311,7 +433,13 @@ daemon_free(struct daemon *d)
 		loop_timer_cancel(d->loop, &d->watchdog);
 		loop_timer_cancel(d->loop, &d->status);
 	}
+	probeep_free(d->probeep);     /* its jobs are the scheduler's */
 	sched_free(d->sched);
+	tfiles_free(d->tfiles);
+	/* what was fetched goes before the fetcher, which drains the workers */
+	cadata_shutdown();
+	sts_set_fetch(NULL);
+	fetch_free(d->fetch);
 	store_free(d->store);
 	listeners_free(d->listeners);
 	work_pool_free(d->workers);   /* after the servers: their checks drain here */
@@ -320,6 +448,7 @@ daemon_free(struct daemon *d)
 		loop_watch_del(d->loop, &d->sigwatch);
 		close(d->sigwatch.fd);
 	}
+	tlsa_fini();
 	resolver_free(d->resolver);
 	loop_free(d->loop);
 	conf_free(d->conf);
@@ -329,6 +458,7 @@ daemon_free(struct daemon *d)
 struct options {
 	const char *path;
 	const char *state_dir;     /* -s DIR, or NULL */
+	const char *shard;         /* --shard K/N, else TLSWATCH_SHARD, or NULL */
 	int check;
 	int verbose;
 };
@@ -344,11 +474,15 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "state-dir", required_argument, NULL, 's' },
+		{ "shard", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 
 	o->path = DEFAULT_CONFIG;
+	/* replicas of one image or template unit: no per-shard file */
+	if ((o->shard = getenv("TLSWATCH_SHARD")) != NULL && *o->shard == '\0')
+		o->shard = NULL;
 	while ((ch = getopt_long(argc, argv, "c:tvVhs:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -363,6 +497,9 @@ parse_options(int argc, char **argv, struct options *o)
 				return 2;
 			}
 			o->state_dir = optarg;
+			break;
+		case 'S':
+			o->shard = optarg;
 			break;
 		case 'v':
 			o->verbose++;
@@ -415,7 +552,17 @@ start(struct daemon *d)
 		free(err);
 		return -1;
 	}
+	if (apply_dnssec(d, d->conf, NULL) == -1)
+		return -1;
+	tlsa_init(d->resolver);
 	d->sched = sched_new(d->loop, d->resolver, d->conf);
+	d->tfiles = tfiles_new(d->loop, d->conf, NULL);
+	{
+		size_t n;
+		const struct conf_target *const *ts = tfiles_targets(d->tfiles, &n);
+
+		sched_set_file_targets(d->sched, ts, n);
+	}
 	/* Two workers: a bcrypt takes tens of ms of CPU, and two keep checks
 	 * moving while one client guesses, without taking every core. */
 	if ((d->workers = work_pool_new(d->loop, 2, "tlswatchd-work", &err)) == NULL) {
@@ -427,6 +574,9 @@ start(struct daemon *d)
 	d->listeners = listeners_new(d->loop, d->workers, render_cb, d);
 	listeners_set_pages(d->listeners, status_handle, &d->pages);
 	listeners_set_scrape(d->listeners, &scrape_ops, d);
+	d->probeep = probeep_new(d->loop);
+	probeep_set(d->probeep, d->sched, d->conf);
+	listeners_set_async(d->listeners, "/probe", probeep_handle, d->probeep);
 	d->pages.sched = d->sched;
 	d->pages.conf = d->conf;
 	if (listeners_apply(d->listeners, d->conf, &err) == -1) {
@@ -445,6 +595,20 @@ start(struct daemon *d)
 	}
 	sched_set_store(d->sched, d->store);
 	d->pages.state_dir = store_dir(d->store);
+	/* Revocation data, renewal information and caIssuers certificates,
+	 * cached in state_dir/fetch across restarts. */
+	{
+		struct fetch_settings fs;
+		struct cadata_settings cs;
+		char *dir = xasprintf("%s/fetch", store_dir(d->store));
+
+		fetch_settings_of(d->conf, &fs, &cs);
+		d->fetch = fetch_new(d->loop, d->workers, dir, &fs);
+		free(dir);
+		cadata_setup(d->loop, d->workers, d->fetch, &cs);
+		sched_set_fetch(d->sched, d->fetch);
+		sts_set_fetch(d->fetch);
+	}
 	loop_set_prepare(d->loop, prepare_cb, d);
 
 	sigemptyset(&mask);
@@ -474,6 +638,7 @@ start(struct daemon *d)
 		    mine, mine == 1 ? "" : "s", d->conf->concurrency);
 	store_schedule_cleanup(d->store, d->loop, d->conf);
 	sched_start(d->sched);
+	tfiles_watch(d->tfiles, tfiles_changed, d);
 	d->reload_ok = 1;
 	d->reload_time = wall_now();
 	loop_timer_at(d->loop, &d->status, mono_ms() + STATUS_PERIOD_MS);
@@ -491,12 +656,18 @@ int
 main(int argc, char **argv)
 {
 	struct daemon d = { .sigwatch = { .fd = -1 } };
-	struct options o = { NULL, NULL, 0, 0 };
+	struct options o = { NULL, NULL, NULL, 0, 0 };
 	char *err = NULL;
+	const char *msg;
 	int rc, status = 1;
 
 	if ((rc = parse_options(argc, argv, &o)) != 0)
 		return rc - 1;
+	if (o.shard != NULL && (msg = conf_parse_shard(o.shard, &d.shard_k, &d.shard_n)) != NULL) {
+		fprintf(stderr, "tlswatchd: %s \"%s\": %s\n", getenv("TLSWATCH_SHARD") == o.shard ?
+		    "TLSWATCH_SHARD" : "--shard", o.shard, msg);
+		return 2;
+	}
 	log_init("tlswatchd", o.verbose);
 	d.path = o.path;
 	loop_timer_init(&d.status, status_cb);
@@ -512,6 +683,10 @@ main(int argc, char **argv)
 		free(d.conf->state_dir);
 		d.conf->state_dir = xstrdup(o.state_dir);
 		d.state_dir_override = o.state_dir;
+	}
+	if (d.shard_n > 0) {
+		d.conf->shard_k = d.shard_k;
+		d.conf->shard_n = d.shard_n;
 	}
 	/* libconfig's parse tree is gone, but glibc keeps its pages: with
 	 * 100,000 targets that is most of the resident size. Hand them back. */

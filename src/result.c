@@ -21,6 +21,21 @@ stage_name(enum stage s)
 	return (unsigned)s < STAGE_COUNT ? names[s] : "unknown";
 }
 
+struct result *
+result_failed(const char *stage, const char *reason, char *detail, uint64_t start_us)
+{
+	struct result *r = xcalloc(1, sizeof(*r));
+
+	for (int s = 0; s < STAGE_COUNT; s++)
+		r->stage_seconds[s] = -1;
+	r->fail_stage = stage;
+	r->fail_reason = reason;
+	r->fail_detail = detail;
+	r->duration = (double)(mono_us() - start_us) / 1e6;
+	r->time = wall_now();
+	return r;
+}
+
 void
 result_free(struct result *r)
 {
@@ -32,6 +47,7 @@ result_free(struct result *r)
 	result_drop_ders(r);
 	free(r->fail_detail);
 	free(r->peer);
+	free(r->tried);
 	free(r->tls_version);
 	free(r->cipher);
 	free(r->tls_group);
@@ -54,6 +70,7 @@ result_dup(const struct result *r)
 	memcpy(d, r, sizeof(*d));
 	d->fail_detail = dup_or_null(r->fail_detail);
 	d->peer = dup_or_null(r->peer);
+	d->tried = dup_or_null(r->tried);
 	d->tls_version = dup_or_null(r->tls_version);
 	d->cipher = dup_or_null(r->cipher);
 	d->tls_group = dup_or_null(r->tls_group);

@@ -32,6 +32,8 @@ struct result {
 	const char *fail_reason;         /* bounded set, static string; NULL on success */
 	char *fail_detail;               /* free text for logs; may be NULL */
 	char *peer;                      /* address connected to, e.g. "[::1]:443"; may be NULL */
+	char *tried;                     /* the last address a connect was tried to, connected
+	                                  * or not (a proxy's, through one); NULL: none */
 	char *tls_version;               /* "TLS1.3"; NULL unless the handshake completed */
 	char *cipher;                    /* IANA suite name; NULL unless the handshake completed */
 	char *tls_group;                 /* key exchange group, IANA's name lowercased
@@ -52,6 +54,11 @@ struct result {
 void result_drop_ders(struct result *r);
 
 void result_free(struct result *r);
+/* A failed result of no stage reached but a lookup's, stamped now: stage
+ * and reason are static words, detail is taken over; start_us is when
+ * the work began (mono_us). For what fails before any probe. */
+struct result *result_failed(const char *stage, const char *reason, char *detail,
+                             uint64_t start_us);
 /* A deep copy (certificates are shared by reference). */
 struct result *result_dup(const struct result *r);
 

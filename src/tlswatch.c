@@ -25,8 +25,10 @@
 #include "verdict/certinfo.h"
 #include "verdict/certs.h"
 #include "verdict/chain.h"
+#include "verdict/fetchrun.h"
 #include "verdict/policy.h"
 #include "verdict/verdict.h"
+#include "checkmail.h"
 #include "conf/conf.h"
 #include "conf/tlsctx.h"
 #include "serve/json.h"
@@ -129,6 +131,10 @@ check_usage(FILE *f)
 	fputs("usage: tlswatch check HOST:PORT [--servername NAME] [--starttls PROTO]\n"
 	    "                      [--cafile FILE] [--policy public|private] [--warn 21d]\n"
 	    "                      [--crit 7d] [--timeout 10s] [--scan] [--json] [--pem]\n"
+	    "                      [--no-fetch] [--acme-directory URL]\n"
+	    "       tlswatch check --mail-domain DOMAIN [--ports 25,465,587]\n"
+	    "                      [--resolver ADDRESS] [--cafile FILE] [--policy ...]\n"
+	    "                      [--warn 21d] [--crit 7d] [--timeout 10s]\n"
 	    "Probe one TLS endpoint as tlswatchd does and print the presented chain and\n"
 	    "the verdict. The first line and the exit status follow the monitoring\n"
 	    "plugins convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n"
@@ -146,6 +152,15 @@ check_usage(FILE *f)
 	    "                     or 1.1 accepted makes an OK a WARNING\n"
 	    "  --json             print a JSON object instead (see tlswatch(1))\n"
 	    "  --pem              print the presented chain as PEM\n"
+	    "  --no-fetch         no CRL, OCSP, renewal information or caIssuers fetches\n"
+	    "                     (a stapled OCSP response is still judged)\n"
+	    "  --acme-directory URL  an ACME directory to ask for renewal information\n"
+	    "                     (RFC 9773); may be given several times\n"
+	    "  --mail-domain DOMAIN  every MX host of DOMAIN on every port at every\n"
+	    "                     address, DANE (with --resolver), MTA-STS, TLS-RPT\n"
+	    "  --ports LIST       the MX hosts' ports (default 25)\n"
+	    "  --resolver ADDRESS a validating resolver, IP:PORT, whose AD bit counts\n"
+	    "                     (DANE)\n"
 	    "  -h, --help         this help\n", f);
 }
 
@@ -180,7 +195,31 @@ struct check_opts {
 	struct threshold warn, crit;
 	uint64_t timeout_ms;
 	int json, pem, scan;
+	int no_fetch;
+	char *acme[8];             /* --acme-directory, borrowed from argv */
+	size_t nacme;
+	const char *mail_domain;   /* --mail-domain: checkmail.c's */
+	const char *resolver;
+	uint16_t ports[CONF_MAX_MAIL_PORTS];
+	size_t nports;
 };
+
+/* --ports 25,465,587 into o. 0, or -1. */
+static int
+check_ports(const char *s, struct check_opts *o)
+{
+	while (*s) {
+		char *end;
+		unsigned long p = strtoul(s, &end, 10);
+
+		if (end == s || p < 1 || p > 65535 || o->nports == CONF_MAX_MAIL_PORTS ||
+		    (*end != ',' && *end != '\0'))
+			return -1;
+		o->ports[o->nports++] = (uint16_t)p;
+		s = *end ? end + 1 : end;
+	}
+	return o->nports ? 0 : -1;
+}
 
 /* 0: go on; 1: done (help printed); -1: bad arguments (UNKNOWN printed). */
 static int
@@ -197,6 +236,11 @@ check_options(int argc, char **argv, struct check_opts *o)
 		{ "json", no_argument, NULL, 'j' },
 		{ "pem", no_argument, NULL, 'p' },
 		{ "scan", no_argument, NULL, 'S' },
+		{ "no-fetch", no_argument, NULL, 'F' },
+		{ "acme-directory", required_argument, NULL, 'A' },
+		{ "mail-domain", required_argument, NULL, 'M' },
+		{ "ports", required_argument, NULL, 'T' },
+		{ "resolver", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -259,6 +303,29 @@ check_options(int argc, char **argv, struct check_opts *o)
 		case 'S':
 			o->scan = 1;
 			break;
+		case 'F':
+			o->no_fetch = 1;
+			break;
+		case 'A':
+			if (o->nacme == ARRAY_SIZE(o->acme)) {
+				unknown("at most %zu --acme-directory", ARRAY_SIZE(o->acme));
+				return -1;
+			}
+			o->acme[o->nacme++] = optarg;
+			break;
+		case 'M':
+			o->mail_domain = optarg;
+			break;
+		case 'T':
+			if (check_ports(optarg, o) == -1) {
+				unknown("bad --ports %s (1 to %d ports, e.g. 25,465,587)", optarg,
+				    CONF_MAX_MAIL_PORTS);
+				return -1;
+			}
+			break;
+		case 'R':
+			o->resolver = optarg;
+			break;
 		case 'h':
 			check_usage(stdout);
 			return 1;
@@ -267,11 +334,22 @@ check_options(int argc, char **argv, struct check_opts *o)
 			return -1;
 		}
 	}
-	if (optind + 1 != argc) {
+	if (o->mail_domain != NULL) {
+		if (optind != argc || o->servername || o->starttls != -1 || o->json || o->pem ||
+		    o->scan) {
+			unknown("bad arguments: --mail-domain takes no HOST:PORT, --servername, "
+			    "--starttls, --scan, --json or --pem%s", "");
+			return -1;
+		}
+	} else if (o->nports || o->resolver) {
+		unknown("bad arguments: --ports and --resolver go with --mail-domain%s", "");
+		return -1;
+	} else if (optind + 1 != argc) {
 		unknown("bad arguments: one HOST:PORT wanted%s", " (see tlswatch check --help)");
 		return -1;
+	} else {
+		o->address = argv[optind];
 	}
-	o->address = argv[optind];
 	if (!threshold_in_order(&o->warn, &o->crit)) {
 		unknown("--crit must not be above --warn%s", "");
 		return -1;
@@ -339,16 +417,23 @@ scan_run(struct scan_run *s, struct loop *l, struct resolver *res, const struct 
 	return 0;
 }
 
-/* One probe of ct with the daemon's code, then the scan when sr is not
- * NULL; NULL with *err when the loop or the resolver cannot be set up or
- * the loop fails. */
+/* One probe of ct with the daemon's code, unless o->no_fetch the fetches
+ * its revocation, renewal and AIA checks ask for (each bounded by
+ * --timeout, all of them by three times that), then the scan when sr is
+ * not NULL; NULL with *err when the loop or the resolver cannot be set up
+ * or the loop fails. */
 static struct result *
-check_run(const struct conf_target *ct, struct scan_run *sr, char **err)
+check_run(const struct conf_target *ct, const struct check_opts *o, struct scan_run *sr,
+    char **err)
 {
 	struct check_run run = { NULL, NULL };
 	struct resolver *res = NULL;
+	struct fetchrun *fr = NULL;
+	struct cadata_settings cs = { CONF_DEFAULT_REVOCATION_REFRESH_MS, o->acme, o->nacme };
 
-	if ((run.loop = loop_new()) == NULL || (res = resolver_new(run.loop, err)) == NULL) {
+	if ((run.loop = loop_new()) == NULL || (res = resolver_new(run.loop, err)) == NULL ||
+	    (!o->no_fetch && (fr = fetchrun_start(run.loop, &cs, o->timeout_ms, err)) == NULL)) {
+		resolver_free(res);
 		loop_free(run.loop);
 		if (*err == NULL)
 			*err = xstrdup("cannot set up the event loop");
@@ -358,10 +443,13 @@ check_run(const struct conf_target *ct, struct scan_run *sr, char **err)
 	while (run.r == NULL)
 		if (loop_run(run.loop) == -1)
 			break;
+	if (fr && run.r && run.r->success)
+		fetchrun_settle(fr, ct, &run.r->verdict, 3 * o->timeout_ms);
 	if (run.r != NULL && sr != NULL && scan_run(sr, run.loop, res, ct) == -1) {
 		result_free(run.r);
 		run.r = NULL;
 	}
+	fetchrun_free(fr);
 	resolver_free(res);
 	loop_free(run.loop);
 	if (run.r == NULL)
@@ -729,6 +817,15 @@ cmd_check(int argc, char **argv)
 	if ((rc = check_options(argc, argv, &o)) != 0)
 		return rc > 0 ? PLUGIN_OK : PLUGIN_UNKNOWN;
 	log_init("tlswatch", 0);
+	if (o.mail_domain) {
+		struct checkmail_opts mo = {
+			.domain = o.mail_domain, .ports = o.ports, .nports = o.nports,
+			.resolver = o.resolver, .cafile = o.cafile, .policy = o.policy,
+			.warn = o.warn, .crit = o.crit, .timeout_ms = o.timeout_ms,
+		};
+
+		return checkmail_run(&mo);
+	}
 	tls = tlsctx_new();
 	/* the target as the daemon would make it of this address */
 	if (conf_target_for(o.address, o.servername, o.starttls, o.cafile, o.timeout_ms, tls,
@@ -739,7 +836,7 @@ cmd_check(int argc, char **argv)
 		return rc;
 	}
 	ct.policy = o.policy;
-	if (tls_init(&err) == -1 || (r = check_run(&ct, o.scan ? &sr : NULL, &err)) == NULL) {
+	if (tls_init(&err) == -1 || (r = check_run(&ct, &o, o.scan ? &sr : NULL, &err)) == NULL) {
 		rc = unknown("%s", err ? err : "cannot set up TLS");
 		free(err);
 	} else {

@@ -21,8 +21,11 @@
 #include "core/file.h"
 #include "core/util.h"
 #include "fetch/fetch.h"
+#include "probe/allow.h"
+#include "probe/proxy.h"
 #include "serve/metrics.h"
 #include "serve/webtls.h"
+#include "conf/filesd.h"
 #include "conf/tlsctx.h"
 
 #define MAX_LISTEN 64
@@ -71,7 +74,17 @@ static const char *const top_keys[] = {
 	"starttls", "family", "addresses", "client_cert", "client_key", "priority",
 	"verify_hostname",
 	"warn", "crit", "state_refresh",
+	"revocation", "revocation_refresh", "acme_directories",
+	"dane", "dnssec",
+	"proxy", "probe_endpoint", "probe_allow", "probe_cache", "probe_concurrency",
+	"modules", "target_files",
 };
+
+static const char *const dnssec_keys[] = {
+	"resolver",
+};
+
+static const char *const dane_modes[] = { "auto", "on", "off" };
 
 static const char *const web_keys[] = {
 	"tls_cert_file", "tls_key_file", "client_ca_file", "basic_auth_users",
@@ -84,13 +97,27 @@ static const char *const fetch_keys[] = {
 };
 
 static void parse_thresholds(struct ctx *x, struct conf *c, const config_setting_t *root);
+static void get_revocation(struct ctx *x, const config_setting_t *g, int *r);
+static void parse_dnssec(struct ctx *x, struct conf *c, const config_setting_t *root);
 
 static const char *const target_keys[] = {
 	"name", "address", "server_name", "ca_file", "policy", "interval", "timeout",
 	"labels",
 	"starttls", "family", "addresses", "client_cert", "client_key", "priority",
-	"verify_hostname",
+	"verify_hostname", "proxy",
+	"revocation",
+	"dane", "mail_domain", "ports",
 };
+
+/* A module holds what a target would, but its address, name and labels. */
+static const char *const module_keys[] = {
+	"server_name", "ca_file", "interval", "timeout",
+	"starttls", "family", "addresses", "client_cert", "client_key", "priority",
+	"verify_hostname", "proxy",
+};
+
+static void parse_probe(struct ctx *x, struct conf *c, const config_setting_t *root);
+static int str_eq(const char *a, const char *b);
 
 
 /*
@@ -708,6 +735,7 @@ parse_tlsopts(struct ctx *x, const config_setting_t *g, const struct conf_tlsopt
 		copy_str(&o->client_cert, parent->client_cert);
 		copy_str(&o->client_key, parent->client_key);
 		copy_str(&o->priority, parent->priority);
+		copy_str(&o->proxy, parent->proxy);
 	} else {
 		o->starttls = -1;
 		o->family = CONF_FAMILY_ANY;
@@ -765,6 +793,26 @@ parse_tlsopts(struct ctx *x, const config_setting_t *g, const struct conf_tlsopt
 			o->priority = xstrdup(v);
 		}
 	}
+	if ((s = config_setting_get_member(g, "proxy")) != NULL &&
+	    (v = get_string(x, s)) != NULL) {
+		struct proxy_spec sp;
+		const char *msg = proxy_parse(v, &sp);
+
+		if (msg != NULL) {
+			report(x, s, NULL, "%s", msg);
+		} else {
+			proxy_spec_fini(&sp);
+			free(o->proxy);
+			o->proxy = xstrdup(v);
+		}
+	}
+	/* multi.c resolves the name itself; a proxy resolves it instead */
+	if (o->proxy != NULL && o->addresses_all &&
+	    (config_setting_get_member(g, "proxy") != NULL ||
+	    config_setting_get_member(g, "addresses") != NULL))
+		report(x, config_setting_get_member(g, "addresses") ?
+		    config_setting_get_member(g, "addresses") : config_setting_get_member(g, "proxy"),
+		    NULL, "addresses = \"all\" cannot go through a proxy, which resolves the name");
 	load_tlsopts(x, g, parent, o);
 }
 
@@ -794,6 +842,7 @@ free_tlsopts(struct conf_tlsopts *o)
 	free(o->client_cert);
 	free(o->client_key);
 	free(o->priority);
+	free(o->proxy);
 }
 
 static void
@@ -882,6 +931,7 @@ parse_top(struct ctx *x, struct conf *c, const config_setting_t *root)
 	}
 	parse_tlsopts(x, root, NULL, &c->tls);
 	parse_thresholds(x, c, root);
+	parse_dnssec(x, c, root);
 }
 
 /*
@@ -1019,6 +1069,172 @@ get_threshold(struct ctx *x, const config_setting_t *s, struct threshold *t)
 }
 
 /* The status page's colours and the state file refresh (issue 4). */
+/* One dnssec.resolver address: an IP literal and a port, as a resolver
+ * is never looked up by name. */
+static void
+add_dnssec_resolver(struct ctx *x, struct conf *c, const config_setting_t *s)
+{
+	const char *v, *msg;
+	char *host = NULL;
+	uint16_t port;
+
+	if ((v = get_string(x, s)) == NULL)
+		return;
+	if ((msg = conf_split_hostport(v, &host, &port)) != NULL)
+		report(x, s, NULL, "%s (use e.g. \"127.0.0.1:53\" or \"[::1]:53\")", msg);
+	else if (!conf_is_ip_literal(host))
+		report(x, s, NULL, "\"%s\" is not an IP address: a resolver is not looked up "
+		    "by name", host);
+	else {
+		c->dnssec_resolvers = xreallocarray(c->dnssec_resolvers,
+		    c->ndnssec_resolvers + 1, sizeof(*c->dnssec_resolvers));
+		c->dnssec_resolvers[c->ndnssec_resolvers++] = xstrdup(v);
+	}
+	free(host);
+}
+
+/* The dnssec block and the top-level dane setting, which needs it. */
+static void
+parse_dnssec(struct ctx *x, struct conf *c, const config_setting_t *root)
+{
+	const config_setting_t *g = config_setting_get_member(root, "dnssec"), *s;
+	int i;
+
+	if (g != NULL && !config_setting_is_group(g)) {
+		report(x, g, NULL, "must be a group, e.g. dnssec = { resolver = \"127.0.0.1:53\"; }");
+	} else if (g != NULL) {
+		check_keys(x, g, dnssec_keys, ARRAY_SIZE(dnssec_keys));
+		if ((s = config_setting_get_member(g, "resolver")) == NULL) {
+			report(x, g, "resolver", "missing required setting");
+		} else if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+			add_dnssec_resolver(x, c, s);
+		} else if (config_setting_is_list(s) || config_setting_is_array(s)) {
+			int len = config_setting_length(s);
+
+			if (len == 0 || len > CONF_MAX_DNSSEC_RESOLVERS)
+				report(x, s, NULL, "must list 1 to %d addresses",
+				    CONF_MAX_DNSSEC_RESOLVERS);
+			else
+				for (int k = 0; k < len; k++)
+					add_dnssec_resolver(x, c, config_setting_get_elem(s, k));
+		} else {
+			report(x, s, NULL, "must be a string or a list of strings");
+		}
+	}
+	c->dane = CONF_DANE_AUTO;
+	if ((s = config_setting_get_member(root, "dane")) != NULL &&
+	    (i = get_choice(x, s, dane_modes, ARRAY_SIZE(dane_modes))) >= 0) {
+		c->dane = i;
+		if (i == CONF_DANE_ON && g == NULL)
+			report(x, s, NULL, "\"on\" needs a validating resolver whose answers "
+			    "count: dnssec = { resolver = \"127.0.0.1:53\"; }");
+	}
+}
+
+/* dane = and the ports of a mail domain, for target t of group g. */
+static void
+parse_target_dane(struct ctx *x, const struct conf *c, struct conf_target *t,
+    const config_setting_t *g, const config_setting_t *md)
+{
+	const config_setting_t *s = config_setting_get_member(g, "dane");
+	int i;
+
+	/* a mail domain is checked with DANE unless told otherwise */
+	t->dane = md ? CONF_DANE_ON : c->dane;
+	if (s != NULL && (i = get_choice(x, s, dane_modes, ARRAY_SIZE(dane_modes))) >= 0)
+		t->dane = i;
+	/* the top-level "on" without a resolver is reported there */
+	if (t->dane == CONF_DANE_ON && c->ndnssec_resolvers == 0 && (s != NULL || md != NULL))
+		report(x, s ? s : md, NULL, "%s needs a validating resolver whose answers "
+		    "count: dnssec = { resolver = \"127.0.0.1:53\"; }%s",
+		    s ? "dane = \"on\"" : "a mail domain checks DANE, which",
+		    s ? "" : ", or dane = \"off\"");
+}
+
+static void
+parse_ports(struct ctx *x, struct conf_target *t, const config_setting_t *s)
+{
+	int len;
+
+	if (!config_setting_is_list(s) && !config_setting_is_array(s)) {
+		report(x, s, NULL, "must be a list of ports, e.g. (25, 465, 587)");
+		return;
+	}
+	len = config_setting_length(s);
+	if (len < 1 || len > CONF_MAX_MAIL_PORTS) {
+		report(x, s, NULL, "must list 1 to %d ports", CONF_MAX_MAIL_PORTS);
+		return;
+	}
+	t->ports = xcalloc((size_t)len, sizeof(*t->ports));
+	for (int i = 0; i < len; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+		long long p;
+
+		if (config_setting_type(e) != CONFIG_TYPE_INT &&
+		    config_setting_type(e) != CONFIG_TYPE_INT64) {
+			report(x, e, NULL, "must be a port number");
+			continue;
+		}
+		if ((p = config_setting_get_int64(e)) < 1 || p > 65535) {
+			report(x, e, NULL, "must be between 1 and 65535");
+			continue;
+		}
+		for (size_t k = 0; k < t->nports; k++)
+			if (t->ports[k] == p) {
+				report(x, e, NULL, "port %lld is listed twice", p);
+				p = 0;
+				break;
+			}
+		if (p)
+			t->ports[t->nports++] = (uint16_t)p;
+	}
+}
+
+/* mail_domain = "example.org": what parse_target takes from address for
+ * other targets. */
+static void
+parse_mail_domain(struct ctx *x, struct conf_target *t, const config_setting_t *g,
+    const config_setting_t *md)
+{
+	static const char *const not_here[] = { "server_name", "starttls", "addresses" };
+	const config_setting_t *s;
+	const char *v;
+	char *d;
+	size_t len;
+
+	for (size_t i = 0; i < ARRAY_SIZE(not_here); i++)
+		if ((s = config_setting_get_member(g, not_here[i])) != NULL)
+			report(x, s, NULL, "not for a mail domain: its MX hosts are probed %s",
+			    i == 0 ? "and checked by their own names" : i == 1 ?
+			    "with STARTTLS smtp (implicit TLS on port 465)" : "at every address");
+	if ((v = get_string(x, md)) == NULL)
+		return;
+	d = xstrdup(v);
+	len = strlen(d);
+	if (len > 1 && d[len - 1] == '.')
+		d[--len] = '\0';
+	for (char *p = d; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if (!conf_is_dns_name(d) || conf_is_ip_literal(d) || strchr(d, '.') == NULL) {
+		report(x, md, NULL, "bad mail domain \"%s\" (use a domain name, e.g. "
+		    "\"example.org\")", v);
+		free(d);
+		return;
+	}
+	t->mail_domain = d;
+	t->address = xstrdup(d);
+	t->host = xstrdup(d);
+	if ((s = config_setting_get_member(g, "ports")) != NULL)
+		parse_ports(x, t, s);
+	if (t->nports == 0) {
+		free(t->ports);
+		t->ports = xcalloc(1, sizeof(*t->ports));
+		t->ports[0] = 25;
+		t->nports = 1;
+	}
+	t->port = t->ports[0];
+}
+
 static void
 parse_thresholds(struct ctx *x, struct conf *c, const config_setting_t *root)
 {
@@ -1120,38 +1336,18 @@ check_name(struct ctx *x, const config_setting_t *s, const char *v)
 	return 0;
 }
 
+/*
+ * What a target and a module both hold, from group g: server_name, ca_file
+ * (and its trust store), interval, timeout and the probe options, each
+ * inherited from the top level unless written in g.
+ */
 static void
-parse_target(struct ctx *x, struct conf *c, struct conf_target *t,
-    struct target_info *ti, const config_setting_t *root, const config_setting_t *g)
+parse_settings(struct ctx *x, struct conf *c, struct conf_target *t,
+    const config_setting_t *root, const config_setting_t *g)
 {
-	const config_setting_t *s, *addr, *name, *interval, *timeout;
-	const char *v, *msg;
+	const config_setting_t *s, *interval, *timeout;
+	const char *v;
 	int interval_ok = x->interval_ok, timeout_ok = x->timeout_ok;
-
-	t->line = config_setting_source_line(g);
-	check_keys(x, g, target_keys, ARRAY_SIZE(target_keys));
-
-	if ((addr = config_setting_get_member(g, "address")) == NULL)
-		report(x, g, "address", "missing required setting");
-	else if ((v = get_string(x, addr)) != NULL) {
-		t->address = xstrdup(v);
-		if ((msg = conf_split_hostport(v, &t->host, &t->port)) != NULL)
-			report(x, addr, NULL, "%s", msg);
-		else
-			t->host_is_ip = conf_is_ip_literal(t->host);
-	}
-
-	if ((name = config_setting_get_member(g, "name")) != NULL) {
-		if ((v = get_string(x, name)) != NULL && check_name(x, name, v) == 0) {
-			t->name = xstrdup(v);
-			ti->name = t->name;
-			ti->name_from = name;
-		}
-	} else if (t->address != NULL) {
-		t->name = xstrdup(t->address);
-		ti->name = t->name;
-		ti->name_from = addr;
-	}
 
 	if ((s = config_setting_get_member(g, "server_name")) != NULL) {
 		if ((v = get_string(x, s)) == NULL)
@@ -1195,12 +1391,67 @@ parse_target(struct ctx *x, struct conf *c, struct conf_target *t,
 		report(x, timeout ? timeout : interval, NULL,
 		    "timeout (%s) must be below interval (%s)", ts, is);
 	}
+	parse_tlsopts(x, g, &c->tls, &t->tls);
+}
 
+static void
+parse_target(struct ctx *x, struct conf *c, struct conf_target *t,
+    struct target_info *ti, const config_setting_t *root, const config_setting_t *g)
+{
+	const config_setting_t *s, *addr, *md, *name;
+	const char *v, *msg;
+
+	t->line = config_setting_source_line(g);
+	check_keys(x, g, target_keys, ARRAY_SIZE(target_keys));
+
+	addr = config_setting_get_member(g, "address");
+	if ((md = config_setting_get_member(g, "mail_domain")) != NULL) {
+		if (addr != NULL)
+			report(x, addr, NULL, "a target has an address or a mail_domain, not both");
+		parse_mail_domain(x, t, g, md);
+		addr = md;
+	} else if ((s = config_setting_get_member(g, "ports")) != NULL) {
+		report(x, s, NULL, "only for a mail_domain target (an address names its port)");
+	}
+	if (addr == NULL)
+		report(x, g, "address", "missing required setting");
+	else if (md != NULL)
+		;       /* done above */
+	else if ((v = get_string(x, addr)) != NULL) {
+		t->address = xstrdup(v);
+		if ((msg = conf_split_hostport(v, &t->host, &t->port)) != NULL)
+			report(x, addr, NULL, "%s", msg);
+		else
+			t->host_is_ip = conf_is_ip_literal(t->host);
+	}
+
+	if ((name = config_setting_get_member(g, "name")) != NULL) {
+		if ((v = get_string(x, name)) != NULL && check_name(x, name, v) == 0) {
+			t->name = xstrdup(v);
+			ti->name = t->name;
+			ti->name_from = name;
+		}
+	} else if (t->address != NULL) {
+		t->name = xstrdup(t->address);
+		ti->name = t->name;
+		ti->name_from = addr;
+	}
+
+	parse_settings(x, c, t, root, g);
 	if ((s = config_setting_get_member(g, "labels")) != NULL)
 		parse_labels(x, t, s);
-
-	parse_tlsopts(x, g, &c->tls, &t->tls);
+	if (md != NULL) {
+		/* each MX host is checked by its own name, with STARTTLS smtp
+		 * (implicit TLS on 465), at every address */
+		free(t->server_name);
+		t->server_name = NULL;
+		t->tls.starttls = STARTTLS_SMTP;
+		t->tls.addresses_all = 1;
+	}
 	check_target_tlsopts(x, t, g);
+	t->revocation = c->revocation;
+	get_revocation(x, g, &t->revocation);
+	parse_target_dane(x, c, t, g, md);
 }
 
 static int
@@ -1480,6 +1731,86 @@ parse_web(struct ctx *x, struct conf *c, const config_setting_t *root)
 	}
 }
 
+static const char *const revocation_names[] = {
+	[CONF_REVOCATION_SOFT] = "soft",
+	[CONF_REVOCATION_OFF] = "off",
+	[CONF_REVOCATION_HARD] = "hard",
+};
+
+const char *
+conf_revocation_name(int r)
+{
+	return r >= 0 && (size_t)r < ARRAY_SIZE(revocation_names) ? revocation_names[r] : "soft";
+}
+
+/* revocation = "off" | "soft" | "hard" in g, when written there. */
+static void
+get_revocation(struct ctx *x, const config_setting_t *g, int *r)
+{
+	static const char *const order[] = { "off", "soft", "hard" };
+	static const int value[] = { CONF_REVOCATION_OFF, CONF_REVOCATION_SOFT,
+		CONF_REVOCATION_HARD };
+	const config_setting_t *s = config_setting_get_member(g, "revocation");
+	int i;
+
+	if (s != NULL && (i = get_choice(x, s, order, ARRAY_SIZE(order))) >= 0)
+		*r = value[i];
+}
+
+/* An ACME directory URL: http(s), printable ASCII, at most 2048 bytes. */
+static int
+acme_url_ok(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n > 2048 || (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f)
+			return 0;
+	return n > 8;
+}
+
+/* The top level's revocation, revocation_refresh and acme_directories. */
+static void
+parse_revocation(struct ctx *x, struct conf *c, const config_setting_t *root)
+{
+	const config_setting_t *s;
+	int len;
+
+	c->revocation = CONF_REVOCATION_SOFT;
+	c->revocation_refresh_ms = CONF_DEFAULT_REVOCATION_REFRESH_MS;
+	get_revocation(x, root, &c->revocation);
+	if ((s = config_setting_get_member(root, "revocation_refresh")) != NULL)
+		(void)get_duration(x, s, &c->revocation_refresh_ms);
+	if ((s = config_setting_get_member(root, "acme_directories")) == NULL)
+		return;
+	if (config_setting_type(s) != CONFIG_TYPE_LIST &&
+	    config_setting_type(s) != CONFIG_TYPE_ARRAY) {
+		report(x, s, NULL, "must be a list of URLs");
+		return;
+	}
+	if ((len = config_setting_length(s)) > CONF_MAX_ACME_DIRECTORIES) {
+		report(x, s, NULL, "too many directories (at most %d)", CONF_MAX_ACME_DIRECTORIES);
+		return;
+	}
+	for (int i = 0; i < len; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+		const char *v = get_string(x, e);
+
+		if (v == NULL)
+			continue;
+		if (!acme_url_ok(v)) {
+			report(x, e, NULL, "bad URL \"%s\" (an http:// or https:// URL of the "
+			    "ACME directory)", v);
+			continue;
+		}
+		c->acme_directories = xreallocarray(c->acme_directories,
+		    c->nacme_directories + 1, sizeof(*c->acme_directories));
+		c->acme_directories[c->nacme_directories++] = xstrdup(v);
+	}
+}
+
 static void
 parse_fetch(struct ctx *x, struct conf *c, const config_setting_t *root)
 {
@@ -1533,6 +1864,213 @@ parse_fetch(struct ctx *x, struct conf *c, const config_setting_t *root)
 	}
 }
 
+/* ------------------------------------------------------------ /probe, modules, target_files */
+
+static int
+cmp_module(const void *a, const void *b)
+{
+	const struct conf_module *ma = a, *mb = b;
+
+	return strcmp(ma->name, mb->name);
+}
+
+/* The top-level settings as a module: what a /probe or file target gets
+ * without one of its own. */
+static void
+top_module(struct ctx *x, struct conf *c, const config_setting_t *root)
+{
+	struct conf_target *t = &c->top.t;
+
+	c->top.line = 1;
+	t->ca_file = c->ca_file ? xstrdup(c->ca_file) : NULL;
+	t->ca_file_line = c->ca_file_line;
+	t->trust = c->ca_file ? x->top_trust : load_trust(x, root, NULL, NULL, 0);
+	t->interval_ms = c->interval_ms;
+	t->timeout_ms = c->timeout_ms;
+	t->tls = c->tls;
+	t->tls.client_cert = c->tls.client_cert ? xstrdup(c->tls.client_cert) : NULL;
+	t->tls.client_key = c->tls.client_key ? xstrdup(c->tls.client_key) : NULL;
+	t->tls.priority = c->tls.priority ? xstrdup(c->tls.priority) : NULL;
+	t->tls.proxy = c->tls.proxy ? xstrdup(c->tls.proxy) : NULL;
+}
+
+static void
+parse_modules(struct ctx *x, struct conf *c, const config_setting_t *root,
+    const config_setting_t *s)
+{
+	int len;
+
+	if (!config_setting_is_group(s)) {
+		report(x, s, NULL, "must be a group of NAME = { ... }");
+		return;
+	}
+	len = config_setting_length(s);
+	if (len > CONF_MAX_MODULES) {
+		report(x, s, NULL, "too many modules (at most %d)", CONF_MAX_MODULES);
+		return;
+	}
+	c->modules = xcalloc(len ? (size_t)len : 1, sizeof(*c->modules));
+	for (int i = 0; i < len; i++) {
+		const config_setting_t *g = config_setting_get_elem(s, i);
+		struct conf_module *m;
+
+		if (!config_setting_is_group(g)) {
+			report(x, g, NULL, "must be a group of target settings");
+			continue;
+		}
+		if (strlen(config_setting_name(g)) > MAX_NAME_LEN) {
+			report(x, g, NULL, "name too long (at most %d bytes)", MAX_NAME_LEN);
+			continue;
+		}
+		check_keys(x, g, module_keys, ARRAY_SIZE(module_keys));
+		m = &c->modules[c->nmodules++];
+		m->name = xstrdup(config_setting_name(g));
+		m->line = config_setting_source_line(g);
+		parse_settings(x, c, &m->t, root, g);
+	}
+	/* libconfig refuses a group with two members of one name */
+	qsort(c->modules, c->nmodules, sizeof(*c->modules), cmp_module);
+}
+
+/* A duration that may be zero (probe_cache = 0: off). */
+static int
+get_duration_or_zero(struct ctx *x, const config_setting_t *s, uint64_t *ms)
+{
+	int type = config_setting_type(s);
+
+	if ((type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64) &&
+	    config_setting_get_int64(s) == 0) {
+		*ms = 0;
+		return 0;
+	}
+	if (type == CONFIG_TYPE_STRING && is_zero_duration(config_setting_get_string(s))) {
+		*ms = 0;
+		return 0;
+	}
+	return get_duration(x, s, ms);
+}
+
+static void
+parse_allow(struct ctx *x, struct conf *c, const config_setting_t *s)
+{
+	int len;
+
+	if (!config_setting_is_list(s) && !config_setting_is_array(s)) {
+		report(x, s, NULL, "must be a list of networks and names, "
+		    "e.g. ( \"10.0.0.0/8\", \"*.example.org\" )");
+		return;
+	}
+	c->probe_allow = allow_new();
+	len = config_setting_length(s);
+	for (int i = 0; i < len; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+		const char *v, *msg;
+
+		if ((v = get_string(x, e)) != NULL && (msg = allow_add(c->probe_allow, v)) != NULL)
+			report(x, e, NULL, "\"%s\": %s", v, msg);
+	}
+}
+
+/* Prometheus's file_sd rule: a glob only in the last path segment, and
+ * the name ends in .json, .yml or .yaml. */
+static void
+parse_target_files(struct ctx *x, struct conf *c, const config_setting_t *s)
+{
+	int len;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		len = 1;
+	} else if (config_setting_is_list(s) || config_setting_is_array(s)) {
+		len = config_setting_length(s);
+	} else {
+		report(x, s, NULL, "must be a list of file names or patterns");
+		return;
+	}
+	if (len > CONF_MAX_TARGET_FILES) {
+		report(x, s, NULL, "too many patterns (at most %d)", CONF_MAX_TARGET_FILES);
+		return;
+	}
+	c->target_files = xcalloc(len ? (size_t)len : 1, sizeof(*c->target_files));
+	for (int i = 0; i < len; i++) {
+		const config_setting_t *e = config_setting_type(s) == CONFIG_TYPE_STRING ? s :
+		    config_setting_get_elem(s, i);
+		const char *v = get_string(x, e), *slash;
+		enum filesd_format f;
+
+		if (v == NULL)
+			continue;
+		slash = strrchr(v, '/');
+		if (*v == '\0' || (slash && slash[1] == '\0')) {
+			report(x, e, NULL, "must name files, not a directory");
+			continue;
+		}
+		if (slash != NULL && strpbrk(v, "*?[") != NULL && strpbrk(v, "*?[") < slash) {
+			report(x, e, NULL, "\"%s\": a pattern only in the last part of the name, "
+			    "e.g. \"/etc/tlswatch/targets.d/*.json\"", v);
+			continue;
+		}
+		if (filesd_format_of(v, &f) == -1) {
+			report(x, e, NULL, "\"%s\": the name must end in .json, .yml or .yaml", v);
+			continue;
+		}
+		c->target_files[c->ntarget_files++] = v[0] == '/' || x->include_dir == NULL ?
+		    xstrdup(v) : xasprintf("%s/%s", x->include_dir, v);
+	}
+}
+
+static void
+parse_probe(struct ctx *x, struct conf *c, const config_setting_t *root)
+{
+	const config_setting_t *s;
+	long long n;
+
+	if ((s = config_setting_get_member(root, "probe_endpoint")) != NULL) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			report(x, s, NULL, "must be true or false");
+		else
+			c->probe_endpoint = config_setting_get_bool(s);
+	}
+	if ((s = config_setting_get_member(root, "probe_allow")) != NULL)
+		parse_allow(x, c, s);
+	if ((s = config_setting_get_member(root, "probe_cache")) != NULL)
+		(void)get_duration_or_zero(x, s, &c->probe_cache_ms);
+	c->probe_concurrency = (c->concurrency + 1) / 2;
+	n = c->probe_concurrency;
+	get_group_int(x, root, "probe_concurrency", 1, c->concurrency, &n);
+	c->probe_concurrency = (unsigned)n;
+	if ((s = config_setting_get_member(root, "modules")) != NULL)
+		parse_modules(x, c, root, s);
+	if ((s = config_setting_get_member(root, "target_files")) != NULL)
+		parse_target_files(x, c, s);
+	if (c->probe_endpoint || c->ntarget_files > 0)
+		top_module(x, c, root);
+}
+
+const struct conf_module *
+conf_module_find(const struct conf *c, const char *name)
+{
+	struct conf_module key = { .name = (char *)(name ? name : "default") };
+	const struct conf_module *m;
+
+	m = bsearch(&key, c->modules, c->nmodules, sizeof(*c->modules), cmp_module);
+	if (m == NULL && name == NULL)
+		return &c->top;
+	return m;
+}
+
+int
+conf_target_probes_alike(const struct conf_target *a, const struct conf_target *b)
+{
+	return a->port == b->port && a->host && b->host && strcasecmp(a->host, b->host) == 0 &&
+	    str_eq(a->server_name, b->server_name) && str_eq(a->ca_file, b->ca_file) &&
+	    a->tls.starttls == b->tls.starttls && a->tls.family == b->tls.family &&
+	    a->tls.addresses_all == b->tls.addresses_all &&
+	    a->tls.verify_hostname == b->tls.verify_hostname &&
+	    str_eq(a->tls.client_cert, b->tls.client_cert) &&
+	    str_eq(a->tls.client_key, b->tls.client_key) &&
+	    str_eq(a->tls.priority, b->tls.priority) && str_eq(a->tls.proxy, b->tls.proxy);
+}
+
 static int
 str_eq(const char *a, const char *b)
 {
@@ -1546,15 +2084,21 @@ conf_target_equal(const struct conf_target *a, const struct conf_target *b)
 	    !str_eq(a->server_name, b->server_name) ||
 	    !str_eq(a->ca_file, b->ca_file) || a->policy != b->policy ||
 	    a->interval_ms != b->interval_ms ||
-	    a->timeout_ms != b->timeout_ms || a->nlabels != b->nlabels)
+	    a->timeout_ms != b->timeout_ms || a->nlabels != b->nlabels ||
+	    a->revocation != b->revocation ||
+	    a->dane != b->dane || !str_eq(a->mail_domain, b->mail_domain) ||
+	    a->nports != b->nports)
 		return 0;
+	for (size_t i = 0; i < a->nports; i++)
+		if (a->ports[i] != b->ports[i])
+			return 0;
 	/* how it is probed */
 	if (a->tls.starttls != b->tls.starttls || a->tls.family != b->tls.family ||
 	    a->tls.addresses_all != b->tls.addresses_all ||
 	    a->tls.verify_hostname != b->tls.verify_hostname ||
 	    !str_eq(a->tls.client_cert, b->tls.client_cert) ||
 	    !str_eq(a->tls.client_key, b->tls.client_key) ||
-	    !str_eq(a->tls.priority, b->tls.priority))
+	    !str_eq(a->tls.priority, b->tls.priority) || !str_eq(a->tls.proxy, b->tls.proxy))
 		return 0;
 	for (size_t i = 0; i < a->nlabels; i++)
 		if (!str_eq(a->labels[i].name, b->labels[i].name) ||
@@ -1569,6 +2113,25 @@ conf_target_check_name(const struct conf_target *t)
 	if (!t->tls.verify_hostname)
 		return NULL;    /* verify_hostname = false: everything but the name */
 	return t->server_name && *t->server_name ? t->server_name : t->host;
+}
+
+const char *
+conf_dane_name(int dane)
+{
+	return dane >= 0 && (size_t)dane < ARRAY_SIZE(dane_modes) ? dane_modes[dane] : "?";
+}
+
+int
+conf_mail_starttls(uint16_t port)
+{
+	return port == 465 ? STARTTLS_NONE : STARTTLS_SMTP;
+}
+
+int
+conf_target_is_smtp(const struct conf_target *t)
+{
+	return t->tls.starttls == STARTTLS_SMTP ||
+	    (t->tls.starttls == STARTTLS_NONE && t->port == 465);
 }
 
 int
@@ -1661,9 +2224,11 @@ conf_read(const char *path, char **errors, int load_tls)
 	if (load_tls)
 		x.tls = c->tlsctx = tlsctx_new();
 	parse_top(&x, c, root);
+	parse_revocation(&x, c, root);
 	parse_targets(&x, c, root);
 	parse_web(&x, c, root);
 	parse_fetch(&x, c, root);
+	parse_probe(&x, c, root);
 
 	if (x.nerrs > 0) {
 		*errors = join_errs(&x);
@@ -1683,6 +2248,8 @@ conf_target_fini(struct conf_target *t)
 	free(t->host);
 	free(t->server_name);
 	free(t->ca_file);
+	free(t->mail_domain);
+	free(t->ports);
 	for (size_t j = 0; j < t->nlabels; j++) {
 		free(t->labels[j].name);
 		free(t->labels[j].value);
@@ -1765,6 +2332,22 @@ conf_free(struct conf *c)
 	}
 	free(c->web.users);
 	free(c->fetch.proxy);
+	for (size_t i = 0; i < c->nacme_directories; i++)
+		free(c->acme_directories[i]);
+	free(c->acme_directories);
+	for (size_t i = 0; i < c->ndnssec_resolvers; i++)
+		free(c->dnssec_resolvers[i]);
+	free(c->dnssec_resolvers);
+	for (size_t i = 0; i < c->nmodules; i++) {
+		free(c->modules[i].name);
+		conf_target_fini(&c->modules[i].t);
+	}
+	free(c->modules);
+	conf_target_fini(&c->top.t);
+	allow_free(c->probe_allow);
+	for (size_t i = 0; i < c->ntarget_files; i++)
+		free(c->target_files[i]);
+	free(c->target_files);
 	free(c->state_dir);
 	free(c->ca_file);
 	free_tlsopts(&c->tls);

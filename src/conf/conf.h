@@ -26,6 +26,16 @@ enum conf_family {
 	CONF_FAMILY_IPV6,
 };
 
+/* dane = ...: whether a target's TLSA records are checked (DANE). */
+enum conf_dane {
+	CONF_DANE_AUTO,    /* where a DNSSEC-authenticated TLSA record exists */
+	CONF_DANE_ON,      /* everywhere, reporting their absence too */
+	CONF_DANE_OFF,
+};
+/* dnssec.resolver: at most this many addresses. */
+#define CONF_MAX_DNSSEC_RESOLVERS 8
+/* ports of a mail domain: at most this many. */
+#define CONF_MAX_MAIL_PORTS 8
 /* policy = "public" | "private": which rules the verdict holds a chain to
  * (src/verdict/finding.c). Unset, it follows the trust store: public with
  * the system store, private with a ca_file. */
@@ -49,6 +59,8 @@ struct conf_tlsopts {
 	char *client_cert;       /* NULL: none */
 	char *client_key;
 	char *priority;          /* GnuTLS priority string; NULL: GnuTLS's default */
+	char *proxy;             /* "http://host:port" or "socks5://host:port" the
+	                          * connect stage goes through; NULL: direct */
 	/* loaded by conf_load (NULL from conf_parse): the pair above */
 	const struct tls_creds *creds;   /* NULL: no client certificate */
 	int64_t client_not_after;        /* the client certificate's notAfter */
@@ -65,6 +77,17 @@ struct conf_listen {
 	uint16_t port;
 	int line;
 };
+
+/* How much revocation counts (revocation = "..."): soft, the default, is 0. */
+enum conf_revocation {
+	CONF_REVOCATION_SOFT,    /* a revoked certificate fails the verdict */
+	CONF_REVOCATION_OFF,     /* no revocation checks */
+	CONF_REVOCATION_HARD,    /* ... and so does no answer for the leaf */
+};
+const char *conf_revocation_name(int r);   /* "soft", "off", "hard" */
+
+#define CONF_DEFAULT_REVOCATION_REFRESH_MS ((uint64_t)3600 * 1000)
+#define CONF_MAX_ACME_DIRECTORIES 16
 
 struct conf_target {
 	char *name;        /* unique; defaults to address */
@@ -84,6 +107,15 @@ struct conf_target {
 	size_t nlabels;
 	int line;          /* line of the target's group */
 	struct conf_tlsopts tls;  /* starttls, addresses, client certificate, ... */
+	int revocation;    /* enum conf_revocation, effective */
+	int dane;          /* enum conf_dane, effective */
+	/* { mail_domain = "example.org"; }: the domain's MX hosts are probed,
+	 * each on every port of ports, at every address (src/maildom.c).
+	 * address and host are then the domain, port the first of ports and
+	 * starttls smtp. NULL: a target of one address. */
+	char *mail_domain;
+	uint16_t *ports;
+	size_t nports;
 };
 
 /* A basic-auth user: the name and its crypt(3) hash (bcrypt $2a$/$2b$/$2y$,
@@ -137,6 +169,21 @@ struct conf_fetch {
 	char *proxy;           /* NULL: none (the environment's proxies are ignored) */
 };
 
+/* A named set of per-target settings (modules = { NAME = { ... }; }), for
+ * /probe requests and file_sd targets: t holds them as a target would
+ * (name, address, host, port and labels unset; server_name NULL: the
+ * target's host; tls.starttls -1: the URL scheme, else the port, decides). */
+struct conf_module {
+	char *name;        /* NULL: the top-level settings */
+	struct conf_target t;
+	int line;
+};
+
+#define CONF_MAX_MODULES 1000
+#define CONF_MAX_TARGET_FILES 64
+
+struct allow;
+
 struct conf {
 	char *path;
 	struct conf_listen *listen;
@@ -155,10 +202,34 @@ struct conf {
 	struct conf_tlsopts tls;  /* top-level defaults of the same settings */
 	struct conf_web web;
 	struct conf_fetch fetch;
+	/* What the CA says (issue 12): the top-level revocation (targets
+	 * inherit it), how long revocation data is used before its server is
+	 * asked again, the ACME directories asked for renewal information. */
+	int revocation;
+	uint64_t revocation_refresh_ms;
+	char **acme_directories;
+	size_t nacme_directories;
+	int dane;                  /* enum conf_dane: what targets inherit */
+	/* dnssec.resolver: the validating resolvers every lookup goes to,
+	 * whose AD bit is believed ("127.0.0.1:53"); none: resolv.conf's,
+	 * whose AD bit is not, and no DANE */
+	char **dnssec_resolvers;
+	size_t ndnssec_resolvers;
 	struct threshold warn;     /* status page: expiring within this is "warn" */
 	struct threshold crit;     /* ... and within this "crit"; not above warn
 	                            * when both are durations or both fractions */
 	uint64_t state_refresh_ms; /* unchanged state is rewritten at most this often */
+	/* The /probe endpoint (issue 14) and targets from file_sd files. */
+	int probe_endpoint;        /* serve GET /probe */
+	struct allow *probe_allow; /* what /probe may connect to; empty (or probe_allow
+	                            * not set): nothing */
+	uint64_t probe_cache_ms;   /* a /probe result is answered again for this long */
+	unsigned probe_concurrency;   /* /probe probes in flight at most (of concurrency) */
+	struct conf_module *modules;  /* sorted by name */
+	size_t nmodules;
+	struct conf_module top;    /* the top-level settings as a module (name NULL) */
+	char **target_files;       /* file_sd patterns, relative names made absolute */
+	size_t ntarget_files;
 	struct tlsctx *tlsctx;     /* owns what trust and creds above point to */
 };
 
@@ -195,6 +266,23 @@ int conf_target_equal(const struct conf_target *a, const struct conf_target *b);
  * addresses); NULL with verify_hostname = false. The one copy of the rule,
  * for probes and rechecks. */
 const char *conf_target_check_name(const struct conf_target *t);
+/* "auto", "on", "off". */
+const char *conf_dane_name(int dane);
+/* Whether t speaks SMTP (STARTTLS smtp, or implicit TLS on port 465): where
+ * DANE's verdict follows RFC 7672. */
+int conf_target_is_smtp(const struct conf_target *t);
+/* The protocol a mail domain's MX host is probed with on port: implicit
+ * TLS on 465 (submissions, RFC 8314), STARTTLS smtp on any other. */
+int conf_mail_starttls(uint16_t port);
+/* The module called name, or NULL. With name NULL: the module called
+ * "default" if there is one, else the top-level settings (&c->top). */
+const struct conf_module *conf_module_find(const struct conf *c, const char *name);
+/* Whether two targets are probed alike: the same host, port and every
+ * setting of how (server name, trust store, STARTTLS, family, addresses,
+ * client certificate, priority, proxy, name check); name, labels, interval
+ * and timeout aside. A /probe may then answer from the other's result. */
+int conf_target_probes_alike(const struct conf_target *a, const struct conf_target *b);
+
 /* Whether two web blocks serve alike (file contents included). */
 int conf_web_equal(const struct conf_web *a, const struct conf_web *b);
 

@@ -36,6 +36,9 @@ struct listeners {
 	void *page_arg;
 	const struct httpd_scrape *scrape;   /* or NULL */
 	void *scrape_arg;
+	const char *async_path;   /* /probe, or NULL */
+	httpd_async_fn async;
+	void *async_arg;
 	struct lis *active;
 	struct lis *draining;
 	unsigned ndraining;
@@ -88,6 +91,8 @@ lis_start(struct listeners *ls, struct lis *l, int fd, const struct conf_web *we
 		httpd_set_pages(l->httpd, ls->page, ls->page_arg);
 	if (ls->scrape)
 		httpd_set_scrape(l->httpd, ls->scrape, ls->scrape_arg);
+	if (ls->async)
+		httpd_set_async(l->httpd, ls->async_path, ls->async, ls->async_arg);
 	l->fd = fd;
 	l->web = web;
 	l->watch.fd = httpd_fd(l->httpd);
@@ -260,6 +265,16 @@ listeners_set_scrape(struct listeners *ls, const struct httpd_scrape *ops, void 
 	ls->scrape_arg = arg;
 	for (struct lis *l = ls->active; l; l = l->next)
 		httpd_set_scrape(l->httpd, ops, arg);
+}
+
+void
+listeners_set_async(struct listeners *ls, const char *path, httpd_async_fn fn, void *arg)
+{
+	ls->async_path = path;
+	ls->async = fn;
+	ls->async_arg = arg;
+	for (struct lis *l = ls->active; l; l = l->next)
+		httpd_set_async(l->httpd, path, fn, arg);
 }
 
 void

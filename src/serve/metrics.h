@@ -58,12 +58,18 @@ struct metrics_row {
 	const struct result *result;         /* NULL: not probed yet */
 	uint64_t probes_success;
 	uint64_t probes_failure;
+	char *extra;                         /* more label pairs (",mx=\"...\""), escaped;
+	                                      * NULL: none (mailmetrics.c's) */
 };
 
 /* Render every metric family for targets[0..n) and rows[0..nrows). */
 void metrics_render(struct buf *out, const struct metrics_target *targets, size_t n,
                     const struct metrics_row *rows, size_t nrows,
                     const struct metrics_info *info);
+
+/* The per-probe families alone (probe, TLS, certificates, chain, issues,
+ * the checks' own; no counters), for the rows of one /probe answer. */
+void metrics_render_rows(struct buf *out, const struct metrics_row *rows, size_t n);
 
 /* The configuration reload families: whether the last reload succeeded,
  * and when a configuration was last loaded. */
