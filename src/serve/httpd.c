@@ -101,6 +101,7 @@ struct hconn {
 	int auth;                 /* REQ_VERIFIED: 1 passed, 0 failed */
 	struct verify *job;       /* REQ_VERIFYING */
 	struct scrape *scrape;    /* REQ_RENDERING, REQ_RENDERED */
+	struct httpd_req *rq;     /* REQ_DEFERRED */
 };
 
 /* A /metrics render on a worker: it owns its snapshot and its output. */
@@ -115,7 +116,6 @@ struct scrape {
 	size_t len;
 	int gzipped;              /* body is gzip */
 	struct scrape *prev, *next;
-	struct httpd_req *rq;     /* REQ_DEFERRED */
 };
 
 /* A request an async handler answers later, while its connection is
