@@ -375,7 +375,24 @@ targets = ( { name = "scheduled"; address = "@SOON@"; server_name = "good.test";
     lab.check(d.wait_log("reload: done", 10, start=mark), "reloaded with probe_endpoint = false")
     status, _, _ = get(port, probe_path(good.address, module="tls"))
     lab.eq(status, 404, "probe_endpoint = false: /probe is a 404")
+
+    # -- stopping cuts a probe in flight short: 503 too
+    mark = len(d.stderr())
+    d.reload(conf % (port, "0", pki.path("ca.pem"), pki.path("ca.pem")))
+    lab.check(d.wait_log("reload: done", 10, start=mark), "reloaded with probe_endpoint = true")
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    before = silent.accepted
+    cut = pool.submit(get, port, probe_path(silent.address, module="tls"))
+    lab.check(wait_until(lambda: silent.accepted > before, 5, 0.02),
+              "a /probe of the silent server is in flight")
     d.stop()
+    try:
+        status, _, body = cut.result(timeout=10)
+    except Exception as e:   # the connection closed unanswered
+        status, body = None, repr(e)
+    pool.shutdown()
+    lab.check(status == 503 and "stopping" in body,
+              "a /probe cut short by a stop answers 503 saying so", "%s: %s" % (status, body))
     d.check_sanitizers()
 
 
