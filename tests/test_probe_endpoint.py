@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """test_probe_endpoint.py - GET /probe, as blackbox_exporter answers it.
 
-Real servers on loopback (openssl s_server with tests/pki.sh's PKI) on
-127.0.0.2; probe_allow allows only 127.0.0.2/32. One tlswatchd with
+Real servers on loopback (openssl s_server with tests/pki.sh's PKI, and
+Postfix for STARTTLS) on 127.0.0.2; probe_allow allows only 127.0.0.2/32. One tlswatchd with
 probe_endpoint on, prometheus-blackbox-exporter (Debian's) beside it on the
 same targets, and a real Prometheus scraping tlswatchd's /probe with the
 scrape configuration prometheus-operator generates for a Probe object
@@ -19,6 +19,10 @@ Checked:
   probe_allow and for a name resolving to one (and no connection made);
 - X-Prometheus-Scrape-Timeout-Seconds minus half a second bounds a probe
   of a silent server, capped by the module's timeout;
+- STARTTLS targets through /probe against Postfix: an smtp:// URL and a
+  module with starttls = "smtp" see the good leaf;
+- two requests at once for one probe get one answer from one connection;
+  a probe cut short by a reload, and by a stop, answers 503 saying which;
 - debug=true answers the probe's log, its metrics and the module;
 - probe_cache answers a second request from the first probe, and a
   request for a configured target probed alike from its scheduled result;
