@@ -58,6 +58,8 @@ struct metrics_row {
 	const struct result *result;         /* NULL: not probed yet */
 	uint64_t probes_success;
 	uint64_t probes_failure;
+	char *extra;                         /* more label pairs (",mx=\"...\""), escaped;
+	                                      * NULL: none (mailmetrics.c's) */
 };
 
 /* Render every metric family for targets[0..n) and rows[0..nrows). */
