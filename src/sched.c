@@ -15,6 +15,7 @@
 #include "probe/multi.h"
 #include "probe/probe.h"
 #include "probe/tls.h"
+#include "scanner.h"
 #include "sched.h"
 #include "serve/metrics.h"
 #include "state/history.h"
@@ -33,6 +34,7 @@ struct target {
 	struct multi *multi;     /* addresses = "all": the probes in flight, or NULL */
 	struct target *qnext;    /* queue of targets due but waiting for a slot */
 	int queued;
+	struct scan_job *scan;   /* scan = { }: its protocol scan (scanner.c); else NULL */
 	struct sched *sched;
 };
 
@@ -66,6 +68,7 @@ struct sched {
 	size_t nrechecks;
 	struct loop_timer recheck_timer;
 	uint64_t rechecked;                  /* rechecks run */
+	struct scans *scans;                 /* the protocol scans (scanner.c) */
 };
 
 /* Lateness buckets: fine below a second, where a healthy scheduler lives. */
@@ -75,6 +78,8 @@ static const double lateness_bounds[] = {
 
 static void sched_arm(struct sched *s);
 static void recheck_cb(struct loop_timer *t);
+static int scan_slot_take(void *arg);
+static void scan_slot_give(void *arg);
 
 static int
 cmp_target_ptr(const void *a, const void *b)
@@ -99,6 +104,7 @@ struct sched *
 sched_new(struct loop *l, struct resolver *res, const struct conf *c)
 {
 	struct sched *s = xcalloc(1, sizeof(*s));
+	struct scan_slots slots = { scan_slot_take, scan_slot_give, s };
 
 	s->loop = l;
 	s->res = res;
@@ -108,6 +114,7 @@ sched_new(struct loop *l, struct resolver *res, const struct conf *c)
 	heap_init(&s->due);
 	loop_timer_init(&s->timer, NULL);
 	loop_timer_init(&s->recheck_timer, recheck_cb);
+	s->scans = scans_new(l, res, &slots);
 	/* A sharded instance keeps only its own targets (conf_in_shard). */
 	for (size_t i = 0; i < c->ntargets; i++)
 		if (conf_in_shard(c->targets[i].name, c->shard_k, c->shard_n))
@@ -122,6 +129,7 @@ sched_new(struct loop *l, struct resolver *res, const struct conf *c)
 		t->sched = s;
 		t->labels = metrics_labels(t->conf);
 		t->hist = history_new(t->conf->name);
+		t->scan = scans_add(s->scans, t->conf, t->labels);
 		heap_node_init(&t->due);
 		s->byname[k] = t;
 		k++;
@@ -168,6 +176,28 @@ sched_dequeue(struct sched *s)
 		s->nqueued--;
 		sched_launch(s, t);
 	}
+	scans_wake(s->scans);
+}
+
+/* A scan's handshake takes a slot only when no target waits for one. */
+static int
+scan_slot_take(void *arg)
+{
+	struct sched *s = arg;
+
+	if (s->qhead != NULL || s->in_flight >= s->conf->concurrency)
+		return 0;
+	s->in_flight++;
+	return 1;
+}
+
+static void
+scan_slot_give(void *arg)
+{
+	struct sched *s = arg;
+
+	s->in_flight--;
+	sched_dequeue(s);
 }
 
 /* What the history now remembers goes to disk (when it changed). */
@@ -362,6 +392,7 @@ sched_start(struct sched *s)
 		const char *name = t->conf->name;
 		uint64_t offset = hash64(name, strlen(name)) % t->conf->interval_ms;
 		heap_set(&s->due, &t->due, now + offset);
+		scan_job_start(t->scan, NULL);
 	}
 	sched_arm(s);
 }
@@ -374,6 +405,7 @@ sched_free(struct sched *s)
 	loop_timer_cancel(s->loop, &s->timer);
 	loop_timer_cancel(s->loop, &s->recheck_timer);
 	verdict_unset_recheck_hook(s);
+	scans_free(s->scans);
 	for (size_t i = 0; i < s->ntargets; i++) {
 		struct target *t = &s->targets[i];
 		probe_cancel(t->probe);
@@ -494,6 +526,7 @@ sched_render_metrics(struct buf *out, void *arg)
 	};
 	verdict_counts(&info.verify_full, &info.verify_reused);
 	metrics_render(out, mt, s->ntargets, rows, nrows, &info);
+	scans_render_metrics(out, s->scans);
 	free(rows);
 	free(mt);
 }
@@ -538,12 +571,14 @@ sched_start_from(struct sched *s, struct sched *old)
 			due = heap_contains(&o->due) ? o->due.key : now;
 			if (o->probe != NULL || o->multi != NULL || o->queued)
 				due = now;   /* cancelled with old: run it again */
+			scan_job_start(t->scan, o->scan);
 			kept++;
 		} else {
 			/* New or changed: a fresh start within its first interval. */
 			const char *name = t->conf->name;
 
 			due = now + hash64(name, strlen(name)) % t->conf->interval_ms;
+			scan_job_start(t->scan, NULL);
 			if (o != NULL)
 				changed++;
 			else
