@@ -262,6 +262,18 @@ scans_wake(struct scans *p)
 	p->waking = 0;
 }
 
+int
+scan_job_view(const struct scan_job *j, struct scan_view *out)
+{
+	if (j == NULL)
+		return 0;
+	for (unsigned v = 0; v < SCAN_NVERSIONS; v++)
+		out->answer[v] = j->known[v] == KNOWN_NONE ? SCAN_UNKNOWN :
+		    j->known[v] ? SCAN_ACCEPTED : SCAN_REFUSED;
+	out->time = j->time;
+	return 1;
+}
+
 void
 scans_render_metrics(struct buf *out, const struct scans *p)
 {
@@ -286,5 +298,5 @@ scans_render_metrics(struct buf *out, const struct scans *p)
 	for (size_t i = 0; i < p->njobs; i++)
 		if (known_legacy(p->jobs[i]->known))
 			metrics_series(out, &issue, p->jobs[i]->labels, "issue",
-			    "legacy_tls_enabled", 1);
+			    SCAN_LEGACY_ISSUE, 1);
 }

@@ -12,6 +12,7 @@
 
 #include "conf/conf.h"
 #include "core/util.h"
+#include "probe/scan.h"
 
 struct loop;
 struct resolver;
@@ -41,6 +42,9 @@ struct scan_job *scans_add(struct scans *p, const struct conf_target *ct, const 
  * within the target's first probe interval, half an interval from its first
  * probe, since nothing of a scan is kept across restarts. Accepts NULL j. */
 void scan_job_start(struct scan_job *j, const struct scan_job *old);
+
+/* What j's scans say (probe/scan.h); NULL j: nothing, 0. Else 1. */
+int scan_job_view(const struct scan_job *j, struct scan_view *out);
 
 /* Slots may be free: start waiting scans while take() says yes. */
 void scans_wake(struct scans *p);

@@ -463,6 +463,12 @@ sched_history(const struct sched *s, size_t i)
 	return s->targets[i].hist;
 }
 
+int
+sched_scan(const struct sched *s, size_t i, struct scan_view *out)
+{
+	return scan_job_view(s->targets[i].scan, out);
+}
+
 size_t
 sched_in_flight(const struct sched *s)
 {

@@ -39,6 +39,9 @@ size_t sched_count(const struct sched *s);
 const struct conf_target *sched_conf(const struct sched *s, size_t i);
 struct history;
 const struct history *sched_history(const struct sched *s, size_t i);
+struct scan_view;
+/* Target i's protocol scan (scan = { }) into out: 1, or 0 when it has none. */
+int sched_scan(const struct sched *s, size_t i, struct scan_view *out);
 /* Probes in flight now, and targets waiting for a free slot. */
 size_t sched_in_flight(const struct sched *s);
 size_t sched_queued(const struct sched *s);

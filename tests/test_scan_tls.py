@@ -15,7 +15,9 @@ per target, tlswatch_tls_scan_timestamp_seconds, tlswatch_target_issue
 {issue="legacy_tls_enabled"}, nothing of a scan where none answered or none
 is configured, a per-target interval rescanning at its own cadence, the
 regular probes unaffected (their version, verdict and no failure counted),
-answers kept across a reload, and every scrape passing promtool."""
+answers kept across a reload, every scrape passing promtool; the same on
+the API (scan, target_issues, scan_time), the status page and its filter
+?issue=legacy_tls_enabled."""
 
 import json
 import os
@@ -168,6 +170,36 @@ def daemon(lab, servers, ca):
                    % (t, version), excerpt)
     lab.check(all((s.value or 0) <= 1 for s in expo.find("tlswatch_scheduler_in_flight_probes")),
               "scans and probes together within concurrency 1")
+
+    # the API and the status page: each target's scan and target issues
+    names = {0: "refused", 1: "accepted"}
+    for t, (_srv, _setting, want, version) in DAEMON.items():
+        status, _h, body = d.request("GET", "/api/targets/" + t)
+        try:
+            obj = json.loads(body)
+        except ValueError:
+            obj = {}
+        legacy = bool(want and (want[0] or want[1]))
+        want_scan = (dict(zip(VERSIONS, (names[x] for x in want))) if want else
+                     None if t == "off" else dict.fromkeys(VERSIONS, "unknown"))
+        lab.eq((status, obj.get("scan"), obj.get("target_issues"), obj.get("scan_time") is None),
+               (200, want_scan, ["legacy_tls_enabled"] if legacy else [], want is None),
+               "%s: the API's scan, target_issues and scan_time" % t, body[:1500])
+    status, _h, body = d.request("GET", "/api/targets?issue=legacy_tls_enabled")
+    try:
+        lst = json.loads(body)
+    except ValueError:
+        lst = {}
+    lab.eq((status, sorted(x.get("name") for x in lst.get("targets", []))),
+           (200, ["level0", "tls10"]), "?issue=legacy_tls_enabled lists tls10 and level0",
+           body[:1500])
+    status, _h, body = d.request("GET", "/targets/tls10")
+    lab.check(status == 200 and "TLS1.0 accepted, TLS1.1 refused, TLS1.2 refused, "
+              "TLS1.3 refused (scanned " in body and
+              '<a href="/?issue=legacy_tls_enabled">legacy_tls_enabled</a>' in body,
+              "tls10's page: the protocols and the target issue, linked", body[:3000])
+    status, _h, body = d.request("GET", "/targets/off")
+    lab.check(status == 200 and "Protocols" not in body, "off's page: no scan rows", body[:3000])
 
     # level0's own interval: scanned again 2 s later, the others not
     first = {t: expo.value("tlswatch_tls_scan_timestamp_seconds", target=t) for t in DAEMON}

@@ -141,7 +141,7 @@ test_classify_fraction(void **state)
 	struct cert *long_ = fake_cert("CN=long", (int64_t)now + 130 * 86400);
 	struct cert *six_ok = fake_cert("CN=six", (int64_t)now + 3 * 86400);
 	struct result r;
-	struct status_entry e = { "t", &r, NULL };
+	struct status_entry e = { "t", &r, NULL, NULL };
 	struct buf b;
 	int64_t exp;
 
@@ -204,7 +204,7 @@ test_hostile_page(void **state)
 	struct status_view v = { NULL, { 21ULL * 86400 * 1000, 0 }, { 7ULL * 86400 * 1000, 0 }, 1e9, NULL };
 	struct cert *c = fake_cert(hostile, 2000000000);
 	struct result r;
-	struct status_entry e = { "<b>name</b>", &r, NULL };
+	struct status_entry e = { "<b>name</b>", &r, NULL, NULL };
 	struct buf b;
 
 	(void)state;

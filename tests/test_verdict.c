@@ -289,7 +289,7 @@ test_metrics(void **state)
 	buf_free(&b);
 	{
 		struct store_record *st = store_record_new("t");
-		struct status_entry e = { "t", &r, st };
+		struct status_entry e = { "t", &r, st, NULL };
 		struct status_view sv = { NULL, { 21ULL * 86400 * 1000, 0 }, { 7ULL * 86400 * 1000, 0 },
 			(double)time(NULL), NULL };
 
@@ -310,7 +310,8 @@ test_metrics(void **state)
 		status_html_target(&b, &e, &sv);
 		assert_non_null(strstr(b.data, "<tr><th>Findings</th><td><ul><li>test: the test "
 		    "check saw w&quot;1</li></ul>"));
-		assert_non_null(strstr(b.data, "<tr><th>Issues</th><td>test_issue</td></tr>"));
+		assert_non_null(strstr(b.data, "<tr><th>Issues</th><td><a href=\"/?issue=test_issue\">"
+		    "test_issue</a></td></tr>"));
 		buf_free(&b);
 		store_record_free(st);
 	}

@@ -11,6 +11,7 @@
 #include "core/util.h"
 #include "verdict/expiry.h"
 #include "serve/httpd.h"
+#include "probe/scan.h"
 
 enum status_state {
 	STATUS_PENDING,      /* not probed yet */
@@ -26,6 +27,7 @@ struct status_entry {
 	const char *name;
 	const struct result *r;          /* last result, or NULL */
 	const struct store_record *st;   /* what is remembered, or NULL */
+	const struct scan_view *scan;    /* the protocol scan's, or NULL: none */
 };
 
 struct status_view {
