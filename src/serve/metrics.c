@@ -330,7 +330,7 @@ end_fixed(struct buf *b, double v, int decimals)
 }
 
 static void
-render_probe(struct buf *out, const struct metrics_row *targets, size_t n)
+render_probe(struct buf *out, const struct metrics_row *targets, size_t n, int counters)
 {
 	const struct metrics_row *t;
 	const struct result *r;
@@ -395,6 +395,8 @@ render_probe(struct buf *out, const struct metrics_row *targets, size_t n)
 		}
 	}
 
+	if (!counters)
+		return;
 	f = family(out, "tlswatch_probes_total", "counter",
 	    "Probes completed since the daemon started, by result.");
 	for (size_t k = 0; k < n; k++) {
@@ -1045,13 +1047,40 @@ metrics_render_reload(struct buf *out, int ok, double success_time)
 	terminate(out);
 }
 
-void
-metrics_render(struct buf *out, const struct metrics_target *targets, size_t n,
-    const struct metrics_row *rows, size_t nv, const struct metrics_info *info)
+/* What one probe says, per row: every family but the target's own. */
+static void
+render_rows(struct buf *out, const struct metrics_row *rows, size_t nv, int counters)
 {
 	struct cert_index ix = { NULL, 0, 0, { NULL, 0, 0, NULL, NULL, 0 } };
 	struct family f;
 
+	render_probe(out, rows, nv, counters);
+	render_tls(out, rows, nv);
+	f = family(out, "tlswatch_cert_not_after_timestamp_seconds", "gauge",
+	    "notAfter of each presented certificate, in seconds since the epoch.");
+	render_certs(out, rows, nv, &f, 1, &ix);
+	f = family(out, "tlswatch_cert_not_before_timestamp_seconds", "gauge",
+	    "notBefore of each presented certificate, in seconds since the epoch.");
+	render_certs(out, rows, nv, &f, 0, &ix);
+	free(ix.slots);
+	buf_free(&ix.text);
+	render_chain(out, rows, nv);
+	render_handshake(out, rows, nv);
+	render_cert_issues(out, rows, nv);
+	render_checks(out, rows, nv);
+}
+
+void
+metrics_render_rows(struct buf *out, const struct metrics_row *rows, size_t n)
+{
+	render_rows(out, rows, n, 0);
+	terminate(out);
+}
+
+void
+metrics_render(struct buf *out, const struct metrics_target *targets, size_t n,
+    const struct metrics_row *rows, size_t nv, const struct metrics_info *info)
+{
 	family(out, "tlswatch_build_info", "gauge",
 	    "Version of tlswatch and of the GnuTLS it runs with.");
 	PUT(out, "tlswatch_build_info{");
@@ -1086,20 +1115,7 @@ metrics_render(struct buf *out, const struct metrics_target *targets, size_t n,
 	render_schedule(out, targets, n);
 	/* From here on, a target probed at every address is one row per
 	 * address, labelled with it. */
-	render_probe(out, rows, nv);
-	render_tls(out, rows, nv);
-	f = family(out, "tlswatch_cert_not_after_timestamp_seconds", "gauge",
-	    "notAfter of each presented certificate, in seconds since the epoch.");
-	render_certs(out, rows, nv, &f, 1, &ix);
-	f = family(out, "tlswatch_cert_not_before_timestamp_seconds", "gauge",
-	    "notBefore of each presented certificate, in seconds since the epoch.");
-	render_certs(out, rows, nv, &f, 0, &ix);
-	free(ix.slots);
-	buf_free(&ix.text);
-	render_chain(out, rows, nv);
-	render_handshake(out, rows, nv);
-	render_cert_issues(out, rows, nv);
-	render_checks(out, rows, nv);
+	render_rows(out, rows, nv, 1);
 	render_memory(out, targets, n, info);
 	if (info->fetch != NULL)
 		render_fetch(out, info->fetch);
