@@ -25,6 +25,7 @@
 #include "verdict/certinfo.h"
 #include "verdict/certs.h"
 #include "verdict/chain.h"
+#include "verdict/fetchrun.h"
 #include "verdict/policy.h"
 #include "verdict/verdict.h"
 #include "conf/conf.h"
@@ -129,6 +130,7 @@ check_usage(FILE *f)
 	fputs("usage: tlswatch check HOST:PORT [--servername NAME] [--starttls PROTO]\n"
 	    "                      [--cafile FILE] [--policy public|private] [--warn 21d]\n"
 	    "                      [--crit 7d] [--timeout 10s] [--scan] [--json] [--pem]\n"
+	    "                      [--no-fetch] [--acme-directory URL]\n"
 	    "Probe one TLS endpoint as tlswatchd does and print the presented chain and\n"
 	    "the verdict. The first line and the exit status follow the monitoring\n"
 	    "plugins convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n"
@@ -146,6 +148,10 @@ check_usage(FILE *f)
 	    "                     or 1.1 accepted makes an OK a WARNING\n"
 	    "  --json             print a JSON object instead (see tlswatch(1))\n"
 	    "  --pem              print the presented chain as PEM\n"
+	    "  --no-fetch         no CRL, OCSP, renewal information or caIssuers fetches\n"
+	    "                     (a stapled OCSP response is still judged)\n"
+	    "  --acme-directory URL  an ACME directory to ask for renewal information\n"
+	    "                     (RFC 9773); may be given several times\n"
 	    "  -h, --help         this help\n", f);
 }
 
@@ -180,6 +186,9 @@ struct check_opts {
 	struct threshold warn, crit;
 	uint64_t timeout_ms;
 	int json, pem, scan;
+	int no_fetch;
+	char *acme[8];             /* --acme-directory, borrowed from argv */
+	size_t nacme;
 };
 
 /* 0: go on; 1: done (help printed); -1: bad arguments (UNKNOWN printed). */
@@ -197,6 +206,8 @@ check_options(int argc, char **argv, struct check_opts *o)
 		{ "json", no_argument, NULL, 'j' },
 		{ "pem", no_argument, NULL, 'p' },
 		{ "scan", no_argument, NULL, 'S' },
+		{ "no-fetch", no_argument, NULL, 'F' },
+		{ "acme-directory", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -258,6 +269,16 @@ check_options(int argc, char **argv, struct check_opts *o)
 			break;
 		case 'S':
 			o->scan = 1;
+			break;
+		case 'F':
+			o->no_fetch = 1;
+			break;
+		case 'A':
+			if (o->nacme == ARRAY_SIZE(o->acme)) {
+				unknown("at most %zu --acme-directory", ARRAY_SIZE(o->acme));
+				return -1;
+			}
+			o->acme[o->nacme++] = optarg;
 			break;
 		case 'h':
 			check_usage(stdout);
@@ -339,16 +360,23 @@ scan_run(struct scan_run *s, struct loop *l, struct resolver *res, const struct 
 	return 0;
 }
 
-/* One probe of ct with the daemon's code, then the scan when sr is not
- * NULL; NULL with *err when the loop or the resolver cannot be set up or
- * the loop fails. */
+/* One probe of ct with the daemon's code, unless o->no_fetch the fetches
+ * its revocation, renewal and AIA checks ask for (each bounded by
+ * --timeout, all of them by three times that), then the scan when sr is
+ * not NULL; NULL with *err when the loop or the resolver cannot be set up
+ * or the loop fails. */
 static struct result *
-check_run(const struct conf_target *ct, struct scan_run *sr, char **err)
+check_run(const struct conf_target *ct, const struct check_opts *o, struct scan_run *sr,
+    char **err)
 {
 	struct check_run run = { NULL, NULL };
 	struct resolver *res = NULL;
+	struct fetchrun *fr = NULL;
+	struct cadata_settings cs = { CONF_DEFAULT_REVOCATION_REFRESH_MS, o->acme, o->nacme };
 
-	if ((run.loop = loop_new()) == NULL || (res = resolver_new(run.loop, err)) == NULL) {
+	if ((run.loop = loop_new()) == NULL || (res = resolver_new(run.loop, err)) == NULL ||
+	    (!o->no_fetch && (fr = fetchrun_start(run.loop, &cs, o->timeout_ms, err)) == NULL)) {
+		resolver_free(res);
 		loop_free(run.loop);
 		if (*err == NULL)
 			*err = xstrdup("cannot set up the event loop");
@@ -358,10 +386,13 @@ check_run(const struct conf_target *ct, struct scan_run *sr, char **err)
 	while (run.r == NULL)
 		if (loop_run(run.loop) == -1)
 			break;
+	if (fr && run.r && run.r->success)
+		fetchrun_settle(fr, ct, &run.r->verdict, 3 * o->timeout_ms);
 	if (run.r != NULL && sr != NULL && scan_run(sr, run.loop, res, ct) == -1) {
 		result_free(run.r);
 		run.r = NULL;
 	}
+	fetchrun_free(fr);
 	resolver_free(res);
 	loop_free(run.loop);
 	if (run.r == NULL)
@@ -739,7 +770,7 @@ cmd_check(int argc, char **argv)
 		return rc;
 	}
 	ct.policy = o.policy;
-	if (tls_init(&err) == -1 || (r = check_run(&ct, o.scan ? &sr : NULL, &err)) == NULL) {
+	if (tls_init(&err) == -1 || (r = check_run(&ct, &o, o.scan ? &sr : NULL, &err)) == NULL) {
 		rc = unknown("%s", err ? err : "cannot set up TLS");
 		free(err);
 	} else {

@@ -30,6 +30,7 @@ static const char *const state_names[] = {
 	[STATUS_CRIT] = "crit",
 	[STATUS_UNVERIFIED] = "unverified",
 	[STATUS_FAILING] = "failing",
+	[STATUS_REVOKED] = "revoked",
 };
 
 static const char *const state_labels[] = {
@@ -39,6 +40,7 @@ static const char *const state_labels[] = {
 	[STATUS_CRIT] = "expires very soon",
 	[STATUS_UNVERIFIED] = "not verified",
 	[STATUS_FAILING] = "probe failing",
+	[STATUS_REVOKED] = "revoked",
 };
 
 const char *
@@ -69,7 +71,7 @@ status_classify(const struct status_entry *e, const struct status_view *v, int64
 	if (!r->success)
 		return STATUS_FAILING;
 	if (!r->verdict.verified)
-		return STATUS_UNVERIFIED;
+		return r->verdict.reasons & REASON(REVOKED) ? STATUS_REVOKED : STATUS_UNVERIFIED;
 	switch (expiry_judge(&v->warn, &v->crit, exp, expiry_lifetime(r->certs, r->ncerts, exp),
 	    v->now)) {
 	case EXPIRY_CRIT:
@@ -330,6 +332,27 @@ status_json_findings(struct buf *b, const struct verdict *v)
 		buf_printf(b, "[%s]", f.data);
 	}
 	buf_free(&f);
+	/* what checks left, as they shape it */
+	size_t n = 0;
+
+	for (size_t i = 0; i < verdict_nchecks(); i++) {
+		const void *blob = verdict_blob(v, i);
+		size_t mark = b->len;
+
+		if (blob == NULL)
+			continue;
+		buf_puts(b, n ? "," : ",\"checks\":{");
+		json_str(b, verdict_check_name(i));
+		buf_putc(b, ':');
+		if (verdict_check_json(i, blob, b, json_str)) {
+			n++;
+			continue;
+		}
+		b->len = mark;
+		b->data[b->len] = '\0';
+	}
+	if (n)
+		buf_putc(b, '}');
 }
 
 static const char *
@@ -359,6 +382,8 @@ static const char html_style[] =
     "tr.crit td{background:#ffc58a}\n"
     "tr.unverified td{background:#f7b0b0}\n"
     "tr.failing td{background:#d6c6ef}\n"
+    "tr.revoked td{background:#8b1a1a;color:#fff}\n"
+    "tr.revoked a{color:#fff}\n"
     "tr.pending td{background:#f0f0f0}\n"
     ".legend span{padding:.2em .5em;margin-right:.5em;border:1px solid #bbb}\n"
     "</style></head><body>\n";
@@ -367,7 +392,7 @@ static void
 html_legend(struct buf *b)
 {
 	static const enum status_state order[] = { STATUS_OK, STATUS_WARN, STATUS_CRIT,
-		STATUS_UNVERIFIED, STATUS_FAILING, STATUS_PENDING };
+		STATUS_UNVERIFIED, STATUS_REVOKED, STATUS_FAILING, STATUS_PENDING };
 
 	buf_puts(b, "<table class=\"legend\">");
 	for (size_t i = 0; i < ARRAY_SIZE(order); i++)
