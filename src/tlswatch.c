@@ -28,6 +28,7 @@
 #include "verdict/fetchrun.h"
 #include "verdict/policy.h"
 #include "verdict/verdict.h"
+#include "checkmail.h"
 #include "conf/conf.h"
 #include "conf/tlsctx.h"
 #include "serve/json.h"
@@ -131,6 +132,9 @@ check_usage(FILE *f)
 	    "                      [--cafile FILE] [--policy public|private] [--warn 21d]\n"
 	    "                      [--crit 7d] [--timeout 10s] [--scan] [--json] [--pem]\n"
 	    "                      [--no-fetch] [--acme-directory URL]\n"
+	    "       tlswatch check --mail-domain DOMAIN [--ports 25,465,587]\n"
+	    "                      [--resolver ADDRESS] [--cafile FILE] [--policy ...]\n"
+	    "                      [--warn 21d] [--crit 7d] [--timeout 10s]\n"
 	    "Probe one TLS endpoint as tlswatchd does and print the presented chain and\n"
 	    "the verdict. The first line and the exit status follow the monitoring\n"
 	    "plugins convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n"
@@ -152,6 +156,11 @@ check_usage(FILE *f)
 	    "                     (a stapled OCSP response is still judged)\n"
 	    "  --acme-directory URL  an ACME directory to ask for renewal information\n"
 	    "                     (RFC 9773); may be given several times\n"
+	    "  --mail-domain DOMAIN  every MX host of DOMAIN on every port at every\n"
+	    "                     address, DANE (with --resolver), MTA-STS, TLS-RPT\n"
+	    "  --ports LIST       the MX hosts' ports (default 25)\n"
+	    "  --resolver ADDRESS a validating resolver, IP:PORT, whose AD bit counts\n"
+	    "                     (DANE)\n"
 	    "  -h, --help         this help\n", f);
 }
 
@@ -189,7 +198,28 @@ struct check_opts {
 	int no_fetch;
 	char *acme[8];             /* --acme-directory, borrowed from argv */
 	size_t nacme;
+	const char *mail_domain;   /* --mail-domain: checkmail.c's */
+	const char *resolver;
+	uint16_t ports[CONF_MAX_MAIL_PORTS];
+	size_t nports;
 };
+
+/* --ports 25,465,587 into o. 0, or -1. */
+static int
+check_ports(const char *s, struct check_opts *o)
+{
+	while (*s) {
+		char *end;
+		unsigned long p = strtoul(s, &end, 10);
+
+		if (end == s || p < 1 || p > 65535 || o->nports == CONF_MAX_MAIL_PORTS ||
+		    (*end != ',' && *end != '\0'))
+			return -1;
+		o->ports[o->nports++] = (uint16_t)p;
+		s = *end ? end + 1 : end;
+	}
+	return o->nports ? 0 : -1;
+}
 
 /* 0: go on; 1: done (help printed); -1: bad arguments (UNKNOWN printed). */
 static int
@@ -208,6 +238,9 @@ check_options(int argc, char **argv, struct check_opts *o)
 		{ "scan", no_argument, NULL, 'S' },
 		{ "no-fetch", no_argument, NULL, 'F' },
 		{ "acme-directory", required_argument, NULL, 'A' },
+		{ "mail-domain", required_argument, NULL, 'M' },
+		{ "ports", required_argument, NULL, 'T' },
+		{ "resolver", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -280,6 +313,19 @@ check_options(int argc, char **argv, struct check_opts *o)
 			}
 			o->acme[o->nacme++] = optarg;
 			break;
+		case 'M':
+			o->mail_domain = optarg;
+			break;
+		case 'T':
+			if (check_ports(optarg, o) == -1) {
+				unknown("bad --ports %s (1 to %d ports, e.g. 25,465,587)", optarg,
+				    CONF_MAX_MAIL_PORTS);
+				return -1;
+			}
+			break;
+		case 'R':
+			o->resolver = optarg;
+			break;
 		case 'h':
 			check_usage(stdout);
 			return 1;
@@ -288,11 +334,22 @@ check_options(int argc, char **argv, struct check_opts *o)
 			return -1;
 		}
 	}
-	if (optind + 1 != argc) {
+	if (o->mail_domain != NULL) {
+		if (optind != argc || o->servername || o->starttls != -1 || o->json || o->pem ||
+		    o->scan) {
+			unknown("bad arguments: --mail-domain takes no HOST:PORT, --servername, "
+			    "--starttls, --scan, --json or --pem%s", "");
+			return -1;
+		}
+	} else if (o->nports || o->resolver) {
+		unknown("bad arguments: --ports and --resolver go with --mail-domain%s", "");
+		return -1;
+	} else if (optind + 1 != argc) {
 		unknown("bad arguments: one HOST:PORT wanted%s", " (see tlswatch check --help)");
 		return -1;
+	} else {
+		o->address = argv[optind];
 	}
-	o->address = argv[optind];
 	if (!threshold_in_order(&o->warn, &o->crit)) {
 		unknown("--crit must not be above --warn%s", "");
 		return -1;
@@ -760,6 +817,15 @@ cmd_check(int argc, char **argv)
 	if ((rc = check_options(argc, argv, &o)) != 0)
 		return rc > 0 ? PLUGIN_OK : PLUGIN_UNKNOWN;
 	log_init("tlswatch", 0);
+	if (o.mail_domain) {
+		struct checkmail_opts mo = {
+			.domain = o.mail_domain, .ports = o.ports, .nports = o.nports,
+			.resolver = o.resolver, .cafile = o.cafile, .policy = o.policy,
+			.warn = o.warn, .crit = o.crit, .timeout_ms = o.timeout_ms,
+		};
+
+		return checkmail_run(&mo);
+	}
 	tls = tlsctx_new();
 	/* the target as the daemon would make it of this address */
 	if (conf_target_for(o.address, o.servername, o.starttls, o.cafile, o.timeout_ms, tls,

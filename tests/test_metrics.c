@@ -158,13 +158,13 @@ render_into(struct buf *b, const struct ttarget *t, size_t n, const struct metri
 		mt[i].conf = t[i].conf;
 		if (t[i].naddrs == 0) {
 			rows[k++] = (struct metrics_row){ t[i].labels, NULL, t[i].result,
-				t[i].probes_success, t[i].probes_failure };
+				t[i].probes_success, t[i].probes_failure, NULL };
 			continue;
 		}
 		for (size_t j = 0; j < t[i].naddrs; j++)
 			rows[k++] = (struct metrics_row){ t[i].labels, t[i].addrs[j].address,
 				t[i].addrs[j].result, t[i].addrs[j].probes_success,
-				t[i].addrs[j].probes_failure };
+				t[i].addrs[j].probes_failure, NULL };
 	}
 	metrics_render(b, mt, n, rows, nrows, info);
 	free(rows);

@@ -58,6 +58,8 @@ struct metrics_row {
 	const struct result *result;         /* NULL: not probed yet */
 	uint64_t probes_success;
 	uint64_t probes_failure;
+	char *extra;                         /* more label pairs (",mx=\"...\""), escaped;
+	                                      * NULL: none (mailmetrics.c's) */
 };
 
 /* A family of a part that renders its own series (the protocol scan,
