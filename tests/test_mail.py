@@ -29,6 +29,7 @@ an MX host out, and of a domain that does not exist."""
 
 import json
 import os
+import re
 import sys
 import time
 
@@ -267,6 +268,66 @@ def check_mail(lab, d, m, closed_port):
     return expo
 
 
+def check_status(lab, d, m):
+    """The status page, the target page and the API group a mail domain's
+    MX rows under it: each MX host, port and address with its state, DANE
+    and MTA-STS coverage; the failing row first, marked by its state."""
+    mx1, mx2 = "mx1.%s" % Z, "mx2.%s" % Z
+    good = sorted(m.good_addrs)
+
+    def api(name):
+        status, _h, body = L.http_request(d.http[0], d.http[1], "GET", "/api/targets/" + name)
+        try:
+            return status, json.loads(body), body
+        except ValueError:
+            return status, {}, body
+
+    status, a, body = api("dom-mail")
+    rows = [(r.get("mx"), r.get("port"), r.get("address"), r.get("state"), r.get("dane"),
+             r.get("mta_sts_covered")) for r in a.get("rows", [])]
+    lab.eq(rows, [(mx2, 25, m.bad_addr, "unverified", "mismatch", True)] +
+           [(mx1, 25, x, "ok", "match", True) for x in good],
+           "API dom-mail: rows for mx2 (failing, first) and mx1 at both addresses", body[:2000])
+    lab.check(status == 200 and a.get("mta_sts") == "ok" and a.get("mta_sts_mode") == "enforce"
+              and a.get("mx") == [{"mx": mx1, "preference": 10}, {"mx": mx2, "preference": 20}]
+              and "dane_mismatch" in (a.get("rows") or [{}])[0].get("reasons", []),
+              "API dom-mail: MTA-STS, the MX set, the failing row's reason", body[:2000])
+    _s, a, body = api("dom-partial")
+    lab.eq(sorted((r.get("mx"), r.get("mta_sts_covered")) for r in a.get("rows", [])),
+           sorted([(mx1, True)] * len(good) + [(mx2, False)]),
+           "API dom-partial: mx2 is not covered by the policy", body[:2000])
+    status, _h, body = L.http_request(d.http[0], d.http[1], "GET", "/api/targets")
+    try:
+        lst = {t["name"]: t for t in json.loads(body)["targets"]}
+    except (ValueError, KeyError, TypeError):
+        lst = {}
+    lab.eq(len(lst.get("dom-mail", {}).get("rows", [])), 1 + len(good),
+           "the API's list carries the rows too", body[:600])
+    others = [t for n, t in lst.items() if not n.startswith("dom-")]
+    lab.check(others and all("rows" not in t for t in others),
+              "targets that are no mail domain carry no rows", None)
+
+    def mxrows(html):
+        return re.findall(r'<tr class="(\w+) mxrow" data-state="\w+"><td class="mxhost">'
+                          r'([^<]*)</td><td>(\d+|-)</td><td>(\d+)</td>'
+                          r'<td class="address">([^<]*)</td><td>\w+</td><td>[^<]*</td>'
+                          r'<td class="dane">(\w+|-)</td><td class="mtasts">([^<]*)</td>', html)
+
+    status, _h, body = L.http_request(d.http[0], d.http[1], "GET", "/targets/dom-mail")
+    page = body.decode() if isinstance(body, bytes) else body
+    want = ([("unverified", mx2, "20", "25", m.bad_addr, "mismatch", "covered")] +
+            [("ok", mx1, "10", "25", x, "match", "covered") for x in good])
+    lab.eq(mxrows(page), want, "target page: the MX rows, the failing one marked", page[:1500])
+    lab.check("<h2>MX hosts</h2>" in page and "MTA-STS: ok (mode enforce" in page,
+              "target page: an MX hosts section with MTA-STS", page[:1500])
+    status, _h, body = L.http_request(d.http[0], d.http[1], "GET", "/")
+    page = body.decode() if isinstance(body, bytes) else body
+    i = page.find('href="/targets/dom-mail"')
+    grouped = page[i:page.find("</table>", i)] if i >= 0 else ""
+    lab.eq(mxrows(grouped), want, "status page: dom-mail's MX rows grouped under it",
+           page[:1500])
+
+
 def check_tool(lab, m):
     base = ["check", "--resolver", m.resolver_address, "--cafile", m.pki.path("ca.pem"),
             "--timeout", "5s", "--mail-domain"]
@@ -352,6 +413,7 @@ def main(lab):
     lab.note("mail domains checked in %.1f s" % (time.monotonic() - t0))
     t0 = time.monotonic()
     check_sts(lab, d)
+    check_status(lab, d, m)
     lab.note("MTA-STS checked in %.1f s" % (time.monotonic() - t0))
     t0 = time.monotonic()
     check_tool(lab, m)

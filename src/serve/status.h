@@ -27,6 +27,10 @@ struct status_entry {
 	const char *name;
 	const struct result *r;          /* last result, or NULL */
 	const struct store_record *st;   /* what is remembered, or NULL */
+	/* a mail domain in the daemon: its MX rows (per-address results) and
+	 * MX set, shown by mailstatus.c; else NULL */
+	const struct history *hist;
+	const struct maildom *mail;
 };
 
 struct status_view {
@@ -74,6 +78,8 @@ void status_json_thresholds(struct buf *b, const struct threshold *warn,
  * / and /api/targets take ?issue=WORD (a chain or certificate issue word):
  * only the targets that have it. */
 struct sched;
+struct history;
+struct maildom;
 struct status_ctx {
 	const struct sched *sched;
 	const struct conf *conf;
