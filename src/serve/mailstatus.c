@@ -175,6 +175,15 @@ mailstatus_html_target(struct buf *b, const struct status_entry *e,
 	html_table(b, e, v, "mx");
 }
 
+static void
+int_or_null(struct buf *b, int known, int64_t v)
+{
+	if (known)
+		json_int(b, v);
+	else
+		buf_puts(b, "null");
+}
+
 void
 mailstatus_json(struct buf *b, const struct status_entry *e, const struct status_view *v)
 {
@@ -217,10 +226,7 @@ mailstatus_json(struct buf *b, const struct status_entry *e, const struct status
 		json_key(b, "mx", 1);
 		json_str(b, row.mx);
 		json_key(b, "preference", 0);
-		if (row.preference >= 0)
-			json_int(b, row.preference);
-		else
-			buf_puts(b, "null");
+		int_or_null(b, row.preference >= 0, row.preference);
 		json_key(b, "port", 0);
 		json_int(b, row.port);
 		json_key(b, "address", 0);
@@ -228,31 +234,8 @@ mailstatus_json(struct buf *b, const struct status_entry *e, const struct status
 		json_key(b, "state", 0);
 		json_str(b, status_state_name(row.state));
 		json_key(b, "expiry", 0);
-		if (row.expiry)
-			json_int(b, row.expiry);
-		else
-			buf_puts(b, "null");
-		json_key(b, "last_probe", 0);
-		if (r)
-			json_num(b, r->time, 3);
-		else
-			buf_puts(b, "null");
-		json_key(b, "success", 0);
-		if (r)
-			json_bool(b, r->success);
-		else
-			buf_puts(b, "null");
-		json_key(b, "fail_stage", 0);
-		json_str(b, r && !r->success ? r->fail_stage : NULL);
-		json_key(b, "fail_reason", 0);
-		json_str(b, r && !r->success ? r->fail_reason : NULL);
-		json_key(b, "verified", 0);
-		if (r && r->success)
-			json_bool(b, r->verdict.verified);
-		else
-			buf_puts(b, "null");
-		json_key(b, "reasons", 0);
-		status_json_words(b, VERDICT_REASON, r && r->success ? r->verdict.reasons : 0);
+		int_or_null(b, row.expiry != 0, row.expiry);
+		status_json_result(b, r);
 		json_key(b, "leaf_subject", 0);
 		json_str(b, r && r->ncerts ? r->certs[0]->subject : NULL);
 		json_key(b, "dane", 0);

@@ -624,6 +624,32 @@ status_html_target(struct buf *b, const struct status_entry *e, const struct sta
 
 /* ------------------------------------------------------------ JSON */
 
+void
+status_json_result(struct buf *b, const struct result *r)
+{
+	json_key(b, "last_probe", 0);
+	if (r)
+		json_num(b, r->time, 3);
+	else
+		buf_puts(b, "null");
+	json_key(b, "success", 0);
+	if (r)
+		json_bool(b, r->success);
+	else
+		buf_puts(b, "null");
+	json_key(b, "fail_stage", 0);
+	json_str(b, r && !r->success ? r->fail_stage : NULL);
+	json_key(b, "fail_reason", 0);
+	json_str(b, r && !r->success ? r->fail_reason : NULL);
+	json_key(b, "verified", 0);
+	if (r && r->success)
+		json_bool(b, r->verdict.verified);
+	else
+		buf_puts(b, "null");
+	json_key(b, "reasons", 0);
+	status_json_words(b, VERDICT_REASON, r && r->success ? r->verdict.reasons : 0);
+}
+
 static void
 json_summary(struct buf *b, const struct status_entry *e, const struct status_view *v)
 {
@@ -653,27 +679,7 @@ json_summary(struct buf *b, const struct status_entry *e, const struct status_vi
 		json_num(b, ((double)exp - v->now) / 86400.0, 2);
 	else
 		buf_puts(b, "null");
-	json_key(b, "last_probe", 0);
-	if (r)
-		json_num(b, r->time, 3);
-	else
-		buf_puts(b, "null");
-	json_key(b, "success", 0);
-	if (r)
-		json_bool(b, r->success);
-	else
-		buf_puts(b, "null");
-	json_key(b, "fail_stage", 0);
-	json_str(b, r && !r->success ? r->fail_stage : NULL);
-	json_key(b, "fail_reason", 0);
-	json_str(b, r && !r->success ? r->fail_reason : NULL);
-	json_key(b, "verified", 0);
-	if (r && r->success)
-		json_bool(b, r->verdict.verified);
-	else
-		buf_puts(b, "null");
-	json_key(b, "reasons", 0);
-	status_json_words(b, VERDICT_REASON, r && r->success ? r->verdict.reasons : 0);
+	status_json_result(b, r);
 	json_key(b, "issues", 0);
 	status_json_words(b, VERDICT_CHAIN_ISSUE, r && r->success ? r->verdict.issues : 0);
 	json_key(b, "cert_issues", 0);

@@ -50,6 +50,9 @@ enum status_state status_classify(const struct status_entry *e, const struct sta
 /* Soonest expiry first; unknown expiry last; then by name. */
 void status_sort(struct status_entry *e, size_t n, const struct status_view *v);
 
+/* The members last_probe, success, fail_stage, fail_reason, verified and
+ * reasons of r (NULL: not probed yet), each after a comma. */
+void status_json_result(struct buf *b, const struct result *r);
 /* A set of verdict words as a JSON array. */
 void status_json_words(struct buf *b, enum verdict_table t, uint64_t set);
 /* ,"findings":[{"check":...,"text":...},...] when checks say anything of v,
