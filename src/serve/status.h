@@ -11,6 +11,7 @@
 #include "core/util.h"
 #include "verdict/expiry.h"
 #include "serve/httpd.h"
+#include "probe/scan.h"
 
 enum status_state {
 	STATUS_PENDING,      /* not probed yet */
@@ -27,6 +28,7 @@ struct status_entry {
 	const char *name;
 	const struct result *r;          /* last result, or NULL */
 	const struct store_record *st;   /* what is remembered, or NULL */
+	const struct scan_view *scan;    /* the protocol scan's, or NULL: none */
 	/* a mail domain in the daemon: its MX rows (per-address results) and
 	 * MX set, shown by mailstatus.c; else NULL */
 	const struct history *hist;
