@@ -151,7 +151,7 @@ print_row(const struct addr_result *a, const struct checkmail_opts *o, double no
 {
 	const struct result *r = a->result;
 	struct status_view v = { .warn = o->warn, .crit = o->crit, .now = now };
-	struct status_entry e = { a->address, r, NULL };
+	struct status_entry e = { .name = a->address, .r = r };
 	int64_t expiry = 0;
 	enum status_state st = status_classify(&e, &v, &expiry);
 	int ps = st == STATUS_OK ? P_OK : st == STATUS_WARN ? P_WARNING : P_CRITICAL;

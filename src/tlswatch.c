@@ -513,7 +513,7 @@ check_judge(const struct conf_target *ct, const struct result *r, const struct c
     const struct scan_run *sr, double now, struct check_verdict *cv)
 {
 	struct status_view v = { NULL, o->warn, o->crit, now, NULL };
-	struct status_entry e = { ct->name, r, NULL };
+	struct status_entry e = { .name = ct->name, .r = r };
 	enum status_state st = status_classify(&e, &v, &cv->expiry);
 	char when[64];
 

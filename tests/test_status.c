@@ -103,6 +103,7 @@ test_classify_and_sort(void **state)
 
 	(void)state;
 	memset(r, 0, sizeof(r));
+	memset(e, 0, sizeof(e));
 	for (int i = 0; i < 4; i++) {
 		r[i].success = 1;
 		r[i].verdict.verified = i < 3;
@@ -141,7 +142,7 @@ test_classify_fraction(void **state)
 	struct cert *long_ = fake_cert("CN=long", (int64_t)now + 130 * 86400);
 	struct cert *six_ok = fake_cert("CN=six", (int64_t)now + 3 * 86400);
 	struct result r;
-	struct status_entry e = { "t", &r, NULL };
+	struct status_entry e = { .name = "t", .r = &r };
 	struct buf b;
 	int64_t exp;
 
@@ -204,7 +205,7 @@ test_hostile_page(void **state)
 	struct status_view v = { NULL, { 21ULL * 86400 * 1000, 0 }, { 7ULL * 86400 * 1000, 0 }, 1e9, NULL };
 	struct cert *c = fake_cert(hostile, 2000000000);
 	struct result r;
-	struct status_entry e = { "<b>name</b>", &r, NULL };
+	struct status_entry e = { .name = "<b>name</b>", .r = &r };
 	struct buf b;
 
 	(void)state;

@@ -302,7 +302,7 @@ test_metrics(void **state)
 	buf_free(&b);
 	{
 		struct store_record *st = store_record_new("t");
-		struct status_entry e = { "t", &r, st };
+		struct status_entry e = { .name = "t", .r = &r, .st = st };
 		struct status_view sv = { NULL, { 21ULL * 86400 * 1000, 0 }, { 7ULL * 86400 * 1000, 0 },
 			(double)time(NULL), NULL };
 

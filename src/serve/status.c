@@ -16,6 +16,7 @@
 #include "verdict/certs.h"
 #include "verdict/verdict.h"
 #include "serve/json.h"
+#include "serve/mailstatus.h"
 #include "sched.h"
 #include "state/history.h"
 #include "serve/status.h"
@@ -218,6 +219,8 @@ status_has_issue(const struct status_entry *e, const char *word)
 {
 	uint64_t set;
 
+	if (strcmp(word, SCAN_LEGACY_ISSUE) == 0)
+		return e->scan != NULL && scan_legacy(e->scan->answer);
 	if (e->r == NULL || !e->r->success)
 		return 0;
 	if (verdict_words_parse(VERDICT_CHAIN_ISSUE, word, &set) == 0 && set != 0 &&
@@ -225,6 +228,53 @@ status_has_issue(const struct status_entry *e, const char *word)
 		return 1;
 	return verdict_words_parse(VERDICT_CERT_ISSUE, word, &set) == 0 && set != 0 &&
 	    (cert_issues_all(e) & set) == set;
+}
+
+/* ,"target_issues":[...],"scan":{"TLS1.0":"accepted",...} or null,
+ * "scan_time": the last scan that answered, or null: the tool's keys. */
+static void
+json_scan(struct buf *b, const struct scan_view *s)
+{
+	json_key(b, "target_issues", 0);
+	buf_puts(b, s != NULL && scan_legacy(s->answer) ? "[\"" SCAN_LEGACY_ISSUE "\"]" : "[]");
+	json_key(b, "scan", 0);
+	if (s == NULL) {
+		buf_puts(b, "null");
+	} else {
+		buf_putc(b, '{');
+		for (unsigned i = 0; i < SCAN_NVERSIONS; i++) {
+			json_key(b, scan_version_name(i), i == 0);
+			json_str(b, scan_answer_name(s->answer[i]));
+		}
+		buf_putc(b, '}');
+	}
+	json_key(b, "scan_time", 0);
+	if (s != NULL && s->time > 0)
+		json_num(b, s->time, 3);
+	else
+		buf_puts(b, "null");
+}
+
+/* The protocol scan's rows of a target's page, when it has one. */
+static void
+html_scan(struct buf *b, const struct scan_view *s)
+{
+	char when[64];
+
+	if (s == NULL)
+		return;
+	buf_puts(b, "<tr><th>Protocols</th><td class=\"scan\">");
+	for (unsigned i = 0; i < SCAN_NVERSIONS; i++)
+		buf_printf(b, "%s%s %s", i ? ", " : "", scan_version_name(i),
+		    scan_answer_name(s->answer[i]));
+	if (s->time > 0) {
+		fmt_utc(when, sizeof(when), s->time);
+		buf_printf(b, " (scanned %s)", when);
+	}
+	buf_puts(b, "</td></tr>\n<tr><th>Target issues</th><td>");
+	buf_puts(b, scan_legacy(s->answer) ? "<a href=\"/?issue=" SCAN_LEGACY_ISSUE "\">"
+	    SCAN_LEGACY_ISSUE "</a>" : "-");
+	buf_puts(b, "</td></tr>\n");
 }
 
 /* A word status_has_issue knows: one chain or certificate issue. */
@@ -235,7 +285,7 @@ issue_word_known(const char *word)
 
 	if (word == NULL || *word == '\0' || strchr(word, ',') != NULL)
 		return 0;
-	return (verdict_words_parse(VERDICT_CHAIN_ISSUE, word, &set) == 0 && set != 0) ||
+	return strcmp(word, SCAN_LEGACY_ISSUE) == 0 || (verdict_words_parse(VERDICT_CHAIN_ISSUE, word, &set) == 0 && set != 0) ||
 	    (verdict_words_parse(VERDICT_CERT_ISSUE, word, &set) == 0 && set != 0);
 }
 
@@ -428,6 +478,7 @@ status_html_list(struct buf *b, const struct status_entry *e, size_t n,
 		buf_printf(b, "</td><td>%s</td><td>", when);
 		fmt_utc(when, sizeof(when), e[i].st ? e[i].st->chain_changed : 0);
 		buf_printf(b, "%s</td></tr>\n", when);
+		mailstatus_html_list(b, &e[i], v);
 	}
 	buf_puts(b, "</tbody></table>\n");
 	html_legend(b);
@@ -577,6 +628,7 @@ status_html_target(struct buf *b, const struct status_entry *e, const struct sta
 			html_escape(b, r->cipher);
 			buf_puts(b, "</td></tr>\n");
 		}
+		html_scan(b, e->scan);
 		if (r->peer) {
 			buf_puts(b, "<tr><th>Peer</th><td>");
 			html_escape(b, r->peer);
@@ -590,7 +642,9 @@ status_html_target(struct buf *b, const struct status_entry *e, const struct sta
 		buf_printf(b, "<tr><th>Chain changed</th><td>%s (%llu change%s)</td></tr>\n", when,
 		    (unsigned long long)st->chain_changes, st->chain_changes == 1 ? "" : "s");
 	}
-	buf_puts(b, "</table>\n<h2>Presented chain</h2>\n");
+	buf_puts(b, "</table>\n");
+	mailstatus_html_target(b, e, v);
+	buf_puts(b, "<h2>Presented chain</h2>\n");
 	if (st && st->chain.n) {
 		for (size_t i = 0; i < st->chain.n; i++)
 			html_cert(b, i, st->chain.fps[i], st->certs ? st->certs[i] : NULL,
@@ -619,6 +673,32 @@ status_html_target(struct buf *b, const struct status_entry *e, const struct sta
 }
 
 /* ------------------------------------------------------------ JSON */
+
+void
+status_json_result(struct buf *b, const struct result *r)
+{
+	json_key(b, "last_probe", 0);
+	if (r)
+		json_num(b, r->time, 3);
+	else
+		buf_puts(b, "null");
+	json_key(b, "success", 0);
+	if (r)
+		json_bool(b, r->success);
+	else
+		buf_puts(b, "null");
+	json_key(b, "fail_stage", 0);
+	json_str(b, r && !r->success ? r->fail_stage : NULL);
+	json_key(b, "fail_reason", 0);
+	json_str(b, r && !r->success ? r->fail_reason : NULL);
+	json_key(b, "verified", 0);
+	if (r && r->success)
+		json_bool(b, r->verdict.verified);
+	else
+		buf_puts(b, "null");
+	json_key(b, "reasons", 0);
+	status_json_words(b, VERDICT_REASON, r && r->success ? r->verdict.reasons : 0);
+}
 
 static void
 json_summary(struct buf *b, const struct status_entry *e, const struct status_view *v)
@@ -649,31 +729,12 @@ json_summary(struct buf *b, const struct status_entry *e, const struct status_vi
 		json_num(b, ((double)exp - v->now) / 86400.0, 2);
 	else
 		buf_puts(b, "null");
-	json_key(b, "last_probe", 0);
-	if (r)
-		json_num(b, r->time, 3);
-	else
-		buf_puts(b, "null");
-	json_key(b, "success", 0);
-	if (r)
-		json_bool(b, r->success);
-	else
-		buf_puts(b, "null");
-	json_key(b, "fail_stage", 0);
-	json_str(b, r && !r->success ? r->fail_stage : NULL);
-	json_key(b, "fail_reason", 0);
-	json_str(b, r && !r->success ? r->fail_reason : NULL);
-	json_key(b, "verified", 0);
-	if (r && r->success)
-		json_bool(b, r->verdict.verified);
-	else
-		buf_puts(b, "null");
-	json_key(b, "reasons", 0);
-	status_json_words(b, VERDICT_REASON, r && r->success ? r->verdict.reasons : 0);
+	status_json_result(b, r);
 	json_key(b, "issues", 0);
 	status_json_words(b, VERDICT_CHAIN_ISSUE, r && r->success ? r->verdict.issues : 0);
 	json_key(b, "cert_issues", 0);
 	status_json_words(b, VERDICT_CERT_ISSUE, cert_issues_all(e));
+	json_scan(b, e->scan);
 	json_key(b, "leaf_subject", 0);
 	json_str(b, leaf_subject(e));
 	json_key(b, "first_seen", 0);
@@ -688,6 +749,7 @@ json_summary(struct buf *b, const struct status_entry *e, const struct status_vi
 		buf_puts(b, "null");
 	json_key(b, "chain_changes", 0);
 	json_int(b, st ? (int64_t)st->chain_changes : 0);
+	mailstatus_json(b, e, v);
 }
 
 void
@@ -824,6 +886,7 @@ status_handle(void *arg, const char *url, httpd_query_fn query, void *req, struc
 {
 	const struct status_ctx *ctx = arg;
 	struct status_entry *e;
+	struct scan_view *scans;
 	struct status_view v;
 	const char *name = NULL;
 	int json = 0, status = 200;
@@ -848,18 +911,23 @@ status_handle(void *arg, const char *url, httpd_query_fn query, void *req, struc
 	v.issue = name == NULL && query != NULL ? query(req, "issue") : NULL;
 	if (v.issue != NULL && !issue_word_known(v.issue)) {
 		*content_type = "text/plain; charset=utf-8";
-		buf_puts(out, "issue: not a chain or certificate issue word (see tlswatch_chain_issue, "
-		    "tlswatch_cert_issue)\n");
+		buf_puts(out, "issue: not a chain, certificate or target issue word (see "
+		    "tlswatch_chain_issue, tlswatch_cert_issue, tlswatch_target_issue)\n");
 		return 400;
 	}
 	n = sched_count(ctx->sched);
 	e = xcalloc(n ? n : 1, sizeof(*e));
+	scans = xcalloc(n ? n : 1, sizeof(*scans));
 	for (size_t i = 0; i < n; i++) {
 		const struct history *h = sched_history(ctx->sched, i);
 
+		if (sched_scan(ctx->sched, i, &scans[i]))
+			e[i].scan = &scans[i];
 		e[i].name = sched_conf(ctx->sched, i)->name;
 		e[i].r = history_result(h, NULL);
 		e[i].st = history_memory(h);
+		if ((e[i].mail = sched_maildom(ctx->sched, i)) != NULL)
+			e[i].hist = h;
 	}
 	*content_type = json ? JSON_CONTENT_TYPE : HTML_CONTENT_TYPE;
 	if (name == NULL) {
@@ -892,5 +960,6 @@ status_handle(void *arg, const char *url, httpd_query_fn query, void *req, struc
 		}
 	}
 	free(e);
+	free(scans);
 	return status;
 }

@@ -11,6 +11,7 @@
 #include "core/util.h"
 #include "verdict/expiry.h"
 #include "serve/httpd.h"
+#include "probe/scan.h"
 
 enum status_state {
 	STATUS_PENDING,      /* not probed yet */
@@ -27,6 +28,11 @@ struct status_entry {
 	const char *name;
 	const struct result *r;          /* last result, or NULL */
 	const struct store_record *st;   /* what is remembered, or NULL */
+	const struct scan_view *scan;    /* the protocol scan's, or NULL: none */
+	/* a mail domain in the daemon: its MX rows (per-address results) and
+	 * MX set, shown by mailstatus.c; else NULL */
+	const struct history *hist;
+	const struct maildom *mail;
 };
 
 struct status_view {
@@ -46,6 +52,9 @@ enum status_state status_classify(const struct status_entry *e, const struct sta
 /* Soonest expiry first; unknown expiry last; then by name. */
 void status_sort(struct status_entry *e, size_t n, const struct status_view *v);
 
+/* The members last_probe, success, fail_stage, fail_reason, verified and
+ * reasons of r (NULL: not probed yet), each after a comma. */
+void status_json_result(struct buf *b, const struct result *r);
 /* A set of verdict words as a JSON array. */
 void status_json_words(struct buf *b, enum verdict_table t, uint64_t set);
 /* ,"findings":[{"check":...,"text":...},...] when checks say anything of v,
@@ -74,6 +83,8 @@ void status_json_thresholds(struct buf *b, const struct threshold *warn,
  * / and /api/targets take ?issue=WORD (a chain or certificate issue word):
  * only the targets that have it. */
 struct sched;
+struct history;
+struct maildom;
 struct status_ctx {
 	const struct sched *sched;
 	const struct conf *conf;
