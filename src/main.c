@@ -69,11 +69,12 @@ usage(FILE *f)
 
 /* Configuration errors go out as conf_load made them, one per line and
  * starting with FILE:LINE: so editors and people can jump to them (their
- * control characters are already escaped). */
+ * control characters are already escaped); on the journal as errors (<3>),
+ * so that `journalctl -p err` shows why the unit did not start. */
 static void
 print_errors(const char *text)
 {
-	fprintf(stderr, "%s\n", text);
+	log_lines(1, text);
 }
 
 /* Before each wait: libmicrohttpd's own timeouts bound it. */
@@ -245,13 +246,13 @@ check_listeners(const struct conf *c)
 			close(fd);
 			continue;
 		}
-		if (errno == EADDRINUSE) {
-			fprintf(stderr, "%s:%d: listen: %s (warning: a running tlswatchd may hold it)\n",
-			    c->path, cl->line, err);
-		} else {
-			fprintf(stderr, "%s:%d: listen: %s\n", c->path, cl->line, err);
-			failed = 1;
-		}
+		int inuse = errno == EADDRINUSE;
+		char *line = xasprintf("%s:%d: listen: %s%s", c->path, cl->line, err,
+		    inuse ? " (warning: a running tlswatchd may hold it)" : "");
+
+		log_lines(!inuse, line);
+		failed |= !inuse;
+		free(line);
 		free(err);
 	}
 	return failed ? -1 : 0;
