@@ -471,6 +471,7 @@ sched_render_metrics(struct buf *out, void *arg)
 		if (na == 0) {
 			rows[k].labels = t->labels;
 			rows[k].result = history_result(t->hist, NULL);
+			rows[k].chain = history_chain_result(t->hist, NULL);
 			history_counts(t->hist, &rows[k].probes_success, &rows[k].probes_failure);
 			k++;
 			continue;
@@ -479,6 +480,7 @@ sched_render_metrics(struct buf *out, void *arg)
 			rows[k].labels = t->labels;
 			rows[k].address = history_addr(t->hist, j, &rows[k].result,
 			    &rows[k].probes_success, &rows[k].probes_failure);
+			rows[k].chain = history_chain_result(t->hist, rows[k].address);
 		}
 	}
 	info = (struct metrics_info){

@@ -267,7 +267,7 @@ test_metrics(void **state)
 	memset(&mt, 0, sizeof(mt));
 	mt.labels = "target=\"t\"";
 	mt.conf = &ct;
-	row = (struct metrics_row){ "target=\"t\"", NULL, &r, 1, 0 };
+	row = (struct metrics_row){ "target=\"t\"", NULL, &r, 1, 0, &r };
 	buf_init(&b);
 	metrics_render(&b, &mt, 1, &row, 1, &info);
 	assert_non_null(strstr(b.data, "# HELP tlswatch_test_value A test check's own family.\n"
@@ -286,7 +286,7 @@ test_metrics(void **state)
 	buf_free(&b);
 	{
 		struct store_record *st = store_record_new("t");
-		struct status_entry e = { "t", &r, st };
+		struct status_entry e = { .name = "t", .r = &r, .st = st };
 		struct status_view sv = { NULL, 21 * 86400, 7 * 86400, (double)time(NULL) };
 
 		st->chain.n = 2;

@@ -500,8 +500,19 @@ cert_slot(struct cert_index *ix, const struct cert *c)
 	return &ix->slots[i];
 }
 
+/* The result whose certificates a row publishes: the last one when it has
+ * any (a handshake may fail after they came), else the last chain kept. */
+static const struct result *
+shown_certs(const struct metrics_row *t)
+{
+	return t->result && t->result->ncerts ? t->result : t->chain;
+}
+
 /* One series per certificate presented, whether the chain verified or not:
- * an expiring certificate matters most when something else is also wrong. */
+ * an expiring certificate matters most when something else is also wrong,
+ * the endpoint going down included, so a failing target keeps the series
+ * of the last chain it presented (tlswatch_chain_last_seen_timestamp_seconds
+ * says when). */
 static void
 render_certs(struct buf *out, const struct metrics_row *targets, size_t n,
     const struct family *f, int after, struct cert_index *ix)
@@ -511,7 +522,7 @@ render_certs(struct buf *out, const struct metrics_row *targets, size_t n,
 
 	for (size_t k = 0; k < n; k++) {
 		t = &targets[k];
-		if ((r = t->result) == NULL)
+		if ((r = shown_certs(t)) == NULL)
 			continue;
 		for (size_t i = 0; i < r->ncerts; i++) {
 			const struct cert *c = r->certs[i];
@@ -571,24 +582,39 @@ render_chain(struct buf *out, const struct metrics_row *targets, size_t n)
 		}
 	}
 
+	/* the expiries, like the certificates, of the last chain presented,
+	 * while probes fail too */
 	f = family(out, "tlswatch_chain_earliest_expiry_timestamp_seconds", "gauge",
-	    "Earliest notAfter over the presented certificates.");
+	    "Earliest notAfter over the presented certificates (of the last chain "
+	    "presented, while probes fail).");
 	for (size_t k = 0; k < n; k++) {
 		t = &targets[k];
-		if ((r = t->result) == NULL || !r->success)
+		if ((r = t->chain) == NULL)
 			continue;
 		row_series(out, &f, t);
 		end_i64(out, r->verdict.earliest_expiry);
 	}
 
 	f = family(out, "tlswatch_chain_verified_expiry_timestamp_seconds", "gauge",
-	    "Earliest notAfter over the verified path, leaf to trust anchor.");
+	    "Earliest notAfter over the verified path, leaf to trust anchor (of the "
+	    "last chain presented, while probes fail).");
 	for (size_t k = 0; k < n; k++) {
 		t = &targets[k];
-		if ((r = t->result) == NULL || !r->success || !r->verdict.verified)
+		if ((r = t->chain) == NULL || !r->verdict.verified)
 			continue;
 		row_series(out, &f, t);
 		end_i64(out, r->verdict.verified_expiry);
+	}
+
+	f = family(out, "tlswatch_chain_last_seen_timestamp_seconds", "gauge",
+	    "When the chain whose certificate and expiry series are published was "
+	    "last presented: the last probe's time while probes succeed.");
+	for (size_t k = 0; k < n; k++) {
+		t = &targets[k];
+		if ((r = shown_certs(t)) == NULL)
+			continue;
+		row_series(out, &f, t);
+		end_fixed(out, r->time, 3);
 	}
 
 	f = family(out, "tlswatch_chain_certificates", "gauge",

@@ -58,6 +58,9 @@ struct metrics_row {
 	const struct result *result;         /* NULL: not probed yet */
 	uint64_t probes_success;
 	uint64_t probes_failure;
+	const struct result *chain;          /* the last that presented a chain:
+	                                      * result, or while it fails the
+	                                      * success before; NULL: none */
 };
 
 /* Render every metric family for targets[0..n) and rows[0..nrows). */
