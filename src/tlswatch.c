@@ -310,7 +310,7 @@ check_judge(const struct conf_target *ct, const struct result *r, const struct c
 {
 	struct status_view v = { NULL, (int64_t)(o->warn_ms / 1000), (int64_t)(o->crit_ms / 1000),
 		now };
-	struct status_entry e = { ct->name, r, NULL };
+	struct status_entry e = { .name = ct->name, .r = r, .conf = ct };
 	double warn_d = (double)o->warn_ms / 86400000.0, crit_d = (double)o->crit_ms / 86400000.0;
 	enum status_state st = status_classify(&e, &v, &cv->expiry);
 	char when[64];

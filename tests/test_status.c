@@ -103,6 +103,7 @@ test_classify_and_sort(void **state)
 
 	(void)state;
 	memset(r, 0, sizeof(r));
+	memset(e, 0, sizeof(e));
 	for (int i = 0; i < 4; i++) {
 		r[i].success = 1;
 		r[i].verdict.verified = i < 3;
@@ -137,7 +138,7 @@ test_hostile_page(void **state)
 	struct status_view v = { NULL, 21 * 86400, 7 * 86400, 1e9 };
 	struct cert *c = fake_cert(hostile, 2000000000);
 	struct result r;
-	struct status_entry e = { "<b>name</b>", &r, NULL };
+	struct status_entry e = { .name = "<b>name</b>", .r = &r };
 	struct buf b;
 
 	(void)state;
@@ -149,14 +150,14 @@ test_hostile_page(void **state)
 	r.ncerts = 1;
 	r.time = 1e9;
 	buf_init(&b);
-	status_html_list(&b, &e, 1, &v);
+	status_html_list(&b, &e, 1, &v, NULL);
 	assert_null(strstr(b.data, "<script>"));
 	assert_null(strstr(b.data, "<b>"));
 	assert_non_null(strstr(b.data, "&lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt;\\n&quot;x\\"));
 	assert_non_null(strstr(b.data, "href=\"/targets/%3Cb%3Ename%3C%2Fb%3E\""));
 	buf_free(&b);
 	buf_init(&b);
-	status_json_list(&b, &e, 1, &v);
+	status_json_list(&b, &e, 1, &v, NULL);
 	assert_non_null(strstr(b.data, "\"leaf_subject\":\"CN=</td><script>alert(1)</script>\\n\\\"x\\\\\""));
 	assert_non_null(strstr(b.data, "\"state\":\"ok\""));
 	buf_free(&b);

@@ -34,9 +34,12 @@ void httpd_set_draining(struct httpd *h);
 /* Connections open now. */
 unsigned httpd_connections(const struct httpd *h);
 /* Pages beside /metrics and /healthz: fn returns 0 when url is not one of
- * its pages, else the HTTP status, with the body in out. */
-typedef int (*httpd_page_fn)(void *arg, const char *url, struct buf *out,
-                             const char **content_type);
+ * its pages, else the HTTP status, with the body in out. args are the
+ * query string's parameters, decoded, in order (at most QUERY_MAX_ARGS + 1:
+ * a count above QUERY_MAX_ARGS means there were too many). */
+struct query_arg;
+typedef int (*httpd_page_fn)(void *arg, const char *url, const struct query_arg *args,
+                             size_t nargs, struct buf *out, const char **content_type);
 void httpd_set_pages(struct httpd *h, httpd_page_fn fn, void *arg);
 /* A descriptor that becomes readable when httpd_run has work to do (a
  * request, or a connection to accept). */
