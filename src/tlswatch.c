@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -143,21 +144,40 @@ check_usage(FILE *f)
 
 static int unknown(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* The first line for anything that prevents a probe; arguments are the
- * user's own, but still escaped for the terminal. */
+/* --json was asked (set before the options are read, so a bad option
+ * before it is answered in JSON too). */
+static int unknown_json;
+
+/* The first line for anything that prevents a probe, or with --json the
+ * object saying so; arguments are the user's own, but still escaped for
+ * the terminal. */
 static int
 unknown(const char *fmt, ...)
 {
-	struct buf b;
+	struct buf b, j;
 	va_list ap;
 
 	buf_init(&b);
 	va_start(ap, fmt);
 	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	printf("TLS UNKNOWN - ");
-	term_puts(stdout, b.data);
-	printf("\n");
+	if (unknown_json) {
+		buf_init(&j);
+		buf_putc(&j, '{');
+		json_key(&j, "status", 1);
+		json_str(&j, "UNKNOWN");
+		json_key(&j, "exit", 0);
+		json_int(&j, PLUGIN_UNKNOWN);
+		json_key(&j, "summary", 0);
+		json_str(&j, b.data ? b.data : "");
+		buf_puts(&j, "}\n");
+		fputs(j.data, stdout);
+		buf_free(&j);
+	} else {
+		printf("TLS UNKNOWN - ");
+		term_puts(stdout, b.data);
+		printf("\n");
+	}
 	buf_free(&b);
 	return PLUGIN_UNKNOWN;
 }
@@ -194,6 +214,9 @@ check_options(int argc, char **argv, struct check_opts *o)
 	*o = (struct check_opts){ .starttls = -1, .warn_ms = CONF_DEFAULT_WARN_MS,
 		.crit_ms = CONF_DEFAULT_CRIT_MS, .timeout_ms = CHECK_DEFAULT_TIMEOUT_MS };
 	opterr = 0;
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			unknown_json = 1;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
@@ -542,7 +565,7 @@ show_usage(FILE *f)
 	fprintf(f, "usage: tlswatch show [--state-dir DIR] [TARGET] [--pem]\n"
 	    "Without TARGET, a table of every target in tlswatchd's state directory,\n"
 	    "soonest expiry first; with one, its stored result, chain and history.\n"
-	    "  -d, --state-dir DIR  the state directory (default %s)\n"
+	    "  -s, --state-dir DIR  the state directory (default %s)\n"
 	    "  --pem                print TARGET's stored chain as PEM\n"
 	    "  -h, --help           this help\n"
 	    "Exit status: 0, 1 when a state file is unusable or TARGET unknown, 2 bad arguments.\n",
@@ -715,11 +738,29 @@ out:
 	return rc;
 }
 
+/* Lines joined by '\n', each escaped for the terminal on a line of its own
+ * (escaping the whole would print the newlines as "\n"). */
+static void
+show_lines(FILE *f, const char *lines)
+{
+	while (*lines) {
+		const char *nl = strchr(lines, '\n');
+		size_t len = nl ? (size_t)(nl - lines) : strlen(lines);
+		char *line = xstrndup(lines, len);
+
+		fputs("  ", f);
+		term_puts(f, line);
+		fputc('\n', f);
+		free(line);
+		lines += len + (nl != NULL);
+	}
+}
+
 static int
 cmd_show(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "state-dir", required_argument, NULL, 'd' },
+		{ "state-dir", required_argument, NULL, 's' },
 		{ "pem", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -728,9 +769,10 @@ cmd_show(int argc, char **argv)
 	struct status_view v;
 	int pem = 0, ch, rc = 0;
 
-	while ((ch = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:d:h", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'd':
+		case 's':
+		case 'd':       /* the spelling before tlswatchd's -s */
 			dir = optarg;
 			break;
 		case 'p':
@@ -758,8 +800,24 @@ cmd_show(int argc, char **argv)
 		struct store_record **sts;
 		struct result **rs;
 		struct status_entry *e;
-		char *errs = NULL;
-		size_t n = store_load_all(dir, &sts, &rs, &errs);
+		char *errs = NULL, *tdir = xasprintf("%s/targets", dir);
+		struct stat sb;
+		size_t n;
+		/* no directory is not a damaged one: say which is missing */
+		int st = stat(tdir, &sb);
+
+		if (st == -1 || !S_ISDIR(sb.st_mode)) {
+			const char *why = st == -1 ? strerror(errno) : "not a directory";
+
+			fprintf(stderr, "tlswatch: no state directory ");
+			term_puts(stderr, tdir);
+			fprintf(stderr, ": %s (tlswatchd keeps state in %s by default; see -s)\n",
+			    why, CONF_DEFAULT_STATE_DIR);
+			free(tdir);
+			return 1;
+		}
+		free(tdir);
+		n = store_load_all(dir, &sts, &rs, &errs);
 
 		e = xcalloc(n ? n : 1, sizeof(*e));
 		for (size_t i = 0; i < n; i++) {
@@ -770,8 +828,7 @@ cmd_show(int argc, char **argv)
 		show_table(e, n, &v);
 		if (errs) {
 			fprintf(stderr, "tlswatch: unusable state files:\n");
-			term_puts(stderr, errs);
-			fputc('\n', stderr);
+			show_lines(stderr, errs);
 			rc = 1;
 		}
 		for (size_t i = 0; i < n; i++) {

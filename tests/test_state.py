@@ -355,6 +355,14 @@ def damaged_after_cert(lab):
     lab.check(rc in (0, 1) and "Sanitizer" not in err and "runtime error" not in err,
               "tlswatch show over the damaged directory ends normally (status %d)" % rc,
               out + err)
+    bad = [l for l in err.splitlines() if l.strip().startswith(os.path.join(sd, "targets"))]
+    lab.check(rc == 1 and len(bad) >= 2 and "\\n" not in err,
+              "tlswatch show names each unusable state file on a line of its own", err)
+    # -s, as tlswatchd spells it; a missing directory is called missing
+    missing = os.path.join(lab.tmp, "no-such-state")
+    rc, out, err = L.run_tlswatch(lab, ["show", "-s", missing])
+    lab.check(rc == 1 and "no state directory" in err and missing in err
+              and "unusable" not in err, "tlswatch show -s over a missing directory says so", err)
     for k, n in zip(kinds, names):
         rc, out, err = L.run_tlswatch(lab, ["show", "--state-dir", sd, n])
         want = 0 if k in ("history-20", "intact") else 1

@@ -116,6 +116,19 @@ def main(lab):
     lab.check(rc == 2 and obj.get("fail_stage") == "connect" and obj.get("fail_reason") == "refused",
               "--json for a refused port: CRITICAL with stage and reason", out)
 
+    # --json asked: UNKNOWN is JSON too (a bad trust file, a bad flag before --json)
+    for what, args in (("a missing --cafile", ["check", good.address, "--cafile",
+                                               os.path.join(lab.tmp, "no-such-ca.pem"), "--json"]),
+                       ("a bad flag", ["check", "--no-such-flag", good.address, "--json"]),
+                       ("a bad --warn", ["check", good.address, "--json", "--warn", "213503982339d"])):
+        rc, out, err = L.run_tlswatch(lab, args)
+        try:
+            obj = json.loads(out)
+        except ValueError:
+            obj = {}
+        lab.check(rc == 3 and obj.get("status") == "UNKNOWN" and obj.get("exit") == 3
+                  and obj.get("summary"), "--json with %s: an UNKNOWN JSON object" % what, out)
+
     # --pem: exactly the certificates presented
     rc, out, err = L.run_tlswatch(lab, ["check", good.address, "--pem"] + sni)
     got = [ssl.PEM_cert_to_DER_cert(b) for b in L.pem_blocks(out)]
