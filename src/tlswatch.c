@@ -126,14 +126,17 @@ static void
 check_usage(FILE *f)
 {
 	fputs("usage: tlswatch check HOST:PORT [--servername NAME] [--starttls PROTO]\n"
-	    "                      [--cafile FILE] [--warn 21d] [--crit 7d] [--timeout 10s]\n"
-	    "                      [--json] [--pem]\n"
+	    "                      [--cafile FILE] [--policy public|private] [--warn 21d]\n"
+	    "                      [--crit 7d] [--timeout 10s] [--json] [--pem]\n"
 	    "Probe one TLS endpoint as tlswatchd does and print the presented chain and\n"
 	    "the verdict. The first line and the exit status follow the monitoring\n"
 	    "plugins convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n"
 	    "  --servername NAME  SNI and name to verify (default: HOST when a name)\n"
 	    "  --starttls PROTO   negotiate TLS with STARTTLS first\n"
 	    "  --cafile FILE      trust anchors (default: the system trust store)\n"
+	    "  --policy POLICY    the rules the verdict holds the chain to: public (the\n"
+	    "                     Web PKI's) or private (what every client enforces);\n"
+	    "                     default public, private with --cafile\n"
 	    "  --warn DURATION    WARNING when the chain expires within it (default 21d)\n"
 	    "  --crit DURATION    CRITICAL when it expires within it (default 7d)\n"
 	    "  --timeout DURATION the whole probe (default 10s)\n"
@@ -187,6 +190,7 @@ struct check_opts {
 	const char *address;
 	const char *servername;
 	const char *cafile;
+	int policy;                /* enum conf_policy */
 	int starttls;              /* enum starttls_proto; -1: the port's */
 	uint64_t warn_ms, crit_ms, timeout_ms;
 	int json, pem;
@@ -200,6 +204,7 @@ check_options(int argc, char **argv, struct check_opts *o)
 		{ "servername", required_argument, NULL, 'n' },
 		{ "starttls", required_argument, NULL, 's' },
 		{ "cafile", required_argument, NULL, 'C' },
+		{ "policy", required_argument, NULL, 'P' },
 		{ "warn", required_argument, NULL, 'w' },
 		{ "crit", required_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
@@ -232,6 +237,16 @@ check_options(int argc, char **argv, struct check_opts *o)
 			break;
 		case 'C':
 			o->cafile = optarg;
+			break;
+		case 'P':
+			if (strcmp(optarg, "public") == 0)
+				o->policy = CONF_POLICY_PUBLIC;
+			else if (strcmp(optarg, "private") == 0)
+				o->policy = CONF_POLICY_PRIVATE;
+			else {
+				unknown("bad --policy %s (public or private)", optarg);
+				return -1;
+			}
 			break;
 		case 'w':
 			if (parse_duration_ms(optarg, &o->warn_ms) == -1) {
@@ -537,6 +552,7 @@ cmd_check(int argc, char **argv)
 		tlsctx_free(tls);
 		return rc;
 	}
+	ct.policy = o.policy;
 	if (tls_init(&err) == -1 || (r = check_run(&ct, &err)) == NULL) {
 		rc = unknown("%s", err ? err : "cannot set up TLS");
 		free(err);

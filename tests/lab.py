@@ -246,10 +246,13 @@ class CertInfo:
 
 
 class PKI:
-    """The test PKI made by $TEST_SRCDIR/pki.sh into a directory of ours."""
+    """The test PKI made by $TEST_SRCDIR/pki.sh (or another script of
+    tests/ that takes an output directory: webpki-corpus.sh) into a
+    directory of ours."""
 
-    def __init__(self, srcdir, outdir):
-        script = os.path.join(srcdir, "pki.sh")
+    def __init__(self, srcdir, outdir, script_name="pki.sh"):
+        self.script_name = script_name
+        script = os.path.join(srcdir, script_name)
         if not os.path.exists(script):
             raise Missing("%s not found" % script)
         require_tool("certtool", "gnutls-bin")
@@ -265,7 +268,7 @@ class PKI:
     def path(self, name):
         p = os.path.join(self.dir, name)
         if not os.path.exists(p):
-            raise HardError("pki.sh made no %s" % name)
+            raise HardError("%s made no %s" % (self.script_name, name))
         return p
 
     def info(self, name):
@@ -1187,6 +1190,13 @@ class Lab:
         if self._pki is None:
             self._pki = PKI(self.srcdir, os.path.join(self.tmp, "pki"))
         return self._pki
+
+    def webpki_corpus(self):
+        """The Web PKI conformance corpus (tests/webpki-corpus.sh)."""
+        if getattr(self, "_corpus", None) is None:
+            self._corpus = PKI(self.srcdir, os.path.join(self.tmp, "webpki"),
+                               "webpki-corpus.sh")
+        return self._corpus
 
     # -- servers and peers
     def openssl_s_server(self, cert, key, chain=None, extra=(), host="127.0.0.1", port=None):

@@ -1056,6 +1056,47 @@ test_tlsopts(void **state)
 	    "t.conf:5: targets.[3].verify_hostname: must be true or false");
 }
 
+/* policy: the target's, else the top level's, else unset (the check then
+ * follows the trust store); conf_target_equal tells them apart. */
+static void
+test_policy(void **state)
+{
+	char *errors = NULL;
+	struct conf *c;
+
+	(void)state;
+	c = load("targets = (\n"
+	    "  { address = \"a.test:443\"; },\n"
+	    "  { address = \"b.test:443\"; policy = \"private\"; },\n"
+	    "  { address = \"c.test:443\"; policy = \"public\"; }\n"
+	    ");\n", &errors);
+	assert_non_null(c);
+	assert_int_equal(c->policy, CONF_POLICY_DEFAULT);
+	assert_int_equal(c->targets[0].policy, CONF_POLICY_DEFAULT);
+	assert_int_equal(c->targets[1].policy, CONF_POLICY_PRIVATE);
+	assert_int_equal(c->targets[2].policy, CONF_POLICY_PUBLIC);
+	assert_false(conf_target_equal(&c->targets[1], &c->targets[2]));
+	conf_free(c);
+
+	c = load("policy = \"private\";\n"
+	    "targets = (\n"
+	    "  { address = \"a.test:443\"; },\n"
+	    "  { address = \"b.test:443\"; policy = \"public\"; }\n"
+	    ");\n", &errors);
+	assert_non_null(c);
+	assert_int_equal(c->policy, CONF_POLICY_PRIVATE);
+	assert_int_equal(c->targets[0].policy, CONF_POLICY_PRIVATE);
+	assert_int_equal(c->targets[1].policy, CONF_POLICY_PUBLIC);
+	conf_free(c);
+
+	expect_errors("policy = \"strict\";\n"
+	    "targets = (\n"
+	    "  { address = \"a.test:443\"; policy = 1; }\n"
+	    ");\n",
+	    "t.conf:1: policy: unknown value \"strict\" (use \"public\", \"private\")\n"
+	    "t.conf:3: targets.[0].policy: must be a string");
+}
+
 /* A self-signed certificate and its key, as PEM files. */
 static void
 make_pair(const char *cert, const char *key)
@@ -1206,6 +1247,7 @@ main(void)
 		cmocka_unit_test(test_shard),
 		cmocka_unit_test(test_example_config),
 		cmocka_unit_test(test_tlsopts),
+		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_tls_material),
 		cmocka_unit_test(test_web_limits),
 	};

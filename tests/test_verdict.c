@@ -165,7 +165,7 @@ test_input(void **state)
 	struct conf_target ct = { .name = (char *)"t" };
 	unsigned char staple[] = { 0x30, 0x03, 0x0a, 0x01, 0x00 };
 	struct der staples[1] = { { staple, sizeof(staple) } };
-	struct tls_facts facts = { staples, 1, { NULL, 0 }, "X25519", "ECDSA-SECP256R1-SHA256" };
+	struct tls_facts facts = { staples, 1, { NULL, 0 }, "X25519", "ECDSA-SECP256R1-SHA256", 0 };
 	struct verdict_input in = { chain, 2, trust, &ct, "good.test", (int64_t)time(NULL), &facts,
 		"t", "::1" };
 	struct verdict v;
@@ -324,7 +324,7 @@ test_pending(void **state)
 	int64_t now = (int64_t)time(NULL);
 	unsigned char staple[] = { 1, 2, 3 };
 	struct der staples[1] = { { staple, sizeof(staple) } };
-	struct tls_facts facts = { staples, 1, { NULL, 0 }, "X25519", NULL };
+	struct tls_facts facts = { staples, 1, { NULL, 0 }, "X25519", NULL, 0 };
 	struct verdict_input in = { chain, 2, trust, NULL, "good.test", now, &facts, "t", NULL };
 	struct verdict v, v2, copy;
 	struct cert *certs[2];

@@ -103,6 +103,12 @@ testpki_remove(void)
 int
 testpki_make(const char *name)
 {
+	return testpki_make_script("pki.sh", name);
+}
+
+int
+testpki_make_script(const char *file, const char *name)
+{
 	const char *srcdir = getenv("TEST_SRCDIR");
 	const char *tmp = getenv("TMPDIR");
 	char *script;
@@ -113,8 +119,8 @@ testpki_make(const char *name)
 		pki_dir[0] = '\0';
 		return -1;
 	}
-	script = srcdir && *srcdir ? xasprintf("%s/pki.sh", srcdir) :
-	    xstrdup("tests/pki.sh");
+	script = srcdir && *srcdir ? xasprintf("%s/%s", srcdir, file) :
+	    xasprintf("tests/%s", file);
 	if (run_pki(script, pki_dir) == -1) {
 		fprintf(stderr, "sh %s %s failed\n", script, pki_dir);
 		free(script);

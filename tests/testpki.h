@@ -1,5 +1,6 @@
-/* testpki.h - the test PKI (tests/pki.sh) made into a temporary directory
- * for a cmocka test file, and its PEM files read as DER. */
+/* testpki.h - the test PKI (tests/pki.sh, or another script of tests/
+ * such as the Web PKI corpus) made into a temporary directory for a cmocka
+ * test file, and its PEM files read as DER. */
 #ifndef TLSWATCH_TESTPKI_H
 #define TLSWATCH_TESTPKI_H
 
@@ -21,6 +22,8 @@ struct pem {
 /* Run $TEST_SRCDIR/pki.sh into a fresh $TMPDIR/NAME.XXXXXX. 0 or -1
  * (said on stderr). */
 int testpki_make(const char *name);
+/* The same with another script of $TEST_SRCDIR that takes the directory. */
+int testpki_make_script(const char *script, const char *name);
 /* Remove the directory and all in it. */
 void testpki_remove(void);
 /* The directory/file name, allocated. */

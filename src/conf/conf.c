@@ -67,7 +67,7 @@ struct target_info {
 
 static const char *const top_keys[] = {
 	"listen", "state_dir", "interval", "timeout", "concurrency", "ca_file",
-	"shard", "targets", "web", "fetch",
+	"policy", "shard", "targets", "web", "fetch",
 	"starttls", "family", "addresses", "client_cert", "client_key", "priority",
 	"verify_hostname",
 	"warn", "crit", "state_refresh",
@@ -86,7 +86,7 @@ static const char *const fetch_keys[] = {
 static void parse_thresholds(struct ctx *x, struct conf *c, const config_setting_t *root);
 
 static const char *const target_keys[] = {
-	"name", "address", "server_name", "ca_file", "interval", "timeout",
+	"name", "address", "server_name", "ca_file", "policy", "interval", "timeout",
 	"labels",
 	"starttls", "family", "addresses", "client_cert", "client_key", "priority",
 	"verify_hostname",
@@ -607,6 +607,19 @@ get_choice(struct ctx *x, const config_setting_t *s, const char *const *choices,
 	return -1;
 }
 
+/* The policy setting of group g, or inherited when g has none. */
+static int
+get_policy(struct ctx *x, const config_setting_t *g, int inherited)
+{
+	static const char *const policies[] = { "public", "private" };
+	const config_setting_t *s = config_setting_get_member(g, "policy");
+	int i;
+
+	if (s == NULL || (i = get_choice(x, s, policies, ARRAY_SIZE(policies))) < 0)
+		return inherited;
+	return i == 0 ? CONF_POLICY_PUBLIC : CONF_POLICY_PRIVATE;
+}
+
 static void
 copy_str(char **dst, const char *src)
 {
@@ -882,6 +895,8 @@ parse_top(struct ctx *x, struct conf *c, const config_setting_t *root)
 		c->ca_file_line = config_setting_source_line(s);
 		x->top_trust = load_trust(x, root, s, c->ca_file, 0);
 	}
+
+	c->policy = get_policy(x, root, CONF_POLICY_DEFAULT);
 
 	c->shard_k = c->shard_n = 1;
 	if ((s = config_setting_get_member(root, "shard")) != NULL &&
@@ -1168,6 +1183,7 @@ parse_target(struct ctx *x, struct conf *c, struct conf_target *t,
 	} else {
 		t->trust = load_trust(x, root, NULL, NULL, 0);
 	}
+	t->policy = get_policy(x, g, c->policy);
 
 	t->interval_ms = c->interval_ms;
 	if ((interval = config_setting_get_member(g, "interval")) != NULL)
@@ -1534,7 +1550,8 @@ conf_target_equal(const struct conf_target *a, const struct conf_target *b)
 {
 	if (!str_eq(a->name, b->name) || !str_eq(a->address, b->address) ||
 	    !str_eq(a->server_name, b->server_name) ||
-	    !str_eq(a->ca_file, b->ca_file) || a->interval_ms != b->interval_ms ||
+	    !str_eq(a->ca_file, b->ca_file) || a->policy != b->policy ||
+	    a->interval_ms != b->interval_ms ||
 	    a->timeout_ms != b->timeout_ms || a->nlabels != b->nlabels)
 		return 0;
 	/* how it is probed */

@@ -23,6 +23,15 @@ enum conf_family {
 	CONF_FAMILY_IPV6,
 };
 
+/* policy = "public" | "private": which rules the verdict holds a chain to
+ * (src/verdict/finding.c). Unset, it follows the trust store: public with
+ * the system store, private with a ca_file. */
+enum conf_policy {
+	CONF_POLICY_DEFAULT,
+	CONF_POLICY_PUBLIC,
+	CONF_POLICY_PRIVATE,
+};
+
 struct trust;
 struct tls_creds;
 struct tlsctx;
@@ -65,6 +74,7 @@ struct conf_target {
 	char *ca_file;     /* effective: target's, else global; NULL = system store */
 	int ca_file_line;  /* line of the setting ca_file came from (0 if none) */
 	const struct trust *trust;  /* ca_file loaded (conf_load; NULL from conf_parse) */
+	int policy;        /* enum conf_policy: the target's, else the top level's */
 	uint64_t interval_ms;  /* effective */
 	uint64_t timeout_ms;   /* effective */
 	struct conf_label *labels;  /* sorted by name */
@@ -134,6 +144,7 @@ struct conf {
 	unsigned concurrency;
 	char *ca_file;     /* NULL = system trust store */
 	int ca_file_line;
+	int policy;        /* enum conf_policy */
 	unsigned shard_k;  /* this instance probes shard shard_k of shard_n (1-based) */
 	unsigned shard_n;  /* 1: no sharding */
 	struct conf_target *targets;

@@ -421,8 +421,9 @@ probe_verify(struct probe *p)
 	/* Signature checks dominate a probe's CPU and give the same answer for
 	 * the same chain: reuse the last verdict while nothing it depends on
 	 * has changed. The handshake itself still proved the peer holds the
-	 * leaf's key. */
-	if (p->prev && p->prev->success &&
+	 * leaf's key (except one stopped at a key-usage violation, whose
+	 * verdict is made afresh and not reused: see tls.c). */
+	if (p->prev && p->prev->success && !facts.key_usage_violation &&
 	    verdict_holds(&p->prev->verdict, p->prev->certs, p->prev->ncerts, r->certs,
 	    r->ncerts, n, p->trust, check, now)) {
 		verdict_copy(&r->verdict, &p->prev->verdict);

@@ -24,6 +24,7 @@ struct tls {
 	struct der *chain;
 	size_t nchain;
 	struct der staples[TLS_MAX_STAPLES];
+	int key_usage_violation;
 };
 
 /* One credentials object for every session: it holds no trust anchors
@@ -184,6 +185,27 @@ tls_handshake(struct tls *t, const char **reason, char **detail)
 			continue;       /* a warning alert: the handshake goes on */
 		break;
 	}
+	/*
+	 * The leaf's key usage forbids what the handshake asks of its key
+	 * (a CA certificate as leaf; a leaf without digitalSignature). GnuTLS
+	 * 3.7.9 checks it when the server's signature (or, with RSA key
+	 * transport, our encryption to its key) comes, after the Certificate
+	 * message: the chain is in hand. Its client ignores the violation only
+	 * under %COMPAT, which also drops extended master secret and
+	 * encrypt-then-MAC from the ClientHello and so changes what every
+	 * server sees (%DEBUG_ALLOW_KEY_USAGE_VIOLATIONS is for a server's own
+	 * certificate). So the handshake stops here, and the chain it got is
+	 * verified as if it had finished; the verdict fails with key_usage
+	 * (tls_facts).
+	 */
+	if (rc == GNUTLS_E_KEY_USAGE_VIOLATION) {
+		unsigned int count = 0;
+
+		if (gnutls_certificate_get_peers(t->session, &count) != NULL && count > 0) {
+			t->key_usage_violation = 1;
+			return TLS_DONE;
+		}
+	}
 	*reason = error_reason(t->session, rc);
 	if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED)
 		*detail = xasprintf("%s: %s", gnutls_strerror(rc),
@@ -241,6 +263,7 @@ tls_facts(struct tls *t, struct tls_facts *f)
 	f->group = name;
 	sig = gnutls_sign_algorithm_get(t->session);
 	f->sigscheme = sig > 0 ? gnutls_sign_get_name((gnutls_sign_algorithm_t)sig) : NULL;
+	f->key_usage_violation = t->key_usage_violation;
 }
 
 const char *
@@ -268,8 +291,11 @@ tls_cipher_name(struct tls *t)
 void
 tls_bye(struct tls *t)
 {
-	/* Best effort: a polite close_notify if the socket takes it now. */
-	(void)gnutls_bye(t->session, GNUTLS_SHUT_WR);
+	/* Best effort: a polite close_notify if the socket takes it now (not
+	 * after a handshake stopped at a key-usage violation: GnuTLS has
+	 * already sent its alert). */
+	if (!t->key_usage_violation)
+		(void)gnutls_bye(t->session, GNUTLS_SHUT_WR);
 }
 
 struct tls_creds {

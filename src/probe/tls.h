@@ -33,6 +33,9 @@ void tls_free(struct tls *t);
  * verified here: that is chain.c's job, after the handshake. */
 enum tls_status tls_handshake(struct tls *t, const char **reason, char **detail);
 
+/* Whether the handshake stopped at the leaf's key usage (TLS_DONE all the
+ * same, with the chain received): clients refuse such a server. */
+int tls_key_usage_violated(const struct tls *t);
 /* The certificates the peer presented, in order; valid until tls_free. */
 const struct der *tls_peer_chain(struct tls *t, size_t *n);
 /* What later checks need from the handshake (verdict.h): the stapled OCSP

@@ -90,6 +90,7 @@ struct hconn {
 	struct conn c;
 	struct httpd *h;
 	struct MHD_Connection *mc;
+	struct hconn *prev, *next;    /* every live connection of h */
 	struct sockaddr_storage addr;
 	enum req_state st;
 	int auth;                 /* REQ_VERIFIED: 1 passed, 0 failed */
@@ -130,6 +131,9 @@ struct httpd {
 	uint64_t paused_until;   /* accepting paused until then; 0: not */
 	unsigned limit;      /* max_connections */
 	unsigned batch;      /* connections accepted per run at most */
+	unsigned mhd_limit;  /* live and shut-down connections we let MHD hold */
+	unsigned per_address;     /* max_connections_per_address */
+	struct hconn *all;        /* every live connection, for the per-address count */
 	struct conns conns;
 	struct hconn *added; /* set by MHD's "started" inside MHD_add_connection */
 	struct work_pool *pool;   /* NULL: check passwords inline */
@@ -745,6 +749,9 @@ httpd_notify_connection(void *cls, struct MHD_Connection *conn, void **socket_co
 		}
 		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 		conns_add(&h->conns, &hc->c, ci ? (int)ci->connect_fd : -1, mono_ms());
+		if ((hc->next = h->all) != NULL)
+			hc->next->prev = hc;
+		h->all = hc;
 		*socket_context = hc;
 		h->added = hc;
 		return;
@@ -754,6 +761,12 @@ httpd_notify_connection(void *cls, struct MHD_Connection *conn, void **socket_co
 	if (hc->job != NULL)
 		hc->job->hc = NULL;     /* only at shutdown: see httpd_free */
 	conns_remove(&h->conns, &hc->c);
+	if (hc->prev)
+		hc->prev->next = hc->next;
+	else
+		h->all = hc->next;
+	if (hc->next)
+		hc->next->prev = hc->prev;
 	if (h->added == hc)
 		h->added = NULL;
 	free(hc);
@@ -835,6 +848,33 @@ httpd_watch_listen(struct httpd *h, int on)
 		h->listen_watched = on;
 }
 
+/* Whether two client addresses are the same host (port aside). */
+static int
+same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (a->ss_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		    &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+	return 0;
+}
+
+/* Live connections from the host of ss (at most 2 * max_connections plus a
+ * batch: a scan is cheap). */
+static unsigned
+same_address_count(const struct httpd *h, const struct sockaddr_storage *ss)
+{
+	unsigned n = 0;
+
+	for (const struct hconn *hc = h->all; hc != NULL; hc = hc->next)
+		n += hc->c.closing == 0 && same_host(&hc->addr, ss);
+	return n;
+}
+
 /* Accept what the backlog holds, a batch at a time. At the limit a
  * newcomer is taken only when a waiting connection can make room; when
  * every slot answers a request, the rest waits in the backlog until one
@@ -852,6 +892,13 @@ httpd_accept(struct httpd *h, uint64_t now)
 		if (conns_open(&h->conns) >= h->limit &&
 		    (victim = conns_victim(&h->conns, HTTPD_EVICT_SAMPLE, httpd_quiet,
 		    NULL, now)) == NULL)
+			return;
+		/* MHD counts the connections we shut down until its next run has
+		 * seen them close; a newcomer over its limit would be refused with
+		 * a reset. Under a flood of evictions (and a slow run: a loaded
+		 * machine, the sanitizers) those pile up, so wait for that run:
+		 * the newcomer stays in the backlog for one round, not reset. */
+		if (h->conns.live + 1 > h->mhd_limit)
 			return;
 
 		fd = accept4(h->listen_fd, (struct sockaddr *)&ss, &len,
@@ -879,9 +926,18 @@ httpd_accept(struct httpd *h, uint64_t now)
 				return;
 			}
 		}
+		/* max_connections_per_address is ours, counted over the
+		 * connections MHD has not yet closed: MHD's own per-IP count
+		 * lags behind its clean-up, and under a flood it refused (with a
+		 * reset) addresses that had long closed their connections */
+		if (same_address_count(h, &ss) >= h->per_address) {
+			close(fd);
+			h->counts.refused++;
+			continue;
+		}
 		h->added = NULL;
-		/* MHD closes fd itself when it refuses it (the per-address
-		 * limit, or its own) */
+		/* MHD closes fd itself when it refuses it (its own limit, far
+		 * above ours) */
 		if (MHD_add_connection(h->daemon, fd, (struct sockaddr *)&ss, len) != MHD_YES) {
 			log_debug("httpd: connection refused (%s; %zu open, %zu closing)",
 			    strerror(errno), conns_open(&h->conns), h->conns.nclosing);
@@ -1048,6 +1104,10 @@ httpd_new_web(int fd, const struct conf_web *web, struct work_pool *pool,
 	tls[ntls] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	h->limit = limit;
 	h->batch = limit / 4 > 64 ? 64 : limit / 4 > 0 ? limit / 4 : 1;
+	/* room in MHD for every slot, the connections shut down and not yet
+	 * closed, and a batch of newcomers */
+	h->mhd_limit = 2 * limit + h->batch;
+	h->per_address = per_address;
 	conns_init(&h->conns, line_ms, header_ms, HTTPD_EVICT_GRACE_MS);
 	h->cache = authcache_new(HTTPD_AUTH_CACHE_SIZE, HTTPD_AUTH_CACHE_TTL_MS);
 	h->limiter = ratelimit_new(HTTPD_AUTH_BURST, HTTPD_AUTH_REFILL_MS, HTTPD_AUTH_ADDRESSES);
@@ -1058,8 +1118,10 @@ httpd_new_web(int fd, const struct conf_web *web, struct work_pool *pool,
 	h->daemon = MHD_start_daemon(flags, 0,
 	    NULL, NULL, httpd_handle, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, httpd_log, h,
-	    MHD_OPTION_CONNECTION_LIMIT, 2 * limit + h->batch,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address,
+	    /* MHD's own limit stays far above ours (h->mhd_limit), so that
+	     * connections it has closed but not yet cleaned up never make it
+	     * refuse a newcomer; the per-address limit is ours too */
+	    MHD_OPTION_CONNECTION_LIMIT, 2 * h->mhd_limit + 64,
 	    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory,
 	    MHD_OPTION_NOTIFY_CONNECTION, httpd_notify_connection, h,

@@ -69,8 +69,8 @@ certs_grow(void)
  * certificate is its own "trusted" list. An algorithm GnuTLS cannot check
  * at all is not a signature failure, so there the name match decides.
  */
-static int
-certs_self_signed(gnutls_x509_crt_t crt)
+int
+certs_crt_self_signed(gnutls_x509_crt_t crt)
 {
 	unsigned status = 0;
 
@@ -234,7 +234,7 @@ certs_parse(const unsigned char *der, size_t len, const char *sha256)
 	c->serial = certs_serial(crt);
 	c->not_before = time_epoch_or_zero(gnutls_x509_crt_get_activation_time(crt));
 	c->not_after = time_epoch_or_zero(gnutls_x509_crt_get_expiration_time(crt));
-	c->self_signed = certs_self_signed(crt);
+	c->self_signed = certs_crt_self_signed(crt);
 	c->is_ca = gnutls_x509_crt_get_basic_constraints(crt, &critical, &ca,
 	    NULL) > 0;
 	certs_key(crt, c);

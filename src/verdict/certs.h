@@ -54,4 +54,10 @@ char *cert_pem(const unsigned char *der, size_t len, size_t *pem_len);
 /* The DER of the CERTIFICATE in PEM text (allocated), or NULL. */
 unsigned char *cert_der_from_pem(const char *pem, size_t len, size_t *der_len);
 
+/* Whether a parsed certificate (a gnutls_x509_crt_t) is self-signed: it
+ * names itself as issuer and its own key verifies its signature. For the
+ * verdict modules, which hold GnuTLS's parse already. */
+struct gnutls_x509_crt_int;
+int certs_crt_self_signed(struct gnutls_x509_crt_int *crt);
+
 #endif

@@ -42,6 +42,8 @@
 #include "verdict/certs.h"
 #include "verdict/chain.h"
 #include "verdict/check.h"
+#include "verdict/finding.h"
+#include "verdict/webpki.h"
 
 struct trust {
 	gnutls_x509_trust_list_t tl;
@@ -65,6 +67,15 @@ static uint64_t trust_next_id = 1;
  * GNUTLS_CERT_INSECURE_ALGORITHM insecure_algorithm
  * GNUTLS_CERT_SIGNATURE_FAILURE bad_signature
  * GNUTLS_CERT_REVOKED          revoked
+ * GNUTLS_CERT_PURPOSE_MISMATCH purpose (we verify for serverAuth)
+ * GNUTLS_CERT_UNKNOWN_CRIT_EXTENSIONS unknown_critical_extension
+ * GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE: GnuTLS sets it for a violated
+ *                              name constraint, an exceeded path length and
+ *                              an issuer whose key usage lacks keyCertSign
+ *                              (and for TLS features and RSA-PSS
+ *                              parameters). webpki.c's reading of the path
+ *                              tells which: name_constraints, path_length,
+ *                              key_usage; other when it finds none of them
  * any other non-zero status    other (only when none of the above is set)
  */
 static const struct {
@@ -79,7 +90,13 @@ static const struct {
 	{ GNUTLS_CERT_INSECURE_ALGORITHM, REASON(INSECURE_ALGORITHM) },
 	{ GNUTLS_CERT_SIGNATURE_FAILURE, REASON(BAD_SIGNATURE) },
 	{ GNUTLS_CERT_REVOKED, REASON(REVOKED) },
+	{ GNUTLS_CERT_PURPOSE_MISMATCH, REASON(PURPOSE) },
+	{ GNUTLS_CERT_UNKNOWN_CRIT_EXTENSIONS, REASON(UNKNOWN_CRITICAL_EXTENSION) },
 };
+
+/* The reasons GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE may stand for. */
+#define CHAIN_CONSTRAINT_REASONS \
+	(REASON(NAME_CONSTRAINTS) | REASON(PATH_LENGTH) | REASON(KEY_USAGE))
 
 uint64_t
 trust_id(const struct trust *t)
@@ -234,10 +251,12 @@ intern_crt(gnutls_x509_crt_t crt)
  * the first certificate an anchor signed, anchor included. The trust list
  * is asked first at each step, as GnuTLS cuts the chain at the first
  * certificate it can anchor, so that an expired cross-signed certificate
- * presented past that point is not on it.
+ * presented past that point is not on it. Built for an unverified chain
+ * too (check_path_build), as far as the presented issuers go.
  */
-static void
-chain_path(const struct check_chain *cc, const struct trust *t, struct check_path *p)
+void
+check_path_build(const struct check_chain *cc, gnutls_x509_trust_list_t tl,
+    struct check_path *p)
 {
 	gnutls_x509_crt_t iss;
 	size_t cur = 0, depth;
@@ -246,13 +265,16 @@ chain_path(const struct check_chain *cc, const struct trust *t, struct check_pat
 	p->n = 0;
 	path_add(p, cc->crt[0], cert_ref(cc->certs[0]), 0);
 	for (depth = 0; depth < CHECK_MAX_DEPTH; depth++) {
-		if (gnutls_x509_trust_list_get_issuer(t->tl, cc->crt[cur], &iss,
+		if (gnutls_x509_trust_list_get_issuer(tl, cc->crt[cur], &iss,
 		    GNUTLS_TL_GET_COPY) >= 0) {
 			path_add(p, iss, intern_crt(iss), -1);
 			return;
 		}
 		if ((j = check_chain_issuer(cc, cur)) == -1)
 			return;
+		for (size_t k = 0; k < p->n; k++)
+			if (p->index[k] == j)
+				return;         /* a loop of cross-signatures */
 		cur = (size_t)j;
 		path_add(p, cc->crt[cur], cert_ref(cc->certs[cur]), j);
 	}
@@ -287,22 +309,27 @@ int
 chain_verify(const struct check_chain *cc, const struct trust *t, const char *hostname,
     int64_t now, struct chain_base *b, struct check_path *path)
 {
-	gnutls_typed_vdata_st vdata;
-	unsigned status = 0;
+	gnutls_typed_vdata_st vdata[2];
+	unsigned status = 0, nvdata = 0;
 	uint64_t reasons = 0;
 	int ret;
 
 	memset(b, 0, sizeof(*b));
 	path->n = 0;
-	memset(&vdata, 0, sizeof(vdata));
-	vdata.type = GNUTLS_DT_DNS_HOSTNAME;
-	vdata.data = (unsigned char *)hostname;
+	/* A TLS server's certificate: the purpose is always checked, the name
+	 * when there is one. */
+	memset(vdata, 0, sizeof(vdata));
+	vdata[nvdata].type = GNUTLS_DT_KEY_PURPOSE_OID;
+	vdata[nvdata++].data = (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER;
+	if (hostname != NULL && *hostname != '\0') {
+		vdata[nvdata].type = GNUTLS_DT_DNS_HOSTNAME;
+		vdata[nvdata++].data = (unsigned char *)hostname;
+	}
 	/* GnuTLS sorts an unsorted chain itself (we leave
 	 * GNUTLS_VERIFY_DO_NOT_ALLOW_UNSORTED_CHAIN unset), as browsers
 	 * tolerate order; the order is reported as an issue instead. */
 	ret = gnutls_x509_trust_list_verify_crt2(t->tl, (gnutls_x509_crt_t *)cc->crt,
-	    (unsigned)cc->n, &vdata, hostname != NULL && *hostname != '\0' ? 1 : 0, 0,
-	    &status, NULL);
+	    (unsigned)cc->n, vdata, nvdata, 0, &status, NULL);
 	if (ret < 0) {
 		b->reasons = REASON(OTHER);
 		return -1;
@@ -319,6 +346,19 @@ chain_verify(const struct check_chain *cc, const struct trust *t, const char *ho
 		reasons |= REASON(EXPIRED);
 	if (now < cc->certs[0]->not_before)
 		reasons |= REASON(NOT_YET_VALID);
+	if (status & GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE) {
+		struct check_path p;
+		struct findings f;
+		uint64_t why;
+
+		check_path_build(cc, t->tl, &p);
+		findings_init(&f);
+		webpki_evaluate_path(cc, &p, &f);
+		why = findings_reasons(&f, POLICY_PRIVATE) & CHAIN_CONSTRAINT_REASONS;
+		reasons |= why ? why : REASON(OTHER);
+		findings_fini(&f);
+		check_path_free(&p);
+	}
 	if (status != 0 && reasons == 0)
 		reasons = REASON(OTHER);
 
@@ -329,7 +369,7 @@ chain_verify(const struct check_chain *cc, const struct trust *t, const char *ho
 		if (cc->certs[i]->not_after < b->earliest_expiry)
 			b->earliest_expiry = cc->certs[i]->not_after;
 	if (b->verified) {
-		chain_path(cc, t, path);
+		check_path_build(cc, t->tl, path);
 		b->verified_expiry = path_expiry(path);
 	}
 	return 0;

@@ -54,11 +54,14 @@ run(const struct check_input *in, struct check_output *out)
 		}
 	}
 
-	/* Climb from the leaf as far as the presented certificates go. A top
-	 * that is a root, or that an anchor we hold signed, needs nothing more. */
+	/* Climb from the leaf as far as the presented certificates go, and no
+	 * further than a certificate an anchor we hold signed (as verification
+	 * stops there: a cross-signed copy of a trusted root above it does not
+	 * count). A top that is a root, or anchored, needs nothing more. */
 	top = 0;
 	for (depth = 0; depth < CHECK_MAX_DEPTH; depth++) {
-		if (cc->certs[top]->self_signed || (j = check_chain_issuer(cc, top)) == -1)
+		if (cc->certs[top]->self_signed || anchored(in->trust_list, cc->crt[top]) ||
+		    (j = check_chain_issuer(cc, top)) == -1)
 			break;
 		top = (size_t)j;
 	}

@@ -138,8 +138,15 @@ struct chain_base {
 int chain_verify(const struct check_chain *cc, const struct trust *t, const char *hostname,
                  int64_t now, struct chain_base *b, struct check_path *path);
 void check_path_free(struct check_path *p);
+/* The path as chain_verify builds it for a verified chain, for a chain
+ * that did not verify too: from the leaf through presented issuers to the
+ * first one an anchor in tl issued (then that anchor, index -1), or as far
+ * as the presented issuers go. check_path_free frees it. */
+void check_path_build(const struct check_chain *cc, gnutls_x509_trust_list_t tl,
+                      struct check_path *p);
 
 /* The built-in checks. */
 extern const struct check check_chain_issues;
+extern const struct check check_webpki;      /* webpkicheck.c */
 
 #endif

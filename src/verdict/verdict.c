@@ -140,8 +140,9 @@ verdict_words_parse(enum verdict_table t, const char *text, uint64_t *set)
 /* The checks every verdict runs, in order. A new check is one line here. */
 static const struct check *checks[VERDICT_MAX_CHECKS] = {
 	&check_chain_issues,
+	&check_webpki,
 };
-static size_t nchecks = 1;
+static size_t nchecks = 2;
 
 int
 verdict_add_check(const struct check *c)
@@ -290,6 +291,7 @@ evidence_keep(const struct der *chain, size_t n, const struct tls_facts *f)
 	/* GnuTLS's names are its own static strings */
 	e->facts.group = f->group;
 	e->facts.sigscheme = f->sigscheme;
+	e->facts.key_usage_violation = f->key_usage_violation;
 	e->bytes = bytes;
 	retained_bytes += bytes;
 	return e;

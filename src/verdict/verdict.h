@@ -35,7 +35,13 @@
 	X(INSECURE_ALGORITHM, "insecure_algorithm") \
 	X(BAD_SIGNATURE, "bad_signature") \
 	X(REVOKED, "revoked") \
-	X(OTHER, "other")
+	X(OTHER, "other") \
+	X(NAME_CONSTRAINTS, "name_constraints") \
+	X(PATH_LENGTH, "path_length") \
+	X(UNKNOWN_CRITICAL_EXTENSION, "unknown_critical_extension") \
+	X(PURPOSE, "purpose") \
+	X(KEY_USAGE, "key_usage") \
+	X(WEBPKI, "webpki")
 
 /* What is wrong with the presented chain as a whole, trusted or not
  * (tlswatch_chain_issue{issue}). */
@@ -46,9 +52,46 @@
 	X(DUPLICATE, "duplicate")
 
 /* What is wrong with one presented certificate, by depth
- * (tlswatch_cert_issue{depth,sha256,issue}). The Web PKI and policy checks
- * add their words here. */
-#define VERDICT_CERT_ISSUES(X)
+ * (tlswatch_cert_issue{depth,sha256,issue}): the findings of the Web PKI
+ * check (finding.c holds each one's reason, policies and source); the
+ * policy checks add their words here. */
+#define VERDICT_CERT_ISSUES(X) \
+	X(NAME_NOT_PERMITTED, "name_not_permitted") \
+	X(NAME_EXCLUDED, "name_excluded") \
+	X(NAME_CONSTRAINTS_UNEVALUABLE, "name_constraints_unevaluable") \
+	X(PATH_LENGTH_EXCEEDED, "path_length_exceeded") \
+	X(NO_SERVER_AUTH, "no_server_auth") \
+	X(NO_EKU, "no_eku") \
+	X(CA_EKU_EXCLUDES_SERVER_AUTH, "ca_eku_excludes_server_auth") \
+	X(ROOT_HAS_EKU, "root_has_eku") \
+	X(CA_BASIC_CONSTRAINTS, "ca_basic_constraints") \
+	X(LEAF_IS_CA, "leaf_is_ca") \
+	X(LEAF_KEY_CERT_SIGN, "leaf_key_cert_sign") \
+	X(LEAF_KEY_USAGE, "leaf_key_usage") \
+	X(CA_KEY_USAGE, "ca_key_usage") \
+	X(CA_NO_KEY_USAGE, "ca_no_key_usage") \
+	X(V1_CA, "v1_ca") \
+	X(AKI_MISSING, "aki_missing") \
+	X(SKI_MISSING, "ski_missing") \
+	X(AKI_CRITICAL, "aki_critical") \
+	X(SKI_CRITICAL, "ski_critical") \
+	X(SERIAL_ZERO, "serial_zero") \
+	X(SERIAL_NEGATIVE, "serial_negative") \
+	X(SERIAL_TOO_LONG, "serial_too_long") \
+	X(NO_SAN, "no_san") \
+	X(CN_NOT_IN_SAN, "cn_not_in_san") \
+	X(UNDERSCORE_IN_DNS_NAME, "underscore_in_dns_name") \
+	X(INVALID_DNS_NAME, "invalid_dns_name") \
+	X(WILDCARD_ON_PUBLIC_SUFFIX, "wildcard_on_public_suffix") \
+	X(EMPTY_SUBJECT_SAN_NOT_CRITICAL, "empty_subject_san_not_critical") \
+	X(WEAK_KEY, "weak_key") \
+	X(DISALLOWED_CURVE, "disallowed_curve") \
+	X(DISALLOWED_KEY_TYPE, "disallowed_key_type") \
+	X(SHA1_SIGNATURE, "sha1_signature") \
+	X(MD5_SIGNATURE, "md5_signature") \
+	X(UNKNOWN_CRIT_EXT, "unknown_critical_extension") \
+	X(AIA_MALFORMED, "aia_malformed") \
+	X(AIA_CRITICAL, "aia_critical")
 
 #define VERDICT_BIT_ENUM(id, word) VBIT_##id,
 enum { VERDICT_REASONS(VERDICT_BIT_ENUM) VERDICT_NREASONS };
@@ -98,6 +141,8 @@ struct tls_facts {
 	struct der scts;
 	const char *group;           /* key exchange group ("X25519"); NULL: unknown */
 	const char *sigscheme;       /* the server's signature ("ECDSA-SECP256R1-SHA256") */
+	int key_usage_violation;     /* GnuTLS stopped the handshake at the leaf's
+	                              * key usage, after receiving the chain */
 };
 
 struct verdict_detail;

@@ -67,4 +67,13 @@ unsigned char *fuzz_pem_der(const char *pem, size_t *len, char sha256[65]);
  * directory keeps them. */
 void fuzz_state_certs(const char *dir);
 
+/* A trust store holding the test PKI's root (made once, kept). */
+struct trust;
+struct trust *fuzz_pki_trust(void);
+
+/* The length of the DER element at p (header included), or 0 when p[0..n)
+ * does not start with one: for cutting an input into certificates as a
+ * server's Certificate message lists them. */
+size_t fuzz_der_len(const uint8_t *p, size_t n);
+
 #endif

@@ -40,35 +40,10 @@ static struct trust *trust;
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char *ca = fuzz_path("ca.pem"), *err = NULL;
-
 	(void)argc;
 	(void)argv;
-	fuzz_write(ca, fuzz_ca_pem, strlen(fuzz_ca_pem));
-	if ((trust = trust_load(ca, &err)) == NULL) {
-		fprintf(stderr, "fuzz_certs: %s: %s\n", ca, err);
-		abort();
-	}
-	free(ca);
+	trust = fuzz_pki_trust();
 	return 0;
-}
-
-/* The length of the DER element at p (header included), or 0. */
-static size_t
-der_len(const uint8_t *p, size_t n)
-{
-	size_t len = 0, k;
-
-	if (n < 2)
-		return 0;
-	if (p[1] < 0x80)
-		return 2 + (size_t)p[1] <= n ? 2 + (size_t)p[1] : 0;
-	k = p[1] & 0x7f;
-	if (k == 0 || k > 4 || n < 2 + k)
-		return 0;
-	for (size_t i = 0; i < k; i++)
-		len = len << 8 | p[2 + i];
-	return len <= n - 2 - k ? 2 + k + len : 0;
 }
 
 static int
@@ -142,7 +117,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc;
 
 	while (in.n > 0 && n < MAX_BLOBS) {
-		size_t len = der_len(in.p, in.n);
+		size_t len = fuzz_der_len(in.p, in.n);
 		unsigned char *copy;
 
 		if (len == 0)

@@ -16,6 +16,7 @@
 
 #include "fuzz.h"
 #include "core/util.h"
+#include "verdict/chain.h"
 
 void
 fuzz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
@@ -402,4 +403,39 @@ fuzz_json_valid(const char *s, size_t len)
 	struct json_in j = { s, s + len, 0 };
 
 	return json_value(&j) && j.p == j.end;
+}
+
+struct trust *
+fuzz_pki_trust(void)
+{
+	static struct trust *t;
+	char *ca, *err = NULL;
+
+	if (t != NULL)
+		return t;
+	ca = fuzz_path("ca.pem");
+	fuzz_write(ca, fuzz_ca_pem, strlen(fuzz_ca_pem));
+	if ((t = trust_load(ca, &err)) == NULL) {
+		fprintf(stderr, "fuzz: %s: %s\n", ca, err);
+		abort();
+	}
+	free(ca);
+	return t;
+}
+
+size_t
+fuzz_der_len(const uint8_t *p, size_t n)
+{
+	size_t len = 0, k;
+
+	if (n < 2)
+		return 0;
+	if (p[1] < 0x80)
+		return 2 + (size_t)p[1] <= n ? 2 + (size_t)p[1] : 0;
+	k = p[1] & 0x7f;
+	if (k == 0 || k > 4 || n < 2 + k)
+		return 0;
+	for (size_t i = 0; i < k; i++)
+		len = len << 8 | p[2 + i];
+	return len <= n - 2 - k ? 2 + k + len : 0;
 }
