@@ -29,9 +29,6 @@
 
 #define DEFAULT_CONFIG SYSCONFDIR "/tlswatch/tlswatchd.conf"
 
-/* The status line counts certificates expiring within this (the warning
- * alert's horizon in etc/prometheus/tlswatch-rules.yml). */
-#define STATUS_EXPIRY_HORIZON (21.0 * 86400)
 #define STATUS_PERIOD_MS (10 * 1000)
 
 struct daemon {
@@ -93,19 +90,22 @@ render_cb(struct buf *out, void *arg)
 	struct daemon *d = arg;
 
 	sched_render_metrics(out, d->sched);
+	metrics_render_thresholds(out, d->conf->warn_ms, d->conf->crit_ms);
 	metrics_render_reload(out, d->reload_ok, d->reload_time);
 }
 
-/* "3 targets, 1 failing, 0 expiring within 21 days" */
+/* "3 targets, 1 failing, 0 expiring within 21 days": within the
+ * configuration's warn, as the status page counts them. */
 static char *
 status_line(struct daemon *d)
 {
 	size_t n, failing, expiring;
+	double warn_d = (double)d->conf->warn_ms / 86400000.0;
 
 	n = sched_count(d->sched);
-	sched_summary(d->sched, wall_now(), STATUS_EXPIRY_HORIZON, &failing, &expiring);
-	return xasprintf("%zu target%s, %zu failing, %zu expiring within 21 days%s",
-	    n, n == 1 ? "" : "s", failing, expiring,
+	sched_summary(d->sched, wall_now(), warn_d * 86400.0, &failing, &expiring);
+	return xasprintf("%zu target%s, %zu failing, %zu expiring within %g day%s%s",
+	    n, n == 1 ? "" : "s", failing, expiring, warn_d, warn_d == 1.0 ? "" : "s",
 	    d->reload_ok ? "" : "; last reload failed");
 }
 

@@ -1012,6 +1012,17 @@ render_fetch(struct buf *out, const struct fetch_stats *st)
 }
 
 void
+metrics_render_thresholds(struct buf *out, uint64_t warn_ms, uint64_t crit_ms)
+{
+	family(out, "tlswatch_expiry_warn_seconds", "gauge",
+	    "The configured warn: a chain expiring within it is a warning.");
+	sample_fixed(out, "tlswatch_expiry_warn_seconds", (double)warn_ms / 1000.0, 3);
+	family(out, "tlswatch_expiry_crit_seconds", "gauge",
+	    "The configured crit: a chain expiring within it is critical.");
+	sample_fixed(out, "tlswatch_expiry_crit_seconds", (double)crit_ms / 1000.0, 3);
+}
+
+void
 metrics_render_reload(struct buf *out, int ok, double success_time)
 {
 	family(out, "tlswatch_config_last_reload_successful", "gauge",

@@ -68,6 +68,11 @@ void metrics_render(struct buf *out, const struct metrics_target *targets, size_
                     const struct metrics_row *rows, size_t nrows,
                     const struct metrics_info *info);
 
+/* The expiry thresholds of the configuration (warn, crit), which the status
+ * page and the STATUS= line judge by and the shipped rules compare with.
+ * Before metrics_render_reload, which ends the exposition. */
+void metrics_render_thresholds(struct buf *out, uint64_t warn_ms, uint64_t crit_ms);
+
 /* The configuration reload families: whether the last reload succeeded,
  * and when a configuration was last loaded. */
 void metrics_render_reload(struct buf *out, int ok, double success_time);
