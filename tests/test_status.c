@@ -226,6 +226,7 @@ test_query(void **state)
 	static const char *const bad[][2] = {
 		{ "state=ok,nope", "state: unknown value \"nope\" (one of: pending, ok," },
 		{ "sort=evil\x1b[1m", "sort: unknown value \"evil?[1m\"" },
+		{ "state=ok,n\xc3\xa9", "state: unknown value \"n??\" (one of: pending," },
 		{ "label=team", "label: NAME=VALUE wanted" },
 		{ "label=1x=y", "label: the name is not a label name" },
 		{ "page=0", "page: a number from 1 to" },

@@ -133,8 +133,21 @@ add_column(void *arg, int i)
 		cs->q->columns[cs->q->ncolumns++] = i;
 }
 
-/* The message for a word that is not in its table (the word escaped for
- * the message's readers: quoted, control characters as '?'). */
+/* The requester's word, quoted in a message: printable ASCII, anything else
+ * '?' (the message is one line of plain text wherever it goes). */
+static const char *
+shown_word(const char *word, size_t len, char *tmp, size_t size)
+{
+	size_t n = len < size - 1 ? len : size - 1;
+
+	for (size_t i = 0; i < n; i++)
+		tmp[i] = word[i] >= 0x20 && word[i] < 0x7f ? word[i] : '?';
+	tmp[n] = '\0';
+	return tmp;
+}
+
+/* The message for a word that is not in its table (the word shown as
+ * shown_word makes it). */
 static char *
 unknown_word(const char *param, const char *word, size_t len, const char *const *names,
     size_t n)
@@ -144,7 +157,7 @@ unknown_word(const char *param, const char *word, size_t len, const char *const 
 	if (len > sizeof(shown) - 1)
 		len = sizeof(shown) - 1;
 	msg = xasprintf("%s: unknown value \"%s\" (one of: %s)", param,
-	    peer_text(word, len, shown, sizeof(shown)), list);
+	    shown_word(word, len, shown, sizeof(shown)), list);
 	free(list);
 	return msg;
 }
