@@ -125,24 +125,38 @@ print_pem(FILE *f, size_t depth, const char *subject, const unsigned char *der, 
 static void
 check_usage(FILE *f)
 {
-	fputs("usage: tlswatch check HOST:PORT [--servername NAME] [--starttls PROTO]\n"
-	    "                      [--cafile FILE] [--policy public|private] [--warn 21d]\n"
-	    "                      [--crit 7d] [--timeout 10s] [--json] [--pem]\n"
-	    "Probe one TLS endpoint as tlswatchd does and print the presented chain and\n"
-	    "the verdict. The first line and the exit status follow the monitoring\n"
-	    "plugins convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n"
-	    "  --servername NAME  SNI and name to verify (default: HOST when a name)\n"
-	    "  --starttls PROTO   negotiate TLS with STARTTLS first\n"
-	    "  --cafile FILE      trust anchors (default: the system trust store)\n"
-	    "  --policy POLICY    the rules the verdict holds the chain to: public (the\n"
-	    "                     Web PKI's) or private (what every client enforces);\n"
-	    "                     default public, private with --cafile\n"
-	    "  --warn DURATION    WARNING when the chain expires within it (default 21d)\n"
-	    "  --crit DURATION    CRITICAL when it expires within it (default 7d)\n"
-	    "  --timeout DURATION the whole probe (default 10s)\n"
-	    "  --json             print a JSON object instead (see tlswatch(1))\n"
-	    "  --pem              print the presented chain as PEM\n"
-	    "  -h, --help         this help\n", f);
+	fputs("usage: tlswatch check HOST:PORT | -H HOST [-p PORT] | --file PEM\n"
+	    "                      [-S NAME] [--starttls PROTO] [--cafile FILE]\n"
+	    "                      [--policy public|private] [-w 21d] [-c 7d] [-t 10s]\n"
+	    "                      [-4|-6] [--client-cert FILE --client-key FILE]\n"
+	    "                      [--priority STRING] [--no-verify-hostname]\n"
+	    "                      [--json] [--pem] [-q]\n"
+	    "Probe one TLS endpoint as tlswatchd does (or judge a local chain file) and\n"
+	    "print the presented chain and the verdict. The first line and the exit\n"
+	    "status follow the monitoring plugins convention: 0 OK, 1 WARNING,\n"
+	    "2 CRITICAL, 3 UNKNOWN.\n"
+	    "  -H, --host HOST          the host (a name or an IP address), with -p\n"
+	    "  -p, --port PORT          its port (default 443)\n"
+	    "  --file PEM               judge the chain in a PEM file, leaf first, with\n"
+	    "                           no network: chain, trust, name (-S) and expiry\n"
+	    "  -S, --servername NAME    SNI and name to verify (default: HOST when a name)\n"
+	    "  --starttls PROTO         negotiate TLS with STARTTLS first\n"
+	    "  --cafile FILE            trust anchors (default: the system trust store)\n"
+	    "  --policy POLICY          the rules the verdict holds the chain to: public\n"
+	    "                           (the Web PKI's) or private (what every client\n"
+	    "                           enforces); default public, private with --cafile\n"
+	    "  -w, --warn DURATION      WARNING when the chain expires within it (21d)\n"
+	    "  -c, --crit DURATION      CRITICAL when it expires within it (7d)\n"
+	    "  -t, --timeout DURATION   the whole probe (default 10s)\n"
+	    "  -4, -6                   connect over IPv4 or IPv6 only\n"
+	    "  --client-cert FILE       present this client certificate (PEM) ...\n"
+	    "  --client-key FILE        ... with this key (PEM); both or neither\n"
+	    "  --priority STRING        GnuTLS priority string for the handshake\n"
+	    "  --no-verify-hostname     verify the chain but not the name\n"
+	    "  --json                   print a JSON object instead (see tlswatch(1))\n"
+	    "  --pem                    print the presented chain as PEM\n"
+	    "  -q, --quiet              print the first line only\n"
+	    "  -h, --help               this help\n", f);
 }
 
 static int unknown(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -187,13 +201,23 @@ unknown(const char *fmt, ...)
 
 /* What `tlswatch check` was asked. */
 struct check_opts {
-	const char *address;
+	const char *address;       /* HOST:PORT, or made of -H and -p (address_buf) */
 	const char *servername;
 	const char *cafile;
+	const char *file;          /* --file: a chain file, no network */
+	const char *client_cert, *client_key, *priority;
 	int policy;                /* enum conf_policy */
 	int starttls;              /* enum starttls_proto; -1: the port's */
+	int family;                /* enum conf_family */
 	uint64_t warn_ms, crit_ms, timeout_ms;
-	int json, pem;
+	int json, pem, quiet, no_verify_hostname;
+	char address_buf[300];
+};
+
+/* Long options without a short one. */
+enum {
+	OPT_STARTTLS = 256, OPT_CAFILE, OPT_POLICY, OPT_JSON, OPT_PEM, OPT_FILE,
+	OPT_CLIENT_CERT, OPT_CLIENT_KEY, OPT_PRIORITY, OPT_NO_VERIFY_HOSTNAME,
 };
 
 /* 0: go on; 1: done (help printed); -1: bad arguments (UNKNOWN printed). */
@@ -201,19 +225,28 @@ static int
 check_options(int argc, char **argv, struct check_opts *o)
 {
 	static const struct option longopts[] = {
-		{ "servername", required_argument, NULL, 'n' },
-		{ "starttls", required_argument, NULL, 's' },
-		{ "cafile", required_argument, NULL, 'C' },
-		{ "policy", required_argument, NULL, 'P' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "servername", required_argument, NULL, 'S' },
+		{ "starttls", required_argument, NULL, OPT_STARTTLS },
+		{ "cafile", required_argument, NULL, OPT_CAFILE },
+		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "warn", required_argument, NULL, 'w' },
 		{ "crit", required_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "pem", no_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "pem", no_argument, NULL, OPT_PEM },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "file", required_argument, NULL, OPT_FILE },
+		{ "client-cert", required_argument, NULL, OPT_CLIENT_CERT },
+		{ "client-key", required_argument, NULL, OPT_CLIENT_KEY },
+		{ "priority", required_argument, NULL, OPT_PRIORITY },
+		{ "no-verify-hostname", no_argument, NULL, OPT_NO_VERIFY_HOSTNAME },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum starttls_proto proto;
+	const char *host = NULL, *port = NULL;
 	int ch;
 
 	*o = (struct check_opts){ .starttls = -1, .warn_ms = CONF_DEFAULT_WARN_MS,
@@ -222,12 +255,42 @@ check_options(int argc, char **argv, struct check_opts *o)
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
 		if (strcmp(argv[i], "--json") == 0)
 			unknown_json = 1;
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "H:p:S:w:c:t:46qh", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'n':
+		case 'H':
+			host = optarg;
+			break;
+		case 'p':
+			port = optarg;
+			break;
+		case 'S':
 			o->servername = optarg;
 			break;
-		case 's':
+		case '4':
+			o->family = CONF_FAMILY_IPV4;
+			break;
+		case '6':
+			o->family = CONF_FAMILY_IPV6;
+			break;
+		case 'q':
+			o->quiet = 1;
+			break;
+		case OPT_FILE:
+			o->file = optarg;
+			break;
+		case OPT_CLIENT_CERT:
+			o->client_cert = optarg;
+			break;
+		case OPT_CLIENT_KEY:
+			o->client_key = optarg;
+			break;
+		case OPT_PRIORITY:
+			o->priority = optarg;
+			break;
+		case OPT_NO_VERIFY_HOSTNAME:
+			o->no_verify_hostname = 1;
+			break;
+		case OPT_STARTTLS:
 			if (starttls_from_name(optarg, &proto) == -1) {
 				unknown("bad --starttls %s (smtp, lmtp, imap, pop3, ftp, ldap, xmpp, "
 				    "sieve, nntp, postgres, mysql or none)", optarg);
@@ -235,10 +298,10 @@ check_options(int argc, char **argv, struct check_opts *o)
 			}
 			o->starttls = (int)proto;
 			break;
-		case 'C':
+		case OPT_CAFILE:
 			o->cafile = optarg;
 			break;
-		case 'P':
+		case OPT_POLICY:
 			if (strcmp(optarg, "public") == 0)
 				o->policy = CONF_POLICY_PUBLIC;
 			else if (strcmp(optarg, "private") == 0)
@@ -266,10 +329,10 @@ check_options(int argc, char **argv, struct check_opts *o)
 				return -1;
 			}
 			break;
-		case 'j':
+		case OPT_JSON:
 			o->json = 1;
 			break;
-		case 'p':
+		case OPT_PEM:
 			o->pem = 1;
 			break;
 		case 'h':
@@ -280,11 +343,27 @@ check_options(int argc, char **argv, struct check_opts *o)
 			return -1;
 		}
 	}
-	if (optind + 1 != argc) {
-		unknown("bad arguments: one HOST:PORT wanted%s", " (see tlswatch check --help)");
+	if ((host != NULL) + (o->file != NULL) + (optind < argc) != 1 || optind + 1 < argc ||
+	    (port && !host)) {
+		unknown("bad arguments: one of HOST:PORT, -H HOST [-p PORT] or --file PEM "
+		    "wanted%s", " (see tlswatch check --help)");
 		return -1;
 	}
-	o->address = argv[optind];
+	if ((o->client_cert == NULL) != (o->client_key == NULL)) {
+		unknown("--client-cert and --client-key go together%s", "");
+		return -1;
+	}
+	if (host) {
+		/* an IPv6 literal gets its brackets */
+		snprintf(o->address_buf, sizeof(o->address_buf), strchr(host, ':') ? "[%s]:%s" :
+		    "%s:%s", host, port ? port : "443");
+		o->address = o->address_buf;
+	} else if (o->file) {
+		/* no host: the name the chain is judged for is -S's, else none */
+		o->address = "127.0.0.1:443";
+	} else {
+		o->address = argv[optind];
+	}
 	if (o->crit_ms > o->warn_ms) {
 		unknown("--crit must not be above --warn%s", "");
 		return -1;
@@ -320,7 +399,11 @@ check_run(const struct conf_target *ct, char **err)
 			*err = xstrdup("cannot set up the event loop");
 		return NULL;
 	}
-	probe_start(run.loop, res, ct, ct->trust, NULL, check_done, &run);
+	{
+		struct probe_opts po = { .trust = ct->trust, .creds = ct->tls.creds };
+
+		(void)probe_start_ex(run.loop, res, ct, &po, check_done, &run);
+	}
 	while (run.r == NULL)
 		if (loop_run(run.loop) == -1)
 			break;
@@ -341,6 +424,19 @@ struct check_verdict {
 	int64_t expiry;
 	double left;               /* days */
 };
+
+/* " (expected NAME; the certificate names DNS:a, DNS:b)": a hostname
+ * mismatch says what was asked and what is there. */
+static void
+mismatch_text(struct buf *b, const char *expected, const struct cert *leaf)
+{
+	buf_printf(b, " (expected %s; the certificate names ", expected ? expected : "?");
+	if (leaf->nsans == 0)
+		buf_printf(b, "no subjectAltName; subject %s", leaf->subject ? leaf->subject : "");
+	for (size_t i = 0; i < leaf->nsans; i++)
+		buf_printf(b, "%s%s", i ? ", " : "", leaf->sans[i]);
+	buf_putc(b, ')');
+}
 
 static void
 check_judge(const struct conf_target *ct, const struct result *r, const struct check_opts *o,
@@ -368,6 +464,8 @@ check_judge(const struct conf_target *ct, const struct result *r, const struct c
 
 		buf_init(&why);
 		verdict_words_join(&why, VERDICT_REASON, r->verdict.reasons, ",", NULL);
+		if ((r->verdict.reasons & REASON(HOSTNAME_MISMATCH)) && r->ncerts > 0)
+			mismatch_text(&why, conf_target_check_name(ct), r->certs[0]);
 		snprintf(cv->summary, sizeof(cv->summary), "%s: chain does not verify: %s",
 		    ct->name, why.data ? why.data : "other");
 		buf_free(&why);
@@ -493,15 +591,22 @@ check_print_text(const struct result *r, const struct check_opts *o,
 	printf("TLS %s - ", plugin_names[cv->status]);
 	term_puts(stdout, cv->summary);
 	printf(" | %s\n", cv->perf);
-	if (!r->success)
+	if (!r->success || o->quiet)
 		return;
-	printf("Connected to ");
-	term_puts(stdout, r->peer);
-	printf(", ");
-	term_puts(stdout, r->tls_version);
-	printf(", ");
-	term_puts(stdout, r->cipher);
-	printf("; %zu certificate%s presented\n\n", r->ncerts, r->ncerts == 1 ? "" : "s");
+	if (r->tls_version == NULL) {        /* --file */
+		printf("Read ");
+		term_puts(stdout, r->peer);
+		printf("; %zu certificate%s in it\n\n", r->ncerts, r->ncerts == 1 ? "" : "s");
+	} else {
+		printf("Connected to ");
+		term_puts(stdout, r->peer);
+		printf(", ");
+		term_puts(stdout, r->tls_version);
+		printf(", ");
+		term_puts(stdout, r->cipher);
+		printf("; %zu certificate%s presented\n\n", r->ncerts,
+		    r->ncerts == 1 ? "" : "s");
+	}
 	for (size_t i = 0; i < r->ncerts; i++) {
 		if (o->pem && i < r->nders)
 			print_pem(stdout, i, r->certs[i]->subject, r->ders[i].data, r->ders[i].len);
@@ -529,6 +634,129 @@ check_print_text(const struct result *r, const struct check_opts *o,
 	}
 }
 
+#define CHECK_MAX_FILE (1024 * 1024)     /* a chain file; a CA bundle is smaller */
+#define CHECK_MAX_CHAIN 64
+
+/* The chain in a PEM file as a result, judged as a probe's would be (the
+ * chain, the trust store, the name, the checks), with no network; NULL
+ * with *err when the file cannot be read or holds no certificate. */
+static struct result *
+check_file(const struct conf_target *ct, const char *path, char **err)
+{
+	static const char begin[] = "-----BEGIN CERTIFICATE-----";
+	static const char end[] = "-----END CERTIFICATE-----";
+	struct result *r;
+	struct der *chain;
+	struct stat sb;
+	size_t n = 0, len;
+	char *text, *p;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		*err = xasprintf("--file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), &sb) == -1 || !S_ISREG(sb.st_mode) || sb.st_size > CHECK_MAX_FILE) {
+		*err = xasprintf("--file %s: not a regular file of at most %d bytes", path,
+		    CHECK_MAX_FILE);
+		fclose(f);
+		return NULL;
+	}
+	text = xmalloc((size_t)sb.st_size + 1);
+	len = fread(text, 1, (size_t)sb.st_size, f);
+	text[len] = '\0';
+	fclose(f);
+	chain = xcalloc(CHECK_MAX_CHAIN, sizeof(*chain));
+	for (p = text; (p = strstr(p, begin)) != NULL; ) {
+		char *e = strstr(p, end);
+		unsigned char *der;
+		size_t dlen;
+
+		if (e == NULL)
+			break;
+		e += sizeof(end) - 1;
+		if (n == CHECK_MAX_CHAIN) {
+			*err = xasprintf("--file %s: more than %d certificates", path,
+			    CHECK_MAX_CHAIN);
+			break;
+		}
+		if ((der = cert_der_from_pem(p, (size_t)(e - p), &dlen)) == NULL) {
+			*err = xasprintf("--file %s: certificate %zu is not valid PEM", path, n + 1);
+			break;
+		}
+		chain[n].data = der;
+		chain[n++].len = dlen;
+		p = e;
+	}
+	free(text);
+	if (*err == NULL && n == 0)
+		*err = xasprintf("--file %s: no PEM certificate in it", path);
+	if (*err) {
+		for (size_t i = 0; i < n; i++)
+			free((void *)chain[i].data);
+		free(chain);
+		return NULL;
+	}
+	r = xcalloc(1, sizeof(*r));
+	for (int i = 0; i < STAGE_COUNT; i++)
+		r->stage_seconds[i] = -1;
+	r->time = wall_now();
+	r->peer = xasprintf("file %s", path);
+	r->certs = xcalloc(n, sizeof(*r->certs));
+	r->ders = chain;
+	for (size_t i = 0; i < n; i++) {
+		struct cert *c = cert_get(chain[i].data, chain[i].len);
+
+		if (c == NULL) {
+			*err = xasprintf("--file %s: certificate %zu does not parse", path, i + 1);
+			r->nders = n;
+			result_free(r);
+			return NULL;
+		}
+		r->certs[r->ncerts++] = c;
+	}
+	r->nders = n;
+	{
+		struct verdict_input in = {
+			.chain = chain, .n = n, .trust = ct->trust, .target = ct,
+			.hostname = conf_target_check_name(ct), .now = (int64_t)r->time,
+			.ref_target = ct->name,
+		};
+		verdict_evaluate(&in, &r->verdict);
+	}
+	r->success = 1;
+	return r;
+}
+
+/* The settings beyond conf_target_for's: family, name check, client
+ * certificate, priority. 0, or -1 with *err. */
+static int
+check_target_opts(struct conf_target *ct, const struct check_opts *o, struct tlsctx *tls,
+    char **err)
+{
+	ct->policy = o->policy;
+	ct->tls.family = o->family;
+	if (o->no_verify_hostname || (o->file && o->servername == NULL))
+		ct->tls.verify_hostname = 0;
+	if (o->file) {
+		free(ct->name);
+		ct->name = xstrdup(o->file);
+	}
+	if (o->priority) {
+		if (tlsctx_priority(tls, o->priority, err) == -1)
+			return -1;
+		ct->tls.priority = xstrdup(o->priority);
+	}
+	if (o->client_cert) {
+		ct->tls.client_cert = xstrdup(o->client_cert);
+		ct->tls.client_key = xstrdup(o->client_key);
+		if ((ct->tls.creds = tlsctx_creds(tls, o->client_cert, o->client_key,
+		    &ct->tls.client_not_after, err)) == NULL)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 cmd_check(int argc, char **argv)
 {
@@ -552,8 +780,8 @@ cmd_check(int argc, char **argv)
 		tlsctx_free(tls);
 		return rc;
 	}
-	ct.policy = o.policy;
-	if (tls_init(&err) == -1 || (r = check_run(&ct, &err)) == NULL) {
+	if (tls_init(&err) == -1 || check_target_opts(&ct, &o, tls, &err) == -1 ||
+	    (r = o.file ? check_file(&ct, o.file, &err) : check_run(&ct, &err)) == NULL) {
 		rc = unknown("%s", err ? err : "cannot set up TLS");
 		free(err);
 	} else {
