@@ -208,13 +208,33 @@ def main(lab):
                     certs: document.querySelectorAll('table.cert').length,
                     subject: document.querySelector('#depth0 td.subject').textContent,
                     text: document.body.textContent,
-                    history: document.querySelectorAll('#history tbody tr').length};""")
+                    history: document.querySelectorAll('#history tbody tr').length,
+                    path: Array.from(document.querySelectorAll('#path tbody tr')).map(
+                      function (tr) { return {anchor: tr.classList.contains('anchor'),
+                                              subject: tr.querySelector('td.subject').textContent};
+                      }),
+                    runs: document.querySelectorAll('#runs tbody tr').length,
+                    pem: (document.querySelector('a[href$="format=pem"]') || {}).href || null};""")
         lab.eq(detail["certs"], 2, "the target page shows both certificates")
         lab.check(HOSTILE_CN in detail["subject"], "the hostile subject is text on the target page",
                   detail["subject"])
         for want in ("ECDSA-SHA256", "DNS:good.test", "IP:127.0.0.1", "days left", "SHA-256"):
             lab.check(want in detail["text"], "the target page shows %r" % want)
         lab.eq(detail["history"], 1, "the target page has a history row")
+        lab.eq([p["anchor"] for p in detail["path"]], [False, False, True],
+               "the verified path: leaf, intermediate, then the trust anchor")
+        lab.check(detail["path"] and "tlswatch Test Root CA" in detail["path"][-1]["subject"],
+                  "the anchor (not presented) is shown with its subject", str(detail["path"]))
+        lab.check(detail["runs"] >= 1, "the target page shows the probe history (%d runs)"
+                  % detail["runs"])
+        status, headers, body = d.request("GET", "/targets/hostile?format=pem")
+        with open(pki.path("hostile-chain.pem")) as f:
+            want_pem = [b.strip() for b in L.pem_blocks(f.read())]
+        lab.check(status == 200 and headers.get("content-type", "").startswith(
+                  "application/pem-certificate-chain") and detail["pem"]
+                  and [b.strip() for b in L.pem_blocks(body)] == want_pem,
+                  "the page links the chain as PEM, and it is the chain presented",
+                  "%s %s %s" % (status, headers.get("content-type"), body[:200]))
         wd.screenshot(os.path.join(outdir, "status-target.png"))
         d.stop()
         many(lab, wd, servers, closed, ca, outdir)
