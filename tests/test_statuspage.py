@@ -264,8 +264,11 @@ def many(lab, wd, servers, closed, ca, outdir):
     """2,000 targets: the page filters by state, label and text, sorts by a
     column either way and pages, all on the server (links and a GET form: no
     script of the page's own; the test's script only reads the DOM)."""
+    # most fail at once (a closed port): 400 handshakes a round, so that a
+    # loaded machine (or ASan) probes every target within the interval and
+    # no ok target times out into failing
     def kind(i):
-        return "failing" if i % 10 == 0 else "unverified" if i % 10 == 1 else "ok"
+        return "ok" if i % 10 == 0 else "unverified" if i % 10 == 1 else "failing"
     addr = {"failing": closed.address, "unverified": servers["expired"].address,
             "ok": servers["good"].address}
     port = L.free_port()
@@ -274,7 +277,10 @@ def many(lab, wd, servers, closed, ca, outdir):
                       % (i, addr[kind(i)], ca, "red" if i % 2 else "blue") for i in range(MANY))
     # first probes are spread over the first interval: a short one, so that
     # every target has a result within it
-    text = ('listen = "127.0.0.1:%d";\ninterval = "15s"; timeout = "2s"; concurrency = 64;\n'
+    # (a timeout long enough that a loaded machine or ASan does not turn
+    # an ok target into a failing one: the filters are compared with the
+    # states the addresses give)
+    text = ('listen = "127.0.0.1:%d";\ninterval = "20s"; timeout = "10s"; concurrency = 64;\n'
             'targets = (\n%s\n);\n' % (port, rows))
     d = L.Daemon(lab, text, name="many")
 
@@ -304,19 +310,19 @@ def many(lab, wd, servers, closed, ca, outdir):
     # the filter form, submitted as a user would (the form's own GET)
     wd.get(base)
     wd.js("""var f = document.getElementById('filter');
-             f.querySelector('input[value=failing]').checked = true;
+             f.querySelector('input[value=ok]').checked = true;
              f.querySelector('input[name=label]').value = 'team=blue';
              f.submit(); return 1;""")
     deadline = time.monotonic() + 30
-    while "state=failing" not in wd.js("return location.search;"):
+    while "state=ok" not in wd.js("return location.search;"):
         if time.monotonic() > deadline:
             break
         time.sleep(0.05)
     p = wd.js(PAGE_JS)
-    want = sorted("t%04d.example" % i for i in range(MANY) if kind(i) == "failing" and i % 2 == 0)
+    want = sorted("t%04d.example" % i for i in range(MANY) if kind(i) == "ok" and i % 2 == 0)
     lab.eq(sorted(r["name"] for r in p["rows"]), want,
-           "state=failing and label team=blue: exactly the %d failing blue targets" % len(want))
-    lab.check(all(r["state"] == "failing" for r in p["rows"]), "every row shown is failing")
+           "state=ok and label team=blue: exactly the %d ok blue targets" % len(want))
+    lab.check(all(r["state"] == "ok" for r in p["rows"]), "every row shown is ok")
 
     # text in the name, any case
     wd.get(base + "?q=T012")
@@ -358,7 +364,7 @@ def many(lab, wd, servers, closed, ca, outdir):
     status, _, body = d.request("GET", "/api/targets?state=nonsense")
     lab.check(status == 400 and "state" in body and "ok" in body,
               "an unknown state is refused (400), naming the parameter and the choices", body)
-    d.stop()
+    d.stop(limit=5.0)   # 2,000 state files are drained at shutdown
 
 
 if __name__ == "__main__":
