@@ -21,6 +21,7 @@
 #include "serve/notify.h"
 #include "probe/resolve.h"
 #include "sched.h"
+#include "verdict/expiry.h"
 #include "serve/status.h"
 #include "state/store.h"
 #include "probe/tls.h"
@@ -90,22 +91,37 @@ render_cb(struct buf *out, void *arg)
 	struct daemon *d = arg;
 
 	sched_render_metrics(out, d->sched);
-	metrics_render_thresholds(out, d->conf->warn_ms, d->conf->crit_ms);
 	metrics_render_reload(out, d->reload_ok, d->reload_time);
 }
 
 /* "3 targets, 1 failing, 0 expiring within 21 days": within the
- * configuration's warn, as the status page counts them. */
+ * configuration's warn, as the status page counts them ("with less than 33%
+ * of their lifetime left" for a fraction). */
 static char *
 status_line(struct daemon *d)
 {
+	const struct threshold *w = &d->conf->warn;
 	size_t n, failing, expiring;
-	double warn_d = (double)d->conf->warn_ms / 86400000.0;
+	char when[96];
 
+	if (w->fraction) {
+		char f[32];
+
+		threshold_format(f, sizeof(f), w);
+		snprintf(when, sizeof(when), "with less than %s of their lifetime left", f);
+	} else if (w->ms % 86400000 == 0) {
+		snprintf(when, sizeof(when), "within %llu day%s",
+		    (unsigned long long)(w->ms / 86400000), w->ms == 86400000 ? "" : "s");
+	} else {
+		char f[32];
+
+		threshold_format(f, sizeof(f), w);
+		snprintf(when, sizeof(when), "within %s", f);
+	}
 	n = sched_count(d->sched);
-	sched_summary(d->sched, wall_now(), warn_d * 86400.0, &failing, &expiring);
-	return xasprintf("%zu target%s, %zu failing, %zu expiring within %g day%s%s",
-	    n, n == 1 ? "" : "s", failing, expiring, warn_d, warn_d == 1.0 ? "" : "s",
+	sched_summary(d->sched, wall_now(), w, &failing, &expiring);
+	return xasprintf("%zu target%s, %zu failing, %zu expiring %s%s",
+	    n, n == 1 ? "" : "s", failing, expiring, when,
 	    d->reload_ok ? "" : "; last reload failed");
 }
 

@@ -34,6 +34,8 @@ result_free(struct result *r)
 	free(r->peer);
 	free(r->tls_version);
 	free(r->cipher);
+	free(r->tls_group);
+	free(r->tls_sigscheme);
 	verdict_fini(&r->verdict);
 	free(r);
 }
@@ -54,6 +56,8 @@ result_dup(const struct result *r)
 	d->peer = dup_or_null(r->peer);
 	d->tls_version = dup_or_null(r->tls_version);
 	d->cipher = dup_or_null(r->cipher);
+	d->tls_group = dup_or_null(r->tls_group);
+	d->tls_sigscheme = dup_or_null(r->tls_sigscheme);
 	verdict_copy(&d->verdict, &r->verdict);
 	/* the DER goes to the store from the original only */
 	d->ders = NULL;

@@ -34,6 +34,10 @@ struct result {
 	char *peer;                      /* address connected to, e.g. "[::1]:443"; may be NULL */
 	char *tls_version;               /* "TLS1.3"; NULL unless the handshake completed */
 	char *cipher;                    /* IANA suite name; NULL unless the handshake completed */
+	char *tls_group;                 /* key exchange group, IANA's name lowercased
+	                                  * ("x25519"); NULL: none or unknown */
+	char *tls_sigscheme;             /* the server's handshake signature, IANA's
+	                                  * SignatureScheme ("ecdsa_secp256r1_sha256"); NULL: none */
 	struct cert **certs;             /* as presented, depth 0 first */
 	size_t ncerts;
 	struct verdict verdict;          /* meaningful when success (verdict.h) */

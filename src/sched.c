@@ -16,6 +16,7 @@
 #include "probe/probe.h"
 #include "probe/tls.h"
 #include "sched.h"
+#include "verdict/expiry.h"
 #include "serve/metrics.h"
 #include "state/history.h"
 #include "state/store.h"
@@ -493,6 +494,8 @@ sched_render_metrics(struct buf *out, void *arg)
 		.skipped = s->skipped,
 		.have_store = s->store != NULL,
 		.state_write_errors = store_write_errors(s->store),
+		.warn = &s->conf->warn,
+		.crit = &s->conf->crit,
 	};
 	verdict_counts(&info.verify_full, &info.verify_reused);
 	metrics_render(out, mt, s->ntargets, rows, nrows, &info);
@@ -564,8 +567,8 @@ sched_start_from(struct sched *s, struct sched *old)
 }
 
 void
-sched_summary(const struct sched *s, double now, double within, size_t *failing,
-    size_t *expiring)
+sched_summary(const struct sched *s, double now, const struct threshold *warn,
+    size_t *failing, size_t *expiring)
 {
 	*failing = 0;
 	*expiring = 0;
@@ -580,7 +583,8 @@ sched_summary(const struct sched *s, double now, double within, size_t *failing,
 			continue;
 		}
 		exp = verdict_expiry(&r->verdict);
-		if (exp != 0 && (double)exp - now < within)
+		if (exp != 0 && (double)exp - now <
+		    threshold_seconds(warn, expiry_lifetime(r->certs, r->ncerts, exp)))
 			(*expiring)++;
 	}
 }

@@ -26,6 +26,7 @@
 #include "verdict/certinfo.h"
 #include "verdict/certs.h"
 #include "verdict/chain.h"
+#include "verdict/policy.h"
 #include "verdict/verdict.h"
 #include "conf/conf.h"
 #include "conf/tlsctx.h"
@@ -34,6 +35,7 @@
 #include "core/loop.h"
 #include "probe/probe.h"
 #include "probe/resolve.h"
+#include "probe/scan.h"
 #include "probe/starttls.h"
 #include "serve/status.h"
 #include "state/store.h"
@@ -130,7 +132,7 @@ check_usage(FILE *f)
 	    "                      [--policy public|private] [-w 21d] [-c 7d] [-t 10s]\n"
 	    "                      [-4|-6] [--client-cert FILE --client-key FILE]\n"
 	    "                      [--priority STRING] [--no-verify-hostname]\n"
-	    "                      [--json] [--pem] [-q]\n"
+	    "                      [--scan] [--json] [--pem] [-q]\n"
 	    "Probe one TLS endpoint as tlswatchd does (or judge a local chain file) and\n"
 	    "print the presented chain and the verdict. The first line and the exit\n"
 	    "status follow the monitoring plugins convention: 0 OK, 1 WARNING,\n"
@@ -145,14 +147,18 @@ check_usage(FILE *f)
 	    "  --policy POLICY          the rules the verdict holds the chain to: public\n"
 	    "                           (the Web PKI's) or private (what every client\n"
 	    "                           enforces); default public, private with --cafile\n"
-	    "  -w, --warn DURATION      WARNING when the chain expires within it (21d)\n"
-	    "  -c, --crit DURATION      CRITICAL when it expires within it (7d)\n"
+	    "  -w, --warn DURATION      WARNING when the chain expires within it (21d),\n"
+	    "                           or with less than a fraction of its lifetime\n"
+	    "                           left (33%)\n"
+	    "  -c, --crit DURATION      CRITICAL when it expires within it (7d), or 10%\n"
 	    "  -t, --timeout DURATION   the whole probe (default 10s)\n"
 	    "  -4, -6                   connect over IPv4 or IPv6 only\n"
 	    "  --client-cert FILE       present this client certificate (PEM) ...\n"
 	    "  --client-key FILE        ... with this key (PEM); both or neither\n"
 	    "  --priority STRING        GnuTLS priority string for the handshake\n"
 	    "  --no-verify-hostname     verify the chain but not the name\n"
+	    "  --scan                   also try TLS 1.0, 1.1, 1.2 and 1.3 one at a time;\n"
+	    "                           TLS 1.0 or 1.1 accepted makes an OK a WARNING\n"
 	    "  --json                   print a JSON object instead (see tlswatch(1))\n"
 	    "  --pem                    print the presented chain as PEM\n"
 	    "  -q, --quiet              print the first line only\n"
@@ -209,15 +215,16 @@ struct check_opts {
 	int policy;                /* enum conf_policy */
 	int starttls;              /* enum starttls_proto; -1: the port's */
 	int family;                /* enum conf_family */
-	uint64_t warn_ms, crit_ms, timeout_ms;
-	int json, pem, quiet, no_verify_hostname;
+	struct threshold warn, crit;
+	uint64_t timeout_ms;
+	int json, pem, scan, quiet, no_verify_hostname;
 	char address_buf[300];
 };
 
 /* Long options without a short one. */
 enum {
 	OPT_STARTTLS = 256, OPT_CAFILE, OPT_POLICY, OPT_JSON, OPT_PEM, OPT_FILE,
-	OPT_CLIENT_CERT, OPT_CLIENT_KEY, OPT_PRIORITY, OPT_NO_VERIFY_HOSTNAME,
+	OPT_CLIENT_CERT, OPT_CLIENT_KEY, OPT_PRIORITY, OPT_NO_VERIFY_HOSTNAME, OPT_SCAN,
 };
 
 /* 0: go on; 1: done (help printed); -1: bad arguments (UNKNOWN printed). */
@@ -242,6 +249,7 @@ check_options(int argc, char **argv, struct check_opts *o)
 		{ "client-key", required_argument, NULL, OPT_CLIENT_KEY },
 		{ "priority", required_argument, NULL, OPT_PRIORITY },
 		{ "no-verify-hostname", no_argument, NULL, OPT_NO_VERIFY_HOSTNAME },
+		{ "scan", no_argument, NULL, OPT_SCAN },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -249,8 +257,8 @@ check_options(int argc, char **argv, struct check_opts *o)
 	const char *host = NULL, *port = NULL;
 	int ch;
 
-	*o = (struct check_opts){ .starttls = -1, .warn_ms = CONF_DEFAULT_WARN_MS,
-		.crit_ms = CONF_DEFAULT_CRIT_MS, .timeout_ms = CHECK_DEFAULT_TIMEOUT_MS };
+	*o = (struct check_opts){ .starttls = -1, .warn = CONF_DEFAULT_WARN,
+		.crit = CONF_DEFAULT_CRIT, .timeout_ms = CHECK_DEFAULT_TIMEOUT_MS };
 	opterr = 0;
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
 		if (strcmp(argv[i], "--json") == 0)
@@ -312,14 +320,14 @@ check_options(int argc, char **argv, struct check_opts *o)
 			}
 			break;
 		case 'w':
-			if (parse_duration_ms(optarg, &o->warn_ms) == -1) {
-				unknown("bad --warn duration: %s", optarg);
+			if (threshold_parse(optarg, &o->warn) == -1) {
+				unknown("bad --warn duration or fraction: %s", optarg);
 				return -1;
 			}
 			break;
 		case 'c':
-			if (parse_duration_ms(optarg, &o->crit_ms) == -1) {
-				unknown("bad --crit duration: %s", optarg);
+			if (threshold_parse(optarg, &o->crit) == -1) {
+				unknown("bad --crit duration or fraction: %s", optarg);
 				return -1;
 			}
 			break;
@@ -334,6 +342,9 @@ check_options(int argc, char **argv, struct check_opts *o)
 			break;
 		case OPT_PEM:
 			o->pem = 1;
+			break;
+		case OPT_SCAN:
+			o->scan = 1;
 			break;
 		case 'h':
 			check_usage(stdout);
@@ -364,7 +375,11 @@ check_options(int argc, char **argv, struct check_opts *o)
 	} else {
 		o->address = argv[optind];
 	}
-	if (o->crit_ms > o->warn_ms) {
+	if (o->file && o->scan) {
+		unknown("--scan probes an endpoint; not with --file%s", "");
+		return -1;
+	}
+	if (!threshold_in_order(&o->warn, &o->crit)) {
 		unknown("--crit must not be above --warn%s", "");
 		return -1;
 	}
@@ -385,10 +400,57 @@ check_done(void *arg, struct result *r)
 	loop_stop(run->loop);
 }
 
-/* One probe of ct with the daemon's code; NULL with *err when the loop or
- * the resolver cannot be set up. */
+/* --scan: one probe per TLS version, all at once, each under the timeout. */
+struct scan_run {
+	struct loop *loop;
+	struct conf_target ct[SCAN_NVERSIONS];
+	struct result *r[SCAN_NVERSIONS];
+	struct scan_one {
+		struct scan_run *run;
+		unsigned v;
+	} one[SCAN_NVERSIONS];
+	unsigned pending;
+	enum scan_answer answer[SCAN_NVERSIONS];
+};
+
+static void
+scan_done(void *arg, struct result *r)
+{
+	struct scan_one *o = arg;
+
+	o->run->r[o->v] = r;
+	if (--o->run->pending == 0)
+		loop_stop(o->run->loop);
+}
+
+static int
+scan_run(struct scan_run *s, struct loop *l, struct resolver *res, const struct conf_target *ct)
+{
+	memset(s, 0, sizeof(*s));
+	s->loop = l;
+	s->pending = SCAN_NVERSIONS;
+	for (unsigned v = 0; v < SCAN_NVERSIONS; v++) {
+		scan_target(ct, v, &s->ct[v]);
+		s->one[v].run = s;
+		s->one[v].v = v;
+		probe_start(l, res, &s->ct[v], ct->trust, NULL, scan_done, &s->one[v]);
+	}
+	while (s->pending > 0)
+		if (loop_run(l) == -1)
+			return -1;
+	for (unsigned v = 0; v < SCAN_NVERSIONS; v++) {
+		s->answer[v] = scan_answer(s->r[v], v);
+		result_free(s->r[v]);
+		s->r[v] = NULL;
+	}
+	return 0;
+}
+
+/* One probe of ct with the daemon's code, then the scan when sr is not
+ * NULL; NULL with *err when the loop or the resolver cannot be set up or
+ * the loop fails. */
 static struct result *
-check_run(const struct conf_target *ct, char **err)
+check_run(const struct conf_target *ct, struct scan_run *sr, char **err)
 {
 	struct check_run run = { NULL, NULL };
 	struct resolver *res = NULL;
@@ -407,6 +469,10 @@ check_run(const struct conf_target *ct, char **err)
 	while (run.r == NULL)
 		if (loop_run(run.loop) == -1)
 			break;
+	if (run.r != NULL && sr != NULL && scan_run(sr, run.loop, res, ct) == -1) {
+		result_free(run.r);
+		run.r = NULL;
+	}
 	resolver_free(res);
 	loop_free(run.loop);
 	if (run.r == NULL)
@@ -422,6 +488,7 @@ struct check_verdict {
 	char summary[512];
 	char perf[128];
 	int64_t expiry;
+	int64_t lifetime;          /* of the certificate expiry is of; 0: unknown */
 	double left;               /* days */
 };
 
@@ -438,25 +505,65 @@ mismatch_text(struct buf *b, const char *expected, const struct cert *leaf)
 	buf_putc(b, ')');
 }
 
+/* Performance data: days left ("U" when known is 0) and the thresholds in
+ * days for this lifetime, empty for a fraction of an unknown lifetime. */
+static void
+perf_days(char *out, size_t size, int known, double days, const struct threshold *warn,
+    const struct threshold *crit, int64_t lifetime)
+{
+	char t[2][32];
+	const struct threshold *th[2] = { warn, crit };
+
+	for (size_t i = 0; i < 2; i++) {
+		double secs = threshold_seconds(th[i], lifetime);
+
+		if (secs < 0)
+			t[i][0] = '\0';
+		else if (secs / 86400.0 == (double)(long long)(secs / 86400.0))
+			snprintf(t[i], sizeof(t[i]), "%.0f", secs / 86400.0);
+		else
+			snprintf(t[i], sizeof(t[i]), "%.2f", secs / 86400.0);
+	}
+	if (!known)
+		snprintf(out, size, "days_left=U;%s;%s", t[0], t[1]);
+	else
+		snprintf(out, size, "days_left=%.2f;%s;%s", days, t[0], t[1]);
+}
+
+/* The scan's part of the verdict: TLS 1.0 or 1.1 accepted makes an OK a
+ * WARNING and says so. */
+static void
+check_judge_scan(const struct scan_run *sr, struct check_verdict *cv)
+{
+	size_t len = strlen(cv->summary);
+
+	if (sr == NULL || !scan_legacy(sr->answer))
+		return;
+	if (cv->status == PLUGIN_OK)
+		cv->status = PLUGIN_WARNING;
+	snprintf(cv->summary + len, sizeof(cv->summary) - len, "; legacy TLS (1.0 or 1.1) accepted");
+}
+
 static void
 check_judge(const struct conf_target *ct, const struct result *r, const struct check_opts *o,
-    double now, struct check_verdict *cv)
+    const struct scan_run *sr, double now, struct check_verdict *cv)
 {
-	struct status_view v = { NULL, (int64_t)(o->warn_ms / 1000), (int64_t)(o->crit_ms / 1000),
-		now };
+	struct status_view v = { NULL, o->warn, o->crit, now, NULL };
 	struct status_entry e = { .name = ct->name, .r = r, .conf = ct };
-	double warn_d = (double)o->warn_ms / 86400000.0, crit_d = (double)o->crit_ms / 86400000.0;
 	enum status_state st = status_classify(&e, &v, &cv->expiry);
 	char when[64];
 
 	cv->status = st == STATUS_OK ? PLUGIN_OK : st == STATUS_WARN ? PLUGIN_WARNING :
 	    PLUGIN_CRITICAL;
+	cv->lifetime = 0;
 	if (!r->success) {
 		snprintf(cv->summary, sizeof(cv->summary), "%s: %s failed: %s (%s)", ct->name,
 		    r->fail_stage, r->fail_reason, r->fail_detail ? r->fail_detail : "");
-		snprintf(cv->perf, sizeof(cv->perf), "days_left=U;%.0f;%.0f", warn_d, crit_d);
+		perf_days(cv->perf, sizeof(cv->perf), 0, 0, &o->warn, &o->crit, 0);
+		check_judge_scan(sr, cv);
 		return;
 	}
+	cv->lifetime = expiry_lifetime(r->certs, r->ncerts, cv->expiry);
 	cv->left = ((double)cv->expiry - now) / 86400.0;
 	fmt_utc(when, sizeof(when), (double)cv->expiry);
 	if (!r->verdict.verified) {
@@ -473,8 +580,8 @@ check_judge(const struct conf_target *ct, const struct result *r, const struct c
 		snprintf(cv->summary, sizeof(cv->summary),
 		    "%s: chain verified, expires in %.1f days (%s)", ct->name, cv->left, when);
 	}
-	snprintf(cv->perf, sizeof(cv->perf), "days_left=%.2f;%.0f;%.0f", cv->left, warn_d,
-	    crit_d);
+	perf_days(cv->perf, sizeof(cv->perf), 1, cv->left, &o->warn, &o->crit, cv->lifetime);
+	check_judge_scan(sr, cv);
 }
 
 static void
@@ -491,6 +598,74 @@ text_finding(void *arg, const char *check, const char *line)
 	printf("\n");
 }
 
+/* The policy check's facts of the certificate at depth: its metric words,
+ * its lifetime and, for the leaf, its SCTs by source. */
+static void
+print_policy(FILE *f, const struct policy_result *pr, size_t depth)
+{
+	const struct policy_cert *c;
+
+	if (pr == NULL || depth >= pr->n)
+		return;
+	c = &pr->certs[depth];
+	fprintf(f, "  Policy:     key %s %u bits, signature %s, lifetime ", c->key_type,
+	    c->key_bits, c->sig_alg);
+	if (c->lifetime > 0)
+		fprintf(f, "%.1f days\n", (double)c->lifetime / 86400.0);
+	else
+		fputs("unknown\n", f);
+	if (depth != 0)
+		return;
+	fputs("  SCTs:       ", f);
+	for (unsigned s = 0; s < POLICY_NSCT_SOURCES; s++) {
+		fprintf(f, "%s%s ", s ? ", " : "", policy_sct_source_name(s));
+		if (pr->sct_known[s])
+			fprintf(f, "%u%s", pr->sct_count[s], pr->sct_state[s] < 0 ? " (malformed)" : "");
+		else
+			fputs(s == POLICY_SCT_TLS ? "unknown (TLS 1.3)" : "- (none stapled)", f);
+	}
+	fputc('\n', f);
+}
+
+/* The same for --json: members of the certificate's object (b ends in
+ * the object's '}', which is reopened). */
+static void
+json_policy(struct buf *b, const struct policy_result *pr, size_t depth)
+{
+	const struct policy_cert *c;
+
+	if (pr == NULL || depth >= pr->n)
+		return;
+	c = &pr->certs[depth];
+	b->len--;
+	json_key(b, "policy", 0);
+	buf_putc(b, '{');
+	json_key(b, "key_type", 1);
+	json_str(b, c->key_type);
+	json_key(b, "key_size", 0);
+	json_int(b, c->key_bits);
+	json_key(b, "signature", 0);
+	json_str(b, c->sig_alg);
+	json_key(b, "lifetime_seconds", 0);
+	if (c->lifetime > 0)
+		json_int(b, c->lifetime);
+	else
+		buf_puts(b, "null");
+	if (depth == 0) {
+		json_key(b, "scts", 0);
+		buf_putc(b, '{');
+		for (unsigned s = 0; s < POLICY_NSCT_SOURCES; s++) {
+			json_key(b, policy_sct_source_name(s), s == 0);
+			if (pr->sct_known[s])
+				json_int(b, pr->sct_count[s]);
+			else
+				buf_puts(b, "null");
+		}
+		buf_putc(b, '}');
+	}
+	buf_puts(b, "}}");
+}
+
 /* What checks found in the certificate at depth of r, or 0. */
 static uint64_t
 cert_issues_at(const struct result *r, size_t depth)
@@ -503,7 +678,8 @@ cert_issues_at(const struct result *r, size_t depth)
 
 static void
 check_print_json(const struct conf_target *ct, const struct result *r,
-    const struct check_opts *o, const struct check_verdict *cv, double now)
+    const struct check_opts *o, const struct scan_run *sr, const struct check_verdict *cv,
+    double now)
 {
 	struct buf b;
 
@@ -535,6 +711,10 @@ check_print_json(const struct conf_target *ct, const struct result *r,
 	json_str(&b, r->tls_version);
 	json_key(&b, "cipher", 0);
 	json_str(&b, r->cipher);
+	json_key(&b, "group", 0);
+	json_str(&b, r->tls_group);
+	json_key(&b, "signature_scheme", 0);
+	json_str(&b, r->tls_sigscheme);
 	json_key(&b, "verified", 0);
 	json_bool(&b, r->success && r->verdict.verified);
 	json_key(&b, "reasons", 0);
@@ -553,16 +733,27 @@ check_print_json(const struct conf_target *ct, const struct result *r,
 		json_num(&b, cv->left, 2);
 	else
 		buf_puts(&b, "null");
-	json_key(&b, "warn_seconds", 0);
-	json_int(&b, (int64_t)(o->warn_ms / 1000));
-	json_key(&b, "crit_seconds", 0);
-	json_int(&b, (int64_t)(o->crit_ms / 1000));
+	status_json_thresholds(&b, &o->warn, &o->crit, cv->lifetime);
+	json_key(&b, "scan", 0);
+	if (sr != NULL) {
+		buf_putc(&b, '{');
+		for (unsigned v = 0; v < SCAN_NVERSIONS; v++) {
+			json_key(&b, scan_version_name(v), v == 0);
+			json_str(&b, scan_answer_name(sr->answer[v]));
+		}
+		buf_putc(&b, '}');
+	} else {
+		buf_puts(&b, "null");
+	}
+	json_key(&b, "target_issues", 0);
+	buf_puts(&b, sr != NULL && scan_legacy(sr->answer) ? "[\"legacy_tls_enabled\"]" : "[]");
 	json_key(&b, "chain", 0);
 	buf_putc(&b, '[');
 	for (size_t i = 0; i < r->ncerts; i++) {
 		if (i)
 			buf_putc(&b, ',');
 		certinfo_json(&b, r->certs[i], i, now);
+		json_policy(&b, policy_of(&r->verdict), i);
 		if (cert_issues_at(r, i)) {
 			b.len--;    /* reopen the object */
 			json_key(&b, "issues", 0);
@@ -584,15 +775,33 @@ check_print_json(const struct conf_target *ct, const struct result *r,
 	buf_free(&b);
 }
 
+/* The scan's lines of the text output. */
 static void
-check_print_text(const struct result *r, const struct check_opts *o,
+print_scan(const struct scan_run *sr)
+{
+	printf("Protocols:    ");
+	for (unsigned v = 0; v < SCAN_NVERSIONS; v++)
+		printf("%s%s %s", v ? ", " : "", scan_version_name(v),
+		    scan_answer_name(sr->answer[v]));
+	printf("\nTarget issues: %s\n", scan_legacy(sr->answer) ? "legacy_tls_enabled" : "-");
+}
+
+static void
+check_print_text(const struct result *r, const struct check_opts *o, const struct scan_run *sr,
     const struct check_verdict *cv, double now)
 {
 	printf("TLS %s - ", plugin_names[cv->status]);
 	term_puts(stdout, cv->summary);
 	printf(" | %s\n", cv->perf);
-	if (!r->success || o->quiet)
+	if (o->quiet)
 		return;
+	if (!r->success) {
+		if (sr != NULL) {
+			printf("\n");
+			print_scan(sr);
+		}
+		return;
+	}
 	if (r->tls_version == NULL) {        /* --file */
 		printf("Read ");
 		term_puts(stdout, r->peer);
@@ -604,14 +813,17 @@ check_print_text(const struct result *r, const struct check_opts *o,
 		term_puts(stdout, r->tls_version);
 		printf(", ");
 		term_puts(stdout, r->cipher);
-		printf("; %zu certificate%s presented\n\n", r->ncerts,
-		    r->ncerts == 1 ? "" : "s");
+		printf("; %zu certificate%s presented\n", r->ncerts, r->ncerts == 1 ? "" : "s");
+		/* words of GnuTLS's tables (algo.c), bounded, not the peer's bytes */
+		printf("Key exchange: %s, signature %s\n\n", r->tls_group ? r->tls_group : "-",
+		    r->tls_sigscheme ? r->tls_sigscheme : "-");
 	}
 	for (size_t i = 0; i < r->ncerts; i++) {
 		if (o->pem && i < r->nders)
 			print_pem(stdout, i, r->certs[i]->subject, r->ders[i].data, r->ders[i].len);
 		else
 			print_cert(stdout, i, r->certs[i], now);
+		print_policy(stdout, policy_of(&r->verdict), i);
 		if (cert_issues_at(r, i)) {
 			struct buf w;
 
@@ -632,6 +844,8 @@ check_print_text(const struct result *r, const struct check_opts *o,
 
 		(void)verdict_details(&r->verdict, text_finding, &n);
 	}
+	if (sr != NULL)
+		print_scan(sr);
 }
 
 #define CHECK_MAX_FILE (1024 * 1024)     /* a chain file; a CA bundle is smaller */
@@ -762,6 +976,7 @@ cmd_check(int argc, char **argv)
 {
 	struct check_opts o;
 	struct check_verdict cv;
+	struct scan_run sr;
 	struct conf_target ct;
 	struct tlsctx *tls;
 	struct result *r = NULL;
@@ -781,17 +996,18 @@ cmd_check(int argc, char **argv)
 		return rc;
 	}
 	if (tls_init(&err) == -1 || check_target_opts(&ct, &o, tls, &err) == -1 ||
-	    (r = o.file ? check_file(&ct, o.file, &err) : check_run(&ct, &err)) == NULL) {
+	    (r = o.file ? check_file(&ct, o.file, &err) : check_run(&ct, o.scan ? &sr : NULL,
+	    &err)) == NULL) {
 		rc = unknown("%s", err ? err : "cannot set up TLS");
 		free(err);
 	} else {
 		double now = wall_now();
 
-		check_judge(&ct, r, &o, now, &cv);
+		check_judge(&ct, r, &o, o.scan ? &sr : NULL, now, &cv);
 		if (o.json)
-			check_print_json(&ct, r, &o, &cv, now);
+			check_print_json(&ct, r, &o, o.scan ? &sr : NULL, &cv, now);
 		else
-			check_print_text(r, &o, &cv, now);
+			check_print_text(r, &o, o.scan ? &sr : NULL, &cv, now);
 		rc = cv.status;
 	}
 	result_free(r);
@@ -1035,8 +1251,8 @@ cmd_show(int argc, char **argv)
 		return 2;
 	}
 	v.state_dir = dir;
-	v.warn_s = (int64_t)(CONF_DEFAULT_WARN_MS / 1000);
-	v.crit_s = (int64_t)(CONF_DEFAULT_CRIT_MS / 1000);
+	v.warn = (struct threshold)CONF_DEFAULT_WARN;
+	v.crit = (struct threshold)CONF_DEFAULT_CRIT;
 	v.now = wall_now();
 	if (optind < argc) {
 		rc = show_target(dir, argv[optind], pem, &v);

@@ -16,6 +16,18 @@
 #   selfsigned             self-signed leaf (not a CA)
 #   untrusted-ca, untrusted: a root never in ca.pem and a leaf it signed
 #   *-chain.pem            chains as a server would present them
+#   rsa2048, rsa4096, p384, ed25519: leaves signed by int with those keys
+#   life400                a 400-day leaf issued yesterday (after 2026-03-15)
+#   life390                a 390-day leaf issued 2026-03-01 (before 2026-03-15;
+#                          expired from 2027-03-26 on)
+#   sct1, sct3             leaves embedding a list of 1 and of 3 SCTs (mkcert -s)
+#   good-scts2.ocsp        an OCSP response for good with 2 SCTs in its
+#                          singleExtensions (mkcert -d; s_server -status_file)
+#   good-scts2.serverinfo  the same 2 SCTs as the TLS extension (s_server -serverinfo)
+#   oldroot                a root that expired 100 days ago (not in ca.pem)
+#   ca-x-old               ca's key and name cross-signed by oldroot, expired
+#                          30 days ago: xsign-chain presents it after good and
+#                          int, beside the valid path good, int, ca
 #
 # Leaves other than wrongname and client carry the SANs DNS:good.test,
 # DNS:localhost, IP:127.0.0.1 and IP:::1.
@@ -57,9 +69,12 @@ ct() {
 	}
 }
 
+# key NAME [CERTTOOL-ARGS]: ECDSA P-256 unless told otherwise
 key() {
-	ct --generate-privkey --no-text --key-type=ecdsa --curve=secp256r1 \
-	    --outfile "$out/$1.key"
+	name=$1
+	shift
+	[ $# -gt 0 ] || set -- --key-type=ecdsa --curve=secp256r1
+	ct --generate-privkey --no-text "$@" --outfile "$out/$name.key"
 }
 
 # tmpl NAME CN FROM TO KIND: write a template; KIND is ca, server, client or bare.
@@ -103,13 +118,20 @@ root() {
 	    --template "$tmp/$1.tmpl" --outfile "$out/$1.pem"
 }
 
-# signed NAME CN FROM TO KIND ISSUER
-signed() {
-	key "$1"
+# issue NAME CN FROM TO KIND ISSUER: a certificate for NAME's existing key
+issue() {
 	tmpl "$1" "$2" "$3" "$4" "$5"
 	ct --generate-certificate --load-privkey "$out/$1.key" \
 	    --load-ca-certificate "$out/$6.pem" --load-ca-privkey "$out/$6.key" \
 	    --template "$tmp/$1.tmpl" --outfile "$out/$1.pem"
+}
+
+# signed NAME CN FROM TO KIND ISSUER [KEY-ARGS]
+signed() {
+	n=$1 c=$2 f=$3 t=$4 k=$5 i=$6
+	shift 6
+	key "$n" "$@"
+	issue "$n" "$c" "$f" "$t" "$k" "$i"
 }
 
 # chain NAME CERT...: concatenate certificates into NAME-chain.pem.
@@ -158,6 +180,28 @@ ${CC:-cc} -std=c11 -o "$tmp/mkcert" "$here/mkcert.c" $gnutls_flags \
 "$tmp/mkcert" "$out/int.pem" "$out/int.key" "$out/hostile.key" \
     "$out/hostile.pem" || die "mkcert failed"
 
+# Certificate policy (src/verdict/policy.c): key types, lifetimes by the
+# SC-081 schedule, embedded SCTs, an expired cross-signed CA.
+signed rsa2048 good.test "-1 day" "+90 days" server int --key-type=rsa --bits=2048
+signed rsa4096 good.test "-1 day" "+90 days" server int --key-type=rsa --bits=4096
+signed p384 good.test "-1 day" "+90 days" server int --key-type=ecdsa --curve=secp384r1
+signed ed25519 good.test "-1 day" "+90 days" server int --key-type=ed25519
+signed life400 good.test "-1 day" "+399 days" server int
+signed life390 good.test "2026-03-01 00:00:00 UTC" "2026-03-01 00:00:00 UTC + 390 days" \
+    server int
+for n in 1 3; do
+	key "sct$n"
+	"$tmp/mkcert" -s "$n" "$out/int.pem" "$out/int.key" "$out/sct$n.key" \
+	    "$out/sct$n.pem" || die "mkcert -s $n failed"
+done
+"$tmp/mkcert" -d 2 "$out/good.pem" "$out/good-scts2" || die "mkcert -d 2 failed"
+key oldroot
+tmpl oldroot "tlswatch Test Old Root CA" "-4000 days" "-100 days" ca
+ct --generate-self-signed --load-privkey "$out/oldroot.key" \
+    --template "$tmp/oldroot.tmpl" --outfile "$out/oldroot.pem"
+cp "$out/ca.key" "$out/ca-x-old.key"
+issue ca-x-old "tlswatch Test Root CA" "-1000 days" "-30 days" ca oldroot
+
 chain good-chain good int
 chain expired-chain expired int
 chain notyet-chain notyet int
@@ -171,4 +215,8 @@ chain noint-chain good
 chain rootincl-chain good int ca
 chain dup-chain good int int
 chain hostile-chain hostile int
+for n in rsa2048 rsa4096 p384 ed25519 life400 life390 sct1 sct3; do
+	chain "$n-chain" "$n" int
+done
+chain xsign-chain good int ca-x-old
 exit 0

@@ -325,6 +325,33 @@ test_full_example(void **state)
 	conf_free(c);
 }
 
+/* warn and crit as fractions of the lifetime, alone or beside a duration */
+static void
+test_thresholds(void **state)
+{
+	struct conf *c;
+
+	(void)state;
+	c = load_ok("warn = \"33%\";\ncrit = \"7d\";\ntargets = ();\n");
+	assert_int_equal(c->warn.fraction, 3300);
+	assert_true(c->warn.ms == 0);
+	assert_int_equal(c->crit.fraction, 0);
+	assert_true(c->crit.ms == 7ULL * 86400 * 1000);
+	conf_free(c);
+	c = load_ok("warn = \"12.5%\";\ncrit = \"12.5%\";\ntargets = ();\n");
+	assert_int_equal(c->warn.fraction, 1250);
+	assert_int_equal(c->crit.fraction, 1250);
+	conf_free(c);
+	/* a bigger duration for crit than a fraction for warn: the
+	 * certificate decides which comes first */
+	c = load_ok("warn = \"10%\";\ncrit = \"30d\";\ntargets = ();\n");
+	assert_int_equal(c->warn.fraction, 1000);
+	conf_free(c);
+	c = load_ok("warn = 864000;\ntargets = ();\n");
+	assert_true(c->warn.ms == 864000000);
+	conf_free(c);
+}
+
 static void
 test_defaults(void **state)
 {
@@ -338,7 +365,8 @@ test_defaults(void **state)
 	assert_int_equal(c->listen[0].port, 9793);
 	assert_int_equal(c->listen[0].line, 0);
 	assert_string_equal(c->state_dir, CONF_DEFAULT_STATE_DIR);
-	assert_true(c->warn_ms == CONF_DEFAULT_WARN_MS && c->crit_ms == CONF_DEFAULT_CRIT_MS);
+	assert_true(c->warn.ms == CONF_DEFAULT_WARN_MS && c->crit.ms == CONF_DEFAULT_CRIT_MS);
+	assert_int_equal(c->warn.fraction + c->crit.fraction, 0);
 	assert_true(c->state_refresh_ms == CONF_DEFAULT_STATE_REFRESH_MS);
 	assert_int_equal(c->interval_ms, CONF_DEFAULT_INTERVAL_MS);
 	assert_int_equal(c->timeout_ms, CONF_DEFAULT_TIMEOUT_MS);
@@ -566,6 +594,14 @@ test_error_messages(void **state)
 		  "t.conf:2: crit: crit (21d) must not be above warn (7d)" },
 		{ "warn = \"soon\";\ntargets = ();\n",
 		  "t.conf:1: warn: bad duration \"soon\" (use e.g. 90, \"90s\", \"5m\", \"1h\")" },
+		{ "warn = \"33%\";\ncrit = \"50%\";\ntargets = ();\n",
+		  "t.conf:2: crit: crit (50%) must not be above warn (33%)" },
+		{ "warn = \"33%\";\ncrit = \"100%\";\ntargets = ();\n",
+		  "t.conf:2: crit: bad fraction \"100%\" (a percentage of the lifetime above 0% "
+		  "and below 100%, at most two decimals: \"33%\", \"12.5%\")" },
+		{ "warn = \"33.333%\";\ntargets = ();\n",
+		  "t.conf:1: warn: bad fraction \"33.333%\" (a percentage of the lifetime above 0% "
+		  "and below 100%, at most two decimals: \"33%\", \"12.5%\")" },
 		{ "state_refresh = 0;\ntargets = ();\n",
 		  "t.conf:1: state_refresh: must be above zero" },
 		/* listen */
@@ -1232,6 +1268,7 @@ main(void)
 		cmocka_unit_test(test_split_errors),
 		cmocka_unit_test(test_full_example),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_thresholds),
 		cmocka_unit_test(test_fetch),
 		cmocka_unit_test(test_top_level_inherited),
 		cmocka_unit_test(test_durations),

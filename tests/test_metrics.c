@@ -948,22 +948,6 @@ test_render_appends(void **state)
 	buf_free(&b);
 }
 
-/* The configuration's thresholds, as the rules compare with them. */
-static void
-test_thresholds(void **state)
-{
-	struct buf b;
-
-	(void)state;
-	buf_init(&b);
-	metrics_render_thresholds(&b, 40ULL * 86400000, 36ULL * 3600000 + 500);
-	assert_non_null(strstr(b.data, "# TYPE tlswatch_expiry_warn_seconds gauge\n"
-	    "tlswatch_expiry_warn_seconds 3456000.000\n"));
-	assert_non_null(strstr(b.data, "# TYPE tlswatch_expiry_crit_seconds gauge\n"
-	    "tlswatch_expiry_crit_seconds 129600.500\n"));
-	buf_free(&b);
-}
-
 /* ---- the scheduler's histogram ------------------------------------------ */
 
 static void
@@ -1611,7 +1595,6 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_escape_specials),
-		cmocka_unit_test(test_thresholds),
 		cmocka_unit_test(test_escape_utf8),
 		cmocka_unit_test(test_escape_random),
 		cmocka_unit_test(test_target_labels),

@@ -94,7 +94,7 @@ static void
 test_classify_and_sort(void **state)
 {
 	const double now = 1e9;
-	struct status_view v = { NULL, 21 * 86400, 7 * 86400, now };
+	struct status_view v = { NULL, { 21ULL * 86400 * 1000, 0 }, { 7ULL * 86400 * 1000, 0 }, now, NULL };
 	struct result r[6];
 	struct status_entry e[6];
 	static const char *const names[6] = { "ok", "warn", "crit", "unverified", "failing",
@@ -133,11 +133,78 @@ test_classify_and_sort(void **state)
 	assert_string_equal(e[5].name, "pending");
 }
 
+/* warn = "33%", crit = "10%": a 6-day certificate and a 398-day one, each
+ * judged by its own lifetime; the page and the API say so. */
+static void
+test_classify_fraction(void **state)
+{
+	const double now = 1e9;
+	struct status_view v = { NULL, { 0, 3300 }, { 0, 1000 }, now, NULL };
+	struct cert *six = fake_cert("CN=six", (int64_t)now + 86400);
+	struct cert *long_ = fake_cert("CN=long", (int64_t)now + 130 * 86400);
+	struct cert *six_ok = fake_cert("CN=six", (int64_t)now + 3 * 86400);
+	struct result r;
+	struct status_entry e = { .name = "t", .r = &r };
+	struct buf b;
+	int64_t exp;
+
+	(void)state;
+	six->not_before = six->not_after - 6 * 86400;
+	six_ok->not_before = six_ok->not_after - 6 * 86400;
+	long_->not_before = long_->not_after - 398 * 86400;
+	memset(&r, 0, sizeof(r));
+	r.success = 1;
+	r.verdict.verified = 1;
+	r.ncerts = 1;
+	r.time = now;
+
+	r.certs = &six;                  /* 1 day of 6 left: less than a third */
+	r.verdict.verified_expiry = six->not_after;
+	assert_int_equal(status_classify(&e, &v, &exp), STATUS_WARN);
+	r.certs = &six_ok;               /* 3 days of 6 left */
+	r.verdict.verified_expiry = six_ok->not_after;
+	assert_int_equal(status_classify(&e, &v, &exp), STATUS_OK);
+	r.certs = &long_;                /* 130 days of 398: under a third */
+	r.verdict.verified_expiry = long_->not_after;
+	assert_int_equal(status_classify(&e, &v, &exp), STATUS_WARN);
+	v.warn.fraction = 3000;          /* 30%: 119.4 days */
+	assert_int_equal(status_classify(&e, &v, &exp), STATUS_OK);
+	v.crit.fraction = 3300;
+	assert_int_equal(status_classify(&e, &v, &exp), STATUS_CRIT);
+	v.warn.fraction = 3300;
+	v.crit.fraction = 1000;
+
+	buf_init(&b);
+	status_html_list(&b, &e, 1, &v, NULL);
+	assert_non_null(strstr(b.data, "warn with less than 33% of the lifetime left, critical with "
+	    "less than 10% of the lifetime left."));
+	buf_free(&b);
+	buf_init(&b);
+	status_json_list(&b, &e, 1, &v, NULL);
+	assert_non_null(strstr(b.data, "\"warn\":\"33%\",\"warn_seconds\":null,"
+	    "\"crit\":\"10%\",\"crit_seconds\":null"));
+	buf_free(&b);
+	buf_init(&b);
+	status_json_target(&b, &e, &v);
+	/* a third of 398 days, and a tenth */
+	assert_non_null(strstr(b.data, "\"warn\":\"33%\",\"warn_seconds\":11347776,"
+	    "\"crit\":\"10%\",\"crit_seconds\":3438720"));
+	buf_free(&b);
+	v.warn = (struct threshold){ 21ULL * 86400 * 1000, 0 };
+	buf_init(&b);
+	status_html_list(&b, &e, 1, &v, NULL);
+	assert_non_null(strstr(b.data, "warn within 21 days, critical with less than 10%"));
+	buf_free(&b);
+	fake_cert_free(six);
+	fake_cert_free(six_ok);
+	fake_cert_free(long_);
+}
+
 static void
 test_hostile_page(void **state)
 {
 	const char *hostile = "CN=</td><script>alert(1)</script>\n\"x\\";
-	struct status_view v = { NULL, 21 * 86400, 7 * 86400, 1e9 };
+	struct status_view v = { NULL, { 21ULL * 86400 * 1000, 0 }, { 7ULL * 86400 * 1000, 0 }, 1e9, NULL };
 	struct cert *c = fake_cert(hostile, 2000000000);
 	struct result r;
 	struct status_entry e = { .name = "<b>name</b>", .r = &r };
@@ -281,7 +348,8 @@ test_query(void **state)
 static void
 test_select(void **state)
 {
-	struct status_view v = { NULL, 21 * 86400, 7 * 86400, 1e9 };
+	struct status_view v = { NULL, { 21ULL * 86400 * 1000, 0 }, { 7ULL * 86400 * 1000, 0 }, 1e9,
+		NULL };
 	struct status_entry e[7];
 	struct result fail;
 	struct status_selection sel;
@@ -325,6 +393,7 @@ main(void)
 		cmocka_unit_test(test_html_escape),
 		cmocka_unit_test(test_url_escape),
 		cmocka_unit_test(test_classify_and_sort),
+		cmocka_unit_test(test_classify_fraction),
 		cmocka_unit_test(test_hostile_page),
 	};
 

@@ -2,7 +2,8 @@
 """test_tool.py - `tlswatch check` against real servers on loopback: the
 monitoring-plugin first line and exit status for a good chain, one expiring
 soon (warning or critical by the thresholds), an expired one, an untrusted
-one, a refused port and bad arguments; the readable chain, --json, --pem;
+one, a refused port and bad arguments; thresholds as durations and as
+fractions of the lifetime; the readable chain, --json, --pem;
 hostile certificate fields reach the terminal escaped."""
 
 import hashlib
@@ -72,6 +73,21 @@ def main(lab):
           "WARNING", r"expires in [45]\.\d days", r"days_left=[45]\.\d+;21;3")
     check(lab, "soon, --crit 7d", [soon.address, "--crit", "7d"] + sni, "CRITICAL",
           r"expires in [45]\.\d days", r"days_left=[45]\.\d+;21;7")
+    # thresholds as fractions of the lifetime: soon lives 6 days and has 5 left
+    check(lab, "soon, --warn 33%", [soon.address, "--warn", "33%", "--crit", "10%"] + sni, "OK",
+          r"expires in [45]\.\d days", r"days_left=[45]\.\d+;1\.98;0\.60")
+    check(lab, "soon, --warn 90%", [soon.address, "--warn", "90%", "--crit", "10%"] + sni,
+          "WARNING", r"expires in [45]\.\d days", r"days_left=[45]\.\d+;5\.40;0\.60")
+    check(lab, "soon, --crit 85% beside --warn 21d",
+          [soon.address, "--warn", "21d", "--crit", "85%"] + sni, "CRITICAL", None,
+          r"days_left=[45]\.\d+;21;5\.10")
+    check(lab, "good, --warn 99%", [good.address, "--warn", "99%"] + sni, "WARNING",
+          None, r"days_left=(89|90)\.\d+;90\.09;7")
+    check(lab, "refused, --warn 33%", [closed.address, "--warn", "33%"] + sni, "CRITICAL",
+          r"connect failed", r"days_left=U;;7")
+    check(lab, "bad --warn 100%", [good.address, "--warn", "100%"], "UNKNOWN", "--warn")
+    check(lab, "--crit 50% above --warn 33%", [good.address, "--warn", "33%", "--crit", "50%"],
+          "UNKNOWN", "--crit must not be above --warn")
     check(lab, "expired", [expired.address] + sni, "CRITICAL",
           r"chain does not verify: expired", r"days_left=-\d\.\d+;21;7")
     check(lab, "untrusted", [untrusted.address] + sni, "CRITICAL",
@@ -111,6 +127,12 @@ def main(lab):
                "--json: the leaf's SANs")
         lab.check(obj["verified"] is True and obj["reasons"] == [] and obj["tls_version"] == "TLS1.3",
                   "--json: verdict, reasons and TLS version", out)
+        lab.eq((obj["warn"], obj["warn_seconds"], obj["crit"], obj["crit_seconds"]),
+               ("21d", 21 * 86400, "7d", 7 * 86400), "--json: the thresholds, as set and in seconds")
+    rc, out, err = L.run_tlswatch(lab, ["check", soon.address, "--json", "--warn", "50%"] + sni)
+    obj = json.loads(out) if out.startswith("{") else {}
+    lab.eq((obj.get("warn"), obj.get("warn_seconds")), ("50%", 3 * 86400),
+           "--json: a fraction of the lifetime, in seconds for this certificate", out)
     rc, out, err = L.run_tlswatch(lab, ["check", closed.address, "--json"] + sni)
     obj = json.loads(out) if out.startswith("{") else {}
     lab.check(rc == 2 and obj.get("fail_stage") == "connect" and obj.get("fail_reason") == "refused",

@@ -165,7 +165,7 @@ test_input(void **state)
 	struct conf_target ct = { .name = (char *)"t" };
 	unsigned char staple[] = { 0x30, 0x03, 0x0a, 0x01, 0x00 };
 	struct der staples[1] = { { staple, sizeof(staple) } };
-	struct tls_facts facts = { staples, 1, { NULL, 0 }, "X25519", "ECDSA-SECP256R1-SHA256", 0 };
+	struct tls_facts facts = { staples, 1, { NULL, 0 }, "X25519", "ECDSA-SECP256R1-SHA256", 0, 0 };
 	struct verdict_input in = { chain, 2, trust, &ct, "good.test", (int64_t)time(NULL), &facts,
 		"t", "::1" };
 	struct verdict v;
@@ -209,7 +209,10 @@ static void
 test_output(void **state)
 {
 	int64_t now = (int64_t)time(NULL);
-	struct verdict_input in = { chain, 2, trust, NULL, "good.test", now, NULL, "t", NULL };
+	/* a CA of its own: policy "private", so that the policy check has
+	 * nothing to say of the test PKI's short-lived leaves */
+	struct conf_target ct = { .name = (char *)"t", .ca_file = (char *)"ca.pem" };
+	struct verdict_input in = { chain, 2, trust, &ct, "good.test", now, NULL, "t", NULL };
 	struct verdict v;
 	const uint64_t *ci;
 	size_t n;
@@ -243,9 +246,9 @@ test_output(void **state)
 static void
 test_metrics(void **state)
 {
-	struct verdict_input in = { chain, 2, trust, NULL, "good.test", (int64_t)time(NULL),
+	struct conf_target ct = { .name = (char *)"t", .ca_file = (char *)"ca.pem" };
+	struct verdict_input in = { chain, 2, trust, &ct, "good.test", (int64_t)time(NULL),
 		NULL, "t", NULL };
-	struct conf_target ct = { .name = (char *)"t" };
 	struct metrics_info info = { .version = "x", .gnutls_version = "y" };
 	struct metrics_target mt;
 	struct metrics_row row;
@@ -287,7 +290,8 @@ test_metrics(void **state)
 	{
 		struct store_record *st = store_record_new("t");
 		struct status_entry e = { .name = "t", .r = &r, .st = st };
-		struct status_view sv = { NULL, 21 * 86400, 7 * 86400, (double)time(NULL) };
+		struct status_view sv = { NULL, { 21ULL * 86400 * 1000, 0 }, { 7ULL * 86400 * 1000, 0 },
+			(double)time(NULL), NULL };
 
 		st->chain.n = 2;
 		st->chain.fps = xcalloc(2, sizeof(*st->chain.fps));
@@ -306,7 +310,8 @@ test_metrics(void **state)
 		status_html_target(&b, &e, &sv);
 		assert_non_null(strstr(b.data, "<tr><th>Findings</th><td><ul><li>test: the test "
 		    "check saw w&quot;1</li></ul>"));
-		assert_non_null(strstr(b.data, "<tr><th>Issues</th><td>test_issue</td></tr>"));
+		assert_non_null(strstr(b.data, "<tr><th>Issues</th><td><a href=\"/?issue=test_issue\">"
+		    "test_issue</a></td></tr>"));
 		buf_free(&b);
 		store_record_free(st);
 	}
@@ -324,7 +329,7 @@ test_pending(void **state)
 	int64_t now = (int64_t)time(NULL);
 	unsigned char staple[] = { 1, 2, 3 };
 	struct der staples[1] = { { staple, sizeof(staple) } };
-	struct tls_facts facts = { staples, 1, { NULL, 0 }, "X25519", NULL, 0 };
+	struct tls_facts facts = { staples, 1, { NULL, 0 }, "X25519", NULL, 0, 0 };
 	struct verdict_input in = { chain, 2, trust, NULL, "good.test", now, &facts, "t", NULL };
 	struct verdict v, v2, copy;
 	struct cert *certs[2];
@@ -338,7 +343,7 @@ test_pending(void **state)
 	assert_true(verdict_pending(&v));
 	assert_true(verdict_retained(&v));
 	assert_int_equal(verdict_retained_bytes(), chain[0].len + chain[1].len + sizeof(staple));
-	assert_false(verdict_holds(&v, certs, 2, certs, 2, 2, trust, "good.test", now));
+	assert_false(verdict_holds(&v, certs, 2, certs, 2, 2, trust, "good.test", &facts, now));
 	/* the copy a reusing result holds shares what was kept */
 	verdict_copy(&copy, &v);
 	assert_int_equal(verdict_retained_bytes(), chain[0].len + chain[1].len + sizeof(staple));
@@ -361,10 +366,23 @@ test_pending(void **state)
 	assert_int_equal(verdict_retained_bytes(), 0);
 	/* nothing kept, nothing to recheck */
 	assert_int_equal(verdict_recheck(&v2, &in, &v), -1);
-	/* settled: reusable again */
-	assert_true(verdict_holds(&v2, certs, 2, certs, 2, 2, trust, "good.test", now));
-	assert_false(verdict_holds(&v2, certs, 2, certs, 2, 2, trust, "other.test", now));
-	assert_false(verdict_holds(&v2, certs, 2, certs, 1, 2, trust, "good.test", now));
+	/* settled: reusable again, for a handshake that said the same */
+	assert_true(verdict_holds(&v2, certs, 2, certs, 2, 2, trust, "good.test", &facts, now));
+	assert_false(verdict_holds(&v2, certs, 2, certs, 2, 2, trust, "other.test", &facts, now));
+	assert_false(verdict_holds(&v2, certs, 2, certs, 1, 2, trust, "good.test", &facts, now));
+	/* another staple, no staple, an SCT extension: the checks must see it */
+	staple[2] = 4;
+	assert_false(verdict_holds(&v2, certs, 2, certs, 2, 2, trust, "good.test", &facts, now));
+	staple[2] = 3;
+	facts.nstaples = 0;
+	assert_false(verdict_holds(&v2, certs, 2, certs, 2, 2, trust, "good.test", &facts, now));
+	assert_false(verdict_holds(&v2, certs, 2, certs, 2, 2, trust, "good.test", NULL, now));
+	facts.nstaples = 1;
+	facts.scts.data = staple;
+	facts.scts.len = 0;
+	assert_false(verdict_holds(&v2, certs, 2, certs, 2, 2, trust, "good.test", &facts, now));
+	facts.scts.data = NULL;
+	assert_true(verdict_holds(&v2, certs, 2, certs, 2, 2, trust, "good.test", &facts, now));
 	verdict_fini(&v2);
 	cert_put(certs[0]);
 	cert_put(certs[1]);

@@ -423,31 +423,6 @@ is_duration_too_long(const char *s)
 	return r;
 }
 
-static void
-format_duration(char *out, size_t size, uint64_t ms)
-{
-	static const struct {
-		const char *unit;
-		uint64_t ms;
-	} units[] = {
-		{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 },
-		{ "s", 1000 }, { "ms", 1 },
-	};
-	size_t len = 0;
-
-	out[0] = '\0';
-	for (size_t i = 0; i < ARRAY_SIZE(units) && len < size; i++) {
-		if (ms >= units[i].ms) {
-			int n = snprintf(out + len, size - len, "%llu%s",
-			    (unsigned long long)(ms / units[i].ms), units[i].unit);
-			if (n < 0)
-				break;
-			len += (size_t)n;
-			ms %= units[i].ms;
-		}
-	}
-}
-
 static int
 get_duration(struct ctx *x, const config_setting_t *s, uint64_t *ms)
 {
@@ -1025,25 +1000,44 @@ conf_in_shard(const char *name, unsigned k, unsigned n)
 	return n <= 1 || hash64(name, strlen(name)) % n == k - 1;
 }
 
+/* warn or crit: a duration, or a fraction of the lifetime ("33%"). */
+static int
+get_threshold(struct ctx *x, const config_setting_t *s, struct threshold *t)
+{
+	const char *v;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING &&
+	    strchr(v = config_setting_get_string(s), '%') != NULL) {
+		if (threshold_parse(v, t) == 0)
+			return 0;
+		report(x, s, NULL, "bad fraction \"%s\" (a percentage of the lifetime above 0%% "
+		    "and below 100%%, at most two decimals: \"33%%\", \"12.5%%\")", v);
+		return -1;
+	}
+	t->fraction = 0;
+	return get_duration(x, s, &t->ms);
+}
+
 /* The status page's colours and the state file refresh (issue 4). */
 static void
 parse_thresholds(struct ctx *x, struct conf *c, const config_setting_t *root)
 {
+	static const struct threshold warn0 = CONF_DEFAULT_WARN, crit0 = CONF_DEFAULT_CRIT;
 	config_setting_t *warn, *crit, *s;
 	int ok = 1;
 
-	c->warn_ms = CONF_DEFAULT_WARN_MS;
-	c->crit_ms = CONF_DEFAULT_CRIT_MS;
+	c->warn = warn0;
+	c->crit = crit0;
 	c->state_refresh_ms = CONF_DEFAULT_STATE_REFRESH_MS;
 	if ((warn = config_setting_get_member(root, "warn")) != NULL)
-		ok &= get_duration(x, warn, &c->warn_ms) == 0;
+		ok &= get_threshold(x, warn, &c->warn) == 0;
 	if ((crit = config_setting_get_member(root, "crit")) != NULL)
-		ok &= get_duration(x, crit, &c->crit_ms) == 0;
-	if (ok && c->crit_ms > c->warn_ms) {
+		ok &= get_threshold(x, crit, &c->crit) == 0;
+	if (ok && !threshold_in_order(&c->warn, &c->crit)) {
 		char w[64], k[64];
 
-		format_duration(w, sizeof(w), c->warn_ms);
-		format_duration(k, sizeof(k), c->crit_ms);
+		threshold_format(w, sizeof(w), &c->warn);
+		threshold_format(k, sizeof(k), &c->crit);
 		report(x, crit ? crit : warn, NULL,
 		    "crit (%s) must not be above warn (%s)", k, w);
 	}

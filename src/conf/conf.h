@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "probe/starttls.h"
+#include "verdict/expiry.h"
 
 #define CONF_DEFAULT_LISTEN "127.0.0.1:9793"
 #define CONF_DEFAULT_STATE_DIR "/var/lib/tlswatch"
@@ -15,6 +16,8 @@
 #define CONF_MAX_CONCURRENCY 100000
 #define CONF_DEFAULT_WARN_MS ((uint64_t)21 * 86400 * 1000)
 #define CONF_DEFAULT_CRIT_MS ((uint64_t)7 * 86400 * 1000)
+#define CONF_DEFAULT_WARN { CONF_DEFAULT_WARN_MS, 0 }
+#define CONF_DEFAULT_CRIT { CONF_DEFAULT_CRIT_MS, 0 }
 #define CONF_DEFAULT_STATE_REFRESH_MS ((uint64_t)15 * 60 * 1000)
 
 enum conf_family {
@@ -152,8 +155,9 @@ struct conf {
 	struct conf_tlsopts tls;  /* top-level defaults of the same settings */
 	struct conf_web web;
 	struct conf_fetch fetch;
-	uint64_t warn_ms;          /* status page: expiring within this is "warn" */
-	uint64_t crit_ms;          /* ... and within this "crit"; <= warn_ms */
+	struct threshold warn;     /* status page: expiring within this is "warn" */
+	struct threshold crit;     /* ... and within this "crit"; not above warn
+	                            * when both are durations or both fractions */
 	uint64_t state_refresh_ms; /* unchanged state is rewritten at most this often */
 	struct tlsctx *tlsctx;     /* owns what trust and creds above point to */
 };

@@ -103,6 +103,32 @@ wall_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Largest units first, each once: 90061000 ms is "1d1h1m1s". */
+void
+format_duration(char *out, size_t size, uint64_t ms)
+{
+	static const struct {
+		const char *unit;
+		uint64_t ms;
+	} units[] = {
+		{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 },
+		{ "s", 1000 }, { "ms", 1 },
+	};
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(units) && len < size; i++) {
+		if (ms >= units[i].ms) {
+			int n = snprintf(out + len, size - len, "%llu%s",
+			    (unsigned long long)(ms / units[i].ms), units[i].unit);
+			if (n < 0)
+				break;
+			len += (size_t)n;
+			ms %= units[i].ms;
+		}
+	}
+}
+
 int
 parse_duration_ms(const char *s, uint64_t *ms)
 {

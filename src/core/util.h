@@ -35,6 +35,9 @@ double wall_now(void);
  * Returns 0, or -1 when the text is not a duration, not above zero, or
  * longer than DURATION_MAX_MS. */
 int parse_duration_ms(const char *s, uint64_t *ms);
+/* ms as parse_duration_ms reads it back, largest units first ("1d1h");
+ * "" for 0. */
+void format_duration(char *out, size_t size, uint64_t ms);
 
 /* The largest size accepted anywhere: 1 TiB, far beyond any cap we set. */
 #define SIZE_MAX_BYTES ((uint64_t)1 << 40)

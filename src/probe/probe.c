@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "verdict/algo.h"
 #include "verdict/certs.h"
 #include "verdict/chain.h"
 #include "core/log.h"
@@ -383,6 +384,7 @@ probe_verify(struct probe *p)
 	struct result *r = p->r;
 	const struct der *chain;
 	struct tls_facts facts;
+	char word[ALGO_WORD_MAX];
 	size_t n;
 	const char *check;
 	int64_t now;
@@ -391,6 +393,14 @@ probe_verify(struct probe *p)
 	r->tls_version = xstrdup(tls_version_name(p->tls));
 	r->cipher = xstrdup(tls_cipher_name(p->tls));
 	tls_facts(p->tls, &facts);
+	if (facts.group != NULL) {
+		algo_group(facts.group, word);
+		r->tls_group = xstrdup(word);
+	}
+	if (facts.sigscheme != NULL) {
+		algo_sigscheme(facts.sigscheme, word);
+		r->tls_sigscheme = xstrdup(word);
+	}
 	tls_bye(p->tls);
 	if (n == 0) {
 		probe_fail(p, "handshake", "no_certificate",
@@ -425,7 +435,7 @@ probe_verify(struct probe *p)
 	 * verdict is made afresh and not reused: see tls.c). */
 	if (p->prev && p->prev->success && !facts.key_usage_violation &&
 	    verdict_holds(&p->prev->verdict, p->prev->certs, p->prev->ncerts, r->certs,
-	    r->ncerts, n, p->trust, check, now)) {
+	    r->ncerts, n, p->trust, check, &facts, now)) {
 		verdict_copy(&r->verdict, &p->prev->verdict);
 		r->verdict.reused = 1;
 		verdict_count_reuse();

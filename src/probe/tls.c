@@ -19,13 +19,49 @@
  * may staple one for each certificate it sends. */
 #define TLS_MAX_STAPLES 16
 
+/* The signed_certificate_timestamp extension (RFC 6962 3.3.1). */
+#define TLS_EXT_SCT 18
+
 struct tls {
 	gnutls_session_t session;
 	struct der *chain;
 	size_t nchain;
 	struct der staples[TLS_MAX_STAPLES];
+	unsigned char *scts;     /* the server's extension data, or NULL */
+	size_t nscts;
 	int key_usage_violation;
 };
+
+/*
+ * SCTs from the TLS extension. GnuTLS 3.7.9 has no support of its own for
+ * it, but lets a session register an extension by number: we send it empty
+ * in the ClientHello and keep what a TLS 1.2 (or earlier) ServerHello
+ * returns. In TLS 1.3 the SCTs travel in the Certificate message's
+ * extensions, which GnuTLS does not hand on, so there they stay unknown.
+ * The data is at most 65535 bytes (an extension's length field); sct.c
+ * parses it later.
+ */
+static int
+sct_ext_recv(gnutls_session_t session, const unsigned char *data, size_t len)
+{
+	struct tls *t = gnutls_session_get_ptr(session);
+
+	if (t == NULL || t->scts != NULL)
+		return 0;          /* one per handshake; GnuTLS refuses repeats anyway */
+	t->scts = xmalloc(len ? len : 1);
+	if (len)
+		memcpy(t->scts, data, len);
+	t->nscts = len;
+	return 0;
+}
+
+static int
+sct_ext_send(gnutls_session_t session, gnutls_buffer_t extdata)
+{
+	(void)session;
+	(void)extdata;
+	return GNUTLS_E_INT_RET_0;     /* send the extension, empty */
+}
 
 /* One credentials object for every session: it holds no trust anchors
  * (verification happens in chain.c against each target's own store). */
@@ -88,6 +124,13 @@ tls_new(int fd, const char *sni, const char *priority, char **err)
 	rc = gnutls_ocsp_status_request_enable_client(t->session, NULL, 0, NULL);
 	if (rc < 0)
 		goto fail;
+	/* and for SCTs, which a TLS 1.2 server sends in its ServerHello */
+	gnutls_session_set_ptr(t->session, t);
+	rc = gnutls_session_ext_register(t->session, "signed_certificate_timestamp", TLS_EXT_SCT,
+	    GNUTLS_EXT_TLS, sct_ext_recv, sct_ext_send, NULL, NULL, NULL,
+	    GNUTLS_EXT_FLAG_TLS | GNUTLS_EXT_FLAG_CLIENT_HELLO | GNUTLS_EXT_FLAG_TLS12_SERVER_HELLO);
+	if (rc < 0)
+		goto fail;
 	/* Our probe has one deadline for all stages; GnuTLS's own is off. */
 	gnutls_handshake_set_timeout(t->session, GNUTLS_INDEFINITE_TIMEOUT);
 	gnutls_transport_set_int(t->session, fd);
@@ -106,6 +149,7 @@ tls_free(struct tls *t)
 	if (t->session)
 		gnutls_deinit(t->session);
 	free(t->chain);
+	free(t->scts);
 	free(t);
 }
 
@@ -245,6 +289,7 @@ void
 tls_facts(struct tls *t, struct tls_facts *f)
 {
 	const char *name;
+	gnutls_protocol_t v;
 	int sig;
 
 	memset(f, 0, sizeof(*f));
@@ -259,6 +304,13 @@ tls_facts(struct tls *t, struct tls_facts *f)
 		f->nstaples = i + 1;
 	}
 	f->staples = f->nstaples ? t->staples : NULL;
+	/* only TLS 1.2 and earlier can deliver them where GnuTLS shows them */
+	v = gnutls_protocol_get_version(t->session);
+	f->scts_available = v >= GNUTLS_SSL3 && v <= GNUTLS_TLS1_2;
+	if (t->scts != NULL) {
+		f->scts.data = t->scts;
+		f->scts.len = t->nscts;
+	}
 	name = gnutls_group_get_name(gnutls_group_get(t->session));
 	f->group = name;
 	sig = gnutls_sign_algorithm_get(t->session);

@@ -13,6 +13,7 @@
 
 #include "core/log.h"
 #include "serve/metrics.h"
+#include "verdict/expiry.h"
 #include "state/store.h"
 #include "verdict/verdict.h"
 
@@ -59,7 +60,7 @@ terminate(struct buf *b)
 static const char *const metrics_reserved_labels[] = {
 	"target", "stage", "reason", "result", "version", "cipher", "depth",
 	"subject", "issuer", "serial", "sha256", "issue",
-	"address", "server_name", "starttls",
+	"address", "server_name", "starttls", "group", "scheme",
 	"le", "quantile", "job", "instance",
 };
 
@@ -550,7 +551,8 @@ render_certs(struct buf *out, const struct metrics_row *targets, size_t n,
 }
 
 static void
-render_chain(struct buf *out, const struct metrics_row *targets, size_t n)
+render_chain(struct buf *out, const struct metrics_row *targets, size_t n,
+    const struct metrics_info *info)
 {
 	const struct metrics_row *t;
 	const struct result *r;
@@ -604,6 +606,34 @@ render_chain(struct buf *out, const struct metrics_row *targets, size_t n)
 			continue;
 		row_series(out, &f, t);
 		end_i64(out, r->verdict.verified_expiry);
+	}
+
+	/* the thresholds the expiries are judged by, in seconds for this
+	 * chain (a fraction of the lifetime differs per certificate): the
+	 * rules compare one to one */
+	for (int w = 0; w < 2 && info->warn && info->crit; w++) {
+		const struct threshold *th = w == 0 ? info->warn : info->crit;
+
+		f = family(out, w == 0 ? "tlswatch_expiry_warn_seconds" :
+		    "tlswatch_expiry_crit_seconds", "gauge", w == 0 ?
+		    "The configured warn in seconds before the chain's expiry (for its "
+		    "lifetime when a fraction): within it, a warning." :
+		    "The configured crit in seconds before the chain's expiry (for its "
+		    "lifetime when a fraction): within it, critical.");
+		for (size_t k = 0; k < n; k++) {
+			int64_t exp;
+			double secs;
+
+			t = &targets[k];
+			if ((r = t->chain) == NULL)
+				continue;
+			exp = verdict_expiry(&r->verdict);
+			secs = threshold_seconds(th, expiry_lifetime(r->certs, r->ncerts, exp));
+			if (exp == 0 || secs < 0)
+				continue;
+			row_series(out, &f, t);
+			end_fixed(out, secs, 3);
+		}
 	}
 
 	f = family(out, "tlswatch_chain_last_seen_timestamp_seconds", "gauge",
@@ -676,6 +706,36 @@ end_value(struct buf *b, double v)
 	else
 		buf_printf(b, "%.9g", v);
 	putc1(b, '\n');
+}
+
+/* The key exchange group and the server's signature scheme of each row's
+ * last handshake (absent where there was none, as with RSA key exchange). */
+static void
+render_handshake(struct buf *out, const struct metrics_row *targets, size_t n)
+{
+	struct lazy_family group = { { "tlswatch_tls_group_info", 23 }, "gauge",
+		"Key exchange group of the last handshake, as IANA names it.", 0 };
+	struct lazy_family scheme = { { "tlswatch_tls_signature_scheme_info", 34 }, "gauge",
+		"Signature scheme the server signed the last handshake with, as IANA names it.", 0 };
+
+	for (size_t k = 0; k < n; k++) {
+		const struct result *r = targets[k].result;
+
+		if (r == NULL || r->tls_group == NULL)
+			continue;
+		lazy_series(out, &group, &targets[k]);
+		LABEL(out, "group", r->tls_group);
+		end_u64(out, 1);
+	}
+	for (size_t k = 0; k < n; k++) {
+		const struct result *r = targets[k].result;
+
+		if (r == NULL || r->tls_sigscheme == NULL)
+			continue;
+		lazy_series(out, &scheme, &targets[k]);
+		LABEL(out, "scheme", r->tls_sigscheme);
+		end_u64(out, 1);
+	}
 }
 
 /* What checks say of single certificates, by depth. */
@@ -1012,17 +1072,6 @@ render_fetch(struct buf *out, const struct fetch_stats *st)
 }
 
 void
-metrics_render_thresholds(struct buf *out, uint64_t warn_ms, uint64_t crit_ms)
-{
-	family(out, "tlswatch_expiry_warn_seconds", "gauge",
-	    "The configured warn: a chain expiring within it is a warning.");
-	sample_fixed(out, "tlswatch_expiry_warn_seconds", (double)warn_ms / 1000.0, 3);
-	family(out, "tlswatch_expiry_crit_seconds", "gauge",
-	    "The configured crit: a chain expiring within it is critical.");
-	sample_fixed(out, "tlswatch_expiry_crit_seconds", (double)crit_ms / 1000.0, 3);
-}
-
-void
 metrics_render_reload(struct buf *out, int ok, double success_time)
 {
 	family(out, "tlswatch_config_last_reload_successful", "gauge",
@@ -1086,7 +1135,8 @@ metrics_render(struct buf *out, const struct metrics_target *targets, size_t n,
 	render_certs(out, rows, nv, &f, 0, &ix);
 	free(ix.slots);
 	buf_free(&ix.text);
-	render_chain(out, rows, nv);
+	render_chain(out, rows, nv, info);
+	render_handshake(out, rows, nv);
 	render_cert_issues(out, rows, nv);
 	render_checks(out, rows, nv);
 	render_memory(out, targets, n, info);

@@ -11,6 +11,8 @@
 
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
+struct threshold;
+
 struct metrics_info {
 	const char *version;        /* tlswatch version */
 	const char *gnutls_version; /* runtime GnuTLS version */
@@ -24,6 +26,10 @@ struct metrics_info {
 	int have_store;             /* state is kept on disk */
 	uint64_t state_write_errors;
 	const struct fetch_stats *fetch;  /* the fetcher's counters; NULL: none */
+	/* the configuration's warn and crit, which the status page and the
+	 * STATUS= line judge by: exported per row, in seconds for its chain,
+	 * for the rules to compare with; NULL: not exported */
+	const struct threshold *warn, *crit;
 };
 
 /* Append a label value escaped as the format requires: backslash, double
@@ -67,11 +73,6 @@ struct metrics_row {
 void metrics_render(struct buf *out, const struct metrics_target *targets, size_t n,
                     const struct metrics_row *rows, size_t nrows,
                     const struct metrics_info *info);
-
-/* The expiry thresholds of the configuration (warn, crit), which the status
- * page and the STATUS= line judge by and the shipped rules compare with.
- * Before metrics_render_reload, which ends the exposition. */
-void metrics_render_thresholds(struct buf *out, uint64_t warn_ms, uint64_t crit_ms);
 
 /* The configuration reload families: whether the last reload succeeded,
  * and when a configuration was last loaded. */

@@ -95,11 +95,15 @@ status_classify(const struct status_entry *e, const struct status_view *v, int64
 		return STATUS_FAILING;
 	if (!r->verdict.verified)
 		return STATUS_UNVERIFIED;
-	if ((double)exp - v->now < (double)v->crit_s)
+	switch (expiry_judge(&v->warn, &v->crit, exp, expiry_lifetime(r->certs, r->ncerts, exp),
+	    v->now)) {
+	case EXPIRY_CRIT:
 		return STATUS_CRIT;
-	if ((double)exp - v->now < (double)v->warn_s)
+	case EXPIRY_WARN:
 		return STATUS_WARN;
-	return STATUS_OK;
+	default:
+		return STATUS_OK;
+	}
 }
 
 void
@@ -196,6 +200,48 @@ cert_issues_at(const struct status_entry *e, size_t depth)
 	    (ci = verdict_cert_issues(&e->r->verdict, &n)) == NULL || depth >= n)
 		return 0;
 	return ci[depth];
+}
+
+/* The words of every presented certificate of e's result, together. */
+static uint64_t
+cert_issues_all(const struct status_entry *e)
+{
+	size_t n;
+	const uint64_t *ci;
+	uint64_t all = 0;
+
+	if (e->r == NULL || !e->r->success ||
+	    (ci = verdict_cert_issues(&e->r->verdict, &n)) == NULL)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		all |= ci[i];
+	return all;
+}
+
+int
+status_has_issue(const struct status_entry *e, const char *word)
+{
+	uint64_t set;
+
+	if (e->r == NULL || !e->r->success)
+		return 0;
+	if (verdict_words_parse(VERDICT_CHAIN_ISSUE, word, &set) == 0 && set != 0 &&
+	    (e->r->verdict.issues & set) == set)
+		return 1;
+	return verdict_words_parse(VERDICT_CERT_ISSUE, word, &set) == 0 && set != 0 &&
+	    (cert_issues_all(e) & set) == set;
+}
+
+/* A word status_has_issue knows: one chain or certificate issue. */
+static int
+issue_word_known(const char *word)
+{
+	uint64_t set;
+
+	if (word == NULL || *word == '\0' || strchr(word, ',') != NULL)
+		return 0;
+	return (verdict_words_parse(VERDICT_CHAIN_ISSUE, word, &set) == 0 && set != 0) ||
+	    (verdict_words_parse(VERDICT_CERT_ISSUE, word, &set) == 0 && set != 0);
 }
 
 static void
@@ -298,6 +344,22 @@ status_state_rank(enum status_state s)
 	return (unsigned)s < STATUS_NSTATES ? states[s].rank : 100;
 }
 
+/* "within 21 days", "with less than 33% of the lifetime left" */
+void
+status_html_threshold(struct buf *b, const struct threshold *t)
+{
+	char text[64];
+
+	threshold_format(text, sizeof(text), t);
+	if (t->fraction)
+		buf_printf(b, "with less than %s of the lifetime left", text);
+	else if (t->ms % 86400000 == 0)
+		buf_printf(b, "within %llu day%s", (unsigned long long)(t->ms / 86400000),
+		    t->ms == 86400000 ? "" : "s");
+	else
+		buf_printf(b, "within %s", text);
+}
+
 void
 status_html_error(struct buf *b, const char *message)
 {
@@ -358,8 +420,18 @@ html_cert(struct buf *b, size_t depth, const char *fp, const struct cert *mem,
 	}
 	cert_put(c);
 	if (issues) {
+		const char *words[64];
+		size_t nw = verdict_words(VERDICT_CERT_ISSUE, issues, words);
+
+		/* each word links to the list of the targets that have it */
 		buf_puts(b, "<tr><th>Issues</th><td>");
-		verdict_words_join(b, VERDICT_CERT_ISSUE, issues, ", ", "-");
+		for (size_t k = 0; k < nw; k++) {
+			buf_puts(b, k ? ", <a href=\"/?issue=" : "<a href=\"/?issue=");
+			url_escape(b, words[k]);
+			buf_puts(b, "\">");
+			html_escape(b, words[k]);
+			buf_puts(b, "</a>");
+		}
 		buf_puts(b, "</td></tr>\n");
 	}
 	buf_puts(b, "<tr><th>SHA-256</th><td class=\"fp\">");
@@ -707,6 +779,8 @@ status_json_summary(struct buf *b, const struct status_entry *e, const struct st
 	status_json_words(b, VERDICT_REASON, r && r->success ? r->verdict.reasons : 0);
 	json_key(b, "issues", 0);
 	status_json_words(b, VERDICT_CHAIN_ISSUE, r && r->success ? r->verdict.issues : 0);
+	json_key(b, "cert_issues", 0);
+	status_json_words(b, VERDICT_CERT_ISSUE, cert_issues_all(e));
 	json_key(b, "leaf_subject", 0);
 	json_str(b, status_leaf_subject(e));
 	json_time(b, "failing_since", st ? st->failing_since : 0);
@@ -716,6 +790,29 @@ status_json_summary(struct buf *b, const struct status_entry *e, const struct st
 	json_time(b, "chain_changed", st ? st->chain_changed : 0);
 	json_key(b, "chain_changes", 0);
 	json_int(b, st ? (int64_t)st->chain_changes : 0);
+}
+
+void
+status_json_thresholds(struct buf *b, const struct threshold *warn,
+                       const struct threshold *crit, int64_t lifetime)
+{
+	const struct threshold *t[2] = { warn, crit };
+	static const char *const names[2][2] = { { "warn", "warn_seconds" },
+	                                         { "crit", "crit_seconds" } };
+
+	for (size_t i = 0; i < 2; i++) {
+		char text[64];
+		double secs = threshold_seconds(t[i], lifetime);
+
+		threshold_format(text, sizeof(text), t[i]);
+		json_key(b, names[i][0], 0);
+		json_str(b, text);
+		json_key(b, names[i][1], 0);
+		if (secs < 0)
+			buf_puts(b, "null");
+		else
+			json_int(b, (int64_t)secs);
+	}
 }
 
 static void
@@ -804,6 +901,7 @@ status_json_target(struct buf *b, const struct status_entry *e, const struct sta
 {
 	const struct result *r = e->r;
 	const struct store_record *st = e->st;
+	int64_t exp;
 
 	buf_putc(b, '{');
 	status_json_summary(b, e, v);
@@ -815,6 +913,9 @@ status_json_target(struct buf *b, const struct status_entry *e, const struct sta
 	json_str(b, r ? r->tls_version : NULL);
 	json_key(b, "cipher", 0);
 	json_str(b, r ? r->cipher : NULL);
+	(void)status_classify(e, v, &exp);
+	status_json_thresholds(b, &v->warn, &v->crit,
+	    r && r->success ? expiry_lifetime(r->certs, r->ncerts, exp) : 0);
 	if (r && r->success)
 		status_json_findings(b, &r->verdict);
 	json_key(b, "chain", 0);
@@ -914,9 +1015,18 @@ status_handle(void *arg, const char *url, const struct query_arg *args, size_t n
 		return status;
 	}
 	v.state_dir = ctx->state_dir;
-	v.warn_s = (int64_t)(ctx->conf->warn_ms / 1000);
-	v.crit_s = (int64_t)(ctx->conf->crit_ms / 1000);
+	v.warn = ctx->conf->warn;
+	v.crit = ctx->conf->crit;
 	v.now = wall_now();
+	v.issue = NULL;
+	for (size_t i = 0; name == NULL && i < nargs && i < QUERY_MAX_ARGS; i++)
+		if (args[i].name && strcmp(args[i].name, "issue") == 0)
+			v.issue = args[i].value && *args[i].value ? args[i].value : NULL;
+	if (v.issue != NULL && !issue_word_known(v.issue)) {
+		query_fini(&q);
+		return bad_query(out, content_type, json, "issue: not a chain or certificate issue "
+		    "word (see tlswatch_chain_issue, tlswatch_cert_issue)");
+	}
 	n = sched_count(ctx->sched);
 	e = xcalloc(n ? n : 1, sizeof(*e));
 	for (size_t i = 0; i < n; i++) {
@@ -929,6 +1039,14 @@ status_handle(void *arg, const char *url, const struct query_arg *args, size_t n
 	}
 	*content_type = json ? JSON_CONTENT_TYPE : HTML_CONTENT_TYPE;
 	if (name == NULL) {
+		if (v.issue != NULL) {
+			size_t k = 0;
+
+			for (size_t i = 0; i < n; i++)
+				if (status_has_issue(&e[i], v.issue))
+					e[k++] = e[i];
+			n = k;
+		}
 		if (json)
 			status_json_list(out, e, n, &v, &q);
 		else

@@ -11,6 +11,7 @@
 #include "verdict/verdict.h"
 #include "result.h"
 #include "core/util.h"
+#include "verdict/expiry.h"
 
 /* A target's state, as the page colours it and the state filter names it.
  * A new state is a line here and in status.c's tables. */
@@ -39,8 +40,10 @@ struct status_entry {
 
 struct status_view {
 	const char *state_dir;   /* where certificates are read for details; may be NULL */
-	int64_t warn_s, crit_s;
+	struct threshold warn, crit;   /* durations or fractions of the lifetime */
 	double now;
+	const char *issue;       /* only the targets with this issue word
+	                          * (chain or certificate); NULL: all */
 };
 
 const char *status_state_name(enum status_state s);   /* "ok", "warn", ... */
@@ -50,7 +53,8 @@ int status_state_rank(enum status_state s);
 /* The state names in enum order, for filters: STATUS_NSTATES entries. */
 extern const char *const status_state_names[STATUS_NSTATES];
 /* The state of e and (when known, else 0) the expiry it is judged by: the
- * verified path's when the chain verified, else the earliest presented. */
+ * verified path's when the chain verified, else the earliest presented;
+ * warn and crit by expiry_judge, for the lifetime expiry_lifetime gives. */
 enum status_state status_classify(const struct status_entry *e, const struct status_view *v,
                                   int64_t *expiry);
 /* Soonest expiry first; unknown expiry last; then by name. */
@@ -91,6 +95,8 @@ void status_html_error(struct buf *b, const char *message);
 
 /* ---- shared by the renderers (status.c) ---- */
 
+/* "within 21 days", "with less than 33% of the lifetime left" (HTML-safe). */
+void status_html_threshold(struct buf *b, const struct threshold *t);
 /* A set of verdict words as a JSON array. */
 void status_json_words(struct buf *b, enum verdict_table t, uint64_t set);
 /* ,"findings":[{"check":...,"text":...},...] when checks say anything of v. */
@@ -114,8 +120,15 @@ void status_html_head(struct buf *b, const char *title, unsigned refresh);
 void status_html_target(struct buf *b, const struct status_entry *e, const struct status_view *v);
 void status_json_target(struct buf *b, const struct status_entry *e, const struct status_view *v);
 int status_pem(struct buf *b, const struct status_entry *e, const struct status_view *v);
+/* The members "warn": "21d" or "33%", "warn_seconds": the threshold in
+ * seconds for a certificate of that lifetime (null for a fraction of an
+ * unknown lifetime), and the same for crit; each after a comma. */
+void status_json_thresholds(struct buf *b, const struct threshold *warn,
+                            const struct threshold *crit, int64_t lifetime);
 
-/* The daemon's pages: GET /, /targets/NAME, /api/targets, /api/targets/NAME. */
+/* The daemon's pages: GET /, /targets/NAME, /api/targets, /api/targets/NAME;
+ * / and /api/targets take the list's parameters (query.h) and ?issue=WORD
+ * (a chain or certificate issue word): only the targets that have it. */
 struct sched;
 struct status_ctx {
 	const struct sched *sched;
@@ -127,5 +140,8 @@ struct query_arg;
  * else the HTTP status with out and *content_type filled. */
 int status_handle(void *arg, const char *url, const struct query_arg *args, size_t nargs,
                   struct buf *out, const char **content_type);
+/* Whether e's last result has the issue word (a chain issue, or one of a
+ * presented certificate). */
+int status_has_issue(const struct status_entry *e, const char *word);
 
 #endif

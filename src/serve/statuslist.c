@@ -733,9 +733,17 @@ status_html_list(struct buf *b, struct status_entry *e, size_t n,
 	ncols = shown_columns(q, cols);
 	status_html_head(b, "tlswatch", q->refresh);
 	fmt_utc(when, sizeof(when), v->now);
-	buf_printf(b, "<h1>tlswatch: %zu target%s</h1>\n<p>As of %s; warn within %lld days, "
-	    "critical within %lld days. <a id=\"json\" href=\"", n, n == 1 ? "" : "s", when,
-	    (long long)(v->warn_s / 86400), (long long)(v->crit_s / 86400));
+	buf_printf(b, "<h1>tlswatch: %zu target%s", n, n == 1 ? "" : "s");
+	if (v->issue != NULL) {
+		buf_puts(b, " with the issue <code>");
+		html_escape(b, v->issue);
+		buf_puts(b, "</code> (<a href=\"/\">all</a>)");
+	}
+	buf_printf(b, "</h1>\n<p>As of %s; warn ", when);
+	status_html_threshold(b, &v->warn);
+	buf_puts(b, ", critical ");
+	status_html_threshold(b, &v->crit);
+	buf_puts(b, ". <a id=\"json\" href=\"");
 	put_href(b, "/api/targets", q, &keep, sel.page);
 	buf_puts(b, "\">JSON</a> <a href=\"/metrics\">metrics</a></p>\n");
 	html_counts(b, q, &sel);
@@ -784,10 +792,11 @@ status_json_list(struct buf *b, struct status_entry *e, size_t n,
 	buf_putc(b, '{');
 	json_key(b, "time", 1);
 	json_num(b, v->now, 3);
-	json_key(b, "warn_seconds", 0);
-	json_int(b, v->warn_s);
-	json_key(b, "crit_seconds", 0);
-	json_int(b, v->crit_s);
+	status_json_thresholds(b, &v->warn, &v->crit, 0);
+	if (v->issue != NULL) {
+		json_key(b, "issue", 0);
+		json_str(b, v->issue);
+	}
 	json_key(b, "total", 0);
 	json_int(b, (int64_t)sel.total);
 	json_key(b, "matched", 0);

@@ -147,6 +147,7 @@ void check_path_build(const struct check_chain *cc, gnutls_x509_trust_list_t tl,
 
 /* The built-in checks. */
 extern const struct check check_chain_issues;
+extern const struct check check_policy;      /* policy.c */
 extern const struct check check_webpki;      /* webpkicheck.c */
 
 #endif

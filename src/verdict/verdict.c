@@ -140,9 +140,10 @@ verdict_words_parse(enum verdict_table t, const char *text, uint64_t *set)
 /* The checks every verdict runs, in order. A new check is one line here. */
 static const struct check *checks[VERDICT_MAX_CHECKS] = {
 	&check_chain_issues,
+	&check_policy,
 	&check_webpki,
 };
-static size_t nchecks = 2;
+static size_t nchecks = 3;
 
 int
 verdict_add_check(const struct check *c)
@@ -284,10 +285,11 @@ evidence_keep(const struct der *chain, size_t n, const struct tls_facts *f)
 	e->nstaples = f->nstaples;
 	e->facts.staples = e->staples;
 	e->facts.nstaples = e->nstaples;
-	if (f->scts.len) {
+	if (f->scts.data != NULL) {
 		e->facts.scts.data = copy_bytes(f->scts.data, f->scts.len);
 		e->facts.scts.len = f->scts.len;
 	}
+	e->facts.scts_available = f->scts_available;
 	/* GnuTLS's names are its own static strings */
 	e->facts.group = f->group;
 	e->facts.sigscheme = f->sigscheme;
@@ -444,6 +446,42 @@ verdict_blob(const struct verdict *v, size_t i)
 
 /* ------------------------------------------------------------ evaluation */
 
+/* FNV-1a 64 over more bytes, h the hash so far. */
+static uint64_t
+fnv_more(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+/* What checks read of the handshake beyond the chain (stapled responses,
+ * the SCT extension), as one number: a verdict holds for another
+ * handshake only if it says the same. Each item's length goes in before
+ * its bytes, so no two sequences run together. */
+static uint64_t
+facts_id(const struct tls_facts *f)
+{
+	uint64_t h = 14695981039346656037ull;
+	uint64_t len;
+
+	if (f == NULL)
+		return h;
+	for (size_t i = 0; i < f->nstaples; i++) {
+		len = f->staples[i].len;
+		h = fnv_more(h, &len, sizeof(len));
+		h = fnv_more(h, f->staples[i].data, f->staples[i].len);
+	}
+	len = f->scts.data ? f->scts.len + 1 : 0;
+	h = fnv_more(h, &len, sizeof(len));
+	h = fnv_more(h, f->scts.data, f->scts.data ? f->scts.len : 0);
+	return fnv_more(h, &f->scts_available, sizeof(f->scts_available));
+}
+
 /*
  * The verdict's window: the seconds around now in which no certificate of
  * the chain changes state. A certificate is valid from not_before to
@@ -554,6 +592,7 @@ evaluate(const struct verdict_input *in, int recheck, struct verdict *v)
 	v->verified_expiry = v->verified ? base.verified_expiry : 0;
 	v->gnutls_status = base.gnutls_status;
 	v->trust = trust_id(in->trust);
+	v->facts = facts_id(in->tls);
 	v->name = in->hostname ? xstrdup(in->hostname) : NULL;
 	verdict_window(v, &cc, in->now, valid_until);
 	if (any_cert_issue || pending) {
@@ -628,11 +667,11 @@ verdict_recheck(const struct verdict *old, const struct verdict_input *in, struc
 int
 verdict_holds(const struct verdict *prev, struct cert *const *prev_certs, size_t prev_n,
     struct cert *const *certs, size_t n, size_t presented, const struct trust *trust,
-    const char *name, int64_t now)
+    const char *name, const struct tls_facts *tls, int64_t now)
 {
 	if (prev == NULL || prev->trust == 0 || prev->trust != trust_id(trust) ||
-	    verdict_pending(prev) || prev_n != n || n != presented ||
-	    now < prev->from || now >= prev->until)
+	    prev->facts != facts_id(tls) || verdict_pending(prev) || prev_n != n ||
+	    n != presented || now < prev->from || now >= prev->until)
 		return 0;
 	if ((prev->name == NULL) != (name == NULL) || (name && strcmp(prev->name, name) != 0))
 		return 0;

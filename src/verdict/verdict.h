@@ -91,7 +91,10 @@
 	X(MD5_SIGNATURE, "md5_signature") \
 	X(UNKNOWN_CRIT_EXT, "unknown_critical_extension") \
 	X(AIA_MALFORMED, "aia_malformed") \
-	X(AIA_CRITICAL, "aia_critical")
+	X(AIA_CRITICAL, "aia_critical") \
+	X(VALIDITY_EXCEEDS_LIMIT, "validity_exceeds_limit") \
+	X(TOO_FEW_SCTS, "too_few_scts") \
+	X(EXPIRED_CA_IN_CHAIN, "expired_ca_in_chain")
 
 #define VERDICT_BIT_ENUM(id, word) VBIT_##id,
 enum { VERDICT_REASONS(VERDICT_BIT_ENUM) VERDICT_NREASONS };
@@ -135,12 +138,15 @@ struct tls_facts {
 	const struct der *staples;   /* stapled OCSP response per certificate
 	                              * index (len 0: none); the leaf's first */
 	size_t nstaples;
-	/* SCTs from the TLS extension: GnuTLS 3.7.9 neither requests nor
-	 * exposes signed_certificate_timestamp (RFC 6962 section 3.3), so this
-	 * stays empty; SCTs embedded in the certificate are in its DER. */
+	/* SCTs from the TLS extension (RFC 6962 3.3.1): the server's
+	 * SignedCertificateTimestampList as sent (data NULL: none sent). tls.c
+	 * asks for it in every handshake, but GnuTLS 3.7.9 shows it only in a
+	 * TLS 1.2 (or earlier) ServerHello: scts_available says whether this
+	 * handshake was one. SCTs embedded in a certificate are in its DER. */
 	struct der scts;
 	const char *group;           /* key exchange group ("X25519"); NULL: unknown */
 	const char *sigscheme;       /* the server's signature ("ECDSA-SECP256R1-SHA256") */
+	int scts_available;          /* see scts */
 	int key_usage_violation;     /* GnuTLS stopped the handshake at the leaf's
 	                              * key usage, after receiving the chain */
 };
@@ -166,6 +172,8 @@ struct verdict {
 	 * `from` until `until` (seconds since the epoch), so the next probe
 	 * presenting the same chain may reuse it. trust 0: not reusable. */
 	uint64_t trust;           /* trust_id() of the store */
+	uint64_t facts;           /* what the handshake said beyond the chain
+	                           * (stapled responses, SCTs), hashed */
 	char *name;               /* name checked, or NULL */
 	int64_t from;
 	int64_t until;
@@ -211,13 +219,15 @@ int verdict_verify(const struct der *chain, size_t n, const struct trust *t,
                    const char *hostname, int64_t now, struct verdict *v);
 
 /* Whether prev (the verdict for prev_certs) holds for certs, presented
- * as `presented` certificates (certs holds those that parsed), checked
- * against trust for name at now: the same certificates in the same order
- * (interned: the same pointers), the same store and name, now within its
- * window, and no check waiting for data. */
+ * as `presented` certificates (certs holds those that parsed) in a
+ * handshake that said tls (NULL: nothing), checked against trust for name
+ * at now: the same certificates in the same order (interned: the same
+ * pointers), the same stapled responses and SCT extension, the same store
+ * and name, now within its window, and no check waiting for data. */
 int verdict_holds(const struct verdict *prev, struct cert *const *prev_certs, size_t prev_n,
                   struct cert *const *certs, size_t n, size_t presented,
-                  const struct trust *trust, const char *name, int64_t now);
+                  const struct trust *trust, const char *name,
+                  const struct tls_facts *tls, int64_t now);
 
 /* A verdict that is a copy of src (detail shared). */
 void verdict_copy(struct verdict *dst, const struct verdict *src);

@@ -93,7 +93,11 @@ check_conf(const struct conf *c)
 	    "concurrency %u", c->concurrency);
 	FUZZ_CHECK(c->shard_k >= 1 && c->shard_k <= c->shard_n && c->shard_n <= 4096,
 	    "shard %u/%u", c->shard_k, c->shard_n);
-	FUZZ_CHECK(c->crit_ms <= c->warn_ms, "crit above warn");
+	FUZZ_CHECK(threshold_in_order(&c->warn, &c->crit), "crit above warn");
+	FUZZ_CHECK((c->warn.ms > 0) != (c->warn.fraction > 0) &&
+	    (c->crit.ms > 0) != (c->crit.fraction > 0), "a threshold neither duration nor fraction");
+	FUZZ_CHECK(c->warn.fraction < THRESHOLD_SCALE && c->crit.fraction < THRESHOLD_SCALE,
+	    "a fraction of 100%% or more");
 	FUZZ_CHECK(c->state_dir != NULL, "no state_dir");
 	for (size_t i = 0; i < c->ntargets; i++) {
 		const struct conf_target *t = &c->targets[i];

@@ -28,7 +28,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const names[6] = { "a", "b.example", "CN=x", "t<1>", "\xc3\xa9", "" };
 	struct query_arg args[QUERY_MAX_ARGS + 2];
-	struct status_view v = { NULL, 21 * 86400, 7 * 86400, 1e9 };
+	struct status_view v = { NULL, { 21ULL * 86400 * 1000, 0 }, { 7ULL * 86400 * 1000, 0 }, 1e9,
+		NULL };
 	struct status_entry e[6];
 	struct status_selection sel;
 	struct result fail;
