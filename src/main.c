@@ -13,12 +13,14 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "conf/tfiles.h"
 #include "serve/httpd.h"
 #include "serve/listen.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "serve/metrics.h"
 #include "serve/notify.h"
+#include "serve/probeep.h"
 #include "probe/resolve.h"
 #include "sched.h"
 #include "verdict/expiry.h"
@@ -39,6 +41,8 @@ struct daemon {
 	struct resolver *resolver;
 	struct sched *sched;
 	struct listeners *listeners;
+	struct probeep *probeep;     /* GET /probe (probe_endpoint) */
+	struct tfiles *tfiles;       /* target_files: the scheduler's file targets */
 	struct work_pool *workers;   /* password checks off the loop */
 	struct loop_watch sigwatch;
 	int reload_ok;               /* the last reload succeeded (1 at start) */
@@ -50,15 +54,18 @@ struct daemon {
 	struct store *store;
 	struct status_ctx pages;         /* the status pages: what they read */
 	const char *state_dir_override;  /* -s DIR, for every config loaded */
+	unsigned shard_k, shard_n;       /* --shard or TLSWATCH_SHARD; 0: the config's */
 };
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: tlswatchd [-tvV] [-c FILE] [-s DIR]\n"
+	    "usage: tlswatchd [-tvV] [-c FILE] [-s DIR] [--shard K/N]\n"
 	    "  -c, --config FILE  configuration file (default %s)\n"
 	    "  -s, --state-dir DIR  keep state in DIR instead of the config's state_dir\n"
+	    "      --shard K/N    probe only shard K of N (overrides TLSWATCH_SHARD and\n"
+	    "                     the config's shard)\n"
 	    "  -t, --test         check the configuration and exit: 0 valid, 1 not\n"
 	    "  -v, --verbose      log debug messages too\n"
 	    "  -V, --version      print the version and exit\n"
@@ -91,7 +98,20 @@ render_cb(struct buf *out, void *arg)
 	struct daemon *d = arg;
 
 	sched_render_metrics(out, d->sched);
+	probeep_render_metrics(out, d->probeep);
+	tfiles_render_metrics(out, d->tfiles);
 	metrics_render_reload(out, d->reload_ok, d->reload_time);
+}
+
+/* The target files changed: their targets, as a reload of only those. */
+static void
+tfiles_changed(void *arg)
+{
+	struct daemon *d = arg;
+	size_t n;
+	const struct conf_target *const *ts = tfiles_targets(d->tfiles, &n);
+
+	sched_set_file_targets(d->sched, ts, n);
 }
 
 /* "3 targets, 1 failing, 0 expiring within 21 days": within the
@@ -182,6 +202,9 @@ reload(struct daemon *d)
 {
 	struct conf *nc;
 	struct sched *ns = NULL;
+	struct tfiles *ntf = NULL;
+	const struct conf_target *const *fts;
+	size_t nfts;
 	char *err = NULL;
 
 	log_info("SIGHUP: reloading %s", d->path);
@@ -192,7 +215,15 @@ reload(struct daemon *d)
 		free(nc->state_dir);
 		nc->state_dir = xstrdup(d->state_dir_override);
 	}
+	if (d->shard_n > 0) {
+		nc->shard_k = d->shard_k;
+		nc->shard_n = d->shard_n;
+	}
 	ns = sched_new(d->loop, d->resolver, nc);
+	/* a file broken now keeps what it last gave */
+	ntf = tfiles_new(d->loop, nc, d->tfiles);
+	fts = tfiles_targets(ntf, &nfts);
+	sched_set_file_targets(ns, fts, nfts);
 	if (listeners_apply(d->listeners, nc, &err) == -1)
 		goto fail;
 	if (strcmp(nc->state_dir, store_dir(d->store)) != 0)
@@ -201,8 +232,12 @@ reload(struct daemon *d)
 	/* Stored state for new targets; kept ones bring theirs from memory. */
 	sched_set_store(ns, d->store);
 	sched_start_from(ns, d->sched);
+	probeep_set(d->probeep, ns, nc);   /* before the old scheduler goes */
 	sched_free(d->sched);      /* cancels the old probes: see sched.h */
 	d->sched = ns;
+	tfiles_free(d->tfiles);    /* after the scheduler that held its targets */
+	d->tfiles = ntf;
+	tfiles_watch(ntf, tfiles_changed, d);
 	conf_free(d->conf);
 	d->conf = nc;
 	d->pages.sched = ns;
@@ -210,7 +245,7 @@ reload(struct daemon *d)
 	store_set_conf(d->store, nc);
 	d->reload_ok = 1;
 	d->reload_time = wall_now();
-	log_info("reload: done, %zu target%s", nc->ntargets, nc->ntargets == 1 ? "" : "s");
+	log_info("reload: done, %zu target%s", sched_count(ns), sched_count(ns) == 1 ? "" : "s");
 	status_update(d, 1);
 	return;
 fail:
@@ -219,6 +254,7 @@ fail:
 	log_warnx("reload: configuration refused; the running one stays in force");
 	free(err);
 	sched_free(ns);
+	tfiles_free(ntf);
 	conf_free(nc);
 	d->reload_ok = 0;
 	status_update(d, 1);
@@ -281,7 +317,9 @@ daemon_free(struct daemon *d)
 		loop_timer_cancel(d->loop, &d->watchdog);
 		loop_timer_cancel(d->loop, &d->status);
 	}
+	probeep_free(d->probeep);     /* its jobs are the scheduler's */
 	sched_free(d->sched);
+	tfiles_free(d->tfiles);
 	store_free(d->store);
 	listeners_free(d->listeners);
 	work_pool_free(d->workers);   /* after the servers: their checks drain here */
@@ -299,6 +337,7 @@ daemon_free(struct daemon *d)
 struct options {
 	const char *path;
 	const char *state_dir;     /* -s DIR, or NULL */
+	const char *shard;         /* --shard K/N, else TLSWATCH_SHARD, or NULL */
 	int check;
 	int verbose;
 };
@@ -314,11 +353,15 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "state-dir", required_argument, NULL, 's' },
+		{ "shard", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 
 	o->path = DEFAULT_CONFIG;
+	/* replicas of one image or template unit: no per-shard file */
+	if ((o->shard = getenv("TLSWATCH_SHARD")) != NULL && *o->shard == '\0')
+		o->shard = NULL;
 	while ((ch = getopt_long(argc, argv, "c:tvVhs:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -333,6 +376,9 @@ parse_options(int argc, char **argv, struct options *o)
 				return 2;
 			}
 			o->state_dir = optarg;
+			break;
+		case 'S':
+			o->shard = optarg;
 			break;
 		case 'v':
 			o->verbose++;
@@ -386,6 +432,13 @@ start(struct daemon *d)
 		return -1;
 	}
 	d->sched = sched_new(d->loop, d->resolver, d->conf);
+	d->tfiles = tfiles_new(d->loop, d->conf, NULL);
+	{
+		size_t n;
+		const struct conf_target *const *ts = tfiles_targets(d->tfiles, &n);
+
+		sched_set_file_targets(d->sched, ts, n);
+	}
 	/* Two workers: a bcrypt takes tens of ms of CPU, and two keep checks
 	 * moving while one client guesses, without taking every core. */
 	if ((d->workers = work_pool_new(d->loop, 2, "tlswatchd-work", &err)) == NULL) {
@@ -396,6 +449,9 @@ start(struct daemon *d)
 	/* bound once, here, as a reload binds new addresses */
 	d->listeners = listeners_new(d->loop, d->workers, render_cb, d);
 	listeners_set_pages(d->listeners, status_handle, &d->pages);
+	d->probeep = probeep_new(d->loop);
+	probeep_set(d->probeep, d->sched, d->conf);
+	listeners_set_async(d->listeners, "/probe", probeep_handle, d->probeep);
 	d->pages.sched = d->sched;
 	d->pages.conf = d->conf;
 	if (listeners_apply(d->listeners, d->conf, &err) == -1) {
@@ -442,6 +498,7 @@ start(struct daemon *d)
 		    mine, mine == 1 ? "" : "s", d->conf->concurrency);
 	store_schedule_cleanup(d->store, d->loop, d->conf);
 	sched_start(d->sched);
+	tfiles_watch(d->tfiles, tfiles_changed, d);
 	d->reload_ok = 1;
 	d->reload_time = wall_now();
 	loop_timer_at(d->loop, &d->status, mono_ms() + STATUS_PERIOD_MS);
@@ -459,12 +516,18 @@ int
 main(int argc, char **argv)
 {
 	struct daemon d = { .sigwatch = { .fd = -1 } };
-	struct options o = { NULL, NULL, 0, 0 };
+	struct options o = { NULL, NULL, NULL, 0, 0 };
 	char *err = NULL;
+	const char *msg;
 	int rc, status = 1;
 
 	if ((rc = parse_options(argc, argv, &o)) != 0)
 		return rc - 1;
+	if (o.shard != NULL && (msg = conf_parse_shard(o.shard, &d.shard_k, &d.shard_n)) != NULL) {
+		fprintf(stderr, "tlswatchd: %s \"%s\": %s\n", getenv("TLSWATCH_SHARD") == o.shard ?
+		    "TLSWATCH_SHARD" : "--shard", o.shard, msg);
+		return 2;
+	}
 	log_init("tlswatchd", o.verbose);
 	d.path = o.path;
 	loop_timer_init(&d.status, status_cb);
@@ -480,6 +543,10 @@ main(int argc, char **argv)
 		free(d.conf->state_dir);
 		d.conf->state_dir = xstrdup(o.state_dir);
 		d.state_dir_override = o.state_dir;
+	}
+	if (d.shard_n > 0) {
+		d.conf->shard_k = d.shard_k;
+		d.conf->shard_n = d.shard_n;
 	}
 	/* libconfig's parse tree is gone, but glibc keeps its pages: with
 	 * 100,000 targets that is most of the resident size. Hand them back. */

@@ -32,6 +32,7 @@ result_free(struct result *r)
 	result_drop_ders(r);
 	free(r->fail_detail);
 	free(r->peer);
+	free(r->tried);
 	free(r->tls_version);
 	free(r->cipher);
 	free(r->tls_group);
@@ -54,6 +55,7 @@ result_dup(const struct result *r)
 	memcpy(d, r, sizeof(*d));
 	d->fail_detail = dup_or_null(r->fail_detail);
 	d->peer = dup_or_null(r->peer);
+	d->tried = dup_or_null(r->tried);
 	d->tls_version = dup_or_null(r->tls_version);
 	d->cipher = dup_or_null(r->cipher);
 	d->tls_group = dup_or_null(r->tls_group);

@@ -32,6 +32,8 @@ struct result {
 	const char *fail_reason;         /* bounded set, static string; NULL on success */
 	char *fail_detail;               /* free text for logs; may be NULL */
 	char *peer;                      /* address connected to, e.g. "[::1]:443"; may be NULL */
+	char *tried;                     /* the last address a connect was tried to, connected
+	                                  * or not (a proxy's, through one); NULL: none */
 	char *tls_version;               /* "TLS1.3"; NULL unless the handshake completed */
 	char *cipher;                    /* IANA suite name; NULL unless the handshake completed */
 	char *tls_group;                 /* key exchange group, IANA's name lowercased

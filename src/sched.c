@@ -3,11 +3,19 @@
  * free, else waits in a FIFO, so the limit holds without starving anyone.
  * Every outcome goes to the target's history (state/history.c), which
  * decides what changed and logs it, and from there to the store; a check
- * whose data arrived later asks for a recheck here (sched_recheck). */
+ * whose data arrived later asks for a recheck here (sched_recheck).
+ *
+ * Targets come from the configuration and from file_sd files (replaced
+ * whole by sched_set_file_targets, as a reload of only those). Probes
+ * asked for by /probe requests (jobs) take the same slots and wait in
+ * the same order, behind a limit of their own (probe_concurrency), so
+ * scrapes cannot take every slot from the schedule. */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include <strings.h>
 
 #include "core/log.h"
 #include "core/loop.h"
@@ -34,7 +42,26 @@ struct target {
 	struct multi *multi;     /* addresses = "all": the probes in flight, or NULL */
 	struct target *qnext;    /* queue of targets due but waiting for a slot */
 	int queued;
+	uint64_t qseq;           /* when it joined the queue, in queue order */
+	int from_file;           /* a file_sd target (sched_set_file_targets) */
 	struct sched *sched;
+};
+
+/* A probe a /probe request asked for: no target, no history. */
+struct sched_job {
+	struct sched *sched;
+	const struct conf_target *ct;
+	struct probe_opts opts;
+	sched_job_fn done;
+	void *arg;
+	struct probe *probe;
+	struct multi *multi;
+	struct sched_job *qnext;
+	int queued;
+	uint64_t qseq;
+	struct loop_timer expire;   /* its deadline while it waits in the queue */
+	uint64_t start_us;
+	struct sched_job *prev, *next;   /* every job of the scheduler */
 };
 
 /* A recheck asked for, run from the loop. */
@@ -51,14 +78,22 @@ struct sched {
 	struct loop *loop;
 	struct resolver *res;
 	const struct conf *conf;
-	struct target *targets;
+	struct target **targets;             /* the config's, then the files' */
 	size_t ntargets;
+	size_t nconf;                        /* of which from the config */
 	struct target **byname;              /* sorted by name */
+	struct target **byaddr;              /* sorted by host (any case) and port */
 	struct heap due;
 	struct loop_timer timer;             /* fires at the earliest due time */
 	struct target *qhead, *qtail;        /* due, waiting for a slot */
 	size_t nqueued;
-	size_t in_flight;
+	size_t in_flight;                    /* probes of targets and jobs */
+	uint64_t qseq;                       /* the next queue position */
+	struct sched_job *jobs;              /* every job, running or queued */
+	struct sched_job *jqhead, *jqtail;   /* jobs waiting for a slot */
+	size_t jobs_in_flight;
+	size_t jobs_queued;
+	int go_names;                        /* probe_endpoint: leaves get Go's names */
 	double start_time;
 	struct histogram lateness;           /* seconds from due time to start */
 	uint64_t skipped;                    /* rounds skipped: target still busy */
@@ -96,6 +131,44 @@ find_target(const struct sched *s, const char *name)
 	return found ? *found : NULL;
 }
 
+static int
+cmp_addr_ptr(const void *a, const void *b)
+{
+	const struct conf_target *ca = (*(const struct target *const *)a)->conf;
+	const struct conf_target *cb = (*(const struct target *const *)b)->conf;
+	int r = strcasecmp(ca->host, cb->host);
+
+	return r != 0 ? r : (ca->port > cb->port) - (ca->port < cb->port);
+}
+
+/* The look-up tables, after the set of targets changed. */
+static void
+sched_index(struct sched *s)
+{
+	size_t n = s->ntargets ? s->ntargets : 1;
+
+	s->byname = xreallocarray(s->byname, n, sizeof(*s->byname));
+	s->byaddr = xreallocarray(s->byaddr, n, sizeof(*s->byaddr));
+	memcpy(s->byname, s->targets, s->ntargets * sizeof(*s->targets));
+	memcpy(s->byaddr, s->targets, s->ntargets * sizeof(*s->targets));
+	qsort(s->byname, s->ntargets, sizeof(*s->byname), cmp_target_ptr);
+	qsort(s->byaddr, s->ntargets, sizeof(*s->byaddr), cmp_addr_ptr);
+}
+
+static struct target *
+target_new(struct sched *s, const struct conf_target *ct, int from_file)
+{
+	struct target *t = xcalloc(1, sizeof(*t));
+
+	t->conf = ct;
+	t->sched = s;
+	t->from_file = from_file;
+	t->labels = metrics_labels(ct);
+	t->hist = history_new(ct->name);
+	heap_node_init(&t->due);
+	return t;
+}
+
 struct sched *
 sched_new(struct loop *l, struct resolver *res, const struct conf *c)
 {
@@ -104,6 +177,7 @@ sched_new(struct loop *l, struct resolver *res, const struct conf *c)
 	s->loop = l;
 	s->res = res;
 	s->conf = c;
+	s->go_names = c->probe_endpoint;
 	s->start_time = wall_now();
 	histogram_init(&s->lateness, lateness_bounds, ARRAY_SIZE(lateness_bounds));
 	heap_init(&s->due);
@@ -114,25 +188,19 @@ sched_new(struct loop *l, struct resolver *res, const struct conf *c)
 		if (conf_in_shard(c->targets[i].name, c->shard_k, c->shard_n))
 			s->ntargets++;
 	s->targets = xcalloc(s->ntargets ? s->ntargets : 1, sizeof(*s->targets));
-	s->byname = xcalloc(s->ntargets ? s->ntargets : 1, sizeof(*s->byname));
 	for (size_t i = 0, k = 0; i < c->ntargets; i++) {
 		if (!conf_in_shard(c->targets[i].name, c->shard_k, c->shard_n))
 			continue;
-		struct target *t = &s->targets[k];
-		t->conf = &c->targets[i];
-		t->sched = s;
-		t->labels = metrics_labels(t->conf);
-		t->hist = history_new(t->conf->name);
-		heap_node_init(&t->due);
-		s->byname[k] = t;
-		k++;
+		s->targets[k++] = target_new(s, &c->targets[i], 0);
 	}
-	qsort(s->byname, s->ntargets, sizeof(*s->byname), cmp_target_ptr);
+	s->nconf = s->ntargets;
+	sched_index(s);
 	return s;
 }
 
 static void probe_done(void *arg, struct result *r);
 static void multi_done(void *arg, struct result *failure, struct addr_result *a, size_t n);
+static void job_launch(struct sched *s, struct sched_job *j);
 
 static void
 sched_launch(struct sched *s, struct target *t)
@@ -144,6 +212,8 @@ sched_launch(struct sched *s, struct target *t)
 		 * is reused only for the very same certificates. */
 		.prev = history_result(t->hist, NULL),
 		.creds = t->conf->tls.creds,
+		/* a /probe may answer from this result: give it Go's names */
+		.go_names = s->go_names,
 	};
 
 	histogram_observe(&s->lateness,
@@ -155,12 +225,29 @@ sched_launch(struct sched *s, struct target *t)
 		t->probe = probe_start_ex(s->loop, s->res, t->conf, &o, probe_done, t);
 }
 
-/* A slot freed up: start the longest-waiting target. */
+/* A slot freed up: start what has waited longest, a target or a job (a
+ * job only while fewer than probe_concurrency jobs run). */
 static void
 sched_dequeue(struct sched *s)
 {
-	while (s->qhead && s->in_flight < s->conf->concurrency) {
+	while (s->in_flight < s->conf->concurrency) {
 		struct target *t = s->qhead;
+		struct sched_job *j = s->jobs_in_flight < s->conf->probe_concurrency ?
+		    s->jqhead : NULL;
+
+		if (j != NULL && (t == NULL || j->qseq < t->qseq)) {
+			s->jqhead = j->qnext;
+			if (s->jqhead == NULL)
+				s->jqtail = NULL;
+			j->qnext = NULL;
+			j->queued = 0;
+			s->jobs_queued--;
+			loop_timer_cancel(s->loop, &j->expire);
+			job_launch(s, j);
+			continue;
+		}
+		if (t == NULL)
+			break;
 		s->qhead = t->qnext;
 		if (s->qhead == NULL)
 			s->qtail = NULL;
@@ -168,6 +255,25 @@ sched_dequeue(struct sched *s)
 		t->queued = 0;
 		s->nqueued--;
 		sched_launch(s, t);
+	}
+}
+
+/* Take t out of the queue (a file target removed while it waits). */
+static void
+sched_unqueue(struct sched *s, struct target *t)
+{
+	struct target **pp, *prev = NULL;
+
+	for (pp = &s->qhead; *pp != NULL; prev = *pp, pp = &(*pp)->qnext) {
+		if (*pp != t)
+			continue;
+		*pp = t->qnext;
+		if (s->qtail == t)
+			s->qtail = prev;
+		t->qnext = NULL;
+		t->queued = 0;
+		s->nqueued--;
+		return;
 	}
 }
 
@@ -247,6 +353,7 @@ sched_due_cb(struct loop_timer *timer)
 			continue;
 		}
 		t->queued = 1;
+		t->qseq = s->qseq++;
 		if (s->qtail)
 			s->qtail->qnext = t;
 		else
@@ -349,6 +456,14 @@ sched_rechecked(const struct sched *s)
 
 /* ------------------------------------------------------------ life */
 
+/* Where in its first interval a target's first probe falls: a stable hash
+ * of its name, so no burst at start and the same phase after a restart. */
+static uint64_t
+first_offset(const struct conf_target *ct)
+{
+	return hash64(ct->name, strlen(ct->name)) % ct->interval_ms;
+}
+
 void
 sched_start(struct sched *s)
 {
@@ -358,13 +473,19 @@ sched_start(struct sched *s)
 	verdict_set_recheck_hook(recheck_hook, s);
 	/* First probes are spread over the first interval by a stable hash of
 	 * the name: no burst at start, and the same phase after a restart. */
-	for (size_t i = 0; i < s->ntargets; i++) {
-		struct target *t = &s->targets[i];
-		const char *name = t->conf->name;
-		uint64_t offset = hash64(name, strlen(name)) % t->conf->interval_ms;
-		heap_set(&s->due, &t->due, now + offset);
-	}
+	for (size_t i = 0; i < s->ntargets; i++)
+		heap_set(&s->due, &s->targets[i]->due, now + first_offset(s->targets[i]->conf));
 	sched_arm(s);
+}
+
+static void
+target_free(struct target *t)
+{
+	probe_cancel(t->probe);
+	multi_cancel(t->multi);
+	history_free(t->hist);
+	free(t->labels);
+	free(t);
 }
 
 void
@@ -375,23 +496,40 @@ sched_free(struct sched *s)
 	loop_timer_cancel(s->loop, &s->timer);
 	loop_timer_cancel(s->loop, &s->recheck_timer);
 	verdict_unset_recheck_hook(s);
-	for (size_t i = 0; i < s->ntargets; i++) {
-		struct target *t = &s->targets[i];
-		probe_cancel(t->probe);
-		multi_cancel(t->multi);
-		history_free(t->hist);
-		free(t->labels);
+	/* Nothing waiting starts now: a cancelled job frees a slot. */
+	s->qhead = s->qtail = NULL;
+	s->jqhead = s->jqtail = NULL;
+	/* Their owners cancel jobs first (see sched.h); any left go quietly. */
+	while (s->jobs != NULL) {
+		s->jobs->queued = 0;
+		sched_job_cancel(s->jobs);
 	}
+	heap_fini(&s->due);        /* it touches the targets' nodes */
+	for (size_t i = 0; i < s->ntargets; i++)
+		target_free(s->targets[i]);
 	for (size_t i = 0; i < s->nrechecks; i++) {
 		free(s->rechecks[i].target);
 		free(s->rechecks[i].address);
 	}
 	free(s->rechecks);
-	heap_fini(&s->due);
 	histogram_fini(&s->lateness);
 	free(s->byname);
+	free(s->byaddr);
 	free(s->targets);
 	free(s);
+}
+
+/* What the store kept of t: 1 when that was a result. */
+static int
+target_load(struct sched *s, struct target *t)
+{
+	struct store_record *rec;
+	struct result *r;
+
+	if (s->store == NULL || !store_load(s->store, t->conf->name, &rec, &r))
+		return 0;
+	history_restore(t->hist, rec, r);
+	return r != NULL;
 }
 
 void
@@ -400,16 +538,8 @@ sched_set_store(struct sched *s, struct store *st)
 	size_t loaded = 0;
 
 	s->store = st;
-	for (size_t i = 0; i < s->ntargets; i++) {
-		struct target *t = &s->targets[i];
-		struct store_record *rec;
-		struct result *r;
-
-		if (store_load(st, t->conf->name, &rec, &r)) {
-			history_restore(t->hist, rec, r);
-			loaded += r != NULL;
-		}
-	}
+	for (size_t i = 0; i < s->ntargets; i++)
+		loaded += target_load(s, s->targets[i]);
 	log_info("state_dir %s: loaded the last result of %zu of %zu target%s",
 	    store_dir(st), loaded, s->ntargets, s->ntargets == 1 ? "" : "s");
 }
@@ -423,13 +553,13 @@ sched_count(const struct sched *s)
 const struct conf_target *
 sched_conf(const struct sched *s, size_t i)
 {
-	return s->targets[i].conf;
+	return s->targets[i]->conf;
 }
 
 const struct history *
 sched_history(const struct sched *s, size_t i)
 {
-	return s->targets[i].hist;
+	return s->targets[i]->hist;
 }
 
 size_t
@@ -456,13 +586,13 @@ sched_render_metrics(struct buf *out, void *arg)
 	size_t nrows = 0, k = 0;
 
 	for (size_t i = 0; i < s->ntargets; i++) {
-		size_t na = history_naddrs(s->targets[i].hist);
+		size_t na = history_naddrs(s->targets[i]->hist);
 
 		nrows += na ? na : 1;
 	}
 	rows = xcalloc(nrows ? nrows : 1, sizeof(*rows));
 	for (size_t i = 0; i < s->ntargets; i++) {
-		const struct target *t = &s->targets[i];
+		const struct target *t = s->targets[i];
 		size_t na = history_naddrs(t->hist);
 
 		mt[i].conf = t->conf;
@@ -529,7 +659,7 @@ sched_start_from(struct sched *s, struct sched *old)
 		s->lateness.count = old->lateness.count;
 	}
 	for (size_t i = 0; i < s->ntargets; i++) {
-		struct target *t = &s->targets[i], *o = find_target(old, t->conf->name);
+		struct target *t = s->targets[i], *o = find_target(old, t->conf->name);
 		uint64_t due;
 
 		if (o != NULL && conf_target_equal(o->conf, t->conf)) {
@@ -546,9 +676,7 @@ sched_start_from(struct sched *s, struct sched *old)
 			kept++;
 		} else {
 			/* New or changed: a fresh start within its first interval. */
-			const char *name = t->conf->name;
-
-			due = now + hash64(name, strlen(name)) % t->conf->interval_ms;
+			due = now + first_offset(t->conf);
 			if (o != NULL)
 				changed++;
 			else
@@ -573,7 +701,7 @@ sched_summary(const struct sched *s, double now, const struct threshold *warn,
 	*failing = 0;
 	*expiring = 0;
 	for (size_t i = 0; i < s->ntargets; i++) {
-		const struct result *r = history_result(s->targets[i].hist, NULL);
+		const struct result *r = history_result(s->targets[i]->hist, NULL);
 		int64_t exp;
 
 		if (r == NULL)
@@ -587,4 +715,319 @@ sched_summary(const struct sched *s, double now, const struct threshold *warn,
 		    threshold_seconds(warn, expiry_lifetime(r->certs, r->ncerts, exp)))
 			(*expiring)++;
 	}
+}
+
+/* ------------------------------------------------------------ /probe jobs */
+
+static void
+job_unlink(struct sched *s, struct sched_job *j)
+{
+	if (j->prev)
+		j->prev->next = j->next;
+	else
+		s->jobs = j->next;
+	if (j->next)
+		j->next->prev = j->prev;
+}
+
+/* The job ends: counted out, then its owner told (who may start others). */
+static void
+job_end(struct sched_job *j, struct result *r, struct addr_result *a, size_t n)
+{
+	struct sched *s = j->sched;
+	sched_job_fn done = j->done;
+	void *arg = j->arg;
+
+	if (r != NULL)
+		result_drop_ders(r);       /* /probe stores nothing */
+	for (size_t i = 0; i < n; i++)
+		result_drop_ders(a[i].result);
+	job_unlink(s, j);
+	free(j);
+	done(arg, r, a, n);
+	sched_dequeue(s);
+}
+
+static void
+job_probe_done(void *arg, struct result *r)
+{
+	struct sched_job *j = arg;
+
+	j->probe = NULL;
+	j->sched->in_flight--;
+	j->sched->jobs_in_flight--;
+	job_end(j, r, NULL, 0);
+}
+
+static void
+job_multi_done(void *arg, struct result *failure, struct addr_result *a, size_t n)
+{
+	struct sched_job *j = arg;
+
+	j->multi = NULL;
+	j->sched->in_flight--;
+	j->sched->jobs_in_flight--;
+	job_end(j, failure, a, n);
+}
+
+static void
+job_launch(struct sched *s, struct sched_job *j)
+{
+	s->in_flight++;
+	s->jobs_in_flight++;
+	if (j->ct->tls.addresses_all)
+		j->multi = multi_start(s->loop, s->res, j->ct, &j->opts, job_multi_done, j);
+	else
+		j->probe = probe_start_ex(s->loop, s->res, j->ct, &j->opts, job_probe_done, j);
+}
+
+/* Take a queued job out of the queue. */
+static void
+job_unqueue(struct sched *s, struct sched_job *j)
+{
+	struct sched_job **pp, *prev = NULL;
+
+	for (pp = &s->jqhead; *pp != NULL; prev = *pp, pp = &(*pp)->qnext) {
+		if (*pp != j)
+			continue;
+		*pp = j->qnext;
+		if (s->jqtail == j)
+			s->jqtail = prev;
+		break;
+	}
+	j->qnext = NULL;
+	j->queued = 0;
+	s->jobs_queued--;
+}
+
+/* Its deadline passed in the queue: a timeout, without a probe. */
+static void
+job_expire_cb(struct loop_timer *t)
+{
+	struct sched_job *j = container_of(t, struct sched_job, expire);
+	struct sched *s = j->sched;
+	struct result *r = xcalloc(1, sizeof(*r));
+
+	job_unqueue(s, j);
+	for (int i = 0; i < STAGE_COUNT; i++)
+		r->stage_seconds[i] = -1;
+	r->time = wall_now();
+	r->duration = (double)(mono_us() - j->start_us) / 1e6;
+	r->fail_stage = "timeout";
+	r->fail_reason = "queued";
+	r->fail_detail = xasprintf("waited for a free probe slot until the deadline "
+	    "(concurrency %u, probe_concurrency %u)", s->conf->concurrency,
+	    s->conf->probe_concurrency);
+	job_end(j, r, NULL, 0);
+}
+
+struct sched_job *
+sched_job_start(struct sched *s, const struct conf_target *ct, const struct probe_opts *o,
+    sched_job_fn done, void *arg)
+{
+	struct sched_job *j = xcalloc(1, sizeof(*j));
+
+	j->sched = s;
+	j->ct = ct;
+	j->opts = *o;
+	j->opts.go_names = 1;
+	if (j->opts.deadline_ms == 0)
+		j->opts.deadline_ms = mono_ms() + ct->timeout_ms;
+	j->done = done;
+	j->arg = arg;
+	j->start_us = mono_us();
+	loop_timer_init(&j->expire, job_expire_cb);
+	j->next = s->jobs;
+	if (j->next)
+		j->next->prev = j;
+	s->jobs = j;
+	if (s->in_flight < s->conf->concurrency &&
+	    s->jobs_in_flight < s->conf->probe_concurrency) {
+		job_launch(s, j);
+		return j;
+	}
+	j->queued = 1;
+	j->qseq = s->qseq++;
+	if (s->jqtail)
+		s->jqtail->qnext = j;
+	else
+		s->jqhead = j;
+	s->jqtail = j;
+	s->jobs_queued++;
+	loop_timer_at(s->loop, &j->expire, j->opts.deadline_ms);
+	return j;
+}
+
+void
+sched_job_cancel(struct sched_job *j)
+{
+	struct sched *s;
+
+	if (j == NULL)
+		return;
+	s = j->sched;
+	if (j->queued)
+		job_unqueue(s, j);
+	if (j->probe != NULL || j->multi != NULL) {
+		probe_cancel(j->probe);
+		multi_cancel(j->multi);
+		s->in_flight--;
+		s->jobs_in_flight--;
+	}
+	loop_timer_cancel(s->loop, &j->expire);
+	job_unlink(s, j);
+	free(j);
+	/* not from inside a callback of ours: a slot may be free now */
+	sched_dequeue(s);
+}
+
+size_t
+sched_jobs_in_flight(const struct sched *s)
+{
+	return s->jobs_in_flight;
+}
+
+size_t
+sched_jobs_queued(const struct sched *s)
+{
+	return s->jobs_queued;
+}
+
+/* ------------------------------------------------------------ file targets */
+
+/* Take t out of the schedule and free it (a file target no file names). */
+static void
+target_remove(struct sched *s, struct target *t)
+{
+	if (t->probe != NULL || t->multi != NULL)
+		s->in_flight--;
+	if (t->queued)
+		sched_unqueue(s, t);
+	if (heap_contains(&t->due))
+		heap_remove(&s->due, &t->due);
+	target_free(t);
+}
+
+/* ts[i] by name, the earlier first among equal names. */
+struct named {
+	const char *name;
+	size_t index;
+};
+
+static int
+cmp_named(const void *a, const void *b)
+{
+	const struct named *na = a, *nb = b;
+	int r = strcmp(na->name, nb->name);
+
+	return r != 0 ? r : (na->index > nb->index) - (na->index < nb->index);
+}
+
+static int
+cmp_name_key(const void *key, const void *elem)
+{
+	return strcmp(key, (*(const struct target *const *)elem)->conf->name);
+}
+
+void
+sched_set_file_targets(struct sched *s, const struct conf_target *const *ts, size_t n)
+{
+	size_t nold = s->ntargets - s->nconf, k = s->nconf;
+	size_t kept = 0, changed = 0, added = 0, removed = 0;
+	struct target **old = xcalloc(nold ? nold : 1, sizeof(*old));
+	struct target **nt = xcalloc(s->nconf + n ? s->nconf + n : 1, sizeof(*nt));
+	struct named *order = xcalloc(n ? n : 1, sizeof(*order));
+	unsigned char *skip = xcalloc(n ? n : 1, 1), *keep = xcalloc(nold ? nold : 1, 1);
+	int started = s->timer.cb != NULL;
+	uint64_t now = mono_ms();
+
+	memcpy(old, s->targets + s->nconf, nold * sizeof(*old));
+	qsort(old, nold, sizeof(*old), cmp_target_ptr);
+	/* one target per name: the first file's (files come in order) */
+	for (size_t i = 0; i < n; i++)
+		order[i] = (struct named){ ts[i]->name, i };
+	qsort(order, n, sizeof(*order), cmp_named);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(order[i].name, order[i - 1].name) == 0)
+			skip[order[i].index] = 1;
+	memcpy(nt, s->targets, s->nconf * sizeof(*nt));
+	for (size_t i = 0; i < n; i++) {
+		const struct conf_target *ct = ts[i];
+		struct target **found, *t;
+
+		if (skip[i] || !conf_in_shard(ct->name, s->conf->shard_k, s->conf->shard_n))
+			continue;
+		if (find_target(s, ct->name) != NULL && !find_target(s, ct->name)->from_file) {
+			log_warnx("target_files: target %s is in the configuration file already; "
+			    "the target file's entry is ignored", ct->name);
+			continue;
+		}
+		found = bsearch(ct->name, old, nold, sizeof(*old), cmp_name_key);
+		if (found != NULL && (*found)->conf == ct) {
+			/* the very same entry: it goes on as it runs */
+			keep[found - old] = 1;
+			nt[k++] = *found;
+			kept++;
+			continue;
+		}
+		/* new, or changed (its old self goes below): a fresh start,
+		 * with what the store kept of the name, as a reload does */
+		changed += found != NULL;
+		added += found == NULL;
+		t = target_new(s, ct, 1);
+		target_load(s, t);
+		if (started)
+			heap_set(&s->due, &t->due, now + first_offset(ct));
+		nt[k++] = t;
+	}
+	for (size_t i = 0; i < nold; i++) {
+		if (keep[i])
+			continue;
+		removed++;
+		target_remove(s, old[i]);
+	}
+	removed -= changed;
+	free(s->targets);
+	s->targets = nt;
+	s->ntargets = k;
+	sched_index(s);
+	if (started) {
+		log_info("target_files: %zu target%s kept, %zu changed, %zu added, %zu removed",
+		    kept, kept == 1 ? "" : "s", changed, added, removed);
+		sched_arm(s);
+		sched_dequeue(s);
+	}
+	free(old);
+	free(order);
+	free(skip);
+	free(keep);
+}
+
+/* ------------------------------------------------------------ answering /probe */
+
+const struct result *
+sched_result_alike(const struct sched *s, const struct conf_target *ct)
+{
+	struct conf_target key = { .host = ct->host, .port = ct->port };
+	struct target kt = { .conf = &key }, *kp = &kt;
+	size_t lo = 0, hi = s->ntargets;
+
+	if (ct->tls.addresses_all)
+		return NULL;
+	/* the first entry of the host and port, then every one of them */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cmp_addr_ptr(&s->byaddr[mid], &kp) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < s->ntargets && cmp_addr_ptr(&s->byaddr[lo], &kp) == 0; lo++) {
+		const struct target *t = s->byaddr[lo];
+
+		if (conf_target_probes_alike(t->conf, ct))
+			return history_result(t->hist, NULL);
+	}
+	return NULL;
 }

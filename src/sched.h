@@ -8,6 +8,7 @@
 
 #include "conf/conf.h"
 #include "core/util.h"
+#include "result.h"
 
 struct loop;
 struct resolver;
@@ -59,6 +60,40 @@ void sched_summary(const struct sched *s, double now, const struct threshold *wa
 void sched_recheck(struct sched *s, const char *target, const char *address);
 /* Rechecks run since start (reloads included). */
 uint64_t sched_rechecked(const struct sched *s);
+
+/* Replace the targets that came from file_sd files with ts[0..n) (this
+ * shard's of them; the caller keeps each valid until it is replaced or the
+ * scheduler goes), as a reload of only those: an entry given again as the
+ * same pointer goes on as it runs (state, counters, phase, a probe in
+ * flight); a new name, or one whose entry changed, starts afresh within its
+ * first interval from what the store kept of it; a name no longer given
+ * goes. A name the configuration has, or that came earlier in ts, is
+ * skipped (logged). Before sched_start: only the set changes. */
+void sched_set_file_targets(struct sched *s, const struct conf_target *const *ts, size_t n);
+
+/* A probe for a /probe request: done receives the result (single
+ * address: r; addresses = "all": a[0..n), or r when resolving failed), the
+ * callee owning it, once, never from inside this call. The job takes a
+ * slot of `concurrency`, at most probe_concurrency jobs at once, and waits
+ * in the scheduled targets' queue in arrival order; past o->deadline_ms (0:
+ * now + the timeout) in the queue it ends as timeout/queued. ct and
+ * o's pointers must outlive the job. */
+struct sched_job;
+struct probe_opts;
+typedef void (*sched_job_fn)(void *arg, struct result *r, struct addr_result *a, size_t n);
+struct sched_job *sched_job_start(struct sched *s, const struct conf_target *ct,
+                                  const struct probe_opts *o, sched_job_fn done, void *arg);
+/* Abandon a job (running or queued); done will not be called. Accepts
+ * NULL. A scheduler's owner cancels its jobs before sched_free. */
+void sched_job_cancel(struct sched_job *j);
+/* Jobs probing now, and waiting for a slot. */
+size_t sched_jobs_in_flight(const struct sched *s);
+size_t sched_jobs_queued(const struct sched *s);
+
+/* The last result of a target probed as ct would be (same host, port and
+ * settings: conf_target_probes_alike; addresses = "first" only), or NULL:
+ * what a /probe may answer from when it is fresh enough. */
+const struct result *sched_result_alike(const struct sched *s, const struct conf_target *ct);
 
 /* The /metrics body; arg is the struct sched. */
 void sched_render_metrics(struct buf *out, void *arg);

@@ -30,6 +30,7 @@ done
 for f in "$conf" "$doc/README.md" "$doc/examples/tlswatchd.conf" \
 	"$prefix/lib/systemd/system/tlswatchd.service" \
 	"$prefix/share/tlswatch/prometheus/tlswatch-rules.yml" \
+	"$prefix/share/tlswatch/prometheus/tlswatch-probe-rules.yml" \
 	"$prefix/share/tlswatch/prometheus/prometheus.yml" \
 	"$prefix/share/tlswatch/grafana/tlswatch.json" \
 	"$prefix/share/man/man8/tlswatchd.8" \

@@ -88,9 +88,10 @@ expect_has() {
 }
 d=$TLSWATCHD t=$TLSWATCH f=$tmp/files
 
-expect_has "$d ''" "--config --state-dir --test --verbose --version --help" \
+expect_has "$d ''" "--config --state-dir --shard --test --verbose --version --help" \
 	"tlswatchd: every option"
-expect "$d --s" "--state-dir" "tlswatchd: an option by its prefix"
+expect "$d --st" "--state-dir" "tlswatchd: an option by its prefix"
+expect "$d --sh" "--shard" "tlswatchd: --shard by its prefix"
 expect "$d -c $f/" "$f/a.conf $f/b.pem $f/sub.d" "tlswatchd -c: files"
 expect "$d --config $f/a" "$f/a.conf" "tlswatchd --config: a file by its prefix"
 expect "$d --state-dir $f/" "$f/sub.d" "tlswatchd --state-dir: directories only"

@@ -106,6 +106,74 @@ teardown(void **state)
 	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* ---- /probe: modules, probe_allow, probe_cache, proxy ------------------ */
+
+static void
+test_probe_settings(void **state)
+{
+	const struct conf_module *m;
+	struct conf *c;
+
+	(void)state;
+	c = load_ok("targets = ();\n");
+	assert_int_equal(c->probe_endpoint, 0);
+	assert_null(c->probe_allow);
+	assert_true(c->probe_cache_ms == 0);
+	assert_int_equal(c->probe_concurrency, (c->concurrency + 1) / 2);
+	assert_int_equal(c->nmodules, 0);
+	conf_free(c);
+
+	c = load_ok("probe_endpoint = true;\nprobe_allow = ( \"10.0.0.0/8\", \"*.example.org\" );\n"
+	    "probe_cache = \"30s\";\nprobe_concurrency = 4;\ntimeout = 7;\n"
+	    "proxy = \"http://px:3128\";\n"
+	    "modules = {\n  smtp = { starttls = \"smtp\"; timeout = \"2s\"; };\n"
+	    "  direct = { server_name = \"x.test\"; proxy = \"socks5://s:1080\"; };\n};\n"
+	    "targets = ( { address = \"a.test:443\"; } );\n");
+	assert_int_equal(c->probe_endpoint, 1);
+	assert_non_null(c->probe_allow);
+	assert_true(c->probe_cache_ms == 30000);
+	assert_int_equal(c->probe_concurrency, 4);
+	assert_int_equal(c->nmodules, 2);
+	/* sorted by name; unset settings from the top level */
+	assert_string_equal(c->modules[0].name, "direct");
+	assert_string_equal(c->modules[0].t.server_name, "x.test");
+	assert_string_equal(c->modules[0].t.tls.proxy, "socks5://s:1080");
+	assert_true(c->modules[0].t.timeout_ms == 7000);
+	m = conf_module_find(c, "smtp");
+	assert_non_null(m);
+	assert_int_equal(m->t.tls.starttls, STARTTLS_SMTP);
+	assert_true(m->t.timeout_ms == 2000);
+	assert_string_equal(m->t.tls.proxy, "http://px:3128");
+	assert_null(conf_module_find(c, "nope"));
+	/* no module named default: the top-level settings */
+	m = conf_module_find(c, NULL);
+	assert_ptr_equal(m, &c->top);
+	assert_true(m->t.timeout_ms == 7000);
+	assert_string_equal(c->targets[0].tls.proxy, "http://px:3128");
+	conf_free(c);
+
+	c = load_ok("probe_endpoint = true;\nmodules = { default = { timeout = 3; }; };\n"
+	    "targets = ();\n");
+	m = conf_module_find(c, NULL);
+	assert_non_null(m);
+	assert_string_equal(m->name, "default");
+	conf_free(c);
+
+	expect_errors("probe_endpoint = 1;\nprobe_allow = ( \"10.1.2.3/8\" );\n"
+	    "probe_cache = \"soon\";\nmodules = {\n  a = { address = \"x:1\"; };\n"
+	    "  b = 3;\n};\ntargets = ();\n",
+	    "t.conf:1: probe_endpoint: must be true or false\n"
+	    "t.conf:2: probe_allow.[0]: \"10.1.2.3/8\": address has bits set past the prefix length\n"
+	    "t.conf:3: probe_cache: bad duration \"soon\" (use e.g. 90, \"90s\", \"5m\", \"1h\")\n"
+	    "t.conf:5: modules.a.address: unknown setting\n"
+	    "t.conf:6: modules.b: must be a group of target settings");
+	expect_errors("proxy = \"ftp://p:21\";\ntargets = (\n"
+	    "  { address = \"a.test:443\"; proxy = \"http://p:3128\"; addresses = \"all\"; }\n);\n",
+	    "t.conf:1: proxy: must be \"http://host:port\" or \"socks5://host:port\"\n"
+	    "t.conf:3: targets.[0].addresses: addresses = \"all\" cannot go through a proxy, "
+	    "which resolves the name");
+}
+
 /* ---- the web block's connection limits and deadlines ------------------ */
 
 static void
@@ -1287,6 +1355,7 @@ main(void)
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_tls_material),
 		cmocka_unit_test(test_web_limits),
+		cmocka_unit_test(test_probe_settings),
 	};
 	int failed;
 

@@ -7,7 +7,12 @@ then a GnuTLS handshake (src/probe/tls.c) through the tunnel to an openssl
 s_server, and prints the leaf's fingerprint. Each proxy also refuses: a
 port its rules forbid (proxy_refused), a target that is down or a name it
 cannot resolve (proxy_refused), credentials it wants (proxy_auth), and
-each is asked in the other's protocol (proxy_error)."""
+each is asked in the other's protocol (proxy_error).
+
+Then tlswatchd itself with proxy set: targets through tinyproxy and through
+dante see the lab leaf, one the proxy refuses fails as connect/
+proxy_refused, and a /probe module through dante probes a name probe_allow
+lists and refuses (403) an address it does not."""
 
 import os
 import subprocess
@@ -149,6 +154,52 @@ def test(lab):
     # ---- no proxy there at all: an ordinary connect failure
     expect(lab, client(lab, "http://" + down.address, "localhost", server.port),
            "failed connect refused", "a proxy address where nothing listens: refused")
+
+    daemon(lab, pki, good, server, tp, d, forbidden)
+
+
+def daemon(lab, pki, good, server, tp, d, forbidden):
+    """The proxy setting in tlswatchd: per target and per /probe module."""
+    port = L.free_port()
+    conf = """listen = "127.0.0.1:%d";
+interval = "2s"; timeout = "1500ms"; ca_file = "%s";
+probe_endpoint = true;
+probe_allow = ( "localhost" );
+modules = { socks = { proxy = "socks5://%s"; }; };
+targets = (
+  { name = "via_http"; address = "localhost:%d"; proxy = "http://%s"; },
+  { name = "via_socks"; address = "localhost:%d"; proxy = "socks5h://%s"; },
+  { name = "via_refused"; address = "127.0.0.1:%d"; server_name = "localhost";
+    proxy = "http://%s"; }
+);
+""" % (port, pki.path("ca.pem"), d.address, server.port, tp.address, server.port, d.address,
+       forbidden, tp.address)
+    dm = L.Daemon(lab, conf, name="tlswatchd-proxies")
+    lab.daemon = dm
+
+    def settled(e):
+        return all(e.find("tlswatch_probe_success", target=t)
+                   for t in ("via_http", "via_socks", "via_refused"))
+    _, e = dm.wait_for(settled, 10)
+    for t in ("via_http", "via_socks"):
+        lab.eq(e.value("tlswatch_probe_success", target=t), 1,
+               "tlswatchd: target %s is probed through its proxy" % t)
+        fps = [s.labels.get("sha256") for s in e.find("tlswatch_cert_not_after_timestamp_seconds",
+                                                         target=t, depth="0")]
+        lab.eq(fps, [good.sha256], "tlswatchd: %s sees the lab leaf" % t)
+    lab.check(e.find("tlswatch_probe_failure_info", target="via_refused", stage="connect",
+                     reason="proxy_refused"),
+              "tlswatchd: a proxy refusing the port fails as connect/proxy_refused",
+              e.excerpt("via_refused"))
+    path = "/probe?module=socks&target=localhost:%d" % server.port
+    status, _, body = dm.request("GET", path)
+    lab.check(status == 200 and "probe_success 1" in body,
+              "/probe with a module through dante: probe_success 1", body[:2000])
+    status, _, body = dm.request("GET", "/probe?module=socks&target=127.0.0.1:%d" % server.port)
+    lab.check(status == 403 and "address not in probe_allow" in body,
+              "/probe through a proxy: an address probe_allow does not list is 403", body)
+    dm.stop()
+    dm.check_sanitizers()
 
 
 if __name__ == "__main__":

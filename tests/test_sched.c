@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/util.h"
+#include "probe/probe.h"
 #include "probe/resolve.h"
 #include "probe/tls.h"
 #include "result.h"
@@ -194,6 +196,73 @@ test_concurrency(void **state)
 	ts_stop(&srv);
 }
 
+/* /probe jobs: at most probe_concurrency at once however many slots are
+ * free; the others wait in order, and one still waiting at its deadline
+ * ends as timeout/queued without a probe. */
+static int jobs_done;
+static const char *job_reason[3];
+
+static void
+job_cb(void *arg, struct result *r, struct addr_result *a, size_t n)
+{
+	int i = (int)(intptr_t)arg;
+
+	assert_int_equal(n, 0);
+	assert_null(a);
+	assert_non_null(r);
+	job_reason[i] = r->fail_reason;     /* static strings */
+	result_free(r);
+	jobs_done++;
+}
+
+static void
+test_jobs(void **state)
+{
+	const struct tc *chain[] = { &leaf, &ca };
+	struct ts srv;
+	struct conf *c;
+	struct sched *s;
+	struct sched_job *j[3];
+	char *text;
+	uint64_t end;
+
+	(void)state;
+	assert_int_equal(ts_start(&srv, "127.0.0.1", chain, 2, NULL, 0, TS_SILENT), 0);
+	text = xasprintf("ca_file = \"%s/ca.pem\"; concurrency = 4; probe_concurrency = 1;\n"
+	    "interval = \"1h\"; timeout = \"600ms\";\n"
+	    "targets = ( { name = \"j\"; address = \"127.0.0.1:%u\"; } );\n", dir, srv.port);
+	c = load(text);
+	free(text);
+	s = sched_new(loop, res, c);
+	for (int i = 0; i < 3; i++) {
+		struct probe_opts o = {
+			.trust = c->targets[0].trust,
+			/* the first may take its timeout; the others only wait 300 ms */
+			.deadline_ms = mono_ms() + (i == 0 ? 600 : 300),
+		};
+
+		j[i] = sched_job_start(s, &c->targets[0], &o, job_cb, (void *)(intptr_t)i);
+		assert_non_null(j[i]);
+	}
+	assert_int_equal(sched_jobs_in_flight(s), 1);
+	assert_int_equal(sched_jobs_queued(s), 2);
+	assert_int_equal(sched_in_flight(s), 1);
+	end = mono_ms() + 5000;
+	while (jobs_done < 3 && mono_ms() < end)
+		loop_run_once(loop, 20);
+	assert_int_equal(jobs_done, 3);
+	assert_string_equal(job_reason[1], "queued");
+	assert_string_equal(job_reason[2], "queued");
+	assert_non_null(job_reason[0]);
+	assert_string_not_equal(job_reason[0], "queued");
+	assert_int_equal(sched_jobs_in_flight(s), 0);
+	assert_int_equal(sched_jobs_queued(s), 0);
+	assert_int_equal(sched_in_flight(s), 0);
+	sched_free(s);
+	conf_free(c);
+	ts_stop(&srv);
+}
+
 /* A reload keeps what an unchanged target had, down to its history; a
  * changed or new one starts afresh; a removed one goes. */
 static void
@@ -351,6 +420,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_probes),
 		cmocka_unit_test(test_concurrency),
+		cmocka_unit_test(test_jobs),
 		cmocka_unit_test(test_reload),
 		cmocka_unit_test(test_recheck),
 	};

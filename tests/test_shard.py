@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """test_shard.py - shard = "K/N": three instances sharing one target list
 (pulled in with @include, as README shows) probe every target exactly
-once between them."""
+once between them. Shard 1 says so in its file; shard 2's file says 1/3
+and --shard 2/3 overrides it; shard 3 has TLSWATCH_SHARD=3/3 in its
+environment, as replicas of one image or template unit would. A bad
+--shard or TLSWATCH_SHARD exits 2 naming it."""
 
 import os
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True
@@ -28,14 +32,18 @@ def main(lab):
     daemons = []
     for k in (1, 2, 3):
         port = L.free_port()
+        shard = {1: 'shard = "1/3";', 2: 'shard = "1/3";', 3: ""}[k]
+        args = ["-v", "--shard", "2/3"] if k == 2 else ["-v"]
+        env = {"TLSWATCH_SHARD": "3/3"} if k == 3 else None
         daemons.append(L.Daemon(lab, """\
 listen = "127.0.0.1:%d";
-shard = "%d/3";
+%s
 ca_file = %s;
 interval = "2s";
 timeout = "1s";
 @include "targets.conf"
-""" % (port, k, L.conf_string(pki.path("ca.pem"))), name="shard%d" % k))
+""" % (port, shard, L.conf_string(pki.path("ca.pem"))), name="shard%d" % k, args=args,
+            env=env))
 
     seen = {}
     counts = []
@@ -57,6 +65,15 @@ timeout = "1s";
     lab.check(all(c > 0 for c in counts), "each shard got a share of the targets (%s)" % counts)
     for d in daemons:
         d.stop()
+    for args, env, want in ((["--shard", "4/3"], None, "--shard \"4/3\""),
+                            ([], {"TLSWATCH_SHARD": "x"}, "TLSWATCH_SHARD \"x\"")):
+        e = dict(os.environ)
+        e.update(env or {})
+        p = subprocess.run([lab.tlswatchd, "-t", "-c", daemons[0].config_path] + args,
+                           capture_output=True, env=e, timeout=10)
+        err = p.stderr.decode(errors="replace")
+        lab.check(p.returncode == 2 and want in err, "a bad %s exits 2 naming it" % want,
+                  "status %d: %s" % (p.returncode, err))
 
 
 if __name__ == "__main__":

@@ -21,8 +21,11 @@
 #include "core/file.h"
 #include "core/util.h"
 #include "fetch/fetch.h"
+#include "probe/allow.h"
+#include "probe/proxy.h"
 #include "serve/metrics.h"
 #include "serve/webtls.h"
+#include "conf/filesd.h"
 #include "conf/tlsctx.h"
 
 #define MAX_LISTEN 64
@@ -71,6 +74,8 @@ static const char *const top_keys[] = {
 	"starttls", "family", "addresses", "client_cert", "client_key", "priority",
 	"verify_hostname",
 	"warn", "crit", "state_refresh",
+	"proxy", "probe_endpoint", "probe_allow", "probe_cache", "probe_concurrency",
+	"modules", "target_files",
 };
 
 static const char *const web_keys[] = {
@@ -89,8 +94,18 @@ static const char *const target_keys[] = {
 	"name", "address", "server_name", "ca_file", "policy", "interval", "timeout",
 	"labels",
 	"starttls", "family", "addresses", "client_cert", "client_key", "priority",
-	"verify_hostname",
+	"verify_hostname", "proxy",
 };
+
+/* A module holds what a target would, but its address, name and labels. */
+static const char *const module_keys[] = {
+	"server_name", "ca_file", "interval", "timeout",
+	"starttls", "family", "addresses", "client_cert", "client_key", "priority",
+	"verify_hostname", "proxy",
+};
+
+static void parse_probe(struct ctx *x, struct conf *c, const config_setting_t *root);
+static int str_eq(const char *a, const char *b);
 
 
 /*
@@ -708,6 +723,7 @@ parse_tlsopts(struct ctx *x, const config_setting_t *g, const struct conf_tlsopt
 		copy_str(&o->client_cert, parent->client_cert);
 		copy_str(&o->client_key, parent->client_key);
 		copy_str(&o->priority, parent->priority);
+		copy_str(&o->proxy, parent->proxy);
 	} else {
 		o->starttls = -1;
 		o->family = CONF_FAMILY_ANY;
@@ -765,6 +781,26 @@ parse_tlsopts(struct ctx *x, const config_setting_t *g, const struct conf_tlsopt
 			o->priority = xstrdup(v);
 		}
 	}
+	if ((s = config_setting_get_member(g, "proxy")) != NULL &&
+	    (v = get_string(x, s)) != NULL) {
+		struct proxy_spec sp;
+		const char *msg = proxy_parse(v, &sp);
+
+		if (msg != NULL) {
+			report(x, s, NULL, "%s", msg);
+		} else {
+			proxy_spec_fini(&sp);
+			free(o->proxy);
+			o->proxy = xstrdup(v);
+		}
+	}
+	/* multi.c resolves the name itself; a proxy resolves it instead */
+	if (o->proxy != NULL && o->addresses_all &&
+	    (config_setting_get_member(g, "proxy") != NULL ||
+	    config_setting_get_member(g, "addresses") != NULL))
+		report(x, config_setting_get_member(g, "addresses") ?
+		    config_setting_get_member(g, "addresses") : config_setting_get_member(g, "proxy"),
+		    NULL, "addresses = \"all\" cannot go through a proxy, which resolves the name");
 	load_tlsopts(x, g, parent, o);
 }
 
@@ -794,6 +830,7 @@ free_tlsopts(struct conf_tlsopts *o)
 	free(o->client_cert);
 	free(o->client_key);
 	free(o->priority);
+	free(o->proxy);
 }
 
 static void
@@ -1120,38 +1157,18 @@ check_name(struct ctx *x, const config_setting_t *s, const char *v)
 	return 0;
 }
 
+/*
+ * What a target and a module both hold, from group g: server_name, ca_file
+ * (and its trust store), interval, timeout and the probe options, each
+ * inherited from the top level unless written in g.
+ */
 static void
-parse_target(struct ctx *x, struct conf *c, struct conf_target *t,
-    struct target_info *ti, const config_setting_t *root, const config_setting_t *g)
+parse_settings(struct ctx *x, struct conf *c, struct conf_target *t,
+    const config_setting_t *root, const config_setting_t *g)
 {
-	const config_setting_t *s, *addr, *name, *interval, *timeout;
-	const char *v, *msg;
+	const config_setting_t *s, *interval, *timeout;
+	const char *v;
 	int interval_ok = x->interval_ok, timeout_ok = x->timeout_ok;
-
-	t->line = config_setting_source_line(g);
-	check_keys(x, g, target_keys, ARRAY_SIZE(target_keys));
-
-	if ((addr = config_setting_get_member(g, "address")) == NULL)
-		report(x, g, "address", "missing required setting");
-	else if ((v = get_string(x, addr)) != NULL) {
-		t->address = xstrdup(v);
-		if ((msg = conf_split_hostport(v, &t->host, &t->port)) != NULL)
-			report(x, addr, NULL, "%s", msg);
-		else
-			t->host_is_ip = conf_is_ip_literal(t->host);
-	}
-
-	if ((name = config_setting_get_member(g, "name")) != NULL) {
-		if ((v = get_string(x, name)) != NULL && check_name(x, name, v) == 0) {
-			t->name = xstrdup(v);
-			ti->name = t->name;
-			ti->name_from = name;
-		}
-	} else if (t->address != NULL) {
-		t->name = xstrdup(t->address);
-		ti->name = t->name;
-		ti->name_from = addr;
-	}
 
 	if ((s = config_setting_get_member(g, "server_name")) != NULL) {
 		if ((v = get_string(x, s)) == NULL)
@@ -1195,11 +1212,44 @@ parse_target(struct ctx *x, struct conf *c, struct conf_target *t,
 		report(x, timeout ? timeout : interval, NULL,
 		    "timeout (%s) must be below interval (%s)", ts, is);
 	}
+	parse_tlsopts(x, g, &c->tls, &t->tls);
+}
 
+static void
+parse_target(struct ctx *x, struct conf *c, struct conf_target *t,
+    struct target_info *ti, const config_setting_t *root, const config_setting_t *g)
+{
+	const config_setting_t *s, *addr, *name;
+	const char *v, *msg;
+
+	t->line = config_setting_source_line(g);
+	check_keys(x, g, target_keys, ARRAY_SIZE(target_keys));
+
+	if ((addr = config_setting_get_member(g, "address")) == NULL)
+		report(x, g, "address", "missing required setting");
+	else if ((v = get_string(x, addr)) != NULL) {
+		t->address = xstrdup(v);
+		if ((msg = conf_split_hostport(v, &t->host, &t->port)) != NULL)
+			report(x, addr, NULL, "%s", msg);
+		else
+			t->host_is_ip = conf_is_ip_literal(t->host);
+	}
+
+	if ((name = config_setting_get_member(g, "name")) != NULL) {
+		if ((v = get_string(x, name)) != NULL && check_name(x, name, v) == 0) {
+			t->name = xstrdup(v);
+			ti->name = t->name;
+			ti->name_from = name;
+		}
+	} else if (t->address != NULL) {
+		t->name = xstrdup(t->address);
+		ti->name = t->name;
+		ti->name_from = addr;
+	}
+
+	parse_settings(x, c, t, root, g);
 	if ((s = config_setting_get_member(g, "labels")) != NULL)
 		parse_labels(x, t, s);
-
-	parse_tlsopts(x, g, &c->tls, &t->tls);
 	check_target_tlsopts(x, t, g);
 }
 
@@ -1533,6 +1583,213 @@ parse_fetch(struct ctx *x, struct conf *c, const config_setting_t *root)
 	}
 }
 
+/* ------------------------------------------------------------ /probe, modules, target_files */
+
+static int
+cmp_module(const void *a, const void *b)
+{
+	const struct conf_module *ma = a, *mb = b;
+
+	return strcmp(ma->name, mb->name);
+}
+
+/* The top-level settings as a module: what a /probe or file target gets
+ * without one of its own. */
+static void
+top_module(struct ctx *x, struct conf *c, const config_setting_t *root)
+{
+	struct conf_target *t = &c->top.t;
+
+	c->top.line = 1;
+	t->ca_file = c->ca_file ? xstrdup(c->ca_file) : NULL;
+	t->ca_file_line = c->ca_file_line;
+	t->trust = c->ca_file ? x->top_trust : load_trust(x, root, NULL, NULL, 0);
+	t->interval_ms = c->interval_ms;
+	t->timeout_ms = c->timeout_ms;
+	t->tls = c->tls;
+	t->tls.client_cert = c->tls.client_cert ? xstrdup(c->tls.client_cert) : NULL;
+	t->tls.client_key = c->tls.client_key ? xstrdup(c->tls.client_key) : NULL;
+	t->tls.priority = c->tls.priority ? xstrdup(c->tls.priority) : NULL;
+	t->tls.proxy = c->tls.proxy ? xstrdup(c->tls.proxy) : NULL;
+}
+
+static void
+parse_modules(struct ctx *x, struct conf *c, const config_setting_t *root,
+    const config_setting_t *s)
+{
+	int len;
+
+	if (!config_setting_is_group(s)) {
+		report(x, s, NULL, "must be a group of NAME = { ... }");
+		return;
+	}
+	len = config_setting_length(s);
+	if (len > CONF_MAX_MODULES) {
+		report(x, s, NULL, "too many modules (at most %d)", CONF_MAX_MODULES);
+		return;
+	}
+	c->modules = xcalloc(len ? (size_t)len : 1, sizeof(*c->modules));
+	for (int i = 0; i < len; i++) {
+		const config_setting_t *g = config_setting_get_elem(s, i);
+		struct conf_module *m;
+
+		if (!config_setting_is_group(g)) {
+			report(x, g, NULL, "must be a group of target settings");
+			continue;
+		}
+		if (strlen(config_setting_name(g)) > MAX_NAME_LEN) {
+			report(x, g, NULL, "name too long (at most %d bytes)", MAX_NAME_LEN);
+			continue;
+		}
+		check_keys(x, g, module_keys, ARRAY_SIZE(module_keys));
+		m = &c->modules[c->nmodules++];
+		m->name = xstrdup(config_setting_name(g));
+		m->line = config_setting_source_line(g);
+		parse_settings(x, c, &m->t, root, g);
+	}
+	/* libconfig refuses a group with two members of one name */
+	qsort(c->modules, c->nmodules, sizeof(*c->modules), cmp_module);
+}
+
+/* A duration that may be zero (probe_cache = 0: off). */
+static int
+get_duration_or_zero(struct ctx *x, const config_setting_t *s, uint64_t *ms)
+{
+	int type = config_setting_type(s);
+
+	if ((type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64) &&
+	    config_setting_get_int64(s) == 0) {
+		*ms = 0;
+		return 0;
+	}
+	if (type == CONFIG_TYPE_STRING && is_zero_duration(config_setting_get_string(s))) {
+		*ms = 0;
+		return 0;
+	}
+	return get_duration(x, s, ms);
+}
+
+static void
+parse_allow(struct ctx *x, struct conf *c, const config_setting_t *s)
+{
+	int len;
+
+	if (!config_setting_is_list(s) && !config_setting_is_array(s)) {
+		report(x, s, NULL, "must be a list of networks and names, "
+		    "e.g. ( \"10.0.0.0/8\", \"*.example.org\" )");
+		return;
+	}
+	c->probe_allow = allow_new();
+	len = config_setting_length(s);
+	for (int i = 0; i < len; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+		const char *v, *msg;
+
+		if ((v = get_string(x, e)) != NULL && (msg = allow_add(c->probe_allow, v)) != NULL)
+			report(x, e, NULL, "\"%s\": %s", v, msg);
+	}
+}
+
+/* Prometheus's file_sd rule: a glob only in the last path segment, and
+ * the name ends in .json, .yml or .yaml. */
+static void
+parse_target_files(struct ctx *x, struct conf *c, const config_setting_t *s)
+{
+	int len;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		len = 1;
+	} else if (config_setting_is_list(s) || config_setting_is_array(s)) {
+		len = config_setting_length(s);
+	} else {
+		report(x, s, NULL, "must be a list of file names or patterns");
+		return;
+	}
+	if (len > CONF_MAX_TARGET_FILES) {
+		report(x, s, NULL, "too many patterns (at most %d)", CONF_MAX_TARGET_FILES);
+		return;
+	}
+	c->target_files = xcalloc(len ? (size_t)len : 1, sizeof(*c->target_files));
+	for (int i = 0; i < len; i++) {
+		const config_setting_t *e = config_setting_type(s) == CONFIG_TYPE_STRING ? s :
+		    config_setting_get_elem(s, i);
+		const char *v = get_string(x, e), *slash;
+		enum filesd_format f;
+
+		if (v == NULL)
+			continue;
+		slash = strrchr(v, '/');
+		if (*v == '\0' || (slash && slash[1] == '\0')) {
+			report(x, e, NULL, "must name files, not a directory");
+			continue;
+		}
+		if (slash != NULL && strpbrk(v, "*?[") != NULL && strpbrk(v, "*?[") < slash) {
+			report(x, e, NULL, "\"%s\": a pattern only in the last part of the name, "
+			    "e.g. \"/etc/tlswatch/targets.d/*.json\"", v);
+			continue;
+		}
+		if (filesd_format_of(v, &f) == -1) {
+			report(x, e, NULL, "\"%s\": the name must end in .json, .yml or .yaml", v);
+			continue;
+		}
+		c->target_files[c->ntarget_files++] = v[0] == '/' || x->include_dir == NULL ?
+		    xstrdup(v) : xasprintf("%s/%s", x->include_dir, v);
+	}
+}
+
+static void
+parse_probe(struct ctx *x, struct conf *c, const config_setting_t *root)
+{
+	const config_setting_t *s;
+	long long n;
+
+	if ((s = config_setting_get_member(root, "probe_endpoint")) != NULL) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			report(x, s, NULL, "must be true or false");
+		else
+			c->probe_endpoint = config_setting_get_bool(s);
+	}
+	if ((s = config_setting_get_member(root, "probe_allow")) != NULL)
+		parse_allow(x, c, s);
+	if ((s = config_setting_get_member(root, "probe_cache")) != NULL)
+		(void)get_duration_or_zero(x, s, &c->probe_cache_ms);
+	c->probe_concurrency = (c->concurrency + 1) / 2;
+	n = c->probe_concurrency;
+	get_group_int(x, root, "probe_concurrency", 1, c->concurrency, &n);
+	c->probe_concurrency = (unsigned)n;
+	if ((s = config_setting_get_member(root, "modules")) != NULL)
+		parse_modules(x, c, root, s);
+	if ((s = config_setting_get_member(root, "target_files")) != NULL)
+		parse_target_files(x, c, s);
+	if (c->probe_endpoint || c->ntarget_files > 0)
+		top_module(x, c, root);
+}
+
+const struct conf_module *
+conf_module_find(const struct conf *c, const char *name)
+{
+	struct conf_module key = { .name = (char *)(name ? name : "default") };
+	const struct conf_module *m;
+
+	m = bsearch(&key, c->modules, c->nmodules, sizeof(*c->modules), cmp_module);
+	if (m == NULL && name == NULL)
+		return &c->top;
+	return m;
+}
+
+int
+conf_target_probes_alike(const struct conf_target *a, const struct conf_target *b)
+{
+	return a->port == b->port && a->host && b->host && strcasecmp(a->host, b->host) == 0 &&
+	    str_eq(a->server_name, b->server_name) && str_eq(a->ca_file, b->ca_file) &&
+	    a->tls.starttls == b->tls.starttls && a->tls.family == b->tls.family &&
+	    a->tls.addresses_all == b->tls.addresses_all &&
+	    a->tls.verify_hostname == b->tls.verify_hostname &&
+	    str_eq(a->tls.client_cert, b->tls.client_cert) &&
+	    str_eq(a->tls.client_key, b->tls.client_key) &&
+	    str_eq(a->tls.priority, b->tls.priority) && str_eq(a->tls.proxy, b->tls.proxy);
+}
+
 static int
 str_eq(const char *a, const char *b)
 {
@@ -1554,7 +1811,7 @@ conf_target_equal(const struct conf_target *a, const struct conf_target *b)
 	    a->tls.verify_hostname != b->tls.verify_hostname ||
 	    !str_eq(a->tls.client_cert, b->tls.client_cert) ||
 	    !str_eq(a->tls.client_key, b->tls.client_key) ||
-	    !str_eq(a->tls.priority, b->tls.priority))
+	    !str_eq(a->tls.priority, b->tls.priority) || !str_eq(a->tls.proxy, b->tls.proxy))
 		return 0;
 	for (size_t i = 0; i < a->nlabels; i++)
 		if (!str_eq(a->labels[i].name, b->labels[i].name) ||
@@ -1664,6 +1921,7 @@ conf_read(const char *path, char **errors, int load_tls)
 	parse_targets(&x, c, root);
 	parse_web(&x, c, root);
 	parse_fetch(&x, c, root);
+	parse_probe(&x, c, root);
 
 	if (x.nerrs > 0) {
 		*errors = join_errs(&x);
@@ -1765,6 +2023,16 @@ conf_free(struct conf *c)
 	}
 	free(c->web.users);
 	free(c->fetch.proxy);
+	for (size_t i = 0; i < c->nmodules; i++) {
+		free(c->modules[i].name);
+		conf_target_fini(&c->modules[i].t);
+	}
+	free(c->modules);
+	conf_target_fini(&c->top.t);
+	allow_free(c->probe_allow);
+	for (size_t i = 0; i < c->ntarget_files; i++)
+		free(c->target_files[i]);
+	free(c->target_files);
 	free(c->state_dir);
 	free(c->ca_file);
 	free_tlsopts(&c->tls);

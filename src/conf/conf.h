@@ -49,6 +49,8 @@ struct conf_tlsopts {
 	char *client_cert;       /* NULL: none */
 	char *client_key;
 	char *priority;          /* GnuTLS priority string; NULL: GnuTLS's default */
+	char *proxy;             /* "http://host:port" or "socks5://host:port" the
+	                          * connect stage goes through; NULL: direct */
 	/* loaded by conf_load (NULL from conf_parse): the pair above */
 	const struct tls_creds *creds;   /* NULL: no client certificate */
 	int64_t client_not_after;        /* the client certificate's notAfter */
@@ -137,6 +139,21 @@ struct conf_fetch {
 	char *proxy;           /* NULL: none (the environment's proxies are ignored) */
 };
 
+/* A named set of per-target settings (modules = { NAME = { ... }; }), for
+ * /probe requests and file_sd targets: t holds them as a target would
+ * (name, address, host, port and labels unset; server_name NULL: the
+ * target's host; tls.starttls -1: the URL scheme, else the port, decides). */
+struct conf_module {
+	char *name;        /* NULL: the top-level settings */
+	struct conf_target t;
+	int line;
+};
+
+#define CONF_MAX_MODULES 1000
+#define CONF_MAX_TARGET_FILES 64
+
+struct allow;
+
 struct conf {
 	char *path;
 	struct conf_listen *listen;
@@ -159,6 +176,17 @@ struct conf {
 	struct threshold crit;     /* ... and within this "crit"; not above warn
 	                            * when both are durations or both fractions */
 	uint64_t state_refresh_ms; /* unchanged state is rewritten at most this often */
+	/* The /probe endpoint (issue 14) and targets from file_sd files. */
+	int probe_endpoint;        /* serve GET /probe */
+	struct allow *probe_allow; /* what /probe may connect to; empty (or probe_allow
+	                            * not set): nothing */
+	uint64_t probe_cache_ms;   /* a /probe result is answered again for this long */
+	unsigned probe_concurrency;   /* /probe probes in flight at most (of concurrency) */
+	struct conf_module *modules;  /* sorted by name */
+	size_t nmodules;
+	struct conf_module top;    /* the top-level settings as a module (name NULL) */
+	char **target_files;       /* file_sd patterns, relative names made absolute */
+	size_t ntarget_files;
 	struct tlsctx *tlsctx;     /* owns what trust and creds above point to */
 };
 
@@ -195,6 +223,15 @@ int conf_target_equal(const struct conf_target *a, const struct conf_target *b);
  * addresses); NULL with verify_hostname = false. The one copy of the rule,
  * for probes and rechecks. */
 const char *conf_target_check_name(const struct conf_target *t);
+/* The module called name, or NULL. With name NULL: the module called
+ * "default" if there is one, else the top-level settings (&c->top). */
+const struct conf_module *conf_module_find(const struct conf *c, const char *name);
+/* Whether two targets are probed alike: the same host, port and every
+ * setting of how (server name, trust store, STARTTLS, family, addresses,
+ * client certificate, priority, proxy, name check); name, labels, interval
+ * and timeout aside. A /probe may then answer from the other's result. */
+int conf_target_probes_alike(const struct conf_target *a, const struct conf_target *b);
+
 /* Whether two web blocks serve alike (file contents included). */
 int conf_web_equal(const struct conf_web *a, const struct conf_web *b);
 

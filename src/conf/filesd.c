@@ -681,17 +681,17 @@ filesd_parse(const char *name, enum filesd_format f, const char *data, size_t le
 	return x.f;
 }
 
-struct filesd *
-filesd_load(const char *path, char **errors)
+char *
+filesd_read(const char *path, size_t *len, char **errors)
 {
 	enum filesd_format f;
-	struct filesd *r;
 	struct stat st;
 	struct buf b;
 	char chunk[65536];
 	size_t n;
 	FILE *fp;
 
+	*errors = NULL;
 	if (filesd_format_of(path, &f) != 0) {
 		*errors = xasprintf("%s: not a .json, .yml or .yaml file", path);
 		return NULL;
@@ -718,8 +718,25 @@ filesd_load(const char *path, char **errors)
 		return NULL;
 	}
 	fclose(fp);
-	r = filesd_parse(path, f, b.len ? b.data : "", b.len, errors);
-	buf_free(&b);
+	*len = b.len;
+	if (b.data == NULL)
+		return xstrdup("");
+	return buf_steal(&b);
+}
+
+struct filesd *
+filesd_load(const char *path, char **errors)
+{
+	enum filesd_format f;
+	struct filesd *r;
+	size_t len = 0;
+	char *data = filesd_read(path, &len, errors);
+
+	if (data == NULL)
+		return NULL;
+	(void)filesd_format_of(path, &f);
+	r = filesd_parse(path, f, data, len, errors);
+	free(data);
 	return r;
 }
 

@@ -45,6 +45,10 @@ int filesd_format_of(const char *path, enum filesd_format *f);
  * after parsing: "NAME: PATH: message"), caller frees. */
 struct filesd *filesd_parse(const char *name, enum filesd_format f, const char *data, size_t len,
                             char **errors);
+/* The bytes of the file at path (symbolic links followed, as Prometheus
+ * does: ConfigMaps are links), at most FILESD_MAX_BYTES + 1 of them (more
+ * is for filesd_parse to refuse), NUL-terminated; NULL with *errors. */
+char *filesd_read(const char *path, size_t *len, char **errors);
 /* Read and parse the file at path, its format from its name. */
 struct filesd *filesd_load(const char *path, char **errors);
 void filesd_free(struct filesd *f);

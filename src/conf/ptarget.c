@@ -122,3 +122,65 @@ ptarget_fini(struct ptarget *t)
 	free(t->host);
 	t->host = NULL;
 }
+
+static char *
+dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+const char *
+ptarget_conf(const struct ptarget *pt, const char *name, const struct conf_module *m,
+    const char *hostname, const struct conf_label *labels, size_t nlabels,
+    struct conf_target *t)
+{
+	const struct conf_target *mt = &m->t;
+
+	memset(t, 0, sizeof(*t));
+	if (hostname != NULL && (*hostname == '\0' ||
+	    (!conf_is_ip_literal(hostname) && !conf_is_dns_name(hostname))))
+		return "bad hostname (a DNS name or an IP address)";
+	if (mt->tls.family != CONF_FAMILY_ANY && pt->host_is_ip &&
+	    (strchr(pt->host, ':') != NULL) != (mt->tls.family == CONF_FAMILY_IPV6))
+		return mt->tls.family == CONF_FAMILY_IPV6 ?
+		    "the module's family is ipv6 but the address is IPv4" :
+		    "the module's family is ipv4 but the address is IPv6";
+	t->name = xstrdup(name);
+	t->address = strchr(pt->host, ':') != NULL ?
+	    xasprintf("[%s]:%u", pt->host, (unsigned)pt->port) :
+	    xasprintf("%s:%u", pt->host, (unsigned)pt->port);
+	t->host = xstrdup(pt->host);
+	t->port = pt->port;
+	t->host_is_ip = pt->host_is_ip;
+	/* the request's hostname, else the module's, else the host (a name) */
+	if (hostname != NULL)
+		t->server_name = xstrdup(hostname);
+	else if (mt->server_name != NULL)
+		t->server_name = xstrdup(mt->server_name);
+	else if (!pt->host_is_ip)
+		t->server_name = xstrdup(pt->host);
+	t->ca_file = dup_or_null(mt->ca_file);
+	t->ca_file_line = mt->ca_file_line;
+	t->trust = mt->trust;
+	t->interval_ms = mt->interval_ms;
+	t->timeout_ms = mt->timeout_ms;
+	t->line = m->line;
+	t->tls = mt->tls;
+	t->tls.client_cert = dup_or_null(mt->tls.client_cert);
+	t->tls.client_key = dup_or_null(mt->tls.client_key);
+	t->tls.priority = dup_or_null(mt->tls.priority);
+	t->tls.proxy = dup_or_null(mt->tls.proxy);
+	/* a protocol the module names wins over the scheme's, which wins
+	 * over the port's */
+	if (t->tls.starttls < 0)
+		t->tls.starttls = pt->starttls >= 0 ? pt->starttls : (int)starttls_for_port(pt->port);
+	if (nlabels > 0) {
+		t->labels = xcalloc(nlabels, sizeof(*t->labels));
+		for (size_t i = 0; i < nlabels; i++) {
+			t->labels[i].name = xstrdup(labels[i].name);
+			t->labels[i].value = xstrdup(labels[i].value);
+		}
+		t->nlabels = nlabels;
+	}
+	return NULL;
+}

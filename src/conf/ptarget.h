@@ -3,7 +3,12 @@
 #ifndef TLSWATCH_PTARGET_H
 #define TLSWATCH_PTARGET_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+struct conf_module;
+struct conf_label;
+struct conf_target;
 
 /* At most this many bytes in one target string. */
 #define PTARGET_MAX_LEN 1024
@@ -23,5 +28,15 @@ struct ptarget {
  * left empty (ptarget_fini is harmless either way). */
 const char *ptarget_parse(const char *s, struct ptarget *t);
 void ptarget_fini(struct ptarget *t);
+
+/* The target pt names, probed with module m's settings, as the scheduler
+ * and the probe take it: called name, server_name the hostname given (a
+ * /probe request's), else the module's, else the host when it is a name;
+ * STARTTLS as the module says, else as the URL scheme implies, else as
+ * the port's; the labels copied (sorted by name). NULL, or a static message
+ * (then *t is empty). Free with conf_target_fini. */
+const char *ptarget_conf(const struct ptarget *pt, const char *name, const struct conf_module *m,
+                         const char *hostname, const struct conf_label *labels, size_t nlabels,
+                         struct conf_target *t);
 
 #endif

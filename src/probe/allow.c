@@ -173,6 +173,12 @@ allow_add(struct allow *a, const char *entry)
 }
 
 int
+allow_empty(const struct allow *a)
+{
+	return a->nnets + a->nnames == 0;
+}
+
+int
 allow_name(const struct allow *a, const char *host)
 {
 	char *name = canon_name(host);

@@ -18,6 +18,9 @@ void allow_free(struct allow *a);
  * "host.example.org" (that name). NULL, or a static message. */
 const char *allow_add(struct allow *a, const char *entry);
 
+/* Whether nothing was added (then nothing is allowed). */
+int allow_empty(const struct allow *a);
+
 /* Whether the name host (not an IP literal) matches a name pattern:
  * case-insensitive, one trailing dot ignored. */
 int allow_name(const struct allow *a, const char *host);

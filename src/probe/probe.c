@@ -16,7 +16,9 @@
 #include "verdict/chain.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "probe/allow.h"
 #include "probe/probe.h"
+#include "probe/proxy.h"
 #include "probe/resolve.h"
 #include "probe/starttls.h"
 #include "probe/tls.h"
@@ -34,6 +36,10 @@ struct probe {
 	struct resolved_addr fixed_addr;
 	char ref_address[48];       /* with fixed: its address, for rechecks */
 	double resolve_seconds;     /* with fixed: measured by whoever resolved */
+	const struct allow *allow;  /* /probe: what it may connect to; NULL: anything */
+	int go_names;               /* the leaf's names as Go writes them (blackbox labels) */
+	int via_proxy;              /* connect through proxy (ct->tls.proxy) */
+	struct proxy_spec proxy;
 	probe_done_fn done;
 	void *arg;
 
@@ -54,6 +60,7 @@ struct probe {
 	uint32_t events;             /* what watch is registered for; 0: not */
 	struct tls *tls;
 	struct starttls *st;         /* during STAGE_STARTTLS */
+	struct proxy *px;            /* the proxy dialogue, during STAGE_CONNECT */
 
 	struct result *r;
 };
@@ -61,6 +68,7 @@ struct probe {
 static void probe_connect_next(struct probe *p);
 static void probe_handshake(struct probe *p);
 static void probe_starttls(struct probe *p);
+static void probe_proxy(struct probe *p);
 
 static void
 probe_stage_end(struct probe *p, enum stage s)
@@ -95,6 +103,9 @@ probe_release(struct probe *p)
 	p->tls = NULL;
 	starttls_free(p->st);
 	p->st = NULL;
+	proxy_free(p->px);
+	p->px = NULL;
+	proxy_spec_fini(&p->proxy);
 	probe_close_socket(p);
 	free(p->addrs);
 	result_free(p->r);
@@ -201,24 +212,126 @@ start_tls(struct probe *p)
 	probe_handshake(p);
 }
 
+/* Connected to the target, or through the proxy to it: STARTTLS or TLS
+ * next. left holds bytes the target sent with the proxy's answer. */
 static void
-connected(struct probe *p)
+tunnel_open(struct probe *p, const void *left, size_t nleft)
 {
-	char peer[80];
 	const char *domain;
+	const void *out;
+	size_t len;
 
-	loop_timer_cancel(p->loop, &p->step);
 	probe_stage_end(p, STAGE_CONNECT);
-	resolve_format(&p->addrs[p->next_addr - 1], peer, sizeof(peer));
-	p->r->peer = xstrdup(peer);
 	if (p->ct->tls.starttls == STARTTLS_NONE) {
+		if (nleft > 0) {
+			probe_fail(p, "handshake", "protocol_error",
+			    xasprintf("the server sent %zu bytes before the TLS handshake", nleft));
+			return;
+		}
 		start_tls(p);
 		return;
 	}
 	p->stage = STAGE_STARTTLS;
 	domain = p->ct->server_name && *p->ct->server_name ? p->ct->server_name : p->ct->host;
 	p->st = starttls_new((enum starttls_proto)p->ct->tls.starttls, domain);
+	/* a server that speaks first may have spoken already */
+	if (nleft > 0) {
+		if (starttls_next(p->st, &out, &len) != STARTTLS_WANT_READ) {
+			probe_fail(p, "starttls", "protocol_error",
+			    xasprintf("%s: the server spoke before its turn",
+			    starttls_name((enum starttls_proto)p->ct->tls.starttls)));
+			return;
+		}
+		starttls_input(p->st, left, nleft);
+	}
 	probe_starttls(p);
+}
+
+static void
+connected(struct probe *p)
+{
+	char peer[80];
+
+	loop_timer_cancel(p->loop, &p->step);
+	resolve_format(&p->addrs[p->next_addr - 1], peer, sizeof(peer));
+	p->r->peer = xstrdup(peer);
+	if (!p->via_proxy) {
+		tunnel_open(p, NULL, 0);
+		return;
+	}
+	/* the proxy gets the name as it was given: it resolves it */
+	if ((p->px = proxy_new(p->proxy.kind, p->ct->host, p->ct->port)) == NULL) {
+		probe_fail(p, "connect", "proxy_error",
+		    xasprintf("%s proxy: cannot ask for \"%s\"", proxy_kind_name(p->proxy.kind),
+		    p->ct->host));
+		return;
+	}
+	probe_proxy(p);
+}
+
+/* Drive the proxy dialogue, as probe_starttls drives a STARTTLS one. */
+static void
+probe_proxy(struct probe *p)
+{
+	unsigned char in[4096];
+	const void *out, *left;
+	size_t len;
+	ssize_t n;
+
+	for (;;) {
+		switch (proxy_next(p->px, &out, &len)) {
+		case PROXY_WANT_WRITE:
+			n = send(p->watch.fd, out, len, MSG_NOSIGNAL);
+			if (n >= 0) {
+				proxy_sent(p->px, (size_t)n);
+				continue;
+			}
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+				if (probe_watch(p, EPOLLOUT) == -1)
+					probe_fail(p, "connect", "other",
+					    xasprintf("epoll: %s", strerror(errno)));
+				return;
+			}
+			probe_fail(p, "connect", "proxy_error", xasprintf("send to the proxy: %s",
+			    strerror(errno)));
+			return;
+		case PROXY_WANT_READ:
+			n = recv(p->watch.fd, in, sizeof(in), 0);
+			if (n >= 0) {
+				proxy_input(p->px, in, (size_t)n);
+				continue;
+			}
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+				if (probe_watch(p, EPOLLIN) == -1)
+					probe_fail(p, "connect", "other",
+					    xasprintf("epoll: %s", strerror(errno)));
+				return;
+			}
+			probe_fail(p, "connect", "proxy_error", xasprintf("recv from the proxy: %s",
+			    strerror(errno)));
+			return;
+		case PROXY_DONE: {
+			/* the target's first bytes, if any, outlive the dialogue */
+			unsigned char *copy = NULL;
+
+			left = proxy_leftover(p->px, &len);
+			if (len > 0) {
+				copy = xmalloc(len);
+				memcpy(copy, left, len);
+			}
+			proxy_free(p->px);
+			p->px = NULL;
+			tunnel_open(p, copy, len);
+			free(copy);
+			return;
+		}
+		case PROXY_FAILED:
+			probe_fail(p, "connect", proxy_reason(p->px),
+			    xasprintf("%s proxy %s: %s", proxy_kind_name(p->proxy.kind),
+			    p->ct->tls.proxy, proxy_detail(p->px)));
+			return;
+		}
+	}
 }
 
 /* Drive the plaintext dialogue: write what it has to say, read what it
@@ -288,6 +401,10 @@ socket_cb(struct loop_watch *w, uint32_t events)
 	if (p->stage == STAGE_CONNECT) {
 		if (getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 			err = errno;
+		if (p->px != NULL) {
+			probe_proxy(p);
+			return;
+		}
 		if (err == 0) {
 			connected(p);
 			return;
@@ -323,6 +440,11 @@ probe_connect_next(struct probe *p)
 	while (p->next_addr < p->naddrs) {
 		const struct resolved_addr *a = &p->addrs[p->next_addr++];
 		int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		char where[80];
+
+		resolve_format(a, where, sizeof(where));
+		free(p->r->tried);
+		p->r->tried = xstrdup(where);
 
 		if (fd == -1) {
 			p->last_errno = errno;
@@ -365,8 +487,22 @@ resolved_cb(void *arg, const struct resolved_addr *addrs, size_t n,
 
 	p->req = NULL;
 	if (addrs == NULL) {
-		probe_fail(p, "resolve", reason, xasprintf("%s: %s", p->ct->host, detail));
+		probe_fail(p, "resolve", reason, xasprintf("%s: %s",
+		    p->via_proxy ? p->proxy.host : p->ct->host, detail));
 		return;
+	}
+	/* Judged on every address the name gave, before any connect: a name
+	 * cannot smuggle a forbidden address (a proxy's are the operator's). */
+	if (p->allow != NULL && !p->via_proxy) {
+		char why[64] = "";
+		const char *no = allow_check(p->allow, p->ct->host, p->ct->host_is_ip, addrs, n,
+		    why, sizeof(why));
+
+		if (no != NULL) {
+			probe_fail(p, "connect", "not_allowed", xasprintf("%s: %s (%s)",
+			    p->ct->host, no, why));
+			return;
+		}
 	}
 	p->addrs = xreallocarray(NULL, n, sizeof(*addrs));
 	memcpy(p->addrs, addrs, n * sizeof(*addrs));
@@ -412,6 +548,8 @@ probe_verify(struct probe *p)
 	r->ders = xcalloc(n, sizeof(*r->ders));
 	for (size_t i = 0; i < n; i++) {
 		struct cert *c = cert_get(chain[i].data, chain[i].len);
+		if (c && i == 0 && p->go_names)
+			cert_go_names(c, chain[i].data, chain[i].len);
 		if (c) {
 			/* The store writes a certificate once; only one it does
 			 * not have yet needs its DER kept until then. */
@@ -498,6 +636,31 @@ first_step_cb(struct loop_timer *t)
 	struct resolved_addr lit;
 
 	t->cb = attempt_cb;
+	if (p->via_proxy) {
+		/* The proxy resolves the target's name: only a name pattern
+		 * can allow a name, a network only an address literal. */
+		if (p->allow != NULL) {
+			int ok = p->ct->host_is_ip ?
+			    resolve_literal(p->ct->host, p->ct->port, &lit) == 0 &&
+			    allow_address(p->allow, (const struct sockaddr *)&lit.ss) :
+			    allow_name(p->allow, p->ct->host);
+
+			if (!ok) {
+				probe_fail(p, "connect", "not_allowed", xasprintf("%s: %s", p->ct->host,
+				    p->ct->host_is_ip ? "address not in probe_allow" :
+				    "name not in probe_allow (a proxy resolves it, so only a "
+				    "name pattern can allow it)"));
+				return;
+			}
+		}
+		if (resolve_literal(p->proxy.host, p->proxy.port, &lit) == 0) {
+			resolved_cb(p, &lit, 1, NULL, NULL);
+			return;
+		}
+		p->req = resolve_start(p->res, p->proxy.host, p->proxy.port, RESOLVE_ANY,
+		    resolved_cb, p);
+		return;
+	}
 	if (p->fixed) {
 		resolved_cb(p, &p->fixed_addr, 1, NULL, NULL);
 		return;
@@ -532,6 +695,11 @@ probe_start_ex(struct loop *l, struct resolver *res, const struct conf_target *c
 	p->trust = o->trust;
 	p->prev = o->prev;
 	p->creds = o->creds;
+	p->allow = o->allow;
+	p->go_names = o->go_names;
+	/* conf.c checked the setting: parsed again here, where it is used */
+	if (ct->tls.proxy != NULL && proxy_parse(ct->tls.proxy, &p->proxy) == NULL)
+		p->via_proxy = 1;
 	if (o->addr) {
 		p->fixed = 1;
 		p->fixed_addr = *o->addr;

@@ -28,6 +28,7 @@ struct probe *probe_start(struct loop *l, struct resolver *res, const struct con
 
 struct tls_creds;
 struct resolved_addr;
+struct allow;
 
 /* What a probe may be given beside its target. */
 struct probe_opts {
@@ -40,6 +41,12 @@ struct probe_opts {
 	                                     * without resolving; NULL: resolve */
 	double resolve_seconds;             /* with addr: what resolving it took */
 	uint64_t deadline_ms;               /* monotonic ms; 0: start + timeout */
+	const struct allow *allow;          /* /probe: connect only where this
+	                                     * allows, after resolving (else the
+	                                     * probe fails as connect/not_allowed);
+	                                     * NULL: anywhere */
+	int go_names;                       /* make the leaf's names as Go writes
+	                                     * them (cert_go_names), for /probe */
 };
 /* probe_start with more to say: see struct probe_opts. */
 struct probe *probe_start_ex(struct loop *l, struct resolver *res, const struct conf_target *ct,

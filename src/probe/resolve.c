@@ -507,3 +507,25 @@ resolve_format(const struct resolved_addr *a, char *buf, size_t size)
 		snprintf(buf, size, "?");
 	}
 }
+
+int
+resolve_parse_peer(const char *peer, struct resolved_addr *a)
+{
+	char host[64];
+	const char *end;
+
+	if (peer == NULL)
+		return -1;
+	if (peer[0] == '[') {
+		if ((end = strchr(peer, ']')) == NULL || (size_t)(end - peer - 1) >= sizeof(host))
+			return -1;
+		memcpy(host, peer + 1, (size_t)(end - peer - 1));
+		host[end - peer - 1] = '\0';
+	} else {
+		if ((end = strrchr(peer, ':')) == NULL || (size_t)(end - peer) >= sizeof(host))
+			return -1;
+		memcpy(host, peer, (size_t)(end - peer));
+		host[end - peer] = '\0';
+	}
+	return resolve_literal(host, 0, a);
+}

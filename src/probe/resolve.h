@@ -68,5 +68,8 @@ int resolve_literal(const char *host, uint16_t port, struct resolved_addr *out);
 void resolve_ip(const struct resolved_addr *a, char *buf, size_t size);
 /* "1.2.3.4:443" or "[::1]:443" into buf. */
 void resolve_format(const struct resolved_addr *a, char *buf, size_t size);
+/* The address of what resolve_format wrote ("127.0.0.1:443", "[::1]:443"),
+ * port 0: 0, or -1 when peer is NULL or not that. */
+int resolve_parse_peer(const char *peer, struct resolved_addr *out);
 
 #endif

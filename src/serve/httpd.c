@@ -4,7 +4,8 @@
  * waiting connection instead of queueing behind it; and we give each
  * request deadlines for its line and headers that trickling bytes cannot
  * stretch. Password checks run on worker threads (work.c) while their
- * connection is suspended. */
+ * connection is suspended, and so do requests answered later (/probe:
+ * httpd_set_async) while they wait for their answer. */
 #include "config.h"
 
 #include <sys/types.h>
@@ -81,9 +82,11 @@ enum req_state {
 	REQ_VERIFIED,     /* the check is back: hc->auth says how it went */
 	REQ_ANSWERED,     /* a response is queued; a body that follows is dropped */
 	REQ_ABORT,        /* the server is going: close */
+	REQ_DEFERRED,     /* its async handler answers it later (hc->rq) */
 };
 
 struct verify;
+struct httpd_req;
 
 /* One connection, from MHD's "started" to its "closed". */
 struct hconn {
@@ -95,6 +98,26 @@ struct hconn {
 	enum req_state st;
 	int auth;                 /* REQ_VERIFIED: 1 passed, 0 failed */
 	struct verify *job;       /* REQ_VERIFYING */
+	struct httpd_req *rq;     /* REQ_DEFERRED */
+};
+
+/* A request an async handler answers later, while its connection is
+ * suspended. */
+struct httpd_req {
+	struct httpd *h;
+	struct hconn *hc;
+	struct MHD_Connection *conn;
+	const char *method;       /* during the handler only */
+	int in_handler;
+	int suspended;
+	int answered;
+	unsigned status;
+	const char *content_type; /* static */
+	char *body;
+	size_t len;
+	void (*gone)(void *arg);
+	void *gone_arg;
+	struct httpd_req *prev, *next;   /* the server's open ones */
 };
 
 /* A password check on a worker: it owns copies of what it hashes. */
@@ -144,6 +167,12 @@ struct httpd {
 	uint64_t reported_at;
 	httpd_page_fn page;
 	void *page_arg;
+	char *async_path;    /* requests for this path go to async */
+	httpd_async_fn async;
+	void *async_arg;
+	struct httpd_req *deferred;   /* every request of async's still open */
+	int in_mhd;          /* inside MHD_run: answers wait for the next run */
+	int resumed;         /* a connection was resumed: MHD must run */
 };
 
 /* Bodies that never change; MHD only reads them (MHD_RESPMEM_PERSISTENT). */
@@ -453,6 +482,10 @@ verify_free(struct verify *v)
 }
 
 static void httpd_run_mhd(struct httpd *h);
+static int httpd_req_start(struct httpd *h, struct hconn *hc, const char *method,
+                           enum MHD_Result *ret);
+static enum MHD_Result httpd_req_queue(struct httpd *h, struct hconn *hc);
+static void req_drop(struct httpd *h, struct httpd_req *rq);
 
 /* A passed check is remembered and gives its token back; then the
  * request goes on where it stopped. */
@@ -643,6 +676,149 @@ httpd_set_pages(struct httpd *h, httpd_page_fn fn, void *arg)
 	h->page_arg = arg;
 }
 
+/* ------------------------------------------------------------ async requests */
+
+static void
+req_unlink(struct httpd *h, struct httpd_req *rq)
+{
+	if (rq->prev)
+		rq->prev->next = rq->next;
+	else
+		h->deferred = rq->next;
+	if (rq->next)
+		rq->next->prev = rq->prev;
+	rq->prev = rq->next = NULL;
+}
+
+/* The request goes without its answer (the connection or server went):
+ * its owner hears of it, unless it has answered already. */
+static void
+req_drop(struct httpd *h, struct httpd_req *rq)
+{
+	req_unlink(h, rq);
+	if (rq->hc != NULL)
+		rq->hc->rq = NULL;
+	if (!rq->answered && rq->gone != NULL)
+		rq->gone(rq->gone_arg);
+	free(rq->body);
+	free(rq);
+}
+
+/* The answer of a deferred request, queued on its connection. */
+static enum MHD_Result
+httpd_req_queue(struct httpd *h, struct hconn *hc)
+{
+	struct httpd_req *rq = hc->rq;
+	struct MHD_Response *resp;
+	unsigned status = rq->status;
+	const char *type = rq->content_type;
+
+	resp = MHD_create_response_from_buffer_with_free_callback(rq->len, rq->body, free);
+	if (resp != NULL)
+		rq->body = NULL;        /* MHD's now */
+	hc->st = REQ_ANSWERED;
+	req_drop(h, rq);
+	return httpd_respond(h, hc->mc, status, resp, type, status == MHD_HTTP_METHOD_NOT_ALLOWED);
+}
+
+/* Hand the request to the async handler: 0 when it is not its (the
+ * request goes on to the pages), else 1 with *ret MHD's answer. */
+static int
+httpd_req_start(struct httpd *h, struct hconn *hc, const char *method, enum MHD_Result *ret)
+{
+	struct httpd_req *rq = xcalloc(1, sizeof(*rq));
+	int taken;
+
+	rq->h = h;
+	rq->hc = hc;
+	rq->conn = hc->mc;
+	rq->method = method;
+	rq->in_handler = 1;
+	rq->next = h->deferred;
+	if (rq->next)
+		rq->next->prev = rq;
+	h->deferred = rq;
+	hc->rq = rq;
+	hc->st = REQ_DEFERRED;
+	taken = h->async(h->async_arg, rq);
+	rq->in_handler = 0;
+	rq->method = NULL;
+	if (!taken) {
+		hc->st = REQ_ANSWERED;
+		rq->answered = 1;       /* nothing to tell */
+		req_drop(h, rq);
+		return 0;
+	}
+	if (rq->answered) {
+		*ret = httpd_req_queue(h, hc);
+		return 1;
+	}
+	MHD_suspend_connection(hc->mc);
+	rq->suspended = 1;
+	*ret = MHD_YES;
+	return 1;
+}
+
+void
+httpd_set_async(struct httpd *h, const char *path, httpd_async_fn fn, void *arg)
+{
+	free(h->async_path);
+	h->async_path = path ? xstrdup(path) : NULL;
+	h->async = path ? fn : NULL;
+	h->async_arg = arg;
+}
+
+const char *
+httpd_req_method(const struct httpd_req *rq)
+{
+	return rq->method;
+}
+
+const char *
+httpd_req_arg(const struct httpd_req *rq, const char *name)
+{
+	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *
+httpd_req_header(const struct httpd_req *rq, const char *name)
+{
+	return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
+}
+
+void
+httpd_req_on_gone(struct httpd_req *rq, void (*fn)(void *arg), void *arg)
+{
+	rq->gone = fn;
+	rq->gone_arg = arg;
+}
+
+void
+httpd_req_answer(struct httpd_req *rq, unsigned status, const char *content_type, char *body,
+    size_t len)
+{
+	struct httpd *h = rq->h;
+
+	if (rq->answered) {
+		free(body);
+		return;
+	}
+	rq->answered = 1;
+	rq->status = status;
+	rq->content_type = content_type;
+	rq->body = body;
+	rq->len = len;
+	if (!rq->suspended)
+		return;                 /* inside the handler: queued on return */
+	rq->suspended = 0;
+	MHD_resume_connection(rq->conn);
+	/* MHD takes a resumed connection up in its next run: now, unless
+	 * this is inside one (then right after it, see httpd_run_mhd) */
+	h->resumed = 1;
+	if (!h->in_mhd)
+		httpd_run_mhd(h);
+}
+
 static struct hconn *
 hconn_of(struct MHD_Connection *conn)
 {
@@ -677,6 +853,11 @@ httpd_handle(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;        /* suspended: not called, but harmless */
 	case REQ_ABORT:
 		return MHD_NO;
+	case REQ_DEFERRED:
+		/* resumed: the answer is in */
+		if (hc->rq != NULL && hc->rq->answered)
+			return httpd_req_queue(h, hc);
+		return MHD_YES;
 	case REQ_NEW:
 		conns_busy(&h->conns, &hc->c);
 		if (!httpd_client_ok(h, conn)) {
@@ -704,6 +885,12 @@ httpd_handle(void *cls, struct MHD_Connection *conn, const char *url,
 	}
 	hc->st = REQ_ANSWERED;
 
+	if (h->async != NULL && strcmp(url, h->async_path) == 0) {
+		int taken = httpd_req_start(h, hc, method, &ret);
+
+		if (taken)
+			return ret;
+	}
 	if (strcmp(url, "/metrics") == 0)
 		metrics = 1;
 	else if (strcmp(url, "/healthz") == 0)
@@ -760,6 +947,8 @@ httpd_notify_connection(void *cls, struct MHD_Connection *conn, void **socket_co
 		return;
 	if (hc->job != NULL)
 		hc->job->hc = NULL;     /* only at shutdown: see httpd_free */
+	if (hc->rq != NULL)
+		req_drop(h, hc->rq);
 	conns_remove(&h->conns, &hc->c);
 	if (hc->prev)
 		hc->prev->next = hc->next;
@@ -797,6 +986,8 @@ httpd_completed(void *cls, struct MHD_Connection *conn, void **req,
 	(void)toe;
 	if (hc == NULL || hc->st == REQ_ABORT)
 		return;
+	if (hc->rq != NULL)
+		req_drop(h, hc->rq);    /* ended before its answer went out */
 	hc->st = REQ_NEW;
 	hc->auth = 0;
 	conns_done(&h->conns, &hc->c, mono_ms());
@@ -1010,6 +1201,7 @@ httpd_release(struct httpd *h)
 		free(h->users[i].hash);
 	}
 	free(h->users);
+	free(h->async_path);
 	authcache_free(h->cache);
 	ratelimit_free(h->limiter);
 	conns_fini(&h->conns);
@@ -1217,6 +1409,17 @@ httpd_free(struct httpd *h)
 		}
 	}
 	h->verifying = NULL;
+	/* Deferred requests go unanswered: their owners hear of it. */
+	while (h->deferred != NULL) {
+		struct httpd_req *rq = h->deferred;
+		struct hconn *hc = rq->hc;
+
+		if (rq->suspended)
+			MHD_resume_connection(rq->conn);
+		if (hc != NULL)
+			hc->st = REQ_ABORT;
+		req_drop(h, rq);
+	}
 	(void)MHD_run(h->daemon);    /* takes the resumed ones up: they close */
 	MHD_stop_daemon(h->daemon);
 	close(h->listen_fd);
@@ -1232,8 +1435,14 @@ httpd_fd(const struct httpd *h)
 static void
 httpd_run_mhd(struct httpd *h)
 {
-	/* MHD_NO only means nothing could be done; the loop goes on. */
-	(void)MHD_run(h->daemon);
+	/* MHD_NO only means nothing could be done; the loop goes on. A
+	 * connection resumed during the run is taken up by another. */
+	do {
+		h->resumed = 0;
+		h->in_mhd++;
+		(void)MHD_run(h->daemon);
+		h->in_mhd--;
+	} while (h->resumed && h->in_mhd == 0);
 }
 
 void
@@ -1270,6 +1479,8 @@ httpd_timeout_ms(const struct httpd *h)
 	int64_t t = -1, c;
 	uint64_t now = mono_ms();
 
+	if (h->resumed)
+		return 0;               /* an answer waits for MHD to run */
 	if (MHD_get_timeout(h->daemon, &ms) == MHD_YES)
 		t = ms > (MHD_UNSIGNED_LONG_LONG)INT64_MAX ? INT64_MAX : (int64_t)ms;
 	if ((c = conns_next_ms(&h->conns, now)) >= 0 && (t < 0 || c < t))

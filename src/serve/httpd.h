@@ -41,6 +41,27 @@ struct query_arg;
 typedef int (*httpd_page_fn)(void *arg, const char *url, const struct query_arg *args,
                              size_t nargs, struct buf *out, const char **content_type);
 void httpd_set_pages(struct httpd *h, httpd_page_fn fn, void *arg);
+/* Requests for path (e.g. "/probe") answered later: fn takes the request
+ * (returns 1) and answers it once with httpd_req_answer, then or later
+ * from the loop, its connection suspended meanwhile; or returns 0 and the
+ * request goes on as any other (a 404 without pages). After auth and the
+ * client certificate check, as every path. */
+struct httpd_req;
+typedef int (*httpd_async_fn)(void *arg, struct httpd_req *rq);
+void httpd_set_async(struct httpd *h, const char *path, httpd_async_fn fn, void *arg);
+/* While fn runs: the method, a query argument (decoded; NULL when absent)
+ * and a request header (NULL when absent). */
+const char *httpd_req_method(const struct httpd_req *rq);
+const char *httpd_req_arg(const struct httpd_req *rq, const char *name);
+const char *httpd_req_header(const struct httpd_req *rq, const char *name);
+/* The answer (body allocated, taken; content_type static); rq is gone
+ * after it. */
+void httpd_req_answer(struct httpd_req *rq, unsigned status, const char *content_type,
+                      char *body, size_t len);
+/* fn(arg) when rq goes unanswered (its connection or server went); rq is
+ * gone after it. */
+void httpd_req_on_gone(struct httpd_req *rq, void (*fn)(void *arg), void *arg);
+
 /* A descriptor that becomes readable when httpd_run has work to do (a
  * request, or a connection to accept). */
 int httpd_fd(const struct httpd *h);

@@ -34,6 +34,9 @@ struct listeners {
 	void *arg;
 	httpd_page_fn page;       /* the status pages, or NULL */
 	void *page_arg;
+	const char *async_path;   /* /probe, or NULL */
+	httpd_async_fn async;
+	void *async_arg;
 	struct lis *active;
 	struct lis *draining;
 	unsigned ndraining;
@@ -84,6 +87,8 @@ lis_start(struct listeners *ls, struct lis *l, int fd, const struct conf_web *we
 		return -1;
 	if (ls->page)
 		httpd_set_pages(l->httpd, ls->page, ls->page_arg);
+	if (ls->async)
+		httpd_set_async(l->httpd, ls->async_path, ls->async, ls->async_arg);
 	l->fd = fd;
 	l->web = web;
 	l->watch.fd = httpd_fd(l->httpd);
@@ -247,6 +252,16 @@ listeners_set_pages(struct listeners *ls, httpd_page_fn fn, void *arg)
 	ls->page_arg = arg;
 	for (struct lis *l = ls->active; l; l = l->next)
 		httpd_set_pages(l->httpd, fn, arg);
+}
+
+void
+listeners_set_async(struct listeners *ls, const char *path, httpd_async_fn fn, void *arg)
+{
+	ls->async_path = path;
+	ls->async = fn;
+	ls->async_arg = arg;
+	for (struct lis *l = ls->active; l; l = l->next)
+		httpd_set_async(l->httpd, path, fn, arg);
 }
 
 void

@@ -331,7 +331,7 @@ end_fixed(struct buf *b, double v, int decimals)
 }
 
 static void
-render_probe(struct buf *out, const struct metrics_row *targets, size_t n)
+render_probe(struct buf *out, const struct metrics_row *targets, size_t n, int counters)
 {
 	const struct metrics_row *t;
 	const struct result *r;
@@ -396,6 +396,8 @@ render_probe(struct buf *out, const struct metrics_row *targets, size_t n)
 		}
 	}
 
+	if (!counters)
+		return;
 	f = family(out, "tlswatch_probes_total", "counter",
 	    "Probes completed since the daemon started, by result.");
 	for (size_t k = 0; k < n; k++) {
@@ -509,6 +511,17 @@ shown_certs(const struct metrics_row *t)
 	return t->result && t->result->ncerts ? t->result : t->chain;
 }
 
+/* The result whose chain expiries a row publishes: the last chain kept
+ * (the last result when it succeeded), or for a row made without one (a
+ * /probe answer) the result when it succeeded. */
+static const struct result *
+shown_chain(const struct metrics_row *t)
+{
+	if (t->chain)
+		return t->chain;
+	return t->result && t->result->success ? t->result : NULL;
+}
+
 /* One series per certificate presented, whether the chain verified or not:
  * an expiring certificate matters most when something else is also wrong,
  * the endpoint going down included, so a failing target keeps the series
@@ -591,7 +604,7 @@ render_chain(struct buf *out, const struct metrics_row *targets, size_t n,
 	    "presented, while probes fail).");
 	for (size_t k = 0; k < n; k++) {
 		t = &targets[k];
-		if ((r = t->chain) == NULL)
+		if ((r = shown_chain(t)) == NULL)
 			continue;
 		row_series(out, &f, t);
 		end_i64(out, r->verdict.earliest_expiry);
@@ -602,7 +615,7 @@ render_chain(struct buf *out, const struct metrics_row *targets, size_t n,
 	    "last chain presented, while probes fail).");
 	for (size_t k = 0; k < n; k++) {
 		t = &targets[k];
-		if ((r = t->chain) == NULL || !r->verdict.verified)
+		if ((r = shown_chain(t)) == NULL || !r->verdict.verified)
 			continue;
 		row_series(out, &f, t);
 		end_i64(out, r->verdict.verified_expiry);
@@ -611,7 +624,7 @@ render_chain(struct buf *out, const struct metrics_row *targets, size_t n,
 	/* the thresholds the expiries are judged by, in seconds for this
 	 * chain (a fraction of the lifetime differs per certificate): the
 	 * rules compare one to one */
-	for (int w = 0; w < 2 && info->warn && info->crit; w++) {
+	for (int w = 0; w < 2 && info && info->warn && info->crit; w++) {
 		const struct threshold *th = w == 0 ? info->warn : info->crit;
 
 		f = family(out, w == 0 ? "tlswatch_expiry_warn_seconds" :
@@ -625,7 +638,7 @@ render_chain(struct buf *out, const struct metrics_row *targets, size_t n,
 			double secs;
 
 			t = &targets[k];
-			if ((r = t->chain) == NULL)
+			if ((r = shown_chain(t)) == NULL)
 				continue;
 			exp = verdict_expiry(&r->verdict);
 			secs = threshold_seconds(th, expiry_lifetime(r->certs, r->ncerts, exp));
@@ -1084,13 +1097,41 @@ metrics_render_reload(struct buf *out, int ok, double success_time)
 	terminate(out);
 }
 
-void
-metrics_render(struct buf *out, const struct metrics_target *targets, size_t n,
-    const struct metrics_row *rows, size_t nv, const struct metrics_info *info)
+/* What one probe says, per row: every family but the target's own. */
+static void
+render_rows(struct buf *out, const struct metrics_row *rows, size_t nv, int counters,
+    const struct metrics_info *info)
 {
 	struct cert_index ix = { NULL, 0, 0, { NULL, 0, 0, NULL, NULL, 0 } };
 	struct family f;
 
+	render_probe(out, rows, nv, counters);
+	render_tls(out, rows, nv);
+	f = family(out, "tlswatch_cert_not_after_timestamp_seconds", "gauge",
+	    "notAfter of each presented certificate, in seconds since the epoch.");
+	render_certs(out, rows, nv, &f, 1, &ix);
+	f = family(out, "tlswatch_cert_not_before_timestamp_seconds", "gauge",
+	    "notBefore of each presented certificate, in seconds since the epoch.");
+	render_certs(out, rows, nv, &f, 0, &ix);
+	free(ix.slots);
+	buf_free(&ix.text);
+	render_chain(out, rows, nv, info);
+	render_handshake(out, rows, nv);
+	render_cert_issues(out, rows, nv);
+	render_checks(out, rows, nv);
+}
+
+void
+metrics_render_rows(struct buf *out, const struct metrics_row *rows, size_t n)
+{
+	render_rows(out, rows, n, 0, NULL);
+	terminate(out);
+}
+
+void
+metrics_render(struct buf *out, const struct metrics_target *targets, size_t n,
+    const struct metrics_row *rows, size_t nv, const struct metrics_info *info)
+{
 	family(out, "tlswatch_build_info", "gauge",
 	    "Version of tlswatch and of the GnuTLS it runs with.");
 	PUT(out, "tlswatch_build_info{");
@@ -1125,20 +1166,7 @@ metrics_render(struct buf *out, const struct metrics_target *targets, size_t n,
 	render_schedule(out, targets, n);
 	/* From here on, a target probed at every address is one row per
 	 * address, labelled with it. */
-	render_probe(out, rows, nv);
-	render_tls(out, rows, nv);
-	f = family(out, "tlswatch_cert_not_after_timestamp_seconds", "gauge",
-	    "notAfter of each presented certificate, in seconds since the epoch.");
-	render_certs(out, rows, nv, &f, 1, &ix);
-	f = family(out, "tlswatch_cert_not_before_timestamp_seconds", "gauge",
-	    "notBefore of each presented certificate, in seconds since the epoch.");
-	render_certs(out, rows, nv, &f, 0, &ix);
-	free(ix.slots);
-	buf_free(&ix.text);
-	render_chain(out, rows, nv, info);
-	render_handshake(out, rows, nv);
-	render_cert_issues(out, rows, nv);
-	render_checks(out, rows, nv);
+	render_rows(out, rows, nv, 1, info);
 	render_memory(out, targets, n, info);
 	if (info->fetch != NULL)
 		render_fetch(out, info->fetch);

@@ -74,6 +74,10 @@ void metrics_render(struct buf *out, const struct metrics_target *targets, size_
                     const struct metrics_row *rows, size_t nrows,
                     const struct metrics_info *info);
 
+/* The per-probe families alone (probe, TLS, certificates, chain, issues,
+ * the checks' own; no counters), for the rows of one /probe answer. */
+void metrics_render_rows(struct buf *out, const struct metrics_row *rows, size_t n);
+
 /* The configuration reload families: whether the last reload succeeded,
  * and when a configuration was last loaded. */
 void metrics_render_reload(struct buf *out, int ok, double success_time);

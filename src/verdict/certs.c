@@ -22,6 +22,7 @@
 #include <gnutls/x509.h>
 
 #include "verdict/certs.h"
+#include "verdict/goname.h"
 #include "core/util.h"
 
 #define CERTS_MIN_BUCKETS 64
@@ -296,6 +297,8 @@ cert_put(struct cert *c)
 	free(c->issuer);
 	free(c->serial);
 	free(c->sans);
+	free(c->go_subject);
+	free(c->go_issuer);
 	free(c);
 	/* Give the table back when nothing is left, so leak checkers see none. */
 	if (--certs_n == 0) {
@@ -303,6 +306,31 @@ cert_put(struct cert *c)
 		certs_tab = NULL;
 		certs_nbuckets = 0;
 	}
+}
+
+void
+cert_go_names(struct cert *c, const unsigned char *der, size_t len)
+{
+	gnutls_x509_crt_t crt;
+	gnutls_datum_t d, dn;
+
+	if (c == NULL || c->go_done || len > UINT32_MAX || gnutls_x509_crt_init(&crt) < 0)
+		return;
+	c->go_done = 1;
+	d.data = (unsigned char *)der;
+	d.size = (unsigned)len;
+	if (gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER) >= 0) {
+		/* each raw Name is a copy, freed here */
+		if (gnutls_x509_crt_get_raw_dn(crt, &dn) >= 0) {
+			c->go_subject = goname_dn(dn.data, dn.size);
+			gnutls_free(dn.data);
+		}
+		if (gnutls_x509_crt_get_raw_issuer_dn(crt, &dn) >= 0) {
+			c->go_issuer = goname_dn(dn.data, dn.size);
+			gnutls_free(dn.data);
+		}
+	}
+	gnutls_x509_crt_deinit(crt);
 }
 
 size_t

@@ -31,6 +31,12 @@ struct cert {
 	char **sans;            /* "DNS:name", "IP:addr", "email:x", "URI:x", at most
 	                         * CERT_MAX_SANS, in one allocation */
 	size_t nsans;
+	/* Subject and issuer as Go's pkix.Name.String() writes them (goname.c),
+	 * for blackbox-compatible labels: made on demand (cert_go_names); NULL
+	 * until then, or when Go would refuse the name. */
+	char *go_subject;
+	char *go_issuer;
+	int go_done;
 	int stored;          /* known to be in state_dir (set by store.c) */
 	struct cert *hnext;  /* hash bucket chain, private to certs.c */
 };
@@ -43,6 +49,8 @@ struct cert *cert_get(const unsigned char *der, size_t len);
 struct cert *cert_ref(struct cert *c);
 /* Drop a reference; the last one frees. Accepts NULL. */
 void cert_put(struct cert *c);
+/* Fill c->go_subject and c->go_issuer from der, c's DER, unless done. */
+void cert_go_names(struct cert *c, const unsigned char *der, size_t len);
 /* Certificates currently interned (for tests and the benchmark). */
 size_t cert_count(void);
 

@@ -3,14 +3,20 @@
  * (src/conf/ptarget.c), the proxy setting's parser (proxy_parse) and the
  * name patterns of probe_allow (allow_name), on hostile strings.
  *
- * Input: the string (up to the first NUL).
+ * Input: the string (up to the first NUL); after the NUL, a /probe
+ * request's hostname, and after a second NUL its
+ * X-Prometheus-Scrape-Timeout-Seconds header.
  *
  * Invariants: accepted targets have a host that is an IP literal (and
  * says so) or a plausible DNS name, a port above zero, a STARTTLS value
  * in range, a scheme only for URLs; "host:port" made from them parses to
  * the same; a URL with '@' before its path is never accepted; a refusal
  * leaves no host and has a message. A name allowed by "*.lab.test" ends
- * in ".lab.test" (in any case, one trailing dot aside).
+ * in ".lab.test" (in any case, one trailing dot aside). A target built
+ * for a /probe (ptarget_conf) is named as given, sends the hostname given
+ * (a name or an IP literal) or its host when that is a name, and keeps the
+ * module's family; a refusal leaves it empty. A timeout from the header is
+ * -1 or between 1 ms and the module's timeout.
  *
  * A plain libFuzzer harness (LLVMFuzzerTestOneInput); it joins the
  * tests/fuzz/ build once that lands.
@@ -29,6 +35,7 @@
 #include "probe/allow.h"
 #include "probe/proxy.h"
 #include "probe/starttls.h"
+#include "serve/probeep.h"
 
 #include "check.h"
 
@@ -62,6 +69,41 @@ check_allow(const char *host)
 	    "\"%s\" allowed by *.lab.test", host);
 }
 
+/* What /probe makes of the target with a module, a hostname and a header. */
+static void
+check_request(const char *target, const struct ptarget *pt, const char *hostname,
+    const char *header)
+{
+	static struct conf_module m;
+	struct conf_target t;
+	const char *msg;
+	int64_t ms;
+
+	m.t.timeout_ms = 10000;
+	m.t.tls.starttls = -1;
+	m.t.tls.family = (int)(strlen(target) % 3);   /* any, ipv4, ipv6 */
+	msg = ptarget_conf(pt, target, &m, hostname, NULL, 0, &t);
+	if (msg != NULL) {
+		CHECK(*msg != '\0' && t.name == NULL && t.host == NULL, "a refusal left a target");
+	} else {
+		CHECK(strcmp(t.name, target) == 0, "named \"%s\", not as given", t.name);
+		CHECK(strcmp(t.host, pt->host) == 0 && t.port == pt->port, "another host or port");
+		if (hostname != NULL)
+			CHECK(t.server_name != NULL && strcmp(t.server_name, hostname) == 0 &&
+			    (conf_is_ip_literal(hostname) || conf_is_dns_name(hostname)),
+			    "hostname \"%s\" not sent as given, or no name", hostname);
+		else
+			CHECK((t.server_name != NULL) == !pt->host_is_ip, "server name for %s", t.host);
+		CHECK(t.tls.family == m.t.tls.family, "the module's family changed");
+		CHECK(t.tls.starttls >= 0 && t.tls.starttls < STARTTLS_COUNT, "starttls %d",
+		    t.tls.starttls);
+	}
+	conf_target_fini(&t);
+	ms = probeep_timeout_ms(header, m.t.timeout_ms);
+	CHECK(ms == -1 || (ms >= 1 && (uint64_t)ms <= m.t.timeout_ms),
+	    "timeout %lld ms from \"%s\"", (long long)ms, header ? header : "(none)");
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -92,6 +134,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_hostport(t.host, t.port, t.host_is_ip);
 		if (!t.host_is_ip)
 			check_allow(t.host);
+		{
+			/* after the target's NUL: hostname NUL header */
+			size_t n = strlen(s), rlen = n < size ? size - n - 1 : 0;
+			char *rest = xcalloc(1, rlen + 2), *header;
+
+			if (rlen > 0)
+				memcpy(rest, data + n + 1, rlen);
+			header = strlen(rest) < rlen ? rest + strlen(rest) + 1 : NULL;
+			check_request(s, &t, n < size && *rest ? rest : NULL, header);
+			free(rest);
+		}
 		ptarget_fini(&t);
 	}
 	msg = proxy_parse(s, &sp);
