@@ -284,6 +284,24 @@ test_query(void **state)
 	assert_true(q.desc && q.page == 3 && q.per_page == 100 && q.refresh == 30 && q.pem);
 	assert_int_equal(q.ncolumns, 2);        /* a column once */
 	query_fini(&q);
+	/* issue= goes on in every link and in the form, as the other filters */
+	assert_int_equal(parse(&q, "issue=weak_key&per_page=1", &err), 0);
+	assert_string_equal(q.issue, "weak_key");
+	{
+		struct status_view v = { NULL, { 21ULL * 86400 * 1000, 0 },
+			{ 7ULL * 86400 * 1000, 0 }, 1e9, "weak_key" };
+		struct status_entry e[2];
+
+		memset(e, 0, sizeof(e));
+		e[0].name = "a";
+		e[1].name = "b";
+		buf_init(&b);
+		status_html_list(&b, e, 2, &v, &q);
+		assert_non_null(strstr(b.data, "<a rel=\"next\" href=\"/?issue=weak_key&amp;per_page=1&amp;page=2\">"));
+		assert_non_null(strstr(b.data, "<input type=\"hidden\" name=\"issue\" value=\"weak_key\">"));
+		buf_free(&b);
+	}
+	query_fini(&q);
 	/* empty form fields are no filter */
 	assert_int_equal(parse(&q, "state=&label=&q=&sort=&page=&per_page=&refresh=", &err), 0);
 	assert_true(q.states == 0 && q.nlabels == 0 && q.text == NULL && q.sort == -1 &&

@@ -22,6 +22,7 @@ query_fini(struct query *q)
 		free(q->labels[i].value);
 	}
 	free(q->text);
+	free(q->issue);
 	memset(q, 0, sizeof(*q));
 	q->sort = -1;
 }
@@ -205,6 +206,9 @@ parse_one(struct query *q, const struct query_arg *a, const struct query_names *
 	} else if (strcmp(a->name, "q") == 0) {
 		free(q->text);
 		q->text = *v ? xstrdup(v) : NULL;
+	} else if (strcmp(a->name, "issue") == 0) {
+		free(q->issue);
+		q->issue = *v ? xstrdup(v) : NULL;
 	} else if (strcmp(a->name, "sort") == 0) {
 		if (*v == '\0') {
 			q->sort = -1;

@@ -38,6 +38,8 @@ struct query {
 	struct query_label labels[QUERY_MAX_LABELS];   /* name=value, every one */
 	size_t nlabels;
 	char *text;                 /* a substring, any case (ASCII); NULL: none */
+	char *issue;                /* issue=WORD, as given (the caller checks the
+	                             * word); NULL: none */
 	int sort;                   /* a column of the caller's table; -1: default */
 	int desc;                   /* order=desc */
 	size_t page;                /* from 1 */

@@ -1018,10 +1018,7 @@ status_handle(void *arg, const char *url, const struct query_arg *args, size_t n
 	v.warn = ctx->conf->warn;
 	v.crit = ctx->conf->crit;
 	v.now = wall_now();
-	v.issue = NULL;
-	for (size_t i = 0; name == NULL && i < nargs && i < QUERY_MAX_ARGS; i++)
-		if (args[i].name && strcmp(args[i].name, "issue") == 0)
-			v.issue = args[i].value && *args[i].value ? args[i].value : NULL;
+	v.issue = name == NULL ? q.issue : NULL;
 	if (v.issue != NULL && !issue_word_known(v.issue)) {
 		query_fini(&q);
 		return bad_query(out, content_type, json, "issue: not a chain or certificate issue "

@@ -522,6 +522,10 @@ put_href(struct buf *b, const char *path, const struct query *q, const struct li
 		PARAM("q");
 		url_escape(&u, q->text);
 	}
+	if (q->issue) {
+		PARAM("issue");
+		url_escape(&u, q->issue);
+	}
 	if (sort >= 0) {
 		PARAM("sort");
 		buf_puts(&u, columns[sort].key);
@@ -641,6 +645,11 @@ html_form(struct buf *b, const struct query *q, const struct status_selection *s
 		buf_printf(b, "<option value=\"%u\" selected>every %u s</option>", q->refresh,
 		    q->refresh);
 	buf_puts(b, "</select></label>\n");
+	if (q->issue) {
+		buf_puts(b, "<input type=\"hidden\" name=\"issue\" value=\"");
+		html_escape(b, q->issue);
+		buf_puts(b, "\">\n");
+	}
 	if (q->sort >= 0) {
 		buf_printf(b, "<input type=\"hidden\" name=\"sort\" value=\"%s\">\n",
 		    columns[q->sort].key);
