@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "fetch/fetch.h"
 #include "conf/tfiles.h"
 #include "serve/httpd.h"
 #include "serve/listen.h"
@@ -29,6 +30,7 @@
 #include "probe/tls.h"
 #include "core/util.h"
 #include "core/work.h"
+#include "verdict/cadata.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/tlswatch/tlswatchd.conf"
 
@@ -43,7 +45,8 @@ struct daemon {
 	struct listeners *listeners;
 	struct probeep *probeep;     /* GET /probe (probe_endpoint) */
 	struct tfiles *tfiles;       /* target_files: the scheduler's file targets */
-	struct work_pool *workers;   /* password checks off the loop */
+	struct work_pool *workers;   /* password checks, fetch cache I/O, CRL parses */
+	struct fetch *fetch;         /* CRLs, OCSP, renewal information, caIssuers */
 	struct loop_watch sigwatch;
 	int reload_ok;               /* the last reload succeeded (1 at start) */
 	double reload_time;          /* wall clock of the last config loaded */
@@ -179,6 +182,23 @@ watchdog_cb(struct loop_timer *t)
 	loop_timer_at(d->loop, &d->watchdog, loop_now(d->loop) + d->watchdog_ms);
 }
 
+/* The fetcher's and cadata's settings from a configuration. */
+static void
+fetch_settings_of(const struct conf *c, struct fetch_settings *fs, struct cadata_settings *cs)
+{
+	*fs = (struct fetch_settings){
+		.timeout_ms = c->fetch.timeout_ms,
+		.concurrency = c->fetch.concurrency,
+		.max_size = c->fetch.max_size,
+		.proxy = c->fetch.proxy,
+	};
+	*cs = (struct cadata_settings){
+		.refresh_ms = c->revocation_refresh_ms,
+		.acme_directories = c->acme_directories,
+		.nacme_directories = c->nacme_directories,
+	};
+}
+
 static void
 log_errors(const char *text)
 {
@@ -231,6 +251,17 @@ reload(struct daemon *d)
 		    nc->state_dir, store_dir(d->store));
 	/* Stored state for new targets; kept ones bring theirs from memory. */
 	sched_set_store(ns, d->store);
+	/* One fetcher for the daemon's life: its cache, its counters and the
+	 * requests in flight go on; new settings hold for requests from now. */
+	{
+		struct fetch_settings fs;
+		struct cadata_settings cs;
+
+		fetch_settings_of(nc, &fs, &cs);
+		fetch_set_settings(d->fetch, &fs);
+		cadata_setup(d->loop, d->workers, d->fetch, &cs);
+	}
+	sched_set_fetch(ns, d->fetch);
 	sched_start_from(ns, d->sched);
 	probeep_set(d->probeep, ns, nc);   /* before the old scheduler goes */
 	sched_free(d->sched);      /* cancels the old probes: see sched.h */
@@ -320,6 +351,9 @@ daemon_free(struct daemon *d)
 	probeep_free(d->probeep);     /* its jobs are the scheduler's */
 	sched_free(d->sched);
 	tfiles_free(d->tfiles);
+	/* what was fetched goes before the fetcher, which drains the workers */
+	cadata_shutdown();
+	fetch_free(d->fetch);
 	store_free(d->store);
 	listeners_free(d->listeners);
 	work_pool_free(d->workers);   /* after the servers: their checks drain here */
@@ -469,6 +503,19 @@ start(struct daemon *d)
 	}
 	sched_set_store(d->sched, d->store);
 	d->pages.state_dir = store_dir(d->store);
+	/* Revocation data, renewal information and caIssuers certificates,
+	 * cached in state_dir/fetch across restarts. */
+	{
+		struct fetch_settings fs;
+		struct cadata_settings cs;
+		char *dir = xasprintf("%s/fetch", store_dir(d->store));
+
+		fetch_settings_of(d->conf, &fs, &cs);
+		d->fetch = fetch_new(d->loop, d->workers, dir, &fs);
+		free(dir);
+		cadata_setup(d->loop, d->workers, d->fetch, &cs);
+		sched_set_fetch(d->sched, d->fetch);
+	}
 	loop_set_prepare(d->loop, prepare_cb, d);
 
 	sigemptyset(&mask);

@@ -98,6 +98,7 @@ struct sched {
 	struct histogram lateness;           /* seconds from due time to start */
 	uint64_t skipped;                    /* rounds skipped: target still busy */
 	struct store *store;                 /* state on disk; NULL: none */
+	const struct fetch *fetch;           /* its counters go to /metrics; NULL: none */
 	struct recheck *rechecks;
 	size_t nrechecks;
 	struct loop_timer recheck_timer;
@@ -544,6 +545,12 @@ sched_set_store(struct sched *s, struct store *st)
 	    store_dir(st), loaded, s->ntargets, s->ntargets == 1 ? "" : "s");
 }
 
+void
+sched_set_fetch(struct sched *s, const struct fetch *f)
+{
+	s->fetch = f;
+}
+
 size_t
 sched_count(const struct sched *s)
 {
@@ -583,6 +590,7 @@ sched_render_metrics(struct buf *out, void *arg)
 	struct metrics_target *mt = xcalloc(s->ntargets ? s->ntargets : 1, sizeof(*mt));
 	struct metrics_row *rows;
 	struct metrics_info info;
+	struct fetch_stats fst;
 	size_t nrows = 0, k = 0;
 
 	for (size_t i = 0; i < s->ntargets; i++) {
@@ -628,6 +636,10 @@ sched_render_metrics(struct buf *out, void *arg)
 		.crit = &s->conf->crit,
 	};
 	verdict_counts(&info.verify_full, &info.verify_reused);
+	if (s->fetch) {
+		fetch_get_stats(s->fetch, &fst);
+		info.fetch = &fst;
+	}
 	metrics_render(out, mt, s->ntargets, rows, nrows, &info);
 	free(rows);
 	free(mt);

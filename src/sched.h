@@ -34,6 +34,10 @@ struct store;
  * result is loaded now, and every new result handed to the store. */
 void sched_set_store(struct sched *s, struct store *st);
 
+struct fetch;
+/* Show f's counters (fetch.h) in the /metrics body; f outlives s. */
+void sched_set_fetch(struct sched *s, const struct fetch *f);
+
 /* The targets (this shard's), in config order: each one's settings and its
  * history (state/history.h), for the status pages. */
 size_t sched_count(const struct sched *s);

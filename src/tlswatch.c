@@ -26,6 +26,7 @@
 #include "verdict/certinfo.h"
 #include "verdict/certs.h"
 #include "verdict/chain.h"
+#include "verdict/fetchrun.h"
 #include "verdict/policy.h"
 #include "verdict/verdict.h"
 #include "conf/conf.h"
@@ -132,7 +133,8 @@ check_usage(FILE *f)
 	    "                      [--policy public|private] [-w 21d] [-c 7d] [-t 10s]\n"
 	    "                      [-4|-6] [--client-cert FILE --client-key FILE]\n"
 	    "                      [--priority STRING] [--no-verify-hostname]\n"
-	    "                      [--scan] [--json] [--pem] [-q]\n"
+	    "                      [--scan] [--json] [--pem] [-q] [--no-fetch]\n"
+	    "                      [--acme-directory URL]\n"
 	    "Probe one TLS endpoint as tlswatchd does (or judge a local chain file) and\n"
 	    "print the presented chain and the verdict. The first line and the exit\n"
 	    "status follow the monitoring plugins convention: 0 OK, 1 WARNING,\n"
@@ -162,6 +164,10 @@ check_usage(FILE *f)
 	    "  --json                   print a JSON object instead (see tlswatch(1))\n"
 	    "  --pem                    print the presented chain as PEM\n"
 	    "  -q, --quiet              print the first line only\n"
+	    "  --no-fetch               no CRL, OCSP, renewal information or caIssuers\n"
+	    "                           fetches (a stapled OCSP response is still judged)\n"
+	    "  --acme-directory URL     an ACME directory to ask for renewal information\n"
+	    "                           (RFC 9773); may be given several times\n"
 	    "  -h, --help               this help\n", f);
 }
 
@@ -218,6 +224,9 @@ struct check_opts {
 	struct threshold warn, crit;
 	uint64_t timeout_ms;
 	int json, pem, scan, quiet, no_verify_hostname;
+	int no_fetch;
+	char *acme[8];             /* --acme-directory, borrowed from argv */
+	size_t nacme;
 	char address_buf[300];
 };
 
@@ -225,6 +234,7 @@ struct check_opts {
 enum {
 	OPT_STARTTLS = 256, OPT_CAFILE, OPT_POLICY, OPT_JSON, OPT_PEM, OPT_FILE,
 	OPT_CLIENT_CERT, OPT_CLIENT_KEY, OPT_PRIORITY, OPT_NO_VERIFY_HOSTNAME, OPT_SCAN,
+	OPT_NO_FETCH, OPT_ACME_DIRECTORY,
 };
 
 /* 0: go on; 1: done (help printed); -1: bad arguments (UNKNOWN printed). */
@@ -250,6 +260,8 @@ check_options(int argc, char **argv, struct check_opts *o)
 		{ "priority", required_argument, NULL, OPT_PRIORITY },
 		{ "no-verify-hostname", no_argument, NULL, OPT_NO_VERIFY_HOSTNAME },
 		{ "scan", no_argument, NULL, OPT_SCAN },
+		{ "no-fetch", no_argument, NULL, OPT_NO_FETCH },
+		{ "acme-directory", required_argument, NULL, OPT_ACME_DIRECTORY },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -345,6 +357,16 @@ check_options(int argc, char **argv, struct check_opts *o)
 			break;
 		case OPT_SCAN:
 			o->scan = 1;
+			break;
+		case OPT_NO_FETCH:
+			o->no_fetch = 1;
+			break;
+		case OPT_ACME_DIRECTORY:
+			if (o->nacme == ARRAY_SIZE(o->acme)) {
+				unknown("at most %zu --acme-directory", ARRAY_SIZE(o->acme));
+				return -1;
+			}
+			o->acme[o->nacme++] = optarg;
 			break;
 		case 'h':
 			check_usage(stdout);
@@ -446,16 +468,23 @@ scan_run(struct scan_run *s, struct loop *l, struct resolver *res, const struct 
 	return 0;
 }
 
-/* One probe of ct with the daemon's code, then the scan when sr is not
- * NULL; NULL with *err when the loop or the resolver cannot be set up or
- * the loop fails. */
+/* One probe of ct with the daemon's code, unless o->no_fetch the fetches
+ * its revocation, renewal and AIA checks ask for (each bounded by
+ * --timeout, all of them by three times that), then the scan when sr is
+ * not NULL; NULL with *err when the loop or the resolver cannot be set up
+ * or the loop fails. */
 static struct result *
-check_run(const struct conf_target *ct, struct scan_run *sr, char **err)
+check_run(const struct conf_target *ct, const struct check_opts *o, struct scan_run *sr,
+    char **err)
 {
 	struct check_run run = { NULL, NULL };
 	struct resolver *res = NULL;
+	struct fetchrun *fr = NULL;
+	struct cadata_settings cs = { CONF_DEFAULT_REVOCATION_REFRESH_MS, o->acme, o->nacme };
 
-	if ((run.loop = loop_new()) == NULL || (res = resolver_new(run.loop, err)) == NULL) {
+	if ((run.loop = loop_new()) == NULL || (res = resolver_new(run.loop, err)) == NULL ||
+	    (!o->no_fetch && (fr = fetchrun_start(run.loop, &cs, o->timeout_ms, err)) == NULL)) {
+		resolver_free(res);
 		loop_free(run.loop);
 		if (*err == NULL)
 			*err = xstrdup("cannot set up the event loop");
@@ -469,10 +498,13 @@ check_run(const struct conf_target *ct, struct scan_run *sr, char **err)
 	while (run.r == NULL)
 		if (loop_run(run.loop) == -1)
 			break;
+	if (fr && run.r && run.r->success)
+		fetchrun_settle(fr, ct, &run.r->verdict, 3 * o->timeout_ms);
 	if (run.r != NULL && sr != NULL && scan_run(sr, run.loop, res, ct) == -1) {
 		result_free(run.r);
 		run.r = NULL;
 	}
+	fetchrun_free(fr);
 	resolver_free(res);
 	loop_free(run.loop);
 	if (run.r == NULL)
@@ -996,7 +1028,7 @@ cmd_check(int argc, char **argv)
 		return rc;
 	}
 	if (tls_init(&err) == -1 || check_target_opts(&ct, &o, tls, &err) == -1 ||
-	    (r = o.file ? check_file(&ct, o.file, &err) : check_run(&ct, o.scan ? &sr : NULL,
+	    (r = o.file ? check_file(&ct, o.file, &err) : check_run(&ct, &o, o.scan ? &sr : NULL,
 	    &err)) == NULL) {
 		rc = unknown("%s", err ? err : "cannot set up TLS");
 		free(err);

@@ -207,13 +207,16 @@ test_names(void **state)
 	assert_string_equal(verdict_word(VERDICT_REASON, 6), "insecure_algorithm");
 	assert_string_equal(verdict_word(VERDICT_REASON, 7), "bad_signature");
 	assert_string_equal(verdict_word(VERDICT_REASON, 8), "revoked");
-	assert_string_equal(verdict_word(VERDICT_REASON, 9), "other");
+	assert_string_equal(verdict_word(VERDICT_REASON, 9), "revocation_unknown");
+	assert_string_equal(verdict_word(VERDICT_REASON, 10), "other");
 	assert_null(verdict_word(VERDICT_REASON, VERDICT_NREASONS));
 	assert_null(verdict_word(VERDICT_REASON, 1000));
 	assert_string_equal(verdict_word(VERDICT_CHAIN_ISSUE, 0), "misordered");
 	assert_string_equal(verdict_word(VERDICT_CHAIN_ISSUE, 1), "incomplete");
 	assert_string_equal(verdict_word(VERDICT_CHAIN_ISSUE, 2), "root_included");
 	assert_string_equal(verdict_word(VERDICT_CHAIN_ISSUE, 3), "duplicate");
+	assert_string_equal(verdict_word(VERDICT_CHAIN_ISSUE, 4), "must_staple_missing");
+	assert_string_equal(verdict_word(VERDICT_CHAIN_ISSUE, 5), "aia_completes");
 	assert_null(verdict_word(VERDICT_CHAIN_ISSUE, VERDICT_NCHAIN_ISSUES));
 }
 

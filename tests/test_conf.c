@@ -552,6 +552,49 @@ test_durations(void **state)
 }
 
 /* One error per file: the message, setting path and line for each rule. */
+/* revocation (top level and per target), revocation_refresh, acme_directories. */
+static void
+test_revocation(void **state)
+{
+	struct conf *c;
+
+	(void)state;
+	c = load_ok("targets = ( { address = \"a:443\"; } );\n");
+	assert_int_equal(c->revocation, CONF_REVOCATION_SOFT);
+	assert_int_equal(c->targets[0].revocation, CONF_REVOCATION_SOFT);
+	assert_true(c->revocation_refresh_ms == CONF_DEFAULT_REVOCATION_REFRESH_MS);
+	assert_int_equal(c->nacme_directories, 0);
+	assert_string_equal(conf_revocation_name(c->revocation), "soft");
+	conf_free(c);
+
+	c = load_ok("revocation = \"hard\";\nrevocation_refresh = \"10m\";\n"
+	    "acme_directories = ( \"https://acme-v02.api.letsencrypt.org/directory\",\n"
+	    "  \"http://127.0.0.1:14000/dir\" );\n"
+	    "targets = ( { address = \"a:443\"; },\n"
+	    "  { address = \"b:443\"; revocation = \"off\"; },\n"
+	    "  { address = \"c:443\"; revocation = \"soft\"; } );\n");
+	assert_int_equal(c->revocation, CONF_REVOCATION_HARD);
+	assert_int_equal(c->targets[0].revocation, CONF_REVOCATION_HARD);
+	assert_int_equal(c->targets[1].revocation, CONF_REVOCATION_OFF);
+	assert_int_equal(c->targets[2].revocation, CONF_REVOCATION_SOFT);
+	assert_true(c->revocation_refresh_ms == 600 * 1000);
+	assert_int_equal(c->nacme_directories, 2);
+	assert_string_equal(c->acme_directories[1], "http://127.0.0.1:14000/dir");
+	conf_free(c);
+
+	expect_errors("revocation = \"strict\";\nrevocation_refresh = \"0s\";\n"
+	    "acme_directories = ( \"ftp://x/dir\", 7 );\n"
+	    "targets = ( { address = \"a:443\";\n revocation = true; } );\n",
+	    "t.conf:1: revocation: unknown value \"strict\" (use \"off\", \"soft\", \"hard\")\n"
+	    "t.conf:2: revocation_refresh: must be above zero\n"
+	    "t.conf:3: acme_directories.[0]: bad URL \"ftp://x/dir\" (an http:// or https:// "
+	    "URL of the ACME directory)\n"
+	    "t.conf:3: acme_directories.[1]: must be a string\n"
+	    "t.conf:5: targets.[0].revocation: must be a string");
+	expect_errors("acme_directories = \"https://x/dir\";\ntargets = ();\n",
+	    "t.conf:1: acme_directories: must be a list of URLs");
+}
+
 static void
 test_fetch(void **state)
 {
@@ -1338,6 +1381,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_thresholds),
 		cmocka_unit_test(test_fetch),
+		cmocka_unit_test(test_revocation),
 		cmocka_unit_test(test_top_level_inherited),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_error_messages),

@@ -303,6 +303,35 @@ test_conditional(void **state)
 	got_clear(&g);
 }
 
+/* A pre-resolved address: a name no resolver knows reaches nginx at the
+ * address given, and the Host header still names it. */
+static void
+test_resolve(void **state)
+{
+	struct env *e = *state;
+	struct got g = { 0 };
+	struct fetch_opts o = { .resolve = "127.0.0.1" };
+	char *url;
+
+	put_www(e, "p.crl", "pinned\n");
+	e->nginx = nginx_start(e->www, NULL);
+	env_fetcher(e);
+	url = xasprintf("http://pinned.invalid:%d/p.crl", e->nginx->port);
+	fetch_one(e, url, FETCH_CRL, &o, &g);
+	assert_int_equal(g.error, FETCH_ERR_NONE);
+	assert_int_equal(g.http_status, 200);
+	assert_string_equal(g.body, "pinned\n");
+	assert_int_equal(log_wait(e->nginx, "GET /p.crl 200", 1, 2000), 1);
+	free(url);
+
+	/* without the pin the name does not resolve */
+	url = xasprintf("http://unpinned.invalid:%d/p.crl", e->nginx->port);
+	fetch_one(e, url, FETCH_CRL, NULL, &g);
+	assert_int_equal(g.error, FETCH_ERR_CONNECT);
+	free(url);
+	got_clear(&g);
+}
+
 /* Fresh: served from the cache, no request. */
 static void
 test_fresh(void **state)
@@ -936,6 +965,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conditional, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fresh, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resolve, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_found, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_size_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_never_answers, setup, teardown),

@@ -417,6 +417,22 @@ test_crl(void **state)
 	check(c, "good", 0, NULL, c->this_update - 3600, &a);
 	assert_int_equal(a.status, REV_ERROR);
 	assert_string_equal(a.error, "CRL not yet valid (thisUpdate in the future)");
+
+	/* the times alone, for the cache: DER and PEM, no entries read */
+	{
+		struct blob der = file("int.crl"), pem = file("int-pem.crl");
+		int64_t tu, nu;
+
+		assert_int_equal(crl_times(der.data, der.len, &tu, &nu), 0);
+		assert_true(tu == c->this_update && nu == c->next_update);
+		assert_int_equal(crl_times(pem.data, pem.len, &tu, &nu), 0);
+		assert_true(tu == c->this_update && nu == c->next_update);
+		assert_int_equal(crl_times(der.data, der.len / 2, &tu, &nu), -1);
+		assert_true(tu == 0 && nu == 0);
+		assert_int_equal(crl_times((const unsigned char *)"junk", 4, &tu, &nu), -1);
+		free(der.data);
+		free(pem.data);
+	}
 	crl_free(c);
 
 	/* an intermediate, revoked by the root's CRL */
@@ -600,6 +616,19 @@ test_ocsp(void **state)
 	ocsp_of("good", "good", now - 3600, &a);
 	assert_int_equal(a.status, REV_ERROR);
 	assert_string_equal(a.error, "OCSP response not yet valid (thisUpdate in the future)");
+
+	/* the times alone, for the cache */
+	{
+		struct blob r = file("ocsp-good.der");
+		int64_t tu, nu;
+
+		ocsp_of("good", "good", now, &a);
+		assert_int_equal(ocsp_times(r.data, r.len, &tu, &nu), 0);
+		assert_true(tu == a.this_update && nu == a.next_update);
+		assert_int_equal(ocsp_times(r.data, r.len - 10, &tu, &nu), -1);
+		assert_int_equal(ocsp_times(NULL, 0, &tu, &nu), -1);
+		free(r.data);
+	}
 }
 
 static void

@@ -303,7 +303,11 @@ test_metrics(void **state)
 		buf_init(&b);
 		status_json_target(&b, &e, &sv);
 		assert_non_null(strstr(b.data, ",\"findings\":[{\"check\":\"test\","
-		    "\"text\":\"the test check saw w\\\"1\"}],\"chain\":["));
+		    "\"text\":\"the test check saw w\\\"1\"}],\"checks\":{\"revocation\":"
+		    "{\"mode\":\"soft\",\"staple_present\":false,\"must_staple\":false,"
+		    "\"certificates\":[{\"depth\":0,"));
+		/* the test check has no JSON form: it is not among them */
+		assert_null(strstr(b.data, "\"test\":{"));
 		assert_non_null(strstr(b.data, "\"issues\":[\"test_issue\"]}]"));
 		buf_free(&b);
 		buf_init(&b);

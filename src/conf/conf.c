@@ -74,6 +74,7 @@ static const char *const top_keys[] = {
 	"starttls", "family", "addresses", "client_cert", "client_key", "priority",
 	"verify_hostname",
 	"warn", "crit", "state_refresh",
+	"revocation", "revocation_refresh", "acme_directories",
 	"proxy", "probe_endpoint", "probe_allow", "probe_cache", "probe_concurrency",
 	"modules", "target_files",
 };
@@ -89,12 +90,14 @@ static const char *const fetch_keys[] = {
 };
 
 static void parse_thresholds(struct ctx *x, struct conf *c, const config_setting_t *root);
+static void get_revocation(struct ctx *x, const config_setting_t *g, int *r);
 
 static const char *const target_keys[] = {
 	"name", "address", "server_name", "ca_file", "policy", "interval", "timeout",
 	"labels",
 	"starttls", "family", "addresses", "client_cert", "client_key", "priority",
 	"verify_hostname", "proxy",
+	"revocation",
 };
 
 /* A module holds what a target would, but its address, name and labels. */
@@ -1251,6 +1254,8 @@ parse_target(struct ctx *x, struct conf *c, struct conf_target *t,
 	if ((s = config_setting_get_member(g, "labels")) != NULL)
 		parse_labels(x, t, s);
 	check_target_tlsopts(x, t, g);
+	t->revocation = c->revocation;
+	get_revocation(x, g, &t->revocation);
 }
 
 static int
@@ -1530,6 +1535,86 @@ parse_web(struct ctx *x, struct conf *c, const config_setting_t *root)
 	}
 }
 
+static const char *const revocation_names[] = {
+	[CONF_REVOCATION_SOFT] = "soft",
+	[CONF_REVOCATION_OFF] = "off",
+	[CONF_REVOCATION_HARD] = "hard",
+};
+
+const char *
+conf_revocation_name(int r)
+{
+	return r >= 0 && (size_t)r < ARRAY_SIZE(revocation_names) ? revocation_names[r] : "soft";
+}
+
+/* revocation = "off" | "soft" | "hard" in g, when written there. */
+static void
+get_revocation(struct ctx *x, const config_setting_t *g, int *r)
+{
+	static const char *const order[] = { "off", "soft", "hard" };
+	static const int value[] = { CONF_REVOCATION_OFF, CONF_REVOCATION_SOFT,
+		CONF_REVOCATION_HARD };
+	const config_setting_t *s = config_setting_get_member(g, "revocation");
+	int i;
+
+	if (s != NULL && (i = get_choice(x, s, order, ARRAY_SIZE(order))) >= 0)
+		*r = value[i];
+}
+
+/* An ACME directory URL: http(s), printable ASCII, at most 2048 bytes. */
+static int
+acme_url_ok(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n > 2048 || (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f)
+			return 0;
+	return n > 8;
+}
+
+/* The top level's revocation, revocation_refresh and acme_directories. */
+static void
+parse_revocation(struct ctx *x, struct conf *c, const config_setting_t *root)
+{
+	const config_setting_t *s;
+	int len;
+
+	c->revocation = CONF_REVOCATION_SOFT;
+	c->revocation_refresh_ms = CONF_DEFAULT_REVOCATION_REFRESH_MS;
+	get_revocation(x, root, &c->revocation);
+	if ((s = config_setting_get_member(root, "revocation_refresh")) != NULL)
+		(void)get_duration(x, s, &c->revocation_refresh_ms);
+	if ((s = config_setting_get_member(root, "acme_directories")) == NULL)
+		return;
+	if (config_setting_type(s) != CONFIG_TYPE_LIST &&
+	    config_setting_type(s) != CONFIG_TYPE_ARRAY) {
+		report(x, s, NULL, "must be a list of URLs");
+		return;
+	}
+	if ((len = config_setting_length(s)) > CONF_MAX_ACME_DIRECTORIES) {
+		report(x, s, NULL, "too many directories (at most %d)", CONF_MAX_ACME_DIRECTORIES);
+		return;
+	}
+	for (int i = 0; i < len; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+		const char *v = get_string(x, e);
+
+		if (v == NULL)
+			continue;
+		if (!acme_url_ok(v)) {
+			report(x, e, NULL, "bad URL \"%s\" (an http:// or https:// URL of the "
+			    "ACME directory)", v);
+			continue;
+		}
+		c->acme_directories = xreallocarray(c->acme_directories,
+		    c->nacme_directories + 1, sizeof(*c->acme_directories));
+		c->acme_directories[c->nacme_directories++] = xstrdup(v);
+	}
+}
+
 static void
 parse_fetch(struct ctx *x, struct conf *c, const config_setting_t *root)
 {
@@ -1803,7 +1888,8 @@ conf_target_equal(const struct conf_target *a, const struct conf_target *b)
 	    !str_eq(a->server_name, b->server_name) ||
 	    !str_eq(a->ca_file, b->ca_file) || a->policy != b->policy ||
 	    a->interval_ms != b->interval_ms ||
-	    a->timeout_ms != b->timeout_ms || a->nlabels != b->nlabels)
+	    a->timeout_ms != b->timeout_ms || a->nlabels != b->nlabels ||
+	    a->revocation != b->revocation)
 		return 0;
 	/* how it is probed */
 	if (a->tls.starttls != b->tls.starttls || a->tls.family != b->tls.family ||
@@ -1918,6 +2004,7 @@ conf_read(const char *path, char **errors, int load_tls)
 	if (load_tls)
 		x.tls = c->tlsctx = tlsctx_new();
 	parse_top(&x, c, root);
+	parse_revocation(&x, c, root);
 	parse_targets(&x, c, root);
 	parse_web(&x, c, root);
 	parse_fetch(&x, c, root);
@@ -2023,6 +2110,9 @@ conf_free(struct conf *c)
 	}
 	free(c->web.users);
 	free(c->fetch.proxy);
+	for (size_t i = 0; i < c->nacme_directories; i++)
+		free(c->acme_directories[i]);
+	free(c->acme_directories);
 	for (size_t i = 0; i < c->nmodules; i++) {
 		free(c->modules[i].name);
 		conf_target_fini(&c->modules[i].t);

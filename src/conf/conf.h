@@ -68,6 +68,17 @@ struct conf_listen {
 	int line;
 };
 
+/* How much revocation counts (revocation = "..."): soft, the default, is 0. */
+enum conf_revocation {
+	CONF_REVOCATION_SOFT,    /* a revoked certificate fails the verdict */
+	CONF_REVOCATION_OFF,     /* no revocation checks */
+	CONF_REVOCATION_HARD,    /* ... and so does no answer for the leaf */
+};
+const char *conf_revocation_name(int r);   /* "soft", "off", "hard" */
+
+#define CONF_DEFAULT_REVOCATION_REFRESH_MS ((uint64_t)3600 * 1000)
+#define CONF_MAX_ACME_DIRECTORIES 16
+
 struct conf_target {
 	char *name;        /* unique; defaults to address */
 	char *address;     /* as written */
@@ -86,6 +97,7 @@ struct conf_target {
 	size_t nlabels;
 	int line;          /* line of the target's group */
 	struct conf_tlsopts tls;  /* starttls, addresses, client certificate, ... */
+	int revocation;    /* enum conf_revocation, effective */
 };
 
 /* A basic-auth user: the name and its crypt(3) hash (bcrypt $2a$/$2b$/$2y$,
@@ -172,6 +184,13 @@ struct conf {
 	struct conf_tlsopts tls;  /* top-level defaults of the same settings */
 	struct conf_web web;
 	struct conf_fetch fetch;
+	/* What the CA says (issue 12): the top-level revocation (targets
+	 * inherit it), how long revocation data is used before its server is
+	 * asked again, the ACME directories asked for renewal information. */
+	int revocation;
+	uint64_t revocation_refresh_ms;
+	char **acme_directories;
+	size_t nacme_directories;
 	struct threshold warn;     /* status page: expiring within this is "warn" */
 	struct threshold crit;     /* ... and within this "crit"; not above warn
 	                            * when both are durations or both fractions */

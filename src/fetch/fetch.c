@@ -85,6 +85,7 @@ struct fetch_entry {
 	unsigned char *post;
 	size_t post_len;
 	char *post_type;
+	char *resolve;                  /* fetch_opts.resolve, the latest */
 
 	enum entry_state state;
 	enum pending pending;
@@ -119,6 +120,7 @@ struct fetch_req {
 	struct fetch_entry *e;
 	CURL *easy;
 	struct curl_slist *headers;
+	struct curl_slist *resolve;     /* CURLOPT_RESOLVE's one entry */
 	struct buf body;
 	uint64_t max;
 	int too_large;
@@ -292,6 +294,7 @@ entry_new(struct fetch *f, const char *hex, const char *url, enum fetch_kind kin
 		e->post_len = o->post_len;
 		e->post_type = o->post_type ? xstrdup(o->post_type) : NULL;
 	}
+	e->resolve = o->resolve ? xstrdup(o->resolve) : NULL;
 	e->loaded = f->dir == NULL;
 	loop_timer_init(&e->kick, kick_cb);
 	if (f->nentries + 1 > f->nbuckets)
@@ -319,6 +322,7 @@ entry_free(struct fetch_entry *e)
 	free(e->ca_file);
 	free(e->post);
 	free(e->post_type);
+	free(e->resolve);
 	free(e->error_text);
 	free(e);
 }
@@ -819,6 +823,7 @@ req_free(struct fetch_req *q)
 		curl_easy_cleanup(q->easy);
 	}
 	curl_slist_free_all(q->headers);
+	curl_slist_free_all(q->resolve);
 	buf_free(&q->body);
 	free(q);
 }
@@ -1040,6 +1045,28 @@ add_header(struct fetch_req *q, const char *name, const char *value)
 	q->headers = l;
 }
 
+/* "HOST:PORT:ADDRESS" pinning url's host to address (brackets around an
+ * IPv6 one, as curl wants), or NULL when url has no host (curl then fails
+ * the request itself). */
+static char *
+resolve_entry(const char *url, const char *address)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL, *out = NULL;
+
+	if (u == NULL)
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+		out = xasprintf("%s:%s:%s%s%s", host, port, strchr(address, ':') ? "[" : "",
+		    address, strchr(address, ':') ? "]" : "");
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return out;
+}
+
 /* Start e's request now: a slot is free. */
 static void
 run_request(struct fetch_entry *e)
@@ -1094,6 +1121,17 @@ run_request(struct fetch_entry *e)
 	}
 	if (q->headers)
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, q->headers);
+	if (e->resolve) {
+		char *pin = resolve_entry(e->url, e->resolve);
+
+		if (pin) {
+			q->resolve = curl_slist_append(NULL, pin);
+			free(pin);
+			if (q->resolve == NULL)
+				fatalx("curl_slist_append: out of memory");
+			curl_easy_setopt(h, CURLOPT_RESOLVE, q->resolve);
+		}
+	}
 	e->req = q;
 	e->state = E_RUNNING;
 	f->running++;
@@ -1252,8 +1290,12 @@ fetch(struct fetch *f, const char *url, enum fetch_kind kind, const struct fetch
 	if ((unsigned)kind >= FETCH_NKINDS)
 		kind = FETCH_AIA;
 	cache_key(url, o->post, o->post_len, o->ca_file, o->insecure, hex);
-	if ((e = entry_find(f, hex)) == NULL)
+	if ((e = entry_find(f, hex)) == NULL) {
 		e = entry_new(f, hex, url, kind, o);
+	} else if (o->resolve && (e->resolve == NULL || strcmp(e->resolve, o->resolve) != 0)) {
+		free(e->resolve);
+		e->resolve = xstrdup(o->resolve);
+	}
 	if (strlen(url) > CACHE_MAX_URL && e->state == E_IDLE && e->error_until == 0) {
 		/* refused before any request: held like any failure */
 		set_error(e, FETCH_ERR_OTHER, xasprintf("URL longer than %d bytes", CACHE_MAX_URL));

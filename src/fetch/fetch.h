@@ -69,6 +69,13 @@ struct fetch_opts {
 	const void *post;           /* POST this body (OCSP); NULL: GET */
 	size_t post_len;
 	const char *post_type;      /* its Content-Type */
+	/* Connect to this address instead of resolving the URL's host (curl's
+	 * CURLOPT_RESOLVE): an IPv4 or IPv6 literal the caller resolved itself
+	 * (Debian's libcurl resolves with glibc, not with our resolver). Only
+	 * the URL's own host and port are pinned; TLS still checks the name.
+	 * Not part of the dedup key: callers that share a URL share the pin
+	 * of the latest fetch. NULL: curl resolves. */
+	const char *resolve;
 };
 
 /* What a fetch brought. Everything points into the fetcher and is valid

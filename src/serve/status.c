@@ -44,6 +44,7 @@ static const struct {
 	[STATUS_CRIT] = { "expires very soon", "#ffc58a", 20 },
 	[STATUS_UNVERIFIED] = { "not verified", "#f7b0b0", 10 },
 	[STATUS_FAILING] = { "probe failing", "#d6c6ef", 0 },
+	[STATUS_REVOKED] = { "revoked", "#8b1a1a", 5 },
 };
 
 const char *const status_state_names[STATUS_NSTATES] = {
@@ -53,6 +54,7 @@ const char *const status_state_names[STATUS_NSTATES] = {
 	[STATUS_CRIT] = "crit",
 	[STATUS_UNVERIFIED] = "unverified",
 	[STATUS_FAILING] = "failing",
+	[STATUS_REVOKED] = "revoked",
 };
 
 _Static_assert(STATUS_NSTATES <= QUERY_MAX_STATES, "a state set is a uint64_t");
@@ -94,7 +96,7 @@ status_classify(const struct status_entry *e, const struct status_view *v, int64
 	if (!r->success)
 		return STATUS_FAILING;
 	if (!r->verdict.verified)
-		return STATUS_UNVERIFIED;
+		return r->verdict.reasons & REASON(REVOKED) ? STATUS_REVOKED : STATUS_UNVERIFIED;
 	switch (expiry_judge(&v->warn, &v->crit, exp, expiry_lifetime(r->certs, r->ncerts, exp),
 	    v->now)) {
 	case EXPIRY_CRIT:
@@ -288,6 +290,27 @@ status_json_findings(struct buf *b, const struct verdict *v)
 		buf_printf(b, "[%s]", f.data);
 	}
 	buf_free(&f);
+	/* what checks left, as they shape it */
+	size_t n = 0;
+
+	for (size_t i = 0; i < verdict_nchecks(); i++) {
+		const void *blob = verdict_blob(v, i);
+		size_t mark = b->len;
+
+		if (blob == NULL)
+			continue;
+		buf_puts(b, n ? "," : ",\"checks\":{");
+		json_str(b, verdict_check_name(i));
+		buf_putc(b, ':');
+		if (verdict_check_json(i, blob, b, json_str)) {
+			n++;
+			continue;
+		}
+		b->len = mark;
+		b->data[b->len] = '\0';
+	}
+	if (n)
+		buf_putc(b, '}');
 }
 
 const char *
@@ -313,6 +336,8 @@ static const char html_style[] =
     "form#filter label{margin-right:1em;white-space:nowrap}\n"
     "nav.pages a,nav.pages span{margin-right:.8em}\n"
     "p.error{color:#900;font-weight:bold}\n"
+    "tr.revoked td{color:#fff}\n"
+    "tr.revoked a{color:#fff}\n"
     ".legend span{padding:.2em .5em;margin-right:.5em;border:1px solid #bbb}\n";
 
 void

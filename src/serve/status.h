@@ -22,6 +22,7 @@ enum status_state {
 	STATUS_CRIT,         /* expires within crit */
 	STATUS_UNVERIFIED,   /* the chain does not verify */
 	STATUS_FAILING,      /* the last probe failed */
+	STATUS_REVOKED,      /* a certificate of the verified path is revoked */
 	STATUS_NSTATES
 };
 
@@ -99,7 +100,9 @@ void status_html_error(struct buf *b, const char *message);
 void status_html_threshold(struct buf *b, const struct threshold *t);
 /* A set of verdict words as a JSON array. */
 void status_json_words(struct buf *b, enum verdict_table t, uint64_t set);
-/* ,"findings":[{"check":...,"text":...},...] when checks say anything of v. */
+/* ,"findings":[{"check":...,"text":...},...] when checks say anything of v,
+ * then ,"checks":{"NAME":VALUE,...} with what each check that has a JSON
+ * form left (revocation, renewal, aia). */
 void status_json_findings(struct buf *b, const struct verdict *v);
 /* Text for HTML (elements and quoted attributes): & < > " ' as entities,
  * control characters as visible \n or \xNN, invalid UTF-8 as U+FFFD. */

@@ -35,8 +35,7 @@ static void
 run(const struct check_input *in, struct check_output *out)
 {
 	const struct check_chain *cc = in->chain;
-	size_t u[CHECK_MAX_CERTS], nu = 0, top, depth;
-	long j;
+	size_t u[CHECK_MAX_CERTS], nu = 0;
 
 	for (size_t i = 0; i < cc->n; i++) {
 		if (is_dup(cc, i)) {
@@ -54,19 +53,29 @@ run(const struct check_input *in, struct check_output *out)
 		}
 	}
 
+	if (check_chain_gap(cc, in->trust_list) >= 0)
+		out->issues |= CHAIN_ISSUE(INCOMPLETE);
+}
+
+long
+check_chain_gap(const struct check_chain *cc, gnutls_x509_trust_list_t tl)
+{
+	size_t top = 0, depth;
+	long j;
+
 	/* Climb from the leaf as far as the presented certificates go, and no
 	 * further than a certificate an anchor we hold signed (as verification
 	 * stops there: a cross-signed copy of a trusted root above it does not
 	 * count). A top that is a root, or anchored, needs nothing more. */
-	top = 0;
 	for (depth = 0; depth < CHECK_MAX_DEPTH; depth++) {
-		if (cc->certs[top]->self_signed || anchored(in->trust_list, cc->crt[top]) ||
+		if (cc->certs[top]->self_signed || anchored(tl, cc->crt[top]) ||
 		    (j = check_chain_issuer(cc, top)) == -1)
 			break;
 		top = (size_t)j;
 	}
-	if (!cc->certs[top]->self_signed && !anchored(in->trust_list, cc->crt[top]))
-		out->issues |= CHAIN_ISSUE(INCOMPLETE);
+	if (!cc->certs[top]->self_signed && !anchored(tl, cc->crt[top]))
+		return (long)top;
+	return -1;
 }
 
 const struct check check_chain_issues = {

@@ -104,6 +104,10 @@ struct check {
 	/* Plain-text lines for people (the tool, the status page, JSON): what
 	 * the blob says, one finding per line. Renderers escape it. May be NULL. */
 	void (*describe)(const void *blob, struct buf *out);
+	/* The blob as one JSON value for the API (str appends a string, or
+	 * null for NULL, escaped). May be NULL. */
+	void (*json)(const void *blob, struct buf *out,
+	             void (*str)(struct buf *out, const char *s));
 };
 
 /* Add a check after the built-in ones (a test's, or one that needs run-time
@@ -145,8 +149,16 @@ void check_path_free(struct check_path *p);
 void check_path_build(const struct check_chain *cc, gnutls_x509_trust_list_t tl,
                       struct check_path *p);
 
+/* The presented certificate whose issuer is neither presented nor an
+ * anchor of tl, climbing from the leaf (the chain is incomplete there),
+ * or -1 when the climb ends at a root or an anchor's child. */
+long check_chain_gap(const struct check_chain *cc, gnutls_x509_trust_list_t tl);
+
 /* The built-in checks. */
 extern const struct check check_chain_issues;
+extern const struct check check_revocation;   /* revocation.c */
+extern const struct check check_renewal;      /* renewal.c: ARI */
+extern const struct check check_aia;          /* aiacheck.c */
 extern const struct check check_policy;      /* policy.c */
 extern const struct check check_webpki;      /* webpkicheck.c */
 

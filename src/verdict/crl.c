@@ -222,12 +222,13 @@ parse_entry(struct serials_builder *b, const struct asn1_tlv *entry, char **err)
 	return 0;
 }
 
+/* Up to and including nextUpdate: the outer structure, the version, the
+ * issuer and the times. *tbs is left at what follows. */
 static int
-parse(const unsigned char *der, size_t len, struct parsed *p, char **err)
+parse_head(const unsigned char *der, size_t len, struct parsed *p, struct asn1 *tbs, char **err)
 {
-	struct asn1 top = { der, len }, in, tbs;
-	struct asn1_tlv list, t, entries;
-	struct serials_builder *b;
+	struct asn1 top = { der, len }, in;
+	struct asn1_tlv list, t;
 	struct crl *c = p->c;
 
 	if (asn1_get(&top, ASN1_SEQUENCE, &list) == -1 || top.n != 0)
@@ -238,24 +239,37 @@ parse(const unsigned char *der, size_t len, struct parsed *p, char **err)
 	    asn1_get(&in, ASN1_BIT_STRING, &p->sig) == -1 || in.n != 0 ||
 	    p->sig.len < 2 || p->sig.v[0] != 0)
 		return fail(err, "not a DER CRL");
-	tbs = asn1_inside(&p->tbs);
-	if (asn1_peek(&tbs, ASN1_INTEGER)) {
+	*tbs = asn1_inside(&p->tbs);
+	if (asn1_peek(tbs, ASN1_INTEGER)) {
 		long v;
 
-		if (asn1_get(&tbs, ASN1_INTEGER, &t) == -1 || asn1_small_int(&t, &v) == -1 || v != 1)
+		if (asn1_get(tbs, ASN1_INTEGER, &t) == -1 || asn1_small_int(&t, &v) == -1 || v != 1)
 			return fail(err, "unsupported CRL version");
 	}
-	if (asn1_get(&tbs, ASN1_SEQUENCE, &p->sigalg_in) == -1 ||
-	    asn1_get(&tbs, ASN1_SEQUENCE, &p->issuer) == -1)
+	if (asn1_get(tbs, ASN1_SEQUENCE, &p->sigalg_in) == -1 ||
+	    asn1_get(tbs, ASN1_SEQUENCE, &p->issuer) == -1)
 		return fail(err, "malformed TBSCertList");
 	if (p->sigalg_in.rawlen != p->sigalg.rawlen ||
 	    memcmp(p->sigalg_in.raw, p->sigalg.raw, p->sigalg.rawlen) != 0)
 		return fail(err, "signature algorithms inside and outside differ");
-	if (asn1_next(&tbs, &t) != 0 || asn1_time(&t, &c->this_update) == -1)
+	if (asn1_next(tbs, &t) != 0 || asn1_time(&t, &c->this_update) == -1)
 		return fail(err, "malformed thisUpdate");
-	if ((asn1_peek(&tbs, ASN1_UTC_TIME) || asn1_peek(&tbs, ASN1_GENERALIZED)) &&
-	    (asn1_next(&tbs, &t) != 0 || asn1_time(&t, &c->next_update) == -1))
+	if ((asn1_peek(tbs, ASN1_UTC_TIME) || asn1_peek(tbs, ASN1_GENERALIZED)) &&
+	    (asn1_next(tbs, &t) != 0 || asn1_time(&t, &c->next_update) == -1))
 		return fail(err, "malformed nextUpdate");
+	return 0;
+}
+
+static int
+parse(const unsigned char *der, size_t len, struct parsed *p, char **err)
+{
+	struct asn1 tbs;
+	struct asn1_tlv t, entries;
+	struct serials_builder *b;
+	struct crl *c = p->c;
+
+	if (parse_head(der, len, p, &tbs, err) == -1)
+		return -1;
 	b = serials_builder_new();
 	if (asn1_get(&tbs, ASN1_SEQUENCE, &entries) == 0) {
 		struct asn1 e = asn1_inside(&entries);
@@ -352,25 +366,67 @@ out:
 	return rc;
 }
 
+/* The DER of a CRL given as DER or PEM: 0 with *data, *len pointing at it
+ * (into *decoded, to be freed with gnutls_free, for PEM), or -1. */
+static int
+crl_der(const unsigned char **data, size_t *len, gnutls_datum_t *decoded, char **err)
+{
+	static const char pem[] = "-----BEGIN X509 CRL-----";
+
+	decoded->data = NULL;
+	decoded->size = 0;
+	if (*len >= sizeof(pem) - 1 &&
+	    memmem(*data, *len < 4096 ? *len : 4096, pem, sizeof(pem) - 1)) {
+		gnutls_datum_t in = { (unsigned char *)*data, (unsigned)*len };
+
+		if (*len > UINT32_MAX || gnutls_pem_base64_decode2("X509 CRL", &in, decoded) < 0)
+			return fail(err, "malformed PEM CRL");
+		*data = decoded->data;
+		*len = decoded->size;
+	}
+	return 0;
+}
+
+int
+crl_times(const unsigned char *data, size_t len, int64_t *this_update, int64_t *next_update)
+{
+	gnutls_datum_t decoded;
+	struct parsed p;
+	struct crl c;
+	struct asn1 rest;
+	char *err = NULL;
+	int rc;
+
+	*this_update = *next_update = 0;
+	if (crl_der(&data, &len, &decoded, &err) == -1) {
+		free(err);
+		return -1;
+	}
+	memset(&p, 0, sizeof(p));
+	memset(&c, 0, sizeof(c));
+	p.c = &c;
+	rc = parse_head(data, len, &p, &rest, &err);
+	free(err);
+	gnutls_free(decoded.data);
+	if (rc == 0) {
+		*this_update = c.this_update;
+		*next_update = c.next_update;
+	}
+	return rc;
+}
+
 int
 crl_load(const unsigned char *data, size_t len, const unsigned char *issuer, size_t issuer_len,
     struct crl **out, char **err)
 {
-	static const char pem[] = "-----BEGIN X509 CRL-----";
-	gnutls_datum_t decoded = { NULL, 0 };
+	gnutls_datum_t decoded;
 	struct parsed p;
 	int rc;
 
 	*out = NULL;
 	*err = NULL;
-	if (len >= sizeof(pem) - 1 && memmem(data, len < 4096 ? len : 4096, pem, sizeof(pem) - 1)) {
-		gnutls_datum_t in = { (unsigned char *)data, (unsigned)len };
-
-		if (len > UINT32_MAX || gnutls_pem_base64_decode2("X509 CRL", &in, &decoded) < 0)
-			return fail(err, "malformed PEM CRL");
-		data = decoded.data;
-		len = decoded.size;
-	}
+	if (crl_der(&data, &len, &decoded, err) == -1)
+		return -1;
 	memset(&p, 0, sizeof(p));
 	p.c = xcalloc(1, sizeof(*p.c));
 	rc = parse(data, len, &p, err);

@@ -42,6 +42,10 @@ struct crl {
 int crl_load(const unsigned char *data, size_t len, const unsigned char *issuer, size_t issuer_len,
              struct crl **out, char **err);
 void crl_free(struct crl *c);
+/* thisUpdate and nextUpdate (0: absent) of data (DER or PEM) without
+ * reading its entries or checking its signature: for the cache's
+ * freshness. 0, or -1 when the start of a CRL does not parse. */
+int crl_times(const unsigned char *data, size_t len, int64_t *this_update, int64_t *next_update);
 
 /* What c (verified) says of the certificate with this serial (DER INTEGER
  * contents), a CA or not, whose distribution point url c was fetched from

@@ -197,6 +197,31 @@ done:
 }
 
 int
+ocsp_times(const unsigned char *resp, size_t len, int64_t *this_update, int64_t *next_update)
+{
+	gnutls_ocsp_resp_t r = NULL;
+	gnutls_datum_t d = { (unsigned char *)resp, (unsigned)len };
+	time_t tu, nu, rt;
+	unsigned status, reason;
+	int rc = -1;
+
+	*this_update = *next_update = 0;
+	if (resp == NULL || len == 0 || len > OCSP_MAX_RESPONSE)
+		return -1;
+	if (gnutls_ocsp_resp_init(&r) < 0)
+		return -1;
+	if (gnutls_ocsp_resp_import(r, &d) == 0 &&
+	    gnutls_ocsp_resp_get_status(r) == GNUTLS_OCSP_RESP_SUCCESSFUL &&
+	    gnutls_ocsp_resp_get_single(r, 0, NULL, NULL, NULL, NULL, &status, &tu, &nu, &rt,
+	    &reason) == 0 && (*this_update = time_epoch_or_zero((int64_t)tu)) != 0) {
+		*next_update = nu == (time_t)-1 ? 0 : time_epoch_or_zero((int64_t)nu);
+		rc = 0;
+	}
+	gnutls_ocsp_resp_deinit(r);
+	return rc;
+}
+
+int
 ocsp_urls(const unsigned char *cert, size_t len, char ***urls)
 {
 	return x509_aia_urls(cert, len, GNUTLS_IA_OCSP_URI, OCSP_MAX_URLS, urls);

@@ -30,6 +30,11 @@ void ocsp_check(const unsigned char *resp, size_t resp_len, const unsigned char 
                 size_t cert_len, const unsigned char *issuer, size_t issuer_len, int64_t now,
                 struct rev_answer *a);
 
+/* thisUpdate and nextUpdate (0: absent) of the first answer in the DER
+ * OCSPResponse resp, unverified: for the cache's freshness. 0, or -1 when
+ * it is not a successful response. */
+int ocsp_times(const unsigned char *resp, size_t len, int64_t *this_update, int64_t *next_update);
+
 /* The OCSP responder URLs of cert's authorityInfoAccess (http, https), at
  * most OCSP_MAX_URLS. How many (*urls: urls_free), or -1 when cert does
  * not parse. */

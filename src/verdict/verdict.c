@@ -140,10 +140,13 @@ verdict_words_parse(enum verdict_table t, const char *text, uint64_t *set)
 /* The checks every verdict runs, in order. A new check is one line here. */
 static const struct check *checks[VERDICT_MAX_CHECKS] = {
 	&check_chain_issues,
+	&check_revocation,
+	&check_renewal,
+	&check_aia,
 	&check_policy,
 	&check_webpki,
 };
-static size_t nchecks = 3;
+static size_t nchecks = 6;
 
 int
 verdict_add_check(const struct check *c)
@@ -178,6 +181,16 @@ verdict_describe(size_t i, const void *blob, struct buf *out)
 {
 	if (i < nchecks && blob != NULL && checks[i]->describe != NULL)
 		checks[i]->describe(blob, out);
+}
+
+int
+verdict_check_json(size_t i, const void *blob, struct buf *out,
+    void (*str)(struct buf *out, const char *s))
+{
+	if (i >= nchecks || blob == NULL || checks[i]->json == NULL)
+		return 0;
+	checks[i]->json(blob, out, str);
+	return 1;
 }
 
 size_t

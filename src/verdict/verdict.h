@@ -35,6 +35,7 @@
 	X(INSECURE_ALGORITHM, "insecure_algorithm") \
 	X(BAD_SIGNATURE, "bad_signature") \
 	X(REVOKED, "revoked") \
+	X(REVOCATION_UNKNOWN, "revocation_unknown") \
 	X(OTHER, "other") \
 	X(NAME_CONSTRAINTS, "name_constraints") \
 	X(PATH_LENGTH, "path_length") \
@@ -49,7 +50,9 @@
 	X(MISORDERED, "misordered") \
 	X(INCOMPLETE, "incomplete") \
 	X(ROOT_INCLUDED, "root_included") \
-	X(DUPLICATE, "duplicate")
+	X(DUPLICATE, "duplicate") \
+	X(MUST_STAPLE_MISSING, "must_staple_missing") \
+	X(AIA_COMPLETES, "aia_completes")
 
 /* What is wrong with one presented certificate, by depth
  * (tlswatch_cert_issue{depth,sha256,issue}): the findings of the Web PKI
@@ -313,6 +316,11 @@ const void *verdict_blob(const struct verdict *v, size_t i);
 /* What check i's blob says, as plain-text lines appended to out (the
  * caller escapes them); nothing when the check says nothing. */
 void verdict_describe(size_t i, const void *blob, struct buf *out);
+/* Check i's blob as one JSON value appended to out (str appends a JSON
+ * string, or null for NULL): 1, or 0 (nothing appended) when the check
+ * has no JSON form. */
+int verdict_check_json(size_t i, const void *blob, struct buf *out,
+                       void (*str)(struct buf *out, const char *s));
 /* Every line every check says of v, in check order: fn(arg, check name,
  * line) for each (lines are the check's plain text; the caller escapes).
  * Returns the number of lines. */

@@ -1,7 +1,7 @@
 /*
  * fuzz_crl.c - crl_load on any bytes, without an issuer and with
  * tests/revpki.sh's intermediate (revcerts.h), then crl_check for two of
- * its leaves at the CRL's own thisUpdate.
+ * its leaves at the CRL's own thisUpdate; crl_times on the same bytes.
  *
  * Invariants: a refusal says why (a printable line); an accepted CRL's
  * times are in range, its set counts what it finds, and every answer has a
@@ -52,6 +52,11 @@ answer(const struct crl *c, const unsigned char *leaf, size_t len)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	int64_t tu, nu;
+	int times = crl_times(data, size, &tu, &nu);
+
+	FUZZ_CHECK(times == 0 || (tu == 0 && nu == 0), "no times from a refusal");
+	FUZZ_CHECK(time_epoch_ok(tu) && time_epoch_ok(nu), "times in range");
 	for (int with_issuer = 0; with_issuer < 2; with_issuer++) {
 		struct crl *c = NULL;
 		char *err = NULL;
@@ -63,6 +68,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		}
 		FUZZ_CHECK(err == NULL, "no error on success");
+		FUZZ_CHECK(times == 0 && tu == c->this_update && nu == c->next_update,
+		    "crl_times reads what crl_load reads");
 		FUZZ_CHECK(c->verified == with_issuer, "verified only against an issuer");
 		FUZZ_CHECK(time_epoch_ok(c->this_update) && time_epoch_ok(c->next_update), "times");
 		FUZZ_CHECK(serials_count(c->revoked) <= size / 4, "entries bounded by the input");

@@ -3,7 +3,8 @@
  * of tests/revpki.sh's intermediate (revcerts.h), a minute after the
  * response says it was produced (so the seeds in corpus/ocsp, which answer
  * for these leaves, stay within their validity however old they are);
- * ocsp_must_staple and ocsp_urls on the input as a certificate.
+ * ocsp_must_staple and ocsp_urls on the input as a certificate; ocsp_times
+ * on it as a response.
  *
  * Invariants: a status from the fixed set, an error text exactly when it
  * is an error (printable), a reason word when revoked, times in range.
@@ -62,6 +63,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    time_epoch_ok(a.next_update), "times of a valid answer");
 		if (a.status == REV_REVOKED)
 			FUZZ_CHECK(a.reason >= 0 && a.reason <= REV_REASON_MAX, "reason in range");
+	}
+	{
+		int64_t tu, nu;
+
+		n = ocsp_times(data, size, &tu, &nu);
+		FUZZ_CHECK(n == 0 ? tu != 0 && time_epoch_ok(tu) && time_epoch_ok(nu) :
+		    tu == 0 && nu == 0, "ocsp_times: times of a successful response, else none");
 	}
 	n = ocsp_must_staple(data, size);
 	FUZZ_CHECK(n >= -1 && n <= 1, "must-staple is yes, no or unparsable");
