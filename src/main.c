@@ -23,10 +23,12 @@
 #include "serve/notify.h"
 #include "serve/probeep.h"
 #include "probe/resolve.h"
+#include "probe/tlsa.h"
 #include "sched.h"
 #include "verdict/expiry.h"
 #include "serve/status.h"
 #include "state/store.h"
+#include "probe/stsround.h"
 #include "probe/tls.h"
 #include "core/util.h"
 #include "core/work.h"
@@ -46,7 +48,7 @@ struct daemon {
 	struct probeep *probeep;     /* GET /probe (probe_endpoint) */
 	struct tfiles *tfiles;       /* target_files: the scheduler's file targets */
 	struct work_pool *workers;   /* password checks, fetch cache I/O, CRL parses */
-	struct fetch *fetch;         /* CRLs, OCSP, renewal information, caIssuers */
+	struct fetch *fetch;         /* CRLs, OCSP, renewal information, caIssuers, MTA-STS */
 	struct loop_watch sigwatch;
 	int reload_ok;               /* the last reload succeeded (1 at start) */
 	double reload_time;          /* wall clock of the last config loaded */
@@ -212,6 +214,36 @@ log_errors(const char *text)
 	}
 }
 
+/* dnssec.resolver: every lookup goes to the validating resolvers named,
+ * whose AD bit then counts (DANE). A reload may name others; going back to
+ * resolv.conf's servers takes a restart. 0, or -1 (reported). */
+static int
+apply_dnssec(struct daemon *d, const struct conf *c, const struct conf *old)
+{
+	char *err = NULL;
+	int same = old != NULL && old->ndnssec_resolvers == c->ndnssec_resolvers;
+
+	for (size_t i = 0; same && i < c->ndnssec_resolvers; i++)
+		same = strcmp(old->dnssec_resolvers[i], c->dnssec_resolvers[i]) == 0;
+	if (same)
+		return 0;
+	if (c->ndnssec_resolvers == 0) {
+		if (old != NULL)
+			log_warnx("reload: dnssec.resolver removed: lookups go to %s until the "
+			    "next start", old->dnssec_resolvers[0]);
+		return 0;
+	}
+	if (resolver_set_servers(d->resolver, (const char *const *)c->dnssec_resolvers,
+	    c->ndnssec_resolvers, &err) == -1) {
+		log_warnx("%s: dnssec.resolver: %s", c->path, err);
+		free(err);
+		return -1;
+	}
+	log_info("dnssec.resolver: lookups go to %s%s, whose DNSSEC answers count",
+	    c->dnssec_resolvers[0], c->ndnssec_resolvers > 1 ? " and others" : "");
+	return 0;
+}
+
 /*
  * SIGHUP: a new config is parsed and validated beside the running one, its
  * trust stores loaded and its listeners bound; only when all of that works
@@ -244,7 +276,8 @@ reload(struct daemon *d)
 	ntf = tfiles_new(d->loop, nc, d->tfiles);
 	fts = tfiles_targets(ntf, &nfts);
 	sched_set_file_targets(ns, fts, nfts);
-	if (listeners_apply(d->listeners, nc, &err) == -1)
+	if (listeners_apply(d->listeners, nc, &err) == -1 ||
+	    apply_dnssec(d, nc, d->conf) == -1)
 		goto fail;
 	if (strcmp(nc->state_dir, store_dir(d->store)) != 0)
 		log_warnx("reload: state_dir %s takes effect at the next start; state stays in %s",
@@ -353,6 +386,7 @@ daemon_free(struct daemon *d)
 	tfiles_free(d->tfiles);
 	/* what was fetched goes before the fetcher, which drains the workers */
 	cadata_shutdown();
+	sts_set_fetch(NULL);
 	fetch_free(d->fetch);
 	store_free(d->store);
 	listeners_free(d->listeners);
@@ -362,6 +396,7 @@ daemon_free(struct daemon *d)
 		loop_watch_del(d->loop, &d->sigwatch);
 		close(d->sigwatch.fd);
 	}
+	tlsa_fini();
 	resolver_free(d->resolver);
 	loop_free(d->loop);
 	conf_free(d->conf);
@@ -465,6 +500,9 @@ start(struct daemon *d)
 		free(err);
 		return -1;
 	}
+	if (apply_dnssec(d, d->conf, NULL) == -1)
+		return -1;
+	tlsa_init(d->resolver);
 	d->sched = sched_new(d->loop, d->resolver, d->conf);
 	d->tfiles = tfiles_new(d->loop, d->conf, NULL);
 	{
@@ -515,6 +553,7 @@ start(struct daemon *d)
 		free(dir);
 		cadata_setup(d->loop, d->workers, d->fetch, &cs);
 		sched_set_fetch(d->sched, d->fetch);
+		sts_set_fetch(d->fetch);
 	}
 	loop_set_prepare(d->loop, prepare_cb, d);
 

@@ -21,6 +21,21 @@ stage_name(enum stage s)
 	return (unsigned)s < STAGE_COUNT ? names[s] : "unknown";
 }
 
+struct result *
+result_failed(const char *stage, const char *reason, char *detail, uint64_t start_us)
+{
+	struct result *r = xcalloc(1, sizeof(*r));
+
+	for (int s = 0; s < STAGE_COUNT; s++)
+		r->stage_seconds[s] = -1;
+	r->fail_stage = stage;
+	r->fail_reason = reason;
+	r->fail_detail = detail;
+	r->duration = (double)(mono_us() - start_us) / 1e6;
+	r->time = wall_now();
+	return r;
+}
+
 void
 result_free(struct result *r)
 {

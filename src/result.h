@@ -55,6 +55,11 @@ struct result {
 void result_drop_ders(struct result *r);
 
 void result_free(struct result *r);
+/* A failed result of no stage reached but a lookup's, stamped now: stage
+ * and reason are static words, detail is taken over; start_us is when
+ * the work began (mono_us). For what fails before any probe. */
+struct result *result_failed(const char *stage, const char *reason, char *detail,
+                             uint64_t start_us);
 /* A deep copy (certificates are shared by reference). */
 struct result *result_dup(const struct result *r);
 

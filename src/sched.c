@@ -20,11 +20,13 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/util.h"
+#include "probe/maildom.h"
 #include "probe/multi.h"
 #include "probe/probe.h"
 #include "probe/tls.h"
 #include "sched.h"
 #include "verdict/expiry.h"
+#include "serve/mailmetrics.h"
 #include "serve/metrics.h"
 #include "state/history.h"
 #include "state/store.h"
@@ -40,6 +42,7 @@ struct target {
 	uint64_t due_at;         /* monotonic ms the current round fell due */
 	struct probe *probe;     /* in flight, or NULL */
 	struct multi *multi;     /* addresses = "all": the probes in flight, or NULL */
+	struct maildom *mail;    /* a mail domain: its MX set and round; else NULL */
 	struct target *qnext;    /* queue of targets due but waiting for a slot */
 	int queued;
 	uint64_t qseq;           /* when it joined the queue, in queue order */
@@ -166,6 +169,8 @@ target_new(struct sched *s, const struct conf_target *ct, int from_file)
 	t->from_file = from_file;
 	t->labels = metrics_labels(ct);
 	t->hist = history_new(ct->name);
+	if (ct->mail_domain)
+		t->mail = maildom_new();
 	heap_node_init(&t->due);
 	return t;
 }
@@ -220,7 +225,9 @@ sched_launch(struct sched *s, struct target *t)
 	histogram_observe(&s->lateness,
 	    now > t->due_at ? (double)(now - t->due_at) / 1000.0 : 0.0);
 	s->in_flight++;
-	if (t->conf->tls.addresses_all)
+	if (t->mail)
+		maildom_start(t->mail, s->loop, s->res, t->conf, &o, multi_done, t);
+	else if (t->conf->tls.addresses_all)
 		t->multi = multi_start(s->loop, s->res, t->conf, &o, multi_done, t);
 	else
 		t->probe = probe_start_ex(s->loop, s->res, t->conf, &o, probe_done, t);
@@ -343,7 +350,7 @@ sched_due_cb(struct loop_timer *timer)
 		if (next <= now)
 			next = now + interval;
 		heap_set(&s->due, &t->due, next);
-		if (t->probe || t->multi || t->queued) {
+		if (t->probe || t->multi || t->queued || maildom_busy(t->mail)) {
 			log_debug("target %s: still busy from the previous round; skipped", t->conf->name);
 			s->skipped++;
 			continue;
@@ -409,18 +416,29 @@ static void
 recheck_one(struct sched *s, struct target *t, const char *address)
 {
 	const struct result *r = history_result(t->hist, address);
+	struct conf_target sub;
+	const struct conf_target *ct = t->conf;
+	char mx[MAILDOM_KEY_MAX];
 	struct verdict v;
-	struct verdict_input in = {
-		.trust = t->conf->trust,
-		.target = t->conf,
-		.hostname = conf_target_check_name(t->conf),
-		.now = (int64_t)wall_now(),
-		.ref_target = t->conf->name,
-		.ref_address = address,
-	};
+	struct verdict_input in;
 
 	if (r == NULL || !r->success || !verdict_retained(&r->verdict))
 		return;
+	/* a mail domain's result is its MX host's, on its port */
+	if (t->mail) {
+		if (address == NULL ||
+		    maildom_target_for_key(t->mail, t->conf, address, mx, sizeof(mx), &sub) == -1)
+			return;
+		ct = &sub;
+	}
+	in = (struct verdict_input){
+		.trust = ct->trust,
+		.target = ct,
+		.hostname = conf_target_check_name(ct),
+		.now = (int64_t)wall_now(),
+		.ref_target = ct->name,
+		.ref_address = address,
+	};
 	if (verdict_recheck(&r->verdict, &in, &v) == -1)
 		return;
 	s->rechecked++;
@@ -484,6 +502,7 @@ target_free(struct target *t)
 {
 	probe_cancel(t->probe);
 	multi_cancel(t->multi);
+	maildom_free(t->mail);
 	history_free(t->hist);
 	free(t->labels);
 	free(t);
@@ -581,6 +600,15 @@ sched_queued(const struct sched *s)
 	return s->nqueued;
 }
 
+/* The mail domain state of target i (NULL: not a mail domain). */
+static const struct maildom *
+sched_maildom(const void *arg, size_t i)
+{
+	const struct sched *s = arg;
+
+	return s->targets[i]->mail;
+}
+
 /* What metrics.c renders: one entry per target and one row per target, or
  * per address with addresses = "all". */
 void
@@ -620,6 +648,8 @@ sched_render_metrics(struct buf *out, void *arg)
 			rows[k].address = history_addr(t->hist, j, &rows[k].result,
 			    &rows[k].probes_success, &rows[k].probes_failure);
 			rows[k].chain = history_chain_result(t->hist, rows[k].address);
+			if (t->mail)
+				mailmetrics_row(&rows[k], t->conf);
 		}
 	}
 	info = (struct metrics_info){
@@ -641,6 +671,9 @@ sched_render_metrics(struct buf *out, void *arg)
 		info.fetch = &fst;
 	}
 	metrics_render(out, mt, s->ntargets, rows, nrows, &info);
+	mailmetrics_render(out, mt, s->ntargets, sched_maildom, s);
+	for (size_t i = 0; i < nrows; i++)
+		mailmetrics_row_fini(&rows[i]);
 	free(rows);
 	free(mt);
 }
@@ -679,12 +712,18 @@ sched_start_from(struct sched *s, struct sched *old)
 			 * remembered, each address's) and its phase carry over,
 			 * replacing what sched_set_store loaded from disk. */
 			struct history *h = t->hist;
+			struct maildom *md = t->mail;
 
 			t->hist = o->hist;
 			o->hist = h;
 			due = heap_contains(&o->due) ? o->due.key : now;
-			if (o->probe != NULL || o->multi != NULL || o->queued)
+			if (o->probe != NULL || o->multi != NULL || o->queued ||
+			    maildom_busy(o->mail))
 				due = now;   /* cancelled with old: run it again */
+			/* the MX set too, its round (on old's config) cancelled */
+			maildom_cancel(o->mail);
+			t->mail = o->mail;
+			o->mail = md;
 			kept++;
 		} else {
 			/* New or changed: a fresh start within its first interval. */
@@ -911,7 +950,7 @@ sched_jobs_queued(const struct sched *s)
 static void
 target_remove(struct sched *s, struct target *t)
 {
-	if (t->probe != NULL || t->multi != NULL)
+	if (t->probe != NULL || t->multi != NULL || maildom_busy(t->mail))
 		s->in_flight--;
 	if (t->queued)
 		sched_unqueue(s, t);

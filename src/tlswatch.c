@@ -29,6 +29,7 @@
 #include "verdict/fetchrun.h"
 #include "verdict/policy.h"
 #include "verdict/verdict.h"
+#include "checkmail.h"
 #include "conf/conf.h"
 #include "conf/tlsctx.h"
 #include "serve/json.h"
@@ -135,6 +136,9 @@ check_usage(FILE *f)
 	    "                      [--priority STRING] [--no-verify-hostname]\n"
 	    "                      [--scan] [--json] [--pem] [-q] [--no-fetch]\n"
 	    "                      [--acme-directory URL]\n"
+	    "       tlswatch check --mail-domain DOMAIN [--ports 25,465,587]\n"
+	    "                      [--resolver ADDRESS] [--cafile FILE] [--policy ...]\n"
+	    "                      [-w 21d] [-c 7d] [-t 10s]\n"
 	    "Probe one TLS endpoint as tlswatchd does (or judge a local chain file) and\n"
 	    "print the presented chain and the verdict. The first line and the exit\n"
 	    "status follow the monitoring plugins convention: 0 OK, 1 WARNING,\n"
@@ -168,6 +172,11 @@ check_usage(FILE *f)
 	    "                           fetches (a stapled OCSP response is still judged)\n"
 	    "  --acme-directory URL     an ACME directory to ask for renewal information\n"
 	    "                           (RFC 9773); may be given several times\n"
+	    "  --mail-domain DOMAIN     every MX host of DOMAIN on every port at every\n"
+	    "                           address, DANE (with --resolver), MTA-STS, TLS-RPT\n"
+	    "  --ports LIST             the MX hosts' ports (default 25)\n"
+	    "  --resolver ADDRESS       a validating resolver, IP:PORT, whose AD bit\n"
+	    "                           counts (DANE)\n"
 	    "  -h, --help               this help\n", f);
 }
 
@@ -227,6 +236,10 @@ struct check_opts {
 	int no_fetch;
 	char *acme[8];             /* --acme-directory, borrowed from argv */
 	size_t nacme;
+	const char *mail_domain;   /* --mail-domain: checkmail.c's */
+	const char *resolver;
+	uint16_t ports[CONF_MAX_MAIL_PORTS];
+	size_t nports;
 	char address_buf[300];
 };
 
@@ -234,8 +247,25 @@ struct check_opts {
 enum {
 	OPT_STARTTLS = 256, OPT_CAFILE, OPT_POLICY, OPT_JSON, OPT_PEM, OPT_FILE,
 	OPT_CLIENT_CERT, OPT_CLIENT_KEY, OPT_PRIORITY, OPT_NO_VERIFY_HOSTNAME, OPT_SCAN,
-	OPT_NO_FETCH, OPT_ACME_DIRECTORY,
+	OPT_NO_FETCH, OPT_ACME_DIRECTORY, OPT_MAIL_DOMAIN, OPT_PORTS, OPT_RESOLVER,
 };
+
+/* --ports 25,465,587 into o. 0, or -1. */
+static int
+check_ports(const char *s, struct check_opts *o)
+{
+	while (*s) {
+		char *end;
+		unsigned long p = strtoul(s, &end, 10);
+
+		if (end == s || p < 1 || p > 65535 || o->nports == CONF_MAX_MAIL_PORTS ||
+		    (*end != ',' && *end != '\0'))
+			return -1;
+		o->ports[o->nports++] = (uint16_t)p;
+		s = *end ? end + 1 : end;
+	}
+	return o->nports ? 0 : -1;
+}
 
 /* 0: go on; 1: done (help printed); -1: bad arguments (UNKNOWN printed). */
 static int
@@ -262,6 +292,9 @@ check_options(int argc, char **argv, struct check_opts *o)
 		{ "scan", no_argument, NULL, OPT_SCAN },
 		{ "no-fetch", no_argument, NULL, OPT_NO_FETCH },
 		{ "acme-directory", required_argument, NULL, OPT_ACME_DIRECTORY },
+		{ "mail-domain", required_argument, NULL, OPT_MAIL_DOMAIN },
+		{ "ports", required_argument, NULL, OPT_PORTS },
+		{ "resolver", required_argument, NULL, OPT_RESOLVER },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -368,6 +401,19 @@ check_options(int argc, char **argv, struct check_opts *o)
 			}
 			o->acme[o->nacme++] = optarg;
 			break;
+		case OPT_MAIL_DOMAIN:
+			o->mail_domain = optarg;
+			break;
+		case OPT_PORTS:
+			if (check_ports(optarg, o) == -1) {
+				unknown("bad --ports %s (1 to %d ports, e.g. 25,465,587)", optarg,
+				    CONF_MAX_MAIL_PORTS);
+				return -1;
+			}
+			break;
+		case OPT_RESOLVER:
+			o->resolver = optarg;
+			break;
 		case 'h':
 			check_usage(stdout);
 			return 1;
@@ -376,8 +422,18 @@ check_options(int argc, char **argv, struct check_opts *o)
 			return -1;
 		}
 	}
-	if ((host != NULL) + (o->file != NULL) + (optind < argc) != 1 || optind + 1 < argc ||
-	    (port && !host)) {
+	if (o->mail_domain != NULL) {
+		if (host || o->file || optind != argc || o->servername || o->starttls != -1 ||
+		    o->json || o->pem || o->scan) {
+			unknown("bad arguments: --mail-domain takes no HOST:PORT, -H, --file, "
+			    "--servername, --starttls, --scan, --json or --pem%s", "");
+			return -1;
+		}
+	} else if (o->nports || o->resolver) {
+		unknown("bad arguments: --ports and --resolver go with --mail-domain%s", "");
+		return -1;
+	} else if ((host != NULL) + (o->file != NULL) + (optind < argc) != 1 ||
+	    optind + 1 < argc || (port && !host)) {
 		unknown("bad arguments: one of HOST:PORT, -H HOST [-p PORT] or --file PEM "
 		    "wanted%s", " (see tlswatch check --help)");
 		return -1;
@@ -394,7 +450,7 @@ check_options(int argc, char **argv, struct check_opts *o)
 	} else if (o->file) {
 		/* no host: the name the chain is judged for is -S's, else none */
 		o->address = "127.0.0.1:443";
-	} else {
+	} else if (o->mail_domain == NULL) {
 		o->address = argv[optind];
 	}
 	if (o->file && o->scan) {
@@ -1018,6 +1074,15 @@ cmd_check(int argc, char **argv)
 	if ((rc = check_options(argc, argv, &o)) != 0)
 		return rc > 0 ? PLUGIN_OK : PLUGIN_UNKNOWN;
 	log_init("tlswatch", 0);
+	if (o.mail_domain) {
+		struct checkmail_opts mo = {
+			.domain = o.mail_domain, .ports = o.ports, .nports = o.nports,
+			.resolver = o.resolver, .cafile = o.cafile, .policy = o.policy,
+			.warn = o.warn, .crit = o.crit, .timeout_ms = o.timeout_ms,
+		};
+
+		return checkmail_run(&mo);
+	}
 	tls = tlsctx_new();
 	/* the target as the daemon would make it of this address */
 	if (conf_target_for(o.address, o.servername, o.starttls, o.cafile, o.timeout_ms, tls,

@@ -490,6 +490,8 @@ class MailLab:
       dane-old     3 1 1 of a previous key (the rollover mistake): mismatch
       dane-ta      2 0 1 of the intermediate: match
       dane-none    no TLSA (the zone is signed): no records
+      dane-pkixfail 3 1 1 of the bad Postfix's leaf (untrusted root, another
+                   name): a match the Web PKI alone refuses
       mx.insecure  3 1 1 that would match, in an unsigned zone: insecure
       mx.bogus     3 1 1 that would match, its signature broken: bogus
     MX hosts:
@@ -624,6 +626,7 @@ class MailLab:
         z.add("mx2", "A", self.bad_addr)
         for n in ("mx3", "dane-ee", "dane-old", "dane-ta", "dane-none", "nomx"):
             z.add(n, "A", ga[0])
+        z.add("dane-pkixfail", "A", self.bad_addr)
         self.tlsa = {
             "mx1": tlsa(3, 1, 1, good),
             "mx2": tlsa(3, 1, 1, good),
@@ -631,6 +634,9 @@ class MailLab:
             "dane-ee": tlsa(3, 1, 1, good),
             "dane-old": tlsa(3, 1, 1, spki=key_spki_der(self.old_key)),
             "dane-ta": tlsa(2, 0, 1, self.pki.path("int.pem")),
+            # the bad Postfix's leaf, from a root nobody trusts: DANE-EE
+            # authenticates what the Web PKI refuses
+            "dane-pkixfail": tlsa(3, 1, 1, self.pki.path("untrusted.pem")),
         }
         for n, rd in sorted(self.tlsa.items()):
             z.add("_25._tcp." + n, "TLSA", rd)

@@ -1368,6 +1368,134 @@ test_tls_material(void **state)
 	conf_free(c);
 }
 
+/* dane, dnssec and mail_domain targets. */
+static void
+test_dane_mail(void **state)
+{
+	static const struct {
+		const char *text, *err;
+	} cases[] = {
+		{ "dane = \"on\";\ntargets = ();\n",
+		  "t.conf:1: dane: \"on\" needs a validating resolver whose answers count: "
+		  "dnssec = { resolver = \"127.0.0.1:53\"; }" },
+		{ "dane = \"yes\";\ntargets = ();\n",
+		  "t.conf:1: dane: unknown value \"yes\" (use \"auto\", \"on\", \"off\")" },
+		{ "dnssec = { resolver = \"localhost:53\"; };\ntargets = ();\n",
+		  "t.conf:1: dnssec.resolver: \"localhost\" is not an IP address: a resolver is "
+		  "not looked up by name" },
+		{ "dnssec = { };\ntargets = ();\n",
+		  "t.conf:1: dnssec.resolver: missing required setting" },
+		{ "dnssec = { resolver = \"127.0.0.1:53\"; port = 5; };\ntargets = ();\n",
+		  "t.conf:1: dnssec.port: unknown setting" },
+		{ "dnssec = { resolver = (); };\ntargets = ();\n",
+		  "t.conf:1: dnssec.resolver: must list 1 to 8 addresses" },
+		{ "targets = (\n{ address = \"a:1\";\n dane = \"on\"; }\n);\n",
+		  "t.conf:3: targets.[0].dane: dane = \"on\" needs a validating resolver whose "
+		  "answers count: dnssec = { resolver = \"127.0.0.1:53\"; }" },
+		{ "targets = (\n{ mail_domain = \"example.org\"; }\n);\n",
+		  "t.conf:2: targets.[0].mail_domain: a mail domain checks DANE, which needs a "
+		  "validating resolver whose answers count: dnssec = { resolver = "
+		  "\"127.0.0.1:53\"; }, or dane = \"off\"" },
+		{ "targets = (\n{ mail_domain = \"example.org\"; dane = \"off\";\n"
+		  "  address = \"a:25\"; }\n);\n",
+		  "t.conf:3: targets.[0].address: a target has an address or a mail_domain, not both" },
+		{ "targets = (\n{ mail_domain = \"1.2.3.4\"; dane = \"off\"; }\n);\n",
+		  "t.conf:2: targets.[0].mail_domain: bad mail domain \"1.2.3.4\" (use a domain "
+		  "name, e.g. \"example.org\")" },
+		{ "targets = (\n{ mail_domain = \"a b.org\"; dane = \"off\"; }\n);\n",
+		  "t.conf:2: targets.[0].mail_domain: bad mail domain \"a b.org\" (use a domain "
+		  "name, e.g. \"example.org\")" },
+		{ "targets = (\n{ mail_domain = \"x.org\"; dane = \"off\";\n"
+		  "  server_name = \"x.org\"; }\n);\n",
+		  "t.conf:3: targets.[0].server_name: not for a mail domain: its MX hosts are probed "
+		  "and checked by their own names" },
+		{ "targets = (\n{ mail_domain = \"x.org\"; dane = \"off\";\n"
+		  "  starttls = \"none\"; }\n);\n",
+		  "t.conf:3: targets.[0].starttls: not for a mail domain: its MX hosts are probed "
+		  "with STARTTLS smtp (implicit TLS on port 465)" },
+		{ "targets = (\n{ mail_domain = \"x.org\"; dane = \"off\";\n"
+		  "  ports = (25, 25); }\n);\n",
+		  "t.conf:3: targets.[0].ports.[1]: port 25 is listed twice" },
+		{ "targets = (\n{ mail_domain = \"x.org\"; dane = \"off\";\n"
+		  "  ports = (25, 0); }\n);\n",
+		  "t.conf:3: targets.[0].ports.[1]: must be between 1 and 65535" },
+		{ "targets = (\n{ mail_domain = \"x.org\"; dane = \"off\";\n"
+		  "  ports = 25; }\n);\n",
+		  "t.conf:3: targets.[0].ports: must be a list of ports, e.g. (25, 465, 587)" },
+		{ "targets = (\n{ address = \"a:25\";\n  ports = (25); }\n);\n",
+		  "t.conf:3: targets.[0].ports: only for a mail_domain target (an address names "
+		  "its port)" },
+	};
+	struct conf *c;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		expect_errors(cases[i].text, cases[i].err);
+
+	/* defaults: auto everywhere, no resolver */
+	c = load_ok("targets = ( { address = \"a:443\"; } );\n");
+	assert_int_equal(c->dane, CONF_DANE_AUTO);
+	assert_int_equal(c->ndnssec_resolvers, 0);
+	assert_int_equal(c->targets[0].dane, CONF_DANE_AUTO);
+	assert_null(c->targets[0].mail_domain);
+	conf_free(c);
+
+	c = load_ok("dnssec = { resolver = (\"127.0.0.1:53\", \"[::1]:5353\"); };\n"
+	    "dane = \"off\";\n"
+	    "targets = (\n"
+	    "  { address = \"a:443\"; },\n"
+	    "  { address = \"b:25\"; dane = \"on\"; },\n"
+	    "  { mail_domain = \"Example.ORG.\"; labels = { team = \"mail\"; }; },\n"
+	    "  { mail_domain = \"sub.example.org\"; name = \"sub\"; dane = \"auto\";\n"
+	    "    ports = (587, 465, 25); }\n"
+	    ");\n");
+	assert_int_equal(c->ndnssec_resolvers, 2);
+	assert_string_equal(c->dnssec_resolvers[0], "127.0.0.1:53");
+	assert_string_equal(c->dnssec_resolvers[1], "[::1]:5353");
+	assert_int_equal(c->dane, CONF_DANE_OFF);
+	assert_int_equal(c->targets[0].dane, CONF_DANE_OFF);
+	assert_int_equal(c->targets[1].dane, CONF_DANE_ON);
+	/* a mail domain: its name by default, DANE on, port 25, STARTTLS smtp,
+	 * every address */
+	assert_string_equal(c->targets[2].name, "example.org");
+	assert_string_equal(c->targets[2].mail_domain, "example.org");
+	assert_string_equal(c->targets[2].host, "example.org");
+	assert_null(c->targets[2].server_name);
+	assert_int_equal(c->targets[2].dane, CONF_DANE_ON);
+	assert_int_equal(c->targets[2].nports, 1);
+	assert_int_equal(c->targets[2].ports[0], 25);
+	assert_int_equal(c->targets[2].tls.starttls, STARTTLS_SMTP);
+	assert_int_equal(c->targets[2].tls.addresses_all, 1);
+	assert_int_equal(c->targets[2].nlabels, 1);
+	assert_string_equal(c->targets[3].name, "sub");
+	assert_int_equal(c->targets[3].dane, CONF_DANE_AUTO);
+	assert_int_equal(c->targets[3].nports, 3);
+	assert_int_equal(c->targets[3].ports[0], 587);
+	assert_int_equal(c->targets[3].ports[1], 465);
+	assert_int_equal(c->targets[3].port, 587);
+	assert_int_equal(conf_mail_starttls(465), STARTTLS_NONE);
+	assert_int_equal(conf_mail_starttls(587), STARTTLS_SMTP);
+	assert_true(conf_target_is_smtp(&c->targets[1]));
+	assert_false(conf_target_is_smtp(&c->targets[0]));
+	assert_string_equal(conf_dane_name(CONF_DANE_ON), "on");
+	/* a reload sees a changed dane or ports as a changed target */
+	assert_true(conf_target_equal(&c->targets[2], &c->targets[2]));
+	c->targets[2].dane = CONF_DANE_OFF;
+	{
+		struct conf *d = load_ok("dnssec = { resolver = \"127.0.0.1:53\"; };\n"
+		    "targets = ( { mail_domain = \"sub.example.org\"; name = \"sub\";\n"
+		    "  dane = \"auto\"; ports = (587, 465); } );\n");
+
+		assert_false(conf_target_equal(&c->targets[3], &d->targets[0]));
+		d->targets[0].ports = xreallocarray(d->targets[0].ports, 3, sizeof(uint16_t));
+		d->targets[0].ports[2] = 25;
+		d->targets[0].nports = 3;
+		assert_true(conf_target_equal(&c->targets[3], &d->targets[0]));
+		conf_free(d);
+	}
+	conf_free(c);
+}
+
 int
 main(void)
 {
@@ -1399,6 +1527,7 @@ main(void)
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_tls_material),
 		cmocka_unit_test(test_web_limits),
+		cmocka_unit_test(test_dane_mail),
 		cmocka_unit_test(test_probe_settings),
 	};
 	int failed;

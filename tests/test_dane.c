@@ -23,47 +23,6 @@
 #include "verdict/dane.h"
 #include "testpki.h"
 
-/* A record for the first certificate of file NAME: its DER or its public
- * key, exact or hashed. The caller frees r->data. */
-static void
-rec_for(struct dns_tlsa *r, unsigned usage, unsigned selector, unsigned mtype,
-        const char *name)
-{
-	struct pem p;
-	gnutls_datum_t src = { NULL, 0 }, spki = { NULL, 0 };
-	gnutls_x509_crt_t crt;
-	gnutls_pubkey_t pub;
-
-	pem_load(&p, name);
-	if (selector == 1) {
-		assert_int_equal(gnutls_x509_crt_init(&crt), 0);
-		assert_int_equal(gnutls_x509_crt_import(crt, &p.raw[0], GNUTLS_X509_FMT_DER), 0);
-		assert_int_equal(gnutls_pubkey_init(&pub), 0);
-		assert_int_equal(gnutls_pubkey_import_x509(pub, crt, 0), 0);
-		assert_int_equal(gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, &spki), 0);
-		gnutls_pubkey_deinit(pub);
-		gnutls_x509_crt_deinit(crt);
-		src = spki;
-	} else {
-		src = p.raw[0];
-	}
-	r->usage = (uint8_t)usage;
-	r->selector = (uint8_t)selector;
-	r->mtype = (uint8_t)mtype;
-	if (mtype == 0) {
-		r->len = src.size;
-		r->data = xmalloc(src.size);
-		memcpy(r->data, src.data, src.size);
-	} else {
-		r->len = mtype == 1 ? 32 : 64;
-		r->data = xmalloc(r->len);
-		assert_int_equal(gnutls_hash_fast(mtype == 1 ? GNUTLS_DIG_SHA256 :
-		    GNUTLS_DIG_SHA512, src.data, src.size, r->data), 0);
-	}
-	gnutls_free(spki.data);
-	pem_free(&p);
-}
-
 static void
 recs_free(struct dns_tlsa *r, size_t n)
 {
@@ -116,7 +75,7 @@ test_ee(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(sm); i++) {
-		rec_for(&r[0], 3, sm[i][0], sm[i][1], "good.pem");
+		pki_tlsa(&r[0], 3, sm[i][0], sm[i][1], "good.pem");
 		assert_int_equal(run("good-chain.pem", r, 1, "good.test", 1, 0, &m, NULL),
 		    DANE_MATCH);
 		assert_int_equal(m, 0);
@@ -130,20 +89,20 @@ test_ee(void **state)
 	}
 	/* RFC 7672 3.1.1: an expired leaf, a wrong name, an untrusted root:
 	 * DANE-EE still matches */
-	rec_for(&r[0], 3, 1, 1, "expired.pem");
+	pki_tlsa(&r[0], 3, 1, 1, "expired.pem");
 	assert_int_equal(run("expired-chain.pem", r, 1, "good.test", 1, 0, NULL, NULL),
 	    DANE_MATCH);
 	recs_free(r, 1);
-	rec_for(&r[0], 3, 1, 1, "wrongname.pem");
+	pki_tlsa(&r[0], 3, 1, 1, "wrongname.pem");
 	assert_int_equal(run("wrongname-chain.pem", r, 1, "good.test", 1, 0, NULL, NULL),
 	    DANE_MATCH);
 	recs_free(r, 1);
-	rec_for(&r[0], 3, 0, 1, "untrusted.pem");
+	pki_tlsa(&r[0], 3, 0, 1, "untrusted.pem");
 	assert_int_equal(run("untrusted-chain.pem", r, 1, "good.test", 1, 0, NULL, NULL),
 	    DANE_MATCH);
 	recs_free(r, 1);
 	/* the rollover mistake: the record is of a previous key */
-	rec_for(&r[0], 3, 1, 1, "expired.pem");
+	pki_tlsa(&r[0], 3, 1, 1, "expired.pem");
 	assert_int_equal(run("good-chain.pem", r, 1, "good.test", 1, 0, NULL, NULL),
 	    DANE_MISMATCH);
 	recs_free(r, 1);
@@ -159,7 +118,7 @@ test_ta(void **state)
 	long m;
 
 	(void)state;
-	rec_for(&r[0], 2, 0, 1, "int.pem");
+	pki_tlsa(&r[0], 2, 0, 1, "int.pem");
 	assert_int_equal(run("good-chain.pem", r, 1, "good.test", 1, 0, &m, NULL), DANE_MATCH);
 	/* a name the leaf does not carry */
 	assert_int_equal(run("good-chain.pem", r, 1, "other.test", 1, 0, NULL, detail),
@@ -185,14 +144,14 @@ test_ta(void **state)
 	    DANE_MATCH);
 	recs_free(r, 1);
 
-	rec_for(&r[0], 2, 1, 2, "int2.pem");
+	pki_tlsa(&r[0], 2, 1, 2, "int2.pem");
 	assert_int_equal(run("deep-chain.pem", r, 1, "good.test", 1, 0, NULL, NULL), DANE_MATCH);
 	assert_int_equal(run("good-chain.pem", r, 1, "good.test", 1, 0, NULL, NULL),
 	    DANE_MISMATCH);
 	recs_free(r, 1);
 
 	/* the root, when the server sends it */
-	rec_for(&r[0], 2, 0, 0, "ca.pem");
+	pki_tlsa(&r[0], 2, 0, 0, "ca.pem");
 	assert_int_equal(run("rootincl-chain.pem", r, 1, "good.test", 1, 0, NULL, NULL),
 	    DANE_MATCH);
 	assert_int_equal(run("good-chain.pem", r, 1, "good.test", 1, 0, NULL, NULL),
@@ -200,12 +159,12 @@ test_ta(void **state)
 	recs_free(r, 1);
 
 	/* a trust anchor assertion needs no other trust: an untrusted root */
-	rec_for(&r[0], 2, 1, 1, "untrusted-ca.pem");
+	pki_tlsa(&r[0], 2, 1, 1, "untrusted-ca.pem");
 	assert_int_equal(run("untrusted-chain.pem", r, 1, "good.test", 1, 0, NULL, NULL),
 	    DANE_MATCH);
 	recs_free(r, 1);
 	/* a leaf record under a TA usage is not the leaf */
-	rec_for(&r[0], 2, 1, 1, "good.pem");
+	pki_tlsa(&r[0], 2, 1, 1, "good.pem");
 	assert_int_equal(run("good-chain.pem", r, 1, "good.test", 1, 0, NULL, NULL),
 	    DANE_MISMATCH);
 	recs_free(r, 1);
@@ -220,8 +179,8 @@ test_pkix(void **state)
 	long m;
 
 	(void)state;
-	rec_for(&r[0], 0, 0, 1, "int.pem");
-	rec_for(&r[1], 1, 1, 1, "good.pem");
+	pki_tlsa(&r[0], 0, 0, 1, "int.pem");
+	pki_tlsa(&r[1], 1, 1, 1, "good.pem");
 	assert_int_equal(run("good-chain.pem", r, 2, "good.test", 1, 1, NULL, NULL),
 	    DANE_UNUSABLE);
 	assert_int_equal(run("good-chain.pem", r, 1, "good.test", 0, 1, &m, NULL), DANE_MATCH);
@@ -243,11 +202,11 @@ test_unusable(void **state)
 	long m;
 
 	(void)state;
-	rec_for(&r[0], 4, 1, 1, "good.pem");
-	rec_for(&r[1], 3, 2, 1, "good.pem");
-	rec_for(&r[2], 3, 1, 3, "good.pem");
+	pki_tlsa(&r[0], 4, 1, 1, "good.pem");
+	pki_tlsa(&r[1], 3, 2, 1, "good.pem");
+	pki_tlsa(&r[2], 3, 1, 3, "good.pem");
 	r[2].mtype = 3;
-	rec_for(&r[3], 3, 1, 1, "good.pem");
+	pki_tlsa(&r[3], 3, 1, 1, "good.pem");
 	r[1].selector = 2;
 	assert_int_equal(run("good-chain.pem", r, 3, "good.test", 1, 0, NULL, NULL),
 	    DANE_UNUSABLE);
@@ -271,20 +230,20 @@ test_agility(void **state)
 	long m;
 
 	(void)state;
-	rec_for(&r[0], 3, 1, 1, "good.pem");     /* right */
-	rec_for(&r[1], 3, 1, 2, "soon.pem");     /* wrong, and stronger */
+	pki_tlsa(&r[0], 3, 1, 1, "good.pem");     /* right */
+	pki_tlsa(&r[1], 3, 1, 2, "soon.pem");     /* wrong, and stronger */
 	assert_int_equal(run("good-chain.pem", r, 2, "good.test", 1, 0, NULL, NULL),
 	    DANE_MISMATCH);
 	recs_free(r, 2);
-	rec_for(&r[0], 3, 1, 1, "soon.pem");
-	rec_for(&r[1], 3, 1, 2, "good.pem");
-	rec_for(&r[2], 3, 0, 1, "good.pem");     /* another selector: used too */
+	pki_tlsa(&r[0], 3, 1, 1, "soon.pem");
+	pki_tlsa(&r[1], 3, 1, 2, "good.pem");
+	pki_tlsa(&r[2], 3, 0, 1, "good.pem");     /* another selector: used too */
 	assert_int_equal(run("good-chain.pem", r, 3, "good.test", 1, 0, &m, NULL), DANE_MATCH);
 	assert_int_equal(m, 1);
 	recs_free(r, 3);
 	/* the next rollover done right: old and new key both published */
-	rec_for(&r[0], 3, 1, 1, "soon.pem");
-	rec_for(&r[1], 3, 1, 1, "good.pem");
+	pki_tlsa(&r[0], 3, 1, 1, "soon.pem");
+	pki_tlsa(&r[1], 3, 1, 1, "good.pem");
 	assert_int_equal(run("good-chain.pem", r, 2, "good.test", 1, 0, &m, NULL), DANE_MATCH);
 	assert_int_equal(m, 1);
 	recs_free(r, 2);
@@ -298,7 +257,7 @@ test_bad_chain(void **state)
 	struct der junk = { (const unsigned char *)"not a certificate", 17 };
 
 	(void)state;
-	rec_for(&r[0], 3, 1, 1, "good.pem");
+	pki_tlsa(&r[0], 3, 1, 1, "good.pem");
 	memset(&c, 0, sizeof(c));
 	c.recs = r;
 	c.nrecs = 1;
@@ -309,7 +268,7 @@ test_bad_chain(void **state)
 	assert_true(strlen(c.detail) > 0);
 	/* full certificate matching needs no parsing: junk does not match */
 	recs_free(r, 1);
-	rec_for(&r[0], 3, 0, 0, "good.pem");
+	pki_tlsa(&r[0], 3, 0, 0, "good.pem");
 	assert_int_equal(dane_match(&c), DANE_MISMATCH);
 	recs_free(r, 1);
 	assert_string_equal(dane_result_name(DANE_MATCH), "match");

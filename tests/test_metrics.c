@@ -170,14 +170,14 @@ render_into(struct buf *b, const struct ttarget *t, size_t n, const struct metri
 		if (t[i].naddrs == 0) {
 			rows[k++] = (struct metrics_row){ t[i].labels, NULL, t[i].result,
 				t[i].probes_success, t[i].probes_failure,
-				chain_of(t[i].result, t[i].last_ok) };
+				chain_of(t[i].result, t[i].last_ok), NULL };
 			continue;
 		}
 		for (size_t j = 0; j < t[i].naddrs; j++)
 			rows[k++] = (struct metrics_row){ t[i].labels, t[i].addrs[j].address,
 				t[i].addrs[j].result, t[i].addrs[j].probes_success,
 				t[i].addrs[j].probes_failure,
-				chain_of(t[i].addrs[j].result, t[i].addrs[j].last_ok) };
+				chain_of(t[i].addrs[j].result, t[i].addrs[j].last_ok), NULL };
 	}
 	metrics_render(b, mt, n, rows, nrows, info);
 	free(rows);

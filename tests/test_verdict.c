@@ -49,7 +49,7 @@ struct seen {
 };
 
 static struct seen seen;
-static int mode_pending, mode_fail, mode_issue;
+static int mode_pending, mode_fail, mode_issue, mode_auth, mode_stale;
 static int64_t mode_until;
 static int bit_reason = -1, bit_issue = -1;
 static int blobs_freed;
@@ -89,6 +89,10 @@ test_run(const struct check_input *in, struct check_output *out)
 	if (mode_until)
 		out->valid_until = mode_until;
 	out->pending = mode_pending;
+	if (mode_auth) {
+		out->authenticated = 1;
+		out->authenticated_expiry = 1234567890;
+	}
 	b = xcalloc(1, sizeof(*b));
 	snprintf(b->word, sizeof(b->word), "w\"%d", seen.runs);
 	b->value = 1.5 * seen.runs;
@@ -127,8 +131,17 @@ test_describe(const void *blob, struct buf *out)
 	buf_printf(out, "the test check saw %s\n", ((const struct blob *)blob)->word);
 }
 
+/* mode_stale: the data a blob was made from has changed since */
+static int
+test_holds(const void *blob)
+{
+	(void)blob;
+	return !mode_stale;
+}
+
 static const struct check test_check = {
 	.name = "test",
+	.holds = test_holds,
 	.run = test_run,
 	.free_blob = test_free_blob,
 	.families = test_families,
@@ -142,7 +155,7 @@ reset(void)
 	free(seen.ref_target);
 	free(seen.ref_address);
 	memset(&seen, 0, sizeof(seen));
-	mode_pending = mode_fail = mode_issue = 0;
+	mode_pending = mode_fail = mode_issue = mode_auth = mode_stale = 0;
 	mode_until = 0;
 }
 
@@ -270,7 +283,7 @@ test_metrics(void **state)
 	memset(&mt, 0, sizeof(mt));
 	mt.labels = "target=\"t\"";
 	mt.conf = &ct;
-	row = (struct metrics_row){ "target=\"t\"", NULL, &r, 1, 0, &r };
+	row = (struct metrics_row){ "target=\"t\"", NULL, &r, 1, 0, &r, NULL };
 	buf_init(&b);
 	metrics_render(&b, &mt, 1, &row, 1, &info);
 	assert_non_null(strstr(b.data, "# HELP tlswatch_test_value A test check's own family.\n"
@@ -392,6 +405,55 @@ test_pending(void **state)
 	cert_put(certs[1]);
 }
 
+/* A check that authenticates the peer by other means (DANE): the verdict
+ * is verified though GnuTLS's verification failed, judged by the check's
+ * expiry; a reason of a check still fails it; and a check whose data
+ * changed keeps the verdict from being reused. */
+static void
+test_authenticated(void **state)
+{
+	int64_t now = (int64_t)time(NULL);
+	struct verdict_input in = { chain, 2, trust, NULL, "other.test", now, NULL, "t", NULL };
+	struct verdict v;
+	struct cert *certs[2];
+
+	(void)state;
+	assert_int_equal(verdict_evaluate(&in, &v), 0);
+	assert_false(v.verified);
+	assert_int_equal(v.reasons, REASON(HOSTNAME_MISMATCH));
+	verdict_fini(&v);
+
+	mode_auth = 1;
+	assert_int_equal(verdict_evaluate(&in, &v), 0);
+	assert_true(v.verified);
+	assert_int_equal(v.reasons, 0);
+	assert_int_equal(v.verified_expiry, 1234567890);
+	assert_int_equal(verdict_expiry(&v), 1234567890);
+	verdict_fini(&v);
+
+	mode_fail = 1;
+	assert_int_equal(verdict_evaluate(&in, &v), 0);
+	assert_false(v.verified);
+	assert_int_equal(v.reasons, (uint64_t)1 << bit_reason);
+	assert_int_equal(v.verified_expiry, 0);
+	verdict_fini(&v);
+
+	/* a chain the Web PKI verifies keeps its own expiry */
+	mode_fail = 0;
+	in.hostname = "good.test";
+	assert_int_equal(verdict_evaluate(&in, &v), 0);
+	assert_true(v.verified);
+	assert_true(v.verified_expiry != 1234567890);
+	certs[0] = cert_get(chain[0].data, chain[0].len);
+	certs[1] = cert_get(chain[1].data, chain[1].len);
+	assert_true(verdict_holds(&v, certs, 2, certs, 2, 2, trust, "good.test", NULL, now));
+	mode_stale = 1;
+	assert_false(verdict_holds(&v, certs, 2, certs, 2, 2, trust, "good.test", NULL, now));
+	verdict_fini(&v);
+	cert_put(certs[0]);
+	cert_put(certs[1]);
+}
+
 static void
 hook(void *arg, const char *target, const char *address)
 {
@@ -460,6 +522,7 @@ main(void)
 		cmocka_unit_test_setup(test_output, setup),
 		cmocka_unit_test_setup(test_metrics, setup),
 		cmocka_unit_test_setup(test_pending, setup),
+		cmocka_unit_test_setup(test_authenticated, setup),
 		cmocka_unit_test_setup(test_recheck_hook, setup),
 		cmocka_unit_test_setup(test_words, setup),
 	};

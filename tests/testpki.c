@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 
 #include "core/util.h"
@@ -129,4 +131,45 @@ testpki_make_script(const char *file, const char *name)
 	}
 	free(script);
 	return 0;
+}
+
+/* A record for the first certificate of file NAME: its DER or its public
+ * key, exact or hashed. The caller frees r->data. */
+void
+pki_tlsa(struct dns_tlsa *r, unsigned usage, unsigned selector, unsigned mtype,
+         const char *name)
+{
+	struct pem p;
+	gnutls_datum_t src = { NULL, 0 }, spki = { NULL, 0 };
+	gnutls_x509_crt_t crt;
+	gnutls_pubkey_t pub;
+
+	pem_load(&p, name);
+	if (selector == 1) {
+		assert_int_equal(gnutls_x509_crt_init(&crt), 0);
+		assert_int_equal(gnutls_x509_crt_import(crt, &p.raw[0], GNUTLS_X509_FMT_DER), 0);
+		assert_int_equal(gnutls_pubkey_init(&pub), 0);
+		assert_int_equal(gnutls_pubkey_import_x509(pub, crt, 0), 0);
+		assert_int_equal(gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, &spki), 0);
+		gnutls_pubkey_deinit(pub);
+		gnutls_x509_crt_deinit(crt);
+		src = spki;
+	} else {
+		src = p.raw[0];
+	}
+	r->usage = (uint8_t)usage;
+	r->selector = (uint8_t)selector;
+	r->mtype = (uint8_t)mtype;
+	if (mtype == 0) {
+		r->len = src.size;
+		r->data = xmalloc(src.size);
+		memcpy(r->data, src.data, src.size);
+	} else {
+		r->len = mtype == 1 ? 32 : 64;
+		r->data = xmalloc(r->len);
+		assert_int_equal(gnutls_hash_fast(mtype == 1 ? GNUTLS_DIG_SHA256 :
+		    GNUTLS_DIG_SHA512, src.data, src.size, r->data), 0);
+	}
+	gnutls_free(spki.data);
+	pem_free(&p);
 }

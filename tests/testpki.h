@@ -8,6 +8,7 @@
 
 #include <gnutls/gnutls.h>
 
+#include "probe/dnsmsg.h"
 #include "verdict/chain.h"
 
 #define TESTPKI_MAXCERTS 8
@@ -31,5 +32,10 @@ char *pki_path(const char *file);
 /* Load every certificate of file (cmocka asserts on failure). */
 void pem_load(struct pem *p, const char *file);
 void pem_free(struct pem *p);
+/* A TLSA record for the first certificate of file: its DER or its public
+ * key (selector), exact or SHA2-256 or SHA2-512 (mtype). The caller frees
+ * r->data. */
+void pki_tlsa(struct dns_tlsa *r, unsigned usage, unsigned selector, unsigned mtype,
+              const char *file);
 
 #endif

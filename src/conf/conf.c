@@ -75,9 +75,16 @@ static const char *const top_keys[] = {
 	"verify_hostname",
 	"warn", "crit", "state_refresh",
 	"revocation", "revocation_refresh", "acme_directories",
+	"dane", "dnssec",
 	"proxy", "probe_endpoint", "probe_allow", "probe_cache", "probe_concurrency",
 	"modules", "target_files",
 };
+
+static const char *const dnssec_keys[] = {
+	"resolver",
+};
+
+static const char *const dane_modes[] = { "auto", "on", "off" };
 
 static const char *const web_keys[] = {
 	"tls_cert_file", "tls_key_file", "client_ca_file", "basic_auth_users",
@@ -91,6 +98,7 @@ static const char *const fetch_keys[] = {
 
 static void parse_thresholds(struct ctx *x, struct conf *c, const config_setting_t *root);
 static void get_revocation(struct ctx *x, const config_setting_t *g, int *r);
+static void parse_dnssec(struct ctx *x, struct conf *c, const config_setting_t *root);
 
 static const char *const target_keys[] = {
 	"name", "address", "server_name", "ca_file", "policy", "interval", "timeout",
@@ -98,6 +106,7 @@ static const char *const target_keys[] = {
 	"starttls", "family", "addresses", "client_cert", "client_key", "priority",
 	"verify_hostname", "proxy",
 	"revocation",
+	"dane", "mail_domain", "ports",
 };
 
 /* A module holds what a target would, but its address, name and labels. */
@@ -922,6 +931,7 @@ parse_top(struct ctx *x, struct conf *c, const config_setting_t *root)
 	}
 	parse_tlsopts(x, root, NULL, &c->tls);
 	parse_thresholds(x, c, root);
+	parse_dnssec(x, c, root);
 }
 
 /*
@@ -1059,6 +1069,172 @@ get_threshold(struct ctx *x, const config_setting_t *s, struct threshold *t)
 }
 
 /* The status page's colours and the state file refresh (issue 4). */
+/* One dnssec.resolver address: an IP literal and a port, as a resolver
+ * is never looked up by name. */
+static void
+add_dnssec_resolver(struct ctx *x, struct conf *c, const config_setting_t *s)
+{
+	const char *v, *msg;
+	char *host = NULL;
+	uint16_t port;
+
+	if ((v = get_string(x, s)) == NULL)
+		return;
+	if ((msg = conf_split_hostport(v, &host, &port)) != NULL)
+		report(x, s, NULL, "%s (use e.g. \"127.0.0.1:53\" or \"[::1]:53\")", msg);
+	else if (!conf_is_ip_literal(host))
+		report(x, s, NULL, "\"%s\" is not an IP address: a resolver is not looked up "
+		    "by name", host);
+	else {
+		c->dnssec_resolvers = xreallocarray(c->dnssec_resolvers,
+		    c->ndnssec_resolvers + 1, sizeof(*c->dnssec_resolvers));
+		c->dnssec_resolvers[c->ndnssec_resolvers++] = xstrdup(v);
+	}
+	free(host);
+}
+
+/* The dnssec block and the top-level dane setting, which needs it. */
+static void
+parse_dnssec(struct ctx *x, struct conf *c, const config_setting_t *root)
+{
+	const config_setting_t *g = config_setting_get_member(root, "dnssec"), *s;
+	int i;
+
+	if (g != NULL && !config_setting_is_group(g)) {
+		report(x, g, NULL, "must be a group, e.g. dnssec = { resolver = \"127.0.0.1:53\"; }");
+	} else if (g != NULL) {
+		check_keys(x, g, dnssec_keys, ARRAY_SIZE(dnssec_keys));
+		if ((s = config_setting_get_member(g, "resolver")) == NULL) {
+			report(x, g, "resolver", "missing required setting");
+		} else if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+			add_dnssec_resolver(x, c, s);
+		} else if (config_setting_is_list(s) || config_setting_is_array(s)) {
+			int len = config_setting_length(s);
+
+			if (len == 0 || len > CONF_MAX_DNSSEC_RESOLVERS)
+				report(x, s, NULL, "must list 1 to %d addresses",
+				    CONF_MAX_DNSSEC_RESOLVERS);
+			else
+				for (int k = 0; k < len; k++)
+					add_dnssec_resolver(x, c, config_setting_get_elem(s, k));
+		} else {
+			report(x, s, NULL, "must be a string or a list of strings");
+		}
+	}
+	c->dane = CONF_DANE_AUTO;
+	if ((s = config_setting_get_member(root, "dane")) != NULL &&
+	    (i = get_choice(x, s, dane_modes, ARRAY_SIZE(dane_modes))) >= 0) {
+		c->dane = i;
+		if (i == CONF_DANE_ON && g == NULL)
+			report(x, s, NULL, "\"on\" needs a validating resolver whose answers "
+			    "count: dnssec = { resolver = \"127.0.0.1:53\"; }");
+	}
+}
+
+/* dane = and the ports of a mail domain, for target t of group g. */
+static void
+parse_target_dane(struct ctx *x, const struct conf *c, struct conf_target *t,
+    const config_setting_t *g, const config_setting_t *md)
+{
+	const config_setting_t *s = config_setting_get_member(g, "dane");
+	int i;
+
+	/* a mail domain is checked with DANE unless told otherwise */
+	t->dane = md ? CONF_DANE_ON : c->dane;
+	if (s != NULL && (i = get_choice(x, s, dane_modes, ARRAY_SIZE(dane_modes))) >= 0)
+		t->dane = i;
+	/* the top-level "on" without a resolver is reported there */
+	if (t->dane == CONF_DANE_ON && c->ndnssec_resolvers == 0 && (s != NULL || md != NULL))
+		report(x, s ? s : md, NULL, "%s needs a validating resolver whose answers "
+		    "count: dnssec = { resolver = \"127.0.0.1:53\"; }%s",
+		    s ? "dane = \"on\"" : "a mail domain checks DANE, which",
+		    s ? "" : ", or dane = \"off\"");
+}
+
+static void
+parse_ports(struct ctx *x, struct conf_target *t, const config_setting_t *s)
+{
+	int len;
+
+	if (!config_setting_is_list(s) && !config_setting_is_array(s)) {
+		report(x, s, NULL, "must be a list of ports, e.g. (25, 465, 587)");
+		return;
+	}
+	len = config_setting_length(s);
+	if (len < 1 || len > CONF_MAX_MAIL_PORTS) {
+		report(x, s, NULL, "must list 1 to %d ports", CONF_MAX_MAIL_PORTS);
+		return;
+	}
+	t->ports = xcalloc((size_t)len, sizeof(*t->ports));
+	for (int i = 0; i < len; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+		long long p;
+
+		if (config_setting_type(e) != CONFIG_TYPE_INT &&
+		    config_setting_type(e) != CONFIG_TYPE_INT64) {
+			report(x, e, NULL, "must be a port number");
+			continue;
+		}
+		if ((p = config_setting_get_int64(e)) < 1 || p > 65535) {
+			report(x, e, NULL, "must be between 1 and 65535");
+			continue;
+		}
+		for (size_t k = 0; k < t->nports; k++)
+			if (t->ports[k] == p) {
+				report(x, e, NULL, "port %lld is listed twice", p);
+				p = 0;
+				break;
+			}
+		if (p)
+			t->ports[t->nports++] = (uint16_t)p;
+	}
+}
+
+/* mail_domain = "example.org": what parse_target takes from address for
+ * other targets. */
+static void
+parse_mail_domain(struct ctx *x, struct conf_target *t, const config_setting_t *g,
+    const config_setting_t *md)
+{
+	static const char *const not_here[] = { "server_name", "starttls", "addresses" };
+	const config_setting_t *s;
+	const char *v;
+	char *d;
+	size_t len;
+
+	for (size_t i = 0; i < ARRAY_SIZE(not_here); i++)
+		if ((s = config_setting_get_member(g, not_here[i])) != NULL)
+			report(x, s, NULL, "not for a mail domain: its MX hosts are probed %s",
+			    i == 0 ? "and checked by their own names" : i == 1 ?
+			    "with STARTTLS smtp (implicit TLS on port 465)" : "at every address");
+	if ((v = get_string(x, md)) == NULL)
+		return;
+	d = xstrdup(v);
+	len = strlen(d);
+	if (len > 1 && d[len - 1] == '.')
+		d[--len] = '\0';
+	for (char *p = d; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if (!conf_is_dns_name(d) || conf_is_ip_literal(d) || strchr(d, '.') == NULL) {
+		report(x, md, NULL, "bad mail domain \"%s\" (use a domain name, e.g. "
+		    "\"example.org\")", v);
+		free(d);
+		return;
+	}
+	t->mail_domain = d;
+	t->address = xstrdup(d);
+	t->host = xstrdup(d);
+	if ((s = config_setting_get_member(g, "ports")) != NULL)
+		parse_ports(x, t, s);
+	if (t->nports == 0) {
+		free(t->ports);
+		t->ports = xcalloc(1, sizeof(*t->ports));
+		t->ports[0] = 25;
+		t->nports = 1;
+	}
+	t->port = t->ports[0];
+}
+
 static void
 parse_thresholds(struct ctx *x, struct conf *c, const config_setting_t *root)
 {
@@ -1222,14 +1398,25 @@ static void
 parse_target(struct ctx *x, struct conf *c, struct conf_target *t,
     struct target_info *ti, const config_setting_t *root, const config_setting_t *g)
 {
-	const config_setting_t *s, *addr, *name;
+	const config_setting_t *s, *addr, *md, *name;
 	const char *v, *msg;
 
 	t->line = config_setting_source_line(g);
 	check_keys(x, g, target_keys, ARRAY_SIZE(target_keys));
 
-	if ((addr = config_setting_get_member(g, "address")) == NULL)
+	addr = config_setting_get_member(g, "address");
+	if ((md = config_setting_get_member(g, "mail_domain")) != NULL) {
+		if (addr != NULL)
+			report(x, addr, NULL, "a target has an address or a mail_domain, not both");
+		parse_mail_domain(x, t, g, md);
+		addr = md;
+	} else if ((s = config_setting_get_member(g, "ports")) != NULL) {
+		report(x, s, NULL, "only for a mail_domain target (an address names its port)");
+	}
+	if (addr == NULL)
 		report(x, g, "address", "missing required setting");
+	else if (md != NULL)
+		;       /* done above */
 	else if ((v = get_string(x, addr)) != NULL) {
 		t->address = xstrdup(v);
 		if ((msg = conf_split_hostport(v, &t->host, &t->port)) != NULL)
@@ -1253,9 +1440,18 @@ parse_target(struct ctx *x, struct conf *c, struct conf_target *t,
 	parse_settings(x, c, t, root, g);
 	if ((s = config_setting_get_member(g, "labels")) != NULL)
 		parse_labels(x, t, s);
+	if (md != NULL) {
+		/* each MX host is checked by its own name, with STARTTLS smtp
+		 * (implicit TLS on 465), at every address */
+		free(t->server_name);
+		t->server_name = NULL;
+		t->tls.starttls = STARTTLS_SMTP;
+		t->tls.addresses_all = 1;
+	}
 	check_target_tlsopts(x, t, g);
 	t->revocation = c->revocation;
 	get_revocation(x, g, &t->revocation);
+	parse_target_dane(x, c, t, g, md);
 }
 
 static int
@@ -1889,8 +2085,13 @@ conf_target_equal(const struct conf_target *a, const struct conf_target *b)
 	    !str_eq(a->ca_file, b->ca_file) || a->policy != b->policy ||
 	    a->interval_ms != b->interval_ms ||
 	    a->timeout_ms != b->timeout_ms || a->nlabels != b->nlabels ||
-	    a->revocation != b->revocation)
+	    a->revocation != b->revocation ||
+	    a->dane != b->dane || !str_eq(a->mail_domain, b->mail_domain) ||
+	    a->nports != b->nports)
 		return 0;
+	for (size_t i = 0; i < a->nports; i++)
+		if (a->ports[i] != b->ports[i])
+			return 0;
 	/* how it is probed */
 	if (a->tls.starttls != b->tls.starttls || a->tls.family != b->tls.family ||
 	    a->tls.addresses_all != b->tls.addresses_all ||
@@ -1912,6 +2113,25 @@ conf_target_check_name(const struct conf_target *t)
 	if (!t->tls.verify_hostname)
 		return NULL;    /* verify_hostname = false: everything but the name */
 	return t->server_name && *t->server_name ? t->server_name : t->host;
+}
+
+const char *
+conf_dane_name(int dane)
+{
+	return dane >= 0 && (size_t)dane < ARRAY_SIZE(dane_modes) ? dane_modes[dane] : "?";
+}
+
+int
+conf_mail_starttls(uint16_t port)
+{
+	return port == 465 ? STARTTLS_NONE : STARTTLS_SMTP;
+}
+
+int
+conf_target_is_smtp(const struct conf_target *t)
+{
+	return t->tls.starttls == STARTTLS_SMTP ||
+	    (t->tls.starttls == STARTTLS_NONE && t->port == 465);
 }
 
 int
@@ -2028,6 +2248,8 @@ conf_target_fini(struct conf_target *t)
 	free(t->host);
 	free(t->server_name);
 	free(t->ca_file);
+	free(t->mail_domain);
+	free(t->ports);
 	for (size_t j = 0; j < t->nlabels; j++) {
 		free(t->labels[j].name);
 		free(t->labels[j].value);
@@ -2113,6 +2335,9 @@ conf_free(struct conf *c)
 	for (size_t i = 0; i < c->nacme_directories; i++)
 		free(c->acme_directories[i]);
 	free(c->acme_directories);
+	for (size_t i = 0; i < c->ndnssec_resolvers; i++)
+		free(c->dnssec_resolvers[i]);
+	free(c->dnssec_resolvers);
 	for (size_t i = 0; i < c->nmodules; i++) {
 		free(c->modules[i].name);
 		conf_target_fini(&c->modules[i].t);

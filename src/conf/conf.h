@@ -26,6 +26,16 @@ enum conf_family {
 	CONF_FAMILY_IPV6,
 };
 
+/* dane = ...: whether a target's TLSA records are checked (DANE). */
+enum conf_dane {
+	CONF_DANE_AUTO,    /* where a DNSSEC-authenticated TLSA record exists */
+	CONF_DANE_ON,      /* everywhere, reporting their absence too */
+	CONF_DANE_OFF,
+};
+/* dnssec.resolver: at most this many addresses. */
+#define CONF_MAX_DNSSEC_RESOLVERS 8
+/* ports of a mail domain: at most this many. */
+#define CONF_MAX_MAIL_PORTS 8
 /* policy = "public" | "private": which rules the verdict holds a chain to
  * (src/verdict/finding.c). Unset, it follows the trust store: public with
  * the system store, private with a ca_file. */
@@ -98,6 +108,14 @@ struct conf_target {
 	int line;          /* line of the target's group */
 	struct conf_tlsopts tls;  /* starttls, addresses, client certificate, ... */
 	int revocation;    /* enum conf_revocation, effective */
+	int dane;          /* enum conf_dane, effective */
+	/* { mail_domain = "example.org"; }: the domain's MX hosts are probed,
+	 * each on every port of ports, at every address (src/maildom.c).
+	 * address and host are then the domain, port the first of ports and
+	 * starttls smtp. NULL: a target of one address. */
+	char *mail_domain;
+	uint16_t *ports;
+	size_t nports;
 };
 
 /* A basic-auth user: the name and its crypt(3) hash (bcrypt $2a$/$2b$/$2y$,
@@ -191,6 +209,12 @@ struct conf {
 	uint64_t revocation_refresh_ms;
 	char **acme_directories;
 	size_t nacme_directories;
+	int dane;                  /* enum conf_dane: what targets inherit */
+	/* dnssec.resolver: the validating resolvers every lookup goes to,
+	 * whose AD bit is believed ("127.0.0.1:53"); none: resolv.conf's,
+	 * whose AD bit is not, and no DANE */
+	char **dnssec_resolvers;
+	size_t ndnssec_resolvers;
 	struct threshold warn;     /* status page: expiring within this is "warn" */
 	struct threshold crit;     /* ... and within this "crit"; not above warn
 	                            * when both are durations or both fractions */
@@ -242,6 +266,14 @@ int conf_target_equal(const struct conf_target *a, const struct conf_target *b);
  * addresses); NULL with verify_hostname = false. The one copy of the rule,
  * for probes and rechecks. */
 const char *conf_target_check_name(const struct conf_target *t);
+/* "auto", "on", "off". */
+const char *conf_dane_name(int dane);
+/* Whether t speaks SMTP (STARTTLS smtp, or implicit TLS on port 465): where
+ * DANE's verdict follows RFC 7672. */
+int conf_target_is_smtp(const struct conf_target *t);
+/* The protocol a mail domain's MX host is probed with on port: implicit
+ * TLS on 465 (submissions, RFC 8314), STARTTLS smtp on any other. */
+int conf_mail_starttls(uint16_t port);
 /* The module called name, or NULL. With name NULL: the module called
  * "default" if there is one, else the top-level settings (&c->top). */
 const struct conf_module *conf_module_find(const struct conf *c, const char *name);

@@ -159,7 +159,9 @@ static void advance(struct fetch_entry *e);
 static void deliver(struct fetch_entry *e);
 static void start_request(struct fetch_entry *e);
 
-static const char *const kind_names[FETCH_NKINDS] = { "crl", "ocsp", "ari", "aia" };
+static const char *const kind_names[FETCH_NKINDS] = {
+	"crl", "ocsp", "ari", "aia", "mta_sts",
+};
 static const char *const outcome_names[FETCH_NOUTCOMES] = { "ok", "not_modified", "error" };
 
 const char *
@@ -911,7 +913,8 @@ req_done(struct fetch_req *q, CURLcode rc)
 			    rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION ||
 			    rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_RECV_ERROR ||
 			    rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING || rc == CURLE_PROXY;
-			set_error(e, connect ? FETCH_ERR_CONNECT : FETCH_ERR_OTHER, xstrdup(text));
+			set_error(e, rc == CURLE_PEER_FAILED_VERIFICATION ? FETCH_ERR_VERIFY :
+			    connect ? FETCH_ERR_CONNECT : FETCH_ERR_OTHER, xstrdup(text));
 		}
 		e->pending = P_ERROR;
 	}

@@ -23,6 +23,7 @@ enum fetch_kind {
 	FETCH_OCSP,
 	FETCH_ARI,
 	FETCH_AIA,
+	FETCH_MTASTS,            /* MTA-STS policies (RFC 8461) */
 	FETCH_NKINDS
 };
 
@@ -41,6 +42,7 @@ enum fetch_error {
 	FETCH_ERR_TOO_LARGE,     /* the body passed max_size */
 	FETCH_ERR_TIMEOUT,       /* no complete answer within the timeout */
 	FETCH_ERR_CONNECT,       /* name, connection, proxy or TLS failure */
+	FETCH_ERR_VERIFY,        /* the HTTPS server's certificate did not verify */
 	FETCH_ERR_OTHER,
 };
 
@@ -145,7 +147,7 @@ struct fetch_stats {
 };
 void fetch_get_stats(const struct fetch *f, struct fetch_stats *st);
 
-const char *fetch_kind_name(enum fetch_kind k);        /* "crl", "ocsp", "ari", "aia" */
+const char *fetch_kind_name(enum fetch_kind k);        /* "crl", "ocsp", "ari", "aia", "mta_sts" */
 const char *fetch_outcome_name(enum fetch_outcome o);  /* "ok", "not_modified", "error" */
 
 /* Whether s names a proxy libcurl can use: [SCHEME://][USER[:PASS]@]HOST[:PORT]

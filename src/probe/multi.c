@@ -11,6 +11,7 @@
 
 #include "core/loop.h"
 #include "probe/multi.h"
+#include "probe/tlsa.h"
 #include "probe/resolve.h"
 #include "core/util.h"
 
@@ -55,17 +56,10 @@ multi_release(struct multi *m)
 static void
 multi_fail(struct multi *m, const char *stage, const char *reason, char *detail)
 {
-	struct result *r = xcalloc(1, sizeof(*r));
+	struct result *r = result_failed(stage, reason, detail, m->start_us);
 	multi_done_fn done = m->done;
 	void *arg = m->arg;
 
-	for (int s = 0; s < STAGE_COUNT; s++)
-		r->stage_seconds[s] = -1;
-	r->fail_stage = stage;
-	r->fail_reason = reason;
-	r->fail_detail = detail;
-	r->duration = (double)(mono_us() - m->start_us) / 1e6;
-	r->time = wall_now();
 	multi_release(m);
 	done(arg, r, NULL, 0);
 }
@@ -107,7 +101,8 @@ resolved_cb(void *arg, const struct resolved_addr *addrs, size_t n,
 	struct multi *m = arg;
 	struct probe_opts o = m->opts;
 	char ip[INET6_ADDRSTRLEN];
-	size_t k = 0;
+	const char *prefix = m->opts.ref_prefix ? m->opts.ref_prefix : "";
+	size_t k = 0, plen = strlen(prefix);
 
 	m->req = NULL;
 	if (addrs == NULL) {
@@ -126,10 +121,10 @@ resolved_cb(void *arg, const struct resolved_addr *addrs, size_t n,
 
 		resolve_ip(&addrs[i], ip, sizeof(ip));
 		for (size_t j = 0; j < k && !dup; j++)
-			dup = strcmp(m->a[j].address, ip) == 0;
+			dup = strcmp(m->a[j].address + plen, ip) == 0;
 		if (dup)
 			continue;
-		m->a[k].address = xstrdup(ip);
+		m->a[k].address = xasprintf("%s%s", prefix, ip);
 		k++;
 	}
 	m->n = k;
@@ -142,7 +137,7 @@ resolved_cb(void *arg, const struct resolved_addr *addrs, size_t n,
 	k = 0;
 	for (size_t i = 0; i < n && k < m->n; i++) {
 		resolve_ip(&addrs[i], ip, sizeof(ip));
-		if (strcmp(ip, m->a[k].address) != 0)
+		if (strcmp(ip, m->a[k].address + plen) != 0)
 			continue;       /* a duplicate */
 		o.addr = &addrs[i];
 		m->children[k].m = m;
@@ -159,6 +154,8 @@ first_cb(struct loop_timer *t)
 	struct multi *m = container_of(t, struct multi, first);
 	struct resolved_addr lit;
 
+	/* the TLSA records, while the addresses are looked up and probed */
+	tlsa_prefetch(m->ct);
 	if (resolve_literal(m->ct->host, m->ct->port, &lit) == 0) {
 		resolved_cb(m, &lit, 1, NULL, NULL);
 		return;

@@ -23,7 +23,9 @@ struct multi;
 typedef void (*multi_done_fn)(void *arg, struct result *failure, struct addr_result *a,
                               size_t n);
 
-/* o->addr is ignored; the deadline covers resolving and every probe. */
+/* o->addr is ignored; the deadline covers resolving and every probe. With
+ * o->ref_prefix (which must outlive it), each address's key is the prefix
+ * and the address. */
 struct multi *multi_start(struct loop *l, struct resolver *res, const struct conf_target *ct,
                           const struct probe_opts *o, multi_done_fn done, void *arg);
 /* Abandon it; done will not be called. Accepts NULL. */

@@ -4,8 +4,10 @@
  * all under one deadline. A failure is a result like any other. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -22,6 +24,7 @@
 #include "probe/resolve.h"
 #include "probe/starttls.h"
 #include "probe/tls.h"
+#include "probe/tlsa.h"
 #include "core/util.h"
 
 
@@ -34,7 +37,7 @@ struct probe {
 	const struct tls_creds *creds;  /* NULL: no client certificate */
 	int fixed;                  /* probe fixed_addr only, without resolving */
 	struct resolved_addr fixed_addr;
-	char ref_address[48];       /* with fixed: its address, for rechecks */
+	char ref_address[320];      /* with fixed: its key (address), for rechecks */
 	double resolve_seconds;     /* with fixed: measured by whoever resolved */
 	const struct allow *allow;  /* /probe: what it may connect to; NULL: anything */
 	int go_names;               /* the leaf's names as Go writes them (blackbox labels) */
@@ -662,9 +665,12 @@ first_step_cb(struct loop_timer *t)
 		return;
 	}
 	if (p->fixed) {
+		/* multi.c asked for the TLSA records of all its addresses */
 		resolved_cb(p, &p->fixed_addr, 1, NULL, NULL);
 		return;
 	}
+	/* DANE: the TLSA records come while we connect and shake hands */
+	tlsa_prefetch(p->ct);
 	if (resolve_literal(p->ct->host, p->ct->port, &lit) == 0) {
 		resolved_cb(p, &lit, 1, NULL, NULL);
 		return;
@@ -704,7 +710,11 @@ probe_start_ex(struct loop *l, struct resolver *res, const struct conf_target *c
 		p->fixed = 1;
 		p->fixed_addr = *o->addr;
 		p->resolve_seconds = o->resolve_seconds;
-		resolve_ip(o->addr, p->ref_address, sizeof(p->ref_address));
+		char ip[INET6_ADDRSTRLEN];
+
+		resolve_ip(o->addr, ip, sizeof(ip));
+		snprintf(p->ref_address, sizeof(p->ref_address), "%s%s",
+		    o->ref_prefix ? o->ref_prefix : "", ip);
 	}
 	p->done = done;
 	p->arg = arg;

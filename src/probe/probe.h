@@ -41,6 +41,9 @@ struct probe_opts {
 	                                     * without resolving; NULL: resolve */
 	double resolve_seconds;             /* with addr: what resolving it took */
 	uint64_t deadline_ms;               /* monotonic ms; 0: start + timeout */
+	const char *ref_prefix;             /* with addr: put before the address in
+	                                     * the key rechecks name the result by
+	                                     * (mail domains: "MX PORT "); NULL: none */
 	const struct allow *allow;          /* /probe: connect only where this
 	                                     * allows, after resolving (else the
 	                                     * probe fails as connect/not_allowed);

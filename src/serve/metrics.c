@@ -61,6 +61,7 @@ static const char *const metrics_reserved_labels[] = {
 	"target", "stage", "reason", "result", "version", "cipher", "depth",
 	"subject", "issuer", "serial", "sha256", "issue",
 	"address", "server_name", "starttls", "group", "scheme",
+	"domain", "mx", "port", "preference", "status", "mode", "id",
 	"le", "quantile", "job", "instance",
 };
 
@@ -304,6 +305,8 @@ row_series(struct buf *b, const struct family *f, const struct metrics_row *t)
 	put(b, t->labels, strlen(t->labels));
 	if (t->address)
 		LABEL(b, "address", t->address);
+	if (t->extra)
+		put(b, t->extra, strlen(t->extra));
 }
 
 static void

@@ -67,6 +67,8 @@ struct metrics_row {
 	const struct result *chain;          /* the last that presented a chain:
 	                                      * result, or while it fails the
 	                                      * success before; NULL: none */
+	char *extra;                         /* more label pairs (",mx=\"...\""), escaped;
+	                                      * NULL: none (mailmetrics.c's) */
 };
 
 /* Render every metric family for targets[0..n) and rows[0..nrows). */

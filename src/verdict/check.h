@@ -32,7 +32,17 @@
  *   - It may leave one allocated result in out->blob, freed by free_blob
  *     when the last verdict holding it goes; families and describe render
  *     it, so that neither metrics.c nor the pages learn about any check.
+ *   - It may set out->authenticated when it authenticated the peer by
+ *     other means than the Web PKI (DANE under RFC 7672): the verdict is
+ *     then verified, whatever GnuTLS's path verification said, unless a
+ *     check adds a reason; out->authenticated_expiry is then the expiry
+ *     the verdict is judged by.
  *   - It never touches another check's result or the input.
+ *
+ * A verdict is reused by the next probe presenting the same chain (see
+ * verdict_holds); a check whose answer depends on data that may change
+ * while the chain does not (a DNS record) says through holds() whether the
+ * answer its blob records is still current.
  */
 #ifndef TLSWATCH_CHECK_H
 #define TLSWATCH_CHECK_H
@@ -93,6 +103,8 @@ struct check_output {
 	int64_t valid_until;     /* lower it to bound reuse; INT64_MAX: no bound */
 	int pending;             /* data still to come: keep the input */
 	void *blob;              /* this check's own result, or NULL */
+	int authenticated;       /* the peer is authenticated without the Web PKI */
+	int64_t authenticated_expiry;   /* then: the expiry to judge by */
 };
 
 struct check {
@@ -108,6 +120,10 @@ struct check {
 	 * null for NULL, escaped). May be NULL. */
 	void (*json)(const void *blob, struct buf *out,
 	             void (*str)(struct buf *out, const char *s));
+	/* Whether the data blob was made from is still what the check would
+	 * see now: 0 keeps the next probe from reusing the verdict. On the
+	 * loop, must not block. NULL: a blob always holds. */
+	int (*holds)(const void *blob);
 };
 
 /* Add a check after the built-in ones (a test's, or one that needs run-time
@@ -161,5 +177,6 @@ extern const struct check check_renewal;      /* renewal.c: ARI */
 extern const struct check check_aia;          /* aiacheck.c */
 extern const struct check check_policy;      /* policy.c */
 extern const struct check check_webpki;      /* webpkicheck.c */
+extern const struct check check_dane;       /* danecheck.c */
 
 #endif

@@ -191,6 +191,7 @@ match_one(struct dane_check *c, size_t i, const gnutls_datum_t *chain, size_t n)
 			    "PKIX-EE record matched the leaf, but the chain does not verify");
 			return 0;
 		}
+		c->matched_depth = 0;
 		return 1;
 	}
 	/* CA usages: each presented certificate but the leaf. */
@@ -206,6 +207,7 @@ match_one(struct dane_check *c, size_t i, const gnutls_datum_t *chain, size_t n)
 			    "PKIX-TA record matched depth %zu, but the chain does not verify", top);
 			continue;
 		}
+		c->matched_depth = top;
 		return 1;
 	}
 	return 0;
@@ -219,6 +221,7 @@ dane_match(struct dane_check *c)
 	int m;
 
 	c->matched = -1;
+	c->matched_depth = 0;
 	c->usable = 0;
 	c->detail[0] = '\0';
 	if (c->nchain == 0) {

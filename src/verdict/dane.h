@@ -31,6 +31,8 @@ struct dane_check {
 	                               * and name: what PKIX-TA and PKIX-EE add to */
 	/* out */
 	long matched;                 /* the record that matched, or -1 */
+	size_t matched_depth;         /* the presented certificate it matched
+	                               * (0: the leaf; a DANE-TA's depth) */
 	size_t usable;                /* records that took part */
 	char detail[160];             /* why not, for logs and the tool */
 };

@@ -137,16 +137,19 @@ verdict_words_parse(enum verdict_table t, const char *text, uint64_t *set)
 
 /* ------------------------------------------------------------ checks */
 
-/* The checks every verdict runs, in order. A new check is one line here. */
-static const struct check *checks[VERDICT_MAX_CHECKS] = {
-	&check_chain_issues,
-	&check_revocation,
-	&check_renewal,
-	&check_aia,
-	&check_policy,
-	&check_webpki,
-};
-static size_t nchecks = 6;
+/* The checks every verdict runs, in order. A new check is one line here;
+ * nchecks counts the list, so it cannot drift from it. */
+#define BUILTIN_CHECKS \
+	&check_chain_issues, \
+	&check_revocation, \
+	&check_renewal, \
+	&check_aia, \
+	&check_policy, \
+	&check_webpki, \
+	&check_dane
+static const struct check *checks[VERDICT_MAX_CHECKS] = { BUILTIN_CHECKS };
+static size_t nchecks = sizeof((const struct check *[]){ BUILTIN_CHECKS }) /
+    sizeof(const struct check *);
 
 int
 verdict_add_check(const struct check *c)
@@ -542,9 +545,9 @@ evaluate(const struct verdict_input *in, int recheck, struct verdict *v)
 	struct check_input ci;
 	struct verdict_detail *d = NULL;
 	uint64_t cert_issues[CHECK_MAX_CERTS], one[CHECK_MAX_CERTS];
-	int64_t valid_until = INT64_MAX;
-	uint64_t reasons, issues = 0;
-	int any_cert_issue = 0, pending = 0;
+	int64_t valid_until = INT64_MAX, auth_expiry = INT64_MAX;
+	uint64_t reasons, issues = 0, check_reasons = 0;
+	int any_cert_issue = 0, pending = 0, authenticated = 0;
 
 	memset(v, 0, sizeof(*v));
 	count_full++;
@@ -583,6 +586,12 @@ evaluate(const struct verdict_input *in, int recheck, struct verdict *v)
 		out.valid_until = INT64_MAX;
 		checks[i]->run(&ci, &out);
 		reasons |= out.reasons;
+		check_reasons |= out.reasons;
+		if (out.authenticated) {
+			authenticated = 1;
+			if (out.authenticated_expiry < auth_expiry)
+				auth_expiry = out.authenticated_expiry;
+		}
 		issues |= out.issues;
 		for (size_t k = 0; k < cc.n; k++) {
 			cert_issues[k] |= one[k];
@@ -603,6 +612,13 @@ evaluate(const struct verdict_input *in, int recheck, struct verdict *v)
 	v->issues = issues;
 	v->earliest_expiry = base.earliest_expiry;
 	v->verified_expiry = v->verified ? base.verified_expiry : 0;
+	if (authenticated && !base.verified) {
+		/* authenticated by a check (DANE): what the Web PKI says is no
+		 * reason, what checks say still is (the checks say why) */
+		v->verified = check_reasons == 0;
+		v->reasons = check_reasons;
+		v->verified_expiry = v->verified ? auth_expiry : 0;
+	}
 	v->gnutls_status = base.gnutls_status;
 	v->trust = trust_id(in->trust);
 	v->facts = facts_id(in->tls);
@@ -688,6 +704,10 @@ verdict_holds(const struct verdict *prev, struct cert *const *prev_certs, size_t
 		return 0;
 	if ((prev->name == NULL) != (name == NULL) || (name && strcmp(prev->name, name) != 0))
 		return 0;
+	for (size_t i = 0; prev->detail && i < nchecks; i++)
+		if (prev->detail->blobs[i] && checks[i]->holds &&
+		    !checks[i]->holds(prev->detail->blobs[i]))
+			return 0;
 	for (size_t i = 0; i < n; i++)
 		if (prev_certs[i] != certs[i])
 			return 0;

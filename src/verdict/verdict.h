@@ -42,7 +42,9 @@
 	X(UNKNOWN_CRITICAL_EXTENSION, "unknown_critical_extension") \
 	X(PURPOSE, "purpose") \
 	X(KEY_USAGE, "key_usage") \
-	X(WEBPKI, "webpki")
+	X(WEBPKI, "webpki") \
+	X(DANE_MISMATCH, "dane_mismatch") \
+	X(DANE_BOGUS, "dane_bogus")
 
 /* What is wrong with the presented chain as a whole, trusted or not
  * (tlswatch_chain_issue{issue}). */
