@@ -60,17 +60,21 @@ struct daemon {
 	struct status_ctx pages;         /* the status pages: what they read */
 	const char *state_dir_override;  /* -s DIR, for every config loaded */
 	unsigned shard_k, shard_n;       /* --shard or TLSWATCH_SHARD; 0: the config's */
+	const char *listen;              /* --listen or TLSWATCH_LISTEN; NULL: the config's */
+	const char *listen_origin;
 };
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: tlswatchd [-tvV] [-c FILE] [-s DIR] [--shard K/N]\n"
+	    "usage: tlswatchd [-tvV] [-c FILE] [-s DIR] [--shard K/N] [--listen ADDR[,ADDR...]]\n"
 	    "  -c, --config FILE  configuration file (default %s)\n"
 	    "  -s, --state-dir DIR  keep state in DIR instead of the config's state_dir\n"
 	    "      --shard K/N    probe only shard K of N (overrides TLSWATCH_SHARD and\n"
 	    "                     the config's shard)\n"
+	    "      --listen ADDR[,ADDR...]  serve on these addresses instead of the\n"
+	    "                     config's listen (overrides TLSWATCH_LISTEN)\n"
 	    "  -t, --test         check the configuration and exit: 0 valid, 1 not\n"
 	    "  -v, --verbose      log debug messages too\n"
 	    "  -V, --version      print the version and exit\n"
@@ -271,6 +275,9 @@ reload(struct daemon *d)
 		nc->shard_k = d->shard_k;
 		nc->shard_n = d->shard_n;
 	}
+	/* parsed once at start: it cannot fail now */
+	if (d->listen != NULL)
+		free(conf_override_listen(nc, d->listen, d->listen_origin));
 	ns = sched_new(d->loop, d->resolver, nc);
 	/* a file broken now keeps what it last gave */
 	ntf = tfiles_new(d->loop, nc, d->tfiles);
@@ -356,19 +363,21 @@ check_listeners(const struct conf *c)
 	for (size_t i = 0; i < c->nlisten; i++) {
 		const struct conf_listen *cl = &c->listen[i];
 		char *err = NULL;
-		int fd = httpd_listen(cl->host, cl->port, &err);
+		int fd = httpd_listen(cl->host, cl->port, &err), inuse;
+		char *where, *line;
 
 		if (fd != -1) {
 			close(fd);
 			continue;
 		}
-		int inuse = errno == EADDRINUSE;
-		char *line = xasprintf("%s:%d: listen: %s%s", c->path, cl->line, err,
+		inuse = errno == EADDRINUSE;
+		where = conf_listen_where(c, i);
+		line = xasprintf("%s: %s%s", where, err,
 		    inuse ? " (warning: a running tlswatchd may hold it)" : "");
-
 		log_lines(!inuse, line);
 		failed |= !inuse;
 		free(line);
+		free(where);
 		free(err);
 	}
 	return failed ? -1 : 0;
@@ -407,6 +416,7 @@ struct options {
 	const char *path;
 	const char *state_dir;     /* -s DIR, or NULL */
 	const char *shard;         /* --shard K/N, else TLSWATCH_SHARD, or NULL */
+	const char *listen;        /* --listen, else TLSWATCH_LISTEN, or NULL */
 	int check;
 	int verbose;
 };
@@ -423,6 +433,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "shard", required_argument, NULL, 'S' },
+		{ "listen", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -431,6 +442,9 @@ parse_options(int argc, char **argv, struct options *o)
 	/* replicas of one image or template unit: no per-shard file */
 	if ((o->shard = getenv("TLSWATCH_SHARD")) != NULL && *o->shard == '\0')
 		o->shard = NULL;
+	/* likewise: instances on one host, each its own port */
+	if ((o->listen = getenv("TLSWATCH_LISTEN")) != NULL && *o->listen == '\0')
+		o->listen = NULL;
 	while ((ch = getopt_long(argc, argv, "c:tvVhs:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -448,6 +462,9 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'S':
 			o->shard = optarg;
+			break;
+		case 'L':
+			o->listen = optarg;
 			break;
 		case 'v':
 			o->verbose++;
@@ -602,7 +619,7 @@ int
 main(int argc, char **argv)
 {
 	struct daemon d = { .sigwatch = { .fd = -1 } };
-	struct options o = { NULL, NULL, NULL, 0, 0 };
+	struct options o = { NULL, NULL, NULL, NULL, 0, 0 };
 	char *err = NULL;
 	const char *msg;
 	int rc, status = 1;
@@ -633,6 +650,17 @@ main(int argc, char **argv)
 	if (d.shard_n > 0) {
 		d.conf->shard_k = d.shard_k;
 		d.conf->shard_n = d.shard_n;
+	}
+	if (o.listen != NULL) {
+		d.listen = o.listen;
+		d.listen_origin = getenv("TLSWATCH_LISTEN") == o.listen ? "TLSWATCH_LISTEN" :
+		    "--listen";
+		if ((err = conf_override_listen(d.conf, d.listen, d.listen_origin)) != NULL) {
+			fprintf(stderr, "tlswatchd: %s %s\n", d.listen_origin, err);
+			free(err);
+			conf_free(d.conf);
+			return 2;
+		}
 	}
 	/* libconfig's parse tree is gone, but glibc keeps its pages: with
 	 * 100,000 targets that is most of the resident size. Hand them back. */

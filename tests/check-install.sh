@@ -29,6 +29,7 @@ for f in "$prefix/sbin/tlswatchd" "$prefix/bin/tlswatch"; do
 done
 for f in "$conf" "$doc/README.md" "$doc/examples/tlswatchd.conf" \
 	"$prefix/lib/systemd/system/tlswatchd.service" \
+	"$prefix/lib/systemd/system/tlswatchd@.service" \
 	"$prefix/share/tlswatch/prometheus/tlswatch-rules.yml" \
 	"$prefix/share/tlswatch/prometheus/tlswatch-probe-rules.yml" \
 	"$prefix/share/tlswatch/prometheus/prometheus.yml" \
@@ -40,8 +41,11 @@ for f in "$conf" "$doc/README.md" "$doc/examples/tlswatchd.conf" \
 	check $? "installed $f"
 done
 unit="$d$prefix/lib/systemd/system/tlswatchd.service"
+tpl="$d$prefix/lib/systemd/system/tlswatchd@.service"
 grep -q "^ExecStart=$prefix/sbin/tlswatchd -c $conf\$" "$unit"
 check $? "the unit runs $prefix/sbin/tlswatchd on $conf"
+grep -q "^ExecStart=$prefix/sbin/tlswatchd -c $conf --shard %I " "$tpl"
+check $? "the template unit runs $prefix/sbin/tlswatchd on $conf, shard %I"
 grep -q '^Documentation=man:tlswatchd(8) man:tlswatchd.conf(5) man:tlswatch(1)$' "$unit"
 check $? "the unit names the three man pages in Documentation="
 grep -q "$conf" "$d$prefix/share/man/man8/tlswatchd.8"
@@ -50,7 +54,7 @@ grep -q "$doc/examples/tlswatchd.conf" "$d$prefix/share/man/man8/tlswatchd.8"
 check $? "tlswatchd(8) names the example in $doc/examples"
 "$d$prefix/sbin/tlswatchd" --help | grep -q "(default $conf)"
 check $? "tlswatchd reads $conf by default"
-! grep -rq '@[a-z_]*@' "$unit" "$d$prefix/share/man/man8/tlswatchd.8"
+! grep -rq '@[a-z_]*@' "$unit" "$tpl" "$d$prefix/share/man/man8/tlswatchd.8"
 check $? "no @placeholder@ left in the installed unit and man page"
 "$d$prefix/sbin/tlswatchd" -V >/dev/null
 check $? "the installed tlswatchd runs"

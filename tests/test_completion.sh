@@ -88,7 +88,7 @@ expect_has() {
 }
 d=$TLSWATCHD t=$TLSWATCH f=$tmp/files
 
-expect_has "$d ''" "--config --state-dir --shard --test --verbose --version --help" \
+expect_has "$d ''" "--config --state-dir --shard --listen --test --verbose --version --help" \
 	"tlswatchd: every option"
 expect "$d --st" "--state-dir" "tlswatchd: an option by its prefix"
 expect "$d --sh" "--shard" "tlswatchd: --shard by its prefix"

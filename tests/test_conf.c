@@ -1056,6 +1056,58 @@ test_include(void **state)
 	conf_free(c);
 }
 
+/* --listen / TLSWATCH_LISTEN: the list replaces the file's addresses, or
+ * nothing changes and the error names the bad address. */
+static void
+test_override_listen(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "127.0.0.1:1,", "\"\": empty address (ADDR[,ADDR...], e.g. \"127.0.0.1:9794\")" },
+		{ "127.0.0.1", "\"127.0.0.1\": missing port" },
+		{ "127.0.0.1:1,::1:2", "\"::1:2\": IPv6 address must be in brackets" },
+		{ "a:1,A:1", "\"A:1\": duplicate address" },
+		{ "a:70000", "\"a:70000\": bad port" },
+	};
+	struct conf *c;
+	char *err, *where;
+	char many[65 * 16] = "";
+
+	(void)state;
+	c = load_ok("listen = \"127.0.0.1:9793\";\ntargets = ();\n");
+	where = conf_listen_where(c, 0);
+	assert_string_equal(where, "t.conf:1: listen");
+	free(where);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		err = conf_override_listen(c, bad[i][0], "--listen");
+		if (err == NULL || strcmp(err, bad[i][1]) != 0)
+			print_error("%s: got %s\n", bad[i][0], err ? err : "success");
+		assert_non_null(err);
+		assert_string_equal(err, bad[i][1]);
+		free(err);
+		assert_int_equal(c->nlisten, 1);
+		assert_string_equal(c->listen[0].address, "127.0.0.1:9793");
+		assert_null(c->listen_origin);
+	}
+	for (int i = 0; i < 65; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "%sh:%d",
+		    i ? "," : "", 1000 + i);
+	err = conf_override_listen(c, many, "--listen");
+	assert_string_equal(err, "\"h:1064\": too many addresses (at most 64)");
+	free(err);
+
+	assert_null(conf_override_listen(c, "127.0.0.2:9794,[::1]:9795", "TLSWATCH_LISTEN"));
+	assert_int_equal(c->nlisten, 2);
+	assert_string_equal(c->listen[0].host, "127.0.0.2");
+	assert_int_equal(c->listen[0].port, 9794);
+	assert_string_equal(c->listen[1].address, "[::1]:9795");
+	assert_string_equal(c->listen[1].host, "::1");
+	assert_int_equal(c->listen[1].port, 9795);
+	where = conf_listen_where(c, 1);
+	assert_string_equal(where, "TLSWATCH_LISTEN \"[::1]:9795\"");
+	free(where);
+	conf_free(c);
+}
+
 static void
 test_shard(void **state)
 {
@@ -1522,6 +1574,7 @@ main(void)
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_include),
 		cmocka_unit_test(test_shard),
+		cmocka_unit_test(test_override_listen),
 		cmocka_unit_test(test_example_config),
 		cmocka_unit_test(test_tlsopts),
 		cmocka_unit_test(test_policy),

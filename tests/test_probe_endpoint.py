@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """test_probe_endpoint.py - GET /probe, as blackbox_exporter answers it.
 
-Real servers on loopback (openssl s_server with tests/pki.sh's PKI) on
-127.0.0.2; probe_allow allows only 127.0.0.2/32. One tlswatchd with
+Real servers on loopback (openssl s_server with tests/pki.sh's PKI, and
+Postfix for STARTTLS) on 127.0.0.2; probe_allow allows only 127.0.0.2/32. One tlswatchd with
 probe_endpoint on, prometheus-blackbox-exporter (Debian's) beside it on the
 same targets, and a real Prometheus scraping tlswatchd's /probe with the
 scrape configuration prometheus-operator generates for a Probe object
@@ -19,6 +19,10 @@ Checked:
   probe_allow and for a name resolving to one (and no connection made);
 - X-Prometheus-Scrape-Timeout-Seconds minus half a second bounds a probe
   of a silent server, capped by the module's timeout;
+- STARTTLS targets through /probe against Postfix: an smtp:// URL and a
+  module with starttls = "smtp" see the good leaf;
+- two requests at once for one probe get one answer from one connection;
+  a probe cut short by a reload, and by a stop, answers 503 saying which;
 - debug=true answers the probe's log, its metrics and the module;
 - probe_cache answers a second request from the first probe, and a
   request for a configured target probed alike from its scheduled result;
@@ -29,6 +33,7 @@ Checked:
   fires for the expiring target only;
 - after a reload with probe_endpoint = false, /probe is a 404."""
 
+import concurrent.futures
 import json
 import os
 import shutil
@@ -41,6 +46,7 @@ import urllib.request
 sys.dont_write_bytecode = True   # nothing written in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lab as L  # noqa: E402
+import starttls_lab as S  # noqa: E402
 
 HOST = "127.0.0.2"
 BLACKBOX_NAMES = ("probe_success", "probe_duration_seconds", "probe_ssl_earliest_cert_expiry",
@@ -211,6 +217,7 @@ def main(lab):
     soon = lab.serve_chain(pki.path("soon-chain.pem"), pki.path("soon.key"), host=HOST)
     wrong = lab.serve_chain(pki.path("wrongname-chain.pem"), pki.path("wrongname.key"), host=HOST)
     closed = lab.closed_port(host=HOST)
+    smtp = S.postfix(lab, pki, host=HOST)
     silent = lab.silent_peer(host=HOST)
     # the same port on 127.0.0.1, outside probe_allow: nobody may connect
     outside = lab.silent_peer(host="127.0.0.1")
@@ -223,6 +230,7 @@ timeout = "3s";
 modules = {
   tls = { ca_file = "%s"; server_name = "good.test"; timeout = "5s"; };
   quick = { ca_file = "%s"; server_name = "good.test"; timeout = "700ms"; };
+  mail = { ca_file = "@CA@"; server_name = "good.test"; starttls = "smtp"; };
 };
 targets = ( { name = "scheduled"; address = "@SOON@"; server_name = "good.test";
               ca_file = "@CA@"; interval = "2s"; timeout = "1s"; } );
@@ -264,6 +272,18 @@ targets = ( { name = "scheduled"; address = "@SOON@"; server_name = "good.test";
             lab.eq(ours.value("probe_success"), 0, "closed port: probe_success 0")
         compare_blackbox(lab, what, ours, theirs, what != "wrong name")
 
+    # -- STARTTLS, against Postfix: from the URL's scheme, and from a module
+    for what, target, module in (("smtp:// URL", "smtp://%s" % smtp.address, "tls"),
+                                 ("module starttls = smtp", smtp.address, "mail")):
+        status, _, body = get(port, probe_path(target, module=module))
+        ours = L.Exposition(body)
+        info = ours.find("probe_ssl_last_chain_info")
+        lab.check(status == 200 and ours.value("probe_success") == 1 and info and
+                  info[0].labels.get("fingerprint_sha256") == pki.info("good").sha256.lower()
+                  and ours.find("tlswatch_probe_success", target=target),
+                  "%s: /probe speaks SMTP STARTTLS to Postfix and sees the good leaf" % what,
+                  "status %d\n%s" % (status, body[:2500]))
+
     # -- refusals
     for path, want, text, desc in (
             ("/probe", 400, "Target parameter is missing", "no target"),
@@ -297,16 +317,39 @@ targets = ( { name = "scheduled"; address = "@SOON@"; server_name = "good.test";
                   % (module, header, want), "status %d, duration %s, took %.2f s\n%s"
                   % (status, dur, took, body[:1500]))
 
+    # -- two requests for the same probe at once: the second joins the first
+    before = silent.accepted
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        futs = [pool.submit(get, port, probe_path(silent.address, module="quick"))
+                for _ in range(2)]
+        answers = [f.result(timeout=10) for f in futs]
+    durs = [L.Exposition(b).value("probe_duration_seconds") if st == 200 else None
+            for st, _, b in answers]
+    lab.check(durs[0] is not None and durs[0] == durs[1],
+              "two requests at once for one target and module get one probe's answer",
+              "durations %s" % durs)
+    lab.eq(silent.accepted - before, 1, "a request joining a probe in flight makes no "
+           "connection of its own")
+
     # -- debug=true
     status, headers, body = get(port, probe_path(good.address, module="tls", debug="true"))
     lab.check(status == 200 and "Logs for the probe" in body and "probe_success 1" in body
               and "Module configuration" in body and "server_name: good.test" in body,
               "debug=true answers the log, the metrics and the module", body[:3000])
 
-    # -- probe_cache, through a reload
+    # -- probe_cache, through a reload, which cuts a probe in flight short: 503
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    before = silent.accepted
+    cut = pool.submit(get, port, probe_path(silent.address, module="tls"))
+    started = wait_until(lambda: silent.accepted > before, 5, 0.02)
+    lab.check(started, "a /probe of the silent server is in flight")
     mark = len(d.stderr())
     d.reload(conf % (port, "30s", pki.path("ca.pem"), pki.path("ca.pem")))
     lab.check(d.wait_log("reload: done", 10, start=mark), "reloaded with probe_cache = 30s")
+    status, _, body = cut.result(timeout=10)
+    pool.shutdown()
+    lab.check(status == 503 and "reloaded during the probe" in body,
+              "a /probe cut short by a reload answers 503 saying so", "%d: %s" % (status, body))
     _, _, b1 = get(port, probe_path(good.address, module="tls"))
     _, _, b2 = get(port, probe_path(good.address, module="tls"))
     e1, e2 = L.Exposition(b1), L.Exposition(b2)
@@ -336,7 +379,24 @@ targets = ( { name = "scheduled"; address = "@SOON@"; server_name = "good.test";
     lab.check(d.wait_log("reload: done", 10, start=mark), "reloaded with probe_endpoint = false")
     status, _, _ = get(port, probe_path(good.address, module="tls"))
     lab.eq(status, 404, "probe_endpoint = false: /probe is a 404")
+
+    # -- stopping cuts a probe in flight short: 503 too
+    mark = len(d.stderr())
+    d.reload(conf % (port, "0", pki.path("ca.pem"), pki.path("ca.pem")))
+    lab.check(d.wait_log("reload: done", 10, start=mark), "reloaded with probe_endpoint = true")
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    before = silent.accepted
+    cut = pool.submit(get, port, probe_path(silent.address, module="tls"))
+    lab.check(wait_until(lambda: silent.accepted > before, 5, 0.02),
+              "a /probe of the silent server is in flight")
     d.stop()
+    try:
+        status, _, body = cut.result(timeout=10)
+    except Exception as e:   # the connection closed unanswered
+        status, body = None, repr(e)
+    pool.shutdown()
+    lab.check(status == 503 and "stopping" in body,
+              "a /probe cut short by a stop answers 503 saying so", "%s: %s" % (status, body))
     d.check_sanitizers()
 
 

@@ -75,7 +75,9 @@ ALL_REASONS = {"expired", "not_yet_valid", "unknown_issuer", "self_signed", "sig
 ALL_ISSUES = {"misordered", "incomplete", "root_included", "duplicate"}
 COUNTERS = {"tlswatch_probes_total", "process_cpu_seconds_total",
             "tlswatch_scheduler_skipped_total", "tlswatch_verifications_total",
-            "tlswatch_chain_changes_total", "tlswatch_state_write_errors_total"}
+            "tlswatch_chain_changes_total", "tlswatch_state_write_errors_total",
+            "tlswatch_fetch_requests_total", "tlswatch_mx_changes_total",
+            "tlswatch_probe_requests_total"}
 HISTOGRAMS = {"tlswatch_scheduler_lateness_seconds"}
 CERT_FAMILIES = ("tlswatch_cert_not_after_timestamp_seconds",
                  "tlswatch_cert_not_before_timestamp_seconds")

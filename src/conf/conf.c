@@ -1050,6 +1050,74 @@ conf_in_shard(const char *name, unsigned k, unsigned n)
 	return n <= 1 || hash64(name, strlen(name)) % n == k - 1;
 }
 
+char *
+conf_override_listen(struct conf *c, const char *list, const char *origin)
+{
+	struct conf_listen *ls = NULL;
+	size_t n = 0;
+	const char *p = list, *comma;
+	char *err = NULL;
+
+	do {
+		char *addr, *host = NULL;
+		const char *msg;
+		uint16_t port = 0;
+
+		comma = strchr(p, ',');
+		addr = comma ? xstrndup(p, (size_t)(comma - p)) : xstrdup(p);
+		p = comma ? comma + 1 : NULL;
+		if (n == MAX_LISTEN) {
+			err = xasprintf("\"%s\": too many addresses (at most %d)", addr, MAX_LISTEN);
+			free(addr);
+			break;
+		}
+		if (*addr == '\0')
+			msg = "empty address (ADDR[,ADDR...], e.g. \"127.0.0.1:9794\")";
+		else
+			msg = conf_split_hostport(addr, &host, &port);
+		for (size_t i = 0; msg == NULL && i < n; i++)
+			if (ls[i].port == port && strcasecmp(ls[i].host, host) == 0)
+				msg = "duplicate address";
+		if (msg != NULL) {
+			err = xasprintf("\"%s\": %s", addr, msg);
+			free(addr);
+			free(host);
+			break;
+		}
+		ls = xreallocarray(ls, n + 1, sizeof(*ls));
+		ls[n].address = addr;
+		ls[n].host = host;
+		ls[n].port = port;
+		ls[n].line = 0;
+		n++;
+	} while (p != NULL);
+	if (err != NULL) {
+		for (size_t i = 0; i < n; i++) {
+			free(ls[i].address);
+			free(ls[i].host);
+		}
+		free(ls);
+		return err;
+	}
+	for (size_t i = 0; i < c->nlisten; i++) {
+		free(c->listen[i].address);
+		free(c->listen[i].host);
+	}
+	free(c->listen);
+	c->listen = ls;
+	c->nlisten = n;
+	c->listen_origin = origin;
+	return NULL;
+}
+
+char *
+conf_listen_where(const struct conf *c, size_t i)
+{
+	if (c->listen_origin != NULL)
+		return xasprintf("%s \"%s\"", c->listen_origin, c->listen[i].address);
+	return xasprintf("%s:%d: listen", c->path, c->listen[i].line);
+}
+
 /* warn or crit: a duration, or a fraction of the lifetime ("33%"). */
 static int
 get_threshold(struct ctx *x, const config_setting_t *s, struct threshold *t)

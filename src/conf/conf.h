@@ -188,6 +188,7 @@ struct conf {
 	char *path;
 	struct conf_listen *listen;
 	size_t nlisten;
+	const char *listen_origin;   /* NULL: the file; else "--listen" etc. */
 	char *state_dir;
 	uint64_t interval_ms;
 	uint64_t timeout_ms;
@@ -249,6 +250,13 @@ const char *conf_parse_shard(const char *s, unsigned *k, unsigned *n);
 /* Whether the target named name belongs to shard k of n: FNV-1a 64 of the
  * name, modulo n, equals k - 1. Stable across versions and machines. */
 int conf_in_shard(const char *name, unsigned k, unsigned n);
+/* --listen or TLSWATCH_LISTEN (origin, a static string): "ADDR[,ADDR...]"
+ * replaces c's listen addresses. NULL, or an error naming the bad address
+ * (malloc'd; c unchanged). */
+char *conf_override_listen(struct conf *c, const char *list, const char *origin);
+/* Where listen address i came from, for errors: "FILE:LINE: listen" or
+ * "--listen \"ADDR\"" (malloc'd). */
+char *conf_listen_where(const struct conf *c, size_t i);
 /* A target as a configuration naming only these would make it (server_name
  * NULL: the host when it is a name; starttls -1: the port's protocol), its
  * trust store loaded into tls (NULL: none loaded). 0, or -1 with *err

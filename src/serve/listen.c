@@ -129,7 +129,7 @@ listeners_apply(struct listeners *ls, const struct conf *c, char **err)
 	struct lis **fresh = xcalloc(c->nlisten ? c->nlisten : 1, sizeof(*fresh));
 	struct lis **old = xcalloc(c->nlisten ? c->nlisten : 1, sizeof(*old));
 	struct lis *kept = NULL, **tail = &kept, *l, *next;
-	char *msg = NULL;
+	char *msg = NULL, *where;
 	size_t i;
 
 	*err = NULL;
@@ -196,8 +196,9 @@ listeners_apply(struct listeners *ls, const struct conf *c, char **err)
 	return 0;
 
 fail:
-	*err = xasprintf("%s:%d: listen: %s", c->path, c->listen[i].line,
-	    msg ? msg : "cannot start the HTTP server");
+	where = conf_listen_where(c, i);
+	*err = xasprintf("%s: %s", where, msg ? msg : "cannot start the HTTP server");
+	free(where);
 	free(msg);
 	for (size_t j = 0; j <= i && j < c->nlisten; j++)
 		lis_free(ls, fresh[j]);
