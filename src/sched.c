@@ -600,13 +600,16 @@ sched_queued(const struct sched *s)
 	return s->nqueued;
 }
 
-/* The mail domain state of target i (NULL: not a mail domain). */
-static const struct maildom *
-sched_maildom(const void *arg, size_t i)
+const struct maildom *
+sched_maildom(const struct sched *s, size_t i)
 {
-	const struct sched *s = arg;
-
 	return s->targets[i]->mail;
+}
+
+static const struct maildom *
+maildom_of(const void *arg, size_t i)
+{
+	return sched_maildom(arg, i);
 }
 
 /* What metrics.c renders: one entry per target and one row per target, or
@@ -671,7 +674,7 @@ sched_render_metrics(struct buf *out, void *arg)
 		info.fetch = &fst;
 	}
 	metrics_render(out, mt, s->ntargets, rows, nrows, &info);
-	mailmetrics_render(out, mt, s->ntargets, sched_maildom, s);
+	mailmetrics_render(out, mt, s->ntargets, maildom_of, s);
 	for (size_t i = 0; i < nrows; i++)
 		mailmetrics_row_fini(&rows[i]);
 	free(rows);

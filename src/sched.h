@@ -44,6 +44,10 @@ size_t sched_count(const struct sched *s);
 const struct conf_target *sched_conf(const struct sched *s, size_t i);
 struct history;
 const struct history *sched_history(const struct sched *s, size_t i);
+/* The mail domain state of target i (its MX set, MTA-STS), or NULL when it
+ * is not a mail domain. */
+struct maildom;
+const struct maildom *sched_maildom(const struct sched *s, size_t i);
 /* Probes in flight now, and targets waiting for a free slot. */
 size_t sched_in_flight(const struct sched *s);
 size_t sched_queued(const struct sched *s);

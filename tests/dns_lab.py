@@ -507,6 +507,7 @@ class MailLab:
       nosts       MX 10 mx1; no _mta-sts record, no TLS-RPT record
       change      MX 10 mx1, 20 mx2 at first (set_mx changes it)
       nomx        no MX; an A record (the good Postfix): the implicit MX
+      mail.insecure MX 10 mx1, in the unsigned zone: DANE does not apply
     Also: big (eight TXT records of 200 bytes: truncated over UDP).
     """
 
@@ -606,6 +607,8 @@ class MailLab:
         ins = Zone("insecure." + ZONE, self.nsd_addr)
         ins.add("mx", "A", self.good_addrs[0])
         ins.add("_25._tcp.mx", "TLSA", tlsa(3, 1, 1, good))
+        # an unsigned mail domain whose MX host is signed (RFC 7672 2.2)
+        ins.add("mail", "MX", "10 mx1.%s." % ZONE)
         with open(self.zone_files["insecure." + ZONE], "w") as f:
             f.write(ins.text())
         bog = Zone("bogus." + ZONE, self.nsd_addr)

@@ -171,9 +171,9 @@ test_yaml(void **state)
 	filesd_free(d);
 
 	/* scalars are strings, as for a Go string field */
-	d = parse_ok(FILESD_YAML, "- targets: ['a.test:443']\n  labels: {port: 443, on: true, "
+	d = parse_ok(FILESD_YAML, "- targets: ['a.test:443']\n  labels: {tier: 443, on: true, "
 	    "none: ~, quoted: \"~\"}\n");
-	assert_string_equal(label(&d->targets[0], "port"), "443");
+	assert_string_equal(label(&d->targets[0], "tier"), "443");
 	assert_string_equal(label(&d->targets[0], "on"), "true");
 	assert_string_equal(label(&d->targets[0], "none"), "");
 	assert_string_equal(label(&d->targets[0], "quoted"), "~");

@@ -29,6 +29,7 @@ an MX host out, and of a domain that does not exist."""
 
 import json
 import os
+import re
 import sys
 import time
 
@@ -135,6 +136,7 @@ MAIL_TARGETS = [
     '{ name = "dom-mail"; mail_domain = "mail.%s"; }' % Z,
     '{ name = "dom-nomx"; mail_domain = "nomx.%s"; ports = (25, %d); }',
     '{ name = "dom-change"; mail_domain = "change.%s"; }' % Z,
+    '{ name = "dom-insecure"; mail_domain = "mail.insecure.%s"; }' % Z,
 ] + ['{ name = "dom-%s"; mail_domain = "%s.%s"; }' % (d, d, Z)
      for d in ("partial", "untrusted", "malformed", "nosts")]
 
@@ -229,6 +231,18 @@ def check_mail(lab, d, m, closed_port):
            "the second port, where nothing listens, fails on its own row")
     lab.eq(expo.value("tlswatch_mx_changes_total", target="dom-change"), 0,
            "no MX change yet")
+    # RFC 7672 2.2: an MX answer that is not authenticated: no DANE for its
+    # hosts (mx1, signed with a matching TLSA, is judged by the Web PKI alone)
+    ok, expo = d.wait_for(lambda e: rows(e, "dom-insecure", mx1) == good, WAIT)
+    lab.check(ok, "the unsigned mail domain's MX host is probed at both addresses",
+              None if ok else expo.excerpt(target="dom-insecure"))
+    lab.eq([s.labels for s in expo.find("tlswatch_dane_status", target="dom-insecure")], [],
+           "an unsigned MX answer: no DANE status for its MX hosts")
+    lab.eq(expo.find("tlswatch_dane_tlsa_records", target="dom-insecure"), [],
+           "an unsigned MX answer: no TLSA records counted")
+    for a in good:
+        lab.eq(expo.value("tlswatch_chain_verified", target="dom-insecure", mx=mx1, address=a),
+               1, "mx1 %s under the unsigned domain: verified by the Web PKI" % a)
     lab.check(not expo.find("tlswatch_probe_success", target="dom-mail", mx=None),
               "every row of a mail domain carries mx", None)
     # the target's own result (status page, API) is its failing row
@@ -265,6 +279,72 @@ def check_mail(lab, d, m, closed_port):
                          % (h("change"), mx3, mx1, mx2), WAIT),
               "the MX change is logged with both sets")
     return expo
+
+
+def check_status(lab, d, m):
+    """The status page, the target page and the API group a mail domain's
+    MX rows under it: each MX host, port and address with its state, DANE
+    and MTA-STS coverage; the failing row first, marked by its state."""
+    mx1, mx2 = "mx1.%s" % Z, "mx2.%s" % Z
+    good = sorted(m.good_addrs)
+
+    def api(name):
+        status, _h, body = L.http_request(d.http[0], d.http[1], "GET", "/api/targets/" + name)
+        try:
+            return status, json.loads(body), body
+        except ValueError:
+            return status, {}, body
+
+    status, a, body = api("dom-mail")
+    rows = [(r.get("mx"), r.get("port"), r.get("address"), r.get("state"), r.get("dane"),
+             r.get("mta_sts_covered")) for r in a.get("rows", [])]
+    # the failing row first, then the others (addresses in resolver order)
+    lab.eq(rows[:1] + sorted(rows[1:]), [(mx2, 25, m.bad_addr, "unverified", "mismatch", True)] +
+           [(mx1, 25, x, "ok", "match", True) for x in good],
+           "API dom-mail: rows for mx2 (failing, first) and mx1 at both addresses", body[:2000])
+    lab.check(status == 200 and a.get("mta_sts") == "ok" and a.get("mta_sts_mode") == "enforce"
+              and a.get("mx") == [{"mx": mx1, "preference": 10}, {"mx": mx2, "preference": 20}]
+              and "dane_mismatch" in (a.get("rows") or [{}])[0].get("reasons", []),
+              "API dom-mail: MTA-STS, the MX set, the failing row's reason", body[:2000])
+    _s, a, body = api("dom-partial")
+    lab.eq(sorted((r.get("mx"), r.get("mta_sts_covered")) for r in a.get("rows", [])),
+           sorted([(mx1, True)] * len(good) + [(mx2, False)]),
+           "API dom-partial: mx2 is not covered by the policy", body[:2000])
+    status, _h, body = L.http_request(d.http[0], d.http[1], "GET", "/api/targets")
+    try:
+        lst = {t["name"]: t for t in json.loads(body)["targets"]}
+    except (ValueError, KeyError, TypeError):
+        lst = {}
+    lab.eq(len(lst.get("dom-mail", {}).get("rows", [])), 1 + len(good),
+           "the API's list carries the rows too", body[:600])
+    others = [t for n, t in lst.items() if not n.startswith("dom-")]
+    lab.check(others and all("rows" not in t for t in others),
+              "targets that are no mail domain carry no rows", None)
+
+    def mxrows(html):
+        return re.findall(r'<tr class="(\w+) mxrow" data-state="\w+"><td class="mxhost">'
+                          r'([^<]*)</td><td>(\d+|-)</td><td>(\d+)</td>'
+                          r'<td class="address">([^<]*)</td><td>\w+</td><td>[^<]*</td>'
+                          r'<td class="dane">(\w+|-)</td><td class="mtasts">([^<]*)</td>', html)
+
+    status, _h, body = L.http_request(d.http[0], d.http[1], "GET", "/targets/dom-mail")
+    page = body.decode() if isinstance(body, bytes) else body
+    want = ([("unverified", mx2, "20", "25", m.bad_addr, "mismatch", "covered")] +
+            [("ok", mx1, "10", "25", x, "match", "covered") for x in good])
+
+    def first_then_sorted(r):
+        return r[:1] + sorted(r[1:])
+
+    lab.eq(first_then_sorted(mxrows(page)), want,
+           "target page: the MX rows, the failing one marked", page[:1500])
+    lab.check("<h2>MX hosts</h2>" in page and "MTA-STS: ok (mode enforce" in page,
+              "target page: an MX hosts section with MTA-STS", page[:1500])
+    status, _h, body = L.http_request(d.http[0], d.http[1], "GET", "/")
+    page = body.decode() if isinstance(body, bytes) else body
+    i = page.find('href="/targets/dom-mail"')
+    grouped = page[i:page.find("</table>", i)] if i >= 0 else ""
+    lab.eq(first_then_sorted(mxrows(grouped)), want,
+           "status page: dom-mail's MX rows grouped under it", page[:1500])
 
 
 def check_tool(lab, m):
@@ -352,6 +432,7 @@ def main(lab):
     lab.note("mail domains checked in %.1f s" % (time.monotonic() - t0))
     t0 = time.monotonic()
     check_sts(lab, d)
+    check_status(lab, d, m)
     lab.note("MTA-STS checked in %.1f s" % (time.monotonic() - t0))
     t0 = time.monotonic()
     check_tool(lab, m)

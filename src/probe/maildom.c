@@ -34,6 +34,7 @@ struct maildom {
 	struct mx *mx;             /* the last answer's set, by preference */
 	size_t nmx;
 	uint64_t changes;
+	int mx_insecure;           /* the last MX answer was not authenticated */
 	struct sts *sts;           /* MTA-STS and TLS-RPT, apart from the rounds */
 	/* the round in flight */
 	struct loop *loop;
@@ -296,6 +297,15 @@ mx_cb(void *arg, const struct dnsrec_result *res)
 		log_debug("target %s: %zu MX hosts; the first %d are probed", ct->name,
 		    res->msg.n, MAILDOM_MAX_MX);
 	mx_keep(md, mx, n);
+	/* RFC 7672 section 2.2: with an MX RRset (or, for the implicit MX, a
+	 * denial) not DNSSEC-authenticated a sender does not look up TLSA for
+	 * those hosts, so DANE does not apply to them: no TLSA status, and the
+	 * verdict is the Web PKI's. */
+	if (md->mx_insecure != (res->status == DNSREC_INSECURE))
+		log_debug("target %s: the MX answer of %s is %s: DANE %s", ct->name,
+		    ct->mail_domain, dnsrec_status_name(res->status),
+		    res->status == DNSREC_INSECURE ? "does not apply (RFC 7672 2.2)" : "applies");
+	md->mx_insecure = res->status == DNSREC_INSECURE;
 
 	md->nsubs = md->nmx * ct->nports;
 	md->subs = xcalloc(md->nsubs ? md->nsubs : 1, sizeof(*md->subs));
@@ -305,6 +315,8 @@ mx_cb(void *arg, const struct dnsrec_result *res)
 
 			s->md = md;
 			maildom_sub_target(ct, md->mx[i].host, ct->ports[p], &s->ct);
+			if (md->mx_insecure)
+				s->ct.dane = CONF_DANE_OFF;
 			snprintf(s->prefix, sizeof(s->prefix), "%s %u ", md->mx[i].host,
 			    ct->ports[p]);
 		}
@@ -391,6 +403,8 @@ maildom_target_for_key(const struct maildom *md, const struct conf_target *paren
 	if (known != 2)
 		return -1;
 	maildom_sub_target(parent, mx, port, out);
+	if (md->mx_insecure)
+		out->dane = CONF_DANE_OFF;
 	return 0;
 }
 

@@ -3,7 +3,9 @@
  * address (each an addresses = "all" probe, all in parallel), and hands
  * the results on as one target's per-address results, each keyed
  * "MX PORT ADDRESS" ("MX PORT" when the MX host did not resolve). The MX
- * set of the last answer is kept, and a change of it logged and counted. */
+ * set of the last answer is kept, and a change of it logged and counted.
+ * When the MX answer is not DNSSEC-authenticated, DANE does not apply to
+ * its hosts (RFC 7672 section 2.2): they are probed with dane = "off". */
 #ifndef TLSWATCH_MAILDOM_H
 #define TLSWATCH_MAILDOM_H
 

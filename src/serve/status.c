@@ -21,6 +21,7 @@
 #include "verdict/verdict.h"
 #include "serve/json.h"
 #include "serve/query.h"
+#include "serve/mailstatus.h"
 #include "sched.h"
 #include "state/history.h"
 #include "serve/status.h"
@@ -674,7 +675,9 @@ status_html_target(struct buf *b, const struct status_entry *e, const struct sta
 		buf_printf(b, "<tr><th>Chain changed</th><td>%s (%llu change%s)</td></tr>\n", when,
 		    (unsigned long long)st->chain_changes, st->chain_changes == 1 ? "" : "s");
 	}
-	buf_puts(b, "</table>\n<h2>Presented chain</h2>\n");
+	buf_puts(b, "</table>\n");
+	mailstatus_html_target(b, e, v);
+	buf_puts(b, "<h2>Presented chain</h2>\n");
 	if (st && st->chain.n) {
 		for (size_t i = 0; i < st->chain.n; i++)
 			html_cert(b, i, st->chain.fps[i], st->certs ? st->certs[i] : NULL,
@@ -726,6 +729,32 @@ status_pem(struct buf *b, const struct status_entry *e, const struct status_view
 }
 
 /* ------------------------------------------------------------ JSON */
+
+void
+status_json_result(struct buf *b, const struct result *r)
+{
+	json_key(b, "last_probe", 0);
+	if (r)
+		json_num(b, r->time, 3);
+	else
+		buf_puts(b, "null");
+	json_key(b, "success", 0);
+	if (r)
+		json_bool(b, r->success);
+	else
+		buf_puts(b, "null");
+	json_key(b, "fail_stage", 0);
+	json_str(b, r && !r->success ? r->fail_stage : NULL);
+	json_key(b, "fail_reason", 0);
+	json_str(b, r && !r->success ? r->fail_reason : NULL);
+	json_key(b, "verified", 0);
+	if (r && r->success)
+		json_bool(b, r->verdict.verified);
+	else
+		buf_puts(b, "null");
+	json_key(b, "reasons", 0);
+	status_json_words(b, VERDICT_REASON, r && r->success ? r->verdict.reasons : 0);
+}
 
 /* A time, or null when never. */
 static void
@@ -781,27 +810,7 @@ status_json_summary(struct buf *b, const struct status_entry *e, const struct st
 		json_num(b, ((double)exp - v->now) / 86400.0, 2);
 	else
 		buf_puts(b, "null");
-	json_key(b, "last_probe", 0);
-	if (r)
-		json_num(b, r->time, 3);
-	else
-		buf_puts(b, "null");
-	json_key(b, "success", 0);
-	if (r)
-		json_bool(b, r->success);
-	else
-		buf_puts(b, "null");
-	json_key(b, "fail_stage", 0);
-	json_str(b, r && !r->success ? r->fail_stage : NULL);
-	json_key(b, "fail_reason", 0);
-	json_str(b, r && !r->success ? r->fail_reason : NULL);
-	json_key(b, "verified", 0);
-	if (r && r->success)
-		json_bool(b, r->verdict.verified);
-	else
-		buf_puts(b, "null");
-	json_key(b, "reasons", 0);
-	status_json_words(b, VERDICT_REASON, r && r->success ? r->verdict.reasons : 0);
+	status_json_result(b, r);
 	json_key(b, "issues", 0);
 	status_json_words(b, VERDICT_CHAIN_ISSUE, r && r->success ? r->verdict.issues : 0);
 	json_key(b, "cert_issues", 0);
@@ -815,6 +824,7 @@ status_json_summary(struct buf *b, const struct status_entry *e, const struct st
 	json_time(b, "chain_changed", st ? st->chain_changed : 0);
 	json_key(b, "chain_changes", 0);
 	json_int(b, st ? (int64_t)st->chain_changes : 0);
+	mailstatus_json(b, e, v);
 }
 
 void
@@ -1058,6 +1068,8 @@ status_handle(void *arg, const char *url, const struct query_arg *args, size_t n
 		e[i].name = e[i].conf->name;
 		e[i].r = history_result(h, NULL);
 		e[i].st = history_memory(h);
+		if ((e[i].mail = sched_maildom(ctx->sched, i)) != NULL)
+			e[i].hist = h;
 	}
 	*content_type = json ? JSON_CONTENT_TYPE : HTML_CONTENT_TYPE;
 	if (name == NULL) {

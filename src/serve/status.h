@@ -37,6 +37,10 @@ struct status_entry {
 	/* filled by status_select */
 	enum status_state state;
 	int64_t expiry;
+	/* a mail domain in the daemon: its MX rows (per-address results) and
+	 * MX set, shown by mailstatus.c; else NULL */
+	const struct history *hist;
+	const struct maildom *mail;
 };
 
 struct status_view {
@@ -98,6 +102,9 @@ void status_html_error(struct buf *b, const char *message);
 
 /* "within 21 days", "with less than 33% of the lifetime left" (HTML-safe). */
 void status_html_threshold(struct buf *b, const struct threshold *t);
+/* The members last_probe, success, fail_stage, fail_reason, verified and
+ * reasons of r (NULL: not probed yet), each after a comma. */
+void status_json_result(struct buf *b, const struct result *r);
 /* A set of verdict words as a JSON array. */
 void status_json_words(struct buf *b, enum verdict_table t, uint64_t set);
 /* ,"findings":[{"check":...,"text":...},...] when checks say anything of v,
@@ -133,6 +140,8 @@ void status_json_thresholds(struct buf *b, const struct threshold *warn,
  * / and /api/targets take the list's parameters (query.h) and ?issue=WORD
  * (a chain or certificate issue word): only the targets that have it. */
 struct sched;
+struct history;
+struct maildom;
 struct status_ctx {
 	const struct sched *sched;
 	const struct conf *conf;
