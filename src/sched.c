@@ -24,6 +24,7 @@
 #include "probe/multi.h"
 #include "probe/probe.h"
 #include "probe/tls.h"
+#include "scanner.h"
 #include "sched.h"
 #include "verdict/expiry.h"
 #include "serve/mailmetrics.h"
@@ -47,6 +48,7 @@ struct target {
 	int queued;
 	uint64_t qseq;           /* when it joined the queue, in queue order */
 	int from_file;           /* a file_sd target (sched_set_file_targets) */
+	struct scan_job *scan;   /* scan = { }: its protocol scan (scanner.c); else NULL */
 	struct sched *sched;
 };
 
@@ -106,6 +108,7 @@ struct sched {
 	size_t nrechecks;
 	struct loop_timer recheck_timer;
 	uint64_t rechecked;                  /* rechecks run */
+	struct scans *scans;                 /* the protocol scans (scanner.c) */
 };
 
 /* Lateness buckets: fine below a second, where a healthy scheduler lives. */
@@ -115,6 +118,8 @@ static const double lateness_bounds[] = {
 
 static void sched_arm(struct sched *s);
 static void recheck_cb(struct loop_timer *t);
+static int scan_slot_take(void *arg);
+static void scan_slot_give(void *arg);
 
 static int
 cmp_target_ptr(const void *a, const void *b)
@@ -169,6 +174,10 @@ target_new(struct sched *s, const struct conf_target *ct, int from_file)
 	t->from_file = from_file;
 	t->labels = metrics_labels(ct);
 	t->hist = history_new(ct->name);
+	/* the configuration's targets only: a file's come and go, and a mail
+	 * domain's hosts are its MX set's */
+	if (!from_file && !ct->mail_domain)
+		t->scan = scans_add(s->scans, ct, t->labels);
 	if (ct->mail_domain)
 		t->mail = maildom_new();
 	heap_node_init(&t->due);
@@ -179,6 +188,7 @@ struct sched *
 sched_new(struct loop *l, struct resolver *res, const struct conf *c)
 {
 	struct sched *s = xcalloc(1, sizeof(*s));
+	struct scan_slots slots = { scan_slot_take, scan_slot_give, s };
 
 	s->loop = l;
 	s->res = res;
@@ -189,6 +199,7 @@ sched_new(struct loop *l, struct resolver *res, const struct conf *c)
 	heap_init(&s->due);
 	loop_timer_init(&s->timer, NULL);
 	loop_timer_init(&s->recheck_timer, recheck_cb);
+	s->scans = scans_new(l, res, &slots);
 	/* A sharded instance keeps only its own targets (conf_in_shard). */
 	for (size_t i = 0; i < c->ntargets; i++)
 		if (conf_in_shard(c->targets[i].name, c->shard_k, c->shard_n))
@@ -264,6 +275,29 @@ sched_dequeue(struct sched *s)
 		s->nqueued--;
 		sched_launch(s, t);
 	}
+	scans_wake(s->scans);
+}
+
+/* A scan's handshake takes a slot only when no target and no /probe job
+ * waits for one. */
+static int
+scan_slot_take(void *arg)
+{
+	struct sched *s = arg;
+
+	if (s->qhead != NULL || s->jqhead != NULL || s->in_flight >= s->conf->concurrency)
+		return 0;
+	s->in_flight++;
+	return 1;
+}
+
+static void
+scan_slot_give(void *arg)
+{
+	struct sched *s = arg;
+
+	s->in_flight--;
+	sched_dequeue(s);
 }
 
 /* Take t out of the queue (a file target removed while it waits). */
@@ -492,8 +526,10 @@ sched_start(struct sched *s)
 	verdict_set_recheck_hook(recheck_hook, s);
 	/* First probes are spread over the first interval by a stable hash of
 	 * the name: no burst at start, and the same phase after a restart. */
-	for (size_t i = 0; i < s->ntargets; i++)
+	for (size_t i = 0; i < s->ntargets; i++) {
 		heap_set(&s->due, &s->targets[i]->due, now + first_offset(s->targets[i]->conf));
+		scan_job_start(s->targets[i]->scan, NULL);
+	}
 	sched_arm(s);
 }
 
@@ -516,6 +552,8 @@ sched_free(struct sched *s)
 	loop_timer_cancel(s->loop, &s->timer);
 	loop_timer_cancel(s->loop, &s->recheck_timer);
 	verdict_unset_recheck_hook(s);
+	scans_free(s->scans);
+	s->scans = NULL;           /* a slot freed below starts no scan */
 	/* Nothing waiting starts now: a cancelled job frees a slot. */
 	s->qhead = s->qtail = NULL;
 	s->jqhead = s->jqtail = NULL;
@@ -586,6 +624,12 @@ const struct history *
 sched_history(const struct sched *s, size_t i)
 {
 	return s->targets[i]->hist;
+}
+
+int
+sched_scan(const struct sched *s, size_t i, struct scan_view *out)
+{
+	return scan_job_view(s->targets[i]->scan, out);
 }
 
 size_t
@@ -674,6 +718,7 @@ sched_render_metrics(struct buf *out, void *arg)
 		info.fetch = &fst;
 	}
 	metrics_render(out, mt, s->ntargets, rows, nrows, &info);
+	scans_render_metrics(out, s->scans);
 	mailmetrics_render(out, mt, s->ntargets, maildom_of, s);
 	for (size_t i = 0; i < nrows; i++)
 		mailmetrics_row_fini(&rows[i]);
@@ -723,6 +768,7 @@ sched_start_from(struct sched *s, struct sched *old)
 			if (o->probe != NULL || o->multi != NULL || o->queued ||
 			    maildom_busy(o->mail))
 				due = now;   /* cancelled with old: run it again */
+			scan_job_start(t->scan, o->scan);
 			/* the MX set too, its round (on old's config) cancelled */
 			maildom_cancel(o->mail);
 			t->mail = o->mail;
@@ -731,6 +777,7 @@ sched_start_from(struct sched *s, struct sched *old)
 		} else {
 			/* New or changed: a fresh start within its first interval. */
 			due = now + first_offset(t->conf);
+			scan_job_start(t->scan, NULL);
 			if (o != NULL)
 				changed++;
 			else

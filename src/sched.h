@@ -44,6 +44,9 @@ size_t sched_count(const struct sched *s);
 const struct conf_target *sched_conf(const struct sched *s, size_t i);
 struct history;
 const struct history *sched_history(const struct sched *s, size_t i);
+struct scan_view;
+/* Target i's protocol scan (scan = { }) into out: 1, or 0 when it has none. */
+int sched_scan(const struct sched *s, size_t i, struct scan_view *out);
 /* The mail domain state of target i (its MX set, MTA-STS), or NULL when it
  * is not a mail domain. */
 struct maildom;

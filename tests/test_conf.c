@@ -1296,6 +1296,55 @@ test_policy(void **state)
 	    "t.conf:3: targets.[0].policy: must be a string");
 }
 
+/* scan: off unless asked; a group at the top level or per target, its
+ * interval 1d unless given, false turns an inherited scan off; the interval
+ * must be above the timeout; errors name file, line and setting. */
+static void
+test_scan(void **state)
+{
+	char *errors = NULL;
+	struct conf *c;
+
+	(void)state;
+	c = load("targets = (\n"
+	    "  { address = \"a.test:443\"; },\n"
+	    "  { address = \"b.test:443\"; scan = { }; },\n"
+	    "  { address = \"c.test:443\"; scan = { interval = \"6h\"; }; }\n"
+	    ");\n", &errors);
+	assert_non_null(c);
+	assert_int_equal(c->scan_interval_ms, 0);
+	assert_int_equal(c->targets[0].scan_interval_ms, 0);
+	assert_int_equal(c->targets[1].scan_interval_ms, 86400ULL * 1000);
+	assert_int_equal(c->targets[2].scan_interval_ms, 6ULL * 3600 * 1000);
+	assert_false(conf_target_equal(&c->targets[1], &c->targets[2]));
+	conf_free(c);
+
+	c = load("scan = { interval = \"12h\"; };\n"
+	    "targets = (\n"
+	    "  { address = \"a.test:443\"; },\n"
+	    "  { address = \"b.test:443\"; scan = false; },\n"
+	    "  { address = \"c.test:443\"; scan = true; }\n"
+	    ");\n", &errors);
+	assert_non_null(c);
+	assert_int_equal(c->scan_interval_ms, 12ULL * 3600 * 1000);
+	assert_int_equal(c->targets[0].scan_interval_ms, 12ULL * 3600 * 1000);
+	assert_int_equal(c->targets[1].scan_interval_ms, 0);
+	assert_int_equal(c->targets[2].scan_interval_ms, 86400ULL * 1000);
+	conf_free(c);
+
+	expect_errors("scan = \"1d\";\n"
+	    "timeout = \"10s\";\n"
+	    "targets = (\n"
+	    "  { address = \"a.test:443\"; scan = { interval = \"5s\"; }; },\n"
+	    "  { address = \"b.test:443\"; scan = { interval = \"soon\"; }; },\n"
+	    "  { address = \"c.test:443\"; scan = { every = \"1d\"; }; }\n"
+	    ");\n",
+	    "t.conf:1: scan: must be a group (scan = { interval = \"1d\"; }) or false\n"
+	    "t.conf:4: targets.[0].scan.interval: scan interval (5s) must be above timeout (10s)\n"
+	    "t.conf:5: targets.[1].scan.interval: bad duration \"soon\" (use e.g. 90, \"90s\", \"5m\", \"1h\")\n"
+	    "t.conf:6: targets.[2].scan.every: unknown setting");
+}
+
 /* A self-signed certificate and its key, as PEM files. */
 static void
 make_pair(const char *cert, const char *key)
@@ -1578,6 +1627,7 @@ main(void)
 		cmocka_unit_test(test_example_config),
 		cmocka_unit_test(test_tlsopts),
 		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_scan),
 		cmocka_unit_test(test_tls_material),
 		cmocka_unit_test(test_web_limits),
 		cmocka_unit_test(test_dane_mail),

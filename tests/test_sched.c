@@ -3,7 +3,8 @@
  * reload carries over (and what it does not), and a recheck: a check that
  * answered "pending" asks, once its data is there, for the same input to
  * be checked again; the new verdict goes through the history (logged once)
- * to the store, with no new handshake. */
+ * to the store, with no new handshake; the protocol scan (scanner.c) within
+ * the same concurrency limit. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -263,6 +264,70 @@ test_jobs(void **state)
 	ts_stop(&srv);
 }
 
+/* scan = { }: each target's four scan handshakes run through the same
+ * limit (concurrency = 1: never two at once, probes included), every
+ * target gets its probe and its scan, and the scans' series say what the
+ * GnuTLS server accepts; the probes' counters know nothing of the scans. */
+static void
+test_scan(void **state)
+{
+	const struct tc *chain[] = { &leaf, &ca };
+	struct ts srv;
+	struct conf *c;
+	struct sched *s;
+	struct buf m;
+	char *text;
+	size_t max_flight = 0;
+	uint64_t end, ok, bad;
+	const char *const names[] = { "x", "y", "z" };
+
+	(void)state;
+	assert_int_equal(ts_start(&srv, "127.0.0.1", chain, 2, NULL, 0, TS_HANDSHAKE), 0);
+	text = xasprintf("ca_file = \"%s/ca.pem\"; concurrency = 1;\n"
+	    "interval = \"2s\"; timeout = \"1s\"; scan = { interval = \"1h\"; };\n"
+	    "targets = ( { name = \"x\"; address = \"127.0.0.1:%u\"; server_name = \"leaf.test\"; },\n"
+	    "  { name = \"y\"; address = \"127.0.0.1:%u\"; server_name = \"leaf.test\"; },\n"
+	    "  { name = \"z\"; address = \"127.0.0.1:%u\"; server_name = \"leaf.test\"; "
+	    "scan = false; } );\n",
+	    dir, srv.port, srv.port, srv.port);
+	c = load(text);
+	free(text);
+	s = sched_new(loop, res, c);
+	sched_start(s);
+	buf_init(&m);
+	end = mono_ms() + 10000;
+	for (;;) {
+		loop_run_once(loop, 20);
+		if (sched_in_flight(s) > max_flight)
+			max_flight = sched_in_flight(s);
+		m.len = 0;
+		sched_render_metrics(&m, s);
+		if ((tl_count(m.data, "tlswatch_tls_scan_timestamp_seconds{") == 2 &&
+		    probes(s, "x") >= 1 && probes(s, "y") >= 1 && probes(s, "z") >= 1) ||
+		    mono_ms() >= end)
+			break;
+	}
+	assert_int_equal(max_flight, 1);
+	for (size_t i = 0; i < 3; i++) {
+		char *want = xasprintf("tlswatch_tls_version_supported{target=\"%s\","
+		    "version=\"TLS1.3\"} 1\n", names[i]);
+		char *stamp = xasprintf("tlswatch_tls_scan_timestamp_seconds{target=\"%s\"} ",
+		    names[i]);
+
+		history_counts(hist_of(s, names[i]), &ok, &bad);
+		assert_true(ok >= 1 && bad == 0);
+		assert_int_equal(tl_count(m.data, want), i < 2);
+		assert_int_equal(tl_count(m.data, stamp), i < 2);
+		free(want);
+		free(stamp);
+	}
+	assert_int_equal(tl_count(m.data, "version=\"TLS1.2\"} 1\n"), 2);
+	buf_free(&m);
+	sched_free(s);
+	conf_free(c);
+	ts_stop(&srv);
+}
+
 /* A reload keeps what an unchanged target had, down to its history; a
  * changed or new one starts afresh; a removed one goes. */
 static void
@@ -420,6 +485,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_probes),
 		cmocka_unit_test(test_concurrency),
+		cmocka_unit_test(test_scan),
 		cmocka_unit_test(test_jobs),
 		cmocka_unit_test(test_reload),
 		cmocka_unit_test(test_recheck),

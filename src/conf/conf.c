@@ -73,11 +73,15 @@ static const char *const top_keys[] = {
 	"policy", "shard", "targets", "web", "fetch",
 	"starttls", "family", "addresses", "client_cert", "client_key", "priority",
 	"verify_hostname",
-	"warn", "crit", "state_refresh",
+	"warn", "crit", "state_refresh", "scan",
 	"revocation", "revocation_refresh", "acme_directories",
 	"dane", "dnssec",
 	"proxy", "probe_endpoint", "probe_allow", "probe_cache", "probe_concurrency",
 	"modules", "target_files",
+};
+
+static const char *const scan_keys[] = {
+	"interval",
 };
 
 static const char *const dnssec_keys[] = {
@@ -102,7 +106,7 @@ static void parse_dnssec(struct ctx *x, struct conf *c, const config_setting_t *
 
 static const char *const target_keys[] = {
 	"name", "address", "server_name", "ca_file", "policy", "interval", "timeout",
-	"labels",
+	"labels", "scan",
 	"starttls", "family", "addresses", "client_cert", "client_key", "priority",
 	"verify_hostname", "proxy",
 	"revocation",
@@ -609,6 +613,44 @@ get_choice(struct ctx *x, const config_setting_t *s, const char *const *choices,
 	return -1;
 }
 
+/*
+ * The protocol scan of group g (scan.c, scanner.c): scan = { interval =
+ * "1d"; } turns it on (interval defaults to CONF_DEFAULT_SCAN_INTERVAL_MS),
+ * scan = false turns an inherited one off; 0 is no scan. timeout is the
+ * deadline of each of its handshakes, which must fit in the interval.
+ */
+static uint64_t
+get_scan(struct ctx *x, const config_setting_t *g, uint64_t inherited, uint64_t timeout_ms)
+{
+	const config_setting_t *scan = config_setting_get_member(g, "scan");
+	const config_setting_t *s;
+	uint64_t ms = CONF_DEFAULT_SCAN_INTERVAL_MS;
+
+	if (scan == NULL)
+		return inherited;
+	if (config_setting_type(scan) == CONFIG_TYPE_BOOL)
+		return config_setting_get_bool(scan) ? ms : 0;
+	if (!config_setting_is_group(scan)) {
+		report(x, scan, NULL, "must be a group (scan = { interval = \"1d\"; }) "
+		    "or false");
+		return inherited;
+	}
+	check_keys(x, scan, scan_keys, ARRAY_SIZE(scan_keys));
+	if ((s = config_setting_get_member(scan, "interval")) == NULL)
+		return ms;
+	if (get_duration(x, s, &ms) == -1)
+		return inherited;
+	if (ms <= timeout_ms) {
+		char ts[64], is[64];
+
+		format_duration(ts, sizeof(ts), timeout_ms);
+		format_duration(is, sizeof(is), ms);
+		report(x, s, NULL, "scan interval (%s) must be above timeout (%s)", is, ts);
+		return inherited;
+	}
+	return ms;
+}
+
 /* The policy setting of group g, or inherited when g has none. */
 static int
 get_policy(struct ctx *x, const config_setting_t *g, int inherited)
@@ -931,6 +973,7 @@ parse_top(struct ctx *x, struct conf *c, const config_setting_t *root)
 	}
 	parse_tlsopts(x, root, NULL, &c->tls);
 	parse_thresholds(x, c, root);
+	c->scan_interval_ms = get_scan(x, root, 0, c->timeout_ms);
 	parse_dnssec(x, c, root);
 }
 
@@ -1506,6 +1549,8 @@ parse_target(struct ctx *x, struct conf *c, struct conf_target *t,
 	}
 
 	parse_settings(x, c, t, root, g);
+	/* a target's, not a module's: /probe makes no scan */
+	t->scan_interval_ms = get_scan(x, g, c->scan_interval_ms, t->timeout_ms);
 	if ((s = config_setting_get_member(g, "labels")) != NULL)
 		parse_labels(x, t, s);
 	if (md != NULL) {
@@ -2151,7 +2196,7 @@ conf_target_equal(const struct conf_target *a, const struct conf_target *b)
 	if (!str_eq(a->name, b->name) || !str_eq(a->address, b->address) ||
 	    !str_eq(a->server_name, b->server_name) ||
 	    !str_eq(a->ca_file, b->ca_file) || a->policy != b->policy ||
-	    a->interval_ms != b->interval_ms ||
+	    a->interval_ms != b->interval_ms || a->scan_interval_ms != b->scan_interval_ms ||
 	    a->timeout_ms != b->timeout_ms || a->nlabels != b->nlabels ||
 	    a->revocation != b->revocation ||
 	    a->dane != b->dane || !str_eq(a->mail_domain, b->mail_domain) ||

@@ -11,6 +11,8 @@
 #define CONF_DEFAULT_LISTEN "127.0.0.1:9793"
 #define CONF_DEFAULT_STATE_DIR "/var/lib/tlswatch"
 #define CONF_DEFAULT_INTERVAL_MS (300 * 1000)
+/* scan = { } without an interval: once a day */
+#define CONF_DEFAULT_SCAN_INTERVAL_MS (86400ULL * 1000)
 #define CONF_DEFAULT_TIMEOUT_MS (10 * 1000)
 #define CONF_DEFAULT_CONCURRENCY 64
 #define CONF_MAX_CONCURRENCY 100000
@@ -103,6 +105,7 @@ struct conf_target {
 	int policy;        /* enum conf_policy: the target's, else the top level's */
 	uint64_t interval_ms;  /* effective */
 	uint64_t timeout_ms;   /* effective */
+	uint64_t scan_interval_ms;  /* the protocol scan's, effective; 0: none */
 	struct conf_label *labels;  /* sorted by name */
 	size_t nlabels;
 	int line;          /* line of the target's group */
@@ -192,6 +195,7 @@ struct conf {
 	char *state_dir;
 	uint64_t interval_ms;
 	uint64_t timeout_ms;
+	uint64_t scan_interval_ms;  /* top-level scan = { }; 0: none */
 	unsigned concurrency;
 	char *ca_file;     /* NULL = system trust store */
 	int ca_file_line;

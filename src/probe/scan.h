@@ -38,6 +38,16 @@ const char *scan_answer_name(enum scan_answer a);
 /* What the result of version v's probe says. */
 enum scan_answer scan_answer(const struct result *r, unsigned v);
 
+/* What a target's scans say, for the pages: each version's last answer
+ * (SCAN_UNKNOWN: none yet) and when the last scan that answered ended. */
+struct scan_view {
+	enum scan_answer answer[SCAN_NVERSIONS];
+	double time;
+};
+
+/* The word of the target issue below. */
+#define SCAN_LEGACY_ISSUE "legacy_tls_enabled"
+
 /* Whether TLS 1.0 or 1.1 was accepted: the target issue legacy_tls_enabled. */
 int scan_legacy(const enum scan_answer a[SCAN_NVERSIONS]);
 

@@ -754,6 +754,23 @@ render_handshake(struct buf *out, const struct metrics_row *targets, size_t n)
 	}
 }
 
+void
+metrics_series(struct buf *out, struct metrics_family *f, const char *labels,
+    const char *label, const char *value, double v)
+{
+	if (!f->started) {
+		family(out, f->name, f->type, f->help);
+		f->started = 1;
+	}
+	put(out, f->name, strlen(f->name));
+	putc1(out, '{');
+	put(out, labels, strlen(labels));
+	if (label != NULL)
+		put_label(out, label, value, 0);
+	end_value(out, v);
+	terminate(out);
+}
+
 /* What checks say of single certificates, by depth. */
 static void
 render_cert_issues(struct buf *out, const struct metrics_row *targets, size_t n)

@@ -71,6 +71,21 @@ struct metrics_row {
 	                                      * NULL: none (mailmetrics.c's) */
 };
 
+/* A family of a part that renders its own series (the protocol scan,
+ * scanner.c), after metrics_render: HELP and TYPE come with its first
+ * series, so a family nothing fills is absent. Series of one family must
+ * follow each other. */
+struct metrics_family {
+	const char *name;
+	const char *type;
+	const char *help;
+	int started;                         /* 0 at first */
+};
+/* name{labels[,label="value"]} v, labels as metrics_labels() made them and
+ * value escaped; label NULL: none. */
+void metrics_series(struct buf *out, struct metrics_family *f, const char *labels,
+                    const char *label, const char *value, double v);
+
 /* Render every metric family for targets[0..n) and rows[0..nrows). */
 void metrics_render(struct buf *out, const struct metrics_target *targets, size_t n,
                     const struct metrics_row *rows, size_t nrows,

@@ -226,6 +226,8 @@ status_has_issue(const struct status_entry *e, const char *word)
 {
 	uint64_t set;
 
+	if (strcmp(word, SCAN_LEGACY_ISSUE) == 0)
+		return e->scan != NULL && scan_legacy(e->scan->answer);
 	if (e->r == NULL || !e->r->success)
 		return 0;
 	if (verdict_words_parse(VERDICT_CHAIN_ISSUE, word, &set) == 0 && set != 0 &&
@@ -233,6 +235,53 @@ status_has_issue(const struct status_entry *e, const char *word)
 		return 1;
 	return verdict_words_parse(VERDICT_CERT_ISSUE, word, &set) == 0 && set != 0 &&
 	    (cert_issues_all(e) & set) == set;
+}
+
+/* ,"target_issues":[...],"scan":{"TLS1.0":"accepted",...} or null,
+ * "scan_time": the last scan that answered, or null: the tool's keys. */
+static void
+json_scan(struct buf *b, const struct scan_view *s)
+{
+	json_key(b, "target_issues", 0);
+	buf_puts(b, s != NULL && scan_legacy(s->answer) ? "[\"" SCAN_LEGACY_ISSUE "\"]" : "[]");
+	json_key(b, "scan", 0);
+	if (s == NULL) {
+		buf_puts(b, "null");
+	} else {
+		buf_putc(b, '{');
+		for (unsigned i = 0; i < SCAN_NVERSIONS; i++) {
+			json_key(b, scan_version_name(i), i == 0);
+			json_str(b, scan_answer_name(s->answer[i]));
+		}
+		buf_putc(b, '}');
+	}
+	json_key(b, "scan_time", 0);
+	if (s != NULL && s->time > 0)
+		json_num(b, s->time, 3);
+	else
+		buf_puts(b, "null");
+}
+
+/* The protocol scan's rows of a target's page, when it has one. */
+static void
+html_scan(struct buf *b, const struct scan_view *s)
+{
+	char when[64];
+
+	if (s == NULL)
+		return;
+	buf_puts(b, "<tr><th>Protocols</th><td class=\"scan\">");
+	for (unsigned i = 0; i < SCAN_NVERSIONS; i++)
+		buf_printf(b, "%s%s %s", i ? ", " : "", scan_version_name(i),
+		    scan_answer_name(s->answer[i]));
+	if (s->time > 0) {
+		fmt_utc(when, sizeof(when), s->time);
+		buf_printf(b, " (scanned %s)", when);
+	}
+	buf_puts(b, "</td></tr>\n<tr><th>Target issues</th><td>");
+	buf_puts(b, scan_legacy(s->answer) ? "<a href=\"/?issue=" SCAN_LEGACY_ISSUE "\">"
+	    SCAN_LEGACY_ISSUE "</a>" : "-");
+	buf_puts(b, "</td></tr>\n");
 }
 
 /* A word status_has_issue knows: one chain or certificate issue. */
@@ -243,7 +292,7 @@ issue_word_known(const char *word)
 
 	if (word == NULL || *word == '\0' || strchr(word, ',') != NULL)
 		return 0;
-	return (verdict_words_parse(VERDICT_CHAIN_ISSUE, word, &set) == 0 && set != 0) ||
+	return strcmp(word, SCAN_LEGACY_ISSUE) == 0 || (verdict_words_parse(VERDICT_CHAIN_ISSUE, word, &set) == 0 && set != 0) ||
 	    (verdict_words_parse(VERDICT_CERT_ISSUE, word, &set) == 0 && set != 0);
 }
 
@@ -660,6 +709,7 @@ status_html_target(struct buf *b, const struct status_entry *e, const struct sta
 			html_escape(b, r->cipher);
 			buf_puts(b, "</td></tr>\n");
 		}
+		html_scan(b, e->scan);
 		if (r->peer) {
 			buf_puts(b, "<tr><th>Peer</th><td>");
 			html_escape(b, r->peer);
@@ -815,6 +865,7 @@ status_json_summary(struct buf *b, const struct status_entry *e, const struct st
 	status_json_words(b, VERDICT_CHAIN_ISSUE, r && r->success ? r->verdict.issues : 0);
 	json_key(b, "cert_issues", 0);
 	status_json_words(b, VERDICT_CERT_ISSUE, cert_issues_all(e));
+	json_scan(b, e->scan);
 	json_key(b, "leaf_subject", 0);
 	json_str(b, status_leaf_subject(e));
 	json_time(b, "failing_since", st ? st->failing_since : 0);
@@ -1025,6 +1076,7 @@ status_handle(void *arg, const char *url, const struct query_arg *args, size_t n
 {
 	const struct status_ctx *ctx = arg;
 	struct status_entry *e;
+	struct scan_view *scans;
 	struct status_view v;
 	struct query q;
 	const char *name = NULL;
@@ -1056,14 +1108,18 @@ status_handle(void *arg, const char *url, const struct query_arg *args, size_t n
 	v.issue = name == NULL ? q.issue : NULL;
 	if (v.issue != NULL && !issue_word_known(v.issue)) {
 		query_fini(&q);
-		return bad_query(out, content_type, json, "issue: not a chain or certificate issue "
-		    "word (see tlswatch_chain_issue, tlswatch_cert_issue)");
+		return bad_query(out, content_type, json, "issue: not a chain, certificate or "
+		    "target issue word (see tlswatch_chain_issue, tlswatch_cert_issue, "
+		    "tlswatch_target_issue)");
 	}
 	n = sched_count(ctx->sched);
 	e = xcalloc(n ? n : 1, sizeof(*e));
+	scans = xcalloc(n ? n : 1, sizeof(*scans));
 	for (size_t i = 0; i < n; i++) {
 		const struct history *h = sched_history(ctx->sched, i);
 
+		if (sched_scan(ctx->sched, i, &scans[i]))
+			e[i].scan = &scans[i];
 		e[i].conf = sched_conf(ctx->sched, i);
 		e[i].name = e[i].conf->name;
 		e[i].r = history_result(h, NULL);
@@ -1110,5 +1166,6 @@ status_handle(void *arg, const char *url, const struct query_arg *args, size_t n
 	}
 	query_fini(&q);
 	free(e);
+	free(scans);
 	return status;
 }

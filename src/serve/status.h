@@ -12,6 +12,7 @@
 #include "result.h"
 #include "core/util.h"
 #include "verdict/expiry.h"
+#include "probe/scan.h"
 
 /* A target's state, as the page colours it and the state filter names it.
  * A new state is a line here and in status.c's tables. */
@@ -37,6 +38,7 @@ struct status_entry {
 	/* filled by status_select */
 	enum status_state state;
 	int64_t expiry;
+	const struct scan_view *scan;    /* the protocol scan's, or NULL: none */
 	/* a mail domain in the daemon: its MX rows (per-address results) and
 	 * MX set, shown by mailstatus.c; else NULL */
 	const struct history *hist;
