@@ -12,7 +12,8 @@ Asserted:
   (the root's CRL) fail the verdict with `revoked`, with the reason word;
   good and OCSP-unknown leaves stay verified;
 - staples: a good one is used (method ocsp_staple) and counted present; one
-  for another certificate and one with a bad signature are errors and the
+  for another certificate, one with a bad signature and an expired one
+  (made by openssl ocsp under faketime three days back) are errors and the
   responder answers instead; must-staple without a staple is the chain
   issue must_staple_missing;
 - revocation = "hard": a leaf with no source fails (revocation_unknown);
@@ -21,9 +22,11 @@ Asserted:
 - AIA: a leaf served without its intermediate gets aia_completes when the
   caIssuers URL serves it, not when the URL is dead;
 - ARI (RFC 9773): windows in the future, open now and in the past;
-- the fetch counters, one int.crl request in nginx's access log for every
-  target under the intermediate, and none again after a restart while the
-  cache is fresh.
+- the fetch counters, one int.crl request in nginx's access log for the
+  1,000 targets under the intermediate, none again after a restart while
+  the cache is fresh, and, restarted with a revocation_refresh of 1 s, a
+  conditional request nginx answers 304, counted as not_modified, with the
+  verdict unchanged.
 
 No Debian package serves ACME renewal information (pebble predates it): the
 ARI directory and renewalInfo endpoint here are a small HTTP server scripted
@@ -45,8 +48,11 @@ import lab as L  # noqa: E402
 
 SERIALS = iter(range(0x5000, 0x6000))
 MAX_SIZE = 16384  # fetch.max_size here: big.crl is larger
-NSAME = 100       # targets probing the same good server: one CRL fetch for all
-WAIT = 20.0       # seconds any answer may take to show on /metrics (first probes spread over 8 s)
+NSAME = 990       # targets probing the same good server: with the 10 others under the
+                  # intermediate, 1,000 targets and one CRL fetch for all
+NSAME_ASAN = 190  # under ASan+UBSan (3x slower a handshake): 200 targets under the intermediate
+WAIT = 40.0       # seconds any answer may take to show on /metrics (first probes spread over 8 s,
+                  # 1,000 handshakes one after another at one s_server)
 
 
 def run(cmd, cwd=None):
@@ -144,7 +150,7 @@ class ARIHandler(http.server.BaseHTTPRequestHandler):
         self.send(200, body, [("Retry-After", "3600")])
 
 
-def nginx(lab, www, port, ocsp_port, fcgi_sock, cgi):
+def nginx(lab, www, port, ocsp_port, fcgi_sock, cgi, tls_port, tls_chain, tls_key):
     d = os.path.join(lab.tmp, "nginx")
     os.makedirs(d, exist_ok=True)
     conf = os.path.join(d, "nginx.conf")
@@ -154,7 +160,7 @@ master_process off;
 worker_processes 1;
 pid %(d)s/nginx.pid;
 error_log %(d)s/error.log info;
-events { worker_connections 256; }
+events { worker_connections 1024; }
 http {
   client_body_temp_path %(d)s; proxy_temp_path %(d)s;
   fastcgi_temp_path %(d)s; uwsgi_temp_path %(d)s; scgi_temp_path %(d)s;
@@ -163,6 +169,11 @@ http {
   types { application/pkix-crl crl; application/pkix-cert cer; }
   default_type application/octet-stream;
   server { listen 127.0.0.1:%(port)d; root %(www)s; }
+  server {
+    listen 127.0.0.1:%(tls_port)d ssl;
+    ssl_certificate %(tls_chain)s; ssl_certificate_key %(tls_key)s;
+    return 204;
+  }
   server {
     listen 127.0.0.1:%(ocsp_port)d;
     location / {
@@ -173,7 +184,7 @@ http {
   }
 }
 """ % {"d": d, "port": port, "www": www, "ocsp_port": ocsp_port, "sock": fcgi_sock,
-       "cgi": cgi})
+       "cgi": cgi, "tls_port": tls_port, "tls_chain": tls_chain, "tls_key": tls_key})
     srv = L.Server(lab, "nginx", ["nginx", "-p", d, "-e", os.path.join(d, "error.log"),
                                   "-c", conf], "127.0.0.1", port, "nginx.log")
     srv.access_log = os.path.join(d, "access.log")
@@ -188,8 +199,18 @@ def access(srv):
         return []
 
 
+def sanitized(exe):
+    """Whether the daemon binary is built with AddressSanitizer."""
+    with open(exe, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
 def main(lab):
+    global NSAME
     lab.require_daemon()
+    if sanitized(lab.tlswatchd):
+        NSAME = NSAME_ASAN
+        lab.note("an ASan build: %d targets under the intermediate, not 1,000" % (NSAME + 10))
     lab.require_tools()
     L.require_tool("nginx", "nginx-light")
     L.require_tool("fcgiwrap", "fcgiwrap")
@@ -201,6 +222,15 @@ def main(lab):
     run(["sh", os.path.join(lab.srcdir, "revpki.sh"), pki, base,
          "http://127.0.0.1:%d" % ocsp_port])
     p = lambda n: os.path.join(pki, n)  # noqa: E731
+    # an expired staple: openssl ocsp cannot backdate a response, so it runs
+    # three days in the past (libfaketime); valid one day, it ended 2 days ago
+    L.require_tool("faketime", "faketime")
+    run(["faketime", "-f", "-3d", "openssl", "ocsp", "-index", p("index.txt"), "-rsigner",
+         p("int.pem"), "-rkey", p("int.key"), "-CA", p("int.pem"), "-reqin", p("req-good.der"),
+         "-respout", p("ocsp-expired.der"), "-ndays", "1"])
+    nu = run(["openssl", "ocsp", "-respin", p("ocsp-expired.der"), "-resp_text", "-noverify"])
+    if "Next Update" not in nu:
+        raise L.HardError("the expired staple has no nextUpdate:\n" + nu)
 
     # dead sources: a distribution point that never answers, a refused port
     silent = lab.silent_peer()
@@ -249,8 +279,14 @@ def main(lab):
             if time.monotonic() > deadline or fcgi.poll() is not None:
                 raise L.HardError("fcgiwrap did not make %s within 10 s" % sock)
             time.sleep(0.02)
-        web = nginx(lab, www, http_port, ocsp_port, sock, cgi)
+        # the good leaf for the NSAME targets: nginx, not s_server, takes
+        # their handshakes (s_server serves one connection at a time)
+        tls_port = L.free_port()
+        web = nginx(lab, www, http_port, ocsp_port, sock, cgi, tls_port,
+                    cat(p("good-nginx.pem"), p("good.pem"), p("int.pem")), p("good.key"))
+        web.tls_address = "127.0.0.1:%d" % tls_port
         L.wait_port("127.0.0.1", ocsp_port, 10.0)
+        L.wait_port("127.0.0.1", tls_port, 10.0)
         run_all(lab, pki, p, web, base, silent, dead_pem, dead_key, deadaia_pem, deadaia_key,
                 bad)
     finally:
@@ -295,6 +331,9 @@ def run_cases(lab, pki, p, web, ari, silent, dead_pem, dead_key, deadaia_pem, de
                                                              p("ocsp-revoked.der")])
     s["badstaple"] = lab.serve_chain(chain("badstaple", p("good.pem"), p("int.pem")),
                                      p("good.key"), extra=["-status_file", p("ocsp-badsig.der")])
+    s["expiredstaple"] = lab.serve_chain(chain("expiredstaple", p("good.pem"), p("int.pem")),
+                                         p("good.key"),
+                                         extra=["-status_file", p("ocsp-expired.der")])
     s["hard"] = lab.serve_chain(chain("hard", p("noext.pem"), p("int.pem")), p("noext.key"))
     s["deadsrc"] = lab.serve_chain(chain("deadsrc", dead_pem, p("int.pem")), dead_key)
     s["aia"] = lab.serve_chain(chain("aia", p("good.pem")), p("good.key"))
@@ -309,7 +348,7 @@ def run_cases(lab, pki, p, web, ari, silent, dead_pem, dead_key, deadaia_pem, de
                        % (name, srv.address, extra))
     for i in range(NSAME):
         targets.append('{ name = "same%d"; address = "%s"; server_name = "localhost"; }'
-                       % (i, s["good"].address))
+                       % (i, web.tls_address))
     port = L.free_port()
     conf = """\
 listen = "127.0.0.1:%d";
@@ -326,6 +365,10 @@ targets = (
     state = os.path.join(lab.tmp, "state")
     d = L.Daemon(lab, conf, args=("-v", "-s", state))
 
+    def by_target(e, name, **labels):
+        """NAME's value per target in one pass (a scrape has 1,000 targets)."""
+        return {x.labels.get("target"): x.value for x in e.find(name, **labels)}
+
     def status(e, target, method, depth="0"):
         got = [x.labels["status"] for x in e.find("tlswatch_revocation_status", target=target,
                                                   method=method, depth=depth)]
@@ -336,7 +379,8 @@ targets = (
                 ("revoked", "crl"): "revoked", ("revoked", "ocsp"): "revoked",
                 ("hold", "crl"): "revoked", ("unlisted", "ocsp"): "unknown",
                 ("stapled", "ocsp_staple"): "good", ("wrongstaple", "ocsp"): "good",
-                ("badstaple", "ocsp"): "good", ("deadsrc", "crl"): "error",
+                ("badstaple", "ocsp"): "good", ("expiredstaple", "ocsp"): "good",
+                ("deadsrc", "crl"): "error",
                 ("deadsrc", "ocsp"): "error", ("stalecrl", "crl"): "error",
                 ("badsigcrl", "crl"): "error", ("bigcrl", "crl"): "error"}
         want[("under2", "crl", "1")] = "revoked"
@@ -346,8 +390,8 @@ targets = (
                     if e.value("tlswatch_ari_window_start_timestamp_seconds", target=t) is None]
         if not e.find("tlswatch_chain_issue", target="aia", issue="aia_completes"):
             missing.append("aia_completes")
-        missing += ["same%d" % i for i in range(NSAME)
-                    if e.value("tlswatch_chain_verified", target="same%d" % i) != 1]
+        ver = by_target(e, "tlswatch_chain_verified")
+        missing += ["same%d" % i for i in range(NSAME) if ver.get("same%d" % i) != 1]
         unmet[:] = [(round(time.monotonic() - t0, 1), missing)] + unmet[:1]
         return not missing
 
@@ -376,7 +420,8 @@ targets = (
     def reasons(t):
         return sorted(x.labels["reason"] for x in e.find("tlswatch_chain_verify_error", target=t))
 
-    for t in ("good", "unlisted", "stapled", "wrongstaple", "badstaple", "deadsrc", "muststaple",
+    for t in ("good", "unlisted", "stapled", "wrongstaple", "badstaple", "expiredstaple",
+              "deadsrc", "muststaple",
               "stalecrl", "badsigcrl", "bigcrl"):
         lab.eq(verified(t), 1.0, "%s: verified (soft: no source says revoked)" % t,
                reasons(t))
@@ -402,8 +447,10 @@ targets = (
            "stapled: tlswatch_ocsp_staple_present 1")
     lab.eq(e.value("tlswatch_ocsp_staple_present", target="good"), 0.0,
            "good (no staple): tlswatch_ocsp_staple_present 0")
-    for t in ("wrongstaple", "badstaple"):
+    for t in ("wrongstaple", "badstaple", "expiredstaple"):
         lab.eq(status(e, t, "ocsp_staple"), "error", "%s: the staple is an error" % t)
+    lab.eq(e.value("tlswatch_ocsp_staple_present", target="expiredstaple"), 1.0,
+           "expiredstaple: a staple was sent (tlswatch_ocsp_staple_present 1)")
     lab.check(e.find("tlswatch_chain_issue", target="muststaple", issue="must_staple_missing"),
               "must-staple leaf without a staple: chain issue must_staple_missing")
     lab.check(not e.find("tlswatch_chain_issue", target="stapled", issue="must_staple_missing"),
@@ -430,7 +477,7 @@ targets = (
     log = access(web)
     ncrl = sum(1 for line in log if line.startswith("GET /int.crl "))
     lab.eq(ncrl, 1, "nginx served int.crl once for %d targets under the intermediate"
-           % (NSAME + 9), "\n".join(log))
+           % (NSAME + 10), "\n".join(log))
     lab.check(any(line.startswith("GET /big.crl 200") for line in log),
               "nginx sent big.crl: the size cap, not the server, made it an error")
     lab.eq(e.value("tlswatch_fetch_requests_total", kind="crl", result="ok"), 4.0,
@@ -503,12 +550,17 @@ targets = (
               % (rc, out, err))
 
     # Restart on the same state: served from the cache, nginx not asked again
+    def same_crl_good(e):
+        got = {x.labels["target"] for x in e.find("tlswatch_revocation_status", method="crl",
+                                                  depth="0", status="good")}
+        return all("same%d" % i in got for i in range(NSAME))
+
     before = len(access(web))
     d2 = L.Daemon(lab, conf, name="tlswatchd2", args=("-v", "-s", state))
     ok, e = d2.wait_for(lambda e: status(e, "revoked", "crl") == "revoked"
                         and status(e, "good", "crl") == "good"
                         and status(e, "under2", "crl", "1") == "revoked"
-                        and all(status(e, "same%d" % i, "crl") == "good" for i in range(NSAME)),
+                        and same_crl_good(e),
                         WAIT, interval=0.3)
     lab.check(ok, "after a restart the CRL answers come back")
     lab.eq(e.value("tlswatch_chain_verified", target="revoked"),
@@ -519,6 +571,84 @@ targets = (
     lab.check((e.value("tlswatch_fetch_requests_total", kind="crl", result="ok") or 0) == 0,
               "after a restart tlswatch_fetch_requests_total{kind=crl,result=ok} is 0")
     d2.stop(limit=3.0)
+
+    # A conditional request: with revocation_refresh = 1 s on a new
+    # state_dir, int.crl is fetched and cached fresh for 1 s; a restart on
+    # that state finds it stale and revalidates it with its validators,
+    # nginx answers 304, the counter says not_modified, and the verdict
+    # stands on the cached copy. (A running daemon asks again no sooner
+    # than 60 s after an answer, CADATA_RETRY_SECONDS, too long to wait
+    # for here; the cache's conditional request is the same either way.)
+    conf3 = conf.replace('revocation = "soft";', 'revocation = "soft";\nrevocation_refresh = "1s";')
+    conf3 = re.sub(r"targets = \(.*\);", lambda _: "targets = (\n  %s\n);" % ",\n  ".join(
+        '{ name = "%s"; address = "%s"; server_name = "localhost"; interval = "2s"; '
+        'timeout = "1s"; }' % (n, s[n].address) for n in ("good", "revoked")), conf3, flags=re.S)
+    state3 = os.path.join(lab.tmp, "state3")
+    d3 = L.Daemon(lab, conf3, name="tlswatchd3", args=("-v", "-s", state3))
+    ok, e = d3.wait_for(lambda e: status(e, "revoked", "crl") == "revoked"
+                        and status(e, "good", "crl") == "good", WAIT, interval=0.3)
+    lab.check(ok, "revocation_refresh 1 s: the CRL answers arrive", e.excerpt("revoked"))
+    d3.stop(limit=3.0)
+    time.sleep(1.1)  # the condition is the clock: past the 1 s the CRL is fresh for
+    before = len(access(web))
+    t3 = time.time()
+    d3 = L.Daemon(lab, conf3, name="tlswatchd3b", args=("-v", "-s", state3))
+
+    def revalidated(e):
+        c304 = [x for x in access(web)[before:] if x.startswith("GET /int.crl 304 ")]
+        return (c304 and status(e, "revoked", "crl") == "revoked"
+                and status(e, "good", "crl") == "good"
+                and all((e.value("tlswatch_probe_timestamp_seconds", target=n) or 0) >= t3
+                        for n in ("good", "revoked"))
+                and (e.value("tlswatch_fetch_requests_total", kind="crl",
+                             result="not_modified") or 0) >= 1) and c304
+    c304, e = d3.wait_for(revalidated, WAIT, interval=0.3)
+    lab.check(c304, "revocation_refresh 1 s: nginx answered a conditional GET /int.crl with 304",
+              "\n".join(access(web)[before:]))
+    # (nginx logs an absent header as "-")
+    lab.check(bool(c304) and ("inm=[-]" not in c304[0] or "ims=[-]" not in c304[0]),
+              "the request carried If-None-Match or If-Modified-Since", c304)
+    lab.check((e.value("tlswatch_fetch_requests_total", kind="crl", result="not_modified")
+               or 0) >= 1, "tlswatch_fetch_requests_total{kind=crl,result=not_modified} "
+              "counts the 304")
+    lab.eq(e.value("tlswatch_chain_verified", target="revoked"), 0.0,
+           "after the 304 the revoked leaf, probed again, still fails (the cached CRL holds)")
+    lab.eq(status(e, "good", "crl"), "good", "after the 304 good, probed again, is still good "
+           "by the CRL")
+    d3.stop(limit=3.0)
+
+    # Verdict reuse ends at the data's nextUpdate: a leaf whose CRL is due
+    # in 15 s (openssl ca -crlsec), probed every 2 s under the default
+    # revocation_refresh (1 h). Its verdict is reused while the CRL is
+    # current; once nextUpdate passes, the chain is judged again and the
+    # CRL, now stale, is an error.
+    soon_pem, soon_key = leaf(pki, "soon", "crlDistributionPoints = URI:%s/int-soon.crl\n"
+                              % base)
+    srv = lab.serve_chain(chain("soon", soon_pem, p("int.pem")), soon_key)
+    soon_crl = os.path.join(lab.tmp, "www", "int-soon.crl")
+    run(["openssl", "ca", "-config", p("ca.cnf"), "-name", "int", "-cert", p("int.pem"),
+         "-keyfile", p("int.key"), "-gencrl", "-crlsec", "15", "-out", soon_crl + ".pem"], cwd=pki)
+    run(["openssl", "crl", "-in", soon_crl + ".pem", "-outform", "DER", "-out", soon_crl])
+    conf4 = re.sub(r"targets = \(.*\);", lambda _: 'targets = (\n  { name = "soon"; address = '
+                   '"%s"; server_name = "localhost"; interval = "2s"; timeout = "1s"; }\n);' % srv.address, conf,
+                   flags=re.S)
+    d4 = L.Daemon(lab, conf4, name="tlswatchd4", args=("-v", "-s", os.path.join(lab.tmp,
+                                                                               "state4")))
+    nu, e = d4.wait_for(lambda e: status(e, "soon", "crl") == "good" and (e.value(
+        "tlswatch_verifications_total", kind="reused") or 0) >= 1 and e.value(
+        "tlswatch_revocation_next_update_timestamp_seconds", target="soon", depth="0",
+        method="crl"), 12.0, interval=0.2)
+    lab.check(nu and nu > time.time(), "soon: good by its CRL (due in 15 s), the verdict reused "
+              "while the CRL is current", e.excerpt("soon") if e else None)
+    if nu:
+        _, e = d4.wait_for(lambda e: status(e, "soon", "crl") == "error",
+                           max(0.0, nu - time.time()) + 8.0, interval=0.2)
+        at = time.time()
+        lab.eq(status(e, "soon", "crl"), "error", "soon: after the CRL's nextUpdate the chain "
+               "was judged again (the stale CRL is an error)")
+        lab.check(at >= nu - 1.0, "soon: the verdict held until nextUpdate (judged again "
+                  "%.1f s after it)" % (at - nu))
+    d4.stop(limit=3.0)
     silent.stop()
 
 
