@@ -213,6 +213,43 @@ same_chain(const struct store_chain *c, const struct result *r)
 	return 1;
 }
 
+/* The reasons only a check that waits for data gives (a CRL, an OCSP
+ * answer, a TLSA record). */
+#define LATE_REASONS (REASON(REVOKED) | REASON(REVOCATION_UNKNOWN) | \
+	REASON(DANE_MISMATCH) | REASON(DANE_BOGUS))
+
+static const struct result *
+last_success(const struct result *cur, const struct result *last_ok)
+{
+	return cur != NULL && cur->success ? cur : last_ok;
+}
+
+/* A verdict still waiting for a check's data (verdict_pending: the first
+ * probe after a start, before the cached CRL is read back) does not call
+ * good a chain that failed, for a reason such data gives, when it was last
+ * presented: r keeps those reasons until the data arrives and
+ * history_reverdict judges again. Else a restart would tell the operator,
+ * for a moment, that a revoked certificate is fine. */
+static void
+hold_late_reasons(const struct result *prev, struct result *r)
+{
+	uint64_t late;
+
+	if (prev == NULL || !prev->success || !r->success || !verdict_pending(&r->verdict) ||
+	    prev->ncerts != r->ncerts || prev->certs == NULL || r->certs == NULL)
+		return;
+	for (size_t i = 0; i < r->ncerts; i++)
+		if (prev->certs[i] == NULL || r->certs[i] == NULL ||
+		    strcmp(prev->certs[i]->sha256, r->certs[i]->sha256) != 0)
+			return;
+	late = prev->verdict.reasons & LATE_REASONS & ~r->verdict.reasons;
+	if (late == 0)
+		return;
+	r->verdict.reasons |= late;
+	r->verdict.verified = 0;
+	r->verdict.verified_expiry = 0;
+}
+
 static void
 set_chain(struct store_record *st, const struct result *r, double now)
 {
@@ -442,6 +479,7 @@ history_record(struct history *h, struct result *r)
 		h->success++;
 	else
 		h->failure++;
+	hold_late_reasons(last_success(h->result, h->last_ok), r);
 	log_result(h->name, h->result, r);
 	changed = remember(h, r);
 	set_result(&h->result, &h->last_ok, r);
@@ -478,6 +516,11 @@ history_record_all(struct history *h, struct result *failure, struct addr_result
 			na[i].success++;
 		else
 			na[i].failure++;
+		/* after a start no address has a result yet: the target's is the
+		 * first address's */
+		hold_late_reasons(last_success(na[i].result, na[i].last_ok) ?
+		    last_success(na[i].result, na[i].last_ok) :
+		    last_success(h->result, h->last_ok), a[i].result);
 		name = xasprintf("%s address %s", h->name, a[i].address);
 		log_result(name, old, a[i].result);
 		free(name);
