@@ -783,7 +783,7 @@ status_html_list(struct buf *b, struct status_entry *e, size_t n,
 			buf_puts(b, "</td>");
 		}
 		buf_puts(b, "</tr>\n");
-		mailstatus_html_list(b, &e[i], v);   /* a mail domain: its MX rows */
+		mailstatus_html_list(b, &e[i], v, ncols);   /* a mail domain: its MX rows */
 	}
 	buf_puts(b, "</tbody></table>\n");
 	html_pages(b, q, &sel);
