@@ -26,6 +26,7 @@
 #include "probe/resolve.h"
 #include "probe/tlsa.h"
 #include "sched.h"
+#include "verdict/expiry.h"
 #include "serve/status.h"
 #include "state/store.h"
 #include "probe/stsround.h"
@@ -36,9 +37,6 @@
 
 #define DEFAULT_CONFIG SYSCONFDIR "/tlswatch/tlswatchd.conf"
 
-/* The status line counts certificates expiring within this (the warning
- * alert's horizon in etc/prometheus/tlswatch-rules.yml). */
-#define STATUS_EXPIRY_HORIZON (21.0 * 86400)
 #define STATUS_PERIOD_MS (10 * 1000)
 
 struct daemon {
@@ -86,11 +84,12 @@ usage(FILE *f)
 
 /* Configuration errors go out as conf_load made them, one per line and
  * starting with FILE:LINE: so editors and people can jump to them (their
- * control characters are already escaped). */
+ * control characters are already escaped); on the journal as errors (<3>),
+ * so that `journalctl -p err` shows why the unit did not start. */
 static void
 print_errors(const char *text)
 {
-	fprintf(stderr, "%s\n", text);
+	log_lines(1, text);
 }
 
 /* Before each wait: libmicrohttpd's own timeouts bound it. */
@@ -193,16 +192,34 @@ tfiles_changed(void *arg)
 	sched_set_file_targets(d->sched, ts, n);
 }
 
-/* "3 targets, 1 failing, 0 expiring within 21 days" */
+/* "3 targets, 1 failing, 0 expiring within 21 days": within the
+ * configuration's warn, as the status page counts them ("with less than 33%
+ * of their lifetime left" for a fraction). */
 static char *
 status_line(struct daemon *d)
 {
+	const struct threshold *w = &d->conf->warn;
 	size_t n, failing, expiring;
+	char when[96];
 
+	if (w->fraction) {
+		char f[32];
+
+		threshold_format(f, sizeof(f), w);
+		snprintf(when, sizeof(when), "with less than %s of their lifetime left", f);
+	} else if (w->ms % 86400000 == 0) {
+		snprintf(when, sizeof(when), "within %llu day%s",
+		    (unsigned long long)(w->ms / 86400000), w->ms == 86400000 ? "" : "s");
+	} else {
+		char f[32];
+
+		threshold_format(f, sizeof(f), w);
+		snprintf(when, sizeof(when), "within %s", f);
+	}
 	n = sched_count(d->sched);
-	sched_summary(d->sched, wall_now(), STATUS_EXPIRY_HORIZON, &failing, &expiring);
-	return xasprintf("%zu target%s, %zu failing, %zu expiring within 21 days%s",
-	    n, n == 1 ? "" : "s", failing, expiring,
+	sched_summary(d->sched, wall_now(), w, &failing, &expiring);
+	return xasprintf("%zu target%s, %zu failing, %zu expiring %s%s",
+	    n, n == 1 ? "" : "s", failing, expiring, when,
 	    d->reload_ok ? "" : "; last reload failed");
 }
 
@@ -415,21 +432,20 @@ check_listeners(const struct conf *c)
 	for (size_t i = 0; i < c->nlisten; i++) {
 		const struct conf_listen *cl = &c->listen[i];
 		char *err = NULL;
-		int fd = httpd_listen(cl->host, cl->port, &err);
-		char *where;
+		int fd = httpd_listen(cl->host, cl->port, &err), inuse;
+		char *where, *line;
 
 		if (fd != -1) {
 			close(fd);
 			continue;
 		}
+		inuse = errno == EADDRINUSE;
 		where = conf_listen_where(c, i);
-		if (errno == EADDRINUSE) {
-			fprintf(stderr, "%s: %s (warning: a running tlswatchd may hold it)\n",
-			    where, err);
-		} else {
-			fprintf(stderr, "%s: %s\n", where, err);
-			failed = 1;
-		}
+		line = xasprintf("%s: %s%s", where, err,
+		    inuse ? " (warning: a running tlswatchd may hold it)" : "");
+		log_lines(!inuse, line);
+		failed |= !inuse;
+		free(line);
 		free(where);
 		free(err);
 	}

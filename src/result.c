@@ -106,4 +106,8 @@ result_drop_ders(struct result *r)
 	free(r->ders);
 	r->ders = NULL;
 	r->nders = 0;
+	/* and the anchor's, which only the store wants */
+	free(r->verdict.anchor_der);
+	r->verdict.anchor_der = NULL;
+	r->verdict.anchor_len = 0;
 }

@@ -50,7 +50,8 @@ struct result {
 	size_t nders;
 };
 
-/* Release r->ders, keeping the rest of the result. */
+/* Release r->ders (and the verdict's anchor DER), keeping the rest of the
+ * result. */
 void result_drop_ders(struct result *r);
 
 void result_free(struct result *r);

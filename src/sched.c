@@ -27,6 +27,7 @@
 #include "probe/tls.h"
 #include "scanner.h"
 #include "sched.h"
+#include "verdict/expiry.h"
 #include "serve/mailmetrics.h"
 #include "serve/metrics.h"
 #include "state/history.h"
@@ -747,6 +748,7 @@ sched_scrape_take(const struct sched *s)
 		if (na == 0) {
 			rows[k].labels = t->labels;
 			rows[k].result = history_result(t->hist, NULL);
+			rows[k].chain = history_chain_result(t->hist, NULL);
 			history_counts(t->hist, &rows[k].probes_success, &rows[k].probes_failure);
 			k++;
 			continue;
@@ -755,6 +757,7 @@ sched_scrape_take(const struct sched *s)
 			rows[k].labels = t->labels;
 			rows[k].address = history_addr(t->hist, j, &rows[k].result,
 			    &rows[k].probes_success, &rows[k].probes_failure);
+			rows[k].chain = history_chain_result(t->hist, rows[k].address);
 			if (t->mail)
 				mailmetrics_row(&rows[k], t->conf);
 		}
@@ -773,6 +776,8 @@ sched_scrape_take(const struct sched *s)
 		.skipped = s->skipped,
 		.have_store = s->store != NULL,
 		.state_write_errors = store_write_errors(s->store),
+		.warn = &s->conf->warn,
+		.crit = &s->conf->crit,
 	};
 	verdict_counts(&sc->info.verify_full, &sc->info.verify_reused);
 	if (s->fetch) {
@@ -889,8 +894,8 @@ sched_start_from(struct sched *s, struct sched *old)
 }
 
 void
-sched_summary(const struct sched *s, double now, double within, size_t *failing,
-    size_t *expiring)
+sched_summary(const struct sched *s, double now, const struct threshold *warn,
+    size_t *failing, size_t *expiring)
 {
 	*failing = 0;
 	*expiring = 0;
@@ -905,7 +910,8 @@ sched_summary(const struct sched *s, double now, double within, size_t *failing,
 			continue;
 		}
 		exp = verdict_expiry(&r->verdict);
-		if (exp != 0 && (double)exp - now < within)
+		if (exp != 0 && (double)exp - now <
+		    threshold_seconds(warn, expiry_lifetime(r->certs, r->ncerts, exp)))
 			(*expiring)++;
 	}
 }

@@ -59,9 +59,10 @@ size_t sched_queued(const struct sched *s);
 
 /* For a status line: targets whose last probe failed, and targets whose
  * certificate (the verified path, else the earliest presented) expires
- * within `within` seconds of now (wall clock). */
-void sched_summary(const struct sched *s, double now, double within, size_t *failing,
-                   size_t *expiring);
+ * within warn of now (wall clock; a fraction: of that chain's lifetime). */
+struct threshold;
+void sched_summary(const struct sched *s, double now, const struct threshold *warn,
+                   size_t *failing, size_t *expiring);
 
 /* Run the checks of target's last result (address's, with addresses =
  * "all") again on its retained input, with no new handshake, soon, from the

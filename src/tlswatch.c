@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -128,73 +129,110 @@ print_pem(FILE *f, size_t depth, const char *subject, const unsigned char *der, 
 static void
 check_usage(FILE *f)
 {
-	fputs("usage: tlswatch check HOST:PORT [--servername NAME] [--starttls PROTO]\n"
-	    "                      [--cafile FILE] [--policy public|private] [--warn 21d]\n"
-	    "                      [--crit 7d] [--timeout 10s] [--scan] [--json] [--pem]\n"
-	    "                      [--no-fetch] [--acme-directory URL]\n"
+	fputs("usage: tlswatch check HOST:PORT | -H HOST [-p PORT] | --file PEM\n"
+	    "                      [-S NAME] [--starttls PROTO] [--cafile FILE]\n"
+	    "                      [--policy public|private] [-w 21d] [-c 7d] [-t 10s]\n"
+	    "                      [-4|-6] [--client-cert FILE --client-key FILE]\n"
+	    "                      [--priority STRING] [--no-verify-hostname]\n"
+	    "                      [--scan] [--json] [--pem] [-q] [--no-fetch]\n"
+	    "                      [--acme-directory URL]\n"
 	    "       tlswatch check --mail-domain DOMAIN [--ports 25,465,587]\n"
 	    "                      [--resolver ADDRESS] [--cafile FILE] [--policy ...]\n"
-	    "                      [--warn 21d] [--crit 7d] [--timeout 10s]\n"
-	    "Probe one TLS endpoint as tlswatchd does and print the presented chain and\n"
-	    "the verdict. The first line and the exit status follow the monitoring\n"
-	    "plugins convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n"
-	    "  --servername NAME  SNI and name to verify (default: HOST when a name)\n"
-	    "  --starttls PROTO   negotiate TLS with STARTTLS first\n"
-	    "  --cafile FILE      trust anchors (default: the system trust store)\n"
-	    "  --policy POLICY    the rules the verdict holds the chain to: public (the\n"
-	    "                     Web PKI's) or private (what every client enforces);\n"
-	    "                     default public, private with --cafile\n"
-	    "  --warn DURATION    WARNING when the chain expires within it (default 21d),\n"
-	    "                     or with less than a fraction of its lifetime left (33%)\n"
-	    "  --crit DURATION    CRITICAL when it expires within it (default 7d), or 10%\n"
-	    "  --timeout DURATION the whole probe (default 10s)\n"
-	    "  --scan             also try TLS 1.0, 1.1, 1.2 and 1.3 one at a time; TLS 1.0\n"
-	    "                     or 1.1 accepted makes an OK a WARNING\n"
-	    "  --json             print a JSON object instead (see tlswatch(1))\n"
-	    "  --pem              print the presented chain as PEM\n"
-	    "  --no-fetch         no CRL, OCSP, renewal information or caIssuers fetches\n"
-	    "                     (a stapled OCSP response is still judged)\n"
-	    "  --acme-directory URL  an ACME directory to ask for renewal information\n"
-	    "                     (RFC 9773); may be given several times\n"
-	    "  --mail-domain DOMAIN  every MX host of DOMAIN on every port at every\n"
-	    "                     address, DANE (with --resolver), MTA-STS, TLS-RPT\n"
-	    "  --ports LIST       the MX hosts' ports (default 25)\n"
-	    "  --resolver ADDRESS a validating resolver, IP:PORT, whose AD bit counts\n"
-	    "                     (DANE)\n"
-	    "  -h, --help         this help\n", f);
+	    "                      [-w 21d] [-c 7d] [-t 10s]\n"
+	    "Probe one TLS endpoint as tlswatchd does (or judge a local chain file) and\n"
+	    "print the presented chain and the verdict. The first line and the exit\n"
+	    "status follow the monitoring plugins convention: 0 OK, 1 WARNING,\n"
+	    "2 CRITICAL, 3 UNKNOWN.\n"
+	    "  -H, --host HOST          the host (a name or an IP address), with -p\n"
+	    "  -p, --port PORT          its port (default 443)\n"
+	    "  --file PEM               judge the chain in a PEM file, leaf first, with\n"
+	    "                           no network: chain, trust, name (-S) and expiry\n"
+	    "  -S, --servername NAME    SNI and name to verify (default: HOST when a name)\n"
+	    "  --starttls PROTO         negotiate TLS with STARTTLS first\n"
+	    "  --cafile FILE            trust anchors (default: the system trust store)\n"
+	    "  --policy POLICY          the rules the verdict holds the chain to: public\n"
+	    "                           (the Web PKI's) or private (what every client\n"
+	    "                           enforces); default public, private with --cafile\n"
+	    "  -w, --warn DURATION      WARNING when the chain expires within it (21d),\n"
+	    "                           or with less than a fraction of its lifetime\n"
+	    "                           left (33%)\n"
+	    "  -c, --crit DURATION      CRITICAL when it expires within it (7d), or 10%\n"
+	    "  -t, --timeout DURATION   the whole probe (default 10s)\n"
+	    "  -4, -6                   connect over IPv4 or IPv6 only\n"
+	    "  --client-cert FILE       present this client certificate (PEM) ...\n"
+	    "  --client-key FILE        ... with this key (PEM); both or neither\n"
+	    "  --priority STRING        GnuTLS priority string for the handshake\n"
+	    "  --no-verify-hostname     verify the chain but not the name\n"
+	    "  --scan                   also try TLS 1.0, 1.1, 1.2 and 1.3 one at a time;\n"
+	    "                           TLS 1.0 or 1.1 accepted makes an OK a WARNING\n"
+	    "  --json                   print a JSON object instead (see tlswatch(1))\n"
+	    "  --pem                    print the presented chain as PEM\n"
+	    "  -q, --quiet              print the first line only\n"
+	    "  --no-fetch               no CRL, OCSP, renewal information or caIssuers\n"
+	    "                           fetches (a stapled OCSP response is still judged)\n"
+	    "  --acme-directory URL     an ACME directory to ask for renewal information\n"
+	    "                           (RFC 9773); may be given several times\n"
+	    "  --mail-domain DOMAIN     every MX host of DOMAIN on every port at every\n"
+	    "                           address, DANE (with --resolver), MTA-STS, TLS-RPT\n"
+	    "  --ports LIST             the MX hosts' ports (default 25)\n"
+	    "  --resolver ADDRESS       a validating resolver, IP:PORT, whose AD bit\n"
+	    "                           counts (DANE)\n"
+	    "  -h, --help               this help\n", f);
 }
 
 static int unknown(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* The first line for anything that prevents a probe; arguments are the
- * user's own, but still escaped for the terminal. */
+/* --json was asked (set before the options are read, so a bad option
+ * before it is answered in JSON too). */
+static int unknown_json;
+
+/* The first line for anything that prevents a probe, or with --json the
+ * object saying so; arguments are the user's own, but still escaped for
+ * the terminal. */
 static int
 unknown(const char *fmt, ...)
 {
-	struct buf b;
+	struct buf b, j;
 	va_list ap;
 
 	buf_init(&b);
 	va_start(ap, fmt);
 	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	printf("TLS UNKNOWN - ");
-	term_puts(stdout, b.data);
-	printf("\n");
+	if (unknown_json) {
+		buf_init(&j);
+		buf_putc(&j, '{');
+		json_key(&j, "status", 1);
+		json_str(&j, "UNKNOWN");
+		json_key(&j, "exit", 0);
+		json_int(&j, PLUGIN_UNKNOWN);
+		json_key(&j, "summary", 0);
+		json_str(&j, b.data ? b.data : "");
+		buf_puts(&j, "}\n");
+		fputs(j.data, stdout);
+		buf_free(&j);
+	} else {
+		printf("TLS UNKNOWN - ");
+		term_puts(stdout, b.data);
+		printf("\n");
+	}
 	buf_free(&b);
 	return PLUGIN_UNKNOWN;
 }
 
 /* What `tlswatch check` was asked. */
 struct check_opts {
-	const char *address;
+	const char *address;       /* HOST:PORT, or made of -H and -p (address_buf) */
 	const char *servername;
 	const char *cafile;
+	const char *file;          /* --file: a chain file, no network */
+	const char *client_cert, *client_key, *priority;
 	int policy;                /* enum conf_policy */
 	int starttls;              /* enum starttls_proto; -1: the port's */
+	int family;                /* enum conf_family */
 	struct threshold warn, crit;
 	uint64_t timeout_ms;
-	int json, pem, scan;
+	int json, pem, scan, quiet, no_verify_hostname;
 	int no_fetch;
 	char *acme[8];             /* --acme-directory, borrowed from argv */
 	size_t nacme;
@@ -202,6 +240,14 @@ struct check_opts {
 	const char *resolver;
 	uint16_t ports[CONF_MAX_MAIL_PORTS];
 	size_t nports;
+	char address_buf[300];
+};
+
+/* Long options without a short one. */
+enum {
+	OPT_STARTTLS = 256, OPT_CAFILE, OPT_POLICY, OPT_JSON, OPT_PEM, OPT_FILE,
+	OPT_CLIENT_CERT, OPT_CLIENT_KEY, OPT_PRIORITY, OPT_NO_VERIFY_HOSTNAME, OPT_SCAN,
+	OPT_NO_FETCH, OPT_ACME_DIRECTORY, OPT_MAIL_DOMAIN, OPT_PORTS, OPT_RESOLVER,
 };
 
 /* --ports 25,465,587 into o. 0, or -1. */
@@ -226,36 +272,78 @@ static int
 check_options(int argc, char **argv, struct check_opts *o)
 {
 	static const struct option longopts[] = {
-		{ "servername", required_argument, NULL, 'n' },
-		{ "starttls", required_argument, NULL, 's' },
-		{ "cafile", required_argument, NULL, 'C' },
-		{ "policy", required_argument, NULL, 'P' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "servername", required_argument, NULL, 'S' },
+		{ "starttls", required_argument, NULL, OPT_STARTTLS },
+		{ "cafile", required_argument, NULL, OPT_CAFILE },
+		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "warn", required_argument, NULL, 'w' },
 		{ "crit", required_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "pem", no_argument, NULL, 'p' },
-		{ "scan", no_argument, NULL, 'S' },
-		{ "no-fetch", no_argument, NULL, 'F' },
-		{ "acme-directory", required_argument, NULL, 'A' },
-		{ "mail-domain", required_argument, NULL, 'M' },
-		{ "ports", required_argument, NULL, 'T' },
-		{ "resolver", required_argument, NULL, 'R' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "pem", no_argument, NULL, OPT_PEM },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "file", required_argument, NULL, OPT_FILE },
+		{ "client-cert", required_argument, NULL, OPT_CLIENT_CERT },
+		{ "client-key", required_argument, NULL, OPT_CLIENT_KEY },
+		{ "priority", required_argument, NULL, OPT_PRIORITY },
+		{ "no-verify-hostname", no_argument, NULL, OPT_NO_VERIFY_HOSTNAME },
+		{ "scan", no_argument, NULL, OPT_SCAN },
+		{ "no-fetch", no_argument, NULL, OPT_NO_FETCH },
+		{ "acme-directory", required_argument, NULL, OPT_ACME_DIRECTORY },
+		{ "mail-domain", required_argument, NULL, OPT_MAIL_DOMAIN },
+		{ "ports", required_argument, NULL, OPT_PORTS },
+		{ "resolver", required_argument, NULL, OPT_RESOLVER },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum starttls_proto proto;
+	const char *host = NULL, *port = NULL;
 	int ch;
 
 	*o = (struct check_opts){ .starttls = -1, .warn = CONF_DEFAULT_WARN,
 		.crit = CONF_DEFAULT_CRIT, .timeout_ms = CHECK_DEFAULT_TIMEOUT_MS };
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			unknown_json = 1;
+	while ((ch = getopt_long(argc, argv, "H:p:S:w:c:t:46qh", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'n':
+		case 'H':
+			host = optarg;
+			break;
+		case 'p':
+			port = optarg;
+			break;
+		case 'S':
 			o->servername = optarg;
 			break;
-		case 's':
+		case '4':
+			o->family = CONF_FAMILY_IPV4;
+			break;
+		case '6':
+			o->family = CONF_FAMILY_IPV6;
+			break;
+		case 'q':
+			o->quiet = 1;
+			break;
+		case OPT_FILE:
+			o->file = optarg;
+			break;
+		case OPT_CLIENT_CERT:
+			o->client_cert = optarg;
+			break;
+		case OPT_CLIENT_KEY:
+			o->client_key = optarg;
+			break;
+		case OPT_PRIORITY:
+			o->priority = optarg;
+			break;
+		case OPT_NO_VERIFY_HOSTNAME:
+			o->no_verify_hostname = 1;
+			break;
+		case OPT_STARTTLS:
 			if (starttls_from_name(optarg, &proto) == -1) {
 				unknown("bad --starttls %s (smtp, lmtp, imap, pop3, ftp, ldap, xmpp, "
 				    "sieve, nntp, postgres, mysql or none)", optarg);
@@ -263,10 +351,10 @@ check_options(int argc, char **argv, struct check_opts *o)
 			}
 			o->starttls = (int)proto;
 			break;
-		case 'C':
+		case OPT_CAFILE:
 			o->cafile = optarg;
 			break;
-		case 'P':
+		case OPT_POLICY:
 			if (strcmp(optarg, "public") == 0)
 				o->policy = CONF_POLICY_PUBLIC;
 			else if (strcmp(optarg, "private") == 0)
@@ -294,36 +382,36 @@ check_options(int argc, char **argv, struct check_opts *o)
 				return -1;
 			}
 			break;
-		case 'j':
+		case OPT_JSON:
 			o->json = 1;
 			break;
-		case 'p':
+		case OPT_PEM:
 			o->pem = 1;
 			break;
-		case 'S':
+		case OPT_SCAN:
 			o->scan = 1;
 			break;
-		case 'F':
+		case OPT_NO_FETCH:
 			o->no_fetch = 1;
 			break;
-		case 'A':
+		case OPT_ACME_DIRECTORY:
 			if (o->nacme == ARRAY_SIZE(o->acme)) {
 				unknown("at most %zu --acme-directory", ARRAY_SIZE(o->acme));
 				return -1;
 			}
 			o->acme[o->nacme++] = optarg;
 			break;
-		case 'M':
+		case OPT_MAIL_DOMAIN:
 			o->mail_domain = optarg;
 			break;
-		case 'T':
+		case OPT_PORTS:
 			if (check_ports(optarg, o) == -1) {
 				unknown("bad --ports %s (1 to %d ports, e.g. 25,465,587)", optarg,
 				    CONF_MAX_MAIL_PORTS);
 				return -1;
 			}
 			break;
-		case 'R':
+		case OPT_RESOLVER:
 			o->resolver = optarg;
 			break;
 		case 'h':
@@ -335,20 +423,39 @@ check_options(int argc, char **argv, struct check_opts *o)
 		}
 	}
 	if (o->mail_domain != NULL) {
-		if (optind != argc || o->servername || o->starttls != -1 || o->json || o->pem ||
-		    o->scan) {
-			unknown("bad arguments: --mail-domain takes no HOST:PORT, --servername, "
-			    "--starttls, --scan, --json or --pem%s", "");
+		if (host || o->file || optind != argc || o->servername || o->starttls != -1 ||
+		    o->json || o->pem || o->scan) {
+			unknown("bad arguments: --mail-domain takes no HOST:PORT, -H, --file, "
+			    "--servername, --starttls, --scan, --json or --pem%s", "");
 			return -1;
 		}
 	} else if (o->nports || o->resolver) {
 		unknown("bad arguments: --ports and --resolver go with --mail-domain%s", "");
 		return -1;
-	} else if (optind + 1 != argc) {
-		unknown("bad arguments: one HOST:PORT wanted%s", " (see tlswatch check --help)");
+	} else if ((host != NULL) + (o->file != NULL) + (optind < argc) != 1 ||
+	    optind + 1 < argc || (port && !host)) {
+		unknown("bad arguments: one of HOST:PORT, -H HOST [-p PORT] or --file PEM "
+		    "wanted%s", " (see tlswatch check --help)");
 		return -1;
-	} else {
+	}
+	if ((o->client_cert == NULL) != (o->client_key == NULL)) {
+		unknown("--client-cert and --client-key go together%s", "");
+		return -1;
+	}
+	if (host) {
+		/* an IPv6 literal gets its brackets */
+		snprintf(o->address_buf, sizeof(o->address_buf), strchr(host, ':') ? "[%s]:%s" :
+		    "%s:%s", host, port ? port : "443");
+		o->address = o->address_buf;
+	} else if (o->file) {
+		/* no host: the name the chain is judged for is -S's, else none */
+		o->address = "127.0.0.1:443";
+	} else if (o->mail_domain == NULL) {
 		o->address = argv[optind];
+	}
+	if (o->file && o->scan) {
+		unknown("--scan probes an endpoint; not with --file%s", "");
+		return -1;
 	}
 	if (!threshold_in_order(&o->warn, &o->crit)) {
 		unknown("--crit must not be above --warn%s", "");
@@ -439,7 +546,11 @@ check_run(const struct conf_target *ct, const struct check_opts *o, struct scan_
 			*err = xstrdup("cannot set up the event loop");
 		return NULL;
 	}
-	probe_start(run.loop, res, ct, ct->trust, NULL, check_done, &run);
+	{
+		struct probe_opts po = { .trust = ct->trust, .creds = ct->tls.creds };
+
+		(void)probe_start_ex(run.loop, res, ct, &po, check_done, &run);
+	}
 	while (run.r == NULL)
 		if (loop_run(run.loop) == -1)
 			break;
@@ -468,6 +579,19 @@ struct check_verdict {
 	int64_t lifetime;          /* of the certificate expiry is of; 0: unknown */
 	double left;               /* days */
 };
+
+/* " (expected NAME; the certificate names DNS:a, DNS:b)": a hostname
+ * mismatch says what was asked and what is there. */
+static void
+mismatch_text(struct buf *b, const char *expected, const struct cert *leaf)
+{
+	buf_printf(b, " (expected %s; the certificate names ", expected ? expected : "?");
+	if (leaf->nsans == 0)
+		buf_printf(b, "no subjectAltName; subject %s", leaf->subject ? leaf->subject : "");
+	for (size_t i = 0; i < leaf->nsans; i++)
+		buf_printf(b, "%s%s", i ? ", " : "", leaf->sans[i]);
+	buf_putc(b, ')');
+}
 
 /* Performance data: days left ("U" when known is 0) and the thresholds in
  * days for this lifetime, empty for a fraction of an unknown lifetime. */
@@ -513,7 +637,7 @@ check_judge(const struct conf_target *ct, const struct result *r, const struct c
     const struct scan_run *sr, double now, struct check_verdict *cv)
 {
 	struct status_view v = { NULL, o->warn, o->crit, now, NULL };
-	struct status_entry e = { .name = ct->name, .r = r };
+	struct status_entry e = { .name = ct->name, .r = r, .conf = ct };
 	enum status_state st = status_classify(&e, &v, &cv->expiry);
 	char when[64];
 
@@ -535,6 +659,8 @@ check_judge(const struct conf_target *ct, const struct result *r, const struct c
 
 		buf_init(&why);
 		verdict_words_join(&why, VERDICT_REASON, r->verdict.reasons, ",", NULL);
+		if ((r->verdict.reasons & REASON(HOSTNAME_MISMATCH)) && r->ncerts > 0)
+			mismatch_text(&why, conf_target_check_name(ct), r->certs[0]);
 		snprintf(cv->summary, sizeof(cv->summary), "%s: chain does not verify: %s",
 		    ct->name, why.data ? why.data : "other");
 		buf_free(&why);
@@ -755,6 +881,8 @@ check_print_text(const struct result *r, const struct check_opts *o, const struc
 	printf("TLS %s - ", plugin_names[cv->status]);
 	term_puts(stdout, cv->summary);
 	printf(" | %s\n", cv->perf);
+	if (o->quiet)
+		return;
 	if (!r->success) {
 		if (sr != NULL) {
 			printf("\n");
@@ -762,16 +890,22 @@ check_print_text(const struct result *r, const struct check_opts *o, const struc
 		}
 		return;
 	}
-	printf("Connected to ");
-	term_puts(stdout, r->peer);
-	printf(", ");
-	term_puts(stdout, r->tls_version);
-	printf(", ");
-	term_puts(stdout, r->cipher);
-	printf("; %zu certificate%s presented\n", r->ncerts, r->ncerts == 1 ? "" : "s");
-	/* words of GnuTLS's tables (algo.c), bounded, not the peer's bytes */
-	printf("Key exchange: %s, signature %s\n\n", r->tls_group ? r->tls_group : "-",
-	    r->tls_sigscheme ? r->tls_sigscheme : "-");
+	if (r->tls_version == NULL) {        /* --file */
+		printf("Read ");
+		term_puts(stdout, r->peer);
+		printf("; %zu certificate%s in it\n\n", r->ncerts, r->ncerts == 1 ? "" : "s");
+	} else {
+		printf("Connected to ");
+		term_puts(stdout, r->peer);
+		printf(", ");
+		term_puts(stdout, r->tls_version);
+		printf(", ");
+		term_puts(stdout, r->cipher);
+		printf("; %zu certificate%s presented\n", r->ncerts, r->ncerts == 1 ? "" : "s");
+		/* words of GnuTLS's tables (algo.c), bounded, not the peer's bytes */
+		printf("Key exchange: %s, signature %s\n\n", r->tls_group ? r->tls_group : "-",
+		    r->tls_sigscheme ? r->tls_sigscheme : "-");
+	}
 	for (size_t i = 0; i < r->ncerts; i++) {
 		if (o->pem && i < r->nders)
 			print_pem(stdout, i, r->certs[i]->subject, r->ders[i].data, r->ders[i].len);
@@ -800,6 +934,129 @@ check_print_text(const struct result *r, const struct check_opts *o, const struc
 	}
 	if (sr != NULL)
 		print_scan(sr);
+}
+
+#define CHECK_MAX_FILE (1024 * 1024)     /* a chain file; a CA bundle is smaller */
+#define CHECK_MAX_CHAIN 64
+
+/* The chain in a PEM file as a result, judged as a probe's would be (the
+ * chain, the trust store, the name, the checks), with no network; NULL
+ * with *err when the file cannot be read or holds no certificate. */
+static struct result *
+check_file(const struct conf_target *ct, const char *path, char **err)
+{
+	static const char begin[] = "-----BEGIN CERTIFICATE-----";
+	static const char end[] = "-----END CERTIFICATE-----";
+	struct result *r;
+	struct der *chain;
+	struct stat sb;
+	size_t n = 0, len;
+	char *text, *p;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		*err = xasprintf("--file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), &sb) == -1 || !S_ISREG(sb.st_mode) || sb.st_size > CHECK_MAX_FILE) {
+		*err = xasprintf("--file %s: not a regular file of at most %d bytes", path,
+		    CHECK_MAX_FILE);
+		fclose(f);
+		return NULL;
+	}
+	text = xmalloc((size_t)sb.st_size + 1);
+	len = fread(text, 1, (size_t)sb.st_size, f);
+	text[len] = '\0';
+	fclose(f);
+	chain = xcalloc(CHECK_MAX_CHAIN, sizeof(*chain));
+	for (p = text; (p = strstr(p, begin)) != NULL; ) {
+		char *e = strstr(p, end);
+		unsigned char *der;
+		size_t dlen;
+
+		if (e == NULL)
+			break;
+		e += sizeof(end) - 1;
+		if (n == CHECK_MAX_CHAIN) {
+			*err = xasprintf("--file %s: more than %d certificates", path,
+			    CHECK_MAX_CHAIN);
+			break;
+		}
+		if ((der = cert_der_from_pem(p, (size_t)(e - p), &dlen)) == NULL) {
+			*err = xasprintf("--file %s: certificate %zu is not valid PEM", path, n + 1);
+			break;
+		}
+		chain[n].data = der;
+		chain[n++].len = dlen;
+		p = e;
+	}
+	free(text);
+	if (*err == NULL && n == 0)
+		*err = xasprintf("--file %s: no PEM certificate in it", path);
+	if (*err) {
+		for (size_t i = 0; i < n; i++)
+			free((void *)chain[i].data);
+		free(chain);
+		return NULL;
+	}
+	r = xcalloc(1, sizeof(*r));
+	for (int i = 0; i < STAGE_COUNT; i++)
+		r->stage_seconds[i] = -1;
+	r->time = wall_now();
+	r->peer = xasprintf("file %s", path);
+	r->certs = xcalloc(n, sizeof(*r->certs));
+	r->ders = chain;
+	for (size_t i = 0; i < n; i++) {
+		struct cert *c = cert_get(chain[i].data, chain[i].len);
+
+		if (c == NULL) {
+			*err = xasprintf("--file %s: certificate %zu does not parse", path, i + 1);
+			r->nders = n;
+			result_free(r);
+			return NULL;
+		}
+		r->certs[r->ncerts++] = c;
+	}
+	r->nders = n;
+	{
+		struct verdict_input in = {
+			.chain = chain, .n = n, .trust = ct->trust, .target = ct,
+			.hostname = conf_target_check_name(ct), .now = (int64_t)r->time,
+			.ref_target = ct->name,
+		};
+		verdict_evaluate(&in, &r->verdict);
+	}
+	r->success = 1;
+	return r;
+}
+
+/* The settings beyond conf_target_for's: family, name check, client
+ * certificate, priority. 0, or -1 with *err. */
+static int
+check_target_opts(struct conf_target *ct, const struct check_opts *o, struct tlsctx *tls,
+    char **err)
+{
+	ct->policy = o->policy;
+	ct->tls.family = o->family;
+	if (o->no_verify_hostname || (o->file && o->servername == NULL))
+		ct->tls.verify_hostname = 0;
+	if (o->file) {
+		free(ct->name);
+		ct->name = xstrdup(o->file);
+	}
+	if (o->priority) {
+		if (tlsctx_priority(tls, o->priority, err) == -1)
+			return -1;
+		ct->tls.priority = xstrdup(o->priority);
+	}
+	if (o->client_cert) {
+		ct->tls.client_cert = xstrdup(o->client_cert);
+		ct->tls.client_key = xstrdup(o->client_key);
+		if ((ct->tls.creds = tlsctx_creds(tls, o->client_cert, o->client_key,
+		    &ct->tls.client_not_after, err)) == NULL)
+			return -1;
+	}
+	return 0;
 }
 
 static int
@@ -835,8 +1092,9 @@ cmd_check(int argc, char **argv)
 		tlsctx_free(tls);
 		return rc;
 	}
-	ct.policy = o.policy;
-	if (tls_init(&err) == -1 || (r = check_run(&ct, &o, o.scan ? &sr : NULL, &err)) == NULL) {
+	if (tls_init(&err) == -1 || check_target_opts(&ct, &o, tls, &err) == -1 ||
+	    (r = o.file ? check_file(&ct, o.file, &err) : check_run(&ct, &o, o.scan ? &sr : NULL,
+	    &err)) == NULL) {
 		rc = unknown("%s", err ? err : "cannot set up TLS");
 		free(err);
 	} else {
@@ -864,7 +1122,7 @@ show_usage(FILE *f)
 	fprintf(f, "usage: tlswatch show [--state-dir DIR] [TARGET] [--pem]\n"
 	    "Without TARGET, a table of every target in tlswatchd's state directory,\n"
 	    "soonest expiry first; with one, its stored result, chain and history.\n"
-	    "  -d, --state-dir DIR  the state directory (default %s)\n"
+	    "  -s, --state-dir DIR  the state directory (default %s)\n"
 	    "  --pem                print TARGET's stored chain as PEM\n"
 	    "  -h, --help           this help\n"
 	    "Exit status: 0, 1 when a state file is unusable or TARGET unknown, 2 bad arguments.\n",
@@ -1037,11 +1295,29 @@ out:
 	return rc;
 }
 
+/* Lines joined by '\n', each escaped for the terminal on a line of its own
+ * (escaping the whole would print the newlines as "\n"). */
+static void
+show_lines(FILE *f, const char *lines)
+{
+	while (*lines) {
+		const char *nl = strchr(lines, '\n');
+		size_t len = nl ? (size_t)(nl - lines) : strlen(lines);
+		char *line = xstrndup(lines, len);
+
+		fputs("  ", f);
+		term_puts(f, line);
+		fputc('\n', f);
+		free(line);
+		lines += len + (nl != NULL);
+	}
+}
+
 static int
 cmd_show(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "state-dir", required_argument, NULL, 'd' },
+		{ "state-dir", required_argument, NULL, 's' },
 		{ "pem", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -1050,9 +1326,10 @@ cmd_show(int argc, char **argv)
 	struct status_view v;
 	int pem = 0, ch, rc = 0;
 
-	while ((ch = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:d:h", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'd':
+		case 's':
+		case 'd':       /* the spelling before tlswatchd's -s */
 			dir = optarg;
 			break;
 		case 'p':
@@ -1080,8 +1357,24 @@ cmd_show(int argc, char **argv)
 		struct store_record **sts;
 		struct result **rs;
 		struct status_entry *e;
-		char *errs = NULL;
-		size_t n = store_load_all(dir, &sts, &rs, &errs);
+		char *errs = NULL, *tdir = xasprintf("%s/targets", dir);
+		struct stat sb;
+		size_t n;
+		/* no directory is not a damaged one: say which is missing */
+		int st = stat(tdir, &sb);
+
+		if (st == -1 || !S_ISDIR(sb.st_mode)) {
+			const char *why = st == -1 ? strerror(errno) : "not a directory";
+
+			fprintf(stderr, "tlswatch: no state directory ");
+			term_puts(stderr, tdir);
+			fprintf(stderr, ": %s (tlswatchd keeps state in %s by default; see -s)\n",
+			    why, CONF_DEFAULT_STATE_DIR);
+			free(tdir);
+			return 1;
+		}
+		free(tdir);
+		n = store_load_all(dir, &sts, &rs, &errs);
 
 		e = xcalloc(n ? n : 1, sizeof(*e));
 		for (size_t i = 0; i < n; i++) {
@@ -1092,8 +1385,7 @@ cmd_show(int argc, char **argv)
 		show_table(e, n, &v);
 		if (errs) {
 			fprintf(stderr, "tlswatch: unusable state files:\n");
-			term_puts(stderr, errs);
-			fputc('\n', stderr);
+			show_lines(stderr, errs);
 			rc = 1;
 		}
 		for (size_t i = 0; i < n; i++) {

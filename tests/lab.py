@@ -1078,18 +1078,18 @@ def late_name(prefix, interval_ms, at_least=0.5):
 
 def parse_state(text):
     """A tlswatchd state file (README, "State directory") as a dict; lists
-    for cert and history. Raises ValueError when it is not complete."""
+    for cert, history, run and cert_issues. Raises ValueError when it is not complete."""
     lines = text.split("\n")
     if not lines or lines[0] != "format 1":
         raise ValueError("first line is not 'format 1'")
     if not text.endswith("end\n"):
         raise ValueError("no end line")
-    out = {"cert": [], "history": []}
+    out = {"cert": [], "history": [], "run": [], "cert_issues": []}
     for line in lines[1:]:
         if line == "end":
             break
         key, _, val = line.partition(" ")
-        if key in ("cert", "history"):
+        if key in ("cert", "history", "run", "cert_issues"):
             out[key].append(val)
         else:
             out[key] = re.sub("%([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), val)

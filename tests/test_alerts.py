@@ -40,9 +40,13 @@ PENDING = set()
 # that each metric of these families the rules and dashboard name is in its
 # scrape), or with a Web PKI or policy finding, which this lab's clean
 # certificates do not have (tests/test_webpki_tls.py and
-# tests/test_policy_tls.py scrape tlswatch_cert_issue for every finding).
-# Here their queries must evaluate, and may have no data.
-ELSEWHERE = re.compile(r"^tlswatch_(revocation_|cert_revoked_|ari_|ocsp_staple_|cert_issue$)")
+# tests/test_policy_tls.py scrape tlswatch_cert_issue for every finding),
+# or of a protocol scan, which this lab's targets do not run
+# (tests/test_scan_tls.py scrapes tlswatch_tls_version_supported and
+# tlswatch_target_issue). Here their queries must evaluate, and may have no
+# data.
+ELSEWHERE = re.compile(r"^tlswatch_(revocation_|cert_revoked_|ari_|ocsp_staple_|cert_issue$|"
+                       r"tls_version_supported$|target_issue$)")
 
 NAME = re.compile(r"\b((?:tlswatch|process)_[a-z0-9_]+)")
 # a metric name and its matchers, if any, in a PromQL expression

@@ -76,15 +76,29 @@ check_chain(const char *name, const char *host, int verified,
 	assert_int_equal(v.issues, issues);
 	if (!verified)
 		assert_int_equal(v.verified_expiry, 0);
+	/* the path it verified, leaf first, a trust anchor last */
+	if (verified) {
+		struct cert *leaf = cert_get(p.der[0].data, p.der[0].len);
+
+		assert_true(v.npath >= 2);
+		assert_ptr_equal(v.path[0], leaf);
+		assert_true(v.path[v.npath - 1] != NULL && v.path[v.npath - 1]->is_ca);
+		cert_put(leaf);
+	} else {
+		assert_int_equal(v.npath, 0);
+	}
 	pem_free(&p);
-	/* Verifying must not leave references behind. */
-	assert_int_equal(cert_count(), live0);
 	if (out != NULL) {
 		*out = v;       /* its dates and bits; what it holds goes below */
 		out->name = NULL;
 		out->detail = NULL;
+		out->path = NULL;
+		out->npath = 0;
+		out->anchor_der = NULL;
 	}
 	verdict_fini(&v);
+	/* Verifying must not leave references behind. */
+	assert_int_equal(cert_count(), live0);
 }
 
 static int

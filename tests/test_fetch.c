@@ -34,7 +34,7 @@ struct got {
 	enum fetch_error error;
 	char *error_text;
 	long http_status;
-	int from_cache, not_modified;
+	int from_cache, not_modified, stale;
 	char *body;
 	size_t len;
 	char *etag, *last_modified, *content_type;
@@ -71,6 +71,7 @@ got_cb(const struct fetch_result *r, void *arg)
 	g->http_status = r->http_status;
 	g->from_cache = r->from_cache;
 	g->not_modified = r->not_modified;
+	g->stale = r->stale;
 	if (r->body) {
 		g->body = malloc(r->len + 1);
 		memcpy(g->body, r->body, r->len);
@@ -698,6 +699,56 @@ test_restart(void **state)
 	got_clear(&g);
 }
 
+/* Stale-first (CRLs and OCSP answers in the daemon): after a restart a
+ * stale body is handed over at once, then revalidated behind it; the next
+ * fetch has the revalidated body, fresh, with no request of its own. */
+static void
+test_stale_first(void **state)
+{
+	struct env *e = *state;
+	struct got g = { 0 };
+	char *url;
+
+	put_www(e, "s.crl", "used while revalidated\n");
+	e->nginx = nginx_start(e->www, NULL);
+	e->fresh_for = 0;       /* stale as soon as it is cached */
+	env_fetcher(e);
+	url = url_of(e, "s.crl");
+	fetch_one(e, url, FETCH_CRL, NULL, &g);
+	assert_false(g.stale);
+	fetch_free(e->f);
+
+	env_fetcher(e);
+	fetch_set_stale_first(e->f, FETCH_CRL, 1);
+	e->fresh_for = 3600;
+	fetch_one(e, url, FETCH_CRL, NULL, &g);
+	assert_int_equal(g.error, FETCH_ERR_NONE);
+	assert_true(g.from_cache);
+	assert_true(g.stale);
+	assert_int_equal(g.http_status, 0);
+	assert_string_equal(g.body, "used while revalidated\n");
+	/* the revalidation, behind it, on the loop */
+	for (uint64_t end = mono_ms() + 5000;
+	    requests(e, FETCH_CRL, FETCH_OUT_NOT_MODIFIED) < 1 && mono_ms() < end;)
+		loop_run_once(e->loop, 50);
+	assert_int_equal(requests(e, FETCH_CRL, FETCH_OUT_NOT_MODIFIED), 1);
+	assert_int_equal(log_wait(e->nginx, "GET /s.crl 304", 1, 2000), 1);
+	fetch_one(e, url, FETCH_CRL, NULL, &g);
+	assert_true(g.from_cache);
+	assert_false(g.stale);
+	assert_true(g.fresh_until > wall_now() + 3500);
+	usleep(200 * 1000);
+	assert_int_equal(log_count(e->nginx, "/s.crl"), 2);   /* the 200 and the 304 */
+
+	/* off (the default, other kinds): a stale body waits for the server */
+	fetch_set_stale_first(e->f, FETCH_CRL, 0);
+	e->fresh_for = 0;
+	fetch_one(e, url, FETCH_CRL, NULL, &g);     /* fresh for an hour yet */
+	assert_true(g.from_cache);
+	free(url);
+	got_clear(&g);
+}
+
 /* A damaged entry costs a refetch, nothing more. */
 static void
 test_damaged(void **state)
@@ -974,6 +1025,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_post, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proxy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_on_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_after, setup, teardown),

@@ -250,6 +250,145 @@ test_reverdict(void **state)
 	history_free(h);
 }
 
+/* The probe history: runs of one outcome, the newest first, bounded; and
+ * failing since, verified since. */
+static void
+test_runs(void **state)
+{
+	struct history *h = history_new("web");
+	const struct store_record *st;
+
+	(void)state;
+	history_record(h, success(&leaf1, 100, 1, 0));
+	history_record(h, success(&leaf1, 110, 1, 0));
+	st = history_memory(h);
+	assert_int_equal(st->nruns, 1);
+	assert_true(st->runs[0].since == 100 && st->runs[0].until == 110);
+	assert_int_equal(st->runs[0].count, 2);
+	assert_true(st->runs[0].success && st->runs[0].verified);
+	assert_true(st->verified_since == 100 && st->failing_since == 0);
+	history_record(h, failure(120, "connect", "refused"));
+	history_record(h, failure(130, "connect", "refused"));
+	history_record(h, failure(140, "connect", "timed_out"));
+	st = history_memory(h);
+	assert_int_equal(st->nruns, 3);
+	assert_string_equal(st->runs[0].fail_reason, "timed_out");
+	assert_int_equal(st->runs[1].count, 2);
+	assert_true(st->runs[1].since == 120 && st->runs[1].until == 130);
+	/* failing since the first of the failures, whatever their reasons;
+	 * a failed probe says nothing of the chain */
+	assert_true(st->failing_since == 120);
+	assert_true(st->verified_since == 100);
+	history_record(h, success(&leaf1, 150, 0, REASON(EXPIRED)));
+	st = history_memory(h);
+	assert_true(st->failing_since == 0 && st->verified_since == 0);
+	assert_false(st->runs[0].verified);
+	assert_int_equal(st->runs[0].reasons, REASON(EXPIRED));
+	history_record(h, success(&leaf1, 160, 0, REASON(EXPIRED) | REASON(UNKNOWN_ISSUER)));
+	assert_int_equal(history_memory(h)->nruns, 5);   /* other reasons: another run */
+	history_record(h, success(&leaf1, 170, 1, 0));
+	assert_true(history_memory(h)->verified_since == 170);
+	/* flapping: every result a run of its own, the oldest falling off */
+	for (int i = 0; i < 3 * STORE_RUNS; i++)
+		history_record(h, i % 2 ? success(&leaf1, 200 + i, 1, 0) :
+		    failure(200 + i, "handshake", "closed"));
+	st = history_memory(h);
+	assert_int_equal(st->nruns, STORE_RUNS);
+	assert_true(st->runs[0].since == 200 + 3 * STORE_RUNS - 1);
+	assert_true(st->runs[STORE_RUNS - 1].since == 200 + 2 * STORE_RUNS);
+	history_free(h);
+}
+
+/* While probes fail, the last chain presented is still the one to publish;
+ * after a restart too, from what the store kept. */
+static void
+test_last_chain(void **state)
+{
+	struct history *h = history_new("web");
+	const struct result *c;
+	struct store_record *rec;
+	struct result *stored;
+
+	(void)state;
+	assert_null(history_chain_result(h, NULL));
+	history_record(h, failure(90, "connect", "refused"));
+	assert_null(history_chain_result(h, NULL));
+	history_record(h, success(&leaf1, 100, 1, 0));
+	assert_ptr_equal(history_chain_result(h, NULL), history_result(h, NULL));
+	history_record(h, failure(110, "connect", "refused"));
+	history_record(h, failure(120, "connect", "timed_out"));
+	c = history_chain_result(h, NULL);
+	assert_non_null(c);
+	assert_true(c->success && c->time == 100 && c->ncerts == 2);
+	assert_false(history_result(h, NULL)->success);
+	assert_true(history_memory(h)->chain_seen == 100);
+	history_record(h, success(&leaf2, 130, 1, 0));
+	assert_ptr_equal(history_chain_result(h, NULL), history_result(h, NULL));
+	assert_true(history_memory(h)->chain_seen == 130);
+	history_free(h);
+
+	/* from the store: a failing result and the chain of before */
+	rec = store_record_new("web");
+	rec->first_seen = 50;
+	rec->chain.n = 2;
+	rec->chain.since = 60;
+	rec->chain.fps = xcalloc(2, sizeof(*rec->chain.fps));
+	rec->certs = xcalloc(2, sizeof(*rec->certs));
+	rec->certs[0] = cert_get(leaf1.der.data, leaf1.der.len);
+	rec->certs[1] = cert_get(ca.der.data, ca.der.len);
+	memcpy(rec->chain.fps[0], rec->certs[0]->sha256, 65);
+	memcpy(rec->chain.fps[1], rec->certs[1]->sha256, 65);
+	rec->have_verdict = 1;
+	rec->verified = 1;
+	rec->path_expiry = 1900000000;
+	rec->chain_seen = 70;
+	stored = failure(80, "connect", "refused");
+	h = history_new("web");
+	history_restore(h, rec, stored);
+	c = history_chain_result(h, NULL);
+	assert_non_null(c);
+	assert_true(c->time == 70 && c->ncerts == 2 && c->verdict.verified);
+	assert_true(c->verdict.verified_expiry == 1900000000);
+	assert_int_equal(c->verdict.earliest_expiry, rec->certs[0]->not_after < rec->certs[1]->not_after ?
+	    rec->certs[0]->not_after : rec->certs[1]->not_after);
+	/* a file from before failing_since: failing since its result at least */
+	assert_true(history_memory(h)->failing_since == 80);
+	history_free(h);
+}
+
+/* The verified path is remembered with the verdict: a new anchor is a
+ * change. */
+static void
+test_path(void **state)
+{
+	struct history *h = history_new("web");
+	struct result *r = success(&leaf1, 100, 1, 0);
+	struct cert *path[3];
+	const struct store_record *st;
+
+	(void)state;
+	path[0] = r->certs[0];
+	path[1] = r->certs[1];
+	path[2] = cert_get(leaf2.der.data, leaf2.der.len);   /* stands for an anchor */
+	verdict_set_path(&r->verdict, path, 3);
+	assert_int_equal(history_record(h, r), 1);
+	st = history_memory(h);
+	assert_int_equal(st->path.n, 3);
+	assert_string_equal(st->path.fps[2], path[2]->sha256);
+	assert_ptr_equal(st->path_certs[2], path[2]);
+	assert_true(st->path_expiry == 2000000000);
+	r = success(&leaf1, 110, 1, 0);
+	verdict_set_path(&r->verdict, path, 3);
+	assert_int_equal(history_record(h, r), 0);
+	r = success(&leaf1, 120, 1, 0);
+	verdict_set_path(&r->verdict, path, 2);
+	assert_int_equal(history_record(h, r), 1);
+	assert_int_equal(history_memory(h)->path.n, 2);
+	assert_true(history_memory(h)->last_change == 120);
+	cert_put(path[2]);
+	history_free(h);
+}
+
 /* What the store kept becomes the history, quietly. */
 static void
 test_restore(void **state)
@@ -286,6 +425,9 @@ main(void)
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_reverdict),
 		cmocka_unit_test(test_restore),
+		cmocka_unit_test(test_runs),
+		cmocka_unit_test(test_last_chain),
+		cmocka_unit_test(test_path),
 	};
 	struct tc_spec ca_spec = { .cn = "History CA", .ca = 1 };
 	struct tc_spec l1 = { .cn = "leaf1.test", .not_after = 2000000000 };

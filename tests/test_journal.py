@@ -11,6 +11,7 @@ exactly the check sd_journal_stream_fd(3) documents)."""
 
 import os
 import re
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True   # nothing written in the source tree
@@ -76,6 +77,34 @@ def main(lab):
     lab.eq(sorted(set(level_of(r"stopping"))), [6], "the stop is info (<6>)")
     named = [l for l in lines if l.split(">", 1)[-1].startswith("tlswatchd: ")]
     lab.eq(named, [], "the journal names the program itself: no 'tlswatchd: ' in the text")
+
+    # --- configuration errors, from -t and from a start that fails: errors (<3>),
+    # each line still FILE:LINE: SETTING after the prefix
+    bad = os.path.join(lab.tmp, "bad.conf")
+    with open(bad, "w") as f:
+        f.write('listen = "127.0.0.1:%d";\ntargets = ( { address = 5; },\n'
+                '  { address = "nope"; } );\n' % L.free_port())
+    for args, what in ((["-t", "-c", bad], "-t"), (["-c", bad], "a start")):
+        epath = os.path.join(lab.tmp, "errors.stderr")
+        with open(epath, "wb") as err:
+            st = os.fstat(err.fileno())
+            r = subprocess.run([lab.tlswatchd] + args, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=err, timeout=10, cwd=lab.tmp,
+                               env=dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino)))
+        with open(epath) as f:
+            got = [l for l in f.read().splitlines() if l]
+        lab.eq(r.returncode, 1, "%s of a bad configuration exits 1" % what)
+        lab.check(len(got) == 2 and all(re.match(r"^<3>%s:\d+: targets\.\[[01]\]\.address: "
+                                                 % re.escape(bad), l) for l in got),
+                  "%s: each configuration error is an error (<3>) naming file, line and setting"
+                  % what, "\n".join(got))
+        plain = subprocess.run([lab.tlswatchd] + args, stdin=subprocess.DEVNULL,
+                               capture_output=True, timeout=10, cwd=lab.tmp,
+                               env={k: v for k, v in os.environ.items() if k != "JOURNAL_STREAM"})
+        lines = [l for l in plain.stderr.decode().splitlines() if l]
+        lab.check(len(lines) == 2 and all(l.startswith(bad + ":") for l in lines),
+                  "%s without the journal: the errors start with the file name" % what,
+                  "\n".join(lines))
 
     # --- stderr redirected elsewhere, JOURNAL_STREAM inherited: plain
     lines = run(lab, "tlswatchd-redirected", {"JOURNAL_STREAM": journal}, closed)

@@ -145,6 +145,39 @@ test_prefixes_on_the_journal(void **state)
 	unsetenv("JOURNAL_STREAM");
 }
 
+/* Lines made elsewhere (configuration errors): as they are, one each, an
+ * error or a warning prefix on the journal and no program name anywhere;
+ * a control character that slipped through is escaped. */
+static void
+test_lines(void **state)
+{
+	static const char text[] = "a.conf:3: x: bad\nb.conf:4: y: \x1b[31m\n";
+	int fd = tmpfile_fd();
+	char *out;
+
+	(void)state;
+	unsetenv("JOURNAL_STREAM");
+	log_init("tlswatchd", 0);
+	start_capture(fd);
+	log_lines(1, text);
+	log_lines(0, "c.conf:1: listen: in use");
+	out = stop_capture(fd);
+	assert_string_equal(out, "a.conf:3: x: bad\nb.conf:4: y: \\x1b[31m\n"
+	    "c.conf:1: listen: in use\n");
+	free(out);
+	journal_stream_of(fd, "D:I");
+	log_init("tlswatchd", 0);
+	start_capture(fd);
+	log_lines(1, text);
+	log_lines(0, "c.conf:1: listen: in use");
+	out = stop_capture(fd);
+	assert_string_equal(out, "<3>a.conf:3: x: bad\n<3>b.conf:4: y: \\x1b[31m\n"
+	    "<4>c.conf:1: listen: in use\n");
+	free(out);
+	close(fd);
+	unsetenv("JOURNAL_STREAM");
+}
+
 /* A process whose stderr was redirected keeps the variable it inherited:
  * the line must stay plain on the other stream. */
 static void
@@ -308,6 +341,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plain_without_journal),
 		cmocka_unit_test(test_prefixes_on_the_journal),
+		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_plain_on_another_stream),
 		cmocka_unit_test(test_malformed_journal_stream),
 		cmocka_unit_test(test_fatal_is_err),

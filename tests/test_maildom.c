@@ -144,8 +144,8 @@ test_status_rows(void **state)
 	assert_null(strstr(b.data, "<b>"));
 	b.len = 0;
 	b.data[0] = '\0';
-	mailstatus_html_list(&b, &e, &v);
-	assert_non_null(strstr(b.data, "<tr class=\"mxrows\"><td colspan=\"8\"><table class=\"mx\""));
+	mailstatus_html_list(&b, &e, &v, 14);
+	assert_non_null(strstr(b.data, "<tr class=\"mxrows\"><td colspan=\"14\"><table class=\"mx\""));
 	b.len = 0;
 	b.data[0] = '\0';
 	mailstatus_json(&b, &e, &v);
@@ -162,7 +162,7 @@ test_status_rows(void **state)
 	b.len = 0;
 	b.data[0] = '\0';
 	mailstatus_json(&b, &e, &v);
-	mailstatus_html_list(&b, &e, &v);
+	mailstatus_html_list(&b, &e, &v, 14);
 	mailstatus_html_target(&b, &e, &v);
 	assert_int_equal(b.len, 0);
 	buf_free(&b);

@@ -70,6 +70,7 @@ static const struct {
 	{ "tlswatch_chain_verify_error", "gauge", 1 },
 	{ "tlswatch_chain_earliest_expiry_timestamp_seconds", "gauge", 1 },
 	{ "tlswatch_chain_verified_expiry_timestamp_seconds", "gauge", 1 },
+	{ "tlswatch_chain_last_seen_timestamp_seconds", "gauge", 1 },
 	{ "tlswatch_chain_certificates", "gauge", 1 },
 	{ "tlswatch_chain_issue", "gauge", 1 },
 	{ "tlswatch_chain_changed_timestamp_seconds", "gauge", 1 },
@@ -131,6 +132,7 @@ struct taddr {
 	struct result *result;
 	uint64_t probes_success;
 	uint64_t probes_failure;
+	struct result *last_ok;     /* while result failed: the chain kept */
 };
 
 struct ttarget {
@@ -139,9 +141,18 @@ struct ttarget {
 	struct result *result;
 	uint64_t probes_success;
 	uint64_t probes_failure;
+	struct result *last_ok;     /* while result failed: the chain kept */
 	struct taddr *addrs;        /* addresses = "all" */
 	size_t naddrs;
 };
+
+/* What history_chain_result gives: the result when it succeeded, else the
+ * success kept. */
+static const struct result *
+chain_of(const struct result *r, const struct result *last_ok)
+{
+	return r && r->success ? r : last_ok;
+}
 
 static void
 render_into(struct buf *b, const struct ttarget *t, size_t n, const struct metrics_info *info)
@@ -158,13 +169,15 @@ render_into(struct buf *b, const struct ttarget *t, size_t n, const struct metri
 		mt[i].conf = t[i].conf;
 		if (t[i].naddrs == 0) {
 			rows[k++] = (struct metrics_row){ t[i].labels, NULL, t[i].result,
-				t[i].probes_success, t[i].probes_failure, NULL };
+				t[i].probes_success, t[i].probes_failure,
+				chain_of(t[i].result, t[i].last_ok), NULL };
 			continue;
 		}
 		for (size_t j = 0; j < t[i].naddrs; j++)
 			rows[k++] = (struct metrics_row){ t[i].labels, t[i].addrs[j].address,
 				t[i].addrs[j].result, t[i].addrs[j].probes_success,
-				t[i].addrs[j].probes_failure, NULL };
+				t[i].addrs[j].probes_failure,
+				chain_of(t[i].addrs[j].result, t[i].addrs[j].last_ok), NULL };
 	}
 	metrics_render(b, mt, n, rows, nrows, info);
 	free(rows);
@@ -736,7 +749,8 @@ test_unverified_chain(void **state)
 	out = render(&t, 1);
 	check_structure(out, &t, 1);
 	assert_int_equal(count_prefix(out, "tlswatch_cert_not_after_timestamp_seconds{"), 2);
-	assert_int_equal(count_prefix(out, "tlswatch_chain_"), 0);
+	assert_int_equal(count_prefix(out, "tlswatch_chain_"), 1);
+	assert_int_equal(count_prefix(out, "tlswatch_chain_last_seen_timestamp_seconds{"), 1);
 	free(out);
 #undef L
 	free(t.labels);
@@ -766,6 +780,7 @@ test_verified_chain(void **state)
 	r.verdict.issues = CHAIN_ISSUE(ROOT_INCLUDED) | CHAIN_ISSUE(DUPLICATE) | CHAIN_ISSUE(MISORDERED);
 	r.verdict.earliest_expiry = 1760000000;
 	r.verdict.verified_expiry = 1760000001;
+	r.time = 1700000000.5;
 	t.result = &r;
 
 	out = render(&t, 1);
@@ -782,7 +797,43 @@ test_verified_chain(void **state)
 	assert_int_equal(count_prefix(out, "tlswatch_cert_not_before_timestamp_seconds{target=\"ok\",depth=\"2\""), 1);
 	/* no handshake details: no tls info series */
 	assert_int_equal(count_prefix(out, "tlswatch_tls_"), 0);
+	expect_line(out, "tlswatch_chain_last_seen_timestamp_seconds{target=\"ok\"} 1700000000.500");
 	free(out);
+
+	/* the endpoint goes down: the last chain's certificate and expiry
+	 * series stay, with when it was last seen; the verdict's go */
+	{
+		struct result down;
+
+		result_blank(&down);
+		down.time = 1700000900;
+		down.fail_stage = "connect";
+		down.fail_reason = "refused";
+		t.result = &down;
+		t.last_ok = &r;
+		out = render(&t, 1);
+		check_structure(out, &t, 1);
+		expect_line(out, "tlswatch_probe_success{target=\"ok\"} 0");
+		assert_int_equal(count_prefix(out, "tlswatch_cert_not_after_timestamp_seconds{"), 3);
+		assert_int_equal(count_prefix(out, "tlswatch_cert_not_before_timestamp_seconds{"), 3);
+		expect_line(out, "tlswatch_chain_verified_expiry_timestamp_seconds{target=\"ok\"} "
+		    "1760000001");
+		expect_line(out, "tlswatch_chain_earliest_expiry_timestamp_seconds{target=\"ok\"} "
+		    "1760000000");
+		expect_line(out, "tlswatch_chain_last_seen_timestamp_seconds{target=\"ok\"} "
+		    "1700000000.500");
+		assert_int_equal(count_prefix(out, "tlswatch_chain_verified{"), 0);
+		assert_int_equal(count_prefix(out, "tlswatch_chain_issue{"), 0);
+		assert_int_equal(count_prefix(out, "tlswatch_chain_certificates{"), 0);
+		free(out);
+		/* nothing kept: nothing published */
+		t.last_ok = NULL;
+		out = render(&t, 1);
+		check_structure(out, &t, 1);
+		assert_int_equal(count_prefix(out, "tlswatch_cert_"), 0);
+		assert_int_equal(count_prefix(out, "tlswatch_chain_"), 0);
+		free(out);
+	}
 	free(t.labels);
 	for (size_t i = 0; i < ARRAY_SIZE(certs); i++)
 		cert_del(certs[i]);

@@ -616,6 +616,13 @@ targets = (
     lab.eq(status(e, "good", "crl"), "good", "after the 304 good, probed again, is still good "
            "by the CRL")
     d3.stop(limit=3.0)
+    # Never called good meanwhile: the cache's stale copy is used at once
+    # while it is revalidated, and a verdict still waiting for it keeps the
+    # stored revoked (history.c's hold_late_reasons).
+    log3 = d3.stderr()
+    said = [x for x in log3.splitlines() if "target revoked:" in x and "chain verified" in x]
+    lab.eq(said, [], "restarted on a stale cache, the revoked leaf is never called verified",
+           log3[-3000:])
 
     # Verdict reuse ends at the data's nextUpdate: a leaf whose CRL is due
     # in 15 s (openssl ca -crlsec), probed every 2 s under the default

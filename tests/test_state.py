@@ -187,6 +187,52 @@ def verdict_change(lab):
     srv.stop()
 
 
+def endpoint_down(lab):
+    """An endpoint that goes down keeps its last chain's certificate and
+    expiry series (so an expiry alert does not resolve while the certificate
+    is still on its way out), with when the chain was last seen; after a
+    restart too."""
+    pki = lab.pki()
+    srv = lab.serve_chain(pki.path("good-chain.pem"), pki.path("good.key"))
+    sd = os.path.join(lab.tmp, "down-state")
+    targets = [("down", srv.address)]
+    d = L.Daemon(lab, config(lab, L.free_port(), sd, targets, "1s", "500ms"), name="down1")
+    expo = wait_result(lab, d, ["down"])
+    up_expiry = expo.value("tlswatch_chain_verified_expiry_timestamp_seconds", target="down")
+    lab.check(up_expiry is not None, "down: the verified expiry is published while up")
+    srv.stop()
+    v, expo = d.wait_for(lambda e: e.value("tlswatch_probe_success", target="down") == 0, 20)
+    lab.check(v, "down: the probe fails once the server is gone")
+    lab.promtool(d.scrape_text())
+
+    def kept(expo, what):
+        seen = expo.value("tlswatch_chain_last_seen_timestamp_seconds", target="down")
+        probe = expo.value("tlswatch_probe_timestamp_seconds", target="down")
+        lab.eq(len(expo.find("tlswatch_cert_not_after_timestamp_seconds", target="down")), 2,
+               "%s: both certificates' notAfter series are kept" % what)
+        lab.eq(len(expo.find("tlswatch_cert_not_before_timestamp_seconds", target="down")), 2,
+               "%s: ... and their notBefore" % what)
+        lab.eq(expo.value("tlswatch_chain_verified_expiry_timestamp_seconds", target="down"),
+               up_expiry, "%s: the verified expiry is kept" % what)
+        lab.check(expo.value("tlswatch_chain_earliest_expiry_timestamp_seconds", target="down")
+                  is not None, "%s: the earliest expiry is kept" % what)
+        lab.check(seen is not None and probe is not None and seen < probe,
+                  "%s: chain_last_seen (%s) is before the failing probe (%s)" % (what, seen, probe))
+        lab.eq(expo.value("tlswatch_chain_verified", target="down"), None,
+               "%s: no verdict is published for a probe that saw no chain" % what)
+
+    kept(expo, "down")
+    _, _, body = d.request("GET", "/api/targets/down")
+    t = json.loads(body)
+    lab.check(t.get("failing_since") is not None and t.get("verified_since") is not None,
+              "down: the API says since when it fails and since when it verified",
+              body[:400])
+    d.stop()
+    d = L.Daemon(lab, config(lab, L.free_port(), sd, targets, "1h"), name="down2")
+    kept(d.scrape(check=True), "down, after a restart")
+    d.stop()
+
+
 def damaged_files(lab):
     pki = lab.pki()
     srv = lab.serve_chain(pki.path("good-chain.pem"), pki.path("good.key"))
@@ -309,6 +355,14 @@ def damaged_after_cert(lab):
     lab.check(rc in (0, 1) and "Sanitizer" not in err and "runtime error" not in err,
               "tlswatch show over the damaged directory ends normally (status %d)" % rc,
               out + err)
+    bad = [l for l in err.splitlines() if l.strip().startswith(os.path.join(sd, "targets"))]
+    lab.check(rc == 1 and len(bad) >= 2 and "\\n" not in err,
+              "tlswatch show names each unusable state file on a line of its own", err)
+    # -s, as tlswatchd spells it; a missing directory is called missing
+    missing = os.path.join(lab.tmp, "no-such-state")
+    rc, out, err = L.run_tlswatch(lab, ["show", "-s", missing])
+    lab.check(rc == 1 and "no state directory" in err and missing in err
+              and "unusable" not in err, "tlswatch show -s over a missing directory says so", err)
     for k, n in zip(kinds, names):
         rc, out, err = L.run_tlswatch(lab, ["show", "--state-dir", sd, n])
         want = 0 if k in ("history-20", "intact") else 1
@@ -331,10 +385,15 @@ def read_only(lab):
               'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" "$0" && exec "$@"', sd]
     d = L.Daemon(lab, config(lab, L.free_port(), sd, targets, "500ms", "400ms"), name="ro",
                  prefix=prefix)
-    v, expo = d.wait_for(lambda e: (e.value("tlswatch_state_write_errors_total") or 0) >= 4, 20)
+    # Each probe writes a state file, a certificate file per new certificate
+    # and the anchor's: the errors can reach 4 before both targets probed.
+    v, expo = d.wait_for(lambda e: (e.value("tlswatch_state_write_errors_total") or 0) >= 4
+                         and all(e.value("tlswatch_probe_success", target=n) is not None
+                                 for n in names), 20)
     lab.check(v, "a read-only state_dir counts write errors (>= 4)")
     lab.check(all(expo.value("tlswatch_probe_success", target=n) == 1 for n in names),
-              "with a read-only state_dir the daemon keeps probing")
+              "with a read-only state_dir the daemon keeps probing",
+              [expo.value("tlswatch_probe_success", target=n) for n in names])
     status, _, _ = d.request("GET", "/")
     lab.eq(status, 200, "... and serving the status page")
     warn = [l for l in d.stderr().splitlines() if "cannot" in l and "state_dir" in l and "debug:" not in l]
@@ -428,6 +487,7 @@ def main(lab):
     L.require_tool("nsenter", "util-linux")
     restart_survival(lab)
     verdict_change(lab)
+    endpoint_down(lab)
     damaged_files(lab)
     damaged_after_cert(lab)
     read_only(lab)

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 
 #include "verdict/certs.h"
 #include "serve/json.h"
+#include "serve/query.h"
 #include "serve/status.h"
 #include "core/util.h"
 
@@ -173,12 +175,12 @@ test_classify_fraction(void **state)
 	v.crit.fraction = 1000;
 
 	buf_init(&b);
-	status_html_list(&b, &e, 1, &v);
+	status_html_list(&b, &e, 1, &v, NULL);
 	assert_non_null(strstr(b.data, "warn with less than 33% of the lifetime left, critical with "
 	    "less than 10% of the lifetime left."));
 	buf_free(&b);
 	buf_init(&b);
-	status_json_list(&b, &e, 1, &v);
+	status_json_list(&b, &e, 1, &v, NULL);
 	assert_non_null(strstr(b.data, "\"warn\":\"33%\",\"warn_seconds\":null,"
 	    "\"crit\":\"10%\",\"crit_seconds\":null"));
 	buf_free(&b);
@@ -190,7 +192,7 @@ test_classify_fraction(void **state)
 	buf_free(&b);
 	v.warn = (struct threshold){ 21ULL * 86400 * 1000, 0 };
 	buf_init(&b);
-	status_html_list(&b, &e, 1, &v);
+	status_html_list(&b, &e, 1, &v, NULL);
 	assert_non_null(strstr(b.data, "warn within 21 days, critical with less than 10%"));
 	buf_free(&b);
 	fake_cert_free(six);
@@ -217,14 +219,14 @@ test_hostile_page(void **state)
 	r.ncerts = 1;
 	r.time = 1e9;
 	buf_init(&b);
-	status_html_list(&b, &e, 1, &v);
+	status_html_list(&b, &e, 1, &v, NULL);
 	assert_null(strstr(b.data, "<script>"));
 	assert_null(strstr(b.data, "<b>"));
 	assert_non_null(strstr(b.data, "&lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt;\\n&quot;x\\"));
 	assert_non_null(strstr(b.data, "href=\"/targets/%3Cb%3Ename%3C%2Fb%3E\""));
 	buf_free(&b);
 	buf_init(&b);
-	status_json_list(&b, &e, 1, &v);
+	status_json_list(&b, &e, 1, &v, NULL);
 	assert_non_null(strstr(b.data, "\"leaf_subject\":\"CN=</td><script>alert(1)</script>\\n\\\"x\\\\\""));
 	assert_non_null(strstr(b.data, "\"state\":\"ok\""));
 	buf_free(&b);
@@ -236,11 +238,176 @@ test_hostile_page(void **state)
 	fake_cert_free(c);
 }
 
+/* Parse "a=b&c&..." (no decoding: the HTTP server decodes) with the list's
+ * names: 0 or -1 with *err. */
+static int
+parse(struct query *q, const char *qs, char **err)
+{
+	char *copy = xstrdup(qs), *save = NULL;
+	struct query_arg a[QUERY_MAX_ARGS + 2];
+	size_t n = 0;
+	int rc;
+
+	for (char *t = strtok_r(copy, "&", &save); t && n < ARRAY_SIZE(a);
+	    t = strtok_r(NULL, "&", &save)) {
+		char *eq = strchr(t, '=');
+
+		if (eq)
+			*eq++ = '\0';
+		a[n].name = t;
+		a[n++].value = eq;
+	}
+	rc = query_parse(q, a, n, status_query_names(), err);
+	free(copy);
+	return rc;
+}
+
+static void
+test_query(void **state)
+{
+	struct query q;
+	struct buf b;
+	char *err;
+
+	(void)state;
+	assert_int_equal(parse(&q, "state=failing,unverified&state=crit&label=team=a%b&"
+	    "label=env=&q=Ex&sort=name&order=desc&page=3&per_page=100&refresh=30&"
+	    "columns=name,state,name&format=pem&unknown=1&x", &err), 0);
+	assert_true(q.states == ((1u << STATUS_FAILING) | (1u << STATUS_UNVERIFIED) |
+	    (1u << STATUS_CRIT)));
+	assert_int_equal(q.nlabels, 2);
+	assert_string_equal(q.labels[0].name, "team");
+	assert_string_equal(q.labels[0].value, "a%b");
+	assert_string_equal(q.labels[1].value, "");
+	assert_string_equal(q.text, "Ex");
+	assert_string_equal(status_query_names()->columns[q.sort], "name");
+	assert_true(q.desc && q.page == 3 && q.per_page == 100 && q.refresh == 30 && q.pem);
+	assert_int_equal(q.ncolumns, 2);        /* a column once */
+	query_fini(&q);
+	/* issue= goes on in every link and in the form, as the other filters */
+	assert_int_equal(parse(&q, "issue=weak_key&per_page=1", &err), 0);
+	assert_string_equal(q.issue, "weak_key");
+	{
+		struct status_view v = { NULL, { 21ULL * 86400 * 1000, 0 },
+			{ 7ULL * 86400 * 1000, 0 }, 1e9, "weak_key" };
+		struct status_entry e[2];
+
+		memset(e, 0, sizeof(e));
+		e[0].name = "a";
+		e[1].name = "b";
+		buf_init(&b);
+		status_html_list(&b, e, 2, &v, &q);
+		assert_non_null(strstr(b.data, "<a rel=\"next\" href=\"/?issue=weak_key&amp;per_page=1&amp;page=2\">"));
+		assert_non_null(strstr(b.data, "<input type=\"hidden\" name=\"issue\" value=\"weak_key\">"));
+		buf_free(&b);
+	}
+	query_fini(&q);
+	/* empty form fields are no filter */
+	assert_int_equal(parse(&q, "state=&label=&q=&sort=&page=&per_page=&refresh=", &err), 0);
+	assert_true(q.states == 0 && q.nlabels == 0 && q.text == NULL && q.sort == -1 &&
+	    q.page == 1 && q.per_page == 0 && q.refresh == 0);
+	query_fini(&q);
+	/* refused whole, naming the parameter */
+	static const char *const bad[][2] = {
+		{ "state=ok,nope", "state: unknown value \"nope\" (one of: pending, ok," },
+		{ "sort=evil\x1b[1m", "sort: unknown value \"evil?[1m\"" },
+		{ "state=ok,n\xc3\xa9", "state: unknown value \"n??\" (one of: pending," },
+		{ "label=team", "label: NAME=VALUE wanted" },
+		{ "label=1x=y", "label: the name is not a label name" },
+		{ "page=0", "page: a number from 1 to" },
+		{ "page=-1", "page: a number from 1 to" },
+		{ "page=99999999999999999999", "page: a number from 1 to" },
+		{ "per_page=5001", "per_page: a number from 1 to 5000" },
+		{ "per_page=1e3", "per_page: a number from 1 to 5000" },
+		{ "refresh=4", "refresh: 0 (none) or seconds from 5 to 86400" },
+		{ "order=up", "order: asc or desc" },
+		{ "format=der", "format: pem or html" },
+		{ "columns=name,,bogus", "columns: unknown value \"bogus\"" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_int_equal(parse(&q, bad[i][0], &err), -1);
+		if (strncmp(err, bad[i][1], strlen(bad[i][1])) != 0)
+			fail_msg("%s: got \"%s\", want \"%s...\"", bad[i][0], err, bad[i][1]);
+		assert_true(q.nlabels == 0 && q.text == NULL);
+		free(err);
+	}
+	buf_init(&b);
+	for (int i = 0; i <= QUERY_MAX_LABELS; i++)
+		buf_printf(&b, "%slabel=l%d=v", i ? "&" : "", i);
+	assert_int_equal(parse(&q, b.data, &err), -1);
+	assert_string_equal(err, "label: at most 8");
+	free(err);
+	buf_free(&b);
+	buf_init(&b);
+	for (int i = 0; i <= QUERY_MAX_ARGS; i++)
+		buf_printf(&b, "%sq=%d", i ? "&" : "", i);
+	assert_int_equal(parse(&q, b.data, &err), -1);
+	assert_string_equal(err, "more than 64 parameters");
+	free(err);
+	buf_free(&b);
+	buf_init(&b);
+	buf_puts(&b, "q=");
+	for (int i = 0; i <= QUERY_MAX_VALUE; i++)
+		buf_putc(&b, 'x');
+	assert_int_equal(parse(&q, b.data, &err), -1);
+	assert_string_equal(err, "q: longer than 256 bytes");
+	free(err);
+	buf_free(&b);
+	/* text: a substring, ASCII letters of either case alike */
+	assert_true(query_text_match("CN=Example.ORG", "example.org"));
+	assert_true(query_text_match("abc", ""));
+	assert_false(query_text_match("abc", "abcd"));
+	assert_false(query_text_match(NULL, "a"));
+	assert_false(query_text_match("\xc3\xa9", "\xc3\x89"));   /* not ASCII: as is */
+}
+
+/* Filter, sort and page over entries that are not probed yet and failing
+ * ones; the page numbers clamp. */
+static void
+test_select(void **state)
+{
+	struct status_view v = { NULL, { 21ULL * 86400 * 1000, 0 }, { 7ULL * 86400 * 1000, 0 }, 1e9,
+		NULL };
+	struct status_entry e[7];
+	struct result fail;
+	struct status_selection sel;
+	struct query q;
+	char name[7][16], *err;
+
+	(void)state;
+	memset(e, 0, sizeof(e));
+	memset(&fail, 0, sizeof(fail));
+	fail.fail_stage = "connect";
+	fail.fail_reason = "refused";
+	for (int i = 0; i < 7; i++) {
+		snprintf(name[i], sizeof(name[i]), "n%d%s", i, i % 2 ? "-Odd" : "");
+		e[i].name = name[i];
+		e[i].r = i < 3 ? &fail : NULL;
+	}
+	assert_int_equal(parse(&q, "state=pending&q=odd&sort=name&order=desc&per_page=1&page=2",
+	    &err), 0);
+	status_select(e, 7, &v, &q, 250, &sel);
+	assert_int_equal(sel.total, 7);
+	assert_int_equal(sel.counts[STATUS_FAILING], 3);
+	assert_int_equal(sel.counts[STATUS_PENDING], 4);
+	assert_int_equal(sel.matched, 2);     /* n3-Odd, n5-Odd */
+	assert_int_equal(sel.pages, 2);
+	assert_int_equal(sel.count, 1);
+	assert_string_equal(e[sel.first].name, "n3-Odd");
+	query_fini(&q);
+	assert_int_equal(parse(&q, "page=99", &err), 0);
+	status_select(e, 7, &v, &q, 5, &sel);
+	assert_true(sel.page == 2 && sel.pages == 2 && sel.first == 5 && sel.count == 2);
+	query_fini(&q);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_str),
+		cmocka_unit_test(test_query),
+		cmocka_unit_test(test_select),
 		cmocka_unit_test(test_html_escape),
 		cmocka_unit_test(test_url_escape),
 		cmocka_unit_test(test_classify_and_sort),

@@ -348,8 +348,30 @@ test_failure_kept(void **state)
 	const struct result *r2;
 	struct result *f;
 
+	struct result *ok;
+	struct der anchor;
+	struct cert *path[2];
+	char *apath;
+
 	(void)state;
-	record(s, h, make_result(chain, 1, 100, 1));
+	ok = make_result(chain, 1, 100, 1);
+	ok->verdict.verified_expiry = 1999999999;
+	/* the verified path ends at an anchor that was not presented: its
+	 * DER comes with the verdict, once, for the store to keep */
+	anchor = make_cert("Anchor", 9);
+	path[0] = ok->certs[0];
+	path[1] = cert_get(anchor.data, anchor.len);
+	verdict_set_path(&ok->verdict, path, 2);
+	ok->verdict.anchor_der = (unsigned char *)anchor.data;
+	ok->verdict.anchor_len = anchor.len;
+	apath = xasprintf("%s/certs/%s.pem", dir, path[1]->sha256);
+	record(s, h, ok);
+	assert_int_equal(access(apath, R_OK), 0);
+	assert_null(history_result(h, NULL)->verdict.anchor_der);
+	ok = make_result(chain, 1, 150, 1);
+	ok->verdict.verified_expiry = 1999999999;
+	verdict_set_path(&ok->verdict, path, 2);
+	record(s, h, ok);
 	f = xcalloc(1, sizeof(*f));
 	f->time = 200;
 	f->fail_stage = "connect";
@@ -369,6 +391,27 @@ test_failure_kept(void **state)
 	assert_string_equal(r2->fail_detail, "Connection refused");
 	assert_int_equal(st->chain.n, 1);
 	assert_non_null(st->certs[0]);
+	/* the path, anchor included, with its expiry; the probe history; when
+	 * the chain was last seen and since when probes fail */
+	assert_int_equal(st->path.n, 2);
+	assert_ptr_equal(st->path_certs[1], path[1]);
+	assert_true(st->path_expiry == 1999999999);
+	assert_true(st->chain_seen == 150);
+	assert_true(st->failing_since == 200 && st->verified_since == 100);
+	assert_int_equal(st->nruns, 2);
+	assert_false(st->runs[0].success);
+	assert_string_equal(st->runs[0].fail_stage, "connect");
+	assert_true(st->runs[0].since == 200 && st->runs[0].until == 200);
+	assert_int_equal(st->runs[0].count, 1);
+	assert_true(st->runs[1].success && st->runs[1].verified);
+	assert_true(st->runs[1].since == 100 && st->runs[1].until == 150);
+	assert_int_equal(st->runs[1].count, 2);
+	/* so the last chain is published again after a restart */
+	assert_non_null(history_chain_result(h2, NULL));
+	assert_true(history_chain_result(h2, NULL)->time == 150);
+	assert_true(history_chain_result(h2, NULL)->verdict.verified_expiry == 1999999999);
+	cert_put(path[1]);
+	free(apath);
 	history_free(h);
 	history_free(h2);
 	store_free(s);

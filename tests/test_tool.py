@@ -138,6 +138,96 @@ def main(lab):
     lab.check(rc == 2 and obj.get("fail_stage") == "connect" and obj.get("fail_reason") == "refused",
               "--json for a refused port: CRITICAL with stage and reason", out)
 
+    # monitoring-plugins spellings: -H/-p, -S, -w/-c/-t, -4, -q
+    host, port = good.address.rsplit(":", 1)
+    rc, out = check(lab, "-H -p -S -w -c -t -4", ["-H", host, "-p", port, "-S", "good.test",
+                    "--cafile", ca, "-w", "100d", "-c", "3d", "-t", "5s", "-4"], "WARNING",
+                    r"expires in (89|90)\.\d days", r"days_left=(89|90)\.\d+;100;3")
+    rc, out = check(lab, "-q", [good.address, "-q"] + sni, "OK")
+    lab.eq(len(out.splitlines()), 1, "-q prints the first line only", out)
+    # -4/-6: a name with both families (a hosts file of ours, CARES_HOSTS)
+    # where only 127.0.0.1 listens
+    hosts = os.path.join(lab.tmp, "hosts")
+    with open(hosts, "w") as f:
+        f.write("127.0.0.1 both.test\n::1 both.test\n")
+    os.environ["CARES_HOSTS"] = hosts
+    try:
+        check(lab, "-4 to a name of both families", ["-H", "both.test", "-p", port, "-4"] + sni,
+              "OK")
+        check(lab, "-6 to it: ::1 does not listen", ["-H", "both.test", "-p", port, "-6"] + sni,
+              "CRITICAL", r"connect failed")
+    finally:
+        del os.environ["CARES_HOSTS"]
+    check(lab, "-H and HOST:PORT both", ["-H", host, good.address] + sni, "UNKNOWN",
+          "one of HOST:PORT")
+    check(lab, "-p without -H", [good.address, "-p", port] + sni, "UNKNOWN", "one of HOST:PORT")
+    # a hostname mismatch names the name asked for and the names presented
+    check(lab, "mismatch names both sides", [good.address, "-S", "other.test", "--cafile", ca],
+          "CRITICAL", r"hostname_mismatch \(expected other\.test; the certificate names "
+          r"DNS:good\.test, DNS:localhost, IP:127\.0\.0\.1, IP:::1\)")
+    check(lab, "--no-verify-hostname", [good.address, "-S", "other.test", "--cafile", ca,
+          "--no-verify-hostname"], "OK", r"chain verified")
+    # --priority: TLS 1.2 only is what the handshake gets; a bad string is UNKNOWN
+    rc, out = check(lab, "--priority", [good.address, "--priority",
+                    "NORMAL:-VERS-ALL:+VERS-TLS1.2"] + sni, "OK")
+    lab.check("TLS1.2" in out, "--priority NORMAL:-VERS-ALL:+VERS-TLS1.2: a TLS 1.2 handshake",
+              out[:400])
+    check(lab, "bad --priority", [good.address, "--priority", "NORMAL:+NOPE"] + sni, "UNKNOWN",
+          "NOPE|priority")
+    # a client certificate, to a server that requires one (TLS 1.2: the refusal
+    # comes within the handshake)
+    mtls = lab.serve_chain(pki.path("good-chain.pem"), pki.path("good.key"), extra=[
+        "-Verify", "1", "-verify_return_error", "-CAfile", ca, "-tls1_2"])
+    client_chain = os.path.join(lab.tmp, "client-chain.pem")
+    with open(client_chain, "w") as f:
+        for part in ("client.pem", "int.pem"):
+            with open(pki.path(part)) as g:
+                f.write(g.read())
+    check(lab, "no client certificate where one is required", [mtls.address] + sni, "CRITICAL",
+          "handshake failed")
+    check(lab, "--client-cert/--client-key", [mtls.address, "--client-cert", client_chain,
+          "--client-key", pki.path("client.key")] + sni, "OK", "chain verified")
+    check(lab, "--client-cert alone", [mtls.address, "--client-cert", client_chain] + sni,
+          "UNKNOWN", "go together")
+    mtls.stop()
+    # --file: a local chain, no network
+    rc, out = check(lab, "--file good", ["--file", pki.path("good-chain.pem"), "-S", "good.test",
+                    "--cafile", ca], "OK", r"chain verified, expires in (89|90)\.\d days")
+    lab.check("Read file " in out and "Subject:    CN=good.test" in out,
+              "--file prints the chain it read", out[:400])
+    check(lab, "--file incomplete (leaf only)", ["--file", pki.path("noint-chain.pem"), "-S",
+          "good.test", "--cafile", ca], "CRITICAL", r"chain does not verify: .*issuer")
+    check(lab, "--file expired", ["--file", pki.path("expired-chain.pem"), "-S", "good.test",
+          "--cafile", ca], "CRITICAL", r"chain does not verify: expired")
+    check(lab, "--file without -S: no name check", ["--file", pki.path("good-chain.pem"),
+          "--cafile", ca], "OK", r"chain verified")
+    check(lab, "--file, wrong name", ["--file", pki.path("good-chain.pem"), "-S", "other.test",
+          "--cafile", ca], "CRITICAL", r"hostname_mismatch \(expected other\.test")
+    notpem = os.path.join(lab.tmp, "not.pem")
+    with open(notpem, "w") as f:
+        f.write("hello\n")
+    check(lab, "--file with no certificate", ["--file", notpem], "UNKNOWN", "no PEM certificate")
+    check(lab, "--file missing", ["--file", os.path.join(lab.tmp, "nope.pem")], "UNKNOWN",
+          "nope.pem")
+    rc, out, err = L.run_tlswatch(lab, ["check", "--file", pki.path("good-chain.pem"), "-S",
+                                        "good.test", "--cafile", ca, "--json"])
+    obj = json.loads(out) if out.startswith("{") else {}
+    lab.check(rc == 0 and obj.get("status") == "OK" and len(obj.get("chain", [])) == 2,
+              "--file --json: the object with both certificates", out[:300])
+
+    # --json asked: UNKNOWN is JSON too (a bad trust file, a bad flag before --json)
+    for what, args in (("a missing --cafile", ["check", good.address, "--cafile",
+                                               os.path.join(lab.tmp, "no-such-ca.pem"), "--json"]),
+                       ("a bad flag", ["check", "--no-such-flag", good.address, "--json"]),
+                       ("a bad --warn", ["check", good.address, "--json", "--warn", "213503982339d"])):
+        rc, out, err = L.run_tlswatch(lab, args)
+        try:
+            obj = json.loads(out)
+        except ValueError:
+            obj = {}
+        lab.check(rc == 3 and obj.get("status") == "UNKNOWN" and obj.get("exit") == 3
+                  and obj.get("summary"), "--json with %s: an UNKNOWN JSON object" % what, out)
+
     # --pem: exactly the certificates presented
     rc, out, err = L.run_tlswatch(lab, ["check", good.address, "--pem"] + sni)
     got = [ssl.PEM_cert_to_DER_cert(b) for b in L.pem_blocks(out)]
@@ -158,6 +248,14 @@ def main(lab):
     lab.check(rc == 0 and "check" in out and "show" in out, "tlswatch --help lists the commands", out)
     rc, out, err = L.run_tlswatch(lab, ["check", "--help"])
     lab.check(rc == 0 and "--servername" in out and "--json" in out, "tlswatch check --help", out)
+    # --help and the man page name the same options
+    man = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "man", "tlswatch.1")
+    with open(man) as f:
+        page = f.read().replace("\\-", "-")
+    opts = sorted(set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+|-[A-Za-z0-9])\b", out)))
+    lab.check(opts and all(o in page for o in opts),
+              "every option of check --help is in tlswatch(1)",
+              "missing: %s" % [o for o in opts if o not in page])
     rc, out, err = L.run_tlswatch(lab, ["show", "--help"])
     lab.check(rc == 0 and "--state-dir" in out, "tlswatch show --help", out)
     rc, out, err = L.run_tlswatch(lab, ["frobnicate"])

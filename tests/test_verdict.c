@@ -283,7 +283,7 @@ test_metrics(void **state)
 	memset(&mt, 0, sizeof(mt));
 	mt.labels = "target=\"t\"";
 	mt.conf = &ct;
-	row = (struct metrics_row){ "target=\"t\"", NULL, &r, 1, 0, NULL };
+	row = (struct metrics_row){ "target=\"t\"", NULL, &r, 1, 0, &r, NULL };
 	buf_init(&b);
 	metrics_render(&b, &mt, 1, &row, 1, &info);
 	assert_non_null(strstr(b.data, "# HELP tlswatch_test_value A test check's own family.\n"

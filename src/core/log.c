@@ -161,6 +161,39 @@ log_debug(const char *fmt, ...)
 }
 
 void
+log_lines(int error, const char *text)
+{
+	int journal = log_to_journal();
+	const char *p = text, *nl;
+	struct buf b;
+
+	buf_init(&b);
+	while (p && *p) {
+		size_t len;
+
+		nl = strchr(p, '\n');
+		len = nl ? (size_t)(nl - p) : strlen(p);
+		if (journal)
+			buf_printf(&b, "<%d>", error ? LOG_ERR : LOG_WARNING);
+		/* escaped by whoever made them; term_escape leaves that as it is
+		 * and catches anything that was not */
+		{
+			char *line = xstrndup(p, len);
+
+			term_escape(&b, line);
+			free(line);
+		}
+		buf_putc(&b, '\n');
+		p = nl ? nl + 1 : NULL;
+	}
+	if (b.len) {
+		fwrite(b.data, 1, b.len, stderr);
+		fflush(stderr);
+	}
+	buf_free(&b);
+}
+
+void
 fatal(const char *fmt, ...)
 {
 	int saved = errno;

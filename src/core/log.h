@@ -17,6 +17,11 @@ void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Lines already escaped (configuration errors, FILE:LINE: first so that
+ * editors can jump to them) as they are, one per line of text: with the
+ * priority's prefix on the journal (error: <3>, else warning <4>), without
+ * the program's name elsewhere. */
+void log_lines(int error, const char *text);
 __attribute__((noreturn)) void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 __attribute__((noreturn)) void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -103,7 +103,9 @@ parse_time(const char *v, double *out)
 	if (errno != 0 || end == v || *end != '\0' || !isfinite(d) || d < 0 ||
 	    d > (double)TIME_MAX_EPOCH)
 		return -1;
-	*out = d;
+	/* to the milliseconds the file is written in, so that what is read
+	 * is what would be written again (fuzz_fetch_meta's round trip) */
+	*out = (double)(int64_t)(d * 1000.0 + 0.5) / 1000.0;   /* d >= 0 */
 	return 0;
 }
 

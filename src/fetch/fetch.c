@@ -55,6 +55,7 @@ enum pending {
 	P_OK,            /* a new body */
 	P_NOT_MODIFIED,  /* revalidated */
 	P_ERROR,         /* a failure (with the stale body when there is one) */
+	P_STALE,         /* past its freshness, served while it is revalidated */
 };
 
 struct body {
@@ -90,6 +91,8 @@ struct fetch_entry {
 	enum entry_state state;
 	enum pending pending;
 	int loaded;                     /* the disk was asked once this run */
+	int revalidate;                 /* a stale body is being delivered: ask the
+	                                 * server once its waiters have it */
 	int have_meta;                  /* a body is cached (on disk, or in memory) */
 	struct cache_meta meta;
 	struct body *body;              /* in memory: see above */
@@ -140,6 +143,7 @@ struct fetch {
 	struct {
 		fetch_fresh_fn fn;
 		void *arg;
+		int stale_first;        /* fetch_set_stale_first */
 	} fresh[FETCH_NKINDS];
 	struct fetch_entry **table;
 	size_t nbuckets, nentries;
@@ -495,6 +499,7 @@ read_done(struct fetch_entry *e, struct io_job *j)
 		deliver(e);
 		return;
 	}
+	e->revalidate = 0;      /* nothing stale to give: the waiters wait for the server */
 	e->pending = P_NONE;
 	e->state = E_IDLE;
 	start_request(e);
@@ -643,7 +648,8 @@ fill_result(const struct fetch_entry *e, struct fetch_result *r)
 		r->error_text = e->error_text;
 	}
 	r->http_status = e->pending == P_CACHED ? 0 : e->http_status;
-	r->from_cache = e->pending == P_CACHED;
+	r->from_cache = e->pending == P_CACHED || e->pending == P_STALE;
+	r->stale = e->pending == P_STALE;
 	r->not_modified = e->pending == P_NOT_MODIFIED;
 	if (e->have_meta && e->body != NULL) {
 		r->body = e->body->data;
@@ -689,10 +695,16 @@ deliver(struct fetch_entry *e)
 		free(w);
 	}
 	body_unref(hold);
-	if (e->whead != NULL)
+	if (e->revalidate) {
+		/* the stale body is out: now the server, for whoever asks next */
+		e->revalidate = 0;
+		if (e->state == E_IDLE)
+			start_request(e);
+	} else if (e->whead != NULL) {
 		kick(e);        /* fetched again from a callback */
-	else
+	} else {
 		maybe_drop_body(e);
+	}
 }
 
 /* Deliver e->pending, reading the body back first when it is on disk only. */
@@ -732,6 +744,12 @@ advance(struct fetch_entry *e)
 	}
 	if (e->error_until > loop_now(f->loop)) {
 		prepare_delivery(e, P_ERROR);
+		return;
+	}
+	if (e->have_meta && f->fresh[e->kind].stale_first) {
+		/* what the cache holds now, the server's word after */
+		e->revalidate = 1;
+		prepare_delivery(e, P_STALE);
 		return;
 	}
 	start_request(e);
@@ -1278,6 +1296,13 @@ fetch_set_freshness(struct fetch *f, enum fetch_kind kind, fetch_fresh_fn fn, vo
 		return;
 	f->fresh[kind].fn = fn;
 	f->fresh[kind].arg = arg;
+}
+
+void
+fetch_set_stale_first(struct fetch *f, enum fetch_kind kind, int on)
+{
+	if ((unsigned)kind < FETCH_NKINDS)
+		f->fresh[kind].stale_first = on != 0;
 }
 
 struct fetch_waiter *

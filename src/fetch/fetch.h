@@ -90,6 +90,8 @@ struct fetch_result {
 	long http_status;           /* of the last answer; 0: none (or from the cache) */
 	int from_cache;             /* no request was made: the cache was fresh */
 	int not_modified;           /* a request was made and answered 304 */
+	int stale;                  /* from the cache past its freshness, while a
+	                             * request revalidates it (fetch_set_stale_first) */
 	/* The body: current when error is FETCH_ERR_NONE; with an error, the
 	 * last good body (stale, may still be usable to the caller) or NULL. */
 	const unsigned char *body;
@@ -125,6 +127,12 @@ void fetch_set_settings(struct fetch *f, const struct fetch_settings *s);
 /* The freshness rule of kind (default: none, every fetch asks the server,
  * conditionally when it can). */
 void fetch_set_freshness(struct fetch *f, enum fetch_kind kind, fetch_fresh_fn fn, void *arg);
+/* When on, a fetch of kind whose cached body is past its freshness gets
+ * that body at once (from_cache and stale set, no error), and the request
+ * that revalidates it runs after: for bodies that judge their own validity
+ * (a CRL's or an OCSP response's nextUpdate), so a restart never waits for
+ * the network to know what the cache already says. Default off. */
+void fetch_set_stale_first(struct fetch *f, enum fetch_kind kind, int on);
 
 /* Fetch url for cb: from the cache when fresh, else joining the request in
  * flight for it, else a new (conditional when possible) request, queued

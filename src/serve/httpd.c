@@ -36,6 +36,7 @@
 #include "serve/gzip.h"
 #include "serve/httpd.h"
 #include "serve/metrics.h"
+#include "serve/query.h"
 #include "serve/ratelimit.h"
 #include "serve/webtls.h"
 
@@ -727,10 +728,23 @@ httpd_client_ok(const struct httpd *h, struct MHD_Connection *conn)
 	return ci != NULL && webtls_client_verified(ci->tls_session);
 }
 
-static const char *
-httpd_query(void *req, const char *key)
+/* The query string's parameters, as libmicrohttpd decoded them. */
+struct page_args {
+	struct query_arg a[QUERY_MAX_ARGS + 1];
+	size_t n;
+};
+
+static enum MHD_Result
+page_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
-	return MHD_lookup_connection_value(req, MHD_GET_ARGUMENT_KIND, key);
+	struct page_args *pa = cls;
+
+	(void)kind;
+	if (pa->n == ARRAY_SIZE(pa->a))
+		return MHD_NO;          /* one past the bound says "too many" */
+	pa->a[pa->n].name = key;
+	pa->a[pa->n++].value = value;
+	return MHD_YES;
 }
 
 /* The status pages (status.c), same methods as /metrics. */
@@ -739,12 +753,15 @@ httpd_page(struct httpd *h, struct MHD_Connection *conn, const char *url,
     const char *method)
 {
 	const char *type = NULL;
+	struct page_args pa;
 	struct buf b;
 	size_t len;
 	int status;
 
+	pa.n = 0;
+	(void)MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, page_arg, &pa);
 	buf_init(&b);
-	status = h->page(h->page_arg, url, httpd_query, conn, &b, &type);
+	status = h->page(h->page_arg, url, pa.a, pa.n, &b, &type);
 	if (status == 0) {
 		buf_free(&b);
 		return httpd_text(h, conn, MHD_HTTP_NOT_FOUND, httpd_not_found,

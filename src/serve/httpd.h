@@ -34,13 +34,13 @@ void httpd_quiesce(struct httpd *h, int stop_listening);
 void httpd_set_draining(struct httpd *h);
 /* Connections open now. */
 unsigned httpd_connections(const struct httpd *h);
-/* A page's view of the request's query string: the decoded value of key
- * (req is the page's request), or NULL when absent. */
-typedef const char *(*httpd_query_fn)(void *req, const char *key);
 /* Pages beside /metrics and /healthz: fn returns 0 when url is not one of
- * its pages, else the HTTP status, with the body in out. */
-typedef int (*httpd_page_fn)(void *arg, const char *url, httpd_query_fn query, void *req,
-                             struct buf *out, const char **content_type);
+ * its pages, else the HTTP status, with the body in out. args are the
+ * query string's parameters, decoded, in order (at most QUERY_MAX_ARGS + 1:
+ * a count above QUERY_MAX_ARGS means there were too many). */
+struct query_arg;
+typedef int (*httpd_page_fn)(void *arg, const char *url, const struct query_arg *args,
+                             size_t nargs, struct buf *out, const char **content_type);
 void httpd_set_pages(struct httpd *h, httpd_page_fn fn, void *arg);
 /* /metrics off the event loop: take (loop thread, quick: what is published
  * now, kept alive until release) and release (loop thread) bracket render

@@ -156,11 +156,13 @@ html_table(struct buf *b, const struct status_entry *e, const struct status_view
 }
 
 void
-mailstatus_html_list(struct buf *b, const struct status_entry *e, const struct status_view *v)
+mailstatus_html_list(struct buf *b, const struct status_entry *e, const struct status_view *v,
+    size_t ncols)
 {
 	if (e->mail == NULL || e->hist == NULL)
 		return;
-	buf_puts(b, "<tr class=\"mxrows\"><td colspan=\"8\">");
+	/* one cell across every column the list shows */
+	buf_printf(b, "<tr class=\"mxrows\"><td colspan=\"%zu\">", ncols ? ncols : 1);
 	html_table(b, e, v, "mx-list");
 	buf_puts(b, "</td></tr>\n");
 }

@@ -7,9 +7,9 @@
 #include "serve/status.h"
 
 /* The domain's rows as one table row of the list (under the domain's own
- * row, spanning its columns). Nothing when e is not a mail domain. */
+ * row, spanning its ncols columns). Nothing when e is not a mail domain. */
 void mailstatus_html_list(struct buf *b, const struct status_entry *e,
-                          const struct status_view *v);
+                          const struct status_view *v, size_t ncols);
 /* The domain's rows as a section of its own page. Nothing as above. */
 void mailstatus_html_target(struct buf *b, const struct status_entry *e,
                             const struct status_view *v);

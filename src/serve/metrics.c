@@ -13,6 +13,7 @@
 
 #include "core/log.h"
 #include "serve/metrics.h"
+#include "verdict/expiry.h"
 #include "state/store.h"
 #include "verdict/verdict.h"
 
@@ -505,8 +506,30 @@ cert_slot(struct cert_index *ix, const struct cert *c)
 	return &ix->slots[i];
 }
 
+/* The result whose certificates a row publishes: the last one when it has
+ * any (a handshake may fail after they came), else the last chain kept. */
+static const struct result *
+shown_certs(const struct metrics_row *t)
+{
+	return t->result && t->result->ncerts ? t->result : t->chain;
+}
+
+/* The result whose chain expiries a row publishes: the last chain kept
+ * (the last result when it succeeded), or for a row made without one (a
+ * /probe answer) the result when it succeeded. */
+static const struct result *
+shown_chain(const struct metrics_row *t)
+{
+	if (t->chain)
+		return t->chain;
+	return t->result && t->result->success ? t->result : NULL;
+}
+
 /* One series per certificate presented, whether the chain verified or not:
- * an expiring certificate matters most when something else is also wrong. */
+ * an expiring certificate matters most when something else is also wrong,
+ * the endpoint going down included, so a failing target keeps the series
+ * of the last chain it presented (tlswatch_chain_last_seen_timestamp_seconds
+ * says when). */
 static void
 render_certs(struct buf *out, const struct metrics_row *targets, size_t n,
     const struct family *f, int after, struct cert_index *ix)
@@ -516,7 +539,7 @@ render_certs(struct buf *out, const struct metrics_row *targets, size_t n,
 
 	for (size_t k = 0; k < n; k++) {
 		t = &targets[k];
-		if ((r = t->result) == NULL)
+		if ((r = shown_certs(t)) == NULL)
 			continue;
 		for (size_t i = 0; i < r->ncerts; i++) {
 			const struct cert *c = r->certs[i];
@@ -544,7 +567,8 @@ render_certs(struct buf *out, const struct metrics_row *targets, size_t n,
 }
 
 static void
-render_chain(struct buf *out, const struct metrics_row *targets, size_t n)
+render_chain(struct buf *out, const struct metrics_row *targets, size_t n,
+    const struct metrics_info *info)
 {
 	const struct metrics_row *t;
 	const struct result *r;
@@ -576,24 +600,67 @@ render_chain(struct buf *out, const struct metrics_row *targets, size_t n)
 		}
 	}
 
+	/* the expiries, like the certificates, of the last chain presented,
+	 * while probes fail too */
 	f = family(out, "tlswatch_chain_earliest_expiry_timestamp_seconds", "gauge",
-	    "Earliest notAfter over the presented certificates.");
+	    "Earliest notAfter over the presented certificates (of the last chain "
+	    "presented, while probes fail).");
 	for (size_t k = 0; k < n; k++) {
 		t = &targets[k];
-		if ((r = t->result) == NULL || !r->success)
+		if ((r = shown_chain(t)) == NULL)
 			continue;
 		row_series(out, &f, t);
 		end_i64(out, r->verdict.earliest_expiry);
 	}
 
 	f = family(out, "tlswatch_chain_verified_expiry_timestamp_seconds", "gauge",
-	    "Earliest notAfter over the verified path, leaf to trust anchor.");
+	    "Earliest notAfter over the verified path, leaf to trust anchor (of the "
+	    "last chain presented, while probes fail).");
 	for (size_t k = 0; k < n; k++) {
 		t = &targets[k];
-		if ((r = t->result) == NULL || !r->success || !r->verdict.verified)
+		if ((r = shown_chain(t)) == NULL || !r->verdict.verified)
 			continue;
 		row_series(out, &f, t);
 		end_i64(out, r->verdict.verified_expiry);
+	}
+
+	/* the thresholds the expiries are judged by, in seconds for this
+	 * chain (a fraction of the lifetime differs per certificate): the
+	 * rules compare one to one */
+	for (int w = 0; w < 2 && info && info->warn && info->crit; w++) {
+		const struct threshold *th = w == 0 ? info->warn : info->crit;
+
+		f = family(out, w == 0 ? "tlswatch_expiry_warn_seconds" :
+		    "tlswatch_expiry_crit_seconds", "gauge", w == 0 ?
+		    "The configured warn in seconds before the chain's expiry (for its "
+		    "lifetime when a fraction): within it, a warning." :
+		    "The configured crit in seconds before the chain's expiry (for its "
+		    "lifetime when a fraction): within it, critical.");
+		for (size_t k = 0; k < n; k++) {
+			int64_t exp;
+			double secs;
+
+			t = &targets[k];
+			if ((r = shown_chain(t)) == NULL)
+				continue;
+			exp = verdict_expiry(&r->verdict);
+			secs = threshold_seconds(th, expiry_lifetime(r->certs, r->ncerts, exp));
+			if (exp == 0 || secs < 0)
+				continue;
+			row_series(out, &f, t);
+			end_fixed(out, secs, 3);
+		}
+	}
+
+	f = family(out, "tlswatch_chain_last_seen_timestamp_seconds", "gauge",
+	    "When the chain whose certificate and expiry series are published was "
+	    "last presented: the last probe's time while probes succeed.");
+	for (size_t k = 0; k < n; k++) {
+		t = &targets[k];
+		if ((r = shown_certs(t)) == NULL)
+			continue;
+		row_series(out, &f, t);
+		end_fixed(out, r->time, 3);
 	}
 
 	f = family(out, "tlswatch_chain_certificates", "gauge",
@@ -1052,7 +1119,8 @@ metrics_render_reload(struct buf *out, int ok, double success_time)
 
 /* What one probe says, per row: every family but the target's own. */
 static void
-render_rows(struct buf *out, const struct metrics_row *rows, size_t nv, int counters)
+render_rows(struct buf *out, const struct metrics_row *rows, size_t nv, int counters,
+    const struct metrics_info *info)
 {
 	struct cert_index ix = { NULL, 0, 0, { NULL, 0, 0, NULL, NULL, 0 } };
 	struct family f;
@@ -1067,7 +1135,7 @@ render_rows(struct buf *out, const struct metrics_row *rows, size_t nv, int coun
 	render_certs(out, rows, nv, &f, 0, &ix);
 	free(ix.slots);
 	buf_free(&ix.text);
-	render_chain(out, rows, nv);
+	render_chain(out, rows, nv, info);
 	render_handshake(out, rows, nv);
 	render_cert_issues(out, rows, nv);
 	render_checks(out, rows, nv);
@@ -1076,7 +1144,7 @@ render_rows(struct buf *out, const struct metrics_row *rows, size_t nv, int coun
 void
 metrics_render_rows(struct buf *out, const struct metrics_row *rows, size_t n)
 {
-	render_rows(out, rows, n, 0);
+	render_rows(out, rows, n, 0, NULL);
 	terminate(out);
 }
 
@@ -1118,7 +1186,7 @@ metrics_render(struct buf *out, const struct metrics_target *targets, size_t n,
 	render_schedule(out, targets, n);
 	/* From here on, a target probed at every address is one row per
 	 * address, labelled with it. */
-	render_rows(out, rows, nv, 1);
+	render_rows(out, rows, nv, 1, info);
 	render_memory(out, targets, n, info);
 	if (info->fetch != NULL)
 		render_fetch(out, info->fetch);

@@ -11,6 +11,8 @@
 
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
+struct threshold;
+
 struct metrics_info {
 	const char *version;        /* tlswatch version */
 	const char *gnutls_version; /* runtime GnuTLS version */
@@ -24,6 +26,10 @@ struct metrics_info {
 	int have_store;             /* state is kept on disk */
 	uint64_t state_write_errors;
 	const struct fetch_stats *fetch;  /* the fetcher's counters; NULL: none */
+	/* the configuration's warn and crit, which the status page and the
+	 * STATUS= line judge by: exported per row, in seconds for its chain,
+	 * for the rules to compare with; NULL: not exported */
+	const struct threshold *warn, *crit;
 };
 
 /* Append a label value escaped as the format requires: backslash, double
@@ -58,6 +64,9 @@ struct metrics_row {
 	const struct result *result;         /* NULL: not probed yet */
 	uint64_t probes_success;
 	uint64_t probes_failure;
+	const struct result *chain;          /* the last that presented a chain:
+	                                      * result, or while it fails the
+	                                      * success before; NULL: none */
 	char *extra;                         /* more label pairs (",mx=\"...\""), escaped;
 	                                      * NULL: none (mailmetrics.c's) */
 };

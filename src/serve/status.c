@@ -1,5 +1,7 @@
 /*
- * status.c - the status page (HTML) and the JSON API.
+ * status.c - what the status page and the JSON API share (states, escapers,
+ * the document's head, one target's summary), one target's page, JSON and
+ * PEM, and the routes; the list of targets is statuslist.c's.
  *
  * Everything shown about a certificate was chosen by whoever runs the
  * server, so every field goes through html_escape or json_str, and names in
@@ -12,10 +14,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "conf/conf.h"
+#include "probe/starttls.h"
 #include "verdict/certinfo.h"
 #include "verdict/certs.h"
 #include "verdict/verdict.h"
 #include "serve/json.h"
+#include "serve/query.h"
 #include "serve/mailstatus.h"
 #include "sched.h"
 #include "state/history.h"
@@ -23,8 +28,27 @@
 
 #define HTML_CONTENT_TYPE "text/html; charset=utf-8"
 #define JSON_CONTENT_TYPE "application/json"
+#define TEXT_CONTENT_TYPE "text/plain; charset=utf-8"
+/* RFC 8555 section 9.1: a certificate chain in PEM */
+#define PEM_CONTENT_TYPE "application/pem-certificate-chain"
 
-static const char *const state_names[] = {
+/* Each state: its name (filters, JSON, the row's class), what the page
+ * calls it and its colour. One line per state. */
+static const struct {
+	const char *label;
+	const char *colour;
+	int rank;            /* sort=state: worst first */
+} states[STATUS_NSTATES] = {
+	[STATUS_PENDING] = { "not probed yet", "#f0f0f0", 50 },
+	[STATUS_OK] = { "ok", "#d4f4d4", 40 },
+	[STATUS_WARN] = { "expires soon", "#fff1a8", 30 },
+	[STATUS_CRIT] = { "expires very soon", "#ffc58a", 20 },
+	[STATUS_UNVERIFIED] = { "not verified", "#f7b0b0", 10 },
+	[STATUS_FAILING] = { "probe failing", "#d6c6ef", 0 },
+	[STATUS_REVOKED] = { "revoked", "#8b1a1a", 5 },
+};
+
+const char *const status_state_names[STATUS_NSTATES] = {
 	[STATUS_PENDING] = "pending",
 	[STATUS_OK] = "ok",
 	[STATUS_WARN] = "warn",
@@ -34,38 +58,39 @@ static const char *const state_names[] = {
 	[STATUS_REVOKED] = "revoked",
 };
 
-static const char *const state_labels[] = {
-	[STATUS_PENDING] = "not probed yet",
-	[STATUS_OK] = "ok",
-	[STATUS_WARN] = "expires soon",
-	[STATUS_CRIT] = "expires very soon",
-	[STATUS_UNVERIFIED] = "not verified",
-	[STATUS_FAILING] = "probe failing",
-	[STATUS_REVOKED] = "revoked",
-};
+_Static_assert(STATUS_NSTATES <= QUERY_MAX_STATES, "a state set is a uint64_t");
 
 const char *
 status_state_name(enum status_state s)
 {
-	return (unsigned)s < ARRAY_SIZE(state_names) ? state_names[s] : "unknown";
+	return (unsigned)s < STATUS_NSTATES ? status_state_names[s] : "unknown";
+}
+
+/* The expiry of what is remembered of a target whose probe fails: the
+ * verified path's when the last chain verified, else its earliest. */
+static int64_t
+remembered_expiry(const struct store_record *st)
+{
+	int64_t exp = 0;
+
+	if (st->have_verdict && st->verified && st->path_expiry)
+		return st->path_expiry;
+	for (size_t i = 0; i < st->chain.n; i++)
+		if (st->certs && st->certs[i] && (exp == 0 || st->certs[i]->not_after < exp))
+			exp = st->certs[i]->not_after;
+	return exp;
 }
 
 enum status_state
 status_classify(const struct status_entry *e, const struct status_view *v, int64_t *expiry)
 {
 	const struct result *r = e->r;
-	const struct store_record *st = e->st;
 	int64_t exp = 0;
 
-	if (r && r->success) {
+	if (r && r->success)
 		exp = verdict_expiry(&r->verdict);
-	} else if (st) {
-		/* failing now: judge by the last chain presented */
-		for (size_t i = 0; i < st->chain.n; i++)
-			if (st->certs && st->certs[i] &&
-			    (exp == 0 || st->certs[i]->not_after < exp))
-				exp = st->certs[i]->not_after;
-	}
+	else if (e->st)
+		exp = remembered_expiry(e->st);   /* failing now: the last chain presented */
 	*expiry = exp;
 	if (r == NULL)
 		return STATUS_PENDING;
@@ -84,30 +109,12 @@ status_classify(const struct status_entry *e, const struct status_view *v, int64
 	}
 }
 
-static const struct status_view *sort_view;
-
-static int
-cmp_entry(const void *a, const void *b)
-{
-	const struct status_entry *ea = a, *eb = b;
-	int64_t xa, xb;
-
-	(void)status_classify(ea, sort_view, &xa);
-	(void)status_classify(eb, sort_view, &xb);
-	if (xa != xb) {
-		if (xa == 0 || xb == 0)
-			return xa == 0 ? 1 : -1;
-		return xa < xb ? -1 : 1;
-	}
-	return strcmp(ea->name, eb->name);
-}
-
 void
 status_sort(struct status_entry *e, size_t n, const struct status_view *v)
 {
-	sort_view = v;
-	qsort(e, n, sizeof(*e), cmp_entry);
-	sort_view = NULL;
+	struct status_selection sel;
+
+	status_select(e, n, v, NULL, 0, &sel);
 }
 
 void
@@ -356,8 +363,8 @@ status_json_findings(struct buf *b, const struct verdict *v)
 		buf_putc(b, '}');
 }
 
-static const char *
-leaf_subject(const struct status_entry *e)
+const char *
+status_leaf_subject(const struct status_entry *e)
 {
 	if (e->st && e->st->chain.n && e->st->certs && e->st->certs[0])
 		return e->st->certs[0]->subject;
@@ -368,43 +375,53 @@ leaf_subject(const struct status_entry *e)
 
 /* ------------------------------------------------------------ HTML */
 
-static const char html_head[] =
-    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-    "<meta name=\"viewport\" content=\"width=device-width\">\n<title>";
 static const char html_style[] =
-    "</title>\n<style>\n"
     "body{font-family:sans-serif;margin:1.5em;color:#222}\n"
     "table{border-collapse:collapse;margin-bottom:1.5em}\n"
     "th,td{border:1px solid #bbb;padding:.3em .6em;text-align:left;vertical-align:top}\n"
     "th{background:#eee}\n"
+    "th a{color:inherit}\n"
     "td.fp,span.fp{font-family:monospace;font-size:.85em;word-break:break-all}\n"
-    "tr.ok td{background:#d4f4d4}\n"
-    "tr.warn td{background:#fff1a8}\n"
-    "tr.crit td{background:#ffc58a}\n"
-    "tr.unverified td{background:#f7b0b0}\n"
-    "tr.failing td{background:#d6c6ef}\n"
-    "tr.revoked td{background:#8b1a1a;color:#fff}\n"
+    "form#filter{margin:1em 0;padding:.5em;border:1px solid #bbb;background:#f8f8f8}\n"
+    "form#filter label{margin-right:1em;white-space:nowrap}\n"
+    "nav.pages a,nav.pages span{margin-right:.8em}\n"
+    "p.error{color:#900;font-weight:bold}\n"
+    "tr.revoked td{color:#fff}\n"
     "tr.revoked a{color:#fff}\n"
-    "tr.pending td{background:#f0f0f0}\n"
-    ".legend span{padding:.2em .5em;margin-right:.5em;border:1px solid #bbb}\n"
-    "</style></head><body>\n";
+    ".legend span{padding:.2em .5em;margin-right:.5em;border:1px solid #bbb}\n";
 
-static void
-html_legend(struct buf *b)
+void
+status_html_head(struct buf *b, const char *title, unsigned refresh)
 {
-	static const enum status_state order[] = { STATUS_OK, STATUS_WARN, STATUS_CRIT,
-		STATUS_UNVERIFIED, STATUS_REVOKED, STATUS_FAILING, STATUS_PENDING };
+	buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+	    "<meta name=\"viewport\" content=\"width=device-width\">\n");
+	if (refresh)
+		buf_printf(b, "<meta http-equiv=\"refresh\" content=\"%u\">\n", refresh);
+	buf_puts(b, "<title>");
+	html_escape(b, title);
+	buf_puts(b, "</title>\n<style>\n");
+	buf_puts(b, html_style);
+	/* each state's colour, from the one table */
+	for (size_t i = 0; i < STATUS_NSTATES; i++)
+		buf_printf(b, "tr.%s td{background:%s}\n", status_state_names[i], states[i].colour);
+	buf_puts(b, "</style></head><body>\n");
+}
 
-	buf_puts(b, "<table class=\"legend\">");
-	for (size_t i = 0; i < ARRAY_SIZE(order); i++)
-		buf_printf(b, "<tr class=\"%s\"><td>%s</td></tr>", state_names[order[i]],
-		    state_labels[order[i]]);
-	buf_puts(b, "</table>\n");
+const char *
+status_state_label(enum status_state s)
+{
+	return (unsigned)s < STATUS_NSTATES ? states[s].label : "unknown";
+}
+
+int
+status_state_rank(enum status_state s)
+{
+	return (unsigned)s < STATUS_NSTATES ? states[s].rank : 100;
 }
 
 /* "within 21 days", "with less than 33% of the lifetime left" */
-static void
-put_threshold(struct buf *b, const struct threshold *t)
+void
+status_html_threshold(struct buf *b, const struct threshold *t)
 {
 	char text[64];
 
@@ -419,70 +436,12 @@ put_threshold(struct buf *b, const struct threshold *t)
 }
 
 void
-status_html_list(struct buf *b, const struct status_entry *e, size_t n,
-    const struct status_view *v)
+status_html_error(struct buf *b, const char *message)
 {
-	char when[64];
-
-	buf_puts(b, html_head);
-	buf_puts(b, "tlswatch");
-	buf_puts(b, html_style);
-	fmt_utc(when, sizeof(when), v->now);
-	buf_printf(b, "<h1>tlswatch: %zu target%s", n, n == 1 ? "" : "s");
-	if (v->issue != NULL) {
-		buf_puts(b, " with the issue <code>");
-		html_escape(b, v->issue);
-		buf_puts(b, "</code> (<a href=\"/\">all</a>)");
-	}
-	buf_printf(b, "</h1>\n<p>As of %s; warn ", when);
-	put_threshold(b, &v->warn);
-	buf_puts(b, ", critical ");
-	put_threshold(b, &v->crit);
-	buf_puts(b, ". <a href=\"/api/targets\">JSON</a> <a href=\"/metrics\">metrics</a></p>\n");
-	buf_puts(b, "<table id=\"targets\"><thead><tr><th>Target</th><th>State</th>"
-	    "<th>Days left</th><th>Expires</th><th>Verdict</th><th>Leaf subject</th>"
-	    "<th>Last probe</th><th>Chain changed</th></tr></thead><tbody>\n");
-	for (size_t i = 0; i < n; i++) {
-		int64_t exp;
-		enum status_state s = status_classify(&e[i], v, &exp);
-		const struct result *r = e[i].r;
-
-		buf_printf(b, "<tr class=\"%s\" data-state=\"%s\"><td><a href=\"/targets/",
-		    state_names[s], state_names[s]);
-		url_escape(b, e[i].name);
-		buf_puts(b, "\">");
-		html_escape(b, e[i].name);
-		buf_printf(b, "</a></td><td>%s</td><td>", state_labels[s]);
-		if (exp)
-			buf_printf(b, "%.1f", ((double)exp - v->now) / 86400.0);
-		else
-			buf_puts(b, "-");
-		fmt_utc(when, sizeof(when), (double)exp);
-		buf_printf(b, "</td><td>%s</td><td>", when);
-		if (r == NULL)
-			buf_puts(b, "-");
-		else if (!r->success) {
-			buf_puts(b, "failed at ");
-			html_escape(b, r->fail_stage);
-			buf_puts(b, ": ");
-			html_escape(b, r->fail_reason);
-		} else if (r->verdict.verified)
-			buf_puts(b, "verified");
-		else {
-			buf_puts(b, "not verified: ");
-			put_names(b, r->verdict.reasons, 0);
-		}
-		buf_puts(b, "</td><td class=\"subject\">");
-		html_escape(b, leaf_subject(&e[i]));
-		fmt_utc(when, sizeof(when), r ? r->time : 0);
-		buf_printf(b, "</td><td>%s</td><td>", when);
-		fmt_utc(when, sizeof(when), e[i].st ? e[i].st->chain_changed : 0);
-		buf_printf(b, "%s</td></tr>\n", when);
-		mailstatus_html_list(b, &e[i], v);
-	}
-	buf_puts(b, "</tbody></table>\n");
-	html_legend(b);
-	buf_puts(b, "</body></html>\n");
+	status_html_head(b, "tlswatch: bad request", 0);
+	buf_puts(b, "<p><a href=\"/\">all targets</a></p>\n<p class=\"error\">");
+	html_escape(b, message);
+	buf_puts(b, "</p>\n</body></html>\n");
 }
 
 /* The certificate fp: the one in memory when there is one, else from its
@@ -573,23 +532,145 @@ html_fp(struct buf *b, const struct status_view *v, size_t depth, const char *fp
 	}
 }
 
+/* The depth at which the chain presented fp, or -1 (a trust anchor from
+ * the store). */
+static long
+presented_at(const struct store_record *st, const char *fp)
+{
+	for (size_t i = 0; i < st->chain.n; i++)
+		if (strcmp(st->chain.fps[i], fp) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* The verified path, leaf to trust anchor. */
+static void
+html_path(struct buf *b, const struct status_entry *e, const struct status_view *v)
+{
+	const struct store_record *st = e->st;
+	char na[64];
+
+	buf_puts(b, "<h2>Verified path</h2>\n");
+	if (st == NULL || !st->have_verdict || !st->verified || st->path.n == 0) {
+		buf_puts(b, "<p>No verified path: the last chain presented did not verify.</p>\n");
+		return;
+	}
+	buf_puts(b, "<table id=\"path\"><thead><tr><th>Step</th><th>Subject</th><th>Issuer</th>"
+	    "<th>Expires</th><th>Where</th><th>SHA-256</th></tr></thead><tbody>\n");
+	for (size_t i = 0; i < st->path.n; i++) {
+		struct cert *c = load_cert(v, st->path.fps[i],
+		    st->path_certs ? st->path_certs[i] : NULL);
+		long at = presented_at(st, st->path.fps[i]);
+		int anchor = i + 1 == st->path.n;
+
+		buf_printf(b, "<tr%s><td>%zu</td><td class=\"subject\">",
+		    anchor ? " class=\"anchor\"" : "", i);
+		html_escape(b, c ? c->subject : "(certificate not stored)");
+		buf_puts(b, "</td><td class=\"issuer\">");
+		html_escape(b, c ? c->issuer : "");
+		fmt_utc(na, sizeof(na), c ? (double)c->not_after : 0);
+		buf_printf(b, "</td><td>%s</td><td>", na);
+		if (anchor && at < 0)
+			buf_puts(b, "trust anchor, from the trust store");
+		else if (anchor)
+			buf_printf(b, "trust anchor, presented at depth %ld", at);
+		else if (at >= 0)
+			buf_printf(b, "presented at depth %ld", at);
+		else
+			buf_puts(b, "not presented");
+		buf_printf(b, "</td><td class=\"fp\">%s</td></tr>\n", st->path.fps[i]);
+		cert_put(c);
+	}
+	buf_puts(b, "</tbody></table>\n");
+}
+
+/* The probe history: runs of one outcome, newest first. */
+static void
+html_runs(struct buf *b, const struct store_record *st)
+{
+	char when[64], until[64];
+
+	buf_puts(b, "<h2>Probe history</h2>\n<table id=\"runs\"><thead><tr><th>From</th>"
+	    "<th>Until</th><th>Probes</th><th>Result</th></tr></thead><tbody>\n");
+	for (size_t i = 0; st && i < st->nruns; i++) {
+		const struct store_run *run = &st->runs[i];
+
+		fmt_utc(when, sizeof(when), run->since);
+		fmt_utc(until, sizeof(until), run->until);
+		buf_printf(b, "<tr class=\"%s\"><td>%s</td><td>%s</td><td>%llu</td><td>",
+		    !run->success ? "failing" : run->verified ? "ok" : "unverified", when, until,
+		    (unsigned long long)run->count);
+		if (!run->success) {
+			buf_puts(b, "failed at ");
+			html_escape(b, run->fail_stage);
+			buf_puts(b, ": ");
+			html_escape(b, run->fail_reason);
+		} else if (run->verified) {
+			buf_puts(b, "verified");
+		} else {
+			buf_puts(b, "not verified: ");
+			put_names(b, run->reasons, 0);
+		}
+		buf_puts(b, "</td></tr>\n");
+	}
+	buf_puts(b, "</tbody></table>\n");
+}
+
+/* A summary row with a time, "-" when none. */
+static void
+html_time_row(struct buf *b, const char *th, double t)
+{
+	char when[64];
+
+	fmt_utc(when, sizeof(when), t);
+	buf_printf(b, "<tr><th>%s</th><td>%s</td></tr>\n", th, when);
+}
+
+/* What the target is probed with. */
+static void
+html_settings(struct buf *b, const struct conf_target *c)
+{
+	buf_puts(b, "<tr><th>Address</th><td class=\"address\">");
+	html_escape(b, c->address);
+	buf_puts(b, "</td></tr>\n<tr><th>Server name</th><td class=\"sni\">");
+	html_escape(b, c->server_name == NULL ? "- (none sent)" :
+	    *c->server_name ? c->server_name : "- (none sent)");
+	buf_printf(b, "</td></tr>\n<tr><th>STARTTLS</th><td>%s</td></tr>\n<tr><th>Labels</th>"
+	    "<td class=\"labels\">", starttls_name((enum starttls_proto)c->tls.starttls));
+	for (size_t i = 0; i < c->nlabels; i++) {
+		if (i)
+			buf_puts(b, ", ");
+		html_escape(b, c->labels[i].name);
+		buf_putc(b, '=');
+		html_escape(b, c->labels[i].value);
+	}
+	buf_puts(b, "</td></tr>\n");
+}
+
 void
 status_html_target(struct buf *b, const struct status_entry *e, const struct status_view *v)
 {
 	const struct result *r = e->r;
 	const struct store_record *st = e->st;
 	char when[64], until[64];
+	struct buf title;
 	int64_t exp;
 	enum status_state s = status_classify(e, v, &exp);
 
-	buf_puts(b, html_head);
-	html_escape(b, e->name);
-	buf_puts(b, " - tlswatch");
-	buf_puts(b, html_style);
-	buf_puts(b, "<p><a href=\"/\">all targets</a></p>\n<h1>");
+	buf_init(&title);
+	buf_printf(&title, "%s - tlswatch", e->name);
+	status_html_head(b, title.data, 0);
+	buf_free(&title);
+	buf_puts(b, "<p><a href=\"/\">all targets</a> <a href=\"/api/targets/");
+	url_escape(b, e->name);
+	buf_puts(b, "\">JSON</a> <a id=\"pem\" href=\"/targets/");
+	url_escape(b, e->name);
+	buf_puts(b, "?format=pem\">chain as PEM</a></p>\n<h1>");
 	html_escape(b, e->name);
 	buf_printf(b, "</h1>\n<table id=\"summary\"><tr class=\"%s\"><th>State</th><td>%s</td></tr>\n",
-	    state_names[s], state_labels[s]);
+	    status_state_names[s], states[s].label);
+	if (e->conf)
+		html_settings(b, e->conf);
 	if (r) {
 		fmt_utc(when, sizeof(when), r->time);
 		buf_printf(b, "<tr><th>Last probe</th><td>%s</td></tr>\n<tr><th>Result</th><td>", when);
@@ -636,8 +717,10 @@ status_html_target(struct buf *b, const struct status_entry *e, const struct sta
 		}
 	}
 	if (st) {
-		fmt_utc(when, sizeof(when), st->first_seen);
-		buf_printf(b, "<tr><th>First seen</th><td>%s</td></tr>\n", when);
+		html_time_row(b, "Failing since", st->failing_since);
+		html_time_row(b, "Verified since", st->verified_since);
+		html_time_row(b, "Chain last seen", st->chain_seen);
+		html_time_row(b, "First seen", st->first_seen);
 		fmt_utc(when, sizeof(when), st->chain_changed);
 		buf_printf(b, "<tr><th>Chain changed</th><td>%s (%llu change%s)</td></tr>\n", when,
 		    (unsigned long long)st->chain_changes, st->chain_changes == 1 ? "" : "s");
@@ -652,6 +735,8 @@ status_html_target(struct buf *b, const struct status_entry *e, const struct sta
 	} else {
 		buf_puts(b, "<p>No chain seen yet.</p>\n");
 	}
+	html_path(b, e, v);
+	html_runs(b, st);
 	buf_puts(b, "<h2>History</h2>\n<table id=\"history\"><thead><tr><th>From</th><th>Until</th>"
 	    "<th>Chain (SHA-256, depth 0 first)</th></tr></thead><tbody>\n");
 	if (st && st->chain.n) {
@@ -670,6 +755,27 @@ status_html_target(struct buf *b, const struct status_entry *e, const struct sta
 		buf_puts(b, "</td></tr>\n");
 	}
 	buf_puts(b, "</tbody></table>\n</body></html>\n");
+}
+
+int
+status_pem(struct buf *b, const struct status_entry *e, const struct status_view *v)
+{
+	const struct store_record *st = e->st;
+	int any = 0;
+
+	for (size_t i = 0; st && v->state_dir && i < st->chain.n; i++) {
+		size_t len;
+		unsigned char *der = store_read_cert(v->state_dir, st->chain.fps[i], &len);
+		char *pem = der ? certinfo_pem(der, len) : NULL;
+
+		if (pem) {
+			buf_puts(b, pem);
+			any = 1;
+		}
+		free(pem);
+		free(der);
+	}
+	return any ? 0 : -1;
 }
 
 /* ------------------------------------------------------------ JSON */
@@ -700,11 +806,23 @@ status_json_result(struct buf *b, const struct result *r)
 	status_json_words(b, VERDICT_REASON, r && r->success ? r->verdict.reasons : 0);
 }
 
+/* A time, or null when never. */
 static void
-json_summary(struct buf *b, const struct status_entry *e, const struct status_view *v)
+json_time(struct buf *b, const char *key, double t)
+{
+	json_key(b, key, 0);
+	if (t > 0)
+		json_num(b, t, 3);
+	else
+		buf_puts(b, "null");
+}
+
+void
+status_json_summary(struct buf *b, const struct status_entry *e, const struct status_view *v)
 {
 	const struct result *r = e->r;
 	const struct store_record *st = e->st;
+	const struct conf_target *c = e->conf;
 	int64_t exp;
 	enum status_state s = status_classify(e, v, &exp);
 	struct buf url;
@@ -717,6 +835,19 @@ json_summary(struct buf *b, const struct status_entry *e, const struct status_vi
 	json_key(b, "url", 0);
 	json_str(b, url.data);
 	buf_free(&url);
+	json_key(b, "address", 0);
+	json_str(b, c ? c->address : NULL);
+	json_key(b, "server_name", 0);
+	json_str(b, c && c->server_name && *c->server_name ? c->server_name : NULL);
+	json_key(b, "starttls", 0);
+	json_str(b, c ? starttls_name((enum starttls_proto)c->tls.starttls) : NULL);
+	json_key(b, "labels", 0);
+	buf_putc(b, '{');
+	for (size_t i = 0; c && i < c->nlabels; i++) {
+		json_key(b, c->labels[i].name, i == 0);
+		json_str(b, c->labels[i].value);
+	}
+	buf_putc(b, '}');
 	json_key(b, "state", 0);
 	json_str(b, status_state_name(s));
 	json_key(b, "expiry", 0);
@@ -736,17 +867,12 @@ json_summary(struct buf *b, const struct status_entry *e, const struct status_vi
 	status_json_words(b, VERDICT_CERT_ISSUE, cert_issues_all(e));
 	json_scan(b, e->scan);
 	json_key(b, "leaf_subject", 0);
-	json_str(b, leaf_subject(e));
-	json_key(b, "first_seen", 0);
-	if (st && st->first_seen > 0)
-		json_num(b, st->first_seen, 3);
-	else
-		buf_puts(b, "null");
-	json_key(b, "chain_changed", 0);
-	if (st && st->chain_changed > 0)
-		json_num(b, st->chain_changed, 3);
-	else
-		buf_puts(b, "null");
+	json_str(b, status_leaf_subject(e));
+	json_time(b, "failing_since", st ? st->failing_since : 0);
+	json_time(b, "verified_since", st ? st->verified_since : 0);
+	json_time(b, "chain_last_seen", st ? st->chain_seen : 0);
+	json_time(b, "first_seen", st ? st->first_seen : 0);
+	json_time(b, "chain_changed", st ? st->chain_changed : 0);
 	json_key(b, "chain_changes", 0);
 	json_int(b, st ? (int64_t)st->chain_changes : 0);
 	mailstatus_json(b, e, v);
@@ -775,30 +901,6 @@ status_json_thresholds(struct buf *b, const struct threshold *warn,
 	}
 }
 
-void
-status_json_list(struct buf *b, const struct status_entry *e, size_t n,
-    const struct status_view *v)
-{
-	buf_putc(b, '{');
-	json_key(b, "time", 1);
-	json_num(b, v->now, 3);
-	status_json_thresholds(b, &v->warn, &v->crit, 0);
-	if (v->issue != NULL) {
-		json_key(b, "issue", 0);
-		json_str(b, v->issue);
-	}
-	json_key(b, "targets", 0);
-	buf_putc(b, '[');
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			buf_putc(b, ',');
-		buf_putc(b, '{');
-		json_summary(b, &e[i], v);
-		buf_putc(b, '}');
-	}
-	buf_puts(b, "]}\n");
-}
-
 static void
 json_chain_fps(struct buf *b, const struct store_chain *c)
 {
@@ -811,6 +913,75 @@ json_chain_fps(struct buf *b, const struct store_chain *c)
 	buf_putc(b, ']');
 }
 
+static void
+json_path(struct buf *b, const struct status_entry *e, const struct status_view *v)
+{
+	const struct store_record *st = e->st;
+
+	json_key(b, "path", 0);
+	buf_putc(b, '[');
+	for (size_t i = 0; st && st->have_verdict && st->verified && i < st->path.n; i++) {
+		struct cert *c = load_cert(v, st->path.fps[i],
+		    st->path_certs ? st->path_certs[i] : NULL);
+		long at = presented_at(st, st->path.fps[i]);
+
+		if (i)
+			buf_putc(b, ',');
+		buf_putc(b, '{');
+		json_key(b, "sha256", 1);
+		json_str(b, st->path.fps[i]);
+		json_key(b, "subject", 0);
+		json_str(b, c ? c->subject : NULL);
+		json_key(b, "issuer", 0);
+		json_str(b, c ? c->issuer : NULL);
+		json_key(b, "not_after", 0);
+		if (c)
+			json_int(b, c->not_after);
+		else
+			buf_puts(b, "null");
+		json_key(b, "presented_depth", 0);
+		if (at >= 0)
+			json_int(b, at);
+		else
+			buf_puts(b, "null");
+		json_key(b, "anchor", 0);
+		json_bool(b, i + 1 == st->path.n);
+		buf_putc(b, '}');
+		cert_put(c);
+	}
+	buf_putc(b, ']');
+}
+
+static void
+json_runs(struct buf *b, const struct store_record *st)
+{
+	json_key(b, "runs", 0);
+	buf_putc(b, '[');
+	for (size_t i = 0; st && i < st->nruns; i++) {
+		const struct store_run *run = &st->runs[i];
+
+		if (i)
+			buf_putc(b, ',');
+		buf_putc(b, '{');
+		json_key(b, "since", 1);
+		json_num(b, run->since, 3);
+		json_key(b, "until", 0);
+		json_num(b, run->until, 3);
+		json_key(b, "count", 0);
+		json_int(b, (int64_t)run->count);
+		json_key(b, "result", 0);
+		json_str(b, !run->success ? "failed" : run->verified ? "verified" : "unverified");
+		json_key(b, "reasons", 0);
+		status_json_words(b, VERDICT_REASON, run->success ? run->reasons : 0);
+		json_key(b, "fail_stage", 0);
+		json_str(b, run->success ? NULL : run->fail_stage);
+		json_key(b, "fail_reason", 0);
+		json_str(b, run->success ? NULL : run->fail_reason);
+		buf_putc(b, '}');
+	}
+	buf_putc(b, ']');
+}
+
 void
 status_json_target(struct buf *b, const struct status_entry *e, const struct status_view *v)
 {
@@ -819,7 +990,7 @@ status_json_target(struct buf *b, const struct status_entry *e, const struct sta
 	int64_t exp;
 
 	buf_putc(b, '{');
-	json_summary(b, e, v);
+	status_json_summary(b, e, v);
 	json_key(b, "fail_detail", 0);
 	json_str(b, r && !r->success ? r->fail_detail : NULL);
 	json_key(b, "peer", 0);
@@ -861,6 +1032,8 @@ status_json_target(struct buf *b, const struct status_entry *e, const struct sta
 		buf_putc(b, '}');
 	}
 	buf_putc(b, ']');
+	json_path(b, e, v);
+	json_runs(b, st);
 	json_key(b, "history", 0);
 	buf_putc(b, '[');
 	for (size_t i = 0; st && i < st->nhist; i++) {
@@ -880,15 +1053,34 @@ status_json_target(struct buf *b, const struct status_entry *e, const struct sta
 
 /* ------------------------------------------------------------ routes */
 
+/* A refused query: the page says why, the API as {"error": ...}. */
+static int
+bad_query(struct buf *out, const char **content_type, int json, const char *err)
+{
+	if (json) {
+		*content_type = JSON_CONTENT_TYPE;
+		buf_putc(out, '{');
+		json_key(out, "error", 1);
+		json_str(out, err);
+		buf_puts(out, "}\n");
+	} else {
+		*content_type = HTML_CONTENT_TYPE;
+		status_html_error(out, err);
+	}
+	return 400;
+}
+
 int
-status_handle(void *arg, const char *url, httpd_query_fn query, void *req, struct buf *out,
-              const char **content_type)
+status_handle(void *arg, const char *url, const struct query_arg *args, size_t nargs,
+    struct buf *out, const char **content_type)
 {
 	const struct status_ctx *ctx = arg;
 	struct status_entry *e;
 	struct scan_view *scans;
 	struct status_view v;
+	struct query q;
 	const char *name = NULL;
+	char *err = NULL;
 	int json = 0, status = 200;
 	size_t n;
 
@@ -904,16 +1096,21 @@ status_handle(void *arg, const char *url, httpd_query_fn query, void *req, struc
 	} else {
 		return 0;
 	}
+	if (query_parse(&q, args, nargs, status_query_names(), &err) == -1) {
+		status = bad_query(out, content_type, json, err);
+		free(err);
+		return status;
+	}
 	v.state_dir = ctx->state_dir;
 	v.warn = ctx->conf->warn;
 	v.crit = ctx->conf->crit;
 	v.now = wall_now();
-	v.issue = name == NULL && query != NULL ? query(req, "issue") : NULL;
+	v.issue = name == NULL ? q.issue : NULL;
 	if (v.issue != NULL && !issue_word_known(v.issue)) {
-		*content_type = "text/plain; charset=utf-8";
-		buf_puts(out, "issue: not a chain, certificate or target issue word (see "
-		    "tlswatch_chain_issue, tlswatch_cert_issue, tlswatch_target_issue)\n");
-		return 400;
+		query_fini(&q);
+		return bad_query(out, content_type, json, "issue: not a chain, certificate or "
+		    "target issue word (see tlswatch_chain_issue, tlswatch_cert_issue, "
+		    "tlswatch_target_issue)");
 	}
 	n = sched_count(ctx->sched);
 	e = xcalloc(n ? n : 1, sizeof(*e));
@@ -923,7 +1120,8 @@ status_handle(void *arg, const char *url, httpd_query_fn query, void *req, struc
 
 		if (sched_scan(ctx->sched, i, &scans[i]))
 			e[i].scan = &scans[i];
-		e[i].name = sched_conf(ctx->sched, i)->name;
+		e[i].conf = sched_conf(ctx->sched, i);
+		e[i].name = e[i].conf->name;
 		e[i].r = history_result(h, NULL);
 		e[i].st = history_memory(h);
 		if ((e[i].mail = sched_maildom(ctx->sched, i)) != NULL)
@@ -939,11 +1137,10 @@ status_handle(void *arg, const char *url, httpd_query_fn query, void *req, struc
 					e[k++] = e[i];
 			n = k;
 		}
-		status_sort(e, n, &v);
 		if (json)
-			status_json_list(out, e, n, &v);
+			status_json_list(out, e, n, &v, &q);
 		else
-			status_html_list(out, e, n, &v);
+			status_html_list(out, e, n, &v, &q);
 	} else {
 		size_t i;
 		for (i = 0; i < n; i++)
@@ -951,14 +1148,23 @@ status_handle(void *arg, const char *url, httpd_query_fn query, void *req, struc
 				break;
 		if (i == n) {
 			status = 404;
-			*content_type = "text/plain; charset=utf-8";
+			*content_type = TEXT_CONTENT_TYPE;
 			buf_puts(out, "no such target\n");
 		} else if (json) {
 			status_json_target(out, &e[i], &v);
+		} else if (q.pem) {
+			if (status_pem(out, &e[i], &v) == -1) {
+				status = 404;
+				*content_type = TEXT_CONTENT_TYPE;
+				buf_puts(out, "no stored chain for this target\n");
+			} else {
+				*content_type = PEM_CONTENT_TYPE;
+			}
 		} else {
 			status_html_target(out, &e[i], &v);
 		}
 	}
+	query_fini(&q);
 	free(e);
 	free(scans);
 	return status;

@@ -24,12 +24,15 @@
 struct haddr {
 	char *address;
 	struct result *result;
+	struct result *last_ok;      /* while result failed: the last success */
 	uint64_t success, failure;
 };
 
 struct history {
 	char *name;
 	struct result *result;       /* the target's last result */
+	struct result *last_ok;      /* while it failed: the last success, whose
+	                              * chain is still published */
 	uint64_t success, failure;
 	struct haddr *addrs;         /* addresses = "all" */
 	size_t naddrs;
@@ -52,6 +55,7 @@ addrs_free(struct haddr *a, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(a[i].address);
 		result_free(a[i].result);
+		result_free(a[i].last_ok);
 	}
 	free(a);
 }
@@ -124,12 +128,31 @@ result_unshare(struct result **rp)
 	*rp = result_dup(*rp);
 }
 
+/* The last result becomes r: a failure keeps the success before it (or the
+ * one kept already) as the last chain presented. */
+static void
+set_result(struct result **cur, struct result **last_ok, struct result *r)
+{
+	if (r->success) {
+		pin_free(result_free_cb, *last_ok);
+		*last_ok = NULL;
+		pin_free(result_free_cb, *cur);
+	} else if (*cur && (*cur)->success) {
+		pin_free(result_free_cb, *last_ok);
+		*last_ok = *cur;
+	} else {
+		pin_free(result_free_cb, *cur);
+	}
+	*cur = r;
+}
+
 static void
 history_free_cb(void *p)
 {
 	struct history *h = p;
 
 	result_free(h->result);
+	result_free(h->last_ok);
 	addrs_free(h->addrs, h->naddrs);
 	store_record_free(h->mem);
 	free(h->first_seen);
@@ -265,6 +288,43 @@ same_chain(const struct store_chain *c, const struct result *r)
 	return 1;
 }
 
+/* The reasons only a check that waits for data gives (a CRL, an OCSP
+ * answer, a TLSA record). */
+#define LATE_REASONS (REASON(REVOKED) | REASON(REVOCATION_UNKNOWN) | \
+	REASON(DANE_MISMATCH) | REASON(DANE_BOGUS))
+
+static const struct result *
+last_success(const struct result *cur, const struct result *last_ok)
+{
+	return cur != NULL && cur->success ? cur : last_ok;
+}
+
+/* A verdict still waiting for a check's data (verdict_pending: the first
+ * probe after a start, before the cached CRL is read back) does not call
+ * good a chain that failed, for a reason such data gives, when it was last
+ * presented: r keeps those reasons until the data arrives and
+ * history_reverdict judges again. Else a restart would tell the operator,
+ * for a moment, that a revoked certificate is fine. */
+static void
+hold_late_reasons(const struct result *prev, struct result *r)
+{
+	uint64_t late;
+
+	if (prev == NULL || !prev->success || !r->success || !verdict_pending(&r->verdict) ||
+	    prev->ncerts != r->ncerts || prev->certs == NULL || r->certs == NULL)
+		return;
+	for (size_t i = 0; i < r->ncerts; i++)
+		if (prev->certs[i] == NULL || r->certs[i] == NULL ||
+		    strcmp(prev->certs[i]->sha256, r->certs[i]->sha256) != 0)
+			return;
+	late = prev->verdict.reasons & LATE_REASONS & ~r->verdict.reasons;
+	if (late == 0)
+		return;
+	r->verdict.reasons |= late;
+	r->verdict.verified = 0;
+	r->verdict.verified_expiry = 0;
+}
+
 static void
 set_chain(struct store_record *st, const struct result *r, double now)
 {
@@ -283,17 +343,99 @@ set_chain(struct store_record *st, const struct result *r, double now)
 	st->chain_changed = now;
 }
 
+static int
+same_path(const struct store_record *st, const struct verdict *v)
+{
+	if (st->path.n != v->npath)
+		return 0;
+	for (size_t i = 0; i < v->npath; i++)
+		if (v->path[i] == NULL || strcmp(st->path.fps[i], v->path[i]->sha256) != 0)
+			return 0;
+	return 1;
+}
+
+static void
+set_path(struct store_record *st, const struct verdict *v)
+{
+	for (size_t i = 0; st->path_certs && i < st->path.n; i++)
+		cert_put(st->path_certs[i]);
+	free(st->path_certs);
+	store_chain_free(&st->path);
+	st->path.fps = xcalloc(v->npath ? v->npath : 1, sizeof(*st->path.fps));
+	st->path_certs = xcalloc(v->npath ? v->npath : 1, sizeof(*st->path_certs));
+	for (size_t i = 0; i < v->npath; i++) {
+		if (v->path[i] == NULL)
+			continue;
+		memcpy(st->path.fps[st->path.n], v->path[i]->sha256, 65);
+		st->path_certs[st->path.n++] = cert_ref(v->path[i]);
+	}
+}
+
 /* The verdict remembered, from a successful result: 1 when it changed. */
 static int
 remember_verdict(struct store_record *st, const struct verdict *v)
 {
 	if (st->have_verdict && st->verified == v->verified && st->reasons == v->reasons &&
-	    st->issues == v->issues)
+	    st->issues == v->issues && st->path_expiry == v->verified_expiry &&
+	    same_path(st, v))
 		return 0;
 	st->have_verdict = 1;
 	st->verified = v->verified;
 	st->reasons = v->reasons;
 	st->issues = v->issues;
+	st->path_expiry = v->verified_expiry;
+	if (!same_path(st, v))
+		set_path(st, v);
+	return 1;
+}
+
+/* The probe history: r continues the current run or starts one (the
+ * oldest falls off). 1 when a run started. */
+static int
+remember_run(struct store_record *st, const struct result *r, double now)
+{
+	struct store_run *run;
+
+	if (st->nruns && store_run_matches(&st->runs[0], r)) {
+		st->runs[0].until = now;
+		st->runs[0].count++;
+		return 0;
+	}
+	if (st->nruns < STORE_RUNS)
+		st->runs = xreallocarray(st->runs, ++st->nruns, sizeof(*st->runs));
+	memmove(st->runs + 1, st->runs, (st->nruns - 1) * sizeof(*st->runs));
+	run = &st->runs[0];
+	memset(run, 0, sizeof(*run));
+	run->since = run->until = now;
+	run->count = 1;
+	run->success = r->success;
+	run->verified = r->success && r->verdict.verified;
+	run->reasons = r->success && !r->verdict.verified ? r->verdict.reasons : 0;
+	run->fail_stage = r->success ? NULL : r->fail_stage ? r->fail_stage : "unknown";
+	run->fail_reason = r->success ? NULL : r->fail_reason ? r->fail_reason : "unknown";
+	return 1;
+}
+
+/* failing since, verified since: 1 when either changed. */
+static int
+remember_since(struct store_record *st, const struct result *r, double now)
+{
+	double failing = st->failing_since, verified = st->verified_since;
+
+	if (!r->success) {
+		if (failing == 0)
+			failing = now;
+	} else {
+		failing = 0;
+		if (!r->verdict.verified)
+			verified = 0;
+		else if (verified == 0)
+			verified = now;
+	}
+	if (failing == st->failing_since && verified == st->verified_since)
+		return 0;
+	st->failing_since = failing;
+	st->verified_since = verified;
 	return 1;
 }
 
@@ -313,8 +455,11 @@ remember(struct history *h, const struct result *r)
 		st->first_seen = now;
 		touched = 1;
 	}
+	touched |= remember_run(st, r, now);
+	touched |= remember_since(st, r, now);
 	if (!r->success)
 		return touched;
+	st->chain_seen = now;
 	if (st->chain.n == 0 && st->chain_changed == 0) {
 		set_chain(st, r, now);
 		changed = 1;
@@ -350,6 +495,40 @@ remember(struct history *h, const struct result *r)
 
 /* ------------------------------------------------------------ results */
 
+/* The last chain presented, as a result of its own, from what the store
+ * kept: for a target whose stored result is a failure. NULL when no chain
+ * is known. */
+static struct result *
+remembered_chain(const struct store_record *st)
+{
+	struct result *r;
+
+	if (st == NULL || st->chain.n == 0 || !st->have_verdict || st->certs == NULL)
+		return NULL;
+	r = xcalloc(1, sizeof(*r));
+	for (int i = 0; i < STAGE_COUNT; i++)
+		r->stage_seconds[i] = -1;
+	r->time = st->chain_seen > 0 ? st->chain_seen : st->chain.since;
+	r->success = 1;
+	r->certs = xcalloc(st->chain.n, sizeof(*r->certs));
+	for (size_t i = 0; i < st->chain.n; i++) {
+		if (st->certs[i] == NULL)
+			continue;
+		r->certs[r->ncerts++] = cert_ref(st->certs[i]);
+		if (r->ncerts == 1 || st->certs[i]->not_after < r->verdict.earliest_expiry)
+			r->verdict.earliest_expiry = st->certs[i]->not_after;
+	}
+	if (r->ncerts == 0) {
+		result_free(r);
+		return NULL;
+	}
+	r->verdict.verified = st->verified;
+	r->verdict.reasons = st->reasons;
+	r->verdict.issues = st->issues;
+	r->verdict.verified_expiry = st->verified ? st->path_expiry : 0;
+	return r;
+}
+
 void
 history_restore(struct history *h, struct store_record *rec, struct result *r)
 {
@@ -357,8 +536,14 @@ history_restore(struct history *h, struct store_record *rec, struct result *r)
 	h->mem = rec;
 	pin_free(result_free_cb, h->result);
 	h->result = r;
-	if (rec)
+	pin_free(result_free_cb, h->last_ok);
+	h->last_ok = r && !r->success ? remembered_chain(rec) : NULL;
+	if (rec) {
 		update_first_seen(h);
+		/* a file from before failing_since was kept */
+		if (r && !r->success && rec->failing_since == 0)
+			rec->failing_since = r->time;
+	}
 }
 
 int
@@ -370,10 +555,10 @@ history_record(struct history *h, struct result *r)
 		h->success++;
 	else
 		h->failure++;
+	hold_late_reasons(last_success(h->result, h->last_ok), r);
 	log_result(h->name, h->result, r);
 	changed = remember(h, r);
-	pin_free(result_free_cb, h->result);
-	h->result = r;
+	set_result(&h->result, &h->last_ok, r);
 	return changed;
 }
 
@@ -390,12 +575,16 @@ history_record_all(struct history *h, struct result *failure, struct addr_result
 		char *name;
 
 		na[i].address = a[i].address;
-		na[i].result = a[i].result;
 		for (size_t j = 0; j < h->naddrs; j++) {
 			if (strcmp(h->addrs[j].address, a[i].address) == 0) {
 				na[i].success = h->addrs[j].success;
 				na[i].failure = h->addrs[j].failure;
 				old = h->addrs[j].result;
+				/* the address's last chain goes on with it */
+				na[i].result = h->addrs[j].result;
+				na[i].last_ok = h->addrs[j].last_ok;
+				h->addrs[j].result = NULL;
+				h->addrs[j].last_ok = NULL;
 				break;
 			}
 		}
@@ -403,9 +592,15 @@ history_record_all(struct history *h, struct result *failure, struct addr_result
 			na[i].success++;
 		else
 			na[i].failure++;
+		/* after a start no address has a result yet: the target's is the
+		 * first address's */
+		hold_late_reasons(last_success(na[i].result, na[i].last_ok) ?
+		    last_success(na[i].result, na[i].last_ok) :
+		    last_success(h->result, h->last_ok), a[i].result);
 		name = xasprintf("%s address %s", h->name, a[i].address);
 		log_result(name, old, a[i].result);
 		free(name);
+		set_result(&na[i].result, &na[i].last_ok, a[i].result);
 	}
 	free(a);
 	addrs_retire(h->addrs, h->naddrs);
@@ -419,8 +614,7 @@ history_record_all(struct history *h, struct result *failure, struct addr_result
 	if (failure)
 		log_result(h->name, h->result, failure);
 	changed = remember(h, first);
-	pin_free(result_free_cb, h->result);
-	h->result = first;
+	set_result(&h->result, &h->last_ok, first);
 	return changed;
 }
 
@@ -464,11 +658,34 @@ history_reverdict(struct history *h, const char *address, struct verdict *v)
 		}
 		mem_unshare(h);
 		if (h->mem && remember_verdict(h->mem, v)) {
-			h->mem->last_change = wall_now();
+			double now = wall_now();
+
+			h->mem->last_change = now;
+			/* a new outcome without a new probe: a run of its own */
+			if (h->mem->nruns && !store_run_matches(&h->mem->runs[0], r))
+				(void)remember_run(h->mem, r, now);
+			(void)remember_since(h->mem, r, now);
 			changed = 1;
 		}
 	}
 	return changed;
+}
+
+const struct result *
+history_chain_result(const struct history *h, const char *address)
+{
+	const struct result *r = NULL, *ok = NULL;
+
+	if (address == NULL) {
+		r = h->result;
+		ok = h->last_ok;
+	}
+	for (size_t i = 0; address && i < h->naddrs; i++)
+		if (strcmp(h->addrs[i].address, address) == 0) {
+			r = h->addrs[i].result;
+			ok = h->addrs[i].last_ok;
+		}
+	return r && r->success ? r : ok;
 }
 
 const struct result *

@@ -46,6 +46,11 @@ int history_reverdict(struct history *h, const char *address, struct verdict *v)
 /* The last result, of the target or (address not NULL) of one address; NULL
  * when there is none yet. */
 const struct result *history_result(const struct history *h, const char *address);
+/* The last result that presented a chain (the last result itself when it
+ * succeeded; while probes fail, the success before them, or one made from
+ * what the store kept): whose certificates and expiry stay published.
+ * NULL when no chain is known. */
+const struct result *history_chain_result(const struct history *h, const char *address);
 /* The target's probe counters. */
 void history_counts(const struct history *h, uint64_t *success, uint64_t *failure);
 /* addresses = "all": the addresses last probed, in resolver order. */

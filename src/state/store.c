@@ -223,9 +223,14 @@ store_record_free(struct store_record *st)
 		cert_put(st->certs[i]);
 	free(st->certs);
 	store_chain_free(&st->chain);
+	for (size_t i = 0; st->path_certs != NULL && i < st->path.n; i++)
+		cert_put(st->path_certs[i]);
+	free(st->path_certs);
+	store_chain_free(&st->path);
 	for (size_t i = 0; i < st->nhist; i++)
 		store_chain_free(&st->hist[i]);
 	free(st->hist);
+	free(st->runs);
 	free(st->name);
 	free(st);
 }
@@ -252,10 +257,47 @@ store_record_dup(const struct store_record *st)
 		for (size_t i = 0; i < st->chain.n; i++)
 			d->certs[i] = st->certs[i] ? cert_ref(st->certs[i]) : NULL;
 	}
+	chain_copy(&d->path, &st->path);
+	if (st->path_certs != NULL) {
+		d->path_certs = xcalloc(st->path.n ? st->path.n : 1, sizeof(*d->path_certs));
+		for (size_t i = 0; i < st->path.n; i++)
+			d->path_certs[i] = st->path_certs[i] ? cert_ref(st->path_certs[i]) : NULL;
+	}
 	d->hist = st->nhist ? xcalloc(st->nhist, sizeof(*d->hist)) : NULL;
 	for (size_t i = 0; i < st->nhist; i++)
 		chain_copy(&d->hist[i], &st->hist[i]);
+	d->runs = st->nruns ? xcalloc(st->nruns, sizeof(*d->runs)) : NULL;
+	if (st->nruns > 0)
+		memcpy(d->runs, st->runs, st->nruns * sizeof(*d->runs));
 	return d;
+}
+
+int
+store_run_matches(const struct store_run *run, const struct result *r)
+{
+	if (run->success != r->success)
+		return 0;
+	if (!r->success)
+		return strcmp(run->fail_stage, r->fail_stage ? r->fail_stage : "unknown") == 0 &&
+		    strcmp(run->fail_reason, r->fail_reason ? r->fail_reason : "unknown") == 0;
+	return run->verified == r->verdict.verified &&
+	    (run->verified || run->reasons == r->verdict.reasons);
+}
+
+void
+store_run_outcome(struct buf *b, const struct store_run *run)
+{
+	if (!run->success) {
+		buf_puts(b, "failed ");
+		store_escape(b, run->fail_stage);
+		buf_putc(b, ' ');
+		store_escape(b, run->fail_reason);
+	} else if (run->verified) {
+		buf_puts(b, "ok");
+	} else {
+		buf_puts(b, "unverified ");
+		verdict_words_join(b, VERDICT_REASON, run->reasons, ",", "-");
+	}
 }
 
 /* ------------------------------------------------------------ the store */
@@ -446,32 +488,45 @@ cert_written(void *arg, enum writer_status st)
 	cert_put(c);
 }
 
+/* Queue the file of c (its DER der) unless it is known to be there. */
+static void
+put_cert(struct store *s, struct cert *c, const unsigned char *der, size_t len)
+{
+	char *name, *path, *pem;
+	size_t pem_len = 0;
+
+	if (c->stored || der == NULL)
+		return;
+	name = xasprintf("%s.pem", c->sha256);
+	path = xasprintf("%s/%s", s->certs_dir, name);
+	/* queued now, so that no other result queues it again; cert_written
+	 * takes it back if the write fails */
+	c->stored = 1;
+	if (access(path, F_OK) != 0) {
+		if ((pem = cert_pem(der, len, &pem_len)) == NULL ||
+		    writer_put(s->writer, s->certs_dir, name, pem, pem_len,
+		    cert_written, c) == -1)
+			c->stored = 0;   /* the next result carries it again */
+		else
+			cert_ref(c);     /* for cert_written */
+	}
+	free(name);
+	free(path);
+}
+
 void
 store_put_certs(struct store *s, struct result *r)
 {
-	for (size_t i = 0; s && i < r->ncerts && i < r->nders; i++) {
-		struct cert *c = r->certs[i];
-		char *name, *path, *pem;
-		size_t pem_len = 0;
+	struct cert *anchor;
+	unsigned char *der;
+	size_t len;
 
-		if (c->stored || r->ders[i].data == NULL)
-			continue;
-		name = xasprintf("%s.pem", c->sha256);
-		path = xasprintf("%s/%s", s->certs_dir, name);
-		/* queued now, so that no other result queues it again; cert_written
-		 * takes it back if the write fails */
-		c->stored = 1;
-		if (access(path, F_OK) != 0) {
-			if ((pem = cert_pem(r->ders[i].data, r->ders[i].len, &pem_len)) == NULL ||
-			    writer_put(s->writer, s->certs_dir, name, pem, pem_len,
-			    cert_written, c) == -1)
-				c->stored = 0;   /* the next result carries it again */
-			else
-				cert_ref(c);     /* for cert_written */
-		}
-		free(name);
-		free(path);
-	}
+	for (size_t i = 0; s && i < r->ncerts && i < r->nders; i++)
+		put_cert(s, r->certs[i], r->ders[i].data, r->ders[i].len);
+	/* the trust anchor of the verified path, for the status page */
+	if ((der = verdict_take_anchor_der(&r->verdict, &len, &anchor)) != NULL && s)
+		put_cert(s, anchor, der, len);
+	free(der);
 	result_drop_ders(r);
 }
 
@@ -495,6 +550,7 @@ enum when {
 	IF_SET,              /* it has the field (a string not NULL) */
 	IF_VERDICT,          /* a verdict is remembered */
 	IF_SUCCESS_VERDICT,  /* ... and the last result succeeded */
+	IF_RUNS,             /* there is a probe history */
 };
 enum type {
 	T_TIME,          /* double, seconds since the epoch, "%.3f" */
@@ -515,6 +571,9 @@ struct parse_ctx {
 	int have_format;
 	uint64_t cert_issues[64];    /* by depth, while reading */
 	size_t ncert_issues;
+	int have_run_since;          /* the current run, while reading */
+	double run_since;
+	uint64_t run_count;
 };
 
 struct key {
@@ -548,6 +607,18 @@ static void put_cert_issues(struct buf *b, const struct key *k,
 static int parse_cert(struct parse_ctx *p, char *val);
 static void put_certs(struct buf *b, const struct key *k, const struct store_record *st,
     const struct result *r);
+static int parse_path(struct parse_ctx *p, char *val);
+static void put_path(struct buf *b, const struct key *k, const struct store_record *st,
+    const struct result *r);
+static int parse_run_since(struct parse_ctx *p, char *val);
+static void put_run_since(struct buf *b, const struct key *k, const struct store_record *st,
+    const struct result *r);
+static int parse_run_count(struct parse_ctx *p, char *val);
+static void put_run_count(struct buf *b, const struct key *k, const struct store_record *st,
+    const struct result *r);
+static int parse_run(struct parse_ctx *p, char *val);
+static void put_runs(struct buf *b, const struct key *k, const struct store_record *st,
+    const struct result *r);
 static int parse_history(struct parse_ctx *p, char *val);
 static void put_history(struct buf *b, const struct key *k, const struct store_record *st,
     const struct result *r);
@@ -559,6 +630,13 @@ static const struct key keys[] = {
 	  NULL, NULL, NULL },
 	{ "stage_seconds", STAMP, RES, 0, IF_RESULT, T_CUSTOM, NULL, parse_stage_seconds,
 	  put_stage_seconds },
+	/* the last result that presented the chain: the probe time of every
+	 * success, so a stamp; what a failure leaves it at is content enough,
+	 * as the failure itself changes the file */
+	{ "chain_seen", STAMP, F(REC, struct store_record, chain_seen), ALWAYS, T_TIME, NULL,
+	  NULL, NULL },
+	/* results in the current run of one outcome: grows with every probe */
+	{ "run_count", STAMP, REC, 0, IF_RUNS, T_CUSTOM, NULL, parse_run_count, put_run_count },
 	{ "name", CONTENT, F(REC, struct store_record, name), ALWAYS, T_CUSTOM, NULL,
 	  parse_name, NULL },
 	{ "first_seen", CONTENT, F(REC, struct store_record, first_seen), ALWAYS, T_TIME,
@@ -598,6 +676,19 @@ static const struct key keys[] = {
 	 * line per depth that has any */
 	{ "cert_issues", CONTENT, VER, 0, IF_SUCCESS_VERDICT, T_CUSTOM, NULL,
 	  parse_cert_issues, put_cert_issues },
+	{ "path_expiry", CONTENT, F(REC, struct store_record, path_expiry), IF_VERDICT, T_EPOCH,
+	  NULL, NULL, NULL },
+	/* the verified path: "path FP,FP,..." leaf first, trust anchor last */
+	{ "path", CONTENT, REC, 0, IF_VERDICT, T_CUSTOM, NULL, parse_path, put_path },
+	{ "failing_since", CONTENT, F(REC, struct store_record, failing_since), ALWAYS, T_TIME,
+	  NULL, NULL, NULL },
+	{ "verified_since", CONTENT, F(REC, struct store_record, verified_since), ALWAYS,
+	  T_TIME, NULL, NULL, NULL },
+	/* the probe history: the current run starts at run_since (its outcome
+	 * is the result's); earlier runs are "run SINCE UNTIL COUNT OUTCOME",
+	 * newest first */
+	{ "run_since", CONTENT, REC, 0, IF_RUNS, T_CUSTOM, NULL, parse_run_since, put_run_since },
+	{ "run", CONTENT, REC, 0, IF_RUNS, T_CUSTOM, NULL, parse_run, put_runs },
 	{ "cert", CONTENT, REC, 0, ALWAYS, T_CUSTOM, NULL, parse_cert, put_certs },
 	{ "history", CONTENT, REC, 0, ALWAYS, T_CUSTOM, NULL, parse_history, put_history },
 };
@@ -628,6 +719,8 @@ key_wanted(const struct key *k, const struct store_record *st, const struct resu
 		return st->have_verdict;
 	case IF_SUCCESS_VERDICT:
 		return st->have_verdict && r != NULL && r->success;
+	case IF_RUNS:
+		return st->nruns > 0 && r != NULL;
 	}
 	return 0;
 }
@@ -932,6 +1025,130 @@ parse_fps(const char *v, struct store_chain *c)
 	}
 }
 
+static int
+parse_path(struct parse_ctx *p, char *val)
+{
+	store_chain_free(&p->st->path);
+	if (parse_fps(val, &p->st->path) == -1 || p->st->path.n > 64) {
+		store_chain_free(&p->st->path);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+put_path(struct buf *b, const struct key *k, const struct store_record *st,
+    const struct result *r)
+{
+	(void)r;
+	buf_puts(b, k->name);
+	buf_putc(b, ' ');
+	for (size_t j = 0; j < st->path.n; j++)
+		buf_printf(b, "%s%s", j ? "," : "", st->path.fps[j]);
+	if (st->path.n == 0)
+		buf_putc(b, '-');
+	buf_putc(b, '\n');
+}
+
+static int
+parse_run_since(struct parse_ctx *p, char *val)
+{
+	p->have_run_since = 1;
+	return parse_time(val, &p->run_since);
+}
+
+static void
+put_run_since(struct buf *b, const struct key *k, const struct store_record *st,
+    const struct result *r)
+{
+	(void)r;
+	buf_printf(b, "%s %.3f\n", k->name, st->runs[0].since);
+}
+
+static int
+parse_run_count(struct parse_ctx *p, char *val)
+{
+	int64_t n;
+
+	if (parse_i64(val, &n) == -1 || n < 1)
+		return -1;
+	p->run_count = (uint64_t)n;
+	return 0;
+}
+
+static void
+put_run_count(struct buf *b, const struct key *k, const struct store_record *st,
+    const struct result *r)
+{
+	(void)r;
+	buf_printf(b, "%s %llu\n", k->name, (unsigned long long)st->runs[0].count);
+}
+
+/* A word of the outcome: escaped, interned; NULL when malformed. */
+static const char *
+parse_word(const char *s)
+{
+	char *v = store_unescape(s);
+	const char *w = v && *v ? intern(v) : NULL;
+
+	free(v);
+	return w;
+}
+
+/* "SINCE UNTIL COUNT ok|unverified REASONS|failed STAGE REASON" */
+static int
+parse_run(struct parse_ctx *p, char *val)
+{
+	struct store_record *st = p->st;
+	struct store_run run;
+	char *f[6], *save = NULL;
+	size_t n = 0;
+	int64_t count;
+
+	memset(&run, 0, sizeof(run));
+	for (char *t = strtok_r(val, " ", &save); t && n < ARRAY_SIZE(f);
+	    t = strtok_r(NULL, " ", &save))
+		f[n++] = t;
+	if (n < 4 || parse_time(f[0], &run.since) == -1 || parse_time(f[1], &run.until) == -1 ||
+	    parse_i64(f[2], &count) == -1 || count < 1 || run.until < run.since)
+		return -1;
+	run.count = (uint64_t)count;
+	if (strcmp(f[3], "ok") == 0 && n == 4) {
+		run.success = run.verified = 1;
+	} else if (strcmp(f[3], "unverified") == 0 && n == 5) {
+		run.success = 1;
+		if (verdict_words_parse(VERDICT_REASON, f[4], &run.reasons) == -1)
+			return -1;
+	} else if (strcmp(f[3], "failed") == 0 && n == 6) {
+		if ((run.fail_stage = parse_word(f[4])) == NULL ||
+		    (run.fail_reason = parse_word(f[5])) == NULL)
+			return -1;
+	} else {
+		return -1;
+	}
+	/* room for the current run in front; what a version keeping more
+	 * wrote beyond ours is the oldest, dropped */
+	if (st->nruns >= STORE_RUNS - 1)
+		return 0;
+	st->runs = xreallocarray(st->runs, st->nruns + 1, sizeof(*st->runs));
+	st->runs[st->nruns++] = run;
+	return 0;
+}
+
+static void
+put_runs(struct buf *b, const struct key *k, const struct store_record *st,
+    const struct result *r)
+{
+	(void)r;
+	for (size_t i = 1; i < st->nruns; i++) {
+		const struct store_run *run = &st->runs[i];
+
+		buf_printf(b, "%s %.3f %.3f %llu ", k->name, run->since, run->until,
+		    (unsigned long long)run->count);
+		store_run_outcome(b, run);
+		buf_putc(b, '\n');
+	}
+}
 
 static int
 parse_history(struct parse_ctx *p, char *val)
@@ -1093,6 +1310,64 @@ parse_state(const char *certs_dir, char *text, struct store_record **stp,
 	return finish_state(certs_dir, &p, stp, rp);
 }
 
+/* The stored certificates of c, NULL where a file is missing or bad. */
+static struct cert **
+load_certs(const char *certs_dir, const struct store_chain *c)
+{
+	struct cert **certs = xcalloc(c->n ? c->n : 1, sizeof(*certs));
+
+	for (size_t i = 0; i < c->n; i++) {
+		size_t len;
+		unsigned char *der;
+
+		/* targets share chains: one read and parse per certificate */
+		if ((certs[i] = cert_find(c->fps[i])) != NULL) {
+			certs[i]->stored = 1;
+			continue;
+		}
+		if ((der = read_cert(certs_dir, c->fps[i], &len)) != NULL) {
+			certs[i] = cert_get(der, len);
+			if (certs[i])
+				certs[i]->stored = 1;
+			free(der);
+		}
+	}
+	return certs;
+}
+
+/* The current run, in front of the earlier ones read, from run_since and
+ * run_count and the last result's outcome. */
+static void
+finish_runs(struct parse_ctx *p, const struct result *r)
+{
+	struct store_record *st = p->st;
+	struct store_run run;
+
+	if (!p->have_run_since || r == NULL) {
+		/* no current run: the earlier ones stand alone (or go with no
+		 * result to end them) */
+		if (r == NULL) {
+			free(st->runs);
+			st->runs = NULL;
+			st->nruns = 0;
+		}
+		return;
+	}
+	memset(&run, 0, sizeof(run));
+	run.since = p->run_since <= r->time ? p->run_since : r->time;
+	run.until = r->time;
+	run.count = p->run_count ? p->run_count : 1;
+	run.success = r->success;
+	run.verified = r->success && r->verdict.verified;
+	run.reasons = r->success ? r->verdict.reasons : 0;
+	run.fail_stage = r->success ? NULL : r->fail_stage;
+	run.fail_reason = r->success ? NULL : r->fail_reason;
+	st->runs = xreallocarray(st->runs, st->nruns + 1, sizeof(*st->runs));
+	memmove(st->runs + 1, st->runs, st->nruns * sizeof(*st->runs));
+	st->runs[0] = run;
+	st->nruns++;
+}
+
 /* A parsed file made whole: the stored certificates read, the result
  * given the stored chain and verdict. */
 static int
@@ -1103,23 +1378,8 @@ finish_state(const char *certs_dir, struct parse_ctx *p, struct store_record **s
 	struct result *r = p->r;
 
 	st->chain.since = st->chain_changed;
-	st->certs = xcalloc(st->chain.n ? st->chain.n : 1, sizeof(*st->certs));
-	for (size_t i = 0; i < st->chain.n; i++) {
-		size_t len;
-		unsigned char *der;
-
-		/* targets share chains: one read and parse per certificate */
-		if ((st->certs[i] = cert_find(st->chain.fps[i])) != NULL) {
-			st->certs[i]->stored = 1;
-			continue;
-		}
-		if ((der = read_cert(certs_dir, st->chain.fps[i], &len)) != NULL) {
-			st->certs[i] = cert_get(der, len);
-			if (st->certs[i])
-				st->certs[i]->stored = 1;
-			free(der);
-		}
-	}
+	st->certs = load_certs(certs_dir, &st->chain);
+	st->path_certs = load_certs(certs_dir, &st->path);
 	if (!p->have_result || r->time <= 0) {
 		result_free(r);
 		r = NULL;
@@ -1136,12 +1396,19 @@ finish_state(const char *certs_dir, struct parse_ctx *p, struct store_record **s
 		/* per depth of the stored chain; beyond what was kept, nothing */
 		if (p->ncert_issues && p->ncert_issues <= r->ncerts)
 			verdict_set_cert_issues(&r->verdict, p->cert_issues, p->ncert_issues);
+		verdict_set_path(&r->verdict, st->path_certs, st->path.n);
+		for (size_t i = 0; i < st->path.n; i++)
+			if (st->path_certs[i] == NULL) {
+				verdict_set_path(&r->verdict, NULL, 0);   /* not whole */
+				break;
+			}
 	} else {
 		if (r->fail_stage == NULL)
 			r->fail_stage = intern("unknown");
 		if (r->fail_reason == NULL)
 			r->fail_reason = intern("unknown");
 	}
+	finish_runs(p, r);
 	*stp = st;
 	*rp = r;
 	return 0;

@@ -14,6 +14,7 @@
 
 #define STORE_FORMAT 1
 #define STORE_HISTORY 16                 /* earlier chains kept per target */
+#define STORE_RUNS 20                    /* runs of probe results kept per target */
 #define STORE_KEEP_SECONDS (30 * 86400)  /* clean-up age, see README */
 #define STORE_MAX_FILE (1024 * 1024)     /* bound on any file read back */
 
@@ -23,6 +24,18 @@ struct store_chain {
 	double until;        /* replaced by the next chain (0: still current) */
 	char (*fps)[65];
 	size_t n;
+};
+
+/* Consecutive probe results with one outcome: the probe history. */
+struct store_run {
+	double since;             /* the first result of the run */
+	double until;             /* the last */
+	uint64_t count;           /* results in the run */
+	int success;
+	int verified;             /* success: the chain verified */
+	uint64_t reasons;         /* success and not verified: why (VERDICT_REASON) */
+	const char *fail_stage;   /* failure: static or interned words */
+	const char *fail_reason;
 };
 
 /* What is remembered of one target across restarts, beside its last result:
@@ -41,7 +54,25 @@ struct store_record {
 	int have_verdict;         /* the verdict below is that of the last success */
 	int verified;
 	uint64_t reasons, issues;
+	int64_t path_expiry;      /* earliest notAfter on the verified path (anchor
+	                           * included); 0 unless verified */
+	struct store_chain path;  /* the verified path, leaf first, anchor last;
+	                           * n 0 unless verified */
+	struct cert **path_certs; /* path.n entries, NULL where unknown */
+	double chain_seen;        /* the last result that presented the chain */
+	double failing_since;     /* first failure of the failures going on; 0: none */
+	double verified_since;    /* first verified result since the chain last
+	                           * failed to verify (failed probes do not count);
+	                           * 0: not verified */
+	struct store_run *runs;   /* newest first: runs[0] holds the last result */
+	size_t nruns;             /* at most STORE_RUNS */
 };
+
+/* Whether r's outcome is that of run. */
+int store_run_matches(const struct store_run *run, const struct result *r);
+/* The outcome as words: "ok", "unverified REASON,REASON", "failed STAGE
+ * REASON" (what the state file holds). */
+void store_run_outcome(struct buf *b, const struct store_run *run);
 
 struct store_record *store_record_new(const char *name);
 void store_record_free(struct store_record *rec);

@@ -394,12 +394,23 @@ parse_done(struct work_job *w)
 	free(j);
 }
 
+/* When to ask again after r: a stale body (a restart's cache, fetch.h's
+ * fetch_set_stale_first) is used at once and asked for again at the next
+ * use, which joins the request revalidating it. */
+static double
+refresh_after(const struct fetch_result *r, double now)
+{
+	if (r->error)
+		return now + CADATA_RETRY_SECONDS;
+	return r->stale ? now : next_refresh(r->fresh_until, now);
+}
+
 static void
 crl_fetched(struct entry *e, const struct fetch_result *r, double now)
 {
 	struct parse_job *j;
 
-	e->refresh_at = r->error ? now + CADATA_RETRY_SECONDS : next_refresh(r->fresh_until, now);
+	e->refresh_at = refresh_after(r, now);
 	if (r->body == NULL || (e->have_sha && memcmp(e->sha, r->body_sha256, 32) == 0)) {
 		/* nothing new: what was parsed still says what it said */
 		e->busy = 0;
@@ -469,7 +480,7 @@ ocsp_fetched(struct entry *e, const struct fetch_result *r, double now)
 {
 	e->busy = 0;
 	e->tried = 1;
-	e->refresh_at = r->error ? now + CADATA_RETRY_SECONDS : next_refresh(r->fresh_until, now);
+	e->refresh_at = refresh_after(r, now);
 	if (r->error && (r->body == NULL || e->have_ans)) {
 		/* a last good answer (kept, or the cache's) holds until it expires */
 		if (!e->have_ans)
@@ -932,6 +943,11 @@ cadata_setup(struct loop *l, struct work_pool *p, struct fetch *f,
 	if (f != NULL) {
 		fetch_set_freshness(f, FETCH_CRL, fresh_crl, NULL);
 		fetch_set_freshness(f, FETCH_OCSP, fresh_ocsp, NULL);
+		/* both judge their own validity (nextUpdate): a restart uses the
+		 * cache's copy at once instead of calling a revoked leaf good
+		 * while the copy is revalidated */
+		fetch_set_stale_first(f, FETCH_CRL, 1);
+		fetch_set_stale_first(f, FETCH_OCSP, 1);
 		fetch_set_freshness(f, FETCH_ARI, fresh_ari, NULL);
 		fetch_set_freshness(f, FETCH_AIA, fresh_aia, NULL);
 	}

@@ -349,12 +349,33 @@ detail_put(struct verdict_detail *d)
 }
 
 void
+verdict_set_path(struct verdict *v, struct cert *const *path, size_t n)
+{
+	for (size_t i = 0; i < v->npath; i++)
+		cert_put(v->path[i]);
+	free(v->path);
+	v->path = NULL;
+	v->npath = 0;
+	if (n == 0)
+		return;
+	v->path = xcalloc(n, sizeof(*v->path));
+	for (size_t i = 0; i < n; i++)
+		v->path[i] = path[i] ? cert_ref(path[i]) : NULL;
+	v->npath = n;
+}
+
+void
 verdict_copy(struct verdict *dst, const struct verdict *src)
 {
 	*dst = *src;
 	dst->name = src->name ? xstrdup(src->name) : NULL;
 	if (dst->detail)
 		dst->detail->refs++;
+	dst->path = NULL;
+	dst->npath = 0;
+	dst->anchor_der = NULL;
+	dst->anchor_len = 0;
+	verdict_set_path(dst, src->path, src->npath);
 }
 
 void
@@ -366,6 +387,26 @@ verdict_fini(struct verdict *v)
 	v->name = NULL;
 	detail_put(v->detail);
 	v->detail = NULL;
+	verdict_set_path(v, NULL, 0);
+	free(v->anchor_der);
+	v->anchor_der = NULL;
+	v->anchor_len = 0;
+}
+
+unsigned char *
+verdict_take_anchor_der(struct verdict *v, size_t *len, struct cert **anchor)
+{
+	unsigned char *der = v->anchor_der;
+
+	*len = v->anchor_len;
+	*anchor = der && v->npath ? v->path[v->npath - 1] : NULL;
+	v->anchor_der = NULL;
+	v->anchor_len = 0;
+	if (*anchor == NULL) {
+		free(der);
+		return NULL;
+	}
+	return der;
 }
 
 int64_t
@@ -597,6 +638,22 @@ evaluate(const struct verdict_input *in, int recheck, struct verdict *v)
 		}
 	}
 	v->detail = d;
+	if (v->verified && path.n) {
+		size_t a = path.n - 1;
+
+		verdict_set_path(v, path.certs, path.n);
+		/* an anchor from the trust store: its DER for the store, the
+		 * first time it is seen */
+		if (path.index[a] == -1 && path.certs[a] && !path.certs[a]->stored) {
+			gnutls_datum_t der = { NULL, 0 };
+
+			if (gnutls_x509_crt_export2(path.crt[a], GNUTLS_X509_FMT_DER, &der) == 0) {
+				v->anchor_der = copy_bytes(der.data, der.size);
+				v->anchor_len = der.size;
+			}
+			gnutls_free(der.data);
+		}
+	}
 	check_path_free(&path);
 	check_chain_free(&cc);
 	return 0;

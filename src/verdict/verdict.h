@@ -184,6 +184,15 @@ struct verdict {
 	int64_t until;
 	int reused;               /* carried over from the previous result */
 	struct verdict_detail *detail;   /* NULL: nothing beyond the above */
+	/* The path that verified, leaf first, trust anchor last (interned, one
+	 * reference each); npath 0 unless verified. */
+	struct cert **path;
+	size_t npath;
+	/* The anchor's DER when it was not presented and is not known to be
+	 * stored yet, for the store to write once (verdict_take_anchor_der);
+	 * never copied. */
+	unsigned char *anchor_der;
+	size_t anchor_len;
 };
 
 struct trust;
@@ -229,6 +238,12 @@ int verdict_holds(const struct verdict *prev, struct cert *const *prev_certs, si
 void verdict_copy(struct verdict *dst, const struct verdict *src);
 /* Free what v holds (not v). Accepts a zeroed verdict. */
 void verdict_fini(struct verdict *v);
+
+/* Hand over the anchor's DER (allocated; *len bytes) and its certificate,
+ * or NULL when there is none to write. */
+unsigned char *verdict_take_anchor_der(struct verdict *v, size_t *len, struct cert **anchor);
+/* Set the path (references taken), as a stored verdict is loaded. */
+void verdict_set_path(struct verdict *v, struct cert *const *path, size_t n);
 
 /* The expiry to judge a verdict by: the verified path's when the chain
  * verified, else the earliest presented notAfter. The one copy of the rule
