@@ -618,7 +618,7 @@ start(struct daemon *d)
 		free(err);
 		return -1;
 	}
-	/* Stored results load in slices once the loop runs, while it serves
+	/* Stored results load on the store's thread once the loop runs, while it serves
 	 * and probes (a target's own before its first new result); a state_dir
 	 * that cannot be read or written is logged and retried, never fatal. */
 	if ((d->store = store_new(d->loop, d->conf->state_dir, d->conf->state_refresh_ms,

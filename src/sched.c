@@ -50,6 +50,7 @@ struct target {
 	uint64_t qseq;           /* when it joined the queue, in queue order */
 	int from_file;           /* a file_sd target (sched_set_file_targets) */
 	int loaded;              /* its stored state was read (or there is none) */
+	int loading;             /* in a batch of the loader (sched->loader) */
 	struct scan_job *scan;   /* scan = { }: its protocol scan (scanner.c); else NULL */
 	struct sched *sched;
 };
@@ -110,20 +111,23 @@ struct sched {
 	size_t nrechecks;
 	struct loop_timer recheck_timer;
 	uint64_t rechecked;                  /* rechecks run */
-	/* Stored state is read in slices between the loop's other work, so
-	 * that the daemon serves and probes from its first moment. */
-	struct loop_timer load_timer;
-	size_t load_next;                    /* targets[] before it are loaded */
+	/* Stored state is read on the store's thread and installed here a
+	 * batch at a time, so that the daemon serves and probes from its
+	 * first moment. */
+	struct store_loader *loader;
+	struct loop_timer load_timer;        /* the first batches, once the loop runs */
+	size_t load_next;                    /* targets[] before it are in batches */
 	size_t load_found;                   /* results found */
 	uint64_t load_started;               /* monotonic ms */
+	int load_logged;
 	struct scans *scans;                 /* the protocol scans (scanner.c) */
 };
 
-/* A slice of loading takes at most this long, the loop running between;
- * but it reads at least this many files, so that loading goes on when the
- * machine is so loaded that a few ms of wall time hold no work. */
-#define SCHED_LOAD_SLICE_MS 5
-#define SCHED_LOAD_SLICE_MIN 16
+/* State files per batch: what the loop installs in one go (history_restore
+ * of 64 records takes well under a millisecond). Two batches in flight: the
+ * thread reads one while the loop installs the other. */
+#define SCHED_LOAD_BATCH 64
+#define SCHED_LOAD_AHEAD 2
 
 /* Lateness buckets: fine below a second, where a healthy scheduler lives. */
 static const double lateness_bounds[] = {
@@ -133,6 +137,7 @@ static const double lateness_bounds[] = {
 static void sched_arm(struct sched *s);
 static void recheck_cb(struct loop_timer *t);
 static void load_cb(struct loop_timer *t);
+static void load_pump(struct sched *s);
 static int target_load(struct sched *s, struct target *t);
 static int scan_slot_take(void *arg);
 static void scan_slot_give(void *arg);
@@ -352,7 +357,7 @@ probe_done(void *arg, struct result *r)
 
 	t->probe = NULL;
 	s->in_flight--;
-	target_load(s, t);   /* what is stored first, if its slice has not come */
+	target_load(s, t);   /* what is stored first, if its batch has not come */
 	/* the DER of new certificates goes to disk; none stays in memory */
 	if (s->store)
 		store_put_certs(s->store, r);
@@ -582,6 +587,8 @@ sched_free(struct sched *s)
 		s->jobs->queued = 0;
 		sched_job_cancel(s->jobs);
 	}
+	/* batches in flight stop and free themselves: none reaches a target */
+	store_loader_free(s->loader);
 	heap_fini(&s->due);        /* it touches the targets' nodes */
 	for (size_t i = 0; i < s->ntargets; i++)
 		target_free(s->targets[i]);
@@ -597,8 +604,9 @@ sched_free(struct sched *s)
 	free(s);
 }
 
-/* What the store kept of t, once: by its slice, or before its first
- * result. 1 when that was a result. */
+/* What the store kept of t, once, read here: a target whose first result
+ * came before its batch has its stored state first (the batch's copy is
+ * dropped then). 1 when that was a result. */
 static int
 target_load(struct sched *s, struct target *t)
 {
@@ -614,28 +622,67 @@ target_load(struct sched *s, struct target *t)
 	return r != NULL;
 }
 
+/* A batch read: each target still there and not loaded gets its state. */
 static void
-load_cb(struct loop_timer *timer)
+load_done(void *arg, struct store_batch *b)
 {
-	struct sched *s = container_of(timer, struct sched, load_timer);
-	uint64_t until = mono_ms() + SCHED_LOAD_SLICE_MS;
-	size_t done = 0;
+	struct sched *s = arg;
 
-	/* file_sd targets may come and go meanwhile: they load as they come */
-	while (s->load_next < s->ntargets) {
-		s->load_found += target_load(s, s->targets[s->load_next++]);
-		if (++done >= SCHED_LOAD_SLICE_MIN && mono_ms() >= until)
-			break;
+	for (size_t i = 0; i < store_batch_size(b); i++) {
+		struct target *t = find_target(s, store_batch_name(b, i));
+		struct store_record *rec;
+		struct result *r;
+
+		/* gone (a file target), or its first result came first */
+		if (t == NULL || t->loaded)
+			continue;
+		t->loaded = 1;
+		if (store_batch_take(b, i, &rec, &r)) {
+			history_restore(t->hist, rec, r);
+			s->load_found += r != NULL;
+		}
 	}
-	if (s->load_next < s->ntargets) {
-		/* Due now, it runs after the loop's next poll: this pass of the
-		 * timers only fires those due by the time it began. */
-		loop_timer_at(s->loop, &s->load_timer, mono_ms());
+	store_batch_free(b);
+	load_pump(s);
+}
+
+/* Keep SCHED_LOAD_AHEAD batches in flight while targets wait for theirs.
+ * file_sd targets come and go meanwhile: they load as they come. */
+static void
+load_pump(struct sched *s)
+{
+	if (s->loader == NULL)
 		return;
+	while (store_loader_in_flight(s->loader) < SCHED_LOAD_AHEAD &&
+	    s->load_next < s->ntargets) {
+		struct store_batch *b = store_batch_new(s->loader);
+
+		while (s->load_next < s->ntargets && store_batch_size(b) < SCHED_LOAD_BATCH) {
+			struct target *t = s->targets[s->load_next++];
+
+			if (t->loaded || t->loading)
+				continue;
+			t->loading = 1;
+			store_batch_add(b, t->conf->name);
+		}
+		if (store_batch_size(b) == 0) {
+			store_batch_free(b);
+			break;
+		}
+		store_batch_submit(b);
 	}
+	if (store_loader_in_flight(s->loader) > 0 || s->load_logged)
+		return;
+	s->load_logged = 1;
 	log_info("state_dir %s: loaded the last result of %zu of %zu target%s in %llu ms",
 	    store_dir(s->store), s->load_found, s->ntargets, s->ntargets == 1 ? "" : "s",
 	    (unsigned long long)(mono_ms() - s->load_started));
+}
+
+static void
+load_cb(struct loop_timer *timer)
+{
+	load_pump(container_of(timer, struct sched, load_timer));
 }
 
 void
@@ -644,9 +691,14 @@ sched_set_store(struct sched *s, struct store *st)
 	s->store = st;
 	s->load_next = 0;
 	s->load_found = 0;
+	s->load_logged = 0;
 	s->load_started = mono_ms();
-	if (s->ntargets > 0)
-		loop_timer_at(s->loop, &s->load_timer, s->load_started);
+	store_loader_free(s->loader);
+	s->loader = st ? store_loader_new(st, load_done, s) : NULL;
+	/* from the loop: a reload's sched_start_from marks first what its
+	 * kept targets bring from memory */
+	if (st != NULL && s->ntargets > 0)
+		loop_timer_at(s->loop, &s->load_timer, 0);
 }
 
 void
@@ -854,14 +906,14 @@ sched_start_from(struct sched *s, struct sched *old)
 
 		if (o != NULL && conf_target_equal(o->conf, t->conf)) {
 			/* Unchanged: its history (results, counters, what is
-			 * remembered, each address's) and its phase carry over,
-			 * replacing what sched_set_store loaded from disk. */
+			 * remembered, each address's) and its phase carry over;
+			 * the loader reads its file only if old had not. */
 			struct history *h = t->hist;
 			struct maildom *md = t->mail;
 
 			t->hist = o->hist;
 			o->hist = h;
-			t->loaded = o->loaded;   /* else its slice comes */
+			t->loaded = o->loaded;   /* else its batch comes */
 			due = heap_contains(&o->due) ? o->due.key : now;
 			if (o->probe != NULL || o->multi != NULL || o->queued ||
 			    maildom_busy(o->mail))
@@ -1174,7 +1226,6 @@ sched_set_file_targets(struct sched *s, const struct conf_target *const *ts, siz
 		changed += found != NULL;
 		added += found == NULL;
 		t = target_new(s, ct, 1);
-		target_load(s, t);
 		if (started)
 			heap_set(&s->due, &t->due, now + first_offset(ct));
 		nt[k++] = t;
@@ -1190,6 +1241,12 @@ sched_set_file_targets(struct sched *s, const struct conf_target *const *ts, siz
 	s->targets = nt;
 	s->ntargets = k;
 	sched_index(s);
+	/* the files' targets follow the configuration's: read again from
+	 * there, past the ones loaded or in a batch */
+	if (s->load_next > s->nconf)
+		s->load_next = s->nconf;
+	if (s->loader != NULL && s->timer.cb != NULL)
+		load_pump(s);
 	if (started) {
 		log_info("target_files: %zu target%s kept, %zu changed, %zu added, %zu removed",
 		    kept, kept == 1 ? "" : "s", changed, added, removed);

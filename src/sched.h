@@ -31,7 +31,7 @@ void sched_free(struct sched *s);
 
 struct store;
 /* Keep state in st (which must outlive the scheduler): each target's stored
- * result is loaded in slices of a few ms between the loop's other work
+ * result is read on the store's thread and installed a batch at a time
  * (before its first new result at the latest), and every new result handed
  * to the store. */
 void sched_set_store(struct sched *s, struct store *st);

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@
 #include "core/file.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/work.h"
 #include "state/store.h"
 #include "state/writer.h"
 #include "verdict/certs.h"
@@ -56,6 +58,14 @@ struct written {
 	struct written *hnext;
 };
 
+/* Fingerprints, a hash set: the certificates the loader thread parsed
+ * already in this generation of its loader (see struct store_loader). */
+struct fpset {
+	char (*slot)[65];        /* "" where free */
+	size_t cap;              /* a power of 2 */
+	size_t n;
+};
+
 struct store {
 	char *dir;
 	char *targets_dir;
@@ -68,17 +78,31 @@ struct store {
 	struct loop *loop;
 	const struct conf *conf;
 	struct loop_timer cleanup;
+	/* Reading state files, and the clean-up, run on a thread of their own
+	 * (not the daemon's work pool, which checks passwords and renders
+	 * scrapes): the loop only installs what it read. */
+	struct work_pool *pool;
+	uint64_t gens;            /* loader generations handed out; loop thread */
+	struct fpset seen;        /* loader thread only */
+	uint64_t seen_gen;        /* the generation seen is of; loader thread only */
+	struct cleanup *cleaning; /* a clean-up running; NULL: none */
 };
+
+static void store_cleanup_cancel(struct store *s);
+static void cleanup_veto(struct store *s, const char *sha256);
 
 /* ------------------------------------------------------------ strings */
 
 /* Stage and reason names come from fixed sets; results keep them as static
- * strings, so the ones read back are interned here for the process's life. */
+ * strings, so the ones read back are interned here for the process's life.
+ * The loader thread parses too: a lock, taken only for a failure's words
+ * (a handful of distinct ones), never by the writer of results. */
 struct interned {
 	struct interned *next;
 	char s[];
 };
 static struct interned *store_strings;
+static pthread_mutex_t store_strings_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *
 intern(const char *s)
@@ -86,13 +110,17 @@ intern(const char *s)
 	struct interned *i;
 	size_t n = strlen(s);
 
+	pthread_mutex_lock(&store_strings_lock);
 	for (i = store_strings; i != NULL; i = i->next)
 		if (strcmp(i->s, s) == 0)
-			return i->s;
-	i = xmalloc(sizeof(*i) + n + 1);
-	memcpy(i->s, s, n + 1);
-	i->next = store_strings;
-	store_strings = i;
+			break;
+	if (i == NULL) {
+		i = xmalloc(sizeof(*i) + n + 1);
+		memcpy(i->s, s, n + 1);
+		i->next = store_strings;
+		store_strings = i;
+	}
+	pthread_mutex_unlock(&store_strings_lock);
 	return i->s;
 }
 
@@ -318,6 +346,14 @@ store_new(struct loop *l, const char *dir, uint64_t refresh_ms, char **err)
 	s->targets_dir = xasprintf("%s/targets", dir);
 	s->certs_dir = xasprintf("%s/certs", dir);
 	s->refresh_ms = refresh_ms;
+	if ((s->pool = work_pool_new(l, 1, "tlswatch-load", err)) == NULL) {
+		writer_free(s->writer);
+		free(s->dir);
+		free(s->targets_dir);
+		free(s->certs_dir);
+		free(s);
+		return NULL;
+	}
 	loop_timer_init(&s->cleanup, NULL);
 	file_remove_tmp(s->targets_dir);
 	file_remove_tmp(s->certs_dir);
@@ -346,9 +382,14 @@ store_free(struct store *s)
 {
 	if (s == NULL)
 		return;
+	/* a clean-up running stops at its next file; loads are cancelled by
+	 * their owners (store_loader_free) and end at their next file */
+	store_cleanup_cancel(s);
+	work_pool_free(s->pool);
 	writer_free(s->writer);     /* every queued write first */
 	if (s->loop)
 		loop_timer_cancel(s->loop, &s->cleanup);
+	free(s->seen.slot);
 	written_free_all(s);
 	free(s->dir);
 	free(s->targets_dir);
@@ -502,6 +543,7 @@ put_cert(struct store *s, struct cert *c, const unsigned char *der, size_t len)
 	/* queued now, so that no other result queues it again; cert_written
 	 * takes it back if the write fails */
 	c->stored = 1;
+	cleanup_veto(s, c->sha256);
 	if (access(path, F_OK) != 0) {
 		if ((pem = cert_pem(der, len, &pem_len)) == NULL ||
 		    writer_put(s->writer, s->certs_dir, name, pem, pem_len,
@@ -1242,10 +1284,11 @@ find_key(const char *name)
 	return NULL;
 }
 
-/* Parse text into a state and a result. -1 with *err on anything amiss. */
+/* Parse text into p: its record and result, without certificates (no
+ * interned object is touched: safe on the loader thread). -1 with *err on
+ * anything amiss. */
 static int
-parse_state(const char *certs_dir, char *text, struct store_record **stp,
-    struct result **rp, char **err)
+parse_text(char *text, struct parse_ctx *pp, char **err)
 {
 	struct parse_ctx p;
 	int have_end = 0, lineno = 0;
@@ -1307,6 +1350,20 @@ parse_state(const char *certs_dir, char *text, struct store_record **stp,
 		result_free(p.r);
 		return -1;
 	}
+	*pp = p;
+	return 0;
+}
+
+/* Parse text into a state and a result, certificates interned. -1 with
+ * *err on anything amiss. Loop thread. */
+static int
+parse_state(const char *certs_dir, char *text, struct store_record **stp,
+    struct result **rp, char **err)
+{
+	struct parse_ctx p;
+
+	if (parse_text(text, &p, err) == -1)
+		return -1;
 	return finish_state(certs_dir, &p, stp, rp);
 }
 
@@ -1368,40 +1425,26 @@ finish_runs(struct parse_ctx *p, const struct result *r)
 	st->nruns++;
 }
 
-/* A parsed file made whole: the stored certificates read, the result
- * given the stored chain and verdict. */
-static int
-finish_state(const char *certs_dir, struct parse_ctx *p, struct store_record **stp,
-    struct result **rp)
+/* A parsed file made whole but for its certificates, nfound of whose
+ * chain's are at hand: all that needs no interned certificate, so that the
+ * loader thread can do it. The result goes to p->r (NULL: none). */
+static void
+finish_fields(struct parse_ctx *p, size_t nfound)
 {
 	struct store_record *st = p->st;
 	struct result *r = p->r;
 
 	st->chain.since = st->chain_changed;
-	st->certs = load_certs(certs_dir, &st->chain);
-	st->path_certs = load_certs(certs_dir, &st->path);
 	if (!p->have_result || r->time <= 0) {
 		result_free(r);
 		r = NULL;
 	} else if (r->success) {
-		/* the presented chain is the stored one; certificates whose file is
-		 * gone are left out rather than invented */
-		r->certs = xcalloc(st->chain.n ? st->chain.n : 1, sizeof(*r->certs));
-		for (size_t i = 0; i < st->chain.n; i++)
-			if (st->certs[i])
-				r->certs[r->ncerts++] = cert_ref(st->certs[i]);
 		r->verdict.verified = st->verified;
 		r->verdict.reasons = st->reasons;
 		r->verdict.issues = st->issues;
 		/* per depth of the stored chain; beyond what was kept, nothing */
-		if (p->ncert_issues && p->ncert_issues <= r->ncerts)
+		if (p->ncert_issues && p->ncert_issues <= nfound)
 			verdict_set_cert_issues(&r->verdict, p->cert_issues, p->ncert_issues);
-		verdict_set_path(&r->verdict, st->path_certs, st->path.n);
-		for (size_t i = 0; i < st->path.n; i++)
-			if (st->path_certs[i] == NULL) {
-				verdict_set_path(&r->verdict, NULL, 0);   /* not whole */
-				break;
-			}
 	} else {
 		if (r->fail_stage == NULL)
 			r->fail_stage = intern("unknown");
@@ -1409,8 +1452,53 @@ finish_state(const char *certs_dir, struct parse_ctx *p, struct store_record **s
 			r->fail_reason = intern("unknown");
 	}
 	finish_runs(p, r);
+	p->r = r;
+}
+
+static size_t
+count_found(struct cert *const *certs, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += certs[i] != NULL;
+	return k;
+}
+
+/* The record's certificates (st->certs, st->path_certs) into its result:
+ * the presented chain is the stored one; certificates whose file is gone
+ * are left out rather than invented. Loop thread. */
+static void
+attach_certs(const struct store_record *st, struct result *r)
+{
+	if (r == NULL || !r->success)
+		return;
+	r->certs = xcalloc(st->chain.n ? st->chain.n : 1, sizeof(*r->certs));
+	for (size_t i = 0; i < st->chain.n; i++)
+		if (st->certs[i])
+			r->certs[r->ncerts++] = cert_ref(st->certs[i]);
+	verdict_set_path(&r->verdict, st->path_certs, st->path.n);
+	for (size_t i = 0; i < st->path.n; i++)
+		if (st->path_certs[i] == NULL) {
+			verdict_set_path(&r->verdict, NULL, 0);   /* not whole */
+			break;
+		}
+}
+
+/* A parsed file made whole: the stored certificates read, the result
+ * given the stored chain and verdict. Loop thread. */
+static int
+finish_state(const char *certs_dir, struct parse_ctx *p, struct store_record **stp,
+    struct result **rp)
+{
+	struct store_record *st = p->st;
+
+	st->certs = load_certs(certs_dir, &st->chain);
+	st->path_certs = load_certs(certs_dir, &st->path);
+	finish_fields(p, count_found(st->certs, st->chain.n));
+	attach_certs(st, p->r);
 	*stp = st;
-	*rp = r;
+	*rp = p->r;
 	return 0;
 }
 
@@ -1439,6 +1527,18 @@ written_set(struct store *s, const char *name, const struct buf *content, double
 	struct written *w = written_get(s, name, 1);
 
 	w->have = content_digest(content, w->digest) == 0;
+	w->at = at;
+}
+
+/* The same, with the digest computed already (on the loader thread). */
+static void
+written_set_digest(struct store *s, const char *name, const unsigned char digest[32],
+    int have, double at)
+{
+	struct written *w = written_get(s, name, 1);
+
+	memcpy(w->digest, digest, sizeof(w->digest));
+	w->have = have;
 	w->at = at;
 }
 
@@ -1481,6 +1581,419 @@ store_load(struct store *s, const char *name, struct store_record **recp, struct
 	free(file);
 	free(path);
 	return loaded;
+}
+
+/* ------------------------------------------------------------ loading off the loop */
+
+/*
+ * A loader reads state files on the store's thread, a batch of names at a
+ * time, and hands each batch back to the loop whole: the thread reads and
+ * parses the files, reads, decodes and checks the certificate files and
+ * parses the certificates (cert_parse); the loop interns them and installs
+ * records. Targets share intermediates: the thread parses each certificate
+ * once per generation and marks later uses SEEN, which the loop finds
+ * interned, as the loader holds a reference to every certificate it
+ * interned in the generation. A generation ends when no batch is in
+ * flight: the references go, and the thread's set starts again empty.
+ */
+struct store_loader {
+	struct store *store;
+	store_batch_fn done;
+	void *arg;
+	uint64_t gen;
+	size_t in_flight;
+	struct store_batch **batches;   /* submitted, done not called */
+	size_t nbatches;
+	struct cert **held;             /* one reference each, this generation */
+	size_t nheld, capheld;
+};
+
+enum entry_status { ENTRY_NONE, ENTRY_OK, ENTRY_BAD, ENTRY_OTHER, ENTRY_TAKEN };
+
+/* A certificate the loader thread parsed in an earlier entry: interned by
+ * now, found by its fingerprint. */
+static struct cert entry_seen;
+#define SEEN (&entry_seen)
+
+struct entry {
+	char *name;
+	char *path;
+	enum entry_status status;
+	char *err;                      /* ENTRY_BAD: why; ENTRY_OTHER: whose */
+	struct store_record *st;        /* ENTRY_OK: without certificates */
+	struct result *r;
+	struct cert **pre;              /* chain.n, then path.n: parsed, SEEN or NULL */
+	size_t nfound;                  /* of the chain's */
+	unsigned char digest[32];
+	int have_digest;
+	double at;
+};
+
+struct store_batch {
+	struct work_job job;
+	struct store *store;
+	struct store_loader *loader;    /* NULL once cancelled */
+	uint64_t gen;
+	int cancelled;                  /* atomic: set on the loop, read on the thread */
+	struct entry *e;
+	size_t n;
+};
+
+static size_t
+fpset_slot(const struct fpset *f, const char *fp)
+{
+	size_t i = (size_t)hash64(fp, 64) & (f->cap - 1);
+
+	while (f->slot[i][0] != '\0' && memcmp(f->slot[i], fp, 64) != 0)
+		i = (i + 1) & (f->cap - 1);
+	return i;
+}
+
+static int
+fpset_has(const struct fpset *f, const char *fp)
+{
+	return f->cap != 0 && f->slot[fpset_slot(f, fp)][0] != '\0';
+}
+
+static void
+fpset_add(struct fpset *f, const char *fp)
+{
+	if (2 * (f->n + 1) > f->cap) {
+		struct fpset g = { NULL, f->cap ? f->cap * 2 : 1024, 0 };
+
+		g.slot = xcalloc(g.cap, sizeof(*g.slot));
+		for (size_t i = 0; i < f->cap; i++)
+			if (f->slot[i][0] != '\0') {
+				memcpy(g.slot[fpset_slot(&g, f->slot[i])], f->slot[i], 65);
+				g.n++;
+			}
+		free(f->slot);
+		*f = g;
+	}
+	{
+		size_t i = fpset_slot(f, fp);
+
+		if (f->slot[i][0] == '\0') {
+			memcpy(f->slot[i], fp, 64);
+			f->slot[i][64] = '\0';
+			f->n++;
+		}
+	}
+}
+
+static void
+fpset_clear(struct fpset *f)
+{
+	free(f->slot);
+	memset(f, 0, sizeof(*f));
+}
+
+/* The certificates of c for an entry, from the files or SEEN. Loader thread. */
+static void
+entry_certs(struct store *s, const struct store_chain *c, struct cert **out)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		unsigned char *der;
+		size_t len;
+
+		out[i] = NULL;
+		if (fpset_has(&s->seen, c->fps[i])) {
+			out[i] = SEEN;
+			continue;
+		}
+		if ((der = read_cert(s->certs_dir, c->fps[i], &len)) == NULL)
+			continue;
+		/* the file's name is its DER's SHA-256 (read_cert checked it) */
+		if ((out[i] = cert_parse(der, len)) != NULL)
+			fpset_add(&s->seen, c->fps[i]);
+		free(der);
+	}
+}
+
+/* One state file, read and parsed as far as a thread may. Loader thread. */
+static void
+entry_read(struct store *s, struct entry *e)
+{
+	struct parse_ctx p;
+	char *file = store_file_name(e->name), *text;
+	struct buf b;
+
+	e->path = xasprintf("%s/%s", s->targets_dir, file);
+	free(file);
+	if ((text = file_read_bounded(e->path, STORE_MAX_FILE, NULL)) == NULL) {
+		if (errno == ENOENT) {
+			e->status = ENTRY_NONE;
+		} else {
+			e->status = ENTRY_BAD;
+			e->err = xstrdup(strerror(errno));
+		}
+		return;
+	}
+	if (parse_text(text, &p, &e->err) == -1) {
+		free(text);
+		e->status = ENTRY_BAD;
+		return;
+	}
+	free(text);
+	if (strcmp(p.st->name, e->name) != 0) {
+		e->status = ENTRY_OTHER;
+		e->err = xstrdup(p.st->name);
+		store_record_free(p.st);
+		result_free(p.r);
+		return;
+	}
+	e->pre = xcalloc(p.st->chain.n + p.st->path.n + 1, sizeof(*e->pre));
+	entry_certs(s, &p.st->chain, e->pre);
+	entry_certs(s, &p.st->path, e->pre + p.st->chain.n);
+	e->nfound = count_found(e->pre, p.st->chain.n);
+	finish_fields(&p, e->nfound);
+	e->st = p.st;
+	e->r = p.r;
+	/* what is on disk now is what would be written (store_load) */
+	buf_init(&b);
+	render_content(&b, e->st, e->r);
+	e->have_digest = content_digest(&b, e->digest) == 0;
+	buf_free(&b);
+	e->at = e->r ? e->r->time : wall_now();
+	e->status = ENTRY_OK;
+}
+
+static void
+batch_run(struct work_job *j)
+{
+	struct store_batch *b = container_of(j, struct store_batch, job);
+	struct store *s = b->store;
+
+	if (s->seen_gen != b->gen) {
+		fpset_clear(&s->seen);
+		s->seen_gen = b->gen;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		/* a reload or a stop: the rest is not read */
+		if (__atomic_load_n(&b->cancelled, __ATOMIC_RELAXED))
+			break;
+		entry_read(s, &b->e[i]);
+	}
+}
+
+static void
+entry_free(struct entry *e)
+{
+	size_t n = e->st ? e->st->chain.n + e->st->path.n : 0;
+
+	for (size_t i = 0; e->pre != NULL && i < n; i++)
+		if (e->pre[i] != SEEN)
+			cert_parsed_free(e->pre[i]);
+	free(e->pre);
+	store_record_free(e->st);
+	result_free(e->r);
+	free(e->err);
+	free(e->path);
+	free(e->name);
+}
+
+void
+store_batch_free(struct store_batch *b)
+{
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		entry_free(&b->e[i]);
+	free(b->e);
+	free(b);
+}
+
+/* The certificates an entry's thread parsed, interned; SEEN ones found. */
+static void
+entry_intern(struct store_loader *l, struct entry *e)
+{
+	struct store_record *st = e->st;
+	size_t n = st->chain.n + st->path.n;
+	struct cert **all = xcalloc(n ? n : 1, sizeof(*all));
+
+	for (size_t i = 0; i < n; i++) {
+		struct cert *c = e->pre[i];
+
+		if (c == SEEN) {
+			c = cert_find(i < st->chain.n ? st->chain.fps[i] :
+			    st->path.fps[i - st->chain.n]);
+		} else if (c != NULL) {
+			c = cert_intern(c);
+			if (l->nheld == l->capheld) {
+				l->capheld = l->capheld ? l->capheld * 2 : 256;
+				l->held = xreallocarray(l->held, l->capheld, sizeof(*l->held));
+			}
+			l->held[l->nheld++] = cert_ref(c);
+		}
+		if (c != NULL)
+			c->stored = 1;
+		all[i] = c;
+	}
+	free(e->pre);
+	e->pre = NULL;
+	st->certs = xcalloc(st->chain.n ? st->chain.n : 1, sizeof(*st->certs));
+	st->path_certs = xcalloc(st->path.n ? st->path.n : 1, sizeof(*st->path_certs));
+	memcpy(st->certs, all, st->chain.n * sizeof(*all));
+	memcpy(st->path_certs, all + st->chain.n, st->path.n * sizeof(*all));
+	free(all);
+	/* a SEEN certificate is held by the loader: this cannot differ but
+	 * by a bug, and then the next write is not skipped */
+	if (count_found(st->certs, st->chain.n) != e->nfound)
+		e->have_digest = 0;
+	attach_certs(st, e->r);
+}
+
+/* A new generation: the thread's set and the loader's references go. */
+static void
+loader_reset(struct store_loader *l)
+{
+	for (size_t i = 0; i < l->nheld; i++)
+		cert_put(l->held[i]);
+	free(l->held);
+	l->held = NULL;
+	l->nheld = l->capheld = 0;
+	l->gen = ++l->store->gens;
+}
+
+static void
+batch_done(struct work_job *j)
+{
+	struct store_batch *b = container_of(j, struct store_batch, job);
+	struct store_loader *l = b->loader;
+
+	if (l == NULL) {             /* cancelled: its owner is gone */
+		store_batch_free(b);
+		return;
+	}
+	for (size_t i = 0; i < l->nbatches; i++)
+		if (l->batches[i] == b) {
+			l->batches[i] = l->batches[--l->nbatches];
+			break;
+		}
+	l->in_flight--;
+	/* in the order parsed, so that a SEEN one is interned already */
+	for (size_t i = 0; i < b->n; i++)
+		if (b->e[i].status == ENTRY_OK)
+			entry_intern(l, &b->e[i]);
+	l->done(l->arg, b);
+	if (l->in_flight == 0)
+		loader_reset(l);
+}
+
+struct store_loader *
+store_loader_new(struct store *s, store_batch_fn done, void *arg)
+{
+	struct store_loader *l = xcalloc(1, sizeof(*l));
+
+	l->store = s;
+	l->done = done;
+	l->arg = arg;
+	l->gen = ++s->gens;
+	return l;
+}
+
+void
+store_loader_free(struct store_loader *l)
+{
+	if (l == NULL)
+		return;
+	/* the batches in flight stop at their next file and free themselves
+	 * on the loop (work.c cannot withdraw a job): nothing of l is used */
+	for (size_t i = 0; i < l->nbatches; i++) {
+		l->batches[i]->loader = NULL;
+		__atomic_store_n(&l->batches[i]->cancelled, 1, __ATOMIC_RELAXED);
+	}
+	free(l->batches);
+	for (size_t i = 0; i < l->nheld; i++)
+		cert_put(l->held[i]);
+	free(l->held);
+	free(l);
+}
+
+size_t
+store_loader_in_flight(const struct store_loader *l)
+{
+	return l ? l->in_flight : 0;
+}
+
+struct store_batch *
+store_batch_new(struct store_loader *l)
+{
+	struct store_batch *b = xcalloc(1, sizeof(*b));
+
+	b->store = l->store;
+	b->loader = l;
+	return b;
+}
+
+void
+store_batch_add(struct store_batch *b, const char *name)
+{
+	b->e = xreallocarray(b->e, b->n + 1, sizeof(*b->e));
+	memset(&b->e[b->n], 0, sizeof(b->e[b->n]));
+	b->e[b->n++].name = xstrdup(name);
+}
+
+size_t
+store_batch_size(const struct store_batch *b)
+{
+	return b->n;
+}
+
+const char *
+store_batch_name(const struct store_batch *b, size_t i)
+{
+	return b->e[i].name;
+}
+
+void
+store_batch_submit(struct store_batch *b)
+{
+	struct store_loader *l = b->loader;
+
+	b->gen = l->gen;
+	l->batches = xreallocarray(l->batches, l->nbatches + 1, sizeof(*l->batches));
+	l->batches[l->nbatches++] = b;
+	l->in_flight++;
+	b->job.run = batch_run;
+	b->job.done = batch_done;
+	work_submit(l->store->pool, &b->job);
+}
+
+int
+store_batch_take(struct store_batch *b, size_t i, struct store_record **recp,
+    struct result **rp)
+{
+	struct entry *e = &b->e[i];
+	struct store *s = b->store;
+
+	*recp = NULL;
+	*rp = NULL;
+	switch (e->status) {
+	case ENTRY_NONE:
+		log_debug("target %s: no state in %s", e->name, e->path);
+		break;
+	case ENTRY_BAD:
+		log_warnx("target %s: state file %s unusable (%s); starting fresh",
+		    e->name, e->path, e->err);
+		break;
+	case ENTRY_OTHER:
+		log_warnx("target %s: state file %s is for another target (%s); "
+		    "starting fresh", e->name, e->path, e->err);
+		break;
+	case ENTRY_OK:
+		written_set_digest(s, e->name, e->digest, e->have_digest, e->at);
+		*recp = e->st;
+		*rp = e->r;
+		e->st = NULL;
+		e->r = NULL;
+		e->status = ENTRY_TAKEN;
+		return 1;
+	case ENTRY_TAKEN:
+		break;
+	}
+	e->status = ENTRY_TAKEN;
+	return 0;
 }
 
 /* A state file settled: after a failure the next result writes again,
@@ -1577,6 +2090,34 @@ store_load_all(const char *dir, struct store_record ***sts, struct result ***rs,
 
 /* ------------------------------------------------------------ clean-up */
 
+/*
+ * The clean-up reads every state file: on the store's thread, in two
+ * steps. The first, over a copy of the configured names, removes the state
+ * files of targets gone for 30 days and finds the certificate files no
+ * state file references and no write touched for as long. Back on the loop,
+ * those the daemon holds in memory are struck: a result, a record or a
+ * verdict's path holds its certificates interned, and what memory holds
+ * may not be on disk yet. The second step removes the rest, each under
+ * veto_lock, while put_cert vetoes any of them a new result carries (so the
+ * file is either kept or gone before put_cert looks, and then written).
+ */
+struct cleanup {
+	struct work_job job;
+	struct store *store;
+	int cancelled;               /* atomic: a stop */
+	int phase;                   /* 0: the state files; 1: the certificates */
+	char **names;                /* configured, sorted (copies) */
+	size_t nnames;
+	double cutoff;
+	int unsure;                  /* a state file could not be read */
+	size_t removed_states, removed_certs;
+	char (*cands)[65];           /* certificate files to remove, sorted */
+	size_t ncands;
+	unsigned char *veto;         /* under veto_lock */
+};
+
+static pthread_mutex_t veto_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static int
 cmp_fp(const void *a, const void *b)
 {
@@ -1592,7 +2133,7 @@ cmp_name(const void *a, const void *b)
 /* Whether name is configured: names is sorted, so one look-up per state
  * file stays cheap with 100,000 targets. */
 static int
-configured(const char **names, size_t n, const char *name)
+configured(char **names, size_t n, const char *name)
 {
 	return bsearch(&name, names, n, sizeof(*names), cmp_name) != NULL;
 }
@@ -1607,54 +2148,78 @@ static char (*refs_grow(char (*refs)[65], size_t *cap, size_t need))[65]
 	return xreallocarray(refs, *cap, sizeof(*refs));
 }
 
-void
-store_cleanup(struct store *s, const struct conf *c, double now)
+static int
+cleanup_cancelled(struct cleanup *cu)
 {
+	return __atomic_load_n(&cu->cancelled, __ATOMIC_RELAXED);
+}
+
+/* A state file for the clean-up: parsed, no certificate read or interned.
+ * Loader thread. */
+static int
+parse_file_bare(const char *path, struct store_record **stp, struct result **rp)
+{
+	struct parse_ctx p;
+	char *text, *err = NULL;
+
+	if ((text = file_read_bounded(path, STORE_MAX_FILE, NULL)) == NULL)
+		return -1;
+	if (parse_text(text, &p, &err) == -1) {
+		free(err);
+		free(text);
+		return -1;
+	}
+	free(text);
+	finish_fields(&p, 0);
+	*stp = p.st;
+	*rp = p.r;
+	return 0;
+}
+
+/* The first step: the state files, and the certificate files to remove. */
+static void
+cleanup_scan(struct cleanup *cu)
+{
+	struct store *s = cu->store;
 	char (*refs)[65] = NULL;
-	size_t nrefs = 0, refcap = 0, removed_states = 0, removed_certs = 0;
-	size_t nnames = c ? c->ntargets : 0;
-	const char **names = xcalloc(nnames ? nnames : 1, sizeof(*names));
-	double cutoff = now - STORE_KEEP_SECONDS;
-	int unsure = 0;
+	size_t nrefs = 0, refcap = 0, capcands = 0;
 	struct dirent *e;
 	DIR *d;
 
-	for (size_t i = 0; i < nnames; i++)
-		names[i] = c->targets[i].name;
-	qsort(names, nnames, sizeof(*names), cmp_name);
 	if ((d = opendir(s->targets_dir)) == NULL) {
-		free(names);
+		cu->unsure = 1;
 		return;
 	}
-	while ((e = readdir(d)) != NULL) {
+	while ((e = readdir(d)) != NULL && !cleanup_cancelled(cu)) {
 		size_t len = strlen(e->d_name);
 		struct store_record *st;
 		struct result *r;
-		char *path, *err = NULL;
+		char *path;
 
 		if (e->d_name[0] == '.' || len < 7 || strcmp(e->d_name + len - 6, ".state") != 0)
 			continue;
 		path = xasprintf("%s/%s", s->targets_dir, e->d_name);
-		if (store_parse_file(s->dir, path, &st, &r, &err) == -1) {
+		if (parse_file_bare(path, &st, &r) == -1) {
 			/* its references are unknown: remove no certificate this time */
-			unsure = 1;
-			free(err);
+			cu->unsure = 1;
 			free(path);
 			continue;
 		}
-		if ((r == NULL || r->time < cutoff) && st->first_seen < cutoff &&
-		    !configured(names, nnames, st->name)) {
+		if ((r == NULL || r->time < cu->cutoff) && st->first_seen < cu->cutoff &&
+		    !configured(cu->names, cu->nnames, st->name)) {
 			if (unlink(path) == 0) {
-				removed_states++;
+				cu->removed_states++;
 				log_info("clean-up: removed %s (target %s, no longer configured, "
 				    "not probed for 30 days)", path, st->name);
 			}
 		} else {
-			refs = refs_grow(refs, &refcap, nrefs + st->chain.n);
+			refs = refs_grow(refs, &refcap, nrefs + st->chain.n + st->path.n);
 			for (size_t i = 0; i < st->chain.n; i++)
 				memcpy(refs[nrefs++], st->chain.fps[i], 65);
+			for (size_t i = 0; i < st->path.n; i++)
+				memcpy(refs[nrefs++], st->path.fps[i], 65);
 			for (size_t h = 0; h < st->nhist; h++) {
-				if (st->hist[h].until < cutoff)
+				if (st->hist[h].until < cu->cutoff)
 					continue;
 				refs = refs_grow(refs, &refcap, nrefs + st->hist[h].n);
 				for (size_t i = 0; i < st->hist[h].n; i++)
@@ -1666,7 +2231,7 @@ store_cleanup(struct store *s, const struct conf *c, double now)
 		free(path);
 	}
 	closedir(d);
-	if (!unsure && (d = opendir(s->certs_dir)) != NULL) {
+	if (!cu->unsure && !cleanup_cancelled(cu) && (d = opendir(s->certs_dir)) != NULL) {
 		qsort(refs, nrefs, sizeof(*refs), cmp_fp);
 		while ((e = readdir(d)) != NULL) {
 			char fp[65];
@@ -1680,19 +2245,140 @@ store_cleanup(struct store *s, const struct conf *c, double now)
 				continue;
 			/* written recently: a state file may not have caught up */
 			if (fstatat(dirfd(d), e->d_name, &sb, 0) == -1 ||
-			    (double)sb.st_mtime >= cutoff)
+			    (double)sb.st_mtime >= cu->cutoff)
 				continue;
-			if (unlinkat(dirfd(d), e->d_name, 0) == 0)
-				removed_certs++;
+			cu->cands = refs_grow(cu->cands, &capcands, cu->ncands + 1);
+			memcpy(cu->cands[cu->ncands++], fp, 65);
 		}
 		closedir(d);
+		qsort(cu->cands, cu->ncands, sizeof(*cu->cands), cmp_fp);
 	}
 	free(refs);
-	free(names);
-	if (removed_states || removed_certs)
+}
+
+/* The second step: the certificate files nothing vetoed. */
+static void
+cleanup_remove(struct cleanup *cu)
+{
+	struct store *s = cu->store;
+
+	for (size_t i = 0; i < cu->ncands && !cleanup_cancelled(cu); i++) {
+		char *path = xasprintf("%s/%s.pem", s->certs_dir, cu->cands[i]);
+
+		pthread_mutex_lock(&veto_lock);
+		if (!cu->veto[i] && unlink(path) == 0)
+			cu->removed_certs++;
+		pthread_mutex_unlock(&veto_lock);
+		free(path);
+	}
+}
+
+static void
+cleanup_run(struct work_job *j)
+{
+	struct cleanup *cu = container_of(j, struct cleanup, job);
+
+	if (cu->phase == 0)
+		cleanup_scan(cu);
+	else
+		cleanup_remove(cu);
+}
+
+static void
+cleanup_free(struct cleanup *cu)
+{
+	for (size_t i = 0; i < cu->nnames; i++)
+		free(cu->names[i]);
+	free(cu->names);
+	free(cu->cands);
+	free(cu->veto);
+	free(cu);
+}
+
+static void
+cleanup_done(struct work_job *j)
+{
+	struct cleanup *cu = container_of(j, struct cleanup, job);
+	struct store *s = cu->store;
+	size_t k = 0;
+
+	if (!cleanup_cancelled(cu) && cu->phase == 0 && cu->ncands > 0) {
+		/* what memory holds stays: it may not be on disk yet */
+		for (size_t i = 0; i < cu->ncands; i++) {
+			struct cert *c = cert_find(cu->cands[i]);
+
+			if (c == NULL)
+				memmove(cu->cands[k++], cu->cands[i], 65);
+			cert_put(c);
+		}
+		cu->ncands = k;
+		if (k > 0) {
+			cu->veto = xcalloc(k, 1);
+			cu->phase = 1;
+			work_submit(s->pool, &cu->job);
+			return;
+		}
+	}
+	if (!cleanup_cancelled(cu) && (cu->removed_states || cu->removed_certs))
 		log_info("clean-up of %s: removed %zu state file%s and %zu certificate%s",
-		    s->dir, removed_states, removed_states == 1 ? "" : "s", removed_certs,
-		    removed_certs == 1 ? "" : "s");
+		    s->dir, cu->removed_states, cu->removed_states == 1 ? "" : "s",
+		    cu->removed_certs, cu->removed_certs == 1 ? "" : "s");
+	s->cleaning = NULL;
+	cleanup_free(cu);
+}
+
+/* A certificate a result carries is not removed now (see struct cleanup). */
+static void
+cleanup_veto(struct store *s, const char *sha256)
+{
+	struct cleanup *cu = s->cleaning;
+	char (*found)[65];
+
+	if (cu == NULL || cu->phase != 1)
+		return;
+	pthread_mutex_lock(&veto_lock);
+	if ((found = bsearch(sha256, cu->cands, cu->ncands, sizeof(*cu->cands), cmp_fp)) != NULL)
+		cu->veto[found - cu->cands] = 1;
+	pthread_mutex_unlock(&veto_lock);
+}
+
+/* Start a clean-up on the store's thread; 0, or -1 when one runs still. */
+static int
+cleanup_start(struct store *s, const struct conf *c, double now)
+{
+	struct cleanup *cu;
+
+	if (s->cleaning != NULL)
+		return -1;
+	cu = xcalloc(1, sizeof(*cu));
+	cu->store = s;
+	cu->cutoff = now - STORE_KEEP_SECONDS;
+	cu->nnames = c ? c->ntargets : 0;
+	cu->names = xcalloc(cu->nnames ? cu->nnames : 1, sizeof(*cu->names));
+	for (size_t i = 0; i < cu->nnames; i++)
+		cu->names[i] = xstrdup(c->targets[i].name);
+	qsort(cu->names, cu->nnames, sizeof(*cu->names), cmp_name);
+	cu->job.run = cleanup_run;
+	cu->job.done = cleanup_done;
+	s->cleaning = cu;
+	work_submit(s->pool, &cu->job);
+	return 0;
+}
+
+static void
+store_cleanup_cancel(struct store *s)
+{
+	if (s->cleaning != NULL)
+		__atomic_store_n(&s->cleaning->cancelled, 1, __ATOMIC_RELAXED);
+}
+
+void
+store_cleanup(struct store *s, const struct conf *c, double now)
+{
+	if (cleanup_start(s, c, now) == -1)
+		return;
+	while (s->cleaning != NULL)
+		work_drain(s->pool);
 }
 
 static void
@@ -1700,7 +2386,8 @@ cleanup_cb(struct loop_timer *t)
 {
 	struct store *s = container_of(t, struct store, cleanup);
 
-	store_cleanup(s, s->conf, wall_now());
+	if (cleanup_start(s, s->conf, wall_now()) == -1)
+		log_debug("clean-up of %s: the last one runs still", s->dir);
 	loop_timer_at(s->loop, &s->cleanup, mono_ms() + STORE_CLEANUP_MS);
 }
 

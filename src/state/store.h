@@ -83,7 +83,8 @@ void store_chain_free(struct store_chain *c);
 struct loop;
 struct store;
 
-/* A store on dir, writing on a thread of its own that reports to l; the
+/* A store on dir, writing on a thread of its own and reading (loads,
+ * clean-up) on another, both reporting to l; the
  * directories are made (and remade) with the first write, so a missing or
  * read-only directory is logged, never fatal. NULL with *err when the
  * thread cannot start. */
@@ -98,6 +99,35 @@ const char *store_dir(const struct store *s);
  * logged once with its path). */
 int store_load(struct store *s, const char *name, struct store_record **rec, struct result **r);
 
+/*
+ * Stored state read off the loop: a loader's batches of target names go to
+ * the store's own thread, which reads and parses their state files and
+ * certificates; each batch comes back whole on the loop (done), where
+ * store_batch_take gives a target's state as store_load would, its
+ * certificates interned. The owner frees each batch it was handed.
+ */
+struct store_loader;
+struct store_batch;
+typedef void (*store_batch_fn)(void *arg, struct store_batch *b);
+
+struct store_loader *store_loader_new(struct store *s, store_batch_fn done, void *arg);
+/* Cancel the batches in flight (their done is not called: they stop at
+ * their next file and free themselves), then free. Accepts NULL. */
+void store_loader_free(struct store_loader *l);
+/* Batches submitted whose done has not come. */
+size_t store_loader_in_flight(const struct store_loader *l);
+struct store_batch *store_batch_new(struct store_loader *l);
+void store_batch_add(struct store_batch *b, const char *name);
+size_t store_batch_size(const struct store_batch *b);
+const char *store_batch_name(const struct store_batch *b, size_t i);
+void store_batch_submit(struct store_batch *b);
+/* As store_load for the i-th name (logging a bad file as it does); once:
+ * a second call gives 0. */
+int store_batch_take(struct store_batch *b, size_t i, struct store_record **rec,
+                     struct result **r);
+/* What was not taken is dropped. Accepts NULL. */
+void store_batch_free(struct store_batch *b);
+
 /* Queue the certificates of r not stored yet (r's DER), then drop r's DER. */
 void store_put_certs(struct store *s, struct result *r);
 /* Queue the state file of rec and r when its content changed since the
@@ -108,9 +138,12 @@ void store_save(struct store *s, const struct store_record *rec, const struct re
 void store_drain(struct store *s);
 
 /* Remove state of targets not in c whose last probe is older than
- * STORE_KEEP_SECONDS and certificates no state references for as long. */
+ * STORE_KEEP_SECONDS and certificates no state (on disk or in memory)
+ * references for as long. The work runs on the store's thread; this waits
+ * for it (tests, tools); the daily one does not. */
 void store_cleanup(struct store *s, const struct conf *c, double now);
-/* Run store_cleanup now and then once a day on l. */
+/* Run a clean-up a minute after start and then once a day on l, on the
+ * store's thread: the loop only strikes what memory still holds. */
 void store_schedule_cleanup(struct store *s, struct loop *l, const struct conf *c);
 /* The configuration the daily clean-up keeps targets of, after a reload. */
 void store_set_conf(struct store *s, const struct conf *c);

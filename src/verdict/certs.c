@@ -8,7 +8,11 @@
  * one parser of certificate fields: the status page and the tool read a
  * stored certificate by interning it too (certinfo.c formats).
  *
- * Used from the event loop only; not thread-safe.
+ * The table and the reference counts are the event loop's only: not
+ * thread-safe, and not worth a lock on every cert_ref of every probe. What
+ * costs is the X.509 parse, which touches nothing shared: cert_parse runs
+ * on any thread (the loader of stored state), cert_intern then puts its
+ * product in the table on the loop.
  */
 #include "config.h"
 
@@ -244,34 +248,84 @@ certs_parse(const unsigned char *der, size_t len, const char *sha256)
 	return c;
 }
 
+/* c into the table, with its one reference. */
+static struct cert *
+certs_insert(struct cert *c)
+{
+	size_t b;
+
+	if (certs_n >= certs_nbuckets)
+		certs_grow();
+	b = certs_bucket(c->sha256, certs_nbuckets);
+	c->refs = 1;
+	c->hnext = certs_tab[b];
+	certs_tab[b] = c;
+	certs_n++;
+	return c;
+}
+
 struct cert *
 cert_get(const unsigned char *der, size_t len)
 {
 	unsigned char digest[32];
 	char sha256[65];
 	struct cert *c;
-	size_t b;
 
 	if (der == NULL || len == 0 ||
 	    gnutls_hash_fast(GNUTLS_DIG_SHA256, der, len, digest) < 0)
 		return NULL;
 	hex_encode(digest, sizeof(digest), sha256);
-	if (certs_nbuckets != 0) {
-		b = certs_bucket(sha256, certs_nbuckets);
-		for (c = certs_tab[b]; c != NULL; c = c->hnext)
-			if (memcmp(c->sha256, sha256, 64) == 0)
-				return cert_ref(c);
-	}
+	if ((c = cert_find(sha256)) != NULL)
+		return c;
 	if ((c = certs_parse(der, len, sha256)) == NULL)
 		return NULL;
-	if (certs_n >= certs_nbuckets)
-		certs_grow();
-	b = certs_bucket(sha256, certs_nbuckets);
-	c->refs = 1;
-	c->hnext = certs_tab[b];
-	certs_tab[b] = c;
-	certs_n++;
-	return c;
+	return certs_insert(c);
+}
+
+struct cert *
+cert_parse(const unsigned char *der, size_t len)
+{
+	unsigned char digest[32];
+	char sha256[65];
+
+	if (der == NULL || len == 0 ||
+	    gnutls_hash_fast(GNUTLS_DIG_SHA256, der, len, digest) < 0)
+		return NULL;
+	hex_encode(digest, sizeof(digest), sha256);
+	return certs_parse(der, len, sha256);
+}
+
+static void
+certs_free_fields(struct cert *c)
+{
+	free(c->subject);
+	free(c->issuer);
+	free(c->serial);
+	free(c->sans);
+	free(c->go_subject);
+	free(c->go_issuer);
+	free(c);
+}
+
+void
+cert_parsed_free(struct cert *c)
+{
+	if (c != NULL)
+		certs_free_fields(c);
+}
+
+struct cert *
+cert_intern(struct cert *c)
+{
+	struct cert *have;
+
+	if (c == NULL)
+		return NULL;
+	if ((have = cert_find(c->sha256)) != NULL) {
+		certs_free_fields(c);
+		return have;
+	}
+	return certs_insert(c);
 }
 
 struct cert *
@@ -306,13 +360,7 @@ cert_put(struct cert *c)
 	    *pp != c; pp = &(*pp)->hnext)
 		;
 	*pp = c->hnext;
-	free(c->subject);
-	free(c->issuer);
-	free(c->serial);
-	free(c->sans);
-	free(c->go_subject);
-	free(c->go_issuer);
-	free(c);
+	certs_free_fields(c);
 	/* Give the table back when nothing is left, so leak checkers see none. */
 	if (--certs_n == 0) {
 		free(certs_tab);

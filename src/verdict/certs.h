@@ -49,6 +49,14 @@ struct cert *cert_get(const unsigned char *der, size_t len);
 /* The interned certificate whose SHA-256 is sha256 (64 lowercase hex
  * digits), with one more reference; NULL when none is interned. */
 struct cert *cert_find(const char *sha256);
+/* A certificate parsed but not interned (reference count 0), or NULL: the
+ * one call here that is safe off the loop thread. Hand it to cert_intern
+ * on the loop, or free it with cert_parsed_free (on any thread). */
+struct cert *cert_parse(const unsigned char *der, size_t len);
+void cert_parsed_free(struct cert *c);
+/* c (from cert_parse) interned, with one more reference; c itself is freed
+ * when an equal certificate is interned already. */
+struct cert *cert_intern(struct cert *c);
 struct cert *cert_ref(struct cert *c);
 /* Drop a reference; the last one frees. Accepts NULL. */
 void cert_put(struct cert *c);
