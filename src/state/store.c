@@ -2342,9 +2342,8 @@ cleanup_veto(struct store *s, const char *sha256)
 	pthread_mutex_unlock(&veto_lock);
 }
 
-/* Start a clean-up on the store's thread; 0, or -1 when one runs still. */
-static int
-cleanup_start(struct store *s, const struct conf *c, double now)
+int
+store_cleanup_start(struct store *s, const struct conf *c, double now)
 {
 	struct cleanup *cu;
 
@@ -2375,7 +2374,7 @@ store_cleanup_cancel(struct store *s)
 void
 store_cleanup(struct store *s, const struct conf *c, double now)
 {
-	if (cleanup_start(s, c, now) == -1)
+	if (store_cleanup_start(s, c, now) == -1)
 		return;
 	while (s->cleaning != NULL)
 		work_drain(s->pool);
@@ -2386,7 +2385,7 @@ cleanup_cb(struct loop_timer *t)
 {
 	struct store *s = container_of(t, struct store, cleanup);
 
-	if (cleanup_start(s, s->conf, wall_now()) == -1)
+	if (store_cleanup_start(s, s->conf, wall_now()) == -1)
 		log_debug("clean-up of %s: the last one runs still", s->dir);
 	loop_timer_at(s->loop, &s->cleanup, mono_ms() + STORE_CLEANUP_MS);
 }

@@ -142,6 +142,9 @@ void store_drain(struct store *s);
  * references for as long. The work runs on the store's thread; this waits
  * for it (tests, tools); the daily one does not. */
 void store_cleanup(struct store *s, const struct conf *c, double now);
+/* The same, not waiting: 0, or -1 when a clean-up runs still. c's names
+ * are copied; a store_free meanwhile stops it at its next file. */
+int store_cleanup_start(struct store *s, const struct conf *c, double now);
 /* Run a clean-up a minute after start and then once a day on l, on the
  * store's thread: the loop only strikes what memory still holds. */
 void store_schedule_cleanup(struct store *s, struct loop *l, const struct conf *c);
