@@ -2163,9 +2163,11 @@ const struct conf_module *
 conf_module_find(const struct conf *c, const char *name)
 {
 	struct conf_module key = { .name = (char *)(name ? name : "default") };
-	const struct conf_module *m;
+	const struct conf_module *m = NULL;
 
-	m = bsearch(&key, c->modules, c->nmodules, sizeof(*c->modules), cmp_module);
+	/* no modules: modules is NULL, which bsearch may not be given */
+	if (c->nmodules > 0)
+		m = bsearch(&key, c->modules, c->nmodules, sizeof(*c->modules), cmp_module);
 	if (m == NULL && name == NULL)
 		return &c->top;
 	return m;
