@@ -264,17 +264,27 @@ certs_insert(struct cert *c)
 	return c;
 }
 
-struct cert *
-cert_get(const unsigned char *der, size_t len)
+/* The key of a DER: its SHA-256 in lowercase hex. 0, or -1. */
+static int
+certs_key_of(const unsigned char *der, size_t len, char sha256[65])
 {
 	unsigned char digest[32];
-	char sha256[65];
-	struct cert *c;
 
 	if (der == NULL || len == 0 ||
 	    gnutls_hash_fast(GNUTLS_DIG_SHA256, der, len, digest) < 0)
-		return NULL;
+		return -1;
 	hex_encode(digest, sizeof(digest), sha256);
+	return 0;
+}
+
+struct cert *
+cert_get(const unsigned char *der, size_t len)
+{
+	char sha256[65];
+	struct cert *c;
+
+	if (certs_key_of(der, len, sha256) == -1)
+		return NULL;
 	if ((c = cert_find(sha256)) != NULL)
 		return c;
 	if ((c = certs_parse(der, len, sha256)) == NULL)
@@ -285,14 +295,9 @@ cert_get(const unsigned char *der, size_t len)
 struct cert *
 cert_parse(const unsigned char *der, size_t len)
 {
-	unsigned char digest[32];
 	char sha256[65];
 
-	if (der == NULL || len == 0 ||
-	    gnutls_hash_fast(GNUTLS_DIG_SHA256, der, len, digest) < 0)
-		return NULL;
-	hex_encode(digest, sizeof(digest), sha256);
-	return certs_parse(der, len, sha256);
+	return certs_key_of(der, len, sha256) == -1 ? NULL : certs_parse(der, len, sha256);
 }
 
 static void
