@@ -621,6 +621,7 @@ target_load(struct sched *s, struct target *t)
 	if (!store_load(s->store, t->conf->name, &rec, &r))
 		return 0;
 	history_restore(t->hist, rec, r);
+	s->load_found += r != NULL;
 	return r != NULL;
 }
 
