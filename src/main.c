@@ -116,10 +116,8 @@ render_cb(struct buf *out, void *arg)
 /* The same off the loop (httpd_set_scrape): what the scheduler shows and
  * the reload state, taken on the loop, rendered on a worker; the few
  * families of /probe and the target files are rendered at once, on the
- * loop, as their state changes in place. The target files free their
- * targets' settings when they change, without waiting for a scrape: with
- * any file_sd target the whole text is rendered here, on the loop, and the
- * worker only compresses it (NOT yet off the loop for file_sd targets). */
+ * loop, as their state changes in place. What the worker reads of file_sd
+ * targets (their settings) is freed through pin_free when a file changes. */
 struct scrape_snap {
 	struct sched_scrape *sched;
 	struct buf small;
@@ -132,14 +130,8 @@ scrape_take(void *arg)
 {
 	struct daemon *d = arg;
 	struct scrape_snap *sn = xcalloc(1, sizeof(*sn));
-	size_t nfile = 0;
 
 	buf_init(&sn->small);
-	(void)tfiles_targets(d->tfiles, &nfile);
-	if (nfile > 0) {
-		render_cb(&sn->small, d);
-		return sn;
-	}
 	sn->sched = sched_scrape_take(d->sched);
 	probeep_render_metrics(&sn->small, d->probeep);
 	tfiles_render_metrics(&sn->small, d->tfiles);
@@ -153,10 +145,6 @@ scrape_render(struct buf *out, void *snap)
 {
 	struct scrape_snap *sn = snap;
 
-	if (sn->sched == NULL) {        /* rendered whole at take */
-		buf_append(out, sn->small.data, sn->small.len);
-		return;
-	}
 	sched_scrape_render(out, sn->sched);
 	if (sn->small.len > 0)
 		buf_append(out, sn->small.data, sn->small.len);

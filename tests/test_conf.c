@@ -1021,6 +1021,12 @@ test_include(void **state)
 	assert_null(conf_load("inc/main.conf", &errors));
 	assert_string_equal(errors, "inc/main.conf:2: @include \"nope.inc\": No such file or directory");
 	free(errors);
+	/* libconfig 1.5 puts the directory in front of an absolute name too */
+	write_file("inc/main.conf", "@include \"/etc/hostname\"\n");
+	assert_null(conf_load("inc/main.conf", &errors));
+	assert_string_equal(errors, "inc/main.conf:1: @include \"/etc/hostname\": an absolute "
+	    "name; @include names a file relative to the configuration's directory (inc)");
+	free(errors);
 	/* nested: the error names the file that holds the line */
 	write_file("inc/main.conf", "@include \"targets.inc\"\n");
 	write_file("inc/targets.inc", "targets = ();\n@include \"sub\"\n");

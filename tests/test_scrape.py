@@ -32,6 +32,8 @@ import lab as L  # noqa: E402
 DOWN, UP, IDLE = 300, 20, 50000
 JUDGED = 25        # scrapes per client parsed and judged, spread over the phase
 PHASE = 6.0          # seconds of scraping in part 1
+IDLE_HALF = 5000     # file_sd targets probed hourly, half of them changing
+FLIPS = 16           # file changes at most in part 1's file mode
 TRIALS = 8           # scrapes with a /healthz in the middle, in part 2
 
 
@@ -103,25 +105,71 @@ def judge(text, configured):
     return bad[:5], stamps
 
 
-def consistent_under_change(lab, pki):
+def file_names(closed_port, idx, idle=False):
+    """file_sd targets, each a loopback address of its own on a closed port
+    (refused at once); idle ones in 127.1.0.0 and up."""
+    if idle:
+        return ["127.%d.%d.%d:%d" % (1 + i // 62500, (i // 250) % 250, 1 + i % 250, closed_port)
+                for i in idx]
+    return ["127.0.%d.%d:%d" % (1 + i // 250, 1 + i % 250, closed_port) for i in idx]
+
+
+def file_targets(path, names, idle):
+    """names (probed every second) and idle (probed hourly) in a file_sd
+    file, written whole and renamed into place."""
+    with open(path + ".tmp", "w") as f:
+        f.write('[{"targets": [%s], "labels": {"from": "file"}},\n'
+                ' {"targets": [%s], "labels": {"__param_module": "idle"}}]\n'
+                % (", ".join('"%s"' % n for n in names), ", ".join('"%s"' % n for n in idle)))
+    os.rename(path + ".tmp", path)
+
+
+def consistent_under_change(lab, pki, mode):
+    """Two clients scrape while results change and, in mode "reload", a
+    reload drops half the targets, or in mode "file", a file_sd file drops
+    and restores half of its targets again and again."""
     closed = L.ClosedPort(lab)
+    closed_port = int(closed.address.rsplit(":", 1)[1])
     good = lab.serve_chain(pki.path("good-chain.pem"), pki.path("good.key"))
     port = L.free_port()
+    tfile = os.path.join(lab.tmp, "scrape-targets.json")
     head = """listen = "127.0.0.1:%d";
 ca_file = %s;
 interval = "1s";
 timeout = "500ms";
 """ % (port, L.conf_string(pki.path("ca.pem")))
-    first = head + targets_conf(DOWN, UP, closed.address, good.address)
-    second = head + targets_conf(DOWN // 2, UP, closed.address, good.address)
-    names = lambda down: frozenset(["down%d" % i for i in range(down)] +
-                                   ["up%d" % i for i in range(UP)])
-    configured = {names(DOWN), names(DOWN // 2)}
+    if mode == "reload":
+        first = head + targets_conf(DOWN, UP, closed.address, good.address)
+        second = head + targets_conf(DOWN // 2, UP, closed.address, good.address)
+        names = lambda down: frozenset(["down%d" % i for i in range(down)] +
+                                       ["up%d" % i for i in range(UP)])
+        configured = {names(DOWN), names(DOWN // 2)}
+    else:
+        # a half stays; the other half is dropped, and each time the file
+        # grows again it brings targets never seen before (a target dropped
+        # and added back within a second restores its stored result, which
+        # may be older than the one it had: not what is judged here). The
+        # idle targets make each render long enough that a file change
+        # lands in the middle of one.
+        half = DOWN // 2
+        keep = file_names(closed_port, range(half))
+        block = lambda k: file_names(closed_port, range(half * (k + 1), half * (k + 2)))
+        ikeep = file_names(closed_port, range(IDLE_HALF), True)
+        iblock = lambda k: file_names(closed_port, range(IDLE_HALF * (k + 1),
+                                                         IDLE_HALF * (k + 2)), True)
+        ups = ["up%d" % i for i in range(UP)]
+        file_targets(tfile, keep + block(0), ikeep + iblock(0))
+        first = head + "target_files = ( %s );\n" % L.conf_string(tfile) + \
+            'modules = { idle = { interval = "1h"; }; };\n' + \
+            targets_conf(0, UP, closed.address, good.address)
+        configured = {frozenset(keep + ups + ikeep)}
+        configured |= {frozenset(keep + block(k) + ups + ikeep + iblock(k))
+                       for k in range(FLIPS + 1)}
     # no -v: a debug line per probe only slows the daemon down here
-    d = L.Daemon(lab, first, args=(), start_timeout=30.0)
-    done, _ = d.wait_for(lambda e: len(e.find("tlswatch_probe_success")) == DOWN + UP
+    d = L.Daemon(lab, first, args=(), name="tlswatchd-" + mode, start_timeout=30.0)
+    done, _ = d.wait_for(lambda e: len(e.find("tlswatch_probe_success")) >= DOWN + UP
                          and e.value("tlswatch_probe_success", target="up0") == 1, 20, 0.3)
-    lab.check(done, "every target probed, the TLS ones successfully")
+    lab.check(done, "%s: every target probed, the TLS ones successfully" % mode)
 
     results = [[], []]
     stop = time.monotonic() + PHASE
@@ -138,13 +186,30 @@ timeout = "500ms";
     threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(2)]
     for t in threads:
         t.start()
-    time.sleep(PHASE / 2)            # scrapes under way, then the reload
     mark = len(d.stderr())
-    d.reload(second)
+    if mode == "reload":
+        time.sleep(PHASE / 2)            # scrapes under way, then the reload
+        d.reload(second)
+    else:
+        # the file changes under the scrapes; last, the half stays
+        flips = 0
+        while time.monotonic() < stop - 1.0 and flips < FLIPS:
+            time.sleep(0.4)
+            flips += 1
+            grow = flips % 2 == 0
+            file_targets(tfile, keep + (block(flips) if grow else []),
+                         ikeep + (iblock(flips) if grow else []))
+        if flips % 2 == 0:
+            file_targets(tfile, keep, ikeep)
     for t in threads:
         t.join(PHASE + 60)
-    lab.check(not any(t.is_alive() for t in threads), "both scrapers ended")
-    lab.check(d.wait_log("reload: done", 10, mark), "the reload during the scrapes took effect")
+    lab.check(not any(t.is_alive() for t in threads), "%s: both scrapers ended" % mode)
+    if mode == "reload":
+        lab.check(d.wait_log("reload: done", 10, mark),
+                  "the reload during the scrapes took effect")
+    else:
+        lab.check(d.wait_log("target_files:", 10, mark),
+                  "the file's changes during the scrapes took effect")
 
     problems, total = [], 0
     for k in range(2):
@@ -163,13 +228,14 @@ timeout = "500ms";
                 if v < last.get(t, 0):
                     problems.append("client %d: %s went back in time" % (k, t))
             last.update(stamps)
-    lab.note("%d scrapes while results changed, %d judged a client" % (total, JUDGED))
-    lab.check(total >= 4, "several scrapes ran while results changed (%d)" % total)
-    lab.check(not problems, "every scrape shows one consistent result per target",
+    lab.note("%s: %d scrapes while results changed, %d judged a client" % (mode, total, JUDGED))
+    lab.check(total >= 4, "%s: several scrapes ran while results changed (%d)" % (mode, total))
+    lab.check(not problems, "%s: every scrape shows one consistent result per target" % mode,
               "\n".join(problems[:20]))
-    e = d.scrape()
-    lab.eq(len(e.find("tlswatch_target_info")), DOWN // 2 + UP,
-           "after the reload the dropped targets are gone")
+    want = DOWN // 2 + UP + (IDLE_HALF if mode == "file" else 0)
+    done, e = d.wait_for(lambda e: len(e.find("tlswatch_target_info")) == want, 10, 0.3)
+    lab.check(done, "%s: afterwards the dropped targets are gone" % mode,
+              "%d targets listed" % len(e.find("tlswatch_target_info")))
     d.stop(limit=10.0)     # its state writes drain first
     good.stop()
 
@@ -223,7 +289,8 @@ def main(lab):
     lab.require_daemon()
     lab.require_tools()
     pki = lab.pki()
-    consistent_under_change(lab, pki)
+    consistent_under_change(lab, pki, "reload")
+    consistent_under_change(lab, pki, "file")
     healthz_during_scrape(lab)
 
 

@@ -1048,8 +1048,13 @@ check_includes(struct ctx *x, const char *path, const char *dir, int depth)
 				q++;
 			buf_putc(&name, *q);
 		}
-		full = name.data[0] == '/' ? xstrdup(name.data) : xasprintf("%s/%s", dir, name.data);
-		if (depth >= CONF_MAX_INCLUDE_DEPTH)
+		/* libconfig 1.5 puts the include directory in front of every
+		 * name, an absolute one too */
+		full = xasprintf("%s/%s", dir, name.data);
+		if (name.data[0] == '/')
+			report_at(x, path, line, "@include \"%s\": an absolute name; @include names "
+			    "a file relative to the configuration's directory (%s)", name.data, dir);
+		else if (depth >= CONF_MAX_INCLUDE_DEPTH)
 			report_at(x, path, line, "@include \"%s\": nested more than %d deep",
 			    name.data, CONF_MAX_INCLUDE_DEPTH);
 		else if (stat(full, &st) == -1)
@@ -2163,9 +2168,11 @@ const struct conf_module *
 conf_module_find(const struct conf *c, const char *name)
 {
 	struct conf_module key = { .name = (char *)(name ? name : "default") };
-	const struct conf_module *m;
+	const struct conf_module *m = NULL;
 
-	m = bsearch(&key, c->modules, c->nmodules, sizeof(*c->modules), cmp_module);
+	/* no modules: modules is NULL, which bsearch may not be given */
+	if (c->nmodules > 0)
+		m = bsearch(&key, c->modules, c->nmodules, sizeof(*c->modules), cmp_module);
 	if (m == NULL && name == NULL)
 		return &c->top;
 	return m;

@@ -29,6 +29,7 @@
 #include "conf/tfiles.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/pin.h"
 #include "core/util.h"
 #include "serve/metrics.h"
 
@@ -65,12 +66,18 @@ struct tfiles {
 };
 
 static void
+target_free_now(void *p)
+{
+	conf_target_fini(p);
+	free(p);
+}
+
+/* A scrape rendering on a worker may be reading t (core/pin.h): freed
+ * once it has ended. */
+static void
 target_free(struct conf_target *t)
 {
-	if (t == NULL)
-		return;
-	conf_target_fini(t);
-	free(t);
+	pin_free(target_free_now, t);
 }
 
 static void

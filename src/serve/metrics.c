@@ -197,10 +197,15 @@ metrics_labels(const struct conf_target *c)
 {
 	struct buf b;
 
+	char *labels;
+
 	buf_init(&b);
 	put_conf_labels(&b, c, 1);
 	terminate(&b);
-	return buf_steal(&b);
+	/* kept for every target: its size, not the buffer's (256 bytes at least) */
+	labels = xstrdup(b.data ? b.data : "");
+	buf_free(&b);
+	return labels;
 }
 
 static void
