@@ -7,9 +7,17 @@
  * probe whose verdict is reused for an unchanged chain (tlswatchd verifies
  * a chain once, then only handshakes).
  *
- * usage: handshake [--no-verify] HOST PORT SERVER_NAME CA_FILE COUNT [PRIORITY]
+ * With --rate R the handshakes start R a second (each waits for its slot on
+ * the monotonic clock) instead of back to back: the pace of the daemon it
+ * is compared with, which sleeps between probes as this loop then does. A
+ * CPU that idles between handshakes spends more time on each (caches,
+ * branch predictors and clock speed cool down), so a floor measured back
+ * to back is lower than one measured at the daemon's duty cycle.
+ *
+ * usage: handshake [--no-verify] [--rate R] HOST PORT SERVER_NAME CA_FILE COUNT [PRIORITY]
  * prints: handshakes=N failures=N cpu_seconds=S cpu_ms_per_handshake=X */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -17,6 +25,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gnutls/gnutls.h>
@@ -74,6 +83,8 @@ main(int argc, char **argv)
 {
 	gnutls_certificate_credentials_t cred;
 	struct sockaddr_in sin;
+	struct timespec slot;
+	double rate = 0;
 	long count, fails = 0;
 	double t0, t1;
 
@@ -82,9 +93,18 @@ main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
+	if (argc > 2 && strcmp(argv[1], "--rate") == 0) {
+		rate = atof(argv[2]);
+		if (!(rate > 0)) {
+			fprintf(stderr, "handshake: --rate %s: not a positive number\n", argv[2]);
+			return 2;
+		}
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc < 6 || argc > 7) {
-		fprintf(stderr, "usage: handshake [--no-verify] HOST PORT SERVER_NAME CA_FILE COUNT "
-		    "[PRIORITY]\n");
+		fprintf(stderr, "usage: handshake [--no-verify] [--rate R] HOST PORT SERVER_NAME "
+		    "CA_FILE COUNT [PRIORITY]\n");
 		return 2;
 	}
 	memset(&sin, 0, sizeof(sin));
@@ -105,10 +125,21 @@ main(int argc, char **argv)
 		fprintf(stderr, "handshake: the first handshake with %s:%s failed\n", argv[1], argv[2]);
 		return 1;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &slot);
 	t0 = cpu_seconds();
-	for (long i = 0; i < count; i++)
+	for (long i = 0; i < count; i++) {
+		if (rate > 0) {
+			long step = (long)(1e9 / rate);
+
+			slot.tv_nsec += step % 1000000000L;
+			slot.tv_sec += step / 1000000000L + slot.tv_nsec / 1000000000L;
+			slot.tv_nsec %= 1000000000L;
+			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &slot, NULL) == EINTR)
+				;
+		}
 		if (!one(&sin, argv[3], cred, argc == 7 ? argv[6] : NULL))
 			fails++;
+	}
 	t1 = cpu_seconds();
 	printf("handshakes=%ld failures=%ld cpu_seconds=%.3f cpu_ms_per_handshake=%.4f\n",
 	    count, fails, t1 - t0, (t1 - t0) * 1000.0 / (double)count);

@@ -169,6 +169,53 @@ test_priority(void **state)
 	free(err);
 }
 
+/* A priority string is parsed at its first session and kept: later
+ * sessions get the same settings (TLS 1.2 stays TLS 1.2 after the default
+ * was cached beside it), a bad string is refused every time and not kept. */
+static void
+test_priority_cache(void **state)
+{
+	const struct tc *chain[] = { &leaf, &ca };
+	static const char *const prios[] = {
+		"NORMAL:-VERS-TLS1.3", NULL, "NORMAL:-VERS-TLS1.3", NULL,
+	};
+	static const char *const versions[] = { "TLS1.2", "TLS1.3", "TLS1.2", "TLS1.3" };
+	size_t before = tls_priority_cached(), first = 0;
+	char *err = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(prios); i++) {
+		const char *reason = NULL;
+		char *detail = NULL;
+		struct ts s;
+		struct tls *t;
+		int fd;
+
+		assert_int_equal(ts_start(&s, "127.0.0.1", chain, 2, NULL, 0, TS_HANDSHAKE), 0);
+		fd = connect_to(s.port);
+		assert_non_null(t = tls_new(fd, "leaf.test", prios[i], &err));
+		assert_int_equal(drive(t, fd, &reason, &detail), TLS_DONE);
+		assert_string_equal(tls_version_name(t), versions[i]);
+		if (i == 1)
+			first = tls_priority_cached();
+		tls_free(t);
+		close(fd);
+		ts_stop(&s);
+	}
+	/* the new string once, the default once unless an earlier test made
+	 * it; the second round parses nothing */
+	assert_true(first == before + 1 || first == before + 2);
+	assert_int_equal(tls_priority_cached(), first);
+	before = tls_priority_cached();
+	for (int i = 0; i < 2; i++) {
+		err = NULL;
+		assert_null(tls_new(-1, NULL, "NORMAL:+BOGUS", &err));
+		assert_non_null(strstr(err, "gnutls: "));
+		free(err);
+	}
+	assert_int_equal(tls_priority_cached(), before);
+}
+
 static void
 test_creds(void **state)
 {
@@ -210,6 +257,7 @@ main(void)
 		cmocka_unit_test(test_no_staple_tls12),
 		cmocka_unit_test(test_closed),
 		cmocka_unit_test(test_priority),
+		cmocka_unit_test(test_priority_cache),
 		cmocka_unit_test(test_creds),
 	};
 	static const char *const sans[] = { "DNS:leaf.test", NULL };

@@ -67,6 +67,66 @@ sct_ext_send(gnutls_session_t session, gnutls_buffer_t extdata)
  * (verification happens in chain.c against each target's own store). */
 static gnutls_certificate_credentials_t tls_cred;
 
+/*
+ * Priority strings parsed once per process: parsing one (what
+ * gnutls_priority_set_direct and gnutls_set_default_priority do for every
+ * session) costs about 77,000 instructions, more than 1% of a handshake,
+ * and gives the same answer every time. gnutls_priority_set takes its own
+ * reference, so a cached one is shared by every session that uses it, as
+ * set_direct's would have been. Bounded: strings past TLS_MAX_PRIOS (a
+ * configuration naming that many, or reloads changing them) are parsed per
+ * session as before. Loop thread only, as every session is.
+ */
+#define TLS_MAX_PRIOS 64
+
+static struct tls_prio {
+	char *text;              /* NULL: GnuTLS's default */
+	gnutls_priority_t prio;
+} tls_prios[TLS_MAX_PRIOS];
+static size_t tls_nprios;
+
+static void
+tls_prios_free(void)
+{
+	for (size_t i = 0; i < tls_nprios; i++) {
+		gnutls_priority_deinit(tls_prios[i].prio);
+		free(tls_prios[i].text);
+	}
+	tls_nprios = 0;
+}
+
+/* Set priority (NULL: the default) on session, parsed at its first use. */
+static int
+tls_set_priority(gnutls_session_t session, const char *priority)
+{
+	gnutls_priority_t prio;
+	const char *errpos = NULL;
+	int rc;
+
+	for (size_t i = 0; i < tls_nprios; i++) {
+		const char *text = tls_prios[i].text;
+
+		if (text == priority || (text && priority && strcmp(text, priority) == 0))
+			return gnutls_priority_set(session, tls_prios[i].prio);
+	}
+	if (tls_nprios == TLS_MAX_PRIOS)
+		return priority ? gnutls_priority_set_direct(session, priority, &errpos) :
+		    gnutls_set_default_priority(session);
+	/* NULL makes GnuTLS's default, as gnutls_set_default_priority does */
+	if ((rc = gnutls_priority_init(&prio, priority, &errpos)) < 0)
+		return rc;            /* a bad string is not kept: it fails each time */
+	tls_prios[tls_nprios].text = priority ? xstrdup(priority) : NULL;
+	tls_prios[tls_nprios].prio = prio;
+	tls_nprios++;
+	return gnutls_priority_set(session, prio);
+}
+
+size_t
+tls_priority_cached(void)
+{
+	return tls_nprios;
+}
+
 int
 tls_init(char **err)
 {
@@ -86,6 +146,7 @@ tls_fini(void)
 		gnutls_certificate_free_credentials(tls_cred);
 		tls_cred = NULL;
 	}
+	tls_prios_free();
 }
 
 const char *
@@ -98,16 +159,12 @@ struct tls *
 tls_new(int fd, const char *sni, const char *priority, char **err)
 {
 	struct tls *t = xcalloc(1, sizeof(*t));
-	const char *errpos = NULL;
 	int rc;
 
 	rc = gnutls_init(&t->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
 	if (rc < 0)
 		goto fail;
-	if (priority)
-		rc = gnutls_priority_set_direct(t->session, priority, &errpos);
-	else
-		rc = gnutls_set_default_priority(t->session);
+	rc = tls_set_priority(t->session, priority);
 	if (rc < 0)
 		goto fail;
 	rc = gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, tls_cred);

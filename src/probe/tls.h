@@ -61,5 +61,7 @@ int tls_use_creds(struct tls *t, const struct tls_creds *c, char **err);
 /* Check a GnuTLS priority string: 0, or -1 with *err naming the position
  * where GnuTLS stopped understanding it. */
 int tls_priority_check(const char *priority, char **err);
+/* Priority strings parsed and kept for later sessions (for tests). */
+size_t tls_priority_cached(void);
 
 #endif
