@@ -700,7 +700,7 @@ sched_set_store(struct sched *s, struct store *st)
 	s->loader = st ? store_loader_new(st, load_done, s) : NULL;
 	/* from the loop: a reload's sched_start_from marks first what its
 	 * kept targets bring from memory */
-	if (st != NULL && s->ntargets > 0)
+	if (st != NULL)   /* with no target too: its "loaded" line says so */
 		loop_timer_at(s->loop, &s->load_timer, 0);
 }
 

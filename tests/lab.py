@@ -934,6 +934,7 @@ class Daemon:
                 status, _, body = http_request(self.http[0], self.http[1], "GET",
                                                "/healthz", timeout=1.0)
                 if status == 200:
+                    self.wait_loaded(max(5.0, deadline - time.monotonic()))
                     return
                 last = "status %d body %r" % (status, body)
             except OSError as e:
@@ -941,6 +942,21 @@ class Daemon:
             time.sleep(0.05)
         raise DaemonFailure("%s did not answer GET /healthz on %s within %.0f s (%s):\n%s"
                         % (self.name, hostport(*self.http), timeout, last, self.stderr()))
+
+    def wait_loaded(self, timeout):
+        """Stored results load while the daemon serves (on the store's
+        thread): until it logs that they are in, so that a test can ask for
+        what it stored. Quietly gives up after TIMEOUT seconds: a daemon
+        without a usable state directory logs no such line."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            err = self.stderr()
+            if "loaded the last result of" in err or " started: 0 targets" in err:
+                return True
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.02)
+        return False
 
     def stderr(self):
         if not self._stderr.closed:
