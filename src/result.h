@@ -34,11 +34,12 @@ struct result {
 	char *peer;                      /* address connected to, e.g. "[::1]:443"; may be NULL */
 	char *tried;                     /* the last address a connect was tried to, connected
 	                                  * or not (a proxy's, through one); NULL: none */
-	char *tls_version;               /* "TLS1.3"; NULL unless the handshake completed */
-	char *cipher;                    /* IANA suite name; NULL unless the handshake completed */
-	char *tls_group;                 /* key exchange group, IANA's name lowercased
+	/* The handshake's words, interned (str_intern: shared, never freed) */
+	const char *tls_version;         /* "TLS1.3"; NULL unless the handshake completed */
+	const char *cipher;              /* IANA suite name; NULL unless the handshake completed */
+	const char *tls_group;           /* key exchange group, IANA's name lowercased
 	                                  * ("x25519"); NULL: none or unknown */
-	char *tls_sigscheme;             /* the server's handshake signature, IANA's
+	const char *tls_sigscheme;       /* the server's handshake signature, IANA's
 	                                  * SignatureScheme ("ecdsa_secp256r1_sha256"); NULL: none */
 	struct cert **certs;             /* as presented, depth 0 first */
 	size_t ncerts;

@@ -18,11 +18,12 @@
 #define STORE_KEEP_SECONDS (30 * 86400)  /* clean-up age, see README */
 #define STORE_MAX_FILE (1024 * 1024)     /* bound on any file read back */
 
-/* A chain once presented: SHA-256 fingerprints, depth 0 first. */
+/* A chain once presented: SHA-256 fingerprints, depth 0 first, each
+ * interned (state/fp.h: one reference per entry). */
 struct store_chain {
 	double since;        /* first presented */
 	double until;        /* replaced by the next chain (0: still current) */
-	char (*fps)[65];
+	const char **fps;
 	size_t n;
 };
 
@@ -73,6 +74,10 @@ int store_run_matches(const struct store_run *run, const struct result *r);
 /* The outcome as words: "ok", "unverified REASON,REASON", "failed STAGE
  * REASON" (what the state file holds). */
 void store_run_outcome(struct buf *b, const struct store_run *run);
+
+/* When the certificate at depth of the record's chain was first presented:
+ * the oldest chain holding it (chain.since when none before). */
+double store_cert_first_seen(const struct store_record *rec, size_t depth);
 
 struct store_record *store_record_new(const char *name);
 void store_record_free(struct store_record *rec);
