@@ -30,7 +30,6 @@ struct haddr {
 };
 
 struct history {
-	char *name;
 	struct result *result;       /* the target's last result */
 	struct result *last_ok;      /* while it failed: the last success, whose
 	                              * chain is still published */
@@ -38,14 +37,16 @@ struct history {
 	struct haddr *addrs;         /* addresses = "all" */
 	size_t naddrs;
 	struct store_record *mem;    /* NULL before the first result */
+	char name[];                 /* the target's, in the same allocation */
 };
 
 struct history *
 history_new(const char *name)
 {
-	struct history *h = xcalloc(1, sizeof(*h));
+	size_t len = strlen(name);
+	struct history *h = xcalloc(1, sizeof(*h) + len + 1);
 
-	h->name = xstrdup(name);
+	memcpy(h->name, name, len + 1);
 	return h;
 }
 
@@ -63,9 +64,8 @@ addrs_free(struct haddr *a, size_t n)
 /*
  * A scrape renders on a worker thread from the objects below (core/pin.h):
  * while one runs, nothing it may see is freed or changed in place. Results,
- * the address table, what is remembered and the first-sighting times are
- * replaced, never edited, and the old ones go to pin_free. Only the loop
- * thread calls in here.
+ * the address table and what is remembered are replaced, never edited, and
+ * the old ones go to pin_free. Only the loop thread calls in here.
  */
 static void
 result_free_cb(void *p)
@@ -155,7 +155,6 @@ history_free_cb(void *p)
 	result_free(h->last_ok);
 	addrs_free(h->addrs, h->naddrs);
 	store_record_free(h->mem);
-	free(h->name);
 	free(h);
 }
 

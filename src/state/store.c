@@ -208,9 +208,10 @@ store_cert_first_seen(const struct store_record *st, size_t depth)
 struct store_record *
 store_record_new(const char *name)
 {
-	struct store_record *rec = xcalloc(1, sizeof(*rec));
+	size_t len = strlen(name);
+	struct store_record *rec = xcalloc(1, sizeof(*rec) + len + 1);
 
-	rec->name = xstrdup(name);
+	memcpy(rec->name, name, len + 1);
 	return rec;
 }
 
@@ -233,7 +234,6 @@ store_record_free(struct store_record *st)
 		store_chain_free(&st->hist[i]);
 	free(st->hist);
 	free(st->runs);
-	free(st->name);
 	free(st);
 }
 
@@ -249,10 +249,11 @@ chain_copy(struct store_chain *to, const struct store_chain *from)
 struct store_record *
 store_record_dup(const struct store_record *st)
 {
-	struct store_record *d = xcalloc(1, sizeof(*d));
+	size_t len = strlen(st->name);
+	struct store_record *d = xmalloc(sizeof(*d) + len + 1);
 
 	*d = *st;
-	d->name = xstrdup(st->name);
+	memcpy(d->name, st->name, len + 1);
 	chain_copy(&d->chain, &st->chain);
 	if (st->certs != NULL) {
 		d->certs = xcalloc(st->chain.n ? st->chain.n : 1, sizeof(*d->certs));
@@ -579,7 +580,8 @@ enum type {
 };
 
 struct parse_ctx {
-	struct store_record *st;
+	struct store_record *st;     /* nameless until the end (parse_text) */
+	char *name;
 	struct result *r;
 	int have_result;
 	int have_format;
@@ -609,6 +611,8 @@ static int parse_stage_seconds(struct parse_ctx *p, char *val);
 static void put_stage_seconds(struct buf *b, const struct key *k,
     const struct store_record *st, const struct result *r);
 static int parse_name(struct parse_ctx *p, char *val);
+static void put_name(struct buf *b, const struct key *k, const struct store_record *st,
+                     const struct result *r);
 static int parse_result(struct parse_ctx *p, char *val);
 static void put_result(struct buf *b, const struct key *k, const struct store_record *st,
     const struct result *r);
@@ -651,8 +655,7 @@ static const struct key keys[] = {
 	  NULL, NULL },
 	/* results in the current run of one outcome: grows with every probe */
 	{ "run_count", STAMP, REC, 0, IF_RUNS, T_CUSTOM, NULL, parse_run_count, put_run_count },
-	{ "name", CONTENT, F(REC, struct store_record, name), ALWAYS, T_CUSTOM, NULL,
-	  parse_name, NULL },
+	{ "name", CONTENT, REC, 0, ALWAYS, T_CUSTOM, NULL, parse_name, put_name },
 	{ "first_seen", CONTENT, F(REC, struct store_record, first_seen), ALWAYS, T_TIME,
 	  NULL, NULL, NULL },
 	{ "last_change", CONTENT, F(REC, struct store_record, last_change), ALWAYS, T_TIME,
@@ -780,8 +783,7 @@ put_key(struct buf *b, const struct key *k, const struct store_record *st,
 	case T_ISSUES:
 		verdict_words_join(b, VERDICT_CHAIN_ISSUE, *(uint64_t *)f, ",", "-");
 		break;
-	case T_CUSTOM:      /* name: a string that is never NULL */
-		store_escape(b, *(const char **)f);
+	case T_CUSTOM:      /* rendered by k->render, above */
 		break;
 	}
 	buf_putc(b, '\n');
@@ -896,7 +898,8 @@ parse_stage_seconds(struct parse_ctx *p, char *val)
 	}
 	if (*end != '\0')
 		return -1;
-	memcpy(p->r->stage_seconds, stage, sizeof(stage));
+	for (int i = 0; i < STAGE_COUNT; i++)
+		p->r->stage_seconds[i] = (float)stage[i];
 	return 0;
 }
 
@@ -914,8 +917,19 @@ put_stage_seconds(struct buf *b, const struct key *k, const struct store_record 
 static int
 parse_name(struct parse_ctx *p, char *val)
 {
-	free(p->st->name);
-	return (p->st->name = store_unescape(val)) != NULL && *p->st->name ? 0 : -1;
+	free(p->name);
+	return (p->name = store_unescape(val)) != NULL && *p->name ? 0 : -1;
+}
+
+static void
+put_name(struct buf *b, const struct key *k, const struct store_record *st,
+    const struct result *r)
+{
+	(void)r;
+	buf_puts(b, k->name);
+	buf_putc(b, ' ');
+	store_escape(b, st->name);
+	buf_putc(b, '\n');
 }
 
 static int
@@ -1313,14 +1327,27 @@ parse_text(char *text, struct parse_ctx *pp, char **err)
 			bad = "not a tlswatch state file";
 		else if (!have_end)
 			bad = "truncated (no end line)";
-		else if (p.st->name == NULL)
+		else if (p.name == NULL)
 			bad = "no name";
 	}
 	if (bad) {
 		*err = xasprintf("line %d: %s", lineno, bad);
 		store_record_free(p.st);
 		result_free(p.r);
+		free(p.name);
 		return -1;
+	}
+	/* the record again, its name in it (no field points into it) */
+	{
+		size_t len = strlen(p.name);
+		struct store_record *st = xmalloc(sizeof(*st) + len + 1);
+
+		*st = *p.st;
+		memcpy(st->name, p.name, len + 1);
+		free(p.st);
+		free(p.name);
+		p.st = st;
+		p.name = NULL;
 	}
 	*pp = p;
 	return 0;

@@ -43,7 +43,6 @@ struct store_run {
  * the content of its state file. Made by the parser; afterwards changed by
  * history.c only. */
 struct store_record {
-	char *name;
 	double first_seen;        /* first result ever */
 	double last_change;       /* last change of chain or verdict */
 	double chain_changed;     /* when the current chain was first presented; 0: never */
@@ -67,6 +66,7 @@ struct store_record {
 	                           * 0: not verified */
 	struct store_run *runs;   /* newest first: runs[0] holds the last result */
 	size_t nruns;             /* at most STORE_RUNS */
+	char name[];              /* the target's, in the record's allocation */
 };
 
 /* Whether r's outcome is that of run. */
