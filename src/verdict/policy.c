@@ -123,8 +123,12 @@ policy_cert_read(gnutls_x509_crt_t crt, struct policy_cert *pc)
 	ret = gnutls_x509_crt_get_basic_constraints(crt, &critical, &ca, NULL);
 	pc->is_ca = ret >= 0 && ca;
 	ret = gnutls_x509_crt_get_extension_by_oid2(crt, SCT_OID_X509, 0, &ext, &critical);
-	if (ret >= 0)
-		pc->scts = sct_list_from_ext(ext.data, ext.size, &pc->sct) == 0 ? 1 : -1;
+	if (ret >= 0) {
+		struct sct_list list;
+
+		pc->scts = sct_list_from_ext(ext.data, ext.size, &list) == 0 ? 1 : -1;
+		pc->sct_n = pc->scts == 1 ? list.n : 0;
+	}
 	gnutls_free(ext.data);
 }
 
@@ -156,7 +160,7 @@ policy_evaluate(const struct policy_input *in, struct policy_result *out)
 	leaf = &out->certs[0];
 
 	out->sct_state[POLICY_SCT_EMBEDDED] = leaf->scts;
-	out->sct_count[POLICY_SCT_EMBEDDED] = leaf->sct.n;
+	out->sct_count[POLICY_SCT_EMBEDDED] = leaf->sct_n;
 	out->sct_known[POLICY_SCT_EMBEDDED] = 1;
 	out->sct_known[POLICY_SCT_TLS] = in->tls_scts_available || in->tls_scts != NULL;
 	out->sct_known[POLICY_SCT_OCSP] = in->staple != NULL;

@@ -31,11 +31,22 @@ enum method { M_STAPLE, M_OCSP, M_CRL, M_COUNT };
 
 static const char *const method_names[M_COUNT] = { "ocsp_staple", "ocsp", "crl" };
 
+/* What a verdict keeps of a struct rev_answer: a blob lives as long as its
+ * verdict, one a target, so the error's line is allocated only for an
+ * error (not 160 bytes inline for every source of every certificate). */
+struct kept_answer {
+	enum rev_status status;
+	int reason;              /* for REV_REVOKED */
+	int64_t revoked_at;      /* for REV_REVOKED */
+	int64_t next_update;     /* 0: none given */
+	char *error;             /* for REV_ERROR; else NULL */
+};
+
 struct method_answer {
 	int present;             /* asked (a staple was there, a URL named) */
 	int have;                /* an answer (an error included) */
 	int waiting;             /* fetching */
-	struct rev_answer a;
+	struct kept_answer a;
 	char *source;            /* the URL; NULL for a staple */
 };
 
@@ -65,8 +76,10 @@ blob_free(void *p)
 	if (b == NULL)
 		return;
 	for (size_t i = 0; i < b->n; i++)
-		for (int k = 0; k < M_COUNT; k++)
+		for (int k = 0; k < M_COUNT; k++) {
 			free(b->c[i].m[k].source);
+			free(b->c[i].m[k].a.error);
+		}
 	free(b->c);
 	free(b);
 }
@@ -98,12 +111,23 @@ valid(const struct method_answer *m)
 }
 
 static void
+keep_answer(struct kept_answer *k, const struct rev_answer *a)
+{
+	free(k->error);
+	k->status = a->status;
+	k->reason = a->reason;
+	k->revoked_at = a->revoked_at;
+	k->next_update = a->next_update;
+	k->error = a->status == REV_ERROR ? xstrdup(a->error) : NULL;
+}
+
+static void
 take(struct method_answer *m, const char *url, const struct cadata_got *g, int64_t *valid_until)
 {
 	m->present = 1;
 	m->have = g->have;
 	m->waiting = g->waiting;
-	m->a = g->a;
+	keep_answer(&m->a, &g->a);
 	free(m->source);
 	m->source = xstrdup(url);
 	if (g->have && g->valid_until < *valid_until)
@@ -190,13 +214,15 @@ check_cert(const struct check_input *in, size_t i, struct cert_answer *ca,
 	/* what the server stapled for this certificate */
 	if (idx >= 0 && (size_t)idx < in->tls->nstaples && in->tls->staples[idx].len > 0) {
 		struct method_answer *m = &ca->m[M_STAPLE];
+		struct rev_answer a;
 
 		m->present = m->have = 1;
 		ocsp_check(in->tls->staples[idx].data, in->tls->staples[idx].len, cert.data,
-		    cert.len, issuer.data, issuer.len, in->now, &m->a);
-		if (m->a.status != REV_ERROR) {
-			int64_t vu = m->a.next_update ? m->a.next_update :
-			    m->a.this_update + OCSP_NO_NEXT_UPDATE_VALID;
+		    cert.len, issuer.data, issuer.len, in->now, &a);
+		keep_answer(&m->a, &a);
+		if (a.status != REV_ERROR) {
+			int64_t vu = a.next_update ? a.next_update :
+			    a.this_update + OCSP_NO_NEXT_UPDATE_VALID;
 
 			if (vu < *valid_until)
 				*valid_until = vu;
