@@ -20,6 +20,7 @@
 #include <gnutls/x509.h>
 
 #include "conf/conf.h"
+#include "core/fp.h"
 #include "core/util.h"
 #include "verdict/cadata.h"
 #include "verdict/check.h"
@@ -52,7 +53,7 @@ struct method_answer {
 
 struct cert_answer {
 	size_t depth;            /* in the presented chain (path position when not presented) */
-	char sha256[65];
+	const char *sha256;      /* interned (core/fp.h) */
 	struct method_answer m[M_COUNT];
 	int revoked;             /* some valid source says so */
 	int reason;
@@ -75,11 +76,13 @@ blob_free(void *p)
 
 	if (b == NULL)
 		return;
-	for (size_t i = 0; i < b->n; i++)
+	for (size_t i = 0; i < b->n; i++) {
 		for (int k = 0; k < M_COUNT; k++) {
 			free(b->c[i].m[k].source);
 			free(b->c[i].m[k].a.error);
 		}
+		fp_put(b->c[i].sha256);
+	}
 	free(b->c);
 	free(b);
 }
@@ -198,7 +201,7 @@ check_cert(const struct check_input *in, size_t i, struct cert_answer *ca,
 	x.c = in->path->certs[i];
 	x.ic = in->path->certs[i + 1];
 	ca->depth = idx >= 0 ? (size_t)idx : i;
-	memcpy(ca->sha256, x.c->sha256, sizeof(ca->sha256));
+	ca->sha256 = fp_get(x.c->sha256);
 	if (path_der(in, i, &cert, &t1) == -1)
 		return;
 	if (path_der(in, i + 1, &issuer, &t2) == -1) {
@@ -291,18 +294,6 @@ run(const struct check_input *in, struct check_output *out)
 
 /* ------------------------------------------------------------ rendering */
 
-static const char *
-depth_text(size_t d)
-{
-	static char texts[CHECK_MAX_CERTS][4];
-
-	if (d >= CHECK_MAX_CERTS)
-		d = CHECK_MAX_CERTS - 1;
-	if (texts[d][0] == '\0')
-		snprintf(texts[d], sizeof(texts[d]), "%zu", d);
-	return texts[d];
-}
-
 static const char *const status_labels[] = { "depth", "sha256", "method", "status", NULL };
 static const char *const next_labels[] = { "depth", "sha256", "method", NULL };
 static const char *const revoked_labels[] = { "depth", "sha256", "reason", NULL };
@@ -340,7 +331,7 @@ static void
 method_labels(const struct rev_blob *b, size_t c, int k, struct check_sample *s)
 {
 	s->names[0] = "depth";
-	s->values[0] = depth_text(b->c[c].depth);
+	s->values[0] = check_depth_text(b->c[c].depth);
 	s->names[1] = "sha256";
 	s->values[1] = b->c[c].sha256;
 	s->names[2] = "method";
@@ -386,7 +377,7 @@ sample_revoked(const void *blob, size_t i, struct check_sample *s)
 		if (!b->c[c].revoked || i-- != 0)
 			continue;
 		s->names[0] = "depth";
-		s->values[0] = depth_text(b->c[c].depth);
+		s->values[0] = check_depth_text(b->c[c].depth);
 		s->names[1] = "sha256";
 		s->values[1] = b->c[c].sha256;
 		s->names[2] = "reason";
