@@ -108,6 +108,7 @@ void
 policy_cert_read(gnutls_x509_crt_t crt, struct policy_cert *pc)
 {
 	gnutls_datum_t ext = { NULL, 0 };
+	char word[ALGO_WORD_MAX];
 	unsigned bits = 0, critical = 0, ca = 0;
 	int pk, sign, ret;
 
@@ -116,7 +117,8 @@ policy_cert_read(gnutls_x509_crt_t crt, struct policy_cert *pc)
 	pc->key_type = algo_key_type(pk < 0 ? GNUTLS_PK_UNKNOWN : pk);
 	pc->key_bits = pk < 0 ? 0 : bits;
 	sign = gnutls_x509_crt_get_signature_algorithm(crt);
-	algo_cert_signature(sign < 0 ? GNUTLS_SIGN_UNKNOWN : sign, pc->sig_alg);
+	algo_cert_signature(sign < 0 ? GNUTLS_SIGN_UNKNOWN : sign, word);
+	pc->sig_alg = str_intern(word);     /* GnuTLS's set: bounded */
 	pc->not_before = time_epoch_or_zero(gnutls_x509_crt_get_activation_time(crt));
 	pc->not_after = time_epoch_or_zero(gnutls_x509_crt_get_expiration_time(crt));
 	if (pc->not_before != 0 && pc->not_after != 0 && pc->not_after >= pc->not_before)

@@ -53,7 +53,7 @@ unsigned policy_scts_needed(int64_t lifetime);
 struct policy_cert {
 	const char *key_type;         /* algo_key_type() */
 	unsigned key_bits;            /* the modulus, the curve's field; 0 unknown */
-	char sig_alg[ALGO_WORD_MAX];  /* algo_cert_signature() */
+	const char *sig_alg;          /* algo_cert_signature(), interned (str_intern) */
 	int64_t not_before, not_after;   /* 0: unknown */
 	int64_t lifetime;             /* not_after - not_before; 0 when unknown */
 	int is_ca;                    /* basicConstraints cA TRUE */

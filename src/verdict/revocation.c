@@ -32,23 +32,20 @@ enum method { M_STAPLE, M_OCSP, M_CRL, M_COUNT };
 
 static const char *const method_names[M_COUNT] = { "ocsp_staple", "ocsp", "crl" };
 
-/* What a verdict keeps of a struct rev_answer: a blob lives as long as its
- * verdict, one a target, so the error's line is allocated only for an
- * error (not 160 bytes inline for every source of every certificate). */
-struct kept_answer {
-	enum rev_status status;
-	int reason;              /* for REV_REVOKED */
+/* A source's answer, as a verdict keeps it: a detail lives as long as its
+ * verdict, one a target, so of a struct rev_answer it keeps the status,
+ * dates and reason, and an error's line only for an error (not 160 bytes
+ * inline for every source of every certificate). */
+struct method_answer {
 	int64_t revoked_at;      /* for REV_REVOKED */
 	int64_t next_update;     /* 0: none given */
 	char *error;             /* for REV_ERROR; else NULL */
-};
-
-struct method_answer {
-	int present;             /* asked (a staple was there, a URL named) */
-	int have;                /* an answer (an error included) */
-	int waiting;             /* fetching */
-	struct kept_answer a;
 	char *source;            /* the URL; NULL for a staple */
+	unsigned char status;    /* enum rev_status */
+	unsigned char reason;    /* for REV_REVOKED: 0..REV_REASON_MAX */
+	unsigned char present;   /* asked (a staple was there, a URL named) */
+	unsigned char have;      /* an answer (an error included) */
+	unsigned char waiting;   /* fetching */
 };
 
 struct cert_answer {
@@ -79,7 +76,7 @@ blob_free(void *p)
 	for (size_t i = 0; i < b->n; i++) {
 		for (int k = 0; k < M_COUNT; k++) {
 			free(b->c[i].m[k].source);
-			free(b->c[i].m[k].a.error);
+			free(b->c[i].m[k].error);
 		}
 		fp_put(b->c[i].sha256);
 	}
@@ -110,15 +107,15 @@ path_der(const struct check_input *in, size_t i, struct der *d, gnutls_datum_t *
 static int
 valid(const struct method_answer *m)
 {
-	return m->have && m->a.status != REV_ERROR;
+	return m->have && m->status != REV_ERROR;
 }
 
 static void
-keep_answer(struct kept_answer *k, const struct rev_answer *a)
+keep_answer(struct method_answer *k, const struct rev_answer *a)
 {
 	free(k->error);
-	k->status = a->status;
-	k->reason = a->reason;
+	k->status = (unsigned char)a->status;
+	k->reason = (unsigned char)(a->reason >= 0 && a->reason <= REV_REASON_MAX ? a->reason : 0);
 	k->revoked_at = a->revoked_at;
 	k->next_update = a->next_update;
 	k->error = a->status == REV_ERROR ? xstrdup(a->error) : NULL;
@@ -130,7 +127,7 @@ take(struct method_answer *m, const char *url, const struct cadata_got *g, int64
 	m->present = 1;
 	m->have = g->have;
 	m->waiting = g->waiting;
-	keep_answer(&m->a, &g->a);
+	keep_answer(m, &g->a);
 	free(m->source);
 	m->source = xstrdup(url);
 	if (g->have && g->valid_until < *valid_until)
@@ -222,7 +219,7 @@ check_cert(const struct check_input *in, size_t i, struct cert_answer *ca,
 		m->present = m->have = 1;
 		ocsp_check(in->tls->staples[idx].data, in->tls->staples[idx].len, cert.data,
 		    cert.len, issuer.data, issuer.len, in->now, &a);
-		keep_answer(&m->a, &a);
+		keep_answer(m, &a);
 		if (a.status != REV_ERROR) {
 			int64_t vu = a.next_update ? a.next_update :
 			    a.this_update + OCSP_NO_NEXT_UPDATE_VALID;
@@ -243,10 +240,10 @@ check_cert(const struct check_input *in, size_t i, struct cert_answer *ca,
 	for (int k = 0; k < M_COUNT; k++) {
 		const struct method_answer *m = &ca->m[k];
 
-		if (valid(m) && m->a.status == REV_REVOKED && !ca->revoked) {
+		if (valid(m) && m->status == REV_REVOKED && !ca->revoked) {
 			ca->revoked = 1;
-			ca->reason = m->a.reason;
-			ca->revoked_at = m->a.revoked_at;
+			ca->reason = m->reason;
+			ca->revoked_at = m->revoked_at;
 		}
 	}
 	gnutls_free(t1.data);
@@ -323,7 +320,7 @@ sel_status(const struct method_answer *m)
 static int
 sel_next(const struct method_answer *m)
 {
-	return m->have && m->a.next_update != 0;
+	return m->have && m->next_update != 0;
 }
 
 /* depth, sha256 and method of certificate c's method k. */
@@ -349,7 +346,7 @@ sample_status(const void *blob, size_t i, struct check_sample *s)
 		return 0;
 	method_labels(b, c, k, s);
 	s->names[3] = "status";
-	s->values[3] = rev_status_name(b->c[c].m[k].a.status);
+	s->values[3] = rev_status_name(b->c[c].m[k].status);
 	s->value = 1;
 	return 1;
 }
@@ -364,7 +361,7 @@ sample_next(const void *blob, size_t i, struct check_sample *s)
 	if (!nth_method(b, i, sel_next, &c, &k))
 		return 0;
 	method_labels(b, c, k, s);
-	s->value = (double)b->c[c].m[k].a.next_update;
+	s->value = (double)b->c[c].m[k].next_update;
 	return 1;
 }
 
@@ -429,15 +426,15 @@ describe_answer(struct buf *out, const struct cert_answer *ca, int k)
 		buf_puts(out, m->waiting ? "fetching\n" : "not fetched\n");
 		return;
 	}
-	buf_puts(out, rev_status_name(m->a.status));
-	if (m->a.status == REV_REVOKED) {
-		fmt_utc(when, sizeof(when), (double)m->a.revoked_at);
-		buf_printf(out, " (%s, %s)", rev_reason_name(m->a.reason), when);
-	} else if (m->a.status == REV_ERROR) {
-		buf_printf(out, " (%s)", m->a.error);
+	buf_puts(out, rev_status_name(m->status));
+	if (m->status == REV_REVOKED) {
+		fmt_utc(when, sizeof(when), (double)m->revoked_at);
+		buf_printf(out, " (%s, %s)", rev_reason_name(m->reason), when);
+	} else if (m->status == REV_ERROR) {
+		buf_printf(out, " (%s)", m->error);
 	}
-	if (m->a.next_update) {
-		fmt_utc(when, sizeof(when), (double)m->a.next_update);
+	if (m->next_update) {
+		fmt_utc(when, sizeof(when), (double)m->next_update);
 		buf_printf(out, ", next update %s", when);
 	}
 	if (m->waiting)
@@ -493,15 +490,15 @@ json(const void *blob, struct buf *out, void (*str)(struct buf *, const char *))
 			    method_names[k]);
 			str(out, m->source);
 			buf_puts(out, ",\"status\":");
-			str(out, m->have ? rev_status_name(m->a.status) : NULL);
+			str(out, m->have ? rev_status_name(m->status) : NULL);
 			buf_printf(out, ",\"fetching\":%s,\"next_update\":", m->waiting ? "true" :
 			    "false");
-			if (m->have && m->a.next_update)
-				buf_printf(out, "%lld", (long long)m->a.next_update);
+			if (m->have && m->next_update)
+				buf_printf(out, "%lld", (long long)m->next_update);
 			else
 				buf_puts(out, "null");
 			buf_puts(out, ",\"error\":");
-			str(out, m->have && m->a.status == REV_ERROR ? m->a.error : NULL);
+			str(out, m->have && m->status == REV_ERROR ? m->error : NULL);
 			buf_putc(out, '}');
 			first = 0;
 		}
