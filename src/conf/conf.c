@@ -1516,6 +1516,7 @@ parse_target(struct ctx *x, struct conf *c, struct conf_target *t,
 {
 	const config_setting_t *s, *addr, *md, *name;
 	const char *v, *msg;
+	int revocation;
 
 	t->line = config_setting_source_line(g);
 	check_keys(x, g, target_keys, ARRAY_SIZE(target_keys));
@@ -1567,9 +1568,13 @@ parse_target(struct ctx *x, struct conf *c, struct conf_target *t,
 		t->tls.addresses_all = 1;
 	}
 	check_target_tlsopts(x, t, g);
-	t->revocation = c->revocation;
-	get_revocation(x, g, &t->revocation);
+	revocation = c->revocation;
+	get_revocation(x, g, &revocation);
+	t->revocation = (int8_t)revocation;
 	parse_target_dane(x, c, t, g, md);
+	conf_target_compact(t, c->ca_file, &c->tls);
+	if (ti->name != NULL)
+		ti->name = t->name;     /* moved into the block */
 }
 
 static int
@@ -2010,6 +2015,7 @@ top_module(struct ctx *x, struct conf *c, const config_setting_t *root)
 	t->tls.client_key = c->tls.client_key ? xstrdup(c->tls.client_key) : NULL;
 	t->tls.priority = c->tls.priority ? xstrdup(c->tls.priority) : NULL;
 	t->tls.proxy = c->tls.proxy ? xstrdup(c->tls.proxy) : NULL;
+	conf_target_compact(t, c->ca_file, &c->tls);
 }
 
 static void
@@ -2045,6 +2051,7 @@ parse_modules(struct ctx *x, struct conf *c, const config_setting_t *root,
 		m->name = xstrdup(config_setting_name(g));
 		m->line = config_setting_source_line(g);
 		parse_settings(x, c, &m->t, root, g);
+		conf_target_compact(&m->t, c->ca_file, &c->tls);
 	}
 	/* libconfig refuses a group with two members of one name */
 	qsort(c->modules, c->nmodules, sizeof(*c->modules), cmp_module);
@@ -2360,22 +2367,119 @@ conf_read(const char *path, char **errors, int load_tls)
 	return c;
 }
 
+/* The strings conf_target_compact packs, in the order it packs them. */
+#define PACKED_STRINGS(t) { &(t)->name, &(t)->address, &(t)->host, &(t)->server_name, \
+	&(t)->mail_domain }
+
+/* The strings it may point at the configuration's copies, with their bits. */
+struct held_string {
+	char **field;
+	const char *shared;
+	uint8_t bit;
+};
+
+static void
+held_strings(struct conf_target *t, const char *ca_file, const struct conf_tlsopts *tls,
+    struct held_string out[5])
+{
+	out[0] = (struct held_string){ &t->ca_file, ca_file, CONF_HELD_CA_FILE };
+	out[1] = (struct held_string){ &t->tls.client_cert, tls ? tls->client_cert : NULL,
+	    CONF_HELD_CLIENT_CERT };
+	out[2] = (struct held_string){ &t->tls.client_key, tls ? tls->client_key : NULL,
+	    CONF_HELD_CLIENT_KEY };
+	out[3] = (struct held_string){ &t->tls.priority, tls ? tls->priority : NULL,
+	    CONF_HELD_PRIORITY };
+	out[4] = (struct held_string){ &t->tls.proxy, tls ? tls->proxy : NULL, CONF_HELD_PROXY };
+}
+
+/*
+ * A million targets hold a million copies of the top-level ca_file (and of
+ * any other setting they inherit), and five small strings each, every one
+ * an allocation with malloc's own 8 to 16 bytes on top. Here the inherited
+ * ones point at the configuration's copy, and the target's own go into one
+ * allocation, a string equal to an earlier one (server_name, the host
+ * unless written; a mail domain's address and host) stored once.
+ */
+void
+conf_target_compact(struct conf_target *t, const char *ca_file, const struct conf_tlsopts *tls)
+{
+	char **own[] = PACKED_STRINGS(t);
+	char *old[ARRAY_SIZE(own)], *p;
+	struct held_string hs[5];
+	size_t size = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(own) && !(t->held & CONF_HELD_PACKED); i++) {
+		size_t same = i;
+
+		old[i] = *own[i];
+		for (size_t j = 0; j < i && old[i] != NULL && same == i; j++)
+			if (old[j] != NULL && strcmp(old[j], old[i]) == 0)
+				same = j;
+		if (old[i] != NULL && same == i)
+			size += strlen(old[i]) + 1;
+	}
+	if (!(t->held & CONF_HELD_PACKED) && size > 0) {
+		p = xmalloc(size);
+		for (size_t i = 0; i < ARRAY_SIZE(own); i++) {
+			size_t same = i, len;
+
+			if (old[i] == NULL)
+				continue;
+			for (size_t j = 0; j < i && same == i; j++)
+				if (old[j] != NULL && strcmp(old[j], old[i]) == 0)
+					same = j;
+			if (same != i) {
+				*own[i] = *own[same];
+				continue;
+			}
+			len = strlen(old[i]) + 1;
+			*own[i] = memcpy(p, old[i], len);
+			p += len;
+		}
+		for (size_t i = 0; i < ARRAY_SIZE(own); i++)
+			free(old[i]);
+		t->held |= CONF_HELD_PACKED;
+	}
+	held_strings(t, ca_file, tls, hs);
+	for (size_t i = 0; i < ARRAY_SIZE(hs); i++) {
+		char **f = hs[i].field;
+
+		if ((t->held & hs[i].bit) || *f == NULL || hs[i].shared == NULL ||
+		    strcmp(*f, hs[i].shared) != 0)
+			continue;
+		free(*f);
+		*f = (char *)hs[i].shared;
+		t->held |= hs[i].bit;
+	}
+}
+
 void
 conf_target_fini(struct conf_target *t)
 {
-	free(t->name);
-	free(t->address);
-	free(t->host);
-	free(t->server_name);
-	free(t->ca_file);
-	free(t->mail_domain);
+	char **own[] = PACKED_STRINGS(t);
+	struct held_string hs[5];
+
+	if (t->held & CONF_HELD_PACKED) {
+		/* the block is the first string's */
+		for (size_t i = 0; i < ARRAY_SIZE(own); i++)
+			if (*own[i] != NULL) {
+				free(*own[i]);
+				break;
+			}
+	} else {
+		for (size_t i = 0; i < ARRAY_SIZE(own); i++)
+			free(*own[i]);
+	}
+	held_strings(t, NULL, NULL, hs);
+	for (size_t i = 0; i < ARRAY_SIZE(hs); i++)
+		if (!(t->held & hs[i].bit))
+			free(*hs[i].field);
 	free(t->ports);
 	for (size_t j = 0; j < t->nlabels; j++) {
 		free(t->labels[j].name);
 		free(t->labels[j].value);
 	}
 	free(t->labels);
-	free_tlsopts(&t->tls);
 	memset(t, 0, sizeof(*t));
 }
 
