@@ -968,7 +968,8 @@ static const char shared_conf[] =
     "targets = (\n"
     "  { address = \"a.test:443\"; },\n"
     "  { address = \"b.test:443\"; ca_file = \"ca.pem\"; },\n"
-    "  { name = \"c\"; address = \"c.test:443\"; ca_file = \"other.pem\"; server_name = \"s.test\"; },\n"
+    "  { name = \"c\"; address = \"c.test:443\"; ca_file = \"other.pem\"; server_name = \"s.test\";\n"
+    "    labels = { team = \"x\"; env = \"prod\"; }; },\n"
     "  { mail_domain = \"example.org\"; dane = \"off\"; }\n"
     ");\n";
 
@@ -988,6 +989,7 @@ check_file_targets(const struct tfiles *tf, const struct conf *c)
 		assert_ptr_equal(ft[i]->tls.priority, c->tls.priority);
 		assert_string_equal(ft[i]->tls.priority, "NORMAL");
 		assert_true(ft[i]->held & CONF_HELD_PACKED);
+		assert_true(ft[i]->held & CONF_HELD_LABELS);
 		assert_int_equal(ft[i]->nlabels, 1);
 		assert_string_equal(ft[i]->labels[0].value, "a");
 	}
@@ -1037,7 +1039,17 @@ test_shared_strings(void **state)
 	assert_string_equal(t->address, "c.test:443");
 	assert_string_equal(t->host, "c.test");
 	assert_string_equal(t->server_name, "s.test");
+	/* its labels, sorted, in the block too */
+	assert_true(t->held & CONF_HELD_LABELS);
+	assert_int_equal(t->nlabels, 2);
+	assert_string_equal(t->labels[0].name, "env");
+	assert_string_equal(t->labels[0].value, "prod");
+	assert_string_equal(t->labels[1].name, "team");
+	assert_string_equal(t->labels[1].value, "x");
+	assert_false(c->targets[0].held & CONF_HELD_LABELS);
+	assert_null(c->targets[0].labels);
 	t = &c->targets[3];
+	assert_int_equal(t->line, 10);
 	assert_string_equal(t->mail_domain, "example.org");
 	assert_ptr_equal(t->address, t->mail_domain);
 	assert_ptr_equal(t->host, t->mail_domain);

@@ -2392,54 +2392,44 @@ held_strings(struct conf_target *t, const char *ca_file, const struct conf_tlsop
 	out[4] = (struct held_string){ &t->tls.proxy, tls ? tls->proxy : NULL, CONF_HELD_PROXY };
 }
 
+/* The earlier of old[0..i) equal to old[i], or i. */
+static size_t
+same_as(char *const *old, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (old[j] != NULL && strcmp(old[j], old[i]) == 0)
+			return j;
+	return i;
+}
+
+static char *
+put_str(char **p, const char *s)
+{
+	size_t len = strlen(s) + 1;
+	char *r = memcpy(*p, s, len);
+
+	*p += len;
+	return r;
+}
+
 /*
  * A million targets hold a million copies of the top-level ca_file (and of
  * any other setting they inherit), and five small strings each, every one
  * an allocation with malloc's own 8 to 16 bytes on top. Here the inherited
  * ones point at the configuration's copy, and the target's own go into one
- * allocation, a string equal to an earlier one (server_name, the host
- * unless written; a mail domain's address and host) stored once.
+ * allocation with its labels (the array first, for its alignment), a
+ * string equal to an earlier one (server_name, the host unless written; a
+ * mail domain's address and host) stored once.
  */
 void
 conf_target_compact(struct conf_target *t, const char *ca_file, const struct conf_tlsopts *tls)
 {
 	char **own[] = PACKED_STRINGS(t);
-	char *old[ARRAY_SIZE(own)], *p;
+	char *old[ARRAY_SIZE(own)], *p, *block;
+	struct conf_label *labels = t->labels;
 	struct held_string hs[5];
-	size_t size = 0;
+	size_t size = 0, nl = t->nlabels;
 
-	for (size_t i = 0; i < ARRAY_SIZE(own) && !(t->held & CONF_HELD_PACKED); i++) {
-		size_t same = i;
-
-		old[i] = *own[i];
-		for (size_t j = 0; j < i && old[i] != NULL && same == i; j++)
-			if (old[j] != NULL && strcmp(old[j], old[i]) == 0)
-				same = j;
-		if (old[i] != NULL && same == i)
-			size += strlen(old[i]) + 1;
-	}
-	if (!(t->held & CONF_HELD_PACKED) && size > 0) {
-		p = xmalloc(size);
-		for (size_t i = 0; i < ARRAY_SIZE(own); i++) {
-			size_t same = i, len;
-
-			if (old[i] == NULL)
-				continue;
-			for (size_t j = 0; j < i && same == i; j++)
-				if (old[j] != NULL && strcmp(old[j], old[i]) == 0)
-					same = j;
-			if (same != i) {
-				*own[i] = *own[same];
-				continue;
-			}
-			len = strlen(old[i]) + 1;
-			*own[i] = memcpy(p, old[i], len);
-			p += len;
-		}
-		for (size_t i = 0; i < ARRAY_SIZE(own); i++)
-			free(old[i]);
-		t->held |= CONF_HELD_PACKED;
-	}
 	held_strings(t, ca_file, tls, hs);
 	for (size_t i = 0; i < ARRAY_SIZE(hs); i++) {
 		char **f = hs[i].field;
@@ -2451,6 +2441,46 @@ conf_target_compact(struct conf_target *t, const char *ca_file, const struct con
 		*f = (char *)hs[i].shared;
 		t->held |= hs[i].bit;
 	}
+	if (t->held & CONF_HELD_PACKED)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(own); i++) {
+		old[i] = *own[i];
+		if (old[i] != NULL && same_as(old, i) == i)
+			size += strlen(old[i]) + 1;
+	}
+	for (size_t i = 0; i < nl; i++)
+		size += strlen(labels[i].name) + 1 + strlen(labels[i].value) + 1;
+	if (nl == 0) {
+		free(t->labels);        /* labels = { } */
+		t->labels = NULL;
+	}
+	if (size == 0)
+		return;
+	size += nl * sizeof(*labels);
+	block = xmalloc(size);
+	p = block + nl * sizeof(*labels);
+	for (size_t i = 0; i < ARRAY_SIZE(own); i++) {
+		size_t same;
+
+		if (old[i] == NULL)
+			continue;
+		same = same_as(old, i);
+		*own[i] = same != i ? *own[same] : put_str(&p, old[i]);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(own); i++)
+		free(old[i]);
+	if (nl > 0) {
+		t->labels = (struct conf_label *)(void *)block;
+		for (size_t i = 0; i < nl; i++) {
+			t->labels[i].name = put_str(&p, labels[i].name);
+			t->labels[i].value = put_str(&p, labels[i].value);
+			free(labels[i].name);
+			free(labels[i].value);
+		}
+		free(labels);
+		t->held |= CONF_HELD_LABELS;
+	}
+	t->held |= CONF_HELD_PACKED;
 }
 
 void
@@ -2459,7 +2489,9 @@ conf_target_fini(struct conf_target *t)
 	char **own[] = PACKED_STRINGS(t);
 	struct held_string hs[5];
 
-	if (t->held & CONF_HELD_PACKED) {
+	if (t->held & CONF_HELD_LABELS) {
+		free(t->labels);        /* the block, strings and all */
+	} else if (t->held & CONF_HELD_PACKED) {
 		/* the block is the first string's */
 		for (size_t i = 0; i < ARRAY_SIZE(own); i++)
 			if (*own[i] != NULL) {
@@ -2470,16 +2502,18 @@ conf_target_fini(struct conf_target *t)
 		for (size_t i = 0; i < ARRAY_SIZE(own); i++)
 			free(*own[i]);
 	}
+	if (!(t->held & CONF_HELD_LABELS)) {
+		for (size_t j = 0; j < t->nlabels; j++) {
+			free(t->labels[j].name);
+			free(t->labels[j].value);
+		}
+		free(t->labels);
+	}
 	held_strings(t, NULL, NULL, hs);
 	for (size_t i = 0; i < ARRAY_SIZE(hs); i++)
 		if (!(t->held & hs[i].bit))
 			free(*hs[i].field);
 	free(t->ports);
-	for (size_t j = 0; j < t->nlabels; j++) {
-		free(t->labels[j].name);
-		free(t->labels[j].value);
-	}
-	free(t->labels);
 	memset(t, 0, sizeof(*t));
 }
 

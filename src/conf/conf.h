@@ -129,8 +129,10 @@ struct conf_target {
 };
 
 /* conf_target_compact's: name, address, host, server_name and mail_domain
- * are in one allocation, that of the first of them that is not NULL. */
+ * are in one allocation, that of the first of them that is not NULL, or
+ * with CONF_HELD_LABELS too that of labels, which holds the labels' strings. */
 #define CONF_HELD_PACKED 0x01
+#define CONF_HELD_LABELS 0x40
 /* ... and these point at a copy the configuration owns (it outlives the
  * target): the top level's (or a module's) value, which they equal. */
 #define CONF_HELD_CA_FILE 0x02
@@ -290,8 +292,8 @@ int conf_target_for(const char *address, const char *server_name, int starttls,
 void conf_target_fini(struct conf_target *t);
 /* Hold t's strings in fewer allocations, for a target whose strings are
  * not replaced from now on (t->held says how; conf_target_fini frees it
- * alike): name, address, host, server_name and mail_domain in one, and
- * ca_file and the tls strings that equal ca_file and tls's (the top level's
+ * alike): name, address, host, server_name, mail_domain and the labels in
+ * one, and ca_file and the tls strings that equal ca_file and tls's (the top level's
  * or a module's, which must outlive t) pointing at those. */
 void conf_target_compact(struct conf_target *t, const char *ca_file,
                          const struct conf_tlsopts *tls);
