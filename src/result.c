@@ -48,10 +48,6 @@ result_free(struct result *r)
 	free(r->fail_detail);
 	free(r->peer);
 	free(r->tried);
-	free(r->tls_version);
-	free(r->cipher);
-	free(r->tls_group);
-	free(r->tls_sigscheme);
 	verdict_fini(&r->verdict);
 	free(r);
 }
@@ -71,10 +67,6 @@ result_dup(const struct result *r)
 	d->fail_detail = dup_or_null(r->fail_detail);
 	d->peer = dup_or_null(r->peer);
 	d->tried = dup_or_null(r->tried);
-	d->tls_version = dup_or_null(r->tls_version);
-	d->cipher = dup_or_null(r->cipher);
-	d->tls_group = dup_or_null(r->tls_group);
-	d->tls_sigscheme = dup_or_null(r->tls_sigscheme);
 	verdict_copy(&d->verdict, &r->verdict);
 	/* the DER goes to the store from the original only */
 	d->ders = NULL;

@@ -26,7 +26,9 @@ const char *stage_name(enum stage s);   /* "resolve", "connect", ... */
 struct result {
 	double time;                     /* wall clock at the end of the probe */
 	double duration;                 /* seconds, all stages together */
-	double stage_seconds[STAGE_COUNT]; /* < 0: the stage was not reached */
+	/* < 0: the stage was not reached; a float (7 digits: microseconds
+	 * for a stage under 10 s) keeps a result of a million targets small */
+	float stage_seconds[STAGE_COUNT];
 	int success;                     /* connect and handshake done, certificates received */
 	const char *fail_stage;          /* "resolve", "connect", "starttls", "handshake", "timeout"; NULL on success */
 	const char *fail_reason;         /* bounded set, static string; NULL on success */
@@ -34,11 +36,12 @@ struct result {
 	char *peer;                      /* address connected to, e.g. "[::1]:443"; may be NULL */
 	char *tried;                     /* the last address a connect was tried to, connected
 	                                  * or not (a proxy's, through one); NULL: none */
-	char *tls_version;               /* "TLS1.3"; NULL unless the handshake completed */
-	char *cipher;                    /* IANA suite name; NULL unless the handshake completed */
-	char *tls_group;                 /* key exchange group, IANA's name lowercased
+	/* The handshake's words, interned (str_intern: shared, never freed) */
+	const char *tls_version;         /* "TLS1.3"; NULL unless the handshake completed */
+	const char *cipher;              /* IANA suite name; NULL unless the handshake completed */
+	const char *tls_group;           /* key exchange group, IANA's name lowercased
 	                                  * ("x25519"); NULL: none or unknown */
-	char *tls_sigscheme;             /* the server's handshake signature, IANA's
+	const char *tls_sigscheme;       /* the server's handshake signature, IANA's
 	                                  * SignatureScheme ("ecdsa_secp256r1_sha256"); NULL: none */
 	struct cert **certs;             /* as presented, depth 0 first */
 	size_t ncerts;

@@ -804,7 +804,6 @@ sched_scrape_take(const struct sched *s)
 		sc->mt[i].conf = t->conf;
 		sc->mt[i].labels = t->labels;
 		sc->mt[i].memory = history_memory(t->hist);
-		sc->mt[i].cert_first_seen = history_cert_first_seen(t->hist);
 		if (na == 0) {
 			rows[k].labels = t->labels;
 			rows[k].result = history_result(t->hist, NULL);

@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "result.h"
+#include "state/fp.h"
 #include "state/history.h"
 #include "testlib.h"
 #include "verdict/certs.h"
@@ -35,8 +36,8 @@ success(const struct tc *leaf, double t, int verified, uint64_t reasons)
 	r->time = t;
 	r->success = 1;
 	r->peer = xstrdup("127.0.0.1:443");
-	r->tls_version = xstrdup("TLS1.3");
-	r->cipher = xstrdup("TLS_AES_128_GCM_SHA256");
+	r->tls_version = str_intern("TLS1.3");
+	r->cipher = str_intern("TLS_AES_128_GCM_SHA256");
 	r->certs = xcalloc(2, sizeof(*r->certs));
 	r->certs[0] = cert_get(leaf->der.data, leaf->der.len);
 	r->certs[1] = cert_get(ca.der.data, ca.der.len);
@@ -157,8 +158,8 @@ test_chain_changes(void **state)
 	assert_int_equal(st->nhist, 1);
 	assert_true(st->hist[0].since == 100 && st->hist[0].until == 200);
 	/* the CA was first seen with the first chain, the new leaf now */
-	assert_true(history_cert_first_seen(h)[0] == 200);
-	assert_true(history_cert_first_seen(h)[1] == 100);
+	assert_true(store_cert_first_seen(history_memory(h), 0) == 200);
+	assert_true(store_cert_first_seen(history_memory(h), 1) == 100);
 	/* back and forth: the history keeps the newest STORE_HISTORY chains */
 	for (int i = 0; i < 2 * STORE_HISTORY; i++)
 		history_record(h, success(i % 2 ? &leaf2 : &leaf1, 300 + i, 1, 0));
@@ -336,8 +337,8 @@ test_last_chain(void **state)
 	rec->certs = xcalloc(2, sizeof(*rec->certs));
 	rec->certs[0] = cert_get(leaf1.der.data, leaf1.der.len);
 	rec->certs[1] = cert_get(ca.der.data, ca.der.len);
-	memcpy(rec->chain.fps[0], rec->certs[0]->sha256, 65);
-	memcpy(rec->chain.fps[1], rec->certs[1]->sha256, 65);
+	rec->chain.fps[0] = fp_get(rec->certs[0]->sha256);
+	rec->chain.fps[1] = fp_get(rec->certs[1]->sha256);
 	rec->have_verdict = 1;
 	rec->verified = 1;
 	rec->path_expiry = 1900000000;
@@ -402,7 +403,7 @@ test_restore(void **state)
 	rec->chain.n = 1;
 	rec->chain.since = 60;
 	rec->chain.fps = xcalloc(1, sizeof(*rec->chain.fps));
-	memset(rec->chain.fps[0], 'a', 64);
+	rec->chain.fps[0] = fp_get("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
 	rec->certs = xcalloc(1, sizeof(*rec->certs));
 	tl_log_start();
 	history_restore(h, rec, NULL);
@@ -410,7 +411,7 @@ test_restore(void **state)
 	assert_string_equal(log, "");
 	free(log);
 	assert_ptr_equal(history_memory(h), rec);
-	assert_true(history_cert_first_seen(h)[0] == 60);
+	assert_true(store_cert_first_seen(history_memory(h), 0) == 60);
 	assert_null(history_result(h, NULL));
 	history_free(h);
 }

@@ -76,7 +76,7 @@ test_answers(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		memset(&r, 0, sizeof(r));
 		r.success = cases[i].success;
-		r.tls_version = (char *)cases[i].version;
+		r.tls_version = cases[i].version;
 		r.fail_stage = cases[i].stage;
 		r.fail_reason = cases[i].reason;
 		assert_int_equal(scan_answer(&r, SCAN_TLS1_0), cases[i].want);

@@ -23,6 +23,7 @@
 #include "core/loop.h"
 #include "core/util.h"
 #include "result.h"
+#include "state/fp.h"
 #include "state/history.h"
 #include "state/store.h"
 #include "testlib.h"
@@ -136,8 +137,8 @@ make_result(const char *const *cns, size_t n, double t, int verified)
 		r->stage_seconds[i] = 0.001;
 	r->success = 1;
 	r->peer = xstrdup("127.0.0.1:443");
-	r->tls_version = xstrdup("TLS1.3");
-	r->cipher = xstrdup("TLS_AES_128_GCM_SHA256");
+	r->tls_version = str_intern("TLS1.3");
+	r->cipher = str_intern("TLS_AES_128_GCM_SHA256");
 	r->certs = xcalloc(n, sizeof(*r->certs));
 	r->ders = xcalloc(n, sizeof(*r->ders));
 	for (size_t i = 0; i < n; i++) {
@@ -307,8 +308,8 @@ test_round_trip(void **state)
 	assert_string_equal(st->hist[0].fps[0], fp_leaf);
 	assert_true(st->hist[0].since == 1000.5 && st->hist[0].until == 2000.25);
 	/* the intermediate keeps its first sighting, the new leaf is new */
-	assert_true(history_cert_first_seen(h)[1] == 1000.5);
-	assert_true(history_cert_first_seen(h)[0] == 2000.25);
+	assert_true(store_cert_first_seen(history_memory(h), 1) == 1000.5);
+	assert_true(store_cert_first_seen(history_memory(h), 0) == 2000.25);
 
 	/* loaded back as it was */
 	assert_int_equal(load(s, h2), 1);
@@ -327,10 +328,17 @@ test_round_trip(void **state)
 	assert_int_equal(r2->verdict.reasons, REASON(EXPIRED) | REASON(HOSTNAME_MISMATCH));
 	assert_int_equal(r2->verdict.issues, CHAIN_ISSUE(INCOMPLETE));
 	assert_string_equal(r2->cipher, "TLS_AES_128_GCM_SHA256");
-	assert_true(history_cert_first_seen(h2)[1] == 1000.5);
+	assert_true(store_cert_first_seen(history_memory(h2), 1) == 1000.5);
+	/* one copy of each fingerprint and word, however many records name it */
+	assert_ptr_equal(history_memory(h2)->chain.fps[1], history_memory(h)->chain.fps[1]);
+	assert_ptr_equal(history_memory(h2)->hist[0].fps[0], history_memory(h)->hist[0].fps[0]);
+	assert_ptr_equal(r2->cipher, str_intern("TLS_AES_128_GCM_SHA256"));
+	assert_int_equal(fp_count(), 3);   /* two leaves and the intermediate */
 
 	history_free(h);
 	history_free(h2);
+	/* the last reference takes the copy with it */
+	assert_int_equal(fp_count(), 0);
 	store_free(s);
 	free(path);
 	free(certpath);

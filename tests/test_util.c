@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -357,6 +358,34 @@ test_loop_watch_del_in_round(void **state)
 	close(p2[1]);
 }
 
+/* Words are kept once; words read from files are bounded, and never keep
+ * the program's own words out. */
+static void
+test_str_intern(void **state)
+{
+	char w[STR_INTERN_MAX_LEN + 2];
+	const char *a, *own;
+
+	(void)state;
+	a = str_intern("TLS1.3");
+	assert_string_equal(a, "TLS1.3");
+	assert_ptr_equal(str_intern("TLS1.3"), a);
+	assert_ptr_equal(str_intern_read("TLS1.3"), a);
+	memset(w, 'x', sizeof(w) - 1);
+	w[sizeof(w) - 1] = '\0';
+	assert_null(str_intern_read(w));          /* too long to be a word */
+	for (int i = 0; i < STR_INTERN_MAX; i++) {
+		snprintf(w, sizeof(w), "damaged-%d", i);
+		assert_non_null(str_intern_read(w));
+	}
+	assert_null(str_intern_read("one-too-many"));
+	assert_ptr_equal(str_intern_read("damaged-7"), str_intern_read("damaged-7"));
+	assert_ptr_equal(str_intern_read("TLS1.3"), a);   /* known words still found */
+	own = str_intern("TLS_AES_128_GCM_SHA256");
+	assert_non_null(own);
+	assert_string_equal(own, "TLS_AES_128_GCM_SHA256");
+}
+
 int
 main(void)
 {
@@ -367,6 +396,7 @@ main(void)
 		cmocka_unit_test(test_hash_and_hex),
 		cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_buf_flush),
+		cmocka_unit_test(test_str_intern),
 		cmocka_unit_test(test_heap),
 		cmocka_unit_test(test_loop_timers),
 		cmocka_unit_test(test_loop_watch_del_in_round),

@@ -22,6 +22,7 @@
 #include "result.h"
 #include "serve/metrics.h"
 #include "serve/status.h"
+#include "state/fp.h"
 #include "state/store.h"
 #include "testlib.h"
 #include "verdict/chain.h"
@@ -310,7 +311,7 @@ test_metrics(void **state)
 		st->chain.fps = xcalloc(2, sizeof(*st->chain.fps));
 		st->certs = xcalloc(2, sizeof(*st->certs));
 		for (int i = 0; i < 2; i++) {
-			memcpy(st->chain.fps[i], r.certs[i]->sha256, 65);
+			st->chain.fps[i] = fp_get(r.certs[i]->sha256);
 			st->certs[i] = cert_ref(r.certs[i]);
 		}
 		buf_init(&b);

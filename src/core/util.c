@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -378,6 +379,51 @@ hash64(const void *data, size_t len)
 		h *= 1099511628211ull;
 	}
 	return h;
+}
+
+/* A hash table of words, never freed: see util.h. */
+struct word {
+	struct word *next;
+	char s[];
+};
+static struct word *words_tab[STR_INTERN_MAX];
+static size_t words_read;      /* new words str_intern_read made */
+static pthread_mutex_t words_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *
+intern_word(const char *s, int from_file)
+{
+	size_t len = strlen(s), b;
+	struct word *w;
+
+	if (from_file && len > STR_INTERN_MAX_LEN)
+		return NULL;
+	b = (size_t)(hash64(s, len) % STR_INTERN_MAX);
+	pthread_mutex_lock(&words_lock);
+	for (w = words_tab[b]; w != NULL; w = w->next)
+		if (strcmp(w->s, s) == 0)
+			break;
+	if (w == NULL && (!from_file || words_read < STR_INTERN_MAX)) {
+		w = xmalloc(sizeof(*w) + len + 1);
+		memcpy(w->s, s, len + 1);
+		w->next = words_tab[b];
+		words_tab[b] = w;
+		words_read += from_file;
+	}
+	pthread_mutex_unlock(&words_lock);
+	return w ? w->s : NULL;
+}
+
+const char *
+str_intern(const char *s)
+{
+	return intern_word(s, 0);
+}
+
+const char *
+str_intern_read(const char *s)
+{
+	return intern_word(s, 1);
 }
 
 const char *

@@ -84,12 +84,26 @@ uint64_t hash64(const void *data, size_t len);
 /* The value of hex digit c (either case), or -1. */
 int hex_value(int c);
 
-/* Lowercase hex of len bytes into out (2*len+1 bytes). */
 /* What a peer sent, for a message: the first size - 1 bytes of s[0..len)
  * with control characters as '?', NUL-terminated in tmp (size > 0);
  * returns tmp. */
 const char *peer_text(const void *s, size_t len, char *tmp, size_t size);
+/* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void hex_encode(const unsigned char *in, size_t len, char *out);
+
+/* Words from small sets (a TLS version, a suite, a group, a failure's
+ * stage), kept once for the process's life and shared by every result
+ * that names them: the one copy of s. Any thread.
+ * str_intern is for words of the program's own or GnuTLS's tables, a set
+ * bounded by construction. str_intern_read is for words read from a file:
+ * NULL when s is longer than STR_INTERN_MAX_LEN, or when it is new and
+ * STR_INTERN_MAX words read so far were new (only a damaged state
+ * directory holds that many), so that no file fills memory, nor keeps the
+ * program's own words out. */
+#define STR_INTERN_MAX 4096
+#define STR_INTERN_MAX_LEN 255
+const char *str_intern(const char *s);
+const char *str_intern_read(const char *s);
 
 /* A Prometheus-style histogram: counts per upper bound (not cumulative),
  * the last slot for values above every bound. */

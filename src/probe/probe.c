@@ -529,16 +529,16 @@ probe_verify(struct probe *p)
 	int64_t now;
 
 	chain = tls_peer_chain(p->tls, &n);
-	r->tls_version = xstrdup(tls_version_name(p->tls));
-	r->cipher = xstrdup(tls_cipher_name(p->tls));
+	r->tls_version = str_intern(tls_version_name(p->tls));
+	r->cipher = str_intern(tls_cipher_name(p->tls));
 	tls_facts(p->tls, &facts);
 	if (facts.group != NULL) {
 		algo_group(facts.group, word);
-		r->tls_group = xstrdup(word);
+		r->tls_group = str_intern(word);
 	}
 	if (facts.sigscheme != NULL) {
 		algo_sigscheme(facts.sigscheme, word);
-		r->tls_sigscheme = xstrdup(word);
+		r->tls_sigscheme = str_intern(word);
 	}
 	tls_bye(p->tls);
 	if (n == 0) {

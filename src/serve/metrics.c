@@ -880,7 +880,7 @@ render_memory(struct buf *out, const struct metrics_target *targets, size_t n,
 	    "When the target first presented each certificate of its last chain.");
 	for (size_t k = 0; k < n; k++) {
 		t = &targets[k];
-		if ((st = t->memory) == NULL || t->cert_first_seen == NULL)
+		if ((st = t->memory) == NULL)
 			continue;
 		for (size_t i = 0; i < st->chain.n; i++) {
 			series(out, &f, t);
@@ -888,7 +888,7 @@ render_memory(struct buf *out, const struct metrics_target *targets, size_t n,
 			put_u64(out, i);
 			putc1(out, '"');
 			LABEL(out, "sha256", st->chain.fps[i]);
-			end_fixed(out, t->cert_first_seen[i], 3);
+			end_fixed(out, store_cert_first_seen(st, i), 3);
 		}
 	}
 

@@ -53,7 +53,6 @@ struct metrics_target {
 	const char *labels;                  /* metrics_labels() */
 	const struct conf_target *conf;      /* address, server name, client certificate, ... */
 	const struct store_record *memory;   /* remembered across restarts; NULL: nothing yet */
-	const double *cert_first_seen;       /* memory->chain.n entries, or NULL */
 };
 
 /* What the per-probe families show of one row: a target, or one address of

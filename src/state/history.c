@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "core/pin.h"
+#include "state/fp.h"
 #include "state/history.h"
 #include "verdict/certs.h"
 
@@ -29,7 +30,6 @@ struct haddr {
 };
 
 struct history {
-	char *name;
 	struct result *result;       /* the target's last result */
 	struct result *last_ok;      /* while it failed: the last success, whose
 	                              * chain is still published */
@@ -37,15 +37,16 @@ struct history {
 	struct haddr *addrs;         /* addresses = "all" */
 	size_t naddrs;
 	struct store_record *mem;    /* NULL before the first result */
-	double *first_seen;          /* mem->chain.n entries */
+	char name[];                 /* the target's, in the same allocation */
 };
 
 struct history *
 history_new(const char *name)
 {
-	struct history *h = xcalloc(1, sizeof(*h));
+	size_t len = strlen(name);
+	struct history *h = xcalloc(1, sizeof(*h) + len + 1);
 
-	h->name = xstrdup(name);
+	memcpy(h->name, name, len + 1);
 	return h;
 }
 
@@ -63,9 +64,8 @@ addrs_free(struct haddr *a, size_t n)
 /*
  * A scrape renders on a worker thread from the objects below (core/pin.h):
  * while one runs, nothing it may see is freed or changed in place. Results,
- * the address table, what is remembered and the first-sighting times are
- * replaced, never edited, and the old ones go to pin_free. Only the loop
- * thread calls in here.
+ * the address table and what is remembered are replaced, never edited, and
+ * the old ones go to pin_free. Only the loop thread calls in here.
  */
 static void
 result_free_cb(void *p)
@@ -155,8 +155,6 @@ history_free_cb(void *p)
 	result_free(h->last_ok);
 	addrs_free(h->addrs, h->naddrs);
 	store_record_free(h->mem);
-	free(h->first_seen);
-	free(h->name);
 	free(h);
 }
 
@@ -253,30 +251,6 @@ log_chain_change(const char *name, const struct store_record *st, const struct r
 
 /* ------------------------------------------------------------ memory */
 
-/* When fp was first presented: the oldest chain holding it. */
-static double
-first_seen_of(const struct store_record *st, const char *fp)
-{
-	double t = st->chain.since;
-
-	for (size_t i = 0; i < st->nhist; i++)
-		for (size_t j = 0; j < st->hist[i].n; j++)
-			if (strcmp(st->hist[i].fps[j], fp) == 0 && st->hist[i].since < t)
-				t = st->hist[i].since;
-	return t;
-}
-
-static void
-update_first_seen(struct history *h)
-{
-	const struct store_record *st = h->mem;
-
-	pin_free(free, h->first_seen);
-	h->first_seen = xcalloc(st->chain.n ? st->chain.n : 1, sizeof(double));
-	for (size_t i = 0; i < st->chain.n; i++)
-		h->first_seen[i] = first_seen_of(st, st->chain.fps[i]);
-}
-
 static int
 same_chain(const struct store_chain *c, const struct result *r)
 {
@@ -337,7 +311,7 @@ set_chain(struct store_record *st, const struct result *r, double now)
 	st->chain.fps = xcalloc(r->ncerts ? r->ncerts : 1, sizeof(*st->chain.fps));
 	st->certs = xcalloc(r->ncerts ? r->ncerts : 1, sizeof(*st->certs));
 	for (size_t i = 0; i < r->ncerts; i++) {
-		memcpy(st->chain.fps[i], r->certs[i]->sha256, 65);
+		st->chain.fps[i] = fp_get(r->certs[i]->sha256);
 		st->certs[i] = cert_ref(r->certs[i]);
 	}
 	st->chain_changed = now;
@@ -366,7 +340,7 @@ set_path(struct store_record *st, const struct verdict *v)
 	for (size_t i = 0; i < v->npath; i++) {
 		if (v->path[i] == NULL)
 			continue;
-		memcpy(st->path.fps[st->path.n], v->path[i]->sha256, 65);
+		st->path.fps[st->path.n] = fp_get(v->path[i]->sha256);
 		st->path_certs[st->path.n++] = cert_ref(v->path[i]);
 	}
 }
@@ -486,10 +460,8 @@ remember(struct history *h, const struct result *r)
 		changed = 1;
 	}
 	changed |= remember_verdict(st, &r->verdict);
-	if (changed) {
+	if (changed)
 		st->last_change = now;
-		update_first_seen(h);
-	}
 	return changed | touched;
 }
 
@@ -539,7 +511,6 @@ history_restore(struct history *h, struct store_record *rec, struct result *r)
 	pin_free(result_free_cb, h->last_ok);
 	h->last_ok = r && !r->success ? remembered_chain(rec) : NULL;
 	if (rec) {
-		update_first_seen(h);
 		/* a file from before failing_since was kept */
 		if (r && !r->success && rec->failing_since == 0)
 			rec->failing_since = r->time;
@@ -728,8 +699,3 @@ history_memory(const struct history *h)
 	return h->mem;
 }
 
-const double *
-history_cert_first_seen(const struct history *h)
-{
-	return h->mem ? h->first_seen : NULL;
-}

@@ -60,6 +60,5 @@ const char *history_addr(const struct history *h, size_t i, const struct result 
 /* What is remembered across restarts (NULL before the first result), and
  * when each certificate of its chain was first seen (chain.n entries). */
 const struct store_record *history_memory(const struct history *h);
-const double *history_cert_first_seen(const struct history *h);
 
 #endif

@@ -33,6 +33,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/work.h"
+#include "state/fp.h"
 #include "state/store.h"
 #include "state/writer.h"
 #include "verdict/certs.h"
@@ -51,11 +52,11 @@
  * (under 100 bytes) until the next start, as a write of it may be in
  * flight. */
 struct written {
-	char *name;
-	unsigned char digest[32];
-	int have;
-	double at;
 	struct written *hnext;
+	double at;
+	int have;
+	unsigned char digest[32];
+	char name[];          /* in the same allocation: one a target */
 };
 
 /* Fingerprints, a hash set: the certificates the loader thread parsed
@@ -92,49 +93,6 @@ static void store_cleanup_cancel(struct store *s);
 static void cleanup_veto(struct store *s, const char *sha256);
 
 /* ------------------------------------------------------------ strings */
-
-/* Stage and reason names come from fixed sets; results keep them as static
- * strings, so the ones read back are interned here for the process's life.
- * The loader thread parses too: a lock, taken only for a failure's words
- * (a handful of distinct ones), never by the writer of results. */
-struct interned {
-	struct interned *next;
-	char s[];
-};
-static struct interned *store_strings;
-static pthread_mutex_t store_strings_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static const char *
-intern(const char *s)
-{
-	struct interned *i;
-	size_t n = strlen(s);
-
-	pthread_mutex_lock(&store_strings_lock);
-	for (i = store_strings; i != NULL; i = i->next)
-		if (strcmp(i->s, s) == 0)
-			break;
-	if (i == NULL) {
-		i = xmalloc(sizeof(*i) + n + 1);
-		memcpy(i->s, s, n + 1);
-		i->next = store_strings;
-		store_strings = i;
-	}
-	pthread_mutex_unlock(&store_strings_lock);
-	return i->s;
-}
-
-static void
-intern_free(void)
-{
-	struct interned *i, *next;
-
-	for (i = store_strings; i != NULL; i = next) {
-		next = i->next;
-		free(i);
-	}
-	store_strings = NULL;
-}
 
 void
 store_escape(struct buf *b, const char *s)
@@ -226,17 +184,34 @@ is_sha256(const char *s)
 void
 store_chain_free(struct store_chain *c)
 {
+	for (size_t i = 0; c->fps != NULL && i < c->n; i++)
+		fp_put(c->fps[i]);
 	free(c->fps);
 	c->fps = NULL;
 	c->n = 0;
 }
 
+double
+store_cert_first_seen(const struct store_record *st, size_t depth)
+{
+	const char *fp = st->chain.fps[depth];
+	double t = st->chain.since;
+
+	/* interned: one pointer per fingerprint */
+	for (size_t i = 0; i < st->nhist; i++)
+		for (size_t j = 0; j < st->hist[i].n; j++)
+			if (st->hist[i].fps[j] == fp && st->hist[i].since < t)
+				t = st->hist[i].since;
+	return t;
+}
+
 struct store_record *
 store_record_new(const char *name)
 {
-	struct store_record *rec = xcalloc(1, sizeof(*rec));
+	size_t len = strlen(name);
+	struct store_record *rec = xcalloc(1, sizeof(*rec) + len + 1);
 
-	rec->name = xstrdup(name);
+	memcpy(rec->name, name, len + 1);
 	return rec;
 }
 
@@ -259,7 +234,6 @@ store_record_free(struct store_record *st)
 		store_chain_free(&st->hist[i]);
 	free(st->hist);
 	free(st->runs);
-	free(st->name);
 	free(st);
 }
 
@@ -268,17 +242,18 @@ chain_copy(struct store_chain *to, const struct store_chain *from)
 {
 	*to = *from;
 	to->fps = xcalloc(from->n ? from->n : 1, sizeof(*to->fps));
-	if (from->n > 0)
-		memcpy(to->fps, from->fps, from->n * sizeof(*to->fps));
+	for (size_t i = 0; i < from->n; i++)
+		to->fps[i] = fp_ref(from->fps[i]);
 }
 
 struct store_record *
 store_record_dup(const struct store_record *st)
 {
-	struct store_record *d = xcalloc(1, sizeof(*d));
+	size_t len = strlen(st->name);
+	struct store_record *d = xmalloc(sizeof(*d) + len + 1);
 
 	*d = *st;
-	d->name = xstrdup(st->name);
+	memcpy(d->name, st->name, len + 1);
 	chain_copy(&d->chain, &st->chain);
 	if (st->certs != NULL) {
 		d->certs = xcalloc(st->chain.n ? st->chain.n : 1, sizeof(*d->certs));
@@ -368,7 +343,6 @@ written_free_all(struct store *s)
 
 		for (w = s->tab[i]; w; w = next) {
 			next = w->hnext;
-			free(w->name);
 			free(w);
 		}
 	}
@@ -395,7 +369,6 @@ store_free(struct store *s)
 	free(s->targets_dir);
 	free(s->certs_dir);
 	free(s);
-	intern_free();
 }
 
 const char *
@@ -455,8 +428,8 @@ written_get(struct store *s, const char *name, int create)
 		s->tab = tab;
 		s->nbuckets = n;
 	}
-	w = xcalloc(1, sizeof(*w));
-	w->name = xstrdup(name);
+	w = xcalloc(1, sizeof(*w) + strlen(name) + 1);
+	memcpy(w->name, name, strlen(name) + 1);
 	b = written_bucket(s, name);
 	w->hnext = s->tab[b];
 	s->tab[b] = w;
@@ -607,7 +580,8 @@ enum type {
 };
 
 struct parse_ctx {
-	struct store_record *st;
+	struct store_record *st;     /* nameless until the end (parse_text) */
+	char *name;
 	struct result *r;
 	int have_result;
 	int have_format;
@@ -637,6 +611,8 @@ static int parse_stage_seconds(struct parse_ctx *p, char *val);
 static void put_stage_seconds(struct buf *b, const struct key *k,
     const struct store_record *st, const struct result *r);
 static int parse_name(struct parse_ctx *p, char *val);
+static void put_name(struct buf *b, const struct key *k, const struct store_record *st,
+                     const struct result *r);
 static int parse_result(struct parse_ctx *p, char *val);
 static void put_result(struct buf *b, const struct key *k, const struct store_record *st,
     const struct result *r);
@@ -679,8 +655,7 @@ static const struct key keys[] = {
 	  NULL, NULL },
 	/* results in the current run of one outcome: grows with every probe */
 	{ "run_count", STAMP, REC, 0, IF_RUNS, T_CUSTOM, NULL, parse_run_count, put_run_count },
-	{ "name", CONTENT, F(REC, struct store_record, name), ALWAYS, T_CUSTOM, NULL,
-	  parse_name, NULL },
+	{ "name", CONTENT, REC, 0, ALWAYS, T_CUSTOM, NULL, parse_name, put_name },
 	{ "first_seen", CONTENT, F(REC, struct store_record, first_seen), ALWAYS, T_TIME,
 	  NULL, NULL, NULL },
 	{ "last_change", CONTENT, F(REC, struct store_record, last_change), ALWAYS, T_TIME,
@@ -697,12 +672,12 @@ static const struct key keys[] = {
 	{ "fail_detail", CONTENT, F(RES, struct result, fail_detail), IF_FAILURE, T_STR,
 	  "", NULL, NULL },
 	{ "peer", CONTENT, F(RES, struct result, peer), IF_SET, T_STR, NULL, NULL, NULL },
-	{ "tls_version", CONTENT, F(RES, struct result, tls_version), IF_SET, T_STR, NULL,
+	{ "tls_version", CONTENT, F(RES, struct result, tls_version), IF_SET, T_WORD, NULL,
 	  NULL, NULL },
-	{ "cipher", CONTENT, F(RES, struct result, cipher), IF_SET, T_STR, NULL, NULL, NULL },
-	{ "tls_group", CONTENT, F(RES, struct result, tls_group), IF_SET, T_STR, NULL, NULL,
+	{ "cipher", CONTENT, F(RES, struct result, cipher), IF_SET, T_WORD, NULL, NULL, NULL },
+	{ "tls_group", CONTENT, F(RES, struct result, tls_group), IF_SET, T_WORD, NULL, NULL,
 	  NULL },
-	{ "tls_sigscheme", CONTENT, F(RES, struct result, tls_sigscheme), IF_SET, T_STR, NULL,
+	{ "tls_sigscheme", CONTENT, F(RES, struct result, tls_sigscheme), IF_SET, T_WORD, NULL,
 	  NULL, NULL },
 	{ "verified", CONTENT, REC, 0, IF_VERDICT, T_CUSTOM, NULL, parse_verified,
 	  put_verified },
@@ -808,8 +783,7 @@ put_key(struct buf *b, const struct key *k, const struct store_record *st,
 	case T_ISSUES:
 		verdict_words_join(b, VERDICT_CHAIN_ISSUE, *(uint64_t *)f, ",", "-");
 		break;
-	case T_CUSTOM:      /* name: a string that is never NULL */
-		store_escape(b, *(const char **)f);
+	case T_CUSTOM:      /* rendered by k->render, above */
 		break;
 	}
 	buf_putc(b, '\n');
@@ -896,11 +870,9 @@ parse_key(struct parse_ctx *p, const struct key *k, char *val)
 	case T_WORD: {
 		char *v = store_unescape(val);
 
-		if (v == NULL)
-			return -1;
-		*(const char **)f = intern(v);
+		*(const char **)f = v ? str_intern_read(v) : NULL;
 		free(v);
-		return 0;
+		return *(const char **)f != NULL ? 0 : -1;
 	}
 	case T_REASONS:
 		return verdict_words_parse(VERDICT_REASON, val, f);
@@ -926,7 +898,8 @@ parse_stage_seconds(struct parse_ctx *p, char *val)
 	}
 	if (*end != '\0')
 		return -1;
-	memcpy(p->r->stage_seconds, stage, sizeof(stage));
+	for (int i = 0; i < STAGE_COUNT; i++)
+		p->r->stage_seconds[i] = (float)stage[i];
 	return 0;
 }
 
@@ -944,8 +917,19 @@ put_stage_seconds(struct buf *b, const struct key *k, const struct store_record 
 static int
 parse_name(struct parse_ctx *p, char *val)
 {
-	free(p->st->name);
-	return (p->st->name = store_unescape(val)) != NULL && *p->st->name ? 0 : -1;
+	free(p->name);
+	return (p->name = store_unescape(val)) != NULL && *p->name ? 0 : -1;
+}
+
+static void
+put_name(struct buf *b, const struct key *k, const struct store_record *st,
+    const struct result *r)
+{
+	(void)r;
+	buf_puts(b, k->name);
+	buf_putc(b, ' ');
+	store_escape(b, st->name);
+	buf_putc(b, '\n');
 }
 
 static int
@@ -1030,7 +1014,7 @@ parse_cert(struct parse_ctx *p, char *val)
 	if (!is_sha256(val) || st->chain.n >= 1000)
 		return -1;
 	st->chain.fps = xreallocarray(st->chain.fps, st->chain.n + 1, sizeof(*st->chain.fps));
-	memcpy(st->chain.fps[st->chain.n++], val, 65);
+	st->chain.fps[st->chain.n++] = fp_get(val);
 	return 0;
 }
 
@@ -1051,14 +1035,16 @@ parse_fps(const char *v, struct store_chain *c)
 	if (strcmp(v, "-") == 0)
 		return 0;
 	for (;;) {
+		char fp[65];
+
 		if (strlen(p) < 64)
 			return -1;
-		c->fps = xreallocarray(c->fps, c->n + 1, sizeof(*c->fps));
-		memcpy(c->fps[c->n], p, 64);
-		c->fps[c->n][64] = '\0';
-		if (!is_sha256(c->fps[c->n]))
+		memcpy(fp, p, 64);
+		fp[64] = '\0';
+		if (!is_sha256(fp))
 			return -1;
-		c->n++;
+		c->fps = xreallocarray(c->fps, c->n + 1, sizeof(*c->fps));
+		c->fps[c->n++] = fp_get(fp);
 		p += 64;
 		if (*p == '\0')
 			return 0;
@@ -1131,7 +1117,7 @@ static const char *
 parse_word(const char *s)
 {
 	char *v = store_unescape(s);
-	const char *w = v && *v ? intern(v) : NULL;
+	const char *w = v && *v ? str_intern_read(v) : NULL;
 
 	free(v);
 	return w;
@@ -1341,14 +1327,27 @@ parse_text(char *text, struct parse_ctx *pp, char **err)
 			bad = "not a tlswatch state file";
 		else if (!have_end)
 			bad = "truncated (no end line)";
-		else if (p.st->name == NULL)
+		else if (p.name == NULL)
 			bad = "no name";
 	}
 	if (bad) {
 		*err = xasprintf("line %d: %s", lineno, bad);
 		store_record_free(p.st);
 		result_free(p.r);
+		free(p.name);
 		return -1;
+	}
+	/* the record again, its name in it (no field points into it) */
+	{
+		size_t len = strlen(p.name);
+		struct store_record *st = xmalloc(sizeof(*st) + len + 1);
+
+		*st = *p.st;
+		memcpy(st->name, p.name, len + 1);
+		free(p.st);
+		free(p.name);
+		p.st = st;
+		p.name = NULL;
 	}
 	*pp = p;
 	return 0;
@@ -1447,9 +1446,9 @@ finish_fields(struct parse_ctx *p, size_t nfound)
 			verdict_set_cert_issues(&r->verdict, p->cert_issues, p->ncert_issues);
 	} else {
 		if (r->fail_stage == NULL)
-			r->fail_stage = intern("unknown");
+			r->fail_stage = "unknown";
 		if (r->fail_reason == NULL)
-			r->fail_reason = intern("unknown");
+			r->fail_reason = "unknown";
 	}
 	finish_runs(p, r);
 	p->r = r;
@@ -2231,8 +2230,10 @@ static void
 cleanup_scan(struct cleanup *cu)
 {
 	struct store *s = cu->store;
-	char (*refs)[65] = NULL;
-	size_t nrefs = 0, refcap = 0, capcands = 0;
+	/* what a kept state file names, each once: targets share their
+	 * intermediates and roots */
+	struct fpset refs = { NULL, 0, 0 };
+	size_t capcands = 0;
 	struct dirent *e;
 	DIR *d;
 
@@ -2263,18 +2264,13 @@ cleanup_scan(struct cleanup *cu)
 				    "not probed for 30 days)", path, st->name);
 			}
 		} else {
-			refs = refs_grow(refs, &refcap, nrefs + st->chain.n + st->path.n);
 			for (size_t i = 0; i < st->chain.n; i++)
-				memcpy(refs[nrefs++], st->chain.fps[i], 65);
+				fpset_add(&refs, st->chain.fps[i]);
 			for (size_t i = 0; i < st->path.n; i++)
-				memcpy(refs[nrefs++], st->path.fps[i], 65);
-			for (size_t h = 0; h < st->nhist; h++) {
-				if (st->hist[h].until < cu->cutoff)
-					continue;
-				refs = refs_grow(refs, &refcap, nrefs + st->hist[h].n);
-				for (size_t i = 0; i < st->hist[h].n; i++)
-					memcpy(refs[nrefs++], st->hist[h].fps[i], 65);
-			}
+				fpset_add(&refs, st->path.fps[i]);
+			for (size_t h = 0; h < st->nhist; h++)
+				for (size_t i = 0; st->hist[h].until >= cu->cutoff && i < st->hist[h].n; i++)
+					fpset_add(&refs, st->hist[h].fps[i]);
 		}
 		store_record_free(st);
 		result_free(r);
@@ -2282,7 +2278,6 @@ cleanup_scan(struct cleanup *cu)
 	}
 	closedir(d);
 	if (!cu->unsure && !cleanup_cancelled(cu) && (d = opendir(s->certs_dir)) != NULL) {
-		qsort(refs, nrefs, sizeof(*refs), cmp_fp);
 		while ((e = readdir(d)) != NULL) {
 			char fp[65];
 			struct stat sb;
@@ -2291,7 +2286,7 @@ cleanup_scan(struct cleanup *cu)
 				continue;
 			memcpy(fp, e->d_name, 64);
 			fp[64] = '\0';
-			if (!is_sha256(fp) || (nrefs && bsearch(fp, refs, nrefs, sizeof(*refs), cmp_fp)))
+			if (!is_sha256(fp) || fpset_has(&refs, fp))
 				continue;
 			/* written recently: a state file may not have caught up */
 			if (fstatat(dirfd(d), e->d_name, &sb, 0) == -1 ||
@@ -2303,7 +2298,7 @@ cleanup_scan(struct cleanup *cu)
 		closedir(d);
 		qsort(cu->cands, cu->ncands, sizeof(*cu->cands), cmp_fp);
 	}
-	free(refs);
+	fpset_clear(&refs);
 }
 
 /* The second step: the certificate files nothing vetoed. */

@@ -18,11 +18,12 @@
 #define STORE_KEEP_SECONDS (30 * 86400)  /* clean-up age, see README */
 #define STORE_MAX_FILE (1024 * 1024)     /* bound on any file read back */
 
-/* A chain once presented: SHA-256 fingerprints, depth 0 first. */
+/* A chain once presented: SHA-256 fingerprints, depth 0 first, each
+ * interned (state/fp.h: one reference per entry). */
 struct store_chain {
 	double since;        /* first presented */
 	double until;        /* replaced by the next chain (0: still current) */
-	char (*fps)[65];
+	const char **fps;
 	size_t n;
 };
 
@@ -42,7 +43,6 @@ struct store_run {
  * the content of its state file. Made by the parser; afterwards changed by
  * history.c only. */
 struct store_record {
-	char *name;
 	double first_seen;        /* first result ever */
 	double last_change;       /* last change of chain or verdict */
 	double chain_changed;     /* when the current chain was first presented; 0: never */
@@ -66,6 +66,7 @@ struct store_record {
 	                           * 0: not verified */
 	struct store_run *runs;   /* newest first: runs[0] holds the last result */
 	size_t nruns;             /* at most STORE_RUNS */
+	char name[];              /* the target's, in the record's allocation */
 };
 
 /* Whether r's outcome is that of run. */
@@ -73,6 +74,10 @@ int store_run_matches(const struct store_run *run, const struct result *r);
 /* The outcome as words: "ok", "unverified REASON,REASON", "failed STAGE
  * REASON" (what the state file holds). */
 void store_run_outcome(struct buf *b, const struct store_run *run);
+
+/* When the certificate at depth of the record's chain was first presented:
+ * the oldest chain holding it (chain.since when none before). */
+double store_cert_first_seen(const struct store_record *rec, size_t depth);
 
 struct store_record *store_record_new(const char *name);
 void store_record_free(struct store_record *rec);

@@ -167,11 +167,12 @@ struct verdict_detail;
 struct verdict {
 	int verified;             /* 1 when the chain verified, hostname included, and
 	                           * no check failed it */
+	unsigned gnutls_status;   /* raw gnutls_certificate_status_t, for logs */
+	int reused;               /* carried over from the previous result */
 	uint64_t reasons;         /* VERDICT_REASON bits; 0 when verified */
 	uint64_t issues;          /* VERDICT_CHAIN_ISSUE bits */
 	int64_t earliest_expiry;  /* min notAfter over the presented certificates */
 	int64_t verified_expiry;  /* min notAfter over leaf..anchor; 0 unless verified */
-	unsigned gnutls_status;   /* raw gnutls_certificate_status_t, for logs */
 	/* It depends only on the chain, the trust store, the name checked, the
 	 * time and what checks fetched; it holds for trust and name from
 	 * `from` until `until` (seconds since the epoch), so the next probe
@@ -182,7 +183,6 @@ struct verdict {
 	char *name;               /* name checked, or NULL */
 	int64_t from;
 	int64_t until;
-	int reused;               /* carried over from the previous result */
 	struct verdict_detail *detail;   /* NULL: nothing beyond the above */
 	/* The path that verified, leaf first, trust anchor last (interned, one
 	 * reference each); npath 0 unless verified. */
