@@ -1483,7 +1483,8 @@ parse_settings(struct ctx *x, struct conf *c, struct conf_target *t,
 			t->trust = load_trust(x, root, s, t->ca_file, 0);
 		}
 	} else if (c->ca_file != NULL) {
-		t->ca_file = xstrdup(c->ca_file);
+		t->ca_file = c->ca_file;        /* the configuration's copy */
+		t->held |= CONF_HELD_CA_FILE;
 		t->ca_file_line = c->ca_file_line;
 		t->trust = load_trust(x, root, NULL, t->ca_file, 1);
 	} else {
@@ -2426,6 +2427,7 @@ conf_target_compact(struct conf_target *t, const char *ca_file, const struct con
 {
 	char **own[] = PACKED_STRINGS(t);
 	char *old[ARRAY_SIZE(own)], *p, *block;
+	size_t same[ARRAY_SIZE(own)];
 	struct conf_label *labels = t->labels;
 	struct held_string hs[5];
 	size_t size = 0, nl = t->nlabels;
@@ -2445,7 +2447,8 @@ conf_target_compact(struct conf_target *t, const char *ca_file, const struct con
 		return;
 	for (size_t i = 0; i < ARRAY_SIZE(own); i++) {
 		old[i] = *own[i];
-		if (old[i] != NULL && same_as(old, i) == i)
+		same[i] = old[i] != NULL ? same_as(old, i) : i;
+		if (old[i] != NULL && same[i] == i)
 			size += strlen(old[i]) + 1;
 	}
 	for (size_t i = 0; i < nl; i++)
@@ -2459,16 +2462,17 @@ conf_target_compact(struct conf_target *t, const char *ca_file, const struct con
 	size += nl * sizeof(*labels);
 	block = xmalloc(size);
 	p = block + nl * sizeof(*labels);
-	for (size_t i = 0; i < ARRAY_SIZE(own); i++) {
-		size_t same;
-
-		if (old[i] == NULL)
-			continue;
-		same = same_as(old, i);
-		*own[i] = same != i ? *own[same] : put_str(&p, old[i]);
-	}
 	for (size_t i = 0; i < ARRAY_SIZE(own); i++)
-		free(old[i]);
+		if (old[i] != NULL)
+			*own[i] = same[i] != i ? *own[same[i]] : put_str(&p, old[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(own); i++) {
+		size_t j = 0;
+
+		while (j < i && old[j] != old[i])
+			j++;
+		if (j == i)     /* not one an earlier field pointed at too */
+			free(old[i]);
+	}
 	if (nl > 0) {
 		t->labels = (struct conf_label *)(void *)block;
 		for (size_t i = 0; i < nl; i++) {
