@@ -17,7 +17,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "result.h"
-#include "state/fp.h"
+#include "core/fp.h"
 #include "state/history.h"
 #include "testlib.h"
 #include "verdict/certs.h"

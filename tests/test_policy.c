@@ -687,7 +687,7 @@ test_pki_certs(void **state)
 	pki_eval("sct3-chain.pem", &r);
 	assert_int_equal(r.sct_count[POLICY_SCT_EMBEDDED], 3);
 	assert_int_equal(r.findings[0], 0);
-	assert_int_equal(r.certs[0].sct.v[2].log_id[0], 3);
+	assert_int_equal(r.certs[0].sct_n, 3);
 	policy_result_fini(&r);
 	/* the expired cross-signed root after the valid path's intermediate */
 	pki_eval("xsign-chain.pem", &r);

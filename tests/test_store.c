@@ -23,7 +23,7 @@
 #include "core/loop.h"
 #include "core/util.h"
 #include "result.h"
-#include "state/fp.h"
+#include "core/fp.h"
 #include "state/history.h"
 #include "state/store.h"
 #include "testlib.h"

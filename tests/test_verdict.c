@@ -22,7 +22,7 @@
 #include "result.h"
 #include "serve/metrics.h"
 #include "serve/status.h"
-#include "state/fp.h"
+#include "core/fp.h"
 #include "state/store.h"
 #include "testlib.h"
 #include "verdict/chain.h"

@@ -18,7 +18,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "core/pin.h"
-#include "state/fp.h"
+#include "core/fp.h"
 #include "state/history.h"
 #include "verdict/certs.h"
 

@@ -33,7 +33,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/work.h"
-#include "state/fp.h"
+#include "core/fp.h"
 #include "state/store.h"
 #include "state/writer.h"
 #include "verdict/certs.h"

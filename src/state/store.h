@@ -19,7 +19,7 @@
 #define STORE_MAX_FILE (1024 * 1024)     /* bound on any file read back */
 
 /* A chain once presented: SHA-256 fingerprints, depth 0 first, each
- * interned (state/fp.h: one reference per entry). */
+ * interned (core/fp.h: one reference per entry). */
 struct store_chain {
 	double since;        /* first presented */
 	double until;        /* replaced by the next chain (0: still current) */

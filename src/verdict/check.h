@@ -61,6 +61,10 @@
 #define CHECK_MAX_CERTS 64
 #define CHECK_MAX_DEPTH 16
 
+/* "0", "1", ... for a depth label (CHECK_MAX_CERTS - 1 for any beyond):
+ * static strings, which a verdict's details point at. Any thread. */
+const char *check_depth_text(size_t depth);
+
 /* The presented chain, parsed once for the verification and every check. */
 struct check_chain {
 	size_t n;

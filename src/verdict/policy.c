@@ -17,6 +17,7 @@
 #include <gnutls/x509.h>
 
 #include "conf/conf.h"
+#include "core/fp.h"
 #include "verdict/check.h"
 #include "verdict/policy.h"
 
@@ -123,8 +124,12 @@ policy_cert_read(gnutls_x509_crt_t crt, struct policy_cert *pc)
 	ret = gnutls_x509_crt_get_basic_constraints(crt, &critical, &ca, NULL);
 	pc->is_ca = ret >= 0 && ca;
 	ret = gnutls_x509_crt_get_extension_by_oid2(crt, SCT_OID_X509, 0, &ext, &critical);
-	if (ret >= 0)
-		pc->scts = sct_list_from_ext(ext.data, ext.size, &pc->sct) == 0 ? 1 : -1;
+	if (ret >= 0) {
+		struct sct_list list;
+
+		pc->scts = sct_list_from_ext(ext.data, ext.size, &list) == 0 ? 1 : -1;
+		pc->sct_n = pc->scts == 1 ? list.n : 0;
+	}
 	gnutls_free(ext.data);
 }
 
@@ -156,7 +161,7 @@ policy_evaluate(const struct policy_input *in, struct policy_result *out)
 	leaf = &out->certs[0];
 
 	out->sct_state[POLICY_SCT_EMBEDDED] = leaf->scts;
-	out->sct_count[POLICY_SCT_EMBEDDED] = leaf->sct.n;
+	out->sct_count[POLICY_SCT_EMBEDDED] = leaf->sct_n;
 	out->sct_known[POLICY_SCT_EMBEDDED] = 1;
 	out->sct_known[POLICY_SCT_TLS] = in->tls_scts_available || in->tls_scts != NULL;
 	out->sct_known[POLICY_SCT_OCSP] = in->staple != NULL;
@@ -298,8 +303,7 @@ policy_public(const struct conf_target *ct)
  * series are labelled with. */
 struct policy_blob {
 	struct policy_result res;
-	char (*sha256)[65];        /* res.n of them */
-	char (*depth)[8];
+	const char **sha256;       /* res.n of them, interned (core/fp.h) */
 };
 
 static void
@@ -310,8 +314,9 @@ blob_free(void *p)
 	if (b == NULL)
 		return;
 	policy_result_fini(&b->res);
+	for (size_t i = 0; i < b->res.n; i++)
+		fp_put(b->sha256[i]);
 	free(b->sha256);
-	free(b->depth);
 	free(b);
 }
 
@@ -340,10 +345,8 @@ run(const struct check_input *in, struct check_output *out)
 	b = xcalloc(1, sizeof(*b));
 	policy_evaluate(&pi, &b->res);
 	b->sha256 = xcalloc(cc->n ? cc->n : 1, sizeof(*b->sha256));
-	b->depth = xcalloc(cc->n ? cc->n : 1, sizeof(*b->depth));
 	for (size_t i = 0; i < cc->n; i++) {
-		memcpy(b->sha256[i], cc->certs[i]->sha256, sizeof(b->sha256[i]));
-		snprintf(b->depth[i], sizeof(b->depth[i]), "%zu", i);
+		b->sha256[i] = fp_get(cc->certs[i]->sha256);
 		out->cert_issues[i] |= policy_cert_issues(b->res.findings[i]);
 	}
 	out->blob = b;
@@ -395,7 +398,7 @@ static void
 cert_labels(const struct policy_blob *b, size_t k, struct check_sample *s)
 {
 	s->names[0] = "depth";
-	s->values[0] = b->depth[k];
+	s->values[0] = check_depth_text(k);
 	s->names[1] = "sha256";
 	s->values[1] = b->sha256[k];
 }

@@ -58,7 +58,8 @@ struct policy_cert {
 	int64_t lifetime;             /* not_after - not_before; 0 when unknown */
 	int is_ca;                    /* basicConstraints cA TRUE */
 	int scts;                     /* embedded SCT list: 1 parsed, -1 malformed, 0 none */
-	struct sct_list sct;
+	unsigned sct_n;               /* its v1 SCTs that parse (the list itself is not
+	                               * kept: a verdict holds this for every target) */
 };
 
 /* Read crt into pc. Never fails: what cannot be read is "unknown" or 0. */

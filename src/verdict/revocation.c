@@ -20,6 +20,7 @@
 #include <gnutls/x509.h>
 
 #include "conf/conf.h"
+#include "core/fp.h"
 #include "core/util.h"
 #include "verdict/cadata.h"
 #include "verdict/check.h"
@@ -31,17 +32,28 @@ enum method { M_STAPLE, M_OCSP, M_CRL, M_COUNT };
 
 static const char *const method_names[M_COUNT] = { "ocsp_staple", "ocsp", "crl" };
 
+/* What a verdict keeps of a struct rev_answer: a blob lives as long as its
+ * verdict, one a target, so the error's line is allocated only for an
+ * error (not 160 bytes inline for every source of every certificate). */
+struct kept_answer {
+	enum rev_status status;
+	int reason;              /* for REV_REVOKED */
+	int64_t revoked_at;      /* for REV_REVOKED */
+	int64_t next_update;     /* 0: none given */
+	char *error;             /* for REV_ERROR; else NULL */
+};
+
 struct method_answer {
 	int present;             /* asked (a staple was there, a URL named) */
 	int have;                /* an answer (an error included) */
 	int waiting;             /* fetching */
-	struct rev_answer a;
+	struct kept_answer a;
 	char *source;            /* the URL; NULL for a staple */
 };
 
 struct cert_answer {
 	size_t depth;            /* in the presented chain (path position when not presented) */
-	char sha256[65];
+	const char *sha256;      /* interned (core/fp.h) */
 	struct method_answer m[M_COUNT];
 	int revoked;             /* some valid source says so */
 	int reason;
@@ -64,9 +76,13 @@ blob_free(void *p)
 
 	if (b == NULL)
 		return;
-	for (size_t i = 0; i < b->n; i++)
-		for (int k = 0; k < M_COUNT; k++)
+	for (size_t i = 0; i < b->n; i++) {
+		for (int k = 0; k < M_COUNT; k++) {
 			free(b->c[i].m[k].source);
+			free(b->c[i].m[k].a.error);
+		}
+		fp_put(b->c[i].sha256);
+	}
 	free(b->c);
 	free(b);
 }
@@ -98,12 +114,23 @@ valid(const struct method_answer *m)
 }
 
 static void
+keep_answer(struct kept_answer *k, const struct rev_answer *a)
+{
+	free(k->error);
+	k->status = a->status;
+	k->reason = a->reason;
+	k->revoked_at = a->revoked_at;
+	k->next_update = a->next_update;
+	k->error = a->status == REV_ERROR ? xstrdup(a->error) : NULL;
+}
+
+static void
 take(struct method_answer *m, const char *url, const struct cadata_got *g, int64_t *valid_until)
 {
 	m->present = 1;
 	m->have = g->have;
 	m->waiting = g->waiting;
-	m->a = g->a;
+	keep_answer(&m->a, &g->a);
 	free(m->source);
 	m->source = xstrdup(url);
 	if (g->have && g->valid_until < *valid_until)
@@ -174,7 +201,7 @@ check_cert(const struct check_input *in, size_t i, struct cert_answer *ca,
 	x.c = in->path->certs[i];
 	x.ic = in->path->certs[i + 1];
 	ca->depth = idx >= 0 ? (size_t)idx : i;
-	memcpy(ca->sha256, x.c->sha256, sizeof(ca->sha256));
+	ca->sha256 = fp_get(x.c->sha256);
 	if (path_der(in, i, &cert, &t1) == -1)
 		return;
 	if (path_der(in, i + 1, &issuer, &t2) == -1) {
@@ -190,13 +217,15 @@ check_cert(const struct check_input *in, size_t i, struct cert_answer *ca,
 	/* what the server stapled for this certificate */
 	if (idx >= 0 && (size_t)idx < in->tls->nstaples && in->tls->staples[idx].len > 0) {
 		struct method_answer *m = &ca->m[M_STAPLE];
+		struct rev_answer a;
 
 		m->present = m->have = 1;
 		ocsp_check(in->tls->staples[idx].data, in->tls->staples[idx].len, cert.data,
-		    cert.len, issuer.data, issuer.len, in->now, &m->a);
-		if (m->a.status != REV_ERROR) {
-			int64_t vu = m->a.next_update ? m->a.next_update :
-			    m->a.this_update + OCSP_NO_NEXT_UPDATE_VALID;
+		    cert.len, issuer.data, issuer.len, in->now, &a);
+		keep_answer(&m->a, &a);
+		if (a.status != REV_ERROR) {
+			int64_t vu = a.next_update ? a.next_update :
+			    a.this_update + OCSP_NO_NEXT_UPDATE_VALID;
 
 			if (vu < *valid_until)
 				*valid_until = vu;
@@ -265,18 +294,6 @@ run(const struct check_input *in, struct check_output *out)
 
 /* ------------------------------------------------------------ rendering */
 
-static const char *
-depth_text(size_t d)
-{
-	static char texts[CHECK_MAX_CERTS][4];
-
-	if (d >= CHECK_MAX_CERTS)
-		d = CHECK_MAX_CERTS - 1;
-	if (texts[d][0] == '\0')
-		snprintf(texts[d], sizeof(texts[d]), "%zu", d);
-	return texts[d];
-}
-
 static const char *const status_labels[] = { "depth", "sha256", "method", "status", NULL };
 static const char *const next_labels[] = { "depth", "sha256", "method", NULL };
 static const char *const revoked_labels[] = { "depth", "sha256", "reason", NULL };
@@ -314,7 +331,7 @@ static void
 method_labels(const struct rev_blob *b, size_t c, int k, struct check_sample *s)
 {
 	s->names[0] = "depth";
-	s->values[0] = depth_text(b->c[c].depth);
+	s->values[0] = check_depth_text(b->c[c].depth);
 	s->names[1] = "sha256";
 	s->values[1] = b->c[c].sha256;
 	s->names[2] = "method";
@@ -360,7 +377,7 @@ sample_revoked(const void *blob, size_t i, struct check_sample *s)
 		if (!b->c[c].revoked || i-- != 0)
 			continue;
 		s->names[0] = "depth";
-		s->values[0] = depth_text(b->c[c].depth);
+		s->values[0] = check_depth_text(b->c[c].depth);
 		s->names[1] = "sha256";
 		s->values[1] = b->c[c].sha256;
 		s->names[2] = "reason";

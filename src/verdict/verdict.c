@@ -237,11 +237,13 @@ struct evidence {
 
 struct verdict_detail {
 	unsigned refs;
+	int pending;
 	uint64_t *cert_issues;   /* ncerts entries, or NULL */
 	size_t ncerts;
-	void *blobs[VERDICT_MAX_CHECKS];
-	int pending;
 	struct evidence *evidence;
+	size_t nblobs;           /* the checks registered when it was made */
+	void *blobs[];           /* by check; a verdict a target: no room for
+	                          * VERDICT_MAX_CHECKS when fewer are registered */
 };
 
 static size_t retained_bytes;
@@ -324,9 +326,10 @@ verdict_retained_bytes(void)
 static struct verdict_detail *
 detail_new(void)
 {
-	struct verdict_detail *d = xcalloc(1, sizeof(*d));
+	struct verdict_detail *d = xcalloc(1, sizeof(*d) + nchecks * sizeof(d->blobs[0]));
 
 	d->refs = 1;
+	d->nblobs = nchecks;
 	return d;
 }
 
@@ -335,7 +338,7 @@ detail_put(struct verdict_detail *d)
 {
 	if (d == NULL || --d->refs > 0)
 		return;
-	for (size_t i = 0; i < VERDICT_MAX_CHECKS; i++) {
+	for (size_t i = 0; i < d->nblobs; i++) {
 		if (d->blobs[i] == NULL)
 			continue;
 		if (i < nchecks && checks[i]->free_blob)
@@ -454,10 +457,26 @@ verdict_retained(const struct verdict *v)
 	return v->detail != NULL && v->detail->evidence != NULL;
 }
 
+#define D1(n) #n
+#define D10(t) D1(t##0), D1(t##1), D1(t##2), D1(t##3), D1(t##4), D1(t##5), D1(t##6), \
+	D1(t##7), D1(t##8), D1(t##9)
+static const char *const depth_texts[] = {
+	"0", "1", "2", "3", "4", "5", "6", "7", "8", "9",
+	D10(1), D10(2), D10(3), D10(4), D10(5), "60", "61", "62", "63",
+};
+#undef D10
+#undef D1
+
+const char *
+check_depth_text(size_t depth)
+{
+	return depth_texts[depth < ARRAY_SIZE(depth_texts) ? depth : ARRAY_SIZE(depth_texts) - 1];
+}
+
 const void *
 verdict_blob(const struct verdict *v, size_t i)
 {
-	return v->detail != NULL && i < VERDICT_MAX_CHECKS ? v->detail->blobs[i] : NULL;
+	return v->detail != NULL && i < v->detail->nblobs ? v->detail->blobs[i] : NULL;
 }
 
 /* ------------------------------------------------------------ evaluation */
@@ -704,7 +723,7 @@ verdict_holds(const struct verdict *prev, struct cert *const *prev_certs, size_t
 		return 0;
 	if ((prev->name == NULL) != (name == NULL) || (name && strcmp(prev->name, name) != 0))
 		return 0;
-	for (size_t i = 0; prev->detail && i < nchecks; i++)
+	for (size_t i = 0; prev->detail && i < prev->detail->nblobs; i++)
 		if (prev->detail->blobs[i] && checks[i]->holds &&
 		    !checks[i]->holds(prev->detail->blobs[i]))
 			return 0;

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "core/util.h"
-#include "state/fp.h"
+#include "core/fp.h"
 
 #define FP_MIN_BUCKETS 1024
 

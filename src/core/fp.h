@@ -1,7 +1,8 @@
-/* fp.h - certificate fingerprints as the stored records hold them: one
- * interned, counted copy of each distinct SHA-256 (64 lowercase hex digits),
- * so that the chains and paths of a million targets presenting the same
- * intermediates and roots hold 8-byte pointers, not 65-byte copies. */
+/* fp.h - certificate fingerprints as stored records and verdict details
+ * hold them: one interned, counted copy of each distinct SHA-256 (64
+ * lowercase hex digits), so that the chains and paths of a million targets
+ * presenting the same intermediates and roots hold 8-byte pointers, not
+ * 65-byte copies. */
 #ifndef TLSWATCH_FP_H
 #define TLSWATCH_FP_H
 
