@@ -35,10 +35,11 @@
 #include "verdict/verdict.h"
 
 /* One configured target, as the scheduler keeps it. Every field is
- * written here; what the target's results mean is its history's. */
+ * written here; what the target's results mean is its history's. A million
+ * of them live at once: pointers first, the flags in bytes, and the labels
+ * in the same allocation. */
 struct target {
 	const struct conf_target *conf;
-	char *labels;            /* escaped label pairs for every series (metrics.c) */
 	struct history *hist;
 	struct heap_node due;    /* key: monotonic ms of the next probe */
 	uint64_t due_at;         /* monotonic ms the current round fell due */
@@ -46,13 +47,14 @@ struct target {
 	struct multi *multi;     /* addresses = "all": the probes in flight, or NULL */
 	struct maildom *mail;    /* a mail domain: its MX set and round; else NULL */
 	struct target *qnext;    /* queue of targets due but waiting for a slot */
-	int queued;
 	uint64_t qseq;           /* when it joined the queue, in queue order */
-	int from_file;           /* a file_sd target (sched_set_file_targets) */
-	int loaded;              /* its stored state was read (or there is none) */
-	int loading;             /* in a batch of the loader (sched->loader) */
 	struct scan_job *scan;   /* scan = { }: its protocol scan (scanner.c); else NULL */
 	struct sched *sched;
+	uint8_t queued;
+	uint8_t from_file;       /* a file_sd target (sched_set_file_targets) */
+	uint8_t loaded;          /* its stored state was read (or there is none) */
+	uint8_t loading;         /* in a batch of the loader (sched->loader) */
+	char labels[];           /* escaped label pairs for every series (metrics.c) */
 };
 
 /* A probe a /probe request asked for: no target, no history. */
@@ -190,12 +192,16 @@ sched_index(struct sched *s)
 static struct target *
 target_new(struct sched *s, const struct conf_target *ct, int from_file)
 {
-	struct target *t = xcalloc(1, sizeof(*t));
+	char *labels = metrics_labels(ct);
+	size_t len = strlen(labels) + 1;
+	size_t size = offsetof(struct target, labels) + len;
+	struct target *t = xcalloc(1, size > sizeof(*t) ? size : sizeof(*t));
 
+	memcpy(t->labels, labels, len);
+	free(labels);
 	t->conf = ct;
 	t->sched = s;
-	t->from_file = from_file;
-	t->labels = metrics_labels(ct);
+	t->from_file = (uint8_t)from_file;
 	t->hist = history_new(ct->name);
 	/* the configuration's targets only: a file's come and go, and a mail
 	 * domain's hosts are its MX set's */
@@ -566,8 +572,7 @@ target_free(struct target *t)
 	multi_cancel(t->multi);
 	maildom_free(t->mail);
 	history_free(t->hist);
-	pin_free(free, t->labels);   /* a scrape may be rendering it */
-	free(t);
+	pin_free(free, t);   /* a scrape may be rendering its labels */
 }
 
 void

@@ -24,6 +24,8 @@
 #include <gnutls/x509.h>
 
 #include "conf/conf.h"
+#include "conf/ptarget.h"
+#include "conf/tfiles.h"
 #include "core/util.h"
 
 /* The tests run inside a fresh temporary directory, so errors name the
@@ -957,6 +959,160 @@ test_ca_file(void **state)
 	    "t.conf:4: targets.[0].ca_file: cannot read \"/\": Is a directory");
 }
 
+/* ---- how a target holds its strings (conf_target_compact) -------------- */
+
+static const char shared_conf[] =
+    "ca_file = \"ca.pem\";\npriority = \"NORMAL\";\n"
+    "target_files = [ \"t.json\" ];\n"
+    "modules = { own = { ca_file = \"other.pem\"; }; };\n"
+    "targets = (\n"
+    "  { address = \"a.test:443\"; },\n"
+    "  { address = \"b.test:443\"; ca_file = \"ca.pem\"; },\n"
+    "  { name = \"c\"; address = \"c.test:443\"; ca_file = \"other.pem\"; server_name = \"s.test\";\n"
+    "    labels = { team = \"x\"; env = \"prod\"; }; },\n"
+    "  { mail_domain = \"example.org\"; dane = \"off\"; }\n"
+    ");\n";
+
+/* What a file target built with c's top level holds. */
+static void
+check_file_targets(const struct tfiles *tf, const struct conf *c)
+{
+	const struct conf_target *const *ft;
+	size_t n;
+
+	ft = tfiles_targets(tf, &n);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++) {
+		/* the configuration's copies, readable */
+		assert_ptr_equal(ft[i]->ca_file, c->ca_file);
+		assert_string_equal(ft[i]->ca_file, "ca.pem");
+		assert_ptr_equal(ft[i]->tls.priority, c->tls.priority);
+		assert_string_equal(ft[i]->tls.priority, "NORMAL");
+		assert_true(ft[i]->held & CONF_HELD_PACKED);
+		assert_true(ft[i]->held & CONF_HELD_LABELS);
+		assert_int_equal(ft[i]->nlabels, 1);
+		assert_string_equal(ft[i]->labels[0].value, "a");
+	}
+	assert_string_equal(ft[0]->name, "f.test:443");
+	assert_string_equal(ft[0]->host, "f.test");
+	assert_string_equal(ft[0]->server_name, "f.test");
+	assert_string_equal(ft[1]->address, "g.test:443");
+}
+
+static void
+test_shared_strings(void **state)
+{
+	const struct conf_target *t;
+	const struct conf_module *m;
+	struct conf_target pt_t, own;
+	struct ptarget pt;
+	struct conf *c, *c2, *c3;
+	struct tfiles *tf, *tf2, *tf3;
+
+	(void)state;
+	write_file("ca.pem", "x\n");
+	write_file("other.pem", "y\n");
+	write_file("t.json", "[ { \"targets\": [ \"f.test:443\", \"g.test:443\" ], "
+	    "\"labels\": { \"team\": \"a\" } } ]\n");
+	c = load_ok(shared_conf);
+	/* inherited, or written the same: the top level's copy */
+	t = &c->targets[0];
+	assert_ptr_equal(t->ca_file, c->ca_file);
+	assert_ptr_equal(t->tls.priority, c->tls.priority);
+	assert_int_equal(t->held & (CONF_HELD_CA_FILE | CONF_HELD_PRIORITY),
+	    CONF_HELD_CA_FILE | CONF_HELD_PRIORITY);
+	assert_int_equal(t->ca_file_line, 1);
+	/* one block; a string equal to an earlier one stored once */
+	assert_true(t->held & CONF_HELD_PACKED);
+	assert_string_equal(t->name, "a.test:443");
+	assert_ptr_equal(t->address, t->name);
+	assert_string_equal(t->host, "a.test");
+	assert_ptr_equal(t->server_name, t->host);
+	t = &c->targets[1];
+	assert_ptr_equal(t->ca_file, c->ca_file);
+	assert_int_equal(t->ca_file_line, 7);
+	/* its own */
+	t = &c->targets[2];
+	assert_false(t->held & CONF_HELD_CA_FILE);
+	assert_string_equal(t->ca_file, "other.pem");
+	assert_string_equal(t->name, "c");
+	assert_string_equal(t->address, "c.test:443");
+	assert_string_equal(t->host, "c.test");
+	assert_string_equal(t->server_name, "s.test");
+	/* its labels, sorted, in the block too */
+	assert_true(t->held & CONF_HELD_LABELS);
+	assert_int_equal(t->nlabels, 2);
+	assert_string_equal(t->labels[0].name, "env");
+	assert_string_equal(t->labels[0].value, "prod");
+	assert_string_equal(t->labels[1].name, "team");
+	assert_string_equal(t->labels[1].value, "x");
+	assert_false(c->targets[0].held & CONF_HELD_LABELS);
+	assert_null(c->targets[0].labels);
+	t = &c->targets[3];
+	assert_int_equal(t->line, 10);
+	assert_string_equal(t->mail_domain, "example.org");
+	assert_ptr_equal(t->address, t->mail_domain);
+	assert_ptr_equal(t->host, t->mail_domain);
+	assert_null(t->server_name);
+	/* modules: the top level's, or their own */
+	assert_ptr_equal(c->top.t.ca_file, c->ca_file);
+	m = conf_module_find(c, "own");
+	assert_non_null(m);
+	assert_false(m->t.held & CONF_HELD_CA_FILE);
+	assert_string_equal(m->t.ca_file, "other.pem");
+	/* a /probe target: its module's copy */
+	assert_null(ptarget_parse("h.test:443", &pt));
+	assert_null(ptarget_conf(&pt, "h", m, NULL, NULL, 0, &pt_t));
+	ptarget_fini(&pt);
+	assert_ptr_equal(pt_t.ca_file, m->t.ca_file);
+	assert_true(pt_t.held & CONF_HELD_CA_FILE);
+	conf_target_fini(&pt_t);
+	assert_string_equal(m->t.ca_file, "other.pem");
+
+	/* file_sd targets hold the top level's copy; a reload builds them
+	 * anew with the new configuration, and the old one goes */
+	tf = tfiles_new(NULL, c, NULL);
+	check_file_targets(tf, c);
+	c2 = load_ok(shared_conf);
+	tf2 = tfiles_new(NULL, c2, tf);
+	tfiles_free(tf);
+	conf_free(c);
+	check_file_targets(tf2, c2);
+	/* broken now: the last good bytes, built with the newest configuration */
+	write_file("t.json", "[ { \"targets\": [ \"f.test:443\" ");
+	c3 = load_ok(shared_conf);
+	tf3 = tfiles_new(NULL, c3, tf2);
+	tfiles_free(tf2);
+	conf_free(c2);
+	check_file_targets(tf3, c3);
+	tfiles_free(tf3);
+	conf_free(c3);
+
+	/* a target that has no name: the block is the address's */
+	memset(&own, 0, sizeof(own));
+	own.address = xstrdup("x.test:1");
+	own.host = xstrdup("x.test");
+	own.server_name = xstrdup("x.test");
+	own.ca_file = xstrdup("ca.pem");
+	conf_target_compact(&own, NULL, NULL);
+	assert_int_equal(own.held, CONF_HELD_PACKED);
+	assert_ptr_equal(own.server_name, own.host);
+	assert_string_equal(own.ca_file, "ca.pem");
+	conf_target_fini(&own);
+	assert_null(own.address);
+	/* conf_target_for's: each string its own, for the tools to change */
+	{
+		char *err = NULL;
+
+		assert_int_equal(conf_target_for("y.test:443", NULL, -1, "ca.pem", 1000, NULL,
+		    &own, &err), 0);
+		assert_int_equal(own.held, 0);
+		free(own.name);
+		own.name = xstrdup("renamed");
+		conf_target_fini(&own);
+	}
+}
+
 static void
 test_file_errors(void **state)
 {
@@ -1626,6 +1782,7 @@ main(void)
 		cmocka_unit_test(test_server_name),
 		cmocka_unit_test(test_labels),
 		cmocka_unit_test(test_ca_file),
+		cmocka_unit_test(test_shared_strings),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_include),
 		cmocka_unit_test(test_shard),

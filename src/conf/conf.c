@@ -1483,7 +1483,8 @@ parse_settings(struct ctx *x, struct conf *c, struct conf_target *t,
 			t->trust = load_trust(x, root, s, t->ca_file, 0);
 		}
 	} else if (c->ca_file != NULL) {
-		t->ca_file = xstrdup(c->ca_file);
+		t->ca_file = c->ca_file;        /* the configuration's copy */
+		t->held |= CONF_HELD_CA_FILE;
 		t->ca_file_line = c->ca_file_line;
 		t->trust = load_trust(x, root, NULL, t->ca_file, 1);
 	} else {
@@ -1516,6 +1517,7 @@ parse_target(struct ctx *x, struct conf *c, struct conf_target *t,
 {
 	const config_setting_t *s, *addr, *md, *name;
 	const char *v, *msg;
+	int revocation;
 
 	t->line = config_setting_source_line(g);
 	check_keys(x, g, target_keys, ARRAY_SIZE(target_keys));
@@ -1567,9 +1569,13 @@ parse_target(struct ctx *x, struct conf *c, struct conf_target *t,
 		t->tls.addresses_all = 1;
 	}
 	check_target_tlsopts(x, t, g);
-	t->revocation = c->revocation;
-	get_revocation(x, g, &t->revocation);
+	revocation = c->revocation;
+	get_revocation(x, g, &revocation);
+	t->revocation = (int8_t)revocation;
 	parse_target_dane(x, c, t, g, md);
+	conf_target_compact(t, c->ca_file, &c->tls);
+	if (ti->name != NULL)
+		ti->name = t->name;     /* moved into the block */
 }
 
 static int
@@ -2010,6 +2016,7 @@ top_module(struct ctx *x, struct conf *c, const config_setting_t *root)
 	t->tls.client_key = c->tls.client_key ? xstrdup(c->tls.client_key) : NULL;
 	t->tls.priority = c->tls.priority ? xstrdup(c->tls.priority) : NULL;
 	t->tls.proxy = c->tls.proxy ? xstrdup(c->tls.proxy) : NULL;
+	conf_target_compact(t, c->ca_file, &c->tls);
 }
 
 static void
@@ -2045,6 +2052,7 @@ parse_modules(struct ctx *x, struct conf *c, const config_setting_t *root,
 		m->name = xstrdup(config_setting_name(g));
 		m->line = config_setting_source_line(g);
 		parse_settings(x, c, &m->t, root, g);
+		conf_target_compact(&m->t, c->ca_file, &c->tls);
 	}
 	/* libconfig refuses a group with two members of one name */
 	qsort(c->modules, c->nmodules, sizeof(*c->modules), cmp_module);
@@ -2360,22 +2368,156 @@ conf_read(const char *path, char **errors, int load_tls)
 	return c;
 }
 
+/* The strings conf_target_compact packs, in the order it packs them. */
+#define PACKED_STRINGS(t) { &(t)->name, &(t)->address, &(t)->host, &(t)->server_name, \
+	&(t)->mail_domain }
+
+/* The strings it may point at the configuration's copies, with their bits. */
+struct held_string {
+	char **field;
+	const char *shared;
+	uint8_t bit;
+};
+
+static void
+held_strings(struct conf_target *t, const char *ca_file, const struct conf_tlsopts *tls,
+    struct held_string out[5])
+{
+	out[0] = (struct held_string){ &t->ca_file, ca_file, CONF_HELD_CA_FILE };
+	out[1] = (struct held_string){ &t->tls.client_cert, tls ? tls->client_cert : NULL,
+	    CONF_HELD_CLIENT_CERT };
+	out[2] = (struct held_string){ &t->tls.client_key, tls ? tls->client_key : NULL,
+	    CONF_HELD_CLIENT_KEY };
+	out[3] = (struct held_string){ &t->tls.priority, tls ? tls->priority : NULL,
+	    CONF_HELD_PRIORITY };
+	out[4] = (struct held_string){ &t->tls.proxy, tls ? tls->proxy : NULL, CONF_HELD_PROXY };
+}
+
+/* The earlier of old[0..i) equal to old[i], or i. */
+static size_t
+same_as(char *const *old, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (old[j] != NULL && strcmp(old[j], old[i]) == 0)
+			return j;
+	return i;
+}
+
+static char *
+put_str(char **p, const char *s)
+{
+	size_t len = strlen(s) + 1;
+	char *r = memcpy(*p, s, len);
+
+	*p += len;
+	return r;
+}
+
+/*
+ * A million targets hold a million copies of the top-level ca_file (and of
+ * any other setting they inherit), and five small strings each, every one
+ * an allocation with malloc's own 8 to 16 bytes on top. Here the inherited
+ * ones point at the configuration's copy, and the target's own go into one
+ * allocation with its labels (the array first, for its alignment), a
+ * string equal to an earlier one (server_name, the host unless written; a
+ * mail domain's address and host) stored once.
+ */
+void
+conf_target_compact(struct conf_target *t, const char *ca_file, const struct conf_tlsopts *tls)
+{
+	char **own[] = PACKED_STRINGS(t);
+	char *old[ARRAY_SIZE(own)], *p, *block;
+	size_t same[ARRAY_SIZE(own)];
+	struct conf_label *labels = t->labels;
+	struct held_string hs[5];
+	size_t size = 0, nl = t->nlabels;
+
+	held_strings(t, ca_file, tls, hs);
+	for (size_t i = 0; i < ARRAY_SIZE(hs); i++) {
+		char **f = hs[i].field;
+
+		if ((t->held & hs[i].bit) || *f == NULL || hs[i].shared == NULL ||
+		    strcmp(*f, hs[i].shared) != 0)
+			continue;
+		free(*f);
+		*f = (char *)hs[i].shared;
+		t->held |= hs[i].bit;
+	}
+	if (t->held & CONF_HELD_PACKED)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(own); i++) {
+		old[i] = *own[i];
+		same[i] = old[i] != NULL ? same_as(old, i) : i;
+		if (old[i] != NULL && same[i] == i)
+			size += strlen(old[i]) + 1;
+	}
+	for (size_t i = 0; i < nl; i++)
+		size += strlen(labels[i].name) + 1 + strlen(labels[i].value) + 1;
+	if (nl == 0) {
+		free(t->labels);        /* labels = { } */
+		t->labels = NULL;
+	}
+	if (size == 0)
+		return;
+	size += nl * sizeof(*labels);
+	block = xmalloc(size);
+	p = block + nl * sizeof(*labels);
+	for (size_t i = 0; i < ARRAY_SIZE(own); i++)
+		if (old[i] != NULL)
+			*own[i] = same[i] != i ? *own[same[i]] : put_str(&p, old[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(own); i++) {
+		size_t j = 0;
+
+		while (j < i && old[j] != old[i])
+			j++;
+		if (j == i)     /* not one an earlier field pointed at too */
+			free(old[i]);
+	}
+	if (nl > 0) {
+		t->labels = (struct conf_label *)(void *)block;
+		for (size_t i = 0; i < nl; i++) {
+			t->labels[i].name = put_str(&p, labels[i].name);
+			t->labels[i].value = put_str(&p, labels[i].value);
+			free(labels[i].name);
+			free(labels[i].value);
+		}
+		free(labels);
+		t->held |= CONF_HELD_LABELS;
+	}
+	t->held |= CONF_HELD_PACKED;
+}
+
 void
 conf_target_fini(struct conf_target *t)
 {
-	free(t->name);
-	free(t->address);
-	free(t->host);
-	free(t->server_name);
-	free(t->ca_file);
-	free(t->mail_domain);
-	free(t->ports);
-	for (size_t j = 0; j < t->nlabels; j++) {
-		free(t->labels[j].name);
-		free(t->labels[j].value);
+	char **own[] = PACKED_STRINGS(t);
+	struct held_string hs[5];
+
+	if (t->held & CONF_HELD_LABELS) {
+		free(t->labels);        /* the block, strings and all */
+	} else if (t->held & CONF_HELD_PACKED) {
+		/* the block is the first string's */
+		for (size_t i = 0; i < ARRAY_SIZE(own); i++)
+			if (*own[i] != NULL) {
+				free(*own[i]);
+				break;
+			}
+	} else {
+		for (size_t i = 0; i < ARRAY_SIZE(own); i++)
+			free(*own[i]);
 	}
-	free(t->labels);
-	free_tlsopts(&t->tls);
+	if (!(t->held & CONF_HELD_LABELS)) {
+		for (size_t j = 0; j < t->nlabels; j++) {
+			free(t->labels[j].name);
+			free(t->labels[j].value);
+		}
+		free(t->labels);
+	}
+	held_strings(t, NULL, NULL, hs);
+	for (size_t i = 0; i < ARRAY_SIZE(hs); i++)
+		if (!(t->held & hs[i].bit))
+			free(*hs[i].field);
+	free(t->ports);
 	memset(t, 0, sizeof(*t));
 }
 

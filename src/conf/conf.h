@@ -52,12 +52,9 @@ struct tls_creds;
 struct tlsctx;
 
 /* Per-target TLS settings; a target's values are effective (its own, else
- * the top-level ones). */
+ * the top-level ones). The small fields are bytes: every target holds a
+ * copy. */
 struct conf_tlsopts {
-	int starttls;            /* enum starttls_proto; -1 at the top level: unset */
-	int family;              /* enum conf_family */
-	int addresses_all;       /* addresses = "all" */
-	int verify_hostname;     /* 0: skip only the name check */
 	char *client_cert;       /* NULL: none */
 	char *client_key;
 	char *priority;          /* GnuTLS priority string; NULL: GnuTLS's default */
@@ -66,6 +63,10 @@ struct conf_tlsopts {
 	/* loaded by conf_load (NULL from conf_parse): the pair above */
 	const struct tls_creds *creds;   /* NULL: no client certificate */
 	int64_t client_not_after;        /* the client certificate's notAfter */
+	int8_t starttls;         /* enum starttls_proto; -1 at the top level: unset */
+	uint8_t family;          /* enum conf_family */
+	uint8_t addresses_all;   /* addresses = "all" */
+	uint8_t verify_hostname; /* 0: skip only the name check */
 };
 
 struct conf_label {
@@ -91,35 +92,54 @@ const char *conf_revocation_name(int r);   /* "soft", "off", "hard" */
 #define CONF_DEFAULT_REVOCATION_REFRESH_MS ((uint64_t)3600 * 1000)
 #define CONF_MAX_ACME_DIRECTORIES 16
 
+/* One target. A configuration holds one per target, a million of them at
+ * scale: pointers first, then the numbers, the small ones in bytes (each
+ * an enum of a few values or a flag). */
 struct conf_target {
 	char *name;        /* unique; defaults to address */
 	char *address;     /* as written */
 	char *host;        /* without brackets */
-	uint16_t port;
-	int host_is_ip;    /* host is an IPv4 or IPv6 literal */
 	char *server_name; /* SNI and name to check; NULL: no SNI, check host if IP;
 	                    * "": server_name = "" written, send no SNI */
 	char *ca_file;     /* effective: target's, else global; NULL = system store */
-	int ca_file_line;  /* line of the setting ca_file came from (0 if none) */
 	const struct trust *trust;  /* ca_file loaded (conf_load; NULL from conf_parse) */
-	int policy;        /* enum conf_policy: the target's, else the top level's */
-	uint64_t interval_ms;  /* effective */
-	uint64_t timeout_ms;   /* effective */
-	uint64_t scan_interval_ms;  /* the protocol scan's, effective; 0: none */
 	struct conf_label *labels;  /* sorted by name */
-	size_t nlabels;
-	int line;          /* line of the target's group */
-	struct conf_tlsopts tls;  /* starttls, addresses, client certificate, ... */
-	int revocation;    /* enum conf_revocation, effective */
-	int dane;          /* enum conf_dane, effective */
 	/* { mail_domain = "example.org"; }: the domain's MX hosts are probed,
 	 * each on every port of ports, at every address (src/maildom.c).
 	 * address and host are then the domain, port the first of ports and
 	 * starttls smtp. NULL: a target of one address. */
 	char *mail_domain;
 	uint16_t *ports;
-	size_t nports;
+	uint64_t interval_ms;  /* effective */
+	uint64_t timeout_ms;   /* effective */
+	uint64_t scan_interval_ms;  /* the protocol scan's, effective; 0: none */
+	struct conf_tlsopts tls;  /* starttls, addresses, client certificate, ... */
+	int ca_file_line;  /* line of the setting ca_file came from (0 if none) */
+	int line;          /* line of the target's group */
+	uint32_t nlabels;  /* of a group in a file of at most 64 MiB */
+	uint16_t port;
+	uint8_t host_is_ip;  /* host is an IPv4 or IPv6 literal */
+	int8_t policy;     /* enum conf_policy: the target's, else the top level's */
+	int8_t revocation; /* enum conf_revocation, effective */
+	int8_t dane;       /* enum conf_dane, effective */
+	uint8_t nports;    /* at most CONF_MAX_MAIL_PORTS */
+	/* How the strings are held, for conf_target_fini (CONF_HELD_*; 0:
+	 * each in an allocation of its own, as conf_target_for makes them). */
+	uint8_t held;
 };
+
+/* conf_target_compact's: name, address, host, server_name and mail_domain
+ * are in one allocation, that of the first of them that is not NULL, or
+ * with CONF_HELD_LABELS too that of labels, which holds the labels' strings. */
+#define CONF_HELD_PACKED 0x01
+#define CONF_HELD_LABELS 0x40
+/* ... and these point at a copy the configuration owns (it outlives the
+ * target): the top level's (or a module's) value, which they equal. */
+#define CONF_HELD_CA_FILE 0x02
+#define CONF_HELD_CLIENT_CERT 0x04
+#define CONF_HELD_CLIENT_KEY 0x08
+#define CONF_HELD_PRIORITY 0x10
+#define CONF_HELD_PROXY 0x20
 
 /* A basic-auth user: the name and its crypt(3) hash (bcrypt $2a$/$2b$/$2y$,
  * as Prometheus's exporter-toolkit writes them, or another crypt method). */
@@ -270,6 +290,13 @@ int conf_target_for(const char *address, const char *server_name, int starttls,
                     struct conf_target *t, char **err);
 /* Free what a conf_target holds (conf_target_for's; conf_free frees its own). */
 void conf_target_fini(struct conf_target *t);
+/* Hold t's strings in fewer allocations, for a target whose strings are
+ * not replaced from now on (t->held says how; conf_target_fini frees it
+ * alike): name, address, host, server_name, mail_domain and the labels in
+ * one, and ca_file and the tls strings that equal ca_file and tls's (the top level's
+ * or a module's, which must outlive t) pointing at those. */
+void conf_target_compact(struct conf_target *t, const char *ca_file,
+                         const struct conf_tlsopts *tls);
 /* Whether two targets are configured alike (every setting, lines aside):
  * a reload keeps an unchanged target's results and schedule. */
 int conf_target_equal(const struct conf_target *a, const struct conf_target *b);

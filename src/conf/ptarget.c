@@ -180,7 +180,10 @@ ptarget_conf(const struct ptarget *pt, const char *name, const struct conf_modul
 			t->labels[i].name = xstrdup(labels[i].name);
 			t->labels[i].value = xstrdup(labels[i].value);
 		}
-		t->nlabels = nlabels;
+		t->nlabels = (uint32_t)nlabels;
 	}
+	/* m's strings are the configuration's, which outlives t (as its
+	 * trust store does) */
+	conf_target_compact(t, mt->ca_file, &mt->tls);
 	return NULL;
 }
