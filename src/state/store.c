@@ -2296,7 +2296,8 @@ cleanup_scan(struct cleanup *cu)
 			memcpy(cu->cands[cu->ncands++], fp, 65);
 		}
 		closedir(d);
-		qsort(cu->cands, cu->ncands, sizeof(*cu->cands), cmp_fp);
+		if (cu->ncands > 1)     /* qsort's array may not be NULL, even empty */
+			qsort(cu->cands, cu->ncands, sizeof(*cu->cands), cmp_fp);
 	}
 	fpset_clear(&refs);
 }
@@ -2382,7 +2383,8 @@ cleanup_veto(struct store *s, const char *sha256)
 	if (cu == NULL || cu->phase != 1)
 		return;
 	pthread_mutex_lock(&veto_lock);
-	if ((found = bsearch(sha256, cu->cands, cu->ncands, sizeof(*cu->cands), cmp_fp)) != NULL)
+	if (cu->ncands > 0 &&
+	    (found = bsearch(sha256, cu->cands, cu->ncands, sizeof(*cu->cands), cmp_fp)) != NULL)
 		cu->veto[found - cu->cands] = 1;
 	pthread_mutex_unlock(&veto_lock);
 }
