@@ -112,11 +112,6 @@ fp_put(const char *fp)
 		fp_n--;
 		free(f);
 	}
-	if (fp_n == 0) {
-		free(fp_tab);
-		fp_tab = NULL;
-		fp_nbuckets = 0;
-	}
 	pthread_mutex_unlock(&fp_lock);
 }
 

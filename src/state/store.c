@@ -1649,7 +1649,7 @@ fp_bytes(const char *fp, unsigned char out[32])
 }
 
 static int
-fp_free(const unsigned char d[32])
+slot_empty(const unsigned char d[32])
 {
 	static const unsigned char zero[32];
 
@@ -1661,7 +1661,7 @@ fpset_slot(const struct fpset *f, const unsigned char d[32])
 {
 	size_t i = (size_t)hash64(d, 32) & (f->cap - 1);
 
-	while (!fp_free(f->slot[i]) && memcmp(f->slot[i], d, 32) != 0)
+	while (!slot_empty(f->slot[i]) && memcmp(f->slot[i], d, 32) != 0)
 		i = (i + 1) & (f->cap - 1);
 	return i;
 }
@@ -1674,7 +1674,7 @@ fpset_has(const struct fpset *f, const char *fp)
 	if (f->cap == 0)
 		return 0;
 	fp_bytes(fp, d);
-	return !fp_free(f->slot[fpset_slot(f, d)]);
+	return !slot_empty(f->slot[fpset_slot(f, d)]);
 }
 
 static void
@@ -1688,7 +1688,7 @@ fpset_add(struct fpset *f, const char *fp)
 
 		g.slot = xcalloc(g.cap, sizeof(*g.slot));
 		for (size_t k = 0; k < f->cap; k++)
-			if (!fp_free(f->slot[k])) {
+			if (!slot_empty(f->slot[k])) {
 				memcpy(g.slot[fpset_slot(&g, f->slot[k])], f->slot[k], 32);
 				g.n++;
 			}
@@ -1697,7 +1697,7 @@ fpset_add(struct fpset *f, const char *fp)
 	}
 	fp_bytes(fp, d);
 	i = fpset_slot(f, d);
-	if (fp_free(f->slot[i])) {
+	if (slot_empty(f->slot[i])) {
 		memcpy(f->slot[i], d, 32);
 		f->n++;
 	}
