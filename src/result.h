@@ -26,9 +26,7 @@ const char *stage_name(enum stage s);   /* "resolve", "connect", ... */
 struct result {
 	double time;                     /* wall clock at the end of the probe */
 	double duration;                 /* seconds, all stages together */
-	/* < 0: the stage was not reached; a float (7 digits: microseconds
-	 * for a stage under 10 s) keeps a result of a million targets small */
-	float stage_seconds[STAGE_COUNT];
+	double stage_seconds[STAGE_COUNT]; /* < 0: the stage was not reached */
 	int success;                     /* connect and handshake done, certificates received */
 	const char *fail_stage;          /* "resolve", "connect", "starttls", "handshake", "timeout"; NULL on success */
 	const char *fail_reason;         /* bounded set, static string; NULL on success */

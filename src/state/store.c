@@ -898,8 +898,7 @@ parse_stage_seconds(struct parse_ctx *p, char *val)
 	}
 	if (*end != '\0')
 		return -1;
-	for (int i = 0; i < STAGE_COUNT; i++)
-		p->r->stage_seconds[i] = (float)stage[i];
+	memcpy(p->r->stage_seconds, stage, sizeof(stage));
 	return 0;
 }
 
