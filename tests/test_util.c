@@ -14,6 +14,7 @@
 
 #include "core/heap.h"
 #include "core/loop.h"
+#include "core/share.h"
 #include "core/util.h"
 
 static void
@@ -386,6 +387,87 @@ test_str_intern(void **state)
 	assert_string_equal(own, "TLS_AES_128_GCM_SHA256");
 }
 
+/* share.c: equal objects are one, counted; a duplicate is freed at once,
+ * the shared one with its last reference; a text in a key is told apart
+ * from NULL and from a longer text. */
+struct sh {
+	struct share_head head;
+	int value;
+	const char *word;
+};
+
+static int sh_freed;
+
+static void
+sh_key(const void *p, struct buf *out)
+{
+	const struct sh *o = p;
+
+	SHARE_KEY(out, o->value);
+	share_key_str(out, o->word);
+}
+
+static void
+sh_free(void *p)
+{
+	sh_freed++;
+	free(p);
+}
+
+static struct sh *
+sh_new(int value, const char *word)
+{
+	struct sh *o = xcalloc(1, sizeof(*o));
+
+	o->value = value;
+	o->word = word;
+	return o;
+}
+
+static void
+test_share(void **state)
+{
+	static struct share_table t = SHARE_TABLE(sh_key, sh_free);
+	struct sh *a, *b, *c, *d, *e, *many[600];
+
+	(void)state;
+	assert_null(share_get(&t, NULL));
+	a = share_get(&t, sh_new(1, "x"));
+	b = share_get(&t, sh_new(1, "x"));
+	assert_ptr_equal(a, b);
+	assert_int_equal(sh_freed, 1);          /* the duplicate */
+	c = share_get(&t, sh_new(2, "x"));
+	d = share_get(&t, sh_new(1, NULL));
+	e = share_get(&t, sh_new(1, "xy"));
+	assert_true(c != a && d != a && e != a && d != e);
+	assert_int_equal(share_count(&t), 4);
+	assert_ptr_equal(share_ref(a), a);
+	share_put(&t, a);
+	share_put(&t, b);
+	assert_int_equal(share_count(&t), 4);   /* one reference left */
+	assert_int_equal(sh_freed, 1);
+	share_put(&t, a);
+	assert_int_equal(share_count(&t), 3);
+	assert_int_equal(sh_freed, 2);
+	share_put(&t, c);
+	share_put(&t, d);
+	share_put(&t, e);
+	share_put(&t, NULL);
+	assert_int_equal(share_count(&t), 0);
+	assert_int_equal(sh_freed, 5);
+	/* past the first table's size: it grows, and every one is found again */
+	for (int i = 0; i < 600; i++)
+		many[i] = share_get(&t, sh_new(i, "n"));
+	assert_int_equal(share_count(&t), 600);
+	for (int i = 0; i < 600; i++) {
+		assert_ptr_equal(share_get(&t, sh_new(i, "n")), many[i]);
+		share_put(&t, many[i]);
+		share_put(&t, many[i]);
+	}
+	assert_int_equal(share_count(&t), 0);
+	assert_int_equal(sh_freed, 5 + 1200);
+}
+
 int
 main(void)
 {
@@ -397,6 +479,7 @@ main(void)
 		cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_buf_flush),
 		cmocka_unit_test(test_str_intern),
+		cmocka_unit_test(test_share),
 		cmocka_unit_test(test_heap),
 		cmocka_unit_test(test_loop_timers),
 		cmocka_unit_test(test_loop_watch_del_in_round),

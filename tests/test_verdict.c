@@ -50,7 +50,7 @@ struct seen {
 };
 
 static struct seen seen;
-static int mode_pending, mode_fail, mode_issue, mode_auth, mode_stale;
+static int mode_pending, mode_fail, mode_issue, mode_auth, mode_stale, mode_noblob;
 static int64_t mode_until;
 static int bit_reason = -1, bit_issue = -1;
 static int blobs_freed;
@@ -94,6 +94,8 @@ test_run(const struct check_input *in, struct check_output *out)
 		out->authenticated = 1;
 		out->authenticated_expiry = 1234567890;
 	}
+	if (mode_noblob)
+		return;
 	b = xcalloc(1, sizeof(*b));
 	snprintf(b->word, sizeof(b->word), "w\"%d", seen.runs);
 	b->value = 1.5 * seen.runs;
@@ -156,7 +158,7 @@ reset(void)
 	free(seen.ref_target);
 	free(seen.ref_address);
 	memset(&seen, 0, sizeof(seen));
-	mode_pending = mode_fail = mode_issue = mode_auth = mode_stale = 0;
+	mode_pending = mode_fail = mode_issue = mode_auth = mode_stale = mode_noblob = 0;
 	mode_until = 0;
 }
 
@@ -406,6 +408,84 @@ test_pending(void **state)
 	cert_put(certs[1]);
 }
 
+static size_t
+check_index(const char *name)
+{
+	for (size_t i = 0; i < verdict_nchecks(); i++)
+		if (strcmp(verdict_check_name(i), name) == 0)
+			return i;
+	fail_msg("no check %s", name);
+	return 0;
+}
+
+/* Two targets presenting one chain hold one detail and one blob of each
+ * check with a key, whoever they are; a verdict that says something else
+ * (revocation off) has a detail and a revocation blob of its own but
+ * shares the policy's; a copy shares; the last verdict frees them. A
+ * check without a key (the test's) keeps a blob, and so a detail, per
+ * verdict. */
+static void
+test_shared(void **state)
+{
+	int64_t now = (int64_t)time(NULL);
+	struct conf_target ct1 = { .name = (char *)"t1" };
+	struct conf_target ct2 = { .name = (char *)"t2" };
+	struct conf_target off = { .name = (char *)"t3", .revocation = CONF_REVOCATION_OFF };
+	struct verdict_input in = { chain, 2, trust, &ct1, "good.test", now, NULL, "t1", NULL };
+	struct verdict v1, v2, v3, copy, own1, own2;
+	size_t rev = check_index("revocation"), pol = check_index("policy");
+	unsigned long details0, blobs0, details, blobs;
+
+	(void)state;
+	mode_noblob = 1;
+	details0 = verdict_shared_count(&blobs0);
+	assert_int_equal(verdict_evaluate(&in, &v1), 0);
+	in.target = &ct2;
+	in.ref_target = "t2";
+	assert_int_equal(verdict_evaluate(&in, &v2), 0);
+	assert_true(v1.verified && v2.verified);
+	assert_non_null(v1.detail);
+	assert_ptr_equal(v1.detail, v2.detail);
+	assert_non_null(verdict_blob(&v1, rev));
+	assert_non_null(verdict_blob(&v1, pol));
+	assert_ptr_equal(verdict_blob(&v1, rev), verdict_blob(&v2, rev));
+	assert_ptr_equal(verdict_blob(&v1, pol), verdict_blob(&v2, pol));
+	details = verdict_shared_count(&blobs);
+	assert_int_equal(details, details0 + 1);
+	assert_int_equal(blobs, blobs0 + 2);
+
+	in.target = &off;
+	assert_int_equal(verdict_evaluate(&in, &v3), 0);
+	assert_true(v3.detail != v1.detail);
+	assert_true(verdict_blob(&v3, rev) != verdict_blob(&v1, rev));
+	assert_ptr_equal(verdict_blob(&v3, pol), verdict_blob(&v1, pol));
+	assert_int_equal(verdict_shared_count(&blobs), details0 + 2);
+	assert_int_equal(blobs, blobs0 + 3);
+
+	verdict_copy(&copy, &v1);
+	assert_ptr_equal(copy.detail, v1.detail);
+	verdict_fini(&v1);
+	verdict_fini(&v2);
+	assert_int_equal(verdict_shared_count(NULL), details0 + 2);
+	assert_non_null(verdict_blob(&copy, rev));   /* still readable */
+	verdict_fini(&copy);
+	verdict_fini(&v3);
+	assert_int_equal(verdict_shared_count(&blobs), details0);
+	assert_int_equal(blobs, blobs0);
+
+	/* the test's check has no key: each verdict its own blob and detail */
+	mode_noblob = 0;
+	in.target = &ct1;
+	assert_int_equal(verdict_evaluate(&in, &own1), 0);
+	assert_int_equal(verdict_evaluate(&in, &own2), 0);
+	assert_true(own1.detail != own2.detail);
+	assert_ptr_equal(verdict_blob(&own1, rev), verdict_blob(&own2, rev));
+	verdict_fini(&own1);
+	verdict_fini(&own2);
+	assert_int_equal(verdict_shared_count(&blobs), details0);
+	assert_int_equal(blobs, blobs0);
+}
+
 /* A check that authenticates the peer by other means (DANE): the verdict
  * is verified though GnuTLS's verification failed, judged by the check's
  * expiry; a reason of a check still fails it; and a check whose data
@@ -524,6 +604,7 @@ main(void)
 		cmocka_unit_test_setup(test_metrics, setup),
 		cmocka_unit_test_setup(test_pending, setup),
 		cmocka_unit_test_setup(test_authenticated, setup),
+		cmocka_unit_test_setup(test_shared, setup),
 		cmocka_unit_test_setup(test_recheck_hook, setup),
 		cmocka_unit_test_setup(test_words, setup),
 	};

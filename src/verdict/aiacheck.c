@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/share.h"
 #include "core/util.h"
 #include "verdict/aia.h"
 #include "verdict/cadata.h"
@@ -22,6 +23,7 @@
 enum aia_state { A_FETCHING, A_COMPLETES, A_DOES_NOT, A_ERROR };
 
 struct aia_blob {
+	struct share_head head;  /* shared: see key() */
 	enum aia_state state;
 	size_t depth;            /* the certificate whose issuer is missing */
 	char *url;
@@ -130,10 +132,24 @@ json(const void *blob, struct buf *out, void (*str)(struct buf *, const char *))
 	buf_putc(out, '}');
 }
 
+/* What the blob says: what the chain's caIssuers URL served. */
+static void
+key(const void *blob, struct buf *out)
+{
+	const struct aia_blob *b = blob;
+
+	SHARE_KEY(out, b->state);
+	SHARE_KEY(out, b->depth);
+	SHARE_KEY(out, b->ncerts);
+	share_key_str(out, b->url);
+	share_key_str(out, b->error);
+}
+
 const struct check check_aia = {
 	.name = "aia",
 	.run = run,
 	.free_blob = blob_free,
 	.describe = describe,
 	.json = json,
+	.key = key,
 };

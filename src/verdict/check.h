@@ -32,6 +32,8 @@
  *   - It may leave one allocated result in out->blob, freed by free_blob
  *     when the last verdict holding it goes; families and describe render
  *     it, so that neither metrics.c nor the pages learn about any check.
+ *     It never changes once run returns: with key, equal blobs of many
+ *     targets are one object (see key below).
  *   - It may set out->authenticated when it authenticated the peer by
  *     other means than the Web PKI (DANE under RFC 7672): the verdict is
  *     then verified, whatever GnuTLS's path verification said, unless a
@@ -128,6 +130,13 @@ struct check {
 	 * see now: 0 keeps the next probe from reusing the verdict. On the
 	 * loop, must not block. NULL: a blob always holds. */
 	int (*holds)(const void *blob);
+	/* Every byte of what blob says (core/share.h's key), or NULL. With
+	 * it, verdict.c keeps one copy of equal blobs for the daemon: the
+	 * targets presenting one chain hold one detail between them. The
+	 * blob then begins with struct share_head, and nothing in it may
+	 * depend on who it was made for (a target's name, an address) unless
+	 * the key says so. */
+	void (*key)(const void *blob, struct buf *out);
 };
 
 /* Add a check after the built-in ones (a test's, or one that needs run-time

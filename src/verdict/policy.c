@@ -18,6 +18,7 @@
 
 #include "conf/conf.h"
 #include "core/fp.h"
+#include "core/share.h"
 #include "verdict/check.h"
 #include "verdict/policy.h"
 
@@ -151,7 +152,6 @@ policy_evaluate(const struct policy_input *in, struct policy_result *out)
 	struct policy_cert *leaf;
 
 	memset(out, 0, sizeof(*out));
-	out->now = in->now;
 	out->public_rules = in->public_rules;
 	out->n = in->n;
 	if (in->n == 0)
@@ -304,6 +304,7 @@ policy_public(const struct conf_target *ct)
 /* What the check leaves in a verdict: the facts and findings, and what the
  * series are labelled with. */
 struct policy_blob {
+	struct share_head head;    /* shared: see key() */
 	struct policy_result res;
 	const char **sha256;       /* res.n of them, interned (core/fp.h) */
 };
@@ -503,6 +504,35 @@ describe(const void *blob, struct buf *out)
 			    "counted\n", where[src]);
 }
 
+/* What the blob says: the chain's facts and findings, nothing the target's. */
+static void
+key(const void *blob, struct buf *out)
+{
+	const struct policy_blob *b = blob;
+	const struct policy_result *r = &b->res;
+
+	SHARE_KEY(out, r->n);
+	for (size_t i = 0; i < r->n; i++) {
+		const struct policy_cert *c = &r->certs[i];
+
+		SHARE_KEY(out, b->sha256[i]);      /* interned */
+		SHARE_KEY(out, r->findings[i]);
+		share_key_str(out, c->key_type);
+		SHARE_KEY(out, c->key_bits);
+		share_key_str(out, c->sig_alg);
+		SHARE_KEY(out, c->not_before);
+		SHARE_KEY(out, c->not_after);
+		SHARE_KEY(out, c->lifetime);
+		SHARE_KEY(out, c->is_ca);
+		SHARE_KEY(out, c->scts);
+		SHARE_KEY(out, c->sct_n);
+	}
+	SHARE_KEY(out, r->sct_state);
+	SHARE_KEY(out, r->sct_count);
+	SHARE_KEY(out, r->sct_known);
+	SHARE_KEY(out, r->public_rules);
+}
+
 const struct check check_policy = {
 	.name = "policy",
 	.run = run,
@@ -510,4 +540,5 @@ const struct check check_policy = {
 	.families = families,
 	.nfamilies = ARRAY_SIZE(families),
 	.describe = describe,
+	.key = key,
 };

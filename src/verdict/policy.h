@@ -100,7 +100,6 @@ struct policy_result {
 	 * could deliver them (tls_scts_available or data seen); ocsp when a
 	 * response was stapled */
 	int sct_known[POLICY_NSCT_SOURCES];
-	int64_t now;
 	int public_rules;
 };
 

@@ -12,12 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/share.h"
 #include "core/util.h"
 #include "verdict/ari.h"
 #include "verdict/cadata.h"
 #include "verdict/check.h"
 
 struct ari_blob {
+	struct share_head head;  /* shared: see key() */
 	int ok;                  /* a window */
 	int waiting;
 	int64_t start, end;
@@ -181,6 +183,21 @@ json(const void *blob, struct buf *out, void (*str)(struct buf *, const char *))
 	buf_printf(out, ",\"fetching\":%s}", b->waiting ? "true" : "false");
 }
 
+/* What the blob says: the CA's window for the leaf, nothing the target's. */
+static void
+key(const void *blob, struct buf *out)
+{
+	const struct ari_blob *b = blob;
+
+	SHARE_KEY(out, b->ok);
+	SHARE_KEY(out, b->waiting);
+	SHARE_KEY(out, b->start);
+	SHARE_KEY(out, b->end);
+	share_key_str(out, b->explanation);
+	share_key_str(out, b->directory);
+	share_key_str(out, b->error);
+}
+
 const struct check check_renewal = {
 	.name = "renewal",
 	.run = run,
@@ -189,4 +206,5 @@ const struct check check_renewal = {
 	.nfamilies = ARRAY_SIZE(families),
 	.describe = describe,
 	.json = json,
+	.key = key,
 };

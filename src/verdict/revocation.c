@@ -21,6 +21,7 @@
 
 #include "conf/conf.h"
 #include "core/fp.h"
+#include "core/share.h"
 #include "core/util.h"
 #include "verdict/cadata.h"
 #include "verdict/check.h"
@@ -58,6 +59,7 @@ struct cert_answer {
 };
 
 struct rev_blob {
+	struct share_head head;  /* shared: see key() */
 	int mode;                /* enum conf_revocation */
 	int verified;            /* a path was checked */
 	int staple_present;      /* the leaf came with a staple */
@@ -507,6 +509,42 @@ json(const void *blob, struct buf *out, void (*str)(struct buf *, const char *))
 	buf_puts(out, "]}");
 }
 
+/* What the blob says: nothing in it is the target's (depth is the
+ * certificate's place in the chain, the answers are the certificate's). */
+static void
+key(const void *blob, struct buf *out)
+{
+	const struct rev_blob *b = blob;
+
+	SHARE_KEY(out, b->mode);
+	SHARE_KEY(out, b->verified);
+	SHARE_KEY(out, b->staple_present);
+	SHARE_KEY(out, b->must_staple);
+	SHARE_KEY(out, b->n);
+	for (size_t c = 0; c < b->n; c++) {
+		const struct cert_answer *ca = &b->c[c];
+
+		SHARE_KEY(out, ca->depth);
+		SHARE_KEY(out, ca->sha256);     /* interned */
+		SHARE_KEY(out, ca->revoked);
+		SHARE_KEY(out, ca->reason);
+		SHARE_KEY(out, ca->revoked_at);
+		for (int k = 0; k < M_COUNT; k++) {
+			const struct method_answer *m = &ca->m[k];
+
+			SHARE_KEY(out, m->revoked_at);
+			SHARE_KEY(out, m->next_update);
+			SHARE_KEY(out, m->status);
+			SHARE_KEY(out, m->reason);
+			SHARE_KEY(out, m->present);
+			SHARE_KEY(out, m->have);
+			SHARE_KEY(out, m->waiting);
+			share_key_str(out, m->error);
+			share_key_str(out, m->source);
+		}
+	}
+}
+
 const struct check check_revocation = {
 	.name = "revocation",
 	.run = run,
@@ -515,4 +553,5 @@ const struct check check_revocation = {
 	.nfamilies = ARRAY_SIZE(families),
 	.describe = describe,
 	.json = json,
+	.key = key,
 };

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/share.h"
 #include "core/util.h"
 #include "verdict/chain.h"
 #include "verdict/check.h"
@@ -235,8 +236,12 @@ struct evidence {
 	size_t bytes;
 };
 
+/* A verdict's detail is shared (core/share.h): the targets presenting one
+ * chain with the same findings hold one detail, whose blobs are shared too
+ * when their check has a key. A pending detail is its own (its evidence is
+ * in its key). */
 struct verdict_detail {
-	unsigned refs;
+	struct share_head head;
 	int pending;
 	uint64_t *cert_issues;   /* ncerts entries, or NULL */
 	size_t ncerts;
@@ -323,32 +328,90 @@ verdict_retained_bytes(void)
 	return retained_bytes;
 }
 
+/* Check i's blobs, shared when it has a key: set up on the loop before its
+ * first blob is shared (share.c's lock orders it before any release). */
+static struct share_table blob_tables[VERDICT_MAX_CHECKS];
+
+static struct share_table *
+blob_table(size_t i)
+{
+	struct share_table *t = &blob_tables[i];
+
+	if (t->key == NULL && checks[i]->key != NULL) {
+		t->free = checks[i]->free_blob;
+		t->key = checks[i]->key;
+	}
+	return t->key ? t : NULL;
+}
+
+static void
+blob_release(size_t i, void *blob)
+{
+	if (blob == NULL)
+		return;
+	if (i < nchecks && blob_tables[i].key != NULL)
+		share_put(&blob_tables[i], blob);
+	else if (i < nchecks && checks[i]->free_blob)
+		checks[i]->free_blob(blob);
+	else
+		free(blob);
+}
+
 static struct verdict_detail *
 detail_new(void)
 {
 	struct verdict_detail *d = xcalloc(1, sizeof(*d) + nchecks * sizeof(d->blobs[0]));
 
-	d->refs = 1;
 	d->nblobs = nchecks;
 	return d;
 }
 
 static void
-detail_put(struct verdict_detail *d)
+detail_free(void *p)
 {
-	if (d == NULL || --d->refs > 0)
-		return;
-	for (size_t i = 0; i < d->nblobs; i++) {
-		if (d->blobs[i] == NULL)
-			continue;
-		if (i < nchecks && checks[i]->free_blob)
-			checks[i]->free_blob(d->blobs[i]);
-		else
-			free(d->blobs[i]);
-	}
+	struct verdict_detail *d = p;
+
+	for (size_t i = 0; i < d->nblobs; i++)
+		blob_release(i, d->blobs[i]);
 	free(d->cert_issues);
 	evidence_free(d->evidence);
 	free(d);
+}
+
+/* Pointers go in as their values: the blobs are shared, the evidence is
+ * this detail's own. */
+static void
+detail_key(const void *p, struct buf *out)
+{
+	const struct verdict_detail *d = p;
+
+	buf_append(out, &d->pending, sizeof(d->pending));
+	buf_append(out, &d->evidence, sizeof(d->evidence));
+	buf_append(out, &d->ncerts, sizeof(d->ncerts));
+	if (d->ncerts)
+		buf_append(out, d->cert_issues, d->ncerts * sizeof(*d->cert_issues));
+	buf_append(out, &d->nblobs, sizeof(d->nblobs));
+	buf_append(out, d->blobs, d->nblobs * sizeof(d->blobs[0]));
+}
+
+static struct share_table detail_table = SHARE_TABLE(detail_key, detail_free);
+
+static void
+detail_put(struct verdict_detail *d)
+{
+	share_put(&detail_table, d);
+}
+
+unsigned long
+verdict_shared_count(unsigned long *blobs)
+{
+	if (blobs) {
+		*blobs = 0;
+		for (size_t i = 0; i < nchecks; i++)
+			if (blob_tables[i].key)
+				*blobs += share_count(&blob_tables[i]);
+	}
+	return share_count(&detail_table);
 }
 
 void
@@ -372,8 +435,7 @@ verdict_copy(struct verdict *dst, const struct verdict *src)
 {
 	*dst = *src;
 	dst->name = src->name ? xstrdup(src->name) : NULL;
-	if (dst->detail)
-		dst->detail->refs++;
+	share_ref(dst->detail);
 	dst->path = NULL;
 	dst->npath = 0;
 	dst->anchor_der = NULL;
@@ -434,15 +496,14 @@ verdict_set_cert_issues(struct verdict *v, const uint64_t *issues, size_t n)
 {
 	struct verdict_detail *d;
 
-	if (n == 0)
+	/* a detail is shared and never changes: only a verdict with none yet */
+	if (n == 0 || v->detail != NULL)
 		return;
-	if (v->detail == NULL)
-		v->detail = detail_new();
-	d = v->detail;
-	free(d->cert_issues);
+	d = detail_new();
 	d->cert_issues = xcalloc(n, sizeof(*d->cert_issues));
 	memcpy(d->cert_issues, issues, n * sizeof(*issues));
 	d->ncerts = n;
+	v->detail = share_get(&detail_table, d);
 }
 
 int
@@ -620,9 +681,11 @@ evaluate(const struct verdict_input *in, int recheck, struct verdict *v)
 			valid_until = out.valid_until;
 		pending |= out.pending;
 		if (out.blob) {
+			struct share_table *t = blob_table(i);
+
 			if (d == NULL)
 				d = detail_new();
-			d->blobs[i] = out.blob;
+			d->blobs[i] = t ? share_get(t, out.blob) : out.blob;
 		}
 	}
 
@@ -656,7 +719,7 @@ evaluate(const struct verdict_input *in, int recheck, struct verdict *v)
 			d->evidence = evidence_keep(in->chain, in->n, ci.tls);
 		}
 	}
-	v->detail = d;
+	v->detail = share_get(&detail_table, d);
 	if (v->verified && path.n) {
 		size_t a = path.n - 1;
 

@@ -253,7 +253,8 @@ int64_t verdict_expiry(const struct verdict *v);
 /* Issues per presented certificate (VERDICT_CERT_ISSUE bits): NULL when
  * there are none, else *n entries, depth 0 first. */
 const uint64_t *verdict_cert_issues(const struct verdict *v, size_t *n);
-/* Set them (a copy; when loading a stored result). */
+/* Set them (a copy) on a verdict with no detail yet, as a stored result is
+ * loaded; a verdict with one is left as it is (details are shared). */
 void verdict_set_cert_issues(struct verdict *v, const uint64_t *issues, size_t n);
 
 /* A check waits for data (revocation, DANE) that arrives later; then the
@@ -263,6 +264,10 @@ int verdict_retained(const struct verdict *v);
 /* Bytes of retained input daemon-wide; at most VERDICT_RETAIN_MAX. */
 #define VERDICT_RETAIN_MAX ((size_t)16 * 1024 * 1024)
 size_t verdict_retained_bytes(void);
+/* Distinct details held daemon-wide (one for every set of targets whose
+ * verdicts say the same), and in *blobs (may be NULL) the distinct blobs of
+ * the checks that share theirs: for tests and benchmarks. */
+unsigned long verdict_shared_count(unsigned long *blobs);
 
 /*
  * Run every check again on old's retained input (no new handshake), with

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "conf/conf.h"
+#include "core/share.h"
 #include "core/util.h"
 #include "verdict/check.h"
 #include "verdict/finding.h"
@@ -29,6 +30,7 @@
 #include "verdict/webpki.h"
 
 struct wpc_blob {
+	struct share_head head;   /* shared: see key() */
 	enum policy policy;
 	struct findings f;        /* those the policy looks at */
 	unsigned char *anchor;    /* per finding: on a trust anchor not presented */
@@ -167,6 +169,27 @@ static const struct check_family families[] = {
 	  "certificates).", anchor_labels, anchor_sample },
 };
 
+/* What the blob says: the chain's findings under the policy. */
+static void
+key(const void *blob, struct buf *out)
+{
+	const struct wpc_blob *b = blob;
+
+	SHARE_KEY(out, b->policy);
+	SHARE_KEY(out, b->f.n);
+	for (size_t i = 0; i < b->f.n; i++) {
+		const struct finding *x = &b->f.v[i];
+
+		SHARE_KEY(out, x->id);
+		SHARE_KEY(out, x->depth);
+		SHARE_KEY(out, x->more);
+		SHARE_KEY(out, x->base);
+		share_key_str(out, x->sha256);
+		share_key_str(out, x->text);
+		SHARE_KEY(out, b->anchor[i]);
+	}
+}
+
 const struct check check_webpki = {
 	.name = "webpki",
 	.run = run,
@@ -174,4 +197,5 @@ const struct check check_webpki = {
 	.families = families,
 	.nfamilies = ARRAY_SIZE(families),
 	.describe = describe,
+	.key = key,
 };
