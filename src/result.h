@@ -32,8 +32,9 @@ struct result {
 	const char *fail_reason;         /* bounded set, static string; NULL on success */
 	char *fail_detail;               /* free text for logs; may be NULL */
 	char *peer;                      /* address connected to, e.g. "[::1]:443"; may be NULL */
-	char *tried;                     /* the last address a connect was tried to, connected
-	                                  * or not (a proxy's, through one); NULL: none */
+	char *tried;                     /* the last address a connect was tried to (a
+	                                  * proxy's, through one) while none connected;
+	                                  * NULL: none, or connected (peer is it) */
 	/* The handshake's words, interned (str_intern: shared, never freed) */
 	const char *tls_version;         /* "TLS1.3"; NULL unless the handshake completed */
 	const char *cipher;              /* IANA suite name; NULL unless the handshake completed */

@@ -114,7 +114,9 @@ test_verified_and_reused(void **state)
 	assert_int_equal(r->ders[0].len, leaf.der.len);
 	assert_true(r->verdict.verified);
 	assert_false(r->verdict.reused);
-	assert_string_equal(r->verdict.name, "leaf.test");
+	assert_true(r->verdict.name_id == verdict_name_id("leaf.test"));
+	assert_true(r->verdict.name_id != verdict_name_id("other.test"));
+	assert_true(r->verdict.name_id != verdict_name_id(NULL));
 	for (int st = 0; st < STAGE_COUNT; st++)
 		if (st != STAGE_STARTTLS)
 			assert_true(r->stage_seconds[st] >= 0);

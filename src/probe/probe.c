@@ -253,11 +253,11 @@ tunnel_open(struct probe *p, const void *left, size_t nleft)
 static void
 connected(struct probe *p)
 {
-	char peer[80];
-
 	loop_timer_cancel(p->loop, &p->step);
-	resolve_format(&p->addrs[p->next_addr - 1], peer, sizeof(peer));
-	p->r->peer = xstrdup(peer);
+	/* the address tried is the peer now: one copy, not two a result */
+	free(p->r->peer);
+	p->r->peer = p->r->tried;
+	p->r->tried = NULL;
 	if (!p->via_proxy) {
 		tunnel_open(p, NULL, 0);
 		return;

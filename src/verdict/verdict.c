@@ -430,11 +430,21 @@ verdict_set_path(struct verdict *v, struct cert *const *path, size_t n)
 	v->npath = n;
 }
 
+uint64_t
+verdict_name_id(const char *name)
+{
+	uint64_t h;
+
+	if (name == NULL)
+		return 0;
+	h = hash64(name, strlen(name));
+	return h ? h : 1;
+}
+
 void
 verdict_copy(struct verdict *dst, const struct verdict *src)
 {
 	*dst = *src;
-	dst->name = src->name ? xstrdup(src->name) : NULL;
 	share_ref(dst->detail);
 	dst->path = NULL;
 	dst->npath = 0;
@@ -448,8 +458,6 @@ verdict_fini(struct verdict *v)
 {
 	if (v == NULL)
 		return;
-	free(v->name);
-	v->name = NULL;
 	detail_put(v->detail);
 	v->detail = NULL;
 	verdict_set_path(v, NULL, 0);
@@ -704,7 +712,7 @@ evaluate(const struct verdict_input *in, int recheck, struct verdict *v)
 	v->gnutls_status = base.gnutls_status;
 	v->trust = trust_id(in->trust);
 	v->facts = facts_id(in->tls);
-	v->name = in->hostname ? xstrdup(in->hostname) : NULL;
+	v->name_id = verdict_name_id(in->hostname);
 	verdict_window(v, &cc, in->now, valid_until);
 	if (any_cert_issue || pending) {
 		if (d == NULL)
@@ -784,7 +792,7 @@ verdict_holds(const struct verdict *prev, struct cert *const *prev_certs, size_t
 	    prev->facts != facts_id(tls) || verdict_pending(prev) || prev_n != n ||
 	    n != presented || now < prev->from || now >= prev->until)
 		return 0;
-	if ((prev->name == NULL) != (name == NULL) || (name && strcmp(prev->name, name) != 0))
+	if (prev->name_id != verdict_name_id(name))
 		return 0;
 	for (size_t i = 0; prev->detail && i < prev->detail->nblobs; i++)
 		if (prev->detail->blobs[i] && checks[i]->holds &&

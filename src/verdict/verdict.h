@@ -180,7 +180,7 @@ struct verdict {
 	uint64_t trust;           /* trust_id() of the store */
 	uint64_t facts;           /* what the handshake said beyond the chain
 	                           * (stapled responses, SCTs), hashed */
-	char *name;               /* name checked, or NULL */
+	uint64_t name_id;         /* the name checked, verdict_name_id(); 0: none */
 	int64_t from;
 	int64_t until;
 	struct verdict_detail *detail;   /* NULL: nothing beyond the above */
@@ -233,6 +233,12 @@ int verdict_holds(const struct verdict *prev, struct cert *const *prev_certs, si
                   struct cert *const *certs, size_t n, size_t presented,
                   const struct trust *trust, const char *name,
                   const struct tls_facts *tls, int64_t now);
+
+/* The name checked as a verdict keeps it: a 64-bit hash (never 0), not a
+ * copy of the name for every target; 0 for NULL. A verdict is reused only
+ * by its own target's next probe, so two names of one target would have
+ * to collide. */
+uint64_t verdict_name_id(const char *name);
 
 /* A verdict that is a copy of src (detail shared). */
 void verdict_copy(struct verdict *dst, const struct verdict *src);
