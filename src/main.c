@@ -683,12 +683,6 @@ main(int argc, char **argv)
 	const char *msg;
 	int rc, status = 1;
 
-	/* One malloc arena for every thread, unless the operator chose: the
-	 * loader thread's arena otherwise keeps every stored result it read
-	 * resident after probes replace them (the loop allocates the new ones
-	 * in its own), 380 bytes a target (bench/scale --steady). */
-	if (getenv("MALLOC_ARENA_MAX") == NULL)
-		mallopt(M_ARENA_MAX, 1);
 	if ((rc = parse_options(argc, argv, &o)) != 0)
 		return rc - 1;
 	if (o.shard != NULL && (msg = conf_parse_shard(o.shard, &d.shard_k, &d.shard_n)) != NULL) {
