@@ -1862,19 +1862,6 @@ entry_intern(struct store_loader *l, struct entry *e)
 	if (count_found(st->certs, st->chain.n) != e->nfound)
 		e->have_digest = 0;
 	attach_certs(st, e->r);
-	/* Copied into the loop's malloc arena: the loader thread's arena is
-	 * never drawn on by the loop, so the stored result a probe replaces
-	 * (and the record, copied while a scrape reads it) would stay
-	 * resident there for good, 380 bytes a target (bench/scale --steady).
-	 * Freed here, the thread's arena stays a batch in size. */
-	e->st = store_record_dup(st);
-	store_record_free(st);
-	if (e->r != NULL) {
-		struct result *r = result_dup(e->r);
-
-		result_free(e->r);
-		e->r = r;
-	}
 }
 
 struct seen_clear {
