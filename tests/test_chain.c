@@ -90,7 +90,6 @@ check_chain(const char *name, const char *host, int verified,
 	pem_free(&p);
 	if (out != NULL) {
 		*out = v;       /* its dates and bits; what it holds goes below */
-		out->name = NULL;
 		out->detail = NULL;
 		out->path = NULL;
 		out->npath = 0;
