@@ -385,12 +385,12 @@ detail_key(const void *p, struct buf *out)
 {
 	const struct verdict_detail *d = p;
 
-	buf_append(out, &d->pending, sizeof(d->pending));
-	buf_append(out, &d->evidence, sizeof(d->evidence));
-	buf_append(out, &d->ncerts, sizeof(d->ncerts));
+	SHARE_KEY(out, d->pending);
+	SHARE_KEY(out, d->evidence);
+	SHARE_KEY(out, d->ncerts);
 	if (d->ncerts)
 		buf_append(out, d->cert_issues, d->ncerts * sizeof(*d->cert_issues));
-	buf_append(out, &d->nblobs, sizeof(d->nblobs));
+	SHARE_KEY(out, d->nblobs);
 	buf_append(out, d->blobs, d->nblobs * sizeof(d->blobs[0]));
 }
 
