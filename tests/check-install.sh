@@ -58,6 +58,9 @@ check $? "tlswatchd reads $conf by default"
 check $? "no @placeholder@ left in the installed unit and man page"
 "$d$prefix/sbin/tlswatchd" -V >/dev/null
 check $? "the installed tlswatchd runs"
+# configure's default where libjemalloc-dev is installed (bootstrap installs it)
+case $("$d$prefix/sbin/tlswatchd" -V) in *", jemalloc "[0-9]*) r=0 ;; *) r=1 ;; esac
+check $r "the installed tlswatchd runs with jemalloc"
 out=$(echo pw | "$d$prefix/bin/tlswatch" hash-password --cost 4)
 case $out in '$2b$04$'*) r=0 ;; *) r=1 ;; esac
 check $r "the installed tlswatch hashes a password"

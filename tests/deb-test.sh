@@ -351,6 +351,8 @@ check $bad "the package holds the programs, unit, config, rules, dashboard, man 
 check $? "/etc/tlswatch/tlswatchd.conf is the package's conffile"
 inroot "$iroot" 10 sh -c 'tlswatchd -V && tlswatch --help' >/dev/null 2>&1
 check $? "the installed tlswatchd and tlswatch run (their libraries are installed)"
+case $(inroot "$iroot" 10 tlswatchd -V 2>&1) in *", jemalloc "[0-9]*) r=0 ;; *) r=1 ;; esac
+check $r "the packaged tlswatchd runs with jemalloc (debian/rules --with-jemalloc)"
 out1=$(timeout 30 unshare -n bash "$0" --in-netns config "$iroot" 2>&1)
 check $? "tlswatchd -t -c /etc/tlswatch/tlswatchd.conf passes"
 case $out1 in *"configuration OK (0 targets)"*) r=0 ;; *) r=1; printf '#   %s\n' "$out1" ;; esac
