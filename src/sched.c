@@ -54,6 +54,7 @@ struct target {
 	uint8_t from_file;       /* a file_sd target (sched_set_file_targets) */
 	uint8_t loaded;          /* its stored state was read (or there is none) */
 	uint8_t loading;         /* in a batch of the loader (sched->loader) */
+	uint8_t held;            /* due, waiting for its stored state (sched_launch) */
 	char labels[];           /* escaped label pairs for every series (metrics.c) */
 };
 
@@ -122,6 +123,8 @@ struct sched {
 	size_t load_found;                   /* results found */
 	uint64_t load_started;               /* monotonic ms */
 	int load_logged;
+	struct store_batch *urgent;          /* targets due before their batch */
+	size_t held;                         /* targets held for their state */
 	struct scans *scans;                 /* the protocol scans (scanner.c) */
 };
 
@@ -142,7 +145,7 @@ static void sched_arm(struct sched *s);
 static void recheck_cb(struct loop_timer *t);
 static void load_cb(struct loop_timer *t);
 static void load_pump(struct sched *s);
-static int target_load(struct sched *s, struct target *t);
+static void target_release(struct sched *s, struct target *t);
 static int scan_slot_take(void *arg);
 static void scan_slot_give(void *arg);
 
@@ -249,11 +252,26 @@ static void probe_done(void *arg, struct result *r);
 static void multi_done(void *arg, struct result *failure, struct addr_result *a, size_t n);
 static void job_launch(struct sched *s, struct sched_job *j);
 
+static void load_urgent(struct sched *s, struct target *t);
+
 static void
 sched_launch(struct sched *s, struct target *t)
 {
 	uint64_t now = mono_ms();
-	struct probe_opts o = {
+	struct probe_opts o;
+
+	/* Due before its stored state came: held until its batch comes, an
+	 * urgent one if it is in none yet (a few ms). Probed first, it would
+	 * verify its chain in full, as nothing stored could be reused; on a
+	 * saturated loop that is what kept the batches from being installed. */
+	if (!t->loaded && s->loader != NULL) {
+		t->held = 1;
+		s->held++;
+		if (!t->loading)
+			load_urgent(s, t);
+		return;
+	}
+	o = (struct probe_opts){
 		.trust = t->conf->trust,
 		/* Safe for every address of addresses = "all" too: a verdict
 		 * is reused only for the very same certificates. */
@@ -365,7 +383,7 @@ probe_done(void *arg, struct result *r)
 
 	t->probe = NULL;
 	s->in_flight--;
-	target_load(s, t);   /* what is stored first, if its batch has not come */
+	t->loaded = 1;   /* it was (sched_launch): a late batch never overwrites */
 	/* the DER of new certificates goes to disk; none stays in memory */
 	if (s->store)
 		store_put_certs(s->store, r);
@@ -386,7 +404,7 @@ multi_done(void *arg, struct result *failure, struct addr_result *a, size_t n)
 
 	t->multi = NULL;
 	s->in_flight--;
-	target_load(s, t);
+	t->loaded = 1;
 	for (size_t i = 0; i < n; i++) {
 		if (i == 0 && s->store)
 			store_put_certs(s->store, a[i].result);
@@ -396,6 +414,24 @@ multi_done(void *arg, struct result *failure, struct addr_result *a, size_t n)
 	history_record_all(t->hist, failure, a, n);
 	sched_save(s, t);
 	sched_dequeue(s);
+}
+
+/* t is due (since t->due_at): it starts now, or waits for a slot. */
+static void
+sched_go(struct sched *s, struct target *t)
+{
+	if (s->in_flight < s->conf->concurrency) {
+		sched_launch(s, t);
+		return;
+	}
+	t->queued = 1;
+	t->qseq = s->qseq++;
+	if (s->qtail)
+		s->qtail->qnext = t;
+	else
+		s->qhead = t;
+	s->qtail = t;
+	s->nqueued++;
 }
 
 static void
@@ -416,24 +452,13 @@ sched_due_cb(struct loop_timer *timer)
 		if (next <= now)
 			next = now + interval;
 		heap_set(&s->due, &t->due, next);
-		if (t->probe || t->multi || t->queued || maildom_busy(t->mail)) {
+		if (t->probe || t->multi || t->queued || t->held || maildom_busy(t->mail)) {
 			log_debug("target %s: still busy from the previous round; skipped", t->conf->name);
 			s->skipped++;
 			continue;
 		}
 		t->due_at = due;
-		if (s->in_flight < s->conf->concurrency) {
-			sched_launch(s, t);
-			continue;
-		}
-		t->queued = 1;
-		t->qseq = s->qseq++;
-		if (s->qtail)
-			s->qtail->qnext = t;
-		else
-			s->qhead = t;
-		s->qtail = t;
-		s->nqueued++;
+		sched_go(s, t);
 	}
 	sched_arm(s);
 }
@@ -595,6 +620,7 @@ sched_free(struct sched *s)
 		sched_job_cancel(s->jobs);
 	}
 	/* batches in flight stop and free themselves: none reaches a target */
+	store_batch_free(s->urgent);
 	store_loader_free(s->loader);
 	heap_fini(&s->due);        /* it touches the targets' nodes */
 	for (size_t i = 0; i < s->ntargets; i++)
@@ -609,25 +635,6 @@ sched_free(struct sched *s)
 	free(s->byaddr);
 	free(s->targets);
 	free(s);
-}
-
-/* What the store kept of t, once, read here: a target whose first result
- * came before its batch has its stored state first (the batch's copy is
- * dropped then). 1 when that was a result. */
-static int
-target_load(struct sched *s, struct target *t)
-{
-	struct store_record *rec;
-	struct result *r;
-
-	if (t->loaded || s->store == NULL)
-		return 0;
-	t->loaded = 1;
-	if (!store_load(s->store, t->conf->name, &rec, &r))
-		return 0;
-	history_restore(t->hist, rec, r);
-	s->load_found += r != NULL;
-	return r != NULL;
 }
 
 /* A batch read: each target still there and not loaded gets its state. */
@@ -649,9 +656,39 @@ load_done(void *arg, struct store_batch *b)
 			history_restore(t->hist, rec, r);
 			s->load_found += r != NULL;
 		}
+		target_release(s, t);
 	}
 	store_batch_free(b);
 	load_pump(s);
+}
+
+/* t waited for its stored state (sched_launch): it goes now, late by the
+ * wait (its lateness counts it). */
+static void
+target_release(struct sched *s, struct target *t)
+{
+	if (!t->held)
+		return;
+	t->held = 0;
+	s->held--;
+	sched_go(s, t);
+}
+
+/* t came due before its batch: into the urgent batch, sent off once this
+ * turn's due targets are in it (load_pump, from load_timer). */
+static void
+load_urgent(struct sched *s, struct target *t)
+{
+	if (s->urgent == NULL)
+		s->urgent = store_batch_new(s->loader);
+	t->loading = 1;
+	store_batch_add(s->urgent, t->conf->name);
+	if (store_batch_size(s->urgent) >= SCHED_LOAD_BATCH) {
+		store_batch_submit(s->urgent);
+		s->urgent = NULL;
+	} else {
+		loop_timer_at(s->loop, &s->load_timer, 0);
+	}
 }
 
 /* Keep SCHED_LOAD_AHEAD batches in flight while targets wait for theirs.
@@ -661,6 +698,10 @@ load_pump(struct sched *s)
 {
 	if (s->loader == NULL)
 		return;
+	if (s->urgent != NULL) {   /* ahead of the rest: its targets are due */
+		store_batch_submit(s->urgent);
+		s->urgent = NULL;
+	}
 	while (store_loader_in_flight(s->loader) < SCHED_LOAD_AHEAD &&
 	    s->load_next < s->ntargets) {
 		struct store_batch *b = store_batch_new(s->loader);
@@ -701,8 +742,19 @@ sched_set_store(struct sched *s, struct store *st)
 	s->load_found = 0;
 	s->load_logged = 0;
 	s->load_started = mono_ms();
-	store_loader_free(s->loader);
+	store_batch_free(s->urgent);
+	s->urgent = NULL;
+	if (s->loader != NULL) {
+		/* its batches go with it: their targets load anew, and the
+		 * ones held for them wait for the new loader (or go, with none) */
+		store_loader_free(s->loader);
+		s->loader = NULL;
+		for (size_t i = 0; i < s->ntargets; i++)
+			s->targets[i]->loading = 0;
+	}
 	s->loader = st ? store_loader_new(st, load_done, s) : NULL;
+	for (size_t i = 0; i < s->ntargets && s->held > 0; i++)
+		target_release(s, s->targets[i]);
 	/* from the loop: a reload's sched_start_from marks first what its
 	 * kept targets bring from memory */
 	if (st != NULL)   /* with no target too: its "loaded" line says so */
@@ -1163,6 +1215,7 @@ target_remove(struct sched *s, struct target *t)
 		sched_unqueue(s, t);
 	if (heap_contains(&t->due))
 		heap_remove(&s->due, &t->due);
+	s->held -= t->held;
 	target_free(t);
 }
 
