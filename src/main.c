@@ -156,29 +156,65 @@ render_cb(struct buf *out, void *arg)
 }
 
 /* The same off the loop (httpd_set_scrape): what the scheduler shows and
- * the reload state, taken on the loop, rendered on a worker; the few
- * families of /probe and the target files are rendered at once, on the
- * loop, as their state changes in place. What the worker reads of file_sd
- * targets (their settings) is freed through pin_free when a file changes. */
+ * the reload state, taken on the loop (the scheduler's a slice of targets
+ * each turn, so that a million targets do not hold it), rendered on a
+ * worker; the few families of /probe and the target files are rendered
+ * with the last slice, on the loop, as their state changes in place. What
+ * the worker reads of file_sd targets (their settings) is freed through
+ * pin_free when a file changes. */
 struct scrape_snap {
+	struct daemon *d;
 	struct sched_scrape *sched;
+	struct loop_timer slice;      /* the next turn's slice */
+	httpd_taken_fn taken;
+	void *token;
 	struct buf small;
 	int reload_ok;
 	double reload_time;
 };
 
-static void *
-scrape_take(void *arg)
+/* A slice of the scheduler's targets; the rest once they are all in. 1
+ * when the snapshot is complete. */
+static int
+scrape_step(struct scrape_snap *sn)
 {
-	struct daemon *d = arg;
-	struct scrape_snap *sn = xcalloc(1, sizeof(*sn));
+	struct daemon *d = sn->d;
 
-	buf_init(&sn->small);
-	sn->sched = sched_scrape_take(d->sched);
+	if (!sched_scrape_step(d->sched, sn->sched, SIZE_MAX)) {
+		/* after this turn's events: a turn takes a slice at most */
+		loop_timer_at(d->loop, &sn->slice, loop_now(d->loop) + 1);
+		return 0;
+	}
 	probeep_render_metrics(&sn->small, d->probeep);
 	tfiles_render_metrics(&sn->small, d->tfiles);
 	sn->reload_ok = d->reload_ok;
 	sn->reload_time = d->reload_time;
+	return 1;
+}
+
+static void
+scrape_slice_cb(struct loop_timer *t)
+{
+	struct scrape_snap *sn = container_of(t, struct scrape_snap, slice);
+
+	if (scrape_step(sn))
+		sn->taken(sn->token);
+}
+
+static void *
+scrape_take(void *arg, httpd_taken_fn taken, void *token)
+{
+	struct daemon *d = arg;
+	struct scrape_snap *sn = xcalloc(1, sizeof(*sn));
+
+	sn->d = d;
+	sn->taken = taken;
+	sn->token = token;
+	buf_init(&sn->small);
+	loop_timer_init(&sn->slice, scrape_slice_cb);
+	sn->sched = sched_scrape_begin(d->sched);
+	if (scrape_step(sn))
+		taken(token);
 	return sn;
 }
 
@@ -198,6 +234,7 @@ scrape_release(void *snap)
 {
 	struct scrape_snap *sn = snap;
 
+	loop_timer_cancel(sn->d->loop, &sn->slice);
 	sched_scrape_release(sn->sched);
 	buf_free(&sn->small);
 	free(sn);

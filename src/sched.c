@@ -126,6 +126,8 @@ struct sched {
 	struct store_batch *urgent;          /* targets due before their batch */
 	size_t held;                         /* targets held for their state */
 	struct scans *scans;                 /* the protocol scans (scanner.c) */
+	uint64_t gen;                        /* this set of targets' (sched_index) */
+	size_t nmail;                        /* targets that are mail domains */
 };
 
 /* State files per batch: what the loop installs in one go (history_restore
@@ -178,11 +180,19 @@ cmp_addr_ptr(const void *a, const void *b)
 	return r != 0 ? r : (ca->port > cb->port) - (ca->port < cb->port);
 }
 
-/* The look-up tables, after the set of targets changed. */
+static uint64_t sched_gens;      /* the last set of targets' number */
+
+/* The look-up tables, after the set of targets changed; the set's number,
+ * for a scrape taken across loop turns (sched_scrape_step). */
 static void
 sched_index(struct sched *s)
 {
 	size_t n = s->ntargets ? s->ntargets : 1;
+
+	s->gen = ++sched_gens;
+	s->nmail = 0;
+	for (size_t i = 0; i < s->ntargets; i++)
+		s->nmail += s->targets[i]->mail != NULL;
 
 	s->byname = xreallocarray(s->byname, n, sizeof(*s->byname));
 	s->byaddr = xreallocarray(s->byaddr, n, sizeof(*s->byaddr));
@@ -809,70 +819,124 @@ sched_maildom(const struct sched *s, size_t i)
 	return s->targets[i]->mail;
 }
 
-static const struct maildom *
-maildom_of(const void *arg, size_t i)
-{
-	return sched_maildom(arg, i);
-}
-
 /* What metrics.c renders: one entry per target and one row per target, or
- * per address with addresses = "all". Taken on the loop thread in one go,
- * so that every target shows one result; pinned (core/pin.h), so that it
- * stays as it is while a worker thread renders it. The mail domains' few
- * families are rendered here, on the loop: their state changes in place. */
+ * per address with addresses = "all". Taken on the loop thread a slice at
+ * a time (sched_scrape_step), so that a million targets do not hold the
+ * loop for the second one pass over them takes: each target's entry and
+ * rows in one go, so every target shows one result; pinned (core/pin.h),
+ * so that what a slice took stays as it is until release, while the loop
+ * goes on between slices and a worker thread renders it. When the set of
+ * targets changes meanwhile (a reload, a target file), the taking starts
+ * again on the new set. The mail domains' few families and the scheduler's
+ * own series are taken with the last slice, as their state changes in
+ * place. */
 struct sched_scrape {
 	struct metrics_target *mt;
-	size_t n;
+	size_t n;                     /* targets taken */
 	struct metrics_row *rows;
-	size_t nrows;
+	size_t nrows, caprows;
+	uint64_t gen;                 /* of the set of targets taken from */
+	unsigned restarts;
+	int done;
 	struct metrics_info info;
-	struct histogram lateness;   /* a copy: the loop goes on observing */
+	struct histogram lateness;    /* a copy: the loop goes on observing */
 	struct fetch_stats fst;
 	struct buf mail;
 	uint64_t pin;
 };
 
+/* A slice takes at most this long on the loop (about 10,000 targets). */
+#define SCHED_SCRAPE_SLICE_MS 4
+/* Restarted this often (the targets changing faster than a pass over
+ * them), the rest is taken in one go. */
+#define SCHED_SCRAPE_RESTARTS 2
+
+/* Drop what was taken: the set of targets changed under the scrape. */
+static void
+scrape_reset(struct sched_scrape *sc, const struct sched *s)
+{
+	for (size_t i = 0; i < sc->nrows; i++)
+		mailmetrics_row_fini(&sc->rows[i]);
+	free(sc->mt);
+	free(sc->rows);
+	sc->mt = xcalloc(s->ntargets ? s->ntargets : 1, sizeof(*sc->mt));
+	/* one row a target, unless addresses = "all": grown as needed */
+	sc->caprows = s->ntargets ? s->ntargets : 1;
+	sc->rows = xcalloc(sc->caprows, sizeof(*sc->rows));
+	sc->n = 0;
+	sc->nrows = 0;
+	sc->gen = s->gen;
+}
+
 struct sched_scrape *
-sched_scrape_take(const struct sched *s)
+sched_scrape_begin(const struct sched *s)
 {
 	struct sched_scrape *sc = xcalloc(1, sizeof(*sc));
-	size_t nrows = 0, k = 0;
 
 	sc->pin = pin_begin();
-	sc->n = s->ntargets;
-	sc->mt = xcalloc(s->ntargets ? s->ntargets : 1, sizeof(*sc->mt));
-	for (size_t i = 0; i < s->ntargets; i++) {
-		size_t na = history_naddrs(s->targets[i]->hist);
+	buf_init(&sc->mail);
+	scrape_reset(sc, s);
+	return sc;
+}
 
-		nrows += na ? na : 1;
-	}
-	sc->nrows = nrows;
-	sc->rows = xcalloc(nrows ? nrows : 1, sizeof(*sc->rows));
-	for (size_t i = 0; i < s->ntargets; i++) {
-		const struct target *t = s->targets[i];
-		struct metrics_row *rows = sc->rows;
-		size_t na = history_naddrs(t->hist);
+/* Target t's entry and rows, at sc->n. */
+static void
+scrape_target(struct sched_scrape *sc, const struct target *t)
+{
+	size_t na = history_naddrs(t->hist), need = na ? na : 1;
+	struct metrics_row *row;
 
-		sc->mt[i].conf = t->conf;
-		sc->mt[i].labels = t->labels;
-		sc->mt[i].memory = history_memory(t->hist);
-		if (na == 0) {
-			rows[k].labels = t->labels;
-			rows[k].result = history_result(t->hist, NULL);
-			rows[k].chain = history_chain_result(t->hist, NULL);
-			history_counts(t->hist, &rows[k].probes_success, &rows[k].probes_failure);
-			k++;
-			continue;
-		}
-		for (size_t j = 0; j < na; j++, k++) {
-			rows[k].labels = t->labels;
-			rows[k].address = history_addr(t->hist, j, &rows[k].result,
-			    &rows[k].probes_success, &rows[k].probes_failure);
-			rows[k].chain = history_chain_result(t->hist, rows[k].address);
-			if (t->mail)
-				mailmetrics_row(&rows[k], t->conf);
-		}
+	if (sc->nrows + need > sc->caprows) {
+		while (sc->nrows + need > sc->caprows)
+			sc->caprows *= 2;
+		sc->rows = xreallocarray(sc->rows, sc->caprows, sizeof(*sc->rows));
 	}
+	sc->mt[sc->n].conf = t->conf;
+	sc->mt[sc->n].labels = t->labels;
+	sc->mt[sc->n].memory = history_memory(t->hist);
+	sc->n++;
+	row = &sc->rows[sc->nrows];
+	sc->nrows += need;
+	if (na == 0) {
+		*row = (struct metrics_row){
+			.labels = t->labels,
+			.result = history_result(t->hist, NULL),
+			.chain = history_chain_result(t->hist, NULL),
+		};
+		history_counts(t->hist, &row->probes_success, &row->probes_failure);
+		return;
+	}
+	for (size_t j = 0; j < na; j++, row++) {
+		*row = (struct metrics_row){ .labels = t->labels };
+		row->address = history_addr(t->hist, j, &row->result,
+		    &row->probes_success, &row->probes_failure);
+		row->chain = history_chain_result(t->hist, row->address);
+		if (t->mail)
+			mailmetrics_row(row, t->conf);
+	}
+}
+
+/* The mail domains' targets, for mailmetrics_render. */
+struct scrape_mail {
+	const struct sched *s;
+	const size_t *index;
+};
+
+static const struct maildom *
+scrape_maildom(const void *arg, size_t i)
+{
+	const struct scrape_mail *m = arg;
+
+	return m->s->targets[m->index[i]]->mail;
+}
+
+/* The last slice: what changes in place, and the scheduler's own series. */
+static void
+scrape_finish(struct sched_scrape *sc, const struct sched *s)
+{
+	struct metrics_target *mt = NULL;
+	size_t *index = NULL, nmail = 0;
+
 	sc->lateness = s->lateness;
 	sc->lateness.counts = xcalloc(s->lateness.nbounds + 1, sizeof(*sc->lateness.counts));
 	memcpy(sc->lateness.counts, s->lateness.counts,
@@ -896,10 +960,61 @@ sched_scrape_take(const struct sched *s)
 		sc->info.fetch = &sc->fst;
 	}
 	/* the scans' and the mail domains' state changes in place: here */
-	buf_init(&sc->mail);
 	scans_render_metrics(&sc->mail, s->scans);
-	mailmetrics_render(&sc->mail, sc->mt, s->ntargets, maildom_of, s);
+	if (s->nmail > 0) {
+		mt = xcalloc(s->nmail, sizeof(*mt));
+		index = xcalloc(s->nmail, sizeof(*index));
+		for (size_t i = 0; i < s->ntargets && nmail < s->nmail; i++) {
+			if (s->targets[i]->mail == NULL)
+				continue;
+			mt[nmail] = sc->mt[i];
+			index[nmail++] = i;
+		}
+		mailmetrics_render(&sc->mail, mt, nmail, scrape_maildom,
+		    &(struct scrape_mail){ s, index });
+	}
+	free(mt);
+	free(index);
+	sc->done = 1;
+}
+
+int
+sched_scrape_step(const struct sched *s, struct sched_scrape *sc, size_t max)
+{
+	uint64_t until = mono_ms() + SCHED_SCRAPE_SLICE_MS;
+	size_t taken = 0;
+
+	if (sc->done)
+		return 1;
+	if (sc->gen != s->gen) {
+		sc->restarts++;
+		scrape_reset(sc, s);
+	}
+	while (sc->n < s->ntargets) {
+		if (sc->restarts < SCHED_SCRAPE_RESTARTS && (taken == max ||
+		    (taken % 256 == 255 && mono_ms() >= until)))
+			return 0;
+		scrape_target(sc, s->targets[sc->n]);
+		taken++;
+	}
+	scrape_finish(sc, s);
+	return 1;
+}
+
+struct sched_scrape *
+sched_scrape_take(const struct sched *s)
+{
+	struct sched_scrape *sc = sched_scrape_begin(s);
+
+	while (!sched_scrape_step(s, sc, SIZE_MAX))
+		;
 	return sc;
+}
+
+unsigned
+sched_scrape_restarts(const struct sched_scrape *sc)
+{
+	return sc->restarts;
 }
 
 void

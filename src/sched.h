@@ -111,10 +111,19 @@ const struct result *sched_result_alike(const struct sched *s, const struct conf
 /* The /metrics body; arg is the struct sched. */
 void sched_render_metrics(struct buf *out, void *arg);
 
-/* The same in three steps, for a scrape rendered off the loop: take (loop
- * thread: what every target shows now, kept as it is until release),
- * render (any thread, from the scrape alone), release (loop thread). */
+/* The same in steps, for a scrape rendered off the loop: begin, then step
+ * on later turns of the loop until it returns 1 (loop thread: what every
+ * target shows, a slice of at most max targets and a few ms a step, each
+ * kept as it is until release), render (any thread, from the scrape
+ * alone), release (loop thread, at any point). Each step is given the
+ * scheduler of now, which may be another than begin's (a reload), or whose
+ * targets changed (target files): the taking then starts again on the
+ * targets of now (restarts counts it; after two, the rest is taken in one
+ * step). sched_scrape_take is begin and every step at once. */
 struct sched_scrape;
+struct sched_scrape *sched_scrape_begin(const struct sched *s);
+int sched_scrape_step(const struct sched *s, struct sched_scrape *sc, size_t max);
+unsigned sched_scrape_restarts(const struct sched_scrape *sc);
 struct sched_scrape *sched_scrape_take(const struct sched *s);
 void sched_scrape_render(struct buf *out, const struct sched_scrape *sc);
 void sched_scrape_release(struct sched_scrape *sc);

@@ -637,6 +637,119 @@ test_load_off_loop(void **state)
 	free(sd);
 }
 
+/* How often needle is in hay. */
+static size_t
+count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* A scrape is taken a slice of targets a step: each step takes at most
+ * its share, the rendered scrape shows every target once; when the set of
+ * targets changes between steps (a reload), the taking starts again on
+ * the new set, and what the old set's targets were is kept alive by the
+ * pin until the scrape is released (ASan: no use after free); after two
+ * restarts the rest goes in one step. */
+static void
+test_scrape_slices(void **state)
+{
+	enum { N = 50, M = 30 };
+	struct buf b, out;
+	struct conf *c, *c2;
+	struct sched *s, *ns;
+	struct sched_scrape *sc;
+	int steps = 0;
+	char name[32];
+
+	(void)state;
+	buf_init(&b);
+	buf_printf(&b, "interval = \"500ms\"; timeout = \"400ms\";\ntargets = (\n");
+	for (int i = 0; i < N; i++)
+		buf_printf(&b, "%s{ name = \"old%d\"; address = \"127.0.0.1:9\"; }\n", i ? "," : "", i);
+	buf_printf(&b, ");\n");
+	c = load(b.data);
+	buf_free(&b);
+	buf_init(&b);
+	buf_printf(&b, "interval = \"500ms\"; timeout = \"400ms\";\ntargets = (\n");
+	for (int i = 0; i < M; i++)
+		buf_printf(&b, "%s{ name = \"new%d\"; address = \"127.0.0.1:9\"; }\n", i ? "," : "", i);
+	buf_printf(&b, ");\n");
+	c2 = load(b.data);
+	buf_free(&b);
+	s = sched_new(loop, res, c);
+	sched_start(s);
+	assert_int_equal(run_until_probed(s, 1, 10000), 0);
+
+	/* seven targets a step: eight steps, the last complete */
+	sc = sched_scrape_begin(s);
+	while (!sched_scrape_step(s, sc, 7)) {
+		steps++;
+		assert_true(steps < N);
+		loop_run_once(loop, 0);      /* the loop goes on between slices */
+	}
+	assert_int_equal(steps + 1, (N + 6) / 7);
+	assert_int_equal(sched_scrape_restarts(sc), 0);
+	buf_init(&out);
+	sched_scrape_render(&out, sc);
+	sched_scrape_release(sc);
+	assert_non_null(strstr(out.data, "\ntlswatch_targets 50\n"));
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "target=\"old%d\"", i);
+		if (!strstr(out.data, name))
+			fail_msg("no series of %s", name);
+	}
+	assert_int_equal(count_of(out.data, "tlswatch_probe_success{"), N);
+	buf_free(&out);
+
+	/* a reload after two steps: the new set, each target once */
+	sc = sched_scrape_begin(s);
+	assert_int_equal(sched_scrape_step(s, sc, 7), 0);
+	assert_int_equal(sched_scrape_step(s, sc, 7), 0);
+	ns = sched_new(loop, res, c2);
+	sched_start_from(ns, s);
+	sched_free(s);                   /* its targets are pinned by sc */
+	s = ns;
+	assert_int_equal(run_until_probed(s, 1, 10000), 0);
+	steps = 0;
+	while (!sched_scrape_step(s, sc, 7))
+		steps++;
+	assert_int_equal(steps + 1, (M + 6) / 7);
+	assert_int_equal(sched_scrape_restarts(sc), 1);
+	buf_init(&out);
+	sched_scrape_render(&out, sc);
+	sched_scrape_release(sc);
+	assert_non_null(strstr(out.data, "\ntlswatch_targets 30\n"));
+	assert_null(strstr(out.data, "target=\"old"));
+	assert_int_equal(count_of(out.data, "tlswatch_probe_success{"), M);
+	buf_free(&out);
+
+	/* changed under it twice: the rest in one step */
+	sc = sched_scrape_begin(s);
+	assert_int_equal(sched_scrape_step(s, sc, 7), 0);
+	for (int k = 0; k < 2; k++) {
+		ns = sched_new(loop, res, k == 0 ? c : c2);
+		sched_start_from(ns, s);
+		sched_free(s);
+		s = ns;
+		if (k == 0)
+			assert_int_equal(sched_scrape_step(s, sc, 7), 0);
+	}
+	assert_int_equal(sched_scrape_step(s, sc, 7), 1);
+	assert_int_equal(sched_scrape_restarts(sc), 2);
+	buf_init(&out);
+	sched_scrape_render(&out, sc);
+	sched_scrape_release(sc);
+	assert_non_null(strstr(out.data, "\ntlswatch_targets 30\n"));
+	buf_free(&out);
+	sched_free(s);
+	conf_free(c2);
+	conf_free(c);
+}
+
 int
 main(void)
 {
@@ -648,6 +761,7 @@ main(void)
 		cmocka_unit_test(test_reload),
 		cmocka_unit_test(test_recheck),
 		cmocka_unit_test(test_load_off_loop),
+		cmocka_unit_test(test_scrape_slices),
 	};
 	static const char *const sans[] = { "DNS:leaf.test", NULL };
 	struct tc_spec cs = { .cn = "Sched Test CA", .ca = 1 };

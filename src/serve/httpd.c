@@ -112,6 +112,7 @@ struct scrape {
 	struct hconn *hc;         /* NULL once the connection went */
 	const struct httpd_scrape *ops;
 	void *snap;               /* released on the loop thread, in done */
+	int taking;               /* the snapshot is not complete yet */
 	int gzip;                 /* the client accepts gzip */
 	unsigned char *body;      /* after run: the response body */
 	size_t len;
@@ -618,7 +619,21 @@ scrape_done(struct work_job *j)
 	httpd_run_mhd(h);
 }
 
-/* /metrics on a worker: the connection waits, suspended, the loop goes on. */
+/* The snapshot is complete (from take, or a later turn of the loop): the
+ * render goes to a worker. Called from within take, the snapshot is not
+ * in sc yet: httpd_scrape_start submits it then. */
+static void
+scrape_taken(void *token)
+{
+	struct scrape *sc = token;
+
+	sc->taking = 0;
+	if (sc->snap != NULL)
+		work_submit(sc->h->pool, &sc->job);
+}
+
+/* /metrics on a worker: the connection waits, suspended, the loop goes on
+ * (while the snapshot is taken too). */
 static enum MHD_Result
 httpd_scrape_start(struct httpd *h, struct hconn *hc)
 {
@@ -630,7 +645,6 @@ httpd_scrape_start(struct httpd *h, struct hconn *hc)
 	sc->hc = hc;
 	sc->ops = h->scrape;
 	sc->gzip = httpd_wants_gzip(hc->mc);
-	sc->snap = h->scrape->take(h->scrape_arg);
 	sc->next = h->scraping;
 	if (sc->next)
 		sc->next->prev = sc;
@@ -638,7 +652,10 @@ httpd_scrape_start(struct httpd *h, struct hconn *hc)
 	hc->scrape = sc;
 	hc->st = REQ_RENDERING;
 	MHD_suspend_connection(hc->mc);
-	work_submit(h->pool, &sc->job);
+	sc->taking = 1;
+	sc->snap = h->scrape->take(h->scrape_arg, scrape_taken, sc);
+	if (!sc->taking)
+		work_submit(h->pool, &sc->job);
 	return MHD_YES;
 }
 
@@ -1550,7 +1567,8 @@ httpd_free(struct httpd *h)
 	}
 	h->verifying = NULL;
 	/* Renders likewise: they finish on their worker, and release their
-	 * snapshot on the loop, in done. */
+	 * snapshot on the loop, in done; a snapshot still being taken goes
+	 * now (its taken is never called then). */
 	for (struct scrape *sc = h->scraping, *next; sc != NULL; sc = next) {
 		next = sc->next;
 		sc->h = NULL;
@@ -1559,6 +1577,10 @@ httpd_free(struct httpd *h)
 			sc->hc->st = REQ_ABORT;
 			MHD_resume_connection(sc->hc->mc);
 			sc->hc = NULL;
+		}
+		if (sc->taking) {
+			sc->ops->release(sc->snap);
+			scrape_free(sc);
 		}
 	}
 	h->scraping = NULL;

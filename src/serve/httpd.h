@@ -42,13 +42,18 @@ struct query_arg;
 typedef int (*httpd_page_fn)(void *arg, const char *url, const struct query_arg *args,
                              size_t nargs, struct buf *out, const char **content_type);
 void httpd_set_pages(struct httpd *h, httpd_page_fn fn, void *arg);
-/* /metrics off the event loop: take (loop thread, quick: what is published
- * now, kept alive until release) and release (loop thread) bracket render
- * (a worker thread of the server's pool, from the snapshot alone, and
- * compressed there). Without a pool, or before this is set, the
- * httpd_render_fn renders on the loop. */
+/* /metrics off the event loop: take (loop thread: begins a snapshot of
+ * what is published, kept alive until release) and release (loop thread)
+ * bracket render (a worker thread of the server's pool, from the snapshot
+ * alone, and compressed there). take may complete the snapshot across
+ * later turns of the loop: it calls taken(token) once the snapshot is
+ * complete, from within take or later, and the render starts then; if the
+ * server goes first, release comes before taken, which must not be called
+ * after it. Without a pool, or before this is set, the httpd_render_fn
+ * renders on the loop. */
+typedef void (*httpd_taken_fn)(void *token);
 struct httpd_scrape {
-	void *(*take)(void *arg);
+	void *(*take)(void *arg, httpd_taken_fn taken, void *token);
 	void (*render)(struct buf *out, void *snap);
 	void (*release)(void *snap);
 };
