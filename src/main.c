@@ -61,6 +61,8 @@ struct daemon {
 	struct loop_timer watchdog;  /* WATCHDOG=1 at half systemd's interval */
 	uint64_t watchdog_ms;
 	struct loop_timer status;    /* STATUS= refresh */
+	struct sched_summary status_count;   /* its count, a slice a turn */
+	int status_counting;
 	char *last_status;
 	struct store *store;
 	struct status_ctx pages;         /* the status pages: what they read */
@@ -263,10 +265,10 @@ tfiles_changed(void *arg)
  * configuration's warn, as the status page counts them ("with less than 33%
  * of their lifetime left" for a fraction). */
 static char *
-status_line(struct daemon *d)
+status_line(struct daemon *d, size_t failing, size_t expiring)
 {
 	const struct threshold *w = &d->conf->warn;
-	size_t n, failing, expiring;
+	size_t n = sched_count(d->sched);
 	char when[96];
 
 	if (w->fraction) {
@@ -283,19 +285,15 @@ status_line(struct daemon *d)
 		threshold_format(f, sizeof(f), w);
 		snprintf(when, sizeof(when), "within %s", f);
 	}
-	n = sched_count(d->sched);
-	sched_summary(d->sched, wall_now(), w, &failing, &expiring);
 	return xasprintf("%zu target%s, %zu failing, %zu expiring %s%s",
 	    n, n == 1 ? "" : "s", failing, expiring, when,
 	    d->reload_ok ? "" : "; last reload failed");
 }
 
-/* Send STATUS= when it changed. */
+/* Send STATUS= when it changed (always with READY=1). */
 static void
-status_update(struct daemon *d, int ready)
+status_send(struct daemon *d, char *line, int ready)
 {
-	char *line = status_line(d);
-
 	if (ready)
 		notify_ready(line);
 	else if (d->last_status == NULL || strcmp(d->last_status, line) != 0)
@@ -304,12 +302,34 @@ status_update(struct daemon *d, int ready)
 	d->last_status = line;
 }
 
+/* READY=1 with the status of now: at start and after a reload, when the
+ * loop waits for it anyway (a pass over every target). */
+static void
+status_update(struct daemon *d, int ready)
+{
+	size_t failing, expiring;
+
+	sched_summary(d->sched, wall_now(), &d->conf->warn, &failing, &expiring);
+	status_send(d, status_line(d, failing, expiring), ready);
+}
+
+/* The periodic refresh counts a slice of targets a turn (a million
+ * targets take a few hundred ms), then sends what changed. */
 static void
 status_cb(struct loop_timer *t)
 {
 	struct daemon *d = container_of(t, struct daemon, status);
 
-	status_update(d, 0);
+	if (!d->status_counting) {
+		sched_summary_begin(&d->status_count, wall_now());
+		d->status_counting = 1;
+	}
+	if (!sched_summary_step(d->sched, &d->status_count, &d->conf->warn)) {
+		loop_timer_at(d->loop, &d->status, loop_now(d->loop) + 1);
+		return;
+	}
+	d->status_counting = 0;
+	status_send(d, status_line(d, d->status_count.failing, d->status_count.expiring), 0);
 	loop_timer_at(d->loop, &d->status, loop_now(d->loop) + STATUS_PERIOD_MS);
 }
 

@@ -1120,26 +1120,51 @@ sched_start_from(struct sched *s, struct sched *old)
 }
 
 void
-sched_summary(const struct sched *s, double now, const struct threshold *warn,
-    size_t *failing, size_t *expiring)
+sched_summary_begin(struct sched_summary *p, double now)
 {
-	*failing = 0;
-	*expiring = 0;
-	for (size_t i = 0; i < s->ntargets; i++) {
-		const struct result *r = history_result(s->targets[i]->hist, NULL);
+	*p = (struct sched_summary){ .now = now };
+}
+
+int
+sched_summary_step(const struct sched *s, struct sched_summary *p, const struct threshold *warn)
+{
+	uint64_t until = mono_ms() + SCHED_SCRAPE_SLICE_MS;
+
+	if (p->gen != s->gen) {     /* another set of targets: from the start */
+		p->gen = s->gen;
+		p->next = p->failing = p->expiring = 0;
+	}
+	for (size_t k = 0; p->next < s->ntargets; k++) {
+		const struct result *r;
 		int64_t exp;
 
-		if (r == NULL)
+		if (k % 256 == 255 && mono_ms() >= until)
+			return 0;
+		if ((r = history_result(s->targets[p->next++]->hist, NULL)) == NULL)
 			continue;
 		if (!r->success) {
-			(*failing)++;
+			p->failing++;
 			continue;
 		}
 		exp = verdict_expiry(&r->verdict);
-		if (exp != 0 && (double)exp - now <
+		if (exp != 0 && (double)exp - p->now <
 		    threshold_seconds(warn, expiry_lifetime(r->certs, r->ncerts, exp)))
-			(*expiring)++;
+			p->expiring++;
 	}
+	return 1;
+}
+
+void
+sched_summary(const struct sched *s, double now, const struct threshold *warn,
+    size_t *failing, size_t *expiring)
+{
+	struct sched_summary p;
+
+	sched_summary_begin(&p, now);
+	while (!sched_summary_step(s, &p, warn))
+		;
+	*failing = p.failing;
+	*expiring = p.expiring;
 }
 
 /* ------------------------------------------------------------ /probe jobs */

@@ -63,6 +63,18 @@ size_t sched_queued(const struct sched *s);
 struct threshold;
 void sched_summary(const struct sched *s, double now, const struct threshold *warn,
                    size_t *failing, size_t *expiring);
+/* The same a slice of targets (a few ms) at a time, on turns of the loop:
+ * begin, then step until it returns 1; a step given another set of targets
+ * (a reload, target files) starts the count again. */
+struct sched_summary {
+	uint64_t gen;       /* of the set counted; 0 before the first step */
+	size_t next;        /* targets counted */
+	double now;
+	size_t failing, expiring;
+};
+void sched_summary_begin(struct sched_summary *p, double now);
+int sched_summary_step(const struct sched *s, struct sched_summary *p,
+                       const struct threshold *warn);
 
 /* Run the checks of target's last result (address's, with addresses =
  * "all") again on its retained input, with no new handshake, soon, from the

@@ -653,7 +653,8 @@ count_of(const char *hay, const char *needle)
  * targets changes between steps (a reload), the taking starts again on
  * the new set, and what the old set's targets were is kept alive by the
  * pin until the scrape is released (ASan: no use after free); after two
- * restarts the rest goes in one step. */
+ * restarts the rest goes in one step. The status line's count restarts
+ * likewise. */
 static void
 test_scrape_slices(void **state)
 {
@@ -662,6 +663,7 @@ test_scrape_slices(void **state)
 	struct conf *c, *c2;
 	struct sched *s, *ns;
 	struct sched_scrape *sc;
+	struct sched_summary sum;
 	int steps = 0;
 	char name[32];
 
@@ -705,6 +707,12 @@ test_scrape_slices(void **state)
 	assert_int_equal(count_of(out.data, "tlswatch_probe_success{"), N);
 	buf_free(&out);
 
+	/* the status line's count, likewise: port 9 refuses, all fail */
+	sched_summary_begin(&sum, wall_now());
+	assert_int_equal(sched_summary_step(s, &sum, &c->warn), 1);
+	assert_int_equal(sum.failing, N);
+	assert_int_equal(sum.expiring, 0);
+
 	/* a reload after two steps: the new set, each target once */
 	sc = sched_scrape_begin(s);
 	assert_int_equal(sched_scrape_step(s, sc, 7), 0);
@@ -726,6 +734,9 @@ test_scrape_slices(void **state)
 	assert_null(strstr(out.data, "target=\"old"));
 	assert_int_equal(count_of(out.data, "tlswatch_probe_success{"), M);
 	buf_free(&out);
+	/* a count given another set starts again */
+	assert_int_equal(sched_summary_step(s, &sum, &c2->warn), 1);
+	assert_int_equal(sum.failing, M);
 
 	/* changed under it twice: the rest in one step */
 	sc = sched_scrape_begin(s);
