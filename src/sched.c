@@ -835,6 +835,7 @@ struct sched_scrape {
 	size_t n;                     /* targets taken */
 	struct metrics_row *rows;
 	size_t nrows, caprows;
+	size_t *mailidx, nmail, capmail;   /* the mail domains' targets, by index */
 	uint64_t gen;                 /* of the set of targets taken from */
 	unsigned restarts;
 	int done;
@@ -859,6 +860,10 @@ scrape_reset(struct sched_scrape *sc, const struct sched *s)
 		mailmetrics_row_fini(&sc->rows[i]);
 	free(sc->mt);
 	free(sc->rows);
+	free(sc->mailidx);
+	sc->mailidx = s->nmail ? xcalloc(s->nmail, sizeof(*sc->mailidx)) : NULL;
+	sc->capmail = s->nmail;
+	sc->nmail = 0;
 	sc->mt = xcalloc(s->ntargets ? s->ntargets : 1, sizeof(*sc->mt));
 	/* one row a target, unless addresses = "all": grown as needed */
 	sc->caprows = s->ntargets ? s->ntargets : 1;
@@ -894,6 +899,8 @@ scrape_target(struct sched_scrape *sc, const struct target *t)
 	sc->mt[sc->n].conf = t->conf;
 	sc->mt[sc->n].labels = t->labels;
 	sc->mt[sc->n].memory = history_memory(t->hist);
+	if (t->mail != NULL && sc->nmail < sc->capmail)
+		sc->mailidx[sc->nmail++] = sc->n;
 	sc->n++;
 	row = &sc->rows[sc->nrows];
 	sc->nrows += need;
@@ -934,8 +941,7 @@ scrape_maildom(const void *arg, size_t i)
 static void
 scrape_finish(struct sched_scrape *sc, const struct sched *s)
 {
-	struct metrics_target *mt = NULL;
-	size_t *index = NULL, nmail = 0;
+	struct metrics_target *mt;
 
 	sc->lateness = s->lateness;
 	sc->lateness.counts = xcalloc(s->lateness.nbounds + 1, sizeof(*sc->lateness.counts));
@@ -961,20 +967,14 @@ scrape_finish(struct sched_scrape *sc, const struct sched *s)
 	}
 	/* the scans' and the mail domains' state changes in place: here */
 	scans_render_metrics(&sc->mail, s->scans);
-	if (s->nmail > 0) {
-		mt = xcalloc(s->nmail, sizeof(*mt));
-		index = xcalloc(s->nmail, sizeof(*index));
-		for (size_t i = 0; i < s->ntargets && nmail < s->nmail; i++) {
-			if (s->targets[i]->mail == NULL)
-				continue;
-			mt[nmail] = sc->mt[i];
-			index[nmail++] = i;
-		}
-		mailmetrics_render(&sc->mail, mt, nmail, scrape_maildom,
-		    &(struct scrape_mail){ s, index });
+	if (sc->nmail > 0) {
+		mt = xcalloc(sc->nmail, sizeof(*mt));
+		for (size_t i = 0; i < sc->nmail; i++)
+			mt[i] = sc->mt[sc->mailidx[i]];
+		mailmetrics_render(&sc->mail, mt, sc->nmail, scrape_maildom,
+		    &(struct scrape_mail){ s, sc->mailidx });
+		free(mt);
 	}
-	free(mt);
-	free(index);
 	sc->done = 1;
 }
 
@@ -1034,6 +1034,7 @@ sched_scrape_release(struct sched_scrape *sc)
 	for (size_t i = 0; i < sc->nrows; i++)
 		mailmetrics_row_fini(&sc->rows[i]);
 	buf_free(&sc->mail);
+	free(sc->mailidx);
 	free(sc->lateness.counts);
 	free(sc->rows);
 	free(sc->mt);
