@@ -237,7 +237,8 @@ def damaged_files(lab):
     pki = lab.pki()
     srv = lab.serve_chain(pki.path("good-chain.pem"), pki.path("good.key"))
     sd = os.path.join(lab.tmp, "damaged-state")
-    names = [L.late_name(p, HOUR_MS) for p in ("corrupt", "truncated", "unreadable", "intact")]
+    names = [L.late_name(p, HOUR_MS) for p in ("corrupt", "truncated", "unreadable", "fifo",
+                                                "intact")]
     targets = [(n, srv.address) for n in names]
     d = L.Daemon(lab, config(lab, L.free_port(), sd, targets, "2s"), name="damage1")
     wait_result(lab, d, names)
@@ -252,15 +253,20 @@ def damaged_files(lab):
         f.write(text[:len(text) // 2])
     os.unlink(paths[2])
     os.mkdir(paths[2])       # root reads any file; a directory it cannot read as one
+    # a FIFO: opened for reading, it would wait for a writer for ever
+    os.unlink(paths[3])
+    os.mkfifo(paths[3])
 
     d = L.Daemon(lab, config(lab, L.free_port(), sd, targets, "1h"), name="damage2")
     expo = d.scrape(check=True)
     err = d.stderr()
-    for n, p in zip(names[:3], paths[:3]):
+    for n, p in zip(names[:4], paths[:4]):
         lab.eq(err.count(p), 1, "%s: reported once, with its path" % n, err)
         lab.eq(expo.value("tlswatch_probe_success", target=n), None,
                "%s: starts fresh (no stored result served)" % n)
-    lab.eq(expo.value("tlswatch_probe_success", target=names[3]), 1,
+    lab.check(any(paths[3] in l and "not a regular file" in l for l in err.splitlines()),
+              "the FIFO is refused as not a regular file, the loader going on", err)
+    lab.eq(expo.value("tlswatch_probe_success", target=names[4]), 1,
            "the intact target's stored result is still served")
     d.stop()
 
@@ -269,7 +275,7 @@ def damaged_files(lab):
     d = L.Daemon(lab, config(lab, L.free_port(), sd, targets, "500ms", "400ms"), name="damage3")
     v, expo = d.wait_for(lambda e: (e.value("tlswatch_state_write_errors_total") or 0) >= 3, 20)
     lab.check(v, "writes that fail are counted in tlswatch_state_write_errors_total (>= 3)")
-    for n, p in zip(names[:2], paths[:2]):
+    for n, p in [(names[i], paths[i]) for i in (0, 1, 3)]:
         try:
             with open(p) as f:
                 st = L.parse_state(f.read())

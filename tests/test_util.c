@@ -1,6 +1,8 @@
-/* test_util.c - durations, hashing, buffers, the timer heap and the loop. */
+/* test_util.c - durations, hashing, buffers, bounded file reads, the timer
+ * heap and the loop. */
 #include "config.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "core/file.h"
 #include "core/heap.h"
 #include "core/loop.h"
 #include "core/share.h"
@@ -468,6 +472,58 @@ test_share(void **state)
 	assert_int_equal(sh_freed, 5 + 1200);
 }
 
+/* Only a regular file is read: a FIFO (whose open would wait for a
+ * writer for ever, in the store's thread or at a config load) and a device
+ * are refused at once, a directory too; a symbolic link is not followed;
+ * more than max bytes is EFBIG. */
+static void
+test_file_read_bounded(void **state)
+{
+	char dir[] = "/tmp/test_util.XXXXXX", path[64];
+	size_t len = 0;
+	char *text;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/plain", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("twelve bytes", f);
+	fclose(f);
+	assert_non_null(text = file_read_bounded(path, 12, &len));
+	assert_int_equal(len, 12);
+	assert_string_equal(text, "twelve bytes");
+	free(text);
+	errno = 0;
+	assert_null(file_read_bounded(path, 11, &len));
+	assert_int_equal(errno, EFBIG);
+
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	errno = 0;
+	assert_null(file_read_bounded(path, 1024, &len));
+	assert_int_equal(errno, EINVAL);
+	assert_string_equal(file_strerror(errno), "not a regular file");
+	assert_int_equal(unlink(path), 0);
+
+	errno = 0;
+	assert_null(file_read_bounded("/dev/zero", 1024, &len));
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_null(file_read_bounded(dir, 1024, &len));
+	assert_int_equal(errno, EISDIR);
+
+	snprintf(path, sizeof(path), "%s/link", dir);
+	assert_int_equal(symlink("plain", path), 0);
+	errno = 0;
+	assert_null(file_read_bounded(path, 1024, &len));
+	assert_int_equal(errno, ELOOP);
+	assert_int_equal(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/plain", dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -480,6 +536,7 @@ main(void)
 		cmocka_unit_test(test_buf_flush),
 		cmocka_unit_test(test_str_intern),
 		cmocka_unit_test(test_share),
+		cmocka_unit_test(test_file_read_bounded),
 		cmocka_unit_test(test_heap),
 		cmocka_unit_test(test_loop_timers),
 		cmocka_unit_test(test_loop_watch_del_in_round),

@@ -1013,7 +1013,7 @@ check_includes(struct ctx *x, const char *path, const char *dir, int depth)
 	int line = 1;
 
 	if ((text = file_read_bounded(path, CONF_MAX_FILE_SIZE, &len)) == NULL) {
-		report_at(x, path, 0, "cannot read: %s", strerror(errno));
+		report_at(x, path, 0, "cannot read: %s", file_strerror(errno));
 		return;
 	}
 	if ((nul = memchr(text, '\0', len)) != NULL) {

@@ -20,9 +20,22 @@ file_read_bounded(const char *path, size_t max, size_t *len)
 	char chunk[65536];
 	ssize_t n;
 	int fd, saved;
+	struct stat st;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+	/* O_NONBLOCK: opening a FIFO would wait for a writer */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) == -1)
 		return NULL;
+	if (fstat(fd, &st) == -1)
+		saved = errno;
+	else if (S_ISREG(st.st_mode))
+		saved = 0;
+	else
+		saved = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+	if (saved != 0) {
+		close(fd);
+		errno = saved;
+		return NULL;
+	}
 	buf_init(&b);
 	buf_reserve(&b, 1);
 	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
@@ -48,6 +61,12 @@ fail:
 	buf_free(&b);
 	errno = saved;
 	return NULL;
+}
+
+const char *
+file_strerror(int err)
+{
+	return err == EINVAL ? "not a regular file" : strerror(err);
 }
 
 static int

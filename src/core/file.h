@@ -7,8 +7,12 @@
 #include <stddef.h>
 
 /* The contents of path, NUL-terminated, at most max bytes. NULL with errno
- * (EFBIG when larger). Symbolic links are not followed. */
+ * (EFBIG when larger; EINVAL when not a regular file: a FIFO or a device is
+ * never opened for a wait or read without end). Symbolic links are not
+ * followed. */
 char *file_read_bounded(const char *path, size_t max, size_t *len);
+/* strerror for file_read_bounded's errno: "not a regular file" for EINVAL. */
+const char *file_strerror(int err);
 
 /* Write data to dir/name atomically: a temporary .NAME.tmp in dir, fsynced,
  * renamed over name, and dir fsynced. 0, or -1 with errno and *what the
