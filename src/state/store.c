@@ -32,6 +32,7 @@
 #include "core/file.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/pin.h"
 #include "core/work.h"
 #include "core/fp.h"
 #include "state/store.h"
@@ -1508,7 +1509,7 @@ store_parse_file(const char *dir, const char *path, struct store_record **st,
 	int rc;
 
 	if ((text = file_read_bounded(path, STORE_MAX_FILE, NULL)) == NULL) {
-		*err = xstrdup(strerror(errno));
+		*err = xstrdup(file_strerror(errno));
 		return -1;
 	}
 	certs_dir = xasprintf("%s/certs", dir);
@@ -1746,7 +1747,7 @@ entry_read(struct store *s, struct entry *e)
 			e->status = ENTRY_NONE;
 		} else {
 			e->status = ENTRY_BAD;
-			e->err = xstrdup(strerror(errno));
+			e->err = xstrdup(file_strerror(errno));
 		}
 		return;
 	}
@@ -2154,6 +2155,8 @@ struct cleanup {
 	struct store *store;
 	int cancelled;               /* atomic: a stop */
 	int phase;                   /* 0: the state files; 1: the certificates */
+	const struct conf *conf;     /* until names are copied, pinned */
+	uint64_t pin;
 	char **names;                /* configured, sorted (copies) */
 	size_t nnames;
 	double cutoff;
@@ -2318,12 +2321,29 @@ cleanup_remove(struct cleanup *cu)
 	}
 }
 
+/* Before the first step: the configured names, copied and sorted here
+ * (at a million targets a second's work, which the loop would wait for),
+ * from the configuration the loop keeps alive meanwhile (pinned). */
+static void
+cleanup_names(struct cleanup *cu)
+{
+	const struct conf *c = cu->conf;
+
+	cu->nnames = c->ntargets;
+	cu->names = xcalloc(cu->nnames ? cu->nnames : 1, sizeof(*cu->names));
+	for (size_t i = 0; i < cu->nnames; i++)
+		cu->names[i] = xstrdup(c->targets[i].name);
+	qsort(cu->names, cu->nnames, sizeof(*cu->names), cmp_name);
+}
+
 static void
 cleanup_run(struct work_job *j)
 {
 	struct cleanup *cu = container_of(j, struct cleanup, job);
 
-	if (cu->phase == 0)
+	if (cu->conf != NULL)
+		cleanup_names(cu);
+	else if (cu->phase == 0)
 		cleanup_scan(cu);
 	else
 		cleanup_remove(cu);
@@ -2347,6 +2367,14 @@ cleanup_done(struct work_job *j)
 	struct store *s = cu->store;
 	size_t k = 0;
 
+	if (cu->conf != NULL) {          /* the names are copied */
+		pin_end(cu->pin);
+		cu->conf = NULL;
+		if (!cleanup_cancelled(cu)) {
+			work_submit(s->pool, &cu->job);
+			return;
+		}
+	}
 	if (!cleanup_cancelled(cu) && cu->phase == 0 && cu->ncands > 0) {
 		/* what memory holds stays: it may not be on disk yet */
 		for (size_t i = 0; i < cu->ncands; i++) {
@@ -2398,11 +2426,12 @@ store_cleanup_start(struct store *s, const struct conf *c, double now)
 	cu = xcalloc(1, sizeof(*cu));
 	cu->store = s;
 	cu->cutoff = now - STORE_KEEP_SECONDS;
-	cu->nnames = c ? c->ntargets : 0;
-	cu->names = xcalloc(cu->nnames ? cu->nnames : 1, sizeof(*cu->names));
-	for (size_t i = 0; i < cu->nnames; i++)
-		cu->names[i] = xstrdup(c->targets[i].name);
-	qsort(cu->names, cu->nnames, sizeof(*cu->names), cmp_name);
+	if (c != NULL) {
+		cu->conf = c;
+		cu->pin = pin_begin();
+	} else {
+		cu->names = xcalloc(1, sizeof(*cu->names));
+	}
 	cu->job.run = cleanup_run;
 	cu->job.done = cleanup_done;
 	s->cleaning = cu;
