@@ -75,6 +75,15 @@ struct daemon {
 /* The malloc tlswatchd runs with, for -V and the start-up line:
  * "jemalloc 5.3.0" (configure's default, README "A million targets") or
  * "glibc 2.36 malloc". */
+/* ASan and TSan bring their own malloc (gcc's macros, clang's feature). */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+
 static const char *
 malloc_name(void)
 {
@@ -87,6 +96,8 @@ malloc_name(void)
 		v = "";
 	/* "5.3.0-0-g54eaed1d...": the release, not the commit */
 	snprintf(name, sizeof name, "jemalloc %.*s", (int)strcspn(v, "-"), v);
+#elif defined(SANITIZED)
+	snprintf(name, sizeof name, "the sanitizer's malloc");
 #else
 	snprintf(name, sizeof name, "glibc %s malloc", gnu_get_libc_version());
 #endif
