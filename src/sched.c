@@ -124,6 +124,7 @@ struct sched {
 	uint64_t load_started;               /* monotonic ms */
 	int load_logged;
 	struct store_batch *urgent;          /* targets due before their batch */
+	size_t urgent_flight;                /* such batches in flight */
 	size_t held;                         /* targets held for their state */
 	struct scans *scans;                 /* the protocol scans (scanner.c) */
 	uint64_t gen;                        /* this set of targets' (sched_index) */
@@ -271,9 +272,9 @@ sched_launch(struct sched *s, struct target *t)
 	struct probe_opts o;
 
 	/* Due before its stored state came: held until its batch comes, an
-	 * urgent one if it is in none yet (a few ms). Probed first, it would
-	 * verify its chain in full, as nothing stored could be reused; on a
-	 * saturated loop that is what kept the batches from being installed. */
+	 * urgent one (read next) if it is in none yet, a few ms. Probed
+	 * first, its result would come before its stored history, which the
+	 * loop would then have to read itself, from the disk. */
 	if (!t->loaded && s->loader != NULL) {
 		t->held = 1;
 		s->held++;
@@ -668,6 +669,7 @@ load_done(void *arg, struct store_batch *b)
 		}
 		target_release(s, t);
 	}
+	s->urgent_flight -= store_batch_first(b);
 	store_batch_free(b);
 	load_pump(s);
 }
@@ -694,8 +696,9 @@ load_urgent(struct sched *s, struct target *t)
 	t->loading = 1;
 	store_batch_add(s->urgent, t->conf->name);
 	if (store_batch_size(s->urgent) >= SCHED_LOAD_BATCH) {
-		store_batch_submit(s->urgent);
+		store_batch_submit_first(s->urgent);
 		s->urgent = NULL;
+		s->urgent_flight++;
 	} else {
 		loop_timer_at(s->loop, &s->load_timer, 0);
 	}
@@ -709,10 +712,11 @@ load_pump(struct sched *s)
 	if (s->loader == NULL)
 		return;
 	if (s->urgent != NULL) {   /* ahead of the rest: its targets are due */
-		store_batch_submit(s->urgent);
+		store_batch_submit_first(s->urgent);
 		s->urgent = NULL;
+		s->urgent_flight++;
 	}
-	while (store_loader_in_flight(s->loader) < SCHED_LOAD_AHEAD &&
+	while (store_loader_in_flight(s->loader) - s->urgent_flight < SCHED_LOAD_AHEAD &&
 	    s->load_next < s->ntargets) {
 		struct store_batch *b = store_batch_new(s->loader);
 
@@ -759,6 +763,7 @@ sched_set_store(struct sched *s, struct store *st)
 		 * ones held for them wait for the new loader (or go, with none) */
 		store_loader_free(s->loader);
 		s->loader = NULL;
+		s->urgent_flight = 0;
 		for (size_t i = 0; i < s->ntargets; i++)
 			s->targets[i]->loading = 0;
 	}

@@ -1,5 +1,6 @@
 /* test_work.c - the worker pool: jobs run off the loop thread, in order
- * of submission per worker, and every completion comes back on the loop. */
+ * of submission per worker (or first, when asked), and every completion
+ * comes back on the loop. */
 #include "config.h"
 
 #include <pthread.h>
@@ -168,6 +169,80 @@ test_workers_block_signals(void **state)
 	loop_free(l);
 }
 
+/* work_submit_first: the job goes ahead of every job waiting. One worker,
+ * held in a first job until the rest are queued, so the order they run in
+ * is the queue's. */
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static int gate_open;
+static int ran_order[8], nran;
+
+static void
+gate_run(struct work_job *w)
+{
+	(void)w;
+	pthread_mutex_lock(&gate_lock);
+	while (!gate_open)
+		pthread_cond_wait(&gate_cond, &gate_lock);
+	pthread_mutex_unlock(&gate_lock);
+}
+
+static void
+order_run(struct work_job *w)
+{
+	struct job *j = container_of(w, struct job, w);
+
+	j->ran = 1;
+	ran_order[nran++] = j->id;     /* one worker: one at a time */
+}
+
+static void
+quiet_done(struct work_job *w)
+{
+	(void)w;
+}
+
+static void
+test_submit_first(void **state)
+{
+	struct loop *l = loop_new();
+	char *err = NULL;
+	struct work_pool *p;
+	struct work_job gate = { gate_run, quiet_done, NULL };
+	struct job jobs[4];
+	static const int want[] = { 3, 2, 0, 1 };
+
+	(void)state;
+	loop_thread = pthread_self();
+	assert_non_null(p = work_pool_new(l, 1, "test-first", &err));
+	work_submit(p, &gate);
+	for (int i = 0; i < 4; i++)
+		jobs[i] = (struct job){ .w = { order_run, quiet_done, NULL }, .id = i };
+	work_submit(p, &jobs[0].w);
+	work_submit(p, &jobs[1].w);
+	work_submit_first(p, &jobs[2].w);   /* ahead of 0 and 1 */
+	work_submit_first(p, &jobs[3].w);   /* ahead of 2 */
+	pthread_mutex_lock(&gate_lock);
+	gate_open = 1;
+	pthread_cond_signal(&gate_cond);
+	pthread_mutex_unlock(&gate_lock);
+	work_drain(p);
+	assert_int_equal(nran, 4);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(ran_order[i], want[i]);
+	/* into an empty queue: the only job, then the tail for the next */
+	nran = 0;
+	work_submit_first(p, &jobs[0].w);
+	work_submit(p, &jobs[1].w);
+	work_drain(p);
+	assert_int_equal(nran, 2);
+	assert_int_equal(ran_order[0], 0);
+	assert_int_equal(ran_order[1], 1);
+	work_pool_free(p);
+	loop_free(l);
+	(void)err;
+}
+
 int
 main(void)
 {
@@ -175,6 +250,7 @@ main(void)
 		cmocka_unit_test(test_run_and_complete_on_loop),
 		cmocka_unit_test(test_one_worker_keeps_order),
 		cmocka_unit_test(test_free_drains),
+		cmocka_unit_test(test_submit_first),
 		cmocka_unit_test(test_workers_block_signals),
 	};
 

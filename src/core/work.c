@@ -148,20 +148,39 @@ work_pool_new(struct loop *l, unsigned threads, const char *name, char **err)
 	return p;
 }
 
-void
-work_submit(struct work_pool *p, struct work_job *j)
+static void
+submit(struct work_pool *p, struct work_job *j, int first)
 {
 	j->next = NULL;
 	p->pending++;
 	pthread_mutex_lock(&p->lock);
-	if (p->tail)
-		p->tail->next = j;
-	else
+	if (first) {
+		j->next = p->head;
 		p->head = j;
-	p->tail = j;
+		if (p->tail == NULL)
+			p->tail = j;
+	} else {
+		if (p->tail)
+			p->tail->next = j;
+		else
+			p->head = j;
+		p->tail = j;
+	}
 	p->running++;
 	pthread_cond_signal(&p->wake);
 	pthread_mutex_unlock(&p->lock);
+}
+
+void
+work_submit(struct work_pool *p, struct work_job *j)
+{
+	submit(p, j, 0);
+}
+
+void
+work_submit_first(struct work_pool *p, struct work_job *j)
+{
+	submit(p, j, 1);
 }
 
 size_t

@@ -29,6 +29,8 @@ struct work_pool *work_pool_new(struct loop *l, unsigned threads, const char *na
 
 /* Queue j; jobs start in the order submitted. */
 void work_submit(struct work_pool *p, struct work_job *j);
+/* Queue j ahead of every job waiting (the next to start). */
+void work_submit_first(struct work_pool *p, struct work_job *j);
 
 /* Jobs submitted whose done has not been called yet. */
 size_t work_pending(const struct work_pool *p);

@@ -1634,6 +1634,7 @@ struct store_batch {
 	struct store_loader *loader;    /* NULL once cancelled */
 	uint64_t gen;
 	int cancelled;                  /* atomic: set on the loop, read on the thread */
+	int first;                      /* store_batch_submit_first */
 	struct entry *e;
 	size_t n;
 };
@@ -1995,18 +1996,40 @@ store_batch_name(const struct store_batch *b, size_t i)
 	return b->e[i].name;
 }
 
-void
-store_batch_submit(struct store_batch *b)
+static void
+batch_submit(struct store_batch *b, int first)
 {
 	struct store_loader *l = b->loader;
 
 	b->gen = l->gen;
+	b->first = first;
 	l->batches = xreallocarray(l->batches, l->nbatches + 1, sizeof(*l->batches));
 	l->batches[l->nbatches++] = b;
 	l->in_flight++;
 	b->job.run = batch_run;
 	b->job.done = batch_done;
-	work_submit(l->store->pool, &b->job);
+	if (first)
+		work_submit_first(l->store->pool, &b->job);
+	else
+		work_submit(l->store->pool, &b->job);
+}
+
+void
+store_batch_submit(struct store_batch *b)
+{
+	batch_submit(b, 0);
+}
+
+void
+store_batch_submit_first(struct store_batch *b)
+{
+	batch_submit(b, 1);
+}
+
+int
+store_batch_first(const struct store_batch *b)
+{
+	return b->first;
 }
 
 int

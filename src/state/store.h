@@ -126,6 +126,10 @@ void store_batch_add(struct store_batch *b, const char *name);
 size_t store_batch_size(const struct store_batch *b);
 const char *store_batch_name(const struct store_batch *b, size_t i);
 void store_batch_submit(struct store_batch *b);
+/* The same, read before every batch waiting (its targets are due now); and
+ * whether b was submitted so. */
+void store_batch_submit_first(struct store_batch *b);
+int store_batch_first(const struct store_batch *b);
 /* As store_load for the i-th name (logging a bad file as it does); once:
  * a second call gives 0. */
 int store_batch_take(struct store_batch *b, size_t i, struct store_record **rec,
