@@ -648,6 +648,24 @@ count_of(const char *hay, const char *needle)
 	return n;
 }
 
+/* n targets named PREFIX0.. on port 9, which refuses at once. */
+static struct conf *
+refusing(const char *prefix, int n)
+{
+	struct buf b;
+	struct conf *c;
+
+	buf_init(&b);
+	buf_printf(&b, "interval = \"500ms\"; timeout = \"400ms\";\ntargets = (\n");
+	for (int i = 0; i < n; i++)
+		buf_printf(&b, "%s{ name = \"%s%d\"; address = \"127.0.0.1:9\"; }\n",
+		    i ? "," : "", prefix, i);
+	buf_printf(&b, ");\n");
+	c = load(b.data);
+	buf_free(&b);
+	return c;
+}
+
 /* A scrape is taken a slice of targets a step: each step takes at most
  * its share, the rendered scrape shows every target once; when the set of
  * targets changes between steps (a reload), the taking starts again on
@@ -659,7 +677,7 @@ static void
 test_scrape_slices(void **state)
 {
 	enum { N = 50, M = 30 };
-	struct buf b, out;
+	struct buf out;
 	struct conf *c, *c2;
 	struct sched *s, *ns;
 	struct sched_scrape *sc;
@@ -668,20 +686,8 @@ test_scrape_slices(void **state)
 	char name[32];
 
 	(void)state;
-	buf_init(&b);
-	buf_printf(&b, "interval = \"500ms\"; timeout = \"400ms\";\ntargets = (\n");
-	for (int i = 0; i < N; i++)
-		buf_printf(&b, "%s{ name = \"old%d\"; address = \"127.0.0.1:9\"; }\n", i ? "," : "", i);
-	buf_printf(&b, ");\n");
-	c = load(b.data);
-	buf_free(&b);
-	buf_init(&b);
-	buf_printf(&b, "interval = \"500ms\"; timeout = \"400ms\";\ntargets = (\n");
-	for (int i = 0; i < M; i++)
-		buf_printf(&b, "%s{ name = \"new%d\"; address = \"127.0.0.1:9\"; }\n", i ? "," : "", i);
-	buf_printf(&b, ");\n");
-	c2 = load(b.data);
-	buf_free(&b);
+	c = refusing("old", N);
+	c2 = refusing("new", M);
 	s = sched_new(loop, res, c);
 	sched_start(s);
 	assert_int_equal(run_until_probed(s, 1, 10000), 0);
