@@ -1095,7 +1095,7 @@ sched_start_from(struct sched *s, struct sched *old)
 			o->hist = h;
 			t->loaded = o->loaded;   /* else its batch comes */
 			due = heap_contains(&o->due) ? o->due.key : now;
-			if (o->probe != NULL || o->multi != NULL || o->queued ||
+			if (o->probe != NULL || o->multi != NULL || o->queued || o->held ||
 			    maildom_busy(o->mail))
 				due = now;   /* cancelled with old: run it again */
 			scan_job_start(t->scan, o->scan);
