@@ -72,9 +72,6 @@ struct daemon {
 	const char *listen_origin;
 };
 
-/* The malloc tlswatchd runs with, for -V and the start-up line:
- * "jemalloc 5.3.0" (configure's default, README "A million targets") or
- * "glibc 2.36 malloc". */
 /* ASan and TSan bring their own malloc (gcc's macros, clang's feature). */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SANITIZED 1
@@ -84,6 +81,9 @@ struct daemon {
 #endif
 #endif
 
+/* The malloc tlswatchd runs with, for -V and the start-up line:
+ * "jemalloc 5.3.0" (configure's default, README "A million targets"),
+ * "glibc 2.36 malloc", or in a sanitizer's build "the sanitizer's malloc". */
 static const char *
 malloc_name(void)
 {
