@@ -666,6 +666,18 @@ refusing(const char *prefix, int n)
 	return c;
 }
 
+/* What sc renders, and sc released. */
+static char *
+rendered(struct sched_scrape *sc)
+{
+	struct buf out;
+
+	buf_init(&out);
+	sched_scrape_render(&out, sc);
+	sched_scrape_release(sc);
+	return buf_steal(&out);
+}
+
 /* A scrape is taken a slice of targets a step: each step takes at most
  * its share, the rendered scrape shows every target once; when the set of
  * targets changes between steps (a reload), the taking starts again on
@@ -677,7 +689,7 @@ static void
 test_scrape_slices(void **state)
 {
 	enum { N = 50, M = 30 };
-	struct buf out;
+	char *text;
 	struct conf *c, *c2;
 	struct sched *s, *ns;
 	struct sched_scrape *sc;
@@ -701,17 +713,15 @@ test_scrape_slices(void **state)
 	}
 	assert_int_equal(steps + 1, (N + 6) / 7);
 	assert_int_equal(sched_scrape_restarts(sc), 0);
-	buf_init(&out);
-	sched_scrape_render(&out, sc);
-	sched_scrape_release(sc);
-	assert_non_null(strstr(out.data, "\ntlswatch_targets 50\n"));
+	text = rendered(sc);
+	assert_non_null(strstr(text, "\ntlswatch_targets 50\n"));
 	for (int i = 0; i < N; i++) {
 		snprintf(name, sizeof(name), "target=\"old%d\"", i);
-		if (!strstr(out.data, name))
+		if (!strstr(text, name))
 			fail_msg("no series of %s", name);
 	}
-	assert_int_equal(count_of(out.data, "tlswatch_probe_success{"), N);
-	buf_free(&out);
+	assert_int_equal(count_of(text, "tlswatch_probe_success{"), N);
+	free(text);
 
 	/* the status line's count, likewise: port 9 refuses, all fail */
 	sched_summary_begin(&sum, wall_now());
@@ -729,17 +739,17 @@ test_scrape_slices(void **state)
 	s = ns;
 	assert_int_equal(run_until_probed(s, 1, 10000), 0);
 	steps = 0;
-	while (!sched_scrape_step(s, sc, 7))
+	while (!sched_scrape_step(s, sc, 7)) {
 		steps++;
+		assert_true(steps < M);
+	}
 	assert_int_equal(steps + 1, (M + 6) / 7);
 	assert_int_equal(sched_scrape_restarts(sc), 1);
-	buf_init(&out);
-	sched_scrape_render(&out, sc);
-	sched_scrape_release(sc);
-	assert_non_null(strstr(out.data, "\ntlswatch_targets 30\n"));
-	assert_null(strstr(out.data, "target=\"old"));
-	assert_int_equal(count_of(out.data, "tlswatch_probe_success{"), M);
-	buf_free(&out);
+	text = rendered(sc);
+	assert_non_null(strstr(text, "\ntlswatch_targets 30\n"));
+	assert_null(strstr(text, "target=\"old"));
+	assert_int_equal(count_of(text, "tlswatch_probe_success{"), M);
+	free(text);
 	/* a count given another set starts again */
 	assert_int_equal(sched_summary_step(s, &sum, &c2->warn), 1);
 	assert_int_equal(sum.failing, M);
@@ -757,11 +767,9 @@ test_scrape_slices(void **state)
 	}
 	assert_int_equal(sched_scrape_step(s, sc, 7), 1);
 	assert_int_equal(sched_scrape_restarts(sc), 2);
-	buf_init(&out);
-	sched_scrape_render(&out, sc);
-	sched_scrape_release(sc);
-	assert_non_null(strstr(out.data, "\ntlswatch_targets 30\n"));
-	buf_free(&out);
+	text = rendered(sc);
+	assert_non_null(strstr(text, "\ntlswatch_targets 30\n"));
+	free(text);
 	sched_free(s);
 	conf_free(c2);
 	conf_free(c);
