@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -71,7 +72,7 @@ test_run_and_complete_on_loop(void **state)
 	p = work_pool_new(l, 2, "test-work", &err);
 	assert_non_null(p);
 	for (int i = 0; i < 64; i++) {
-		jobs[i] = (struct job){ .w = { job_run, job_done, NULL }, .id = i,
+		jobs[i] = (struct job){ .w = { .run = job_run, .done = job_done }, .id = i,
 			.order = order, .norder = &norder, .sleep_us = (unsigned)(i % 3) * 200 };
 		work_submit(p, &jobs[i].w);
 	}
@@ -105,7 +106,7 @@ test_one_worker_keeps_order(void **state)
 	p = work_pool_new(l, 1, "test-work", &err);
 	assert_non_null(p);
 	for (int i = 0; i < 32; i++) {
-		jobs[i] = (struct job){ .w = { job_run, job_done, NULL }, .id = i,
+		jobs[i] = (struct job){ .w = { .run = job_run, .done = job_done }, .id = i,
 			.order = order, .norder = &norder, .sleep_us = (unsigned)(31 - i) * 50 };
 		work_submit(p, &jobs[i].w);
 	}
@@ -134,7 +135,7 @@ test_free_drains(void **state)
 	p = work_pool_new(l, 3, NULL, &err);
 	assert_non_null(p);
 	for (int i = 0; i < 8; i++) {
-		jobs[i] = (struct job){ .w = { job_run, job_done, NULL }, .id = i,
+		jobs[i] = (struct job){ .w = { .run = job_run, .done = job_done }, .id = i,
 			.order = order, .norder = &norder, .sleep_us = 2000 };
 		work_submit(p, &jobs[i].w);
 	}
@@ -208,7 +209,7 @@ test_submit_first(void **state)
 	struct loop *l = loop_new();
 	char *err = NULL;
 	struct work_pool *p;
-	struct work_job gate = { gate_run, quiet_done, NULL };
+	struct work_job gate = { .run = gate_run, .done = quiet_done };
 	struct job jobs[4];
 	static const int want[] = { 3, 2, 0, 1 };
 
@@ -217,7 +218,7 @@ test_submit_first(void **state)
 	assert_non_null(p = work_pool_new(l, 1, "test-first", &err));
 	work_submit(p, &gate);
 	for (int i = 0; i < 4; i++)
-		jobs[i] = (struct job){ .w = { order_run, quiet_done, NULL }, .id = i };
+		jobs[i] = (struct job){ .w = { .run = order_run, .done = quiet_done }, .id = i };
 	work_submit(p, &jobs[0].w);
 	work_submit(p, &jobs[1].w);
 	work_submit_first(p, &jobs[2].w);   /* ahead of 0 and 1 */
@@ -243,6 +244,92 @@ test_submit_first(void **state)
 	(void)err;
 }
 
+/* A job that reports progress, waits until the loop has seen it, then
+ * reports again and ends. */
+struct prog {
+	struct work_job w;
+	struct work_pool *p;
+	pthread_mutex_t lock;
+	pthread_cond_t seen_cond;
+	int seen;                /* progress calls, on the loop */
+	int seen_before_done;
+	int done;
+	int after_done;          /* progress after done: must stay 0 */
+};
+
+static void
+prog_run(struct work_job *w)
+{
+	struct prog *g = container_of(w, struct prog, w);
+	struct timespec until;
+
+	work_progress(g->p, w);
+	work_progress(g->p, w);         /* before the loop gets to it: counts once */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_mutex_lock(&g->lock);
+	while (g->seen == 0)
+		if (pthread_cond_timedwait(&g->seen_cond, &g->lock, &until) != 0)
+			break;
+	pthread_mutex_unlock(&g->lock);
+	work_progress(g->p, w);
+}
+
+static void
+prog_progress(struct work_job *w)
+{
+	struct prog *g = container_of(w, struct prog, w);
+
+	assert_true(pthread_equal(pthread_self(), loop_thread));
+	pthread_mutex_lock(&g->lock);
+	if (g->done)
+		g->after_done++;
+	g->seen++;
+	pthread_cond_signal(&g->seen_cond);
+	pthread_mutex_unlock(&g->lock);
+}
+
+static void
+prog_done(struct work_job *w)
+{
+	struct prog *g = container_of(w, struct prog, w);
+
+	pthread_mutex_lock(&g->lock);
+	g->seen_before_done = g->seen;
+	g->done = 1;
+	pthread_mutex_unlock(&g->lock);
+}
+
+static void
+test_progress(void **state)
+{
+	struct loop *l = loop_new();
+	char *err = NULL;
+	struct prog g = { .w = { .run = prog_run, .done = prog_done, .progress = prog_progress } };
+	uint64_t deadline;
+
+	(void)state;
+	loop_thread = pthread_self();
+	pthread_mutex_init(&g.lock, NULL);
+	pthread_cond_init(&g.seen_cond, NULL);
+	assert_non_null(g.p = work_pool_new(l, 1, "test-progress", &err));
+	work_submit(g.p, &g.w);
+	deadline = mono_ms() + 10000;
+	while (work_pending(g.p) > 0 && mono_ms() < deadline)
+		loop_run_once(l, 100);
+	assert_int_equal(work_pending(g.p), 0);
+	assert_int_equal(g.done, 1);
+	/* the first two reports were seen (once or twice), the last one too,
+	 * all before done */
+	assert_true(g.seen_before_done >= 2 && g.seen_before_done <= 3);
+	assert_int_equal(g.seen, g.seen_before_done);
+	assert_int_equal(g.after_done, 0);
+	work_pool_free(g.p);
+	loop_free(l);
+	pthread_mutex_destroy(&g.lock);
+	pthread_cond_destroy(&g.seen_cond);
+}
+
 int
 main(void)
 {
@@ -252,6 +339,7 @@ main(void)
 		cmocka_unit_test(test_free_drains),
 		cmocka_unit_test(test_submit_first),
 		cmocka_unit_test(test_workers_block_signals),
+		cmocka_unit_test(test_progress),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

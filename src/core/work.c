@@ -24,6 +24,7 @@ struct work_pool {
 	pthread_cond_t idle;            /* a job finished */
 	struct work_job *head, *tail;   /* queued, FIFO */
 	struct work_job *finished;      /* run, done not called yet (LIFO) */
+	struct work_job *reported;      /* progress to call (LIFO) */
 	size_t pending;                 /* submitted, done not called yet; loop thread only */
 	size_t running;                 /* queued or running; under lock */
 	int stopping;
@@ -31,11 +32,21 @@ struct work_pool {
 	unsigned nthreads;
 };
 
+/* Wake the loop; under lock. An eventfd counter only saturates near
+ * 2^64: this cannot fail but for a closed descriptor, a bug of ours. */
+static void
+wake_loop(struct work_pool *p)
+{
+	uint64_t one = 1;
+
+	if (write(p->watch.fd, &one, sizeof(one)) != sizeof(one))
+		log_warn("work: eventfd");
+}
+
 static void *
 worker(void *arg)
 {
 	struct work_pool *p = arg;
-	uint64_t one = 1;
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
@@ -58,25 +69,52 @@ worker(void *arg)
 		p->finished = j;
 		p->running--;
 		pthread_cond_broadcast(&p->idle);
-		/* an eventfd counter only saturates near 2^64: this cannot fail
-		 * but for a closed descriptor, which would be a bug of ours */
-		if (write(p->watch.fd, &one, sizeof(one)) != sizeof(one))
-			log_warn("work: eventfd");
+		wake_loop(p);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
 }
 
-/* Call done for every finished job, oldest first. Loop thread only. */
+void
+work_progress(struct work_pool *p, struct work_job *j)
+{
+	pthread_mutex_lock(&p->lock);
+	if (!j->reported) {
+		j->reported = 1;
+		j->pnext = p->reported;
+		p->reported = j;
+		wake_loop(p);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Call progress for every job that reported, then done for every
+ * finished job, oldest first: a job's last progress comes before its
+ * done. Loop thread only. */
 static void
 complete(struct work_pool *p)
 {
-	struct work_job *list, *rev = NULL;
+	struct work_job *list, *rev = NULL, *prog;
 
 	pthread_mutex_lock(&p->lock);
 	list = p->finished;
 	p->finished = NULL;
+	prog = p->reported;
+	p->reported = NULL;
 	pthread_mutex_unlock(&p->lock);
+	/* A job leaves the list (reported = 0, and may report again, which
+	 * takes pnext) only once its successor is read; progress may not
+	 * free the job (only done does). */
+	while (prog) {
+		struct work_job *n;
+
+		pthread_mutex_lock(&p->lock);
+		n = prog->pnext;
+		prog->reported = 0;
+		pthread_mutex_unlock(&p->lock);
+		prog->progress(prog);
+		prog = n;
+	}
 	while (list) {
 		struct work_job *n = list->next;
 		list->next = rev;
@@ -152,6 +190,7 @@ static void
 submit(struct work_pool *p, struct work_job *j, int first)
 {
 	j->next = NULL;
+	j->reported = 0;
 	p->pending++;
 	pthread_mutex_lock(&p->lock);
 	if (first) {

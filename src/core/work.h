@@ -18,7 +18,12 @@ struct work_job {
 	void (*run)(struct work_job *j);
 	/* On the loop thread, after run; may free the job. */
 	void (*done)(struct work_job *j);
+	/* On the loop thread, while run goes on, after run called
+	 * work_progress (NULL if it never does); never after done. */
+	void (*progress)(struct work_job *j);
 	struct work_job *next;      /* private to work.c */
+	struct work_job *pnext;     /* private: progress reported */
+	int reported;               /* private: in the progress list */
 };
 
 /* A pool of `threads` workers (at least 1) reporting to l. name goes to
@@ -31,6 +36,10 @@ struct work_pool *work_pool_new(struct loop *l, unsigned threads, const char *na
 void work_submit(struct work_pool *p, struct work_job *j);
 /* Queue j ahead of every job waiting (the next to start). */
 void work_submit_first(struct work_pool *p, struct work_job *j);
+
+/* From j's run, on its worker: have j's progress called on the loop
+ * thread soon. Calls before the loop gets to it count once. */
+void work_progress(struct work_pool *p, struct work_job *j);
 
 /* Jobs submitted whose done has not been called yet. */
 size_t work_pending(const struct work_pool *p);
