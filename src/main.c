@@ -54,6 +54,7 @@ struct daemon {
 	struct probeep *probeep;     /* GET /probe (probe_endpoint) */
 	struct tfiles *tfiles;       /* target_files: the scheduler's file targets */
 	struct work_pool *workers;   /* password checks, fetch cache I/O, CRL parses */
+	struct work_pool *renders;   /* scrapes: a slow client may hold one */
 	struct fetch *fetch;         /* CRLs, OCSP, renewal information, caIssuers, MTA-STS */
 	struct loop_watch sigwatch;
 	int reload_ok;               /* the last reload succeeded (1 at start) */
@@ -567,6 +568,7 @@ daemon_free(struct daemon *d)
 	store_free(d->store);
 	listeners_free(d->listeners);
 	work_pool_free(d->workers);   /* after the servers: their checks drain here */
+	work_pool_free(d->renders);   /* and their renders */
 	free(d->last_status);
 	if (d->sigwatch.fd != -1) {
 		loop_watch_del(d->loop, &d->sigwatch);
@@ -703,10 +705,18 @@ start(struct daemon *d)
 		free(err);
 		return -1;
 	}
+	/* Scrapes render on their own two: a render waits while its client
+	 * is slow to read, and must not hold up password checks. Two, as
+	 * Prometheus pairs scrape at once. */
+	if ((d->renders = work_pool_new(d->loop, 2, "tlswatchd-scrape", &err)) == NULL) {
+		print_errors(err);
+		free(err);
+		return -1;
+	}
 	/* bound once, here, as a reload binds new addresses */
 	d->listeners = listeners_new(d->loop, d->workers, render_cb, d);
 	listeners_set_pages(d->listeners, status_handle, &d->pages);
-	listeners_set_scrape(d->listeners, &scrape_ops, d);
+	listeners_set_scrape(d->listeners, &scrape_ops, d, d->renders);
 	d->probeep = probeep_new(d->loop);
 	probeep_set(d->probeep, d->sched, d->conf);
 	listeners_set_async(d->listeners, "/probe", probeep_handle, d->probeep);

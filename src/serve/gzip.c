@@ -113,6 +113,15 @@ gzip_stream_write(struct gzip_stream *g, const void *in, size_t len)
 }
 
 unsigned char *
+gzip_stream_take(struct gzip_stream *g, size_t *outlen)
+{
+	*outlen = g->out.len;
+	if (g->out.len == 0)
+		return NULL;
+	return (unsigned char *)buf_steal(&g->out);
+}
+
+unsigned char *
 gzip_stream_finish(struct gzip_stream *g, size_t *outlen)
 {
 	unsigned char *out = NULL;

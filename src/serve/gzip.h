@@ -15,6 +15,9 @@ struct gzip_stream;
 struct gzip_stream *gzip_stream_new(void);   /* NULL if zlib fails */
 /* Compress in[0..len) onto the stream. 0, or -1 once zlib failed. */
 int gzip_stream_write(struct gzip_stream *z, const void *in, size_t len);
+/* The compressed bytes made so far (allocated) and their count in
+ * *outlen, taken off the stream; NULL with *outlen 0 if none yet. */
+unsigned char *gzip_stream_take(struct gzip_stream *z, size_t *outlen);
 /* End the member; the compressed bytes (allocated) and their count in
  * *outlen, or NULL if zlib failed. Frees the stream either way. */
 unsigned char *gzip_stream_finish(struct gzip_stream *z, size_t *outlen);

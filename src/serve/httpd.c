@@ -38,6 +38,7 @@
 #include "serve/metrics.h"
 #include "serve/query.h"
 #include "serve/ratelimit.h"
+#include "serve/stream.h"
 #include "serve/webtls.h"
 
 /* Scrapers are few; a small cap keeps a misbehaving client from using many
@@ -80,15 +81,12 @@ enum req_state {
 	REQ_NEW,          /* its handler has not run yet */
 	REQ_VERIFYING,    /* suspended while a worker checks the password */
 	REQ_VERIFIED,     /* the check is back: hc->auth says how it went */
-	REQ_RENDERING,    /* suspended while a worker renders /metrics */
-	REQ_RENDERED,     /* the body is back in hc->scrape */
 	REQ_ANSWERED,     /* a response is queued; a body that follows is dropped */
 	REQ_ABORT,        /* the server is going: close */
 	REQ_DEFERRED,     /* its async handler answers it later (hc->rq) */
 };
 
 struct verify;
-struct scrape;
 struct httpd_req;
 
 /* One connection, from MHD's "started" to its "closed". */
@@ -101,23 +99,28 @@ struct hconn {
 	enum req_state st;
 	int auth;                 /* REQ_VERIFIED: 1 passed, 0 failed */
 	struct verify *job;       /* REQ_VERIFYING */
-	struct scrape *scrape;    /* REQ_RENDERING, REQ_RENDERED */
 	struct httpd_req *rq;     /* REQ_DEFERRED */
 };
 
-/* A /metrics render on a worker: it owns its snapshot and its output. */
+/* A /metrics render on a worker, streamed to its client as it is made:
+ * the worker renders the snapshot (its own until done) into out, which
+ * the response's reader empties on the loop. The job and the response
+ * each hold a reference; the last to go frees it (loop thread). */
 struct scrape {
 	struct work_job job;
 	struct httpd *h;          /* NULL once the server went */
-	struct hconn *hc;         /* NULL once the connection went */
+	struct work_pool *pool;
 	const struct httpd_scrape *ops;
 	void *snap;               /* released on the loop thread, in done */
 	int taking;               /* the snapshot is not complete yet */
-	int gzip;                 /* the client accepts gzip */
-	unsigned char *body;      /* after run: the response body */
-	size_t len;
-	int gzipped;              /* body is gzip */
-	struct scrape *prev, *next;
+	struct gzip_stream *gz;   /* the worker's; NULL: plain */
+	struct stream *out;
+	uint64_t stall_ms;        /* a client that takes nothing this long is cut off */
+	int stopped;              /* worker: out refused a piece; render for nothing */
+	struct MHD_Connection *mc;    /* while the response is queued */
+	int waiting;              /* loop: the reader suspended mc until more comes */
+	int refs;                 /* loop: the job's and the response's */
+	struct scrape *prev, *next;   /* the server's, until done */
 };
 
 /* A request an async handler answers later, while its connection is
@@ -188,7 +191,9 @@ struct httpd {
 	void *page_arg;
 	const struct httpd_scrape *scrape;   /* NULL: /metrics renders on the loop */
 	void *scrape_arg;
+	struct work_pool *scrape_pool;
 	struct scrape *scraping;  /* on a worker now */
+	uint64_t stall_ms;        /* the connection timeout */
 	char *async_path;    /* requests for this path go to async */
 	httpd_async_fn async;
 	void *async_arg;
@@ -566,57 +571,181 @@ verify_done(struct work_job *j)
 }
 
 void
-httpd_set_scrape(struct httpd *h, const struct httpd_scrape *ops, void *arg)
+httpd_set_scrape(struct httpd *h, const struct httpd_scrape *ops, void *arg,
+    struct work_pool *pool)
 {
 	h->scrape = ops;
 	h->scrape_arg = arg;
+	h->scrape_pool = pool;
 }
 
+/* Bytes of a scrape's body queued for its client at most: the rest waits
+ * in the render, so a slow client costs this, not the whole body. */
+#define HTTPD_STREAM_BOUND ((size_t)1024 * 1024)
+
 static void
-scrape_free(struct scrape *sc)
+scrape_unref(struct scrape *sc)
 {
-	free(sc->body);
+	if (--sc->refs > 0)
+		return;
+	stream_free(sc->out);
 	free(sc);
 }
 
-/* On a worker thread: the snapshot is the scrape's, unchanged until done. */
+/* On the worker: what the render made so far goes to the client, through
+ * the compressor when there is one. Once the client is gone (or stopped
+ * reading), the rest of the render is only discarded. */
+static void
+scrape_flush(struct buf *b, void *arg)
+{
+	struct scrape *sc = arg;
+	unsigned char *piece = NULL;
+	size_t n = 0;
+
+	if (!sc->stopped) {
+		if (sc->gz) {
+			if (gzip_stream_write(sc->gz, b->data, b->len) == -1)
+				sc->stopped = 1;
+			else
+				piece = gzip_stream_take(sc->gz, &n);
+		} else if (b->len > 0) {
+			piece = xmalloc(b->len);
+			memcpy(piece, b->data, b->len);
+			n = b->len;
+		}
+		if (n > 0) {
+			if (stream_put(sc->out, piece, n, sc->stall_ms) == 0)
+				work_progress(sc->pool, &sc->job);
+			else
+				sc->stopped = 1;
+		}
+	}
+	b->len = 0;
+}
+
+/* On a worker thread: the snapshot is the scrape's, unchanged until done.
+ * The body ends well, or cut short if zlib failed or the client stopped
+ * reading. */
 static void
 scrape_run(struct work_job *j)
 {
 	struct scrape *sc = container_of(j, struct scrape, job);
+	struct buf b;
+	int ok;
 
-	httpd_metrics_body(sc->ops->render, sc->snap, sc->gzip, &sc->body, &sc->len,
-	    &sc->gzipped);
+	if (stream_closed(sc->out)) {
+		sc->stopped = 1;        /* the client went while the snapshot was taken */
+	} else {
+		buf_init(&b);
+		b.flush = scrape_flush;
+		b.flush_arg = sc;
+		b.flush_at = HTTPD_GZIP_PIECE;
+		sc->ops->render(&b, sc->snap);
+		scrape_flush(&b, sc);
+		buf_free(&b);
+	}
+	ok = !sc->stopped;
+	if (sc->gz) {
+		size_t n;
+		unsigned char *tail = gzip_stream_finish(sc->gz, &n);
+
+		sc->gz = NULL;
+		if (tail == NULL)
+			ok = 0;
+		else if (ok && stream_put(sc->out, tail, n, sc->stall_ms) == -1)
+			ok = 0;
+		else if (!ok)
+			free(tail);
+	}
+	stream_end(sc->out, ok);
+	work_progress(sc->pool, &sc->job);
 }
 
-/* On the loop thread, after scrape_run: the snapshot goes, the body waits
- * in the connection for its handler. */
+/* The reader suspended the connection for more: it has come. */
+static void
+scrape_wake(struct scrape *sc)
+{
+	struct httpd *h = sc->h;
+
+	if (!sc->waiting)
+		return;
+	sc->waiting = 0;
+	MHD_resume_connection(sc->mc);
+	if (h != NULL) {
+		h->resumed = 1;
+		if (!h->in_mhd)
+			httpd_run_mhd(h);
+	}
+}
+
+/* On the loop thread, while scrape_run goes on. */
+static void
+scrape_progress(struct work_job *j)
+{
+	scrape_wake(container_of(j, struct scrape, job));
+}
+
+/* On the loop thread, after scrape_run: the snapshot goes. */
 static void
 scrape_done(struct work_job *j)
 {
 	struct scrape *sc = container_of(j, struct scrape, job);
 	struct httpd *h = sc->h;
-	struct hconn *hc = sc->hc;
 
 	sc->ops->release(sc->snap);
 	sc->snap = NULL;
-	if (h == NULL) {                /* the server went first */
-		scrape_free(sc);
-		return;
+	if (h != NULL) {
+		if (sc->prev)
+			sc->prev->next = sc->next;
+		else
+			h->scraping = sc->next;
+		if (sc->next)
+			sc->next->prev = sc->prev;
+		sc->prev = sc->next = NULL;
 	}
-	if (sc->prev)
-		sc->prev->next = sc->next;
-	else
-		h->scraping = sc->next;
-	if (sc->next)
-		sc->next->prev = sc->prev;
-	if (hc == NULL) {               /* the connection went first */
-		scrape_free(sc);
-		return;
+	scrape_wake(sc);
+	scrape_unref(sc);
+}
+
+/* MHD, on the loop thread: the next bytes of the body. With nothing
+ * queued yet, the connection waits, suspended, for the worker's next
+ * piece (scrape_progress). */
+static ssize_t
+scrape_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	struct scrape *sc = cls;
+	enum stream_state st;
+	size_t n;
+
+	(void)pos;
+	n = stream_get(sc->out, out, max, &st);
+	switch (st) {
+	case STREAM_DATA:
+		return (ssize_t)n;
+	case STREAM_END:
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	case STREAM_FAILED:
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	case STREAM_WAIT:
+		break;
 	}
-	hc->st = REQ_RENDERED;
-	MHD_resume_connection(hc->mc);
-	httpd_run_mhd(h);
+	if (sc->h == NULL)
+		return MHD_CONTENT_READER_END_WITH_ERROR;   /* the server is going */
+	sc->waiting = 1;
+	MHD_suspend_connection(sc->mc);
+	return 0;
+}
+
+/* MHD: the response is done with (sent, or its connection went). */
+static void
+scrape_gone(void *cls)
+{
+	struct scrape *sc = cls;
+
+	stream_close(sc->out);      /* a render still going stops sending */
+	sc->mc = NULL;
+	sc->waiting = 0;
+	scrape_unref(sc);
 }
 
 /* The snapshot is complete (from take, or a later turn of the loop): the
@@ -629,34 +758,89 @@ scrape_taken(void *token)
 
 	sc->taking = 0;
 	if (sc->snap != NULL)
-		work_submit(sc->h->pool, &sc->job);
+		work_submit(sc->pool, &sc->job);
 }
 
-/* /metrics on a worker: the connection waits, suspended, the loop goes on
- * (while the snapshot is taken too). */
-static enum MHD_Result
-httpd_scrape_start(struct httpd *h, struct hconn *hc)
+/* A body of unknown length: chunked to HTTP/1.1 clients, ended by closing
+ * to HTTP/1.0 ones. */
+static struct MHD_Response *
+httpd_stream_response(MHD_ContentReaderCallback read, void *cls,
+    MHD_ContentReaderFreeCallback gone, int gzipped)
 {
-	struct scrape *sc = xcalloc(1, sizeof(*sc));
+	struct MHD_Response *resp;
 
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTPD_GZIP_PIECE,
+	    read, cls, gone);
+	if (resp == NULL) {
+		if (gone != NULL)
+			gone(cls);      /* as MHD_destroy_response would below */
+		return NULL;
+	}
+	if ((gzipped && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING,
+	    "gzip") != MHD_YES) ||
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY,
+	    MHD_HTTP_HEADER_ACCEPT_ENCODING) != MHD_YES) {
+		MHD_destroy_response(resp);
+		return NULL;
+	}
+	return resp;
+}
+
+/* HEAD /metrics: the headers a GET gets, and no render. */
+static ssize_t
+httpd_read_nothing(void *cls, uint64_t pos, char *out, size_t max)
+{
+	(void)cls;
+	(void)pos;
+	(void)out;
+	(void)max;
+	return MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+/* /metrics on a worker, streamed: the headers go at once, the body as the
+ * worker makes it; the loop goes on meanwhile (while the snapshot is
+ * taken too). */
+static enum MHD_Result
+httpd_scrape_start(struct httpd *h, struct hconn *hc, const char *method)
+{
+	struct scrape *sc;
+	struct MHD_Response *resp;
+	int gzip = httpd_wants_gzip(hc->mc);
+
+	if (strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
+		return httpd_respond(h, hc->mc, MHD_HTTP_OK,
+		    httpd_stream_response(httpd_read_nothing, NULL, NULL, gzip),
+		    METRICS_CONTENT_TYPE, 0);
+	sc = xcalloc(1, sizeof(*sc));
 	sc->job.run = scrape_run;
 	sc->job.done = scrape_done;
+	sc->job.progress = scrape_progress;
 	sc->h = h;
-	sc->hc = hc;
+	sc->pool = h->scrape_pool;
 	sc->ops = h->scrape;
-	sc->gzip = httpd_wants_gzip(hc->mc);
+	sc->mc = hc->mc;
+	sc->stall_ms = h->stall_ms;
+	sc->out = stream_new(HTTPD_STREAM_BOUND);
+	/* zlib failing to start (out of memory): plain, then */
+	sc->gz = gzip ? gzip_stream_new() : NULL;
+	sc->refs = 2;
+	resp = httpd_stream_response(scrape_read, sc, scrape_gone, sc->gz != NULL);
+	if (resp == NULL) {
+		/* gone was called: the response's reference is dropped */
+		if (sc->gz)
+			free(gzip_stream_finish(sc->gz, &(size_t){ 0 }));
+		scrape_unref(sc);
+		return MHD_NO;
+	}
 	sc->next = h->scraping;
 	if (sc->next)
 		sc->next->prev = sc;
 	h->scraping = sc;
-	hc->scrape = sc;
-	hc->st = REQ_RENDERING;
-	MHD_suspend_connection(hc->mc);
 	sc->taking = 1;
 	sc->snap = h->scrape->take(h->scrape_arg, scrape_taken, sc);
 	if (!sc->taking)
-		work_submit(h->pool, &sc->job);
-	return MHD_YES;
+		work_submit(sc->pool, &sc->job);
+	return httpd_respond(h, hc->mc, MHD_HTTP_OK, resp, METRICS_CONTENT_TYPE, 0);
 }
 
 /* Whether the request may go on: 1 passed; 0 a response is queued (401,
@@ -978,20 +1162,7 @@ httpd_handle(void *cls, struct MHD_Connection *conn, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	case REQ_VERIFYING:
-	case REQ_RENDERING:
 		return MHD_YES;        /* suspended: not called, but harmless */
-	case REQ_RENDERED: {
-		struct scrape *sc = hc->scrape;
-		unsigned char *body = sc->body;
-
-		hc->scrape = NULL;
-		hc->st = REQ_ANSWERED;
-		sc->body = NULL;
-		ret = httpd_respond(h, conn, MHD_HTTP_OK,
-		    httpd_metrics_response(body, sc->len, sc->gzipped), METRICS_CONTENT_TYPE, 0);
-		scrape_free(sc);
-		return ret;
-	}
 	case REQ_ABORT:
 		return MHD_NO;
 	case REQ_DEFERRED:
@@ -1049,9 +1220,10 @@ httpd_handle(void *cls, struct MHD_Connection *conn, const char *url,
 		return httpd_text(h, conn, MHD_HTTP_OK, httpd_ok,
 		    sizeof(httpd_ok) - 1, 0);
 
-	/* HEAD renders too, so that Content-Length is the real one. */
-	if (h->scrape != NULL && h->pool != NULL)
-		return httpd_scrape_start(h, hc);
+	if (h->scrape != NULL && h->scrape_pool != NULL)
+		return httpd_scrape_start(h, hc, method);
+	/* On the loop (tests, tools): HEAD renders too, so that
+	 * Content-Length is the real one. */
 	{
 		unsigned char *body;
 		size_t len;
@@ -1098,12 +1270,6 @@ httpd_notify_connection(void *cls, struct MHD_Connection *conn, void **socket_co
 		return;
 	if (hc->job != NULL)
 		hc->job->hc = NULL;     /* only at shutdown: see httpd_free */
-	if (hc->scrape != NULL) {
-		if (hc->st == REQ_RENDERED)
-			scrape_free(hc->scrape);     /* its handler did not run */
-		else
-			hc->scrape->hc = NULL;       /* only at shutdown, likewise */
-	}
 	if (hc->rq != NULL)
 		req_drop(h, hc->rq);
 	conns_remove(&h->conns, &hc->c);
@@ -1452,6 +1618,8 @@ httpd_new_web(int fd, const struct conf_web *web, struct work_pool *pool,
 	}
 	tls[ntls] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	h->limit = limit;
+	/* a stalled client is cut off after as long as an idle one; no timeout: a minute */
+	h->stall_ms = timeout > 0 ? (uint64_t)timeout * 1000 : 60000;
 	h->batch = limit / 4 > 64 ? 64 : limit / 4 > 0 ? limit / 4 : 1;
 	/* room in MHD for every slot, the connections shut down and not yet
 	 * closed, and a batch of newcomers */
@@ -1566,21 +1734,22 @@ httpd_free(struct httpd *h)
 		}
 	}
 	h->verifying = NULL;
-	/* Renders likewise: they finish on their worker, and release their
-	 * snapshot on the loop, in done; a snapshot still being taken goes
-	 * now (its taken is never called then). */
+	/* Renders likewise: they finish on their worker (a client waiting
+	 * for the next piece is resumed, and its reader ends the body), and
+	 * release their snapshot on the loop, in done; a snapshot still
+	 * being taken goes now (its taken is never called then). */
 	for (struct scrape *sc = h->scraping, *next; sc != NULL; sc = next) {
 		next = sc->next;
 		sc->h = NULL;
-		if (sc->hc != NULL) {
-			sc->hc->scrape = NULL;
-			sc->hc->st = REQ_ABORT;
-			MHD_resume_connection(sc->hc->mc);
-			sc->hc = NULL;
+		sc->prev = sc->next = NULL;
+		if (sc->waiting) {
+			sc->waiting = 0;
+			MHD_resume_connection(sc->mc);
 		}
 		if (sc->taking) {
 			sc->ops->release(sc->snap);
-			scrape_free(sc);
+			sc->snap = NULL;
+			scrape_unref(sc);       /* the job's: it never runs */
 		}
 	}
 	h->scraping = NULL;

@@ -44,8 +44,11 @@ typedef int (*httpd_page_fn)(void *arg, const char *url, const struct query_arg 
 void httpd_set_pages(struct httpd *h, httpd_page_fn fn, void *arg);
 /* /metrics off the event loop: take (loop thread: begins a snapshot of
  * what is published, kept alive until release) and release (loop thread)
- * bracket render (a worker thread of the server's pool, from the snapshot
- * alone, and compressed there). take may complete the snapshot across
+ * bracket render (a worker thread of pool, from the snapshot alone, and
+ * compressed there). The body streams to the client as it is rendered,
+ * at most a megabyte of it queued: a slow client holds up the render, not
+ * the loop, and one that takes nothing for the connection timeout is cut
+ * off. take may complete the snapshot across
  * later turns of the loop: it calls taken(token) once the snapshot is
  * complete, from within take or later, and the render starts then; if the
  * server goes first, release comes before taken, which must not be called
@@ -57,7 +60,8 @@ struct httpd_scrape {
 	void (*render)(struct buf *out, void *snap);
 	void (*release)(void *snap);
 };
-void httpd_set_scrape(struct httpd *h, const struct httpd_scrape *ops, void *arg);
+void httpd_set_scrape(struct httpd *h, const struct httpd_scrape *ops, void *arg,
+                      struct work_pool *pool);
 /* Requests for path (e.g. "/probe") answered later: fn takes the request
  * (returns 1) and answers it once with httpd_req_answer, then or later
  * from the loop, its connection suspended meanwhile; or returns 0 and the

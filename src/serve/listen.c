@@ -36,6 +36,7 @@ struct listeners {
 	void *page_arg;
 	const struct httpd_scrape *scrape;   /* or NULL */
 	void *scrape_arg;
+	struct work_pool *scrape_pool;
 	const char *async_path;   /* /probe, or NULL */
 	httpd_async_fn async;
 	void *async_arg;
@@ -90,7 +91,7 @@ lis_start(struct listeners *ls, struct lis *l, int fd, const struct conf_web *we
 	if (ls->page)
 		httpd_set_pages(l->httpd, ls->page, ls->page_arg);
 	if (ls->scrape)
-		httpd_set_scrape(l->httpd, ls->scrape, ls->scrape_arg);
+		httpd_set_scrape(l->httpd, ls->scrape, ls->scrape_arg, ls->scrape_pool);
 	if (ls->async)
 		httpd_set_async(l->httpd, ls->async_path, ls->async, ls->async_arg);
 	l->fd = fd;
@@ -260,12 +261,14 @@ listeners_set_pages(struct listeners *ls, httpd_page_fn fn, void *arg)
 }
 
 void
-listeners_set_scrape(struct listeners *ls, const struct httpd_scrape *ops, void *arg)
+listeners_set_scrape(struct listeners *ls, const struct httpd_scrape *ops, void *arg,
+    struct work_pool *pool)
 {
 	ls->scrape = ops;
 	ls->scrape_arg = arg;
+	ls->scrape_pool = pool;
 	for (struct lis *l = ls->active; l; l = l->next)
-		httpd_set_scrape(l->httpd, ops, arg);
+		httpd_set_scrape(l->httpd, ops, arg, pool);
 }
 
 void

@@ -16,8 +16,10 @@ struct listeners *listeners_new(struct loop *l, struct work_pool *pool,
                                 httpd_render_fn render, void *arg);
 /* Pages beside /metrics on every server, now and after any reload. */
 void listeners_set_pages(struct listeners *ls, httpd_page_fn fn, void *arg);
-/* /metrics rendered off the loop on every server (httpd_set_scrape). */
-void listeners_set_scrape(struct listeners *ls, const struct httpd_scrape *ops, void *arg);
+/* /metrics rendered off the loop, on pool, on every server
+ * (httpd_set_scrape). */
+void listeners_set_scrape(struct listeners *ls, const struct httpd_scrape *ops, void *arg,
+                          struct work_pool *pool);
 /* Requests for path answered later (httpd_set_async), on every server,
  * now and after any reload; path must stay valid. */
 void listeners_set_async(struct listeners *ls, const char *path, httpd_async_fn fn, void *arg);
