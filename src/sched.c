@@ -1026,7 +1026,7 @@ void
 sched_scrape_render(struct buf *out, const struct sched_scrape *sc)
 {
 	metrics_render(out, sc->mt, sc->n, sc->rows, sc->nrows, &sc->info);
-	if (sc->mail.len > 0)
+	if (sc->mail.len > 0 && !out->cut)
 		buf_append(out, sc->mail.data, sc->mail.len);
 }
 

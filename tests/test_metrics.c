@@ -1017,6 +1017,24 @@ test_fetch_counters(void **state)
 
 /* Realistic targets: three labels, a verified chain of three certificates
  * whose intermediate and root are shared (as certs.c interns them). */
+/* A flush hook that keeps what it is handed and, from its first call on,
+ * says the reader is gone (buf's cut). */
+struct cut_sink {
+	struct buf seen;
+	size_t flushes;
+};
+
+static void
+cut_after_first(struct buf *b, void *arg)
+{
+	struct cut_sink *cs = arg;
+
+	buf_append(&cs->seen, b->data, b->len);
+	cs->flushes++;
+	b->len = 0;
+	b->cut = 1;
+}
+
 static void
 render_many(size_t n)
 {
@@ -1029,6 +1047,8 @@ render_many(size_t n)
 	struct cert **chains = xcalloc(3 * n, sizeof(*chains));
 	struct cert *ca, *root;
 	char **names = xcalloc(n, sizeof(*names));
+	struct cut_sink cut = { .flushes = 0 };
+	size_t whole = 0;
 	struct buf b;
 
 	ca = cert_make("CN=R3,O=Let's Encrypt,C=US", "CN=ISRG Root X1,O=Internet Security Research Group,C=US",
@@ -1067,6 +1087,7 @@ render_many(size_t n)
 	for (int round = 0; round < 2; round++) {
 		buf_init(&b);
 		render_into(&b, t, n, &test_info);
+		whole = b.len;
 		assert_int_equal(count_prefix(b.data, "tlswatch_probe_success{"), n);
 		assert_int_equal(count_prefix(b.data, "tlswatch_cert_not_after_timestamp_seconds{"), 3 * n);
 		assert_int_equal(count_prefix(b.data, "tlswatch_cert_not_before_timestamp_seconds{"), 3 * n);
@@ -1076,6 +1097,22 @@ render_many(size_t n)
 		assert_int_equal(strlen(b.data), b.len);
 		buf_free(&b);
 	}
+	/* A reader that goes after the first piece: the render stops at the
+	 * end of the family it is in, the later ones never made. */
+	buf_init(&b);
+	buf_init(&cut.seen);
+	b.flush = cut_after_first;
+	b.flush_arg = &cut;
+	b.flush_at = 4096;
+	render_into(&b, t, n, &test_info);
+	cut_after_first(&b, &cut);
+	assert_true(cut.flushes >= 2);
+	assert_true(cut.seen.len < whole / 4);
+	assert_non_null(strstr(cut.seen.data, "tlswatch_build_info{"));
+	assert_null(strstr(cut.seen.data, "tlswatch_cert_not_after_timestamp_seconds{"));
+	assert_null(strstr(cut.seen.data, "tlswatch_process_"));
+	buf_free(&cut.seen);
+	buf_free(&b);
 	for (size_t i = 0; i < n; i++) {
 		free(t[i].labels);
 		free(names[i]);

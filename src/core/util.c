@@ -500,6 +500,7 @@ buf_init(struct buf *b)
 	b->flush = NULL;
 	b->flush_arg = NULL;
 	b->flush_at = 0;
+	b->cut = 0;
 }
 
 void

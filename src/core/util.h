@@ -121,7 +121,9 @@ void histogram_observe(struct histogram *h, double v);
 /* A growable byte buffer, always NUL-terminated after the first append.
  * With a flush hook, a buffer about to grow past flush_at first hands its
  * contents to flush (which must empty it: len = 0), so output can stream
- * to a consumer (a compressor) without ever being whole in memory. */
+ * to a consumer (a compressor) without ever being whole in memory. A
+ * flush that finds its consumer gone sets cut: what is written after it
+ * is not wanted, and a long writer may stop early. */
 struct buf {
 	char *data;
 	size_t len;
@@ -129,6 +131,7 @@ struct buf {
 	void (*flush)(struct buf *b, void *arg);
 	void *flush_arg;
 	size_t flush_at;
+	int cut;
 };
 void buf_init(struct buf *b);
 void buf_free(struct buf *b);

@@ -602,6 +602,8 @@ scrape_flush(struct buf *b, void *arg)
 	unsigned char *piece = NULL;
 	size_t n = 0;
 
+	if (!sc->stopped && stream_closed(sc->out))
+		sc->stopped = 1;        /* gone, even while zlib kept what it had */
 	if (!sc->stopped) {
 		if (sc->gz) {
 			if (gzip_stream_write(sc->gz, b->data, b->len) == -1)
@@ -620,6 +622,7 @@ scrape_flush(struct buf *b, void *arg)
 				sc->stopped = 1;
 		}
 	}
+	b->cut = sc->stopped;
 	b->len = 0;
 }
 

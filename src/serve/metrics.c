@@ -52,6 +52,9 @@ terminate(struct buf *b)
 
 /* Append a string literal without strlen. */
 #define PUT(b, lit) put((b), (lit), sizeof(lit) - 1)
+/* Between families of a long render: its reader has gone (buf's cut), so
+ * the rest, a second or more at a million targets, is not made. */
+#define RETURN_IF_CUT(b) do { if ((b)->cut) return; } while (0)
 
 /* Label names the exposition itself uses; a configured label with one of
  * these names would make a series with a duplicate label, which Prometheus
@@ -355,6 +358,7 @@ render_probe(struct buf *out, const struct metrics_row *targets, size_t n, int c
 		row_series(out, &f, t);
 		end_u64(out, r->success ? 1 : 0);
 	}
+	RETURN_IF_CUT(out);
 
 	f = family(out, "tlswatch_probe_failure_info", "gauge",
 	    "Stage and reason of the last probe's failure, while it fails.");
@@ -367,6 +371,7 @@ render_probe(struct buf *out, const struct metrics_row *targets, size_t n, int c
 		LABEL(out, "reason", r->fail_reason ? r->fail_reason : "unknown");
 		end_u64(out, 1);
 	}
+	RETURN_IF_CUT(out);
 
 	f = family(out, "tlswatch_probe_duration_seconds", "gauge",
 	    "Duration of the last probe, all stages together.");
@@ -377,6 +382,7 @@ render_probe(struct buf *out, const struct metrics_row *targets, size_t n, int c
 		row_series(out, &f, t);
 		end_fixed(out, r->duration, 6);
 	}
+	RETURN_IF_CUT(out);
 
 	f = family(out, "tlswatch_probe_timestamp_seconds", "gauge",
 	    "When the last probe ended, in seconds since the epoch.");
@@ -387,6 +393,7 @@ render_probe(struct buf *out, const struct metrics_row *targets, size_t n, int c
 		row_series(out, &f, t);
 		end_fixed(out, r->time, 3);
 	}
+	RETURN_IF_CUT(out);
 
 	f = family(out, "tlswatch_probe_stage_duration_seconds", "gauge",
 	    "Duration of each stage the last probe reached.");
@@ -404,7 +411,7 @@ render_probe(struct buf *out, const struct metrics_row *targets, size_t n, int c
 		}
 	}
 
-	if (!counters)
+	if (!counters || out->cut)
 		return;
 	f = family(out, "tlswatch_probes_total", "counter",
 	    "Probes completed since the daemon started, by result.");
@@ -1127,22 +1134,30 @@ static void
 render_rows(struct buf *out, const struct metrics_row *rows, size_t nv, int counters,
     const struct metrics_info *info)
 {
-	struct cert_index ix = { NULL, 0, 0, { NULL, 0, 0, NULL, NULL, 0 } };
+	struct cert_index ix = { .slots = NULL };
 	struct family f;
 
 	render_probe(out, rows, nv, counters);
+	RETURN_IF_CUT(out);
 	render_tls(out, rows, nv);
+	RETURN_IF_CUT(out);
 	f = family(out, "tlswatch_cert_not_after_timestamp_seconds", "gauge",
 	    "notAfter of each presented certificate, in seconds since the epoch.");
 	render_certs(out, rows, nv, &f, 1, &ix);
-	f = family(out, "tlswatch_cert_not_before_timestamp_seconds", "gauge",
-	    "notBefore of each presented certificate, in seconds since the epoch.");
-	render_certs(out, rows, nv, &f, 0, &ix);
+	if (!out->cut) {
+		f = family(out, "tlswatch_cert_not_before_timestamp_seconds", "gauge",
+		    "notBefore of each presented certificate, in seconds since the epoch.");
+		render_certs(out, rows, nv, &f, 0, &ix);
+	}
 	free(ix.slots);
 	buf_free(&ix.text);
+	RETURN_IF_CUT(out);
 	render_chain(out, rows, nv, info);
+	RETURN_IF_CUT(out);
 	render_handshake(out, rows, nv);
+	RETURN_IF_CUT(out);
 	render_cert_issues(out, rows, nv);
+	RETURN_IF_CUT(out);
 	render_checks(out, rows, nv);
 }
 
@@ -1188,11 +1203,15 @@ metrics_render(struct buf *out, const struct metrics_target *targets, size_t n,
 	    "How long after its due time each probe started.", info->lateness);
 
 	render_target_info(out, targets, n);
+	RETURN_IF_CUT(out);
 	render_schedule(out, targets, n);
+	RETURN_IF_CUT(out);
 	/* From here on, a target probed at every address is one row per
 	 * address, labelled with it. */
 	render_rows(out, rows, nv, 1, info);
+	RETURN_IF_CUT(out);
 	render_memory(out, targets, n, info);
+	RETURN_IF_CUT(out);
 	if (info->fetch != NULL)
 		render_fetch(out, info->fetch);
 	render_process(out, info);
