@@ -43,6 +43,8 @@
 #define DEFAULT_CONFIG SYSCONFDIR "/tlswatch/tlswatchd.conf"
 
 #define STATUS_PERIOD_MS (10 * 1000)
+/* Added to the scrape threads' nice (see work_pool_set_nice). */
+#define RENDER_NICE 10
 
 struct daemon {
 	const char *path;
@@ -713,6 +715,10 @@ start(struct daemon *d)
 		free(err);
 		return -1;
 	}
+	/* A render is seconds of CPU at a million targets, and a probe's
+	 * timing is what the daemon reports: with two cores, the loop comes
+	 * first and a scrape takes what is left. */
+	work_pool_set_nice(d->renders, RENDER_NICE);
 	/* bound once, here, as a reload binds new addresses */
 	d->listeners = listeners_new(d->loop, d->workers, render_cb, d);
 	listeners_set_pages(d->listeners, status_handle, &d->pages);

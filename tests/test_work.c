@@ -3,6 +3,7 @@
  * comes back on the loop. */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -330,6 +332,62 @@ test_progress(void **state)
 	pthread_cond_destroy(&g.seen_cond);
 }
 
+/* A pool told to yield runs its jobs at a higher nice than the process;
+ * the other pools' threads are left as they were. */
+struct nice_job {
+	struct work_job w;
+	int seen;
+};
+
+static void
+nice_run(struct work_job *w)
+{
+	struct nice_job *j = container_of(w, struct nice_job, w);
+
+	errno = 0;
+	j->seen = getpriority(PRIO_PROCESS, (id_t)gettid());
+	if (j->seen == -1 && errno != 0)
+		j->seen = -100;
+}
+
+static void
+nice_done(struct work_job *w)
+{
+	(void)w;
+}
+
+static void
+test_nice(void **state)
+{
+	struct loop *l = loop_new();
+	char *err = NULL;
+	struct work_pool *lowered, *plain;
+	struct nice_job a = { .w = { .run = nice_run, .done = nice_done } };
+	struct nice_job b = { .w = { .run = nice_run, .done = nice_done } };
+	int base;
+
+	(void)state;
+	errno = 0;
+	base = getpriority(PRIO_PROCESS, (id_t)gettid());
+	assert_false(base == -1 && errno != 0);
+	lowered = work_pool_new(l, 1, "test-nice", &err);
+	plain = work_pool_new(l, 1, "test-plain", &err);
+	assert_non_null(lowered);
+	assert_non_null(plain);
+	work_pool_set_nice(lowered, 3);
+	work_submit(lowered, &a.w);
+	work_submit(plain, &b.w);
+	work_drain(lowered);
+	work_drain(plain);
+	assert_int_equal(a.seen, base + 3 > 19 ? 19 : base + 3);
+	assert_int_equal(b.seen, base);
+	/* the loop thread's own is untouched */
+	assert_int_equal(getpriority(PRIO_PROCESS, (id_t)gettid()), base);
+	work_pool_free(lowered);
+	work_pool_free(plain);
+	loop_free(l);
+}
+
 int
 main(void)
 {
@@ -340,6 +398,7 @@ main(void)
 		cmocka_unit_test(test_submit_first),
 		cmocka_unit_test(test_workers_block_signals),
 		cmocka_unit_test(test_progress),
+		cmocka_unit_test(test_nice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

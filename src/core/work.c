@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -28,6 +29,7 @@ struct work_pool {
 	size_t pending;                 /* submitted, done not called yet; loop thread only */
 	size_t running;                 /* queued or running; under lock */
 	int stopping;
+	int nice;                       /* added to a worker's nice; under lock */
 	pthread_t *threads;
 	unsigned nthreads;
 };
@@ -43,14 +45,34 @@ wake_loop(struct work_pool *p)
 		log_warn("work: eventfd");
 }
 
+/* A thread's nice, on Linux its own: the process's (as started, which the
+ * thread inherited) plus inc, within what the kernel allows. Raising it
+ * needs no privilege; a failure only leaves the thread as it was. */
+static void
+worker_nice(int base, int inc)
+{
+	int want = base + inc;
+
+	if (want > 19)
+		want = 19;
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), want) == -1)
+		log_debug("work: setpriority: %s", strerror(errno));
+}
+
 static void *
 worker(void *arg)
 {
 	struct work_pool *p = arg;
+	int base, applied = 0;
 
+	errno = 0;
+	base = getpriority(PRIO_PROCESS, (id_t)gettid());
+	if (base == -1 && errno != 0)
+		base = 0;
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		struct work_job *j;
+		int want;
 
 		while (p->head == NULL && !p->stopping)
 			pthread_cond_wait(&p->wake, &p->lock);
@@ -60,7 +82,13 @@ worker(void *arg)
 		p->head = j->next;
 		if (p->head == NULL)
 			p->tail = NULL;
+		want = p->nice;
 		pthread_mutex_unlock(&p->lock);
+
+		if (want != applied) {
+			worker_nice(base, want);
+			applied = want;
+		}
 
 		j->run(j);
 
@@ -184,6 +212,14 @@ work_pool_new(struct loop *l, unsigned threads, const char *name, char **err)
 		return NULL;
 	}
 	return p;
+}
+
+void
+work_pool_set_nice(struct work_pool *p, int inc)
+{
+	pthread_mutex_lock(&p->lock);
+	p->nice = inc;
+	pthread_mutex_unlock(&p->lock);
 }
 
 static void

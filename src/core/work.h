@@ -32,6 +32,11 @@ struct work_job {
  * signals keep reaching the loop's signalfd. */
 struct work_pool *work_pool_new(struct loop *l, unsigned threads, const char *name, char **err);
 
+/* Run the pool's jobs from now on at inc more than the process's nice
+ * (0 to 19; Linux keeps a nice per thread): work that can wait yields the
+ * cores to the loop. */
+void work_pool_set_nice(struct work_pool *p, int inc);
+
 /* Queue j; jobs start in the order submitted. */
 void work_submit(struct work_pool *p, struct work_job *j);
 /* Queue j ahead of every job waiting (the next to start). */
