@@ -662,6 +662,7 @@ test_loader(void **state)
 		free(edited);
 		back = read_file(p1);
 		assert_string_equal(back, text1);     /* as the store writes it */
+		free(back);
 		free(text1);
 		free(p1);
 		store_record_free(x);
