@@ -710,7 +710,7 @@ start(struct daemon *d)
 	/* Scrapes render on their own two: a render waits while its client
 	 * is slow to read, and must not hold up password checks. Two, as
 	 * Prometheus pairs scrape at once. */
-	if ((d->renders = work_pool_new(d->loop, 2, "tlswatchd-scrape", &err)) == NULL) {
+	if ((d->renders = work_pool_new(d->loop, 2, "tlswatch-scrape", &err)) == NULL) {
 		print_errors(err);
 		free(err);
 		return -1;

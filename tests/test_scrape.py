@@ -24,7 +24,8 @@ one consistent result per target (issue 16).
    connection_timeout (2 s) the stalled client is cut off, its body short
    of the end. A client that hangs up in the middle of a body leaves the
    daemon serving (under ASan a render writing to a gone client would be
-   a report)."""
+   a report). The renders ran at nice 10 over the loop's, on the
+   tlswatch-scrape threads only."""
 
 import gzip
 import http.client
@@ -328,6 +329,22 @@ def listed(text):
     return sorted(re.findall(r'^tlswatch_probe_interval_seconds\{target="([^"]+)"', text, re.M))
 
 
+def thread_nices(pid):
+    """{tid: (comm, nice)} of pid's threads, from /proc (comm is cut at
+    15 bytes by the kernel)."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                stat = f.read()
+        except OSError:
+            continue            # the thread ended meanwhile
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        out[tid] = (comm, int(fields[16]))    # field 19 of stat(5)
+    return out
+
+
 def streamed(lab):
     closed = L.ClosedPort(lab)
     port = L.free_port()
@@ -352,6 +369,18 @@ targets = (
               plain.rstrip().rsplit("\n", 1)[-1].startswith(last) and
               gz.rstrip().rsplit("\n", 1)[-1].startswith(last),
               "the plain and the gzip body list the same %d targets, both to the end" % n)
+    # The renders ran on the scrape threads, at nice 10 over the daemon's
+    # own (the loop's) nice.
+    nices = thread_nices(d.proc.pid)
+    main_nice = nices.get(str(d.proc.pid), (None, None))[1]
+    scrape = [ni for comm, ni in nices.values() if comm == "tlswatch-scrape"]
+    lab.check(main_nice is not None and scrape and
+              any(ni == min(main_nice + 10, 19) for ni in scrape) and
+              all(ni in (main_nice, min(main_nice + 10, 19)) for ni in scrape) and
+              all(ni == main_nice for comm, ni in nices.values()
+                  if comm != "tlswatch-scrape"),
+              "a scrape renders at nice 10 over the loop's, the other threads "
+              "at the loop's (%s)" % sorted(nices.values()))
     st, hdrs, body = L.http_request("127.0.0.1", port, "HEAD", "/metrics",
                                     headers={"Accept-Encoding": "gzip"})
     lab.check(st == 200 and body == "" and hdrs.get("content-encoding") == "gzip" and

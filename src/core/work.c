@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -203,8 +204,14 @@ work_pool_new(struct loop *l, unsigned threads, const char *name, char **err)
 			*err = xasprintf("work: cannot start a thread: %s", strerror(e));
 			break;
 		}
-		if (name)
-			pthread_setname_np(p->threads[p->nthreads], name);
+		if (name) {
+			/* the kernel keeps 15 bytes: a longer name is refused
+			 * (ERANGE), so cut it rather than lose it */
+			char cut[16];
+
+			snprintf(cut, sizeof(cut), "%s", name);
+			pthread_setname_np(p->threads[p->nthreads], cut);
+		}
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (p->nthreads < threads) {
