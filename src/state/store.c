@@ -1380,17 +1380,26 @@ parse_text(char *text, struct parse_ctx *pp, char **err)
 	return 0;
 }
 
-/* Parse text into a state and a result, certificates interned. -1 with
- * *err on anything amiss. Loop thread. */
+/* parse_text, and with digest the digest of the content lines as they are
+ * on disk (*have 0 when there is none): what is there counts as written,
+ * so a file in another layout (an older version's, a hand edit) is written
+ * again at the first chance. The copy is because parse_text cuts the text
+ * it parses. */
 static int
-parse_state(const char *certs_dir, char *text, struct store_record **stp,
-    struct result **rp, char **err)
+parse_text_digest(char *text, size_t len, struct parse_ctx *p, char **err,
+    unsigned char digest[32], int *have)
 {
-	struct parse_ctx p;
+	char *copy;
+	int rc;
 
-	if (parse_text(text, &p, err) == -1)
-		return -1;
-	return finish_state(certs_dir, &p, stp, rp);
+	if (digest == NULL)
+		return parse_text(text, p, err);
+	copy = xmalloc(len + 1);
+	memcpy(copy, text, len + 1);
+	rc = parse_text(text, p, err);
+	*have = rc == 0 && disk_digest(copy, p, digest) == 0;
+	free(copy);
+	return rc;
 }
 
 /* The stored certificates of c, NULL where a file is missing or bad. */
@@ -1528,35 +1537,40 @@ finish_state(const char *certs_dir, struct parse_ctx *p, struct store_record **s
 	return 0;
 }
 
-int
-store_parse_file(const char *dir, const char *path, struct store_record **st,
-    struct result **r, char **err)
+/* store_parse_file, and with digest the digest of what is on disk
+ * (parse_text_digest). */
+static int
+parse_file(const char *dir, const char *path, struct store_record **st,
+    struct result **r, char **err, unsigned char digest[32], int *have)
 {
+	struct parse_ctx p;
 	char *certs_dir, *text;
-	int rc;
+	size_t len;
+	int rc = -1;
 
-	if ((text = file_read_bounded(path, STORE_MAX_FILE, NULL)) == NULL) {
+	*st = NULL;
+	*r = NULL;
+	if ((text = file_read_bounded(path, STORE_MAX_FILE, &len)) == NULL) {
 		*err = xstrdup(file_strerror(errno));
 		return -1;
 	}
-	certs_dir = xasprintf("%s/certs", dir);
-	rc = parse_state(certs_dir, text, st, r, err);
-	free(certs_dir);
+	if (parse_text_digest(text, len, &p, err, digest, have) == 0) {
+		certs_dir = xasprintf("%s/certs", dir);
+		rc = finish_state(certs_dir, &p, st, r);
+		free(certs_dir);
+	}
 	free(text);
 	return rc;
 }
 
-/* Remember what is on disk as what was written last. */
-static void
-written_set(struct store *s, const char *name, const struct buf *content, double at)
+int
+store_parse_file(const char *dir, const char *path, struct store_record **st,
+    struct result **r, char **err)
 {
-	struct written *w = written_get(s, name, 1);
-
-	w->have = content_digest(content, w->digest) == 0;
-	w->at = at;
+	return parse_file(dir, path, st, r, err, NULL, NULL);
 }
 
-/* The same, with the digest computed already (on the loader thread). */
+/* Remember what is on disk as what was written last. */
 static void
 written_set_digest(struct store *s, const char *name, const unsigned char digest[32],
     int have, double at)
@@ -1576,13 +1590,14 @@ store_load(struct store *s, const char *name, struct store_record **recp, struct
 	struct store_record *st = NULL;
 	struct result *r = NULL;
 	char *err = NULL;
-	int loaded = 0;
+	unsigned char digest[32];
+	int loaded = 0, have = 0;
 
 	*recp = NULL;
 	*rp = NULL;
 	if (access(path, F_OK) == -1 && errno == ENOENT) {
 		log_debug("target %s: no state in %s", name, path);
-	} else if (store_parse_file(s->dir, path, &st, &r, &err) == -1) {
+	} else if (parse_file(s->dir, path, &st, &r, &err, digest, &have) == -1) {
 		log_warnx("target %s: state file %s unusable (%s); starting fresh",
 		    name, path, err);
 		free(err);
@@ -1592,14 +1607,8 @@ store_load(struct store *s, const char *name, struct store_record **recp, struct
 		store_record_free(st);
 		result_free(r);
 	} else {
-		struct buf b;
-
-		/* what is on disk now is what would be written: no write until
-		 * something changes or the refresh falls due */
-		buf_init(&b);
-		render_content(&b, st, r);
-		written_set(s, name, &b, r ? r->time : wall_now());
-		buf_free(&b);
+		/* no write until something changes or the refresh falls due */
+		written_set_digest(s, name, digest, have, r ? r->time : wall_now());
 		*recp = st;
 		*rp = r;
 		loaded = 1;
@@ -1765,7 +1774,7 @@ static void
 entry_read(struct store *s, struct entry *e)
 {
 	struct parse_ctx p;
-	char *file = store_file_name(e->name), *text, *copy;
+	char *file = store_file_name(e->name), *text;
 	size_t len;
 
 	e->path = xasprintf("%s/%s", s->targets_dir, file);
@@ -1779,20 +1788,12 @@ entry_read(struct store *s, struct entry *e)
 		}
 		return;
 	}
-	copy = xmalloc(len + 1);
-	memcpy(copy, text, len + 1);
-	if (parse_text(text, &p, &e->err) == -1) {
-		free(copy);
+	if (parse_text_digest(text, len, &p, &e->err, e->digest, &e->have_digest) == -1) {
 		free(text);
 		e->status = ENTRY_BAD;
 		return;
 	}
 	free(text);
-	/* what is on disk now is what a write would find there (a file in an
-	 * older layout, or one whose certificates were not all found, is
-	 * written again at the first chance) */
-	e->have_digest = disk_digest(copy, &p, e->digest) == 0;
-	free(copy);
 	if (strcmp(p.st->name, e->name) != 0) {
 		e->status = ENTRY_OTHER;
 		e->err = xstrdup(p.st->name);
