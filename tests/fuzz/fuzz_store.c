@@ -2,7 +2,9 @@
  * fuzz_store.c - the state-file parser (store_parse_file) on any bytes,
  * and its round trip: a state that parses, rendered as the daemon writes
  * it (store_render) and parsed again, is the same state, and renders to
- * the same text.
+ * the same text. The same bytes go through store_load too, as a target's
+ * file (it also hashes the content lines as they are on disk), and the
+ * rendered text loads back as its own target.
  *
  * The state directory holds the test PKI's certificates, so seeds that name
  * them (corpus/store) load real certificates through cert_get.
@@ -13,9 +15,11 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "verdict/certs.h"
 #include "fuzz.h"
@@ -25,6 +29,7 @@
 #include "core/util.h"
 
 static char *state_file;
+static char *targets_dir;    /* the store's, for store_load */
 static struct loop *loop;
 
 int
@@ -34,6 +39,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	fuzz_state_certs(fuzz_dir());
 	state_file = fuzz_path("t.state");
+	targets_dir = fuzz_path("targets");
+	if (mkdir(targets_dir, 0700) == -1 && errno != EEXIST)
+		abort();
 	if ((loop = loop_new()) == NULL)
 		abort();
 	return 0;
@@ -142,6 +150,25 @@ parse(const void *text, size_t len, struct store_record **st, struct result **r,
 	return store_parse_file(fuzz_dir(), state_file, st, r, err);
 }
 
+/* The same bytes as target NAME's file in the store's directory, through
+ * store_load (which also takes the digest of what is on disk): 1 when it
+ * loaded, and then as that target. */
+static int
+load_as(struct store *s, const char *name, const void *text, size_t len,
+    struct store_record **st, struct result **r)
+{
+	char *file = store_file_name(name), *path = xasprintf("%s/%s", targets_dir, file);
+	int loaded;
+
+	fuzz_write(path, text, len);
+	loaded = store_load(s, name, st, r);
+	FUZZ_CHECK(!loaded || strcmp((*st)->name, name) == 0, "loaded as another target");
+	FUZZ_CHECK(loaded || (*st == NULL && *r == NULL), "not loaded, yet a state came back");
+	free(path);
+	free(file);
+	return loaded;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -152,6 +179,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* store_free forgets the stage and reason names files brought in */
 	struct store *s = store_new(loop, fuzz_dir(), 1000, &err);
 
+	/* any bytes, as a target's file loaded by name */
+	if (load_as(s, "t", data, size, &st2, &r2)) {
+		store_record_free(st2);
+		result_free(r2);
+	}
 	if (parse(data, size, &st, &r, &err) == -1) {
 		FUZZ_CHECK(err != NULL && strncmp(err, "line ", 5) == 0, "refused without a reason");
 		FUZZ_CHECK(st == NULL && r == NULL, "refused, yet a state came back");
@@ -169,6 +201,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text2 = store_render(st2, r2);
 	FUZZ_CHECK(strcmp(text, text2) == 0, "rendered twice, differently:\n%s---\n%s", text,
 	    text2);
+	free(text2);
+	store_record_free(st2);
+	result_free(r2);
+	/* as the daemon writes it, loaded back by its name: the same again */
+	FUZZ_CHECK(load_as(s, st->name, text, strlen(text), &st2, &r2),
+	    "a rendered state does not load as its target");
+	text2 = store_render(st2, r2);
+	FUZZ_CHECK(strcmp(text, text2) == 0, "loaded, then rendered differently:\n%s---\n%s",
+	    text, text2);
 	free(text);
 	free(text2);
 	store_record_free(st);
