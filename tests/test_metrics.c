@@ -1015,8 +1015,6 @@ test_fetch_counters(void **state)
 
 /* ---- many targets sharing certificates --------------------------------- */
 
-/* Realistic targets: three labels, a verified chain of three certificates
- * whose intermediate and root are shared (as certs.c interns them). */
 /* A flush hook that keeps what it is handed and, from its first call on,
  * says the reader is gone (buf's cut). */
 struct cut_sink {
@@ -1035,6 +1033,8 @@ cut_after_first(struct buf *b, void *arg)
 	b->cut = 1;
 }
 
+/* Realistic targets: three labels, a verified chain of three certificates
+ * whose intermediate and root are shared (as certs.c interns them). */
 static void
 render_many(size_t n)
 {
@@ -1129,7 +1129,8 @@ render_many(size_t n)
 }
 
 /* Speed is measured by the benchmark, not asserted here; this checks that
- * certificates shared by many targets render right for each of them. */
+ * certificates shared by many targets render right for each of them, and
+ * that a render whose reader has gone stops. */
 static void
 test_render_many(void **state)
 {
