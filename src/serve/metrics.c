@@ -52,8 +52,8 @@ terminate(struct buf *b)
 
 /* Append a string literal without strlen. */
 #define PUT(b, lit) put((b), (lit), sizeof(lit) - 1)
-/* Between families of a long render: its reader has gone (buf's cut), so
- * the rest, a second or more at a million targets, is not made. */
+/* Between families of a long render: once its reader has gone (buf's cut)
+ * the rest is not made. */
 #define RETURN_IF_CUT(b) do { if ((b)->cut) return; } while (0)
 
 /* Label names the exposition itself uses; a configured label with one of
