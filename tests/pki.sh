@@ -56,8 +56,15 @@ trap 'rm -rf "$tmp"' EXIT
 TZ=UTC
 export TZ
 
-# A date relative to now, as a certtool template wants it.
+# A date as a certtool template wants it. "+N days" and "-N days" count from one
+# moment taken once, so that two dates of a certificate never straddle a tick of
+# the clock (a 91-day certificate came out 91 days and 1 second); anything else is
+# an absolute date.
+PKI_NOW=$(date -u '+%Y-%m-%d %H:%M:%S UTC') || die "date failed"
 when() {
+	case $1 in
+	[+-]*) set -- "$PKI_NOW $1" ;;
+	esac
 	date -u -d "$1" '+%Y-%m-%d %H:%M:%S UTC' || die "date -d '$1' failed"
 }
 
